@@ -1,0 +1,152 @@
+#include "launch/cluster.h"
+
+#include <cstdlib>
+
+#include <mpi.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "ps/logging.h"
+#include "ps/mpi_transport.h"
+#include "scheduler/local_cluster.h"
+
+namespace ecps::launch {
+namespace {
+
+bool g_mpi_initialised = false;
+int g_mpi_rank = 0;
+
+const char* Env(const char* name) { return std::getenv(name); }  // NOLINT(concurrency-mt-unsafe)
+
+Status InitMpi() {
+  if (g_mpi_initialised) return Status::Ok();
+  int provided = 0;
+  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
+    return Internal("MPI_Init_thread failed");
+  }
+  g_mpi_initialised = true;
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_mpi_rank);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    return FailedPrecondition(fmt::format(
+        "this MPI library provides thread level {} but ecps needs MPI_THREAD_MULTIPLE ({})", provided,
+        MPI_THREAD_MULTIPLE));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ClusterOptions::Validate() const {
+  if (servers < 1) return InvalidArgument(fmt::format("--servers must be >= 1, got {}", servers));
+  if (workers < 1) return InvalidArgument(fmt::format("--workers must be >= 1, got {}", workers));
+  if (consistency != "bsp" && consistency != "ssp" && consistency != "asp") {
+    return InvalidArgument(fmt::format("--consistency must be bsp, ssp or asp, got \"{}\"", consistency));
+  }
+  if (consistency == "ssp" && staleness < 1) {
+    return InvalidArgument(fmt::format("--staleness must be >= 1 with ssp, got {}", staleness));
+  }
+  if (heartbeat_interval_s <= 0 || heartbeat_timeout_s <= 2 * heartbeat_interval_s) {
+    return InvalidArgument("--heartbeat-timeout must exceed twice --heartbeat-interval (> 0)");
+  }
+  if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
+    return InvalidArgument(fmt::format("--log-level: unknown level \"{}\"", log_level));
+  }
+  return Status::Ok();
+}
+
+ps::NodeOptions ClusterOptions::ToNodeOptions() const {
+  ps::NodeOptions o;
+  o.heartbeat_interval_s = heartbeat_interval_s;
+  o.heartbeat_timeout_s = heartbeat_timeout_s;
+  o.default_timeout_s = request_timeout_s;
+  o.staleness = consistency == "bsp" ? 0 : consistency == "asp" ? -1 : staleness;
+  return o;
+}
+
+spdlog::level::level_enum ClusterOptions::Level() const {
+  if (quiet) return spdlog::level::warn;
+  return spdlog::level::from_str(log_level);
+}
+
+void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
+  auto* g = app.add_option_group("Cluster", "Where and how the job runs");
+  g->add_flag("--local", o.local,
+              "Run every role as a thread of this process (single-node mode; no MPI needed). "
+              "Also the mode used when ecps is started without mpirun or srun");
+  g->add_option("--servers", o.servers, "Parameter servers (ranks 1..S under mpirun)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  g->add_option("--workers", o.workers,
+                "Workers in single-node mode (under mpirun: all ranks after the servers)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  g->add_option("--consistency", o.consistency,
+                "bsp: wait for every worker each clock; ssp: let workers run up to --staleness "
+                "clocks ahead; asp: never wait")
+      ->capture_default_str()->check(CLI::IsMember({"bsp", "ssp", "asp"}));
+  g->add_option("--staleness", o.staleness, "Clocks a worker may run ahead under ssp")
+      ->capture_default_str();
+  g->add_option("--heartbeat-interval", o.heartbeat_interval_s, "Seconds between heartbeats")
+      ->capture_default_str();
+  g->add_option("--heartbeat-timeout", o.heartbeat_timeout_s,
+                "Seconds of silence after which a rank is declared lost and the job stops")
+      ->capture_default_str();
+  g->add_option("--request-timeout", o.request_timeout_s,
+                "Seconds a single push, pull or control message may take")
+      ->capture_default_str();
+  auto* l = app.add_option_group("Logging");
+  l->add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  l->add_flag("--quiet,-q", o.quiet, "Only warnings and errors; no progress lines");
+}
+
+bool UnderMpiLauncher() {
+  return Env("OMPI_COMM_WORLD_SIZE") != nullptr || Env("PMIX_RANK") != nullptr ||
+         Env("PMI_RANK") != nullptr;
+}
+
+bool IsPrintingProcess() { return !g_mpi_initialised || g_mpi_rank == 0; }
+
+void FinalizeMpi() {
+  if (g_mpi_initialised) {
+    MPI_Finalize();
+    g_mpi_initialised = false;
+  }
+}
+
+Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_job,
+                  const std::function<Status(sched::Job&)>& on_scheduler) {
+  ECPS_RETURN_IF_ERROR(options.Validate());
+  auto sink = ps::StderrSink();
+  if (options.local || !UnderMpiLauncher()) {
+    ECPS_ASSIGN_OR_RETURN(auto roles, ps::RoleTable::Make(options.servers, options.workers));
+    sched::LocalClusterOptions lo;
+    lo.node = options.ToNodeOptions();
+    lo.log_level = options.Level();
+    lo.sink = sink;
+    std::shared_ptr<sched::Job> scheduler_job;
+    ECPS_RETURN_IF_ERROR(sched::RunLocal(roles, lo, [&](ps::Rank r) {
+      auto job = make_job(r);
+      if (r == ps::RoleTable::kSchedulerRank) scheduler_job = job;  // kept for on_scheduler
+      return job;
+    }));
+    if (on_scheduler && scheduler_job) return on_scheduler(*scheduler_job);
+    return Status::Ok();
+  }
+
+  ECPS_RETURN_IF_ERROR(InitMpi());
+  int size = 0, rank = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  ECPS_ASSIGN_OR_RETURN(auto roles, ps::RoleTable::FromWorldSize(size, options.servers));
+  if (const char* procid = Env("SLURM_PROCID"); procid && std::atoi(procid) != rank) {
+    spdlog::warn("SLURM_PROCID={} differs from the MPI rank {}; using the MPI rank", procid, rank);
+  }
+  ECPS_ASSIGN_OR_RETURN(auto transport, ps::MakeMpiTransport(MPI_COMM_WORLD));
+  ps::Node node(roles, std::move(transport), options.ToNodeOptions(),
+                ps::MakeRankLogger(roles, rank, sink, options.Level()));
+  auto job = make_job(rank);
+  ECPS_RETURN_IF_ERROR(sched::RunNode(node, *job));
+  if (rank == 0 && on_scheduler) return on_scheduler(*job);
+  return Status::Ok();
+}
+
+}  // namespace ecps::launch

@@ -1,0 +1,62 @@
+// How a command runs its job: as threads of this process (--local, or when started without
+// a launcher) or as one rank of an MPI job (mpirun / srun), with roles from the rank.
+// The only code that reads the environment (launcher variables) and calls MPI_Init.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/common.h>
+
+#include "ps/node.h"
+#include "scheduler/job.h"
+
+namespace ecps::launch {
+
+/// Options every distributed command takes.
+struct ClusterOptions {
+  /// Run every role as a thread of this process (single-node mode).
+  bool local = false;
+  /// Servers (both modes). Under mpirun the workers are the remaining ranks.
+  int servers = 1;
+  /// Workers in single-node mode.
+  int workers = 2;
+  /// bsp, ssp or asp.
+  std::string consistency = "bsp";
+  /// Staleness bound s for ssp.
+  int staleness = 2;
+  double heartbeat_interval_s = 1.0;
+  double heartbeat_timeout_s = 10.0;
+  /// Deadline of a single push/pull/barrier inside a phase.
+  double request_timeout_s = 600.0;
+  std::string log_level = "info";
+  bool quiet = false;
+
+  Status Validate() const;
+  ps::NodeOptions ToNodeOptions() const;
+  spdlog::level::level_enum Level() const;
+};
+
+/// Adds --local, --servers, --workers, --consistency, --staleness, --heartbeat-*,
+/// --request-timeout, --log-level and --quiet to `app`.
+void AddClusterOptions(CLI::App& app, ClusterOptions& options);
+
+/// Where this process is: under an MPI launcher (mpirun, or srun --mpi=pmix) or not.
+bool UnderMpiLauncher();
+
+/// Runs the job in the mode the options and environment select. `make_job(rank)` builds the
+/// job for a rank (once per rank in single-node mode; once per process under MPI). On rank 0
+/// (or in single-node mode) `on_scheduler` sees the scheduler's job after a successful run.
+/// Returns this process's result.
+Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_job,
+                  const std::function<Status(sched::Job&)>& on_scheduler = {});
+
+/// True in the process that should print results (single-node mode, or MPI rank 0).
+bool IsPrintingProcess();
+
+/// Finalizes MPI if it was initialised; call before returning from main on success.
+void FinalizeMpi();
+
+}  // namespace ecps::launch

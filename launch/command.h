@@ -1,0 +1,30 @@
+// Command registration: each command file adds its subcommand to the CLI and, when the
+// user picked it, sets `selected` to the function that runs it.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "ps/status.h"
+
+namespace ecps::launch {
+
+/// The command chosen on the command line; main() runs it after parsing.
+using Selected = std::function<Status()>;
+
+/// Parent commands that several files add to.
+struct CommandTree {
+  CLI::App* root = nullptr;
+  CLI::App* train = nullptr;  ///< `ecps train <model>`
+  Selected* selected = nullptr;
+};
+
+/// Makes `sub` read a TOML file given with --config whose keys are the long option names
+/// (without dashes); options on the command line override the file.
+void AddConfigOption(CLI::App& sub);
+
+// One per command file.
+void AddDemoCommand(CommandTree& tree);
+
+}  // namespace ecps::launch

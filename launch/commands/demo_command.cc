@@ -1,0 +1,37 @@
+// `ecps demo`: starts a scheduler, servers and workers and runs the parameter-server
+// self-check (pscheck): pushes and pulls through every kind of table with exact checks.
+#include <memory>
+
+#include "launch/cluster.h"
+#include "launch/command.h"
+#include "models/pscheck/pscheck.h"
+
+namespace ecps::launch {
+
+void AddDemoCommand(CommandTree& tree) {
+  struct Opts {
+    ClusterOptions cluster;
+    models::PsCheckOptions check;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.root->add_subcommand(
+      "demo",
+      "Start a scheduler, servers and workers and push/pull through parameter tables, checking "
+      "every value exactly (a self-test of the parameter server)");
+  sub->add_option("--keys", o->check.keys, "Keys in the sparse and dense test tables")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--clocks", o->check.clocks, "Rounds of push, clock and pull per worker")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--slow-worker-ms", o->check.slow_worker_ms,
+                  "Worker 0 sleeps this long each clock, to exercise ssp")
+      ->capture_default_str();
+  AddClusterOptions(*sub, o->cluster);
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o] {
+      return RunCluster(o->cluster, [o](ps::Rank) { return std::make_shared<models::PsCheckJob>(o->check); });
+    };
+  });
+}
+
+}  // namespace ecps::launch

@@ -1,0 +1,69 @@
+// The ecps executable: parses the command line, runs the chosen command, and turns its
+// Status into an exit code. The only place that touches argv.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "launch/cluster.h"
+#include "launch/command.h"
+
+namespace ecps::launch {
+
+void AddConfigOption(CLI::App& sub) {
+  sub.set_config("--config", "", "TOML file of options: keys are the long option names")
+      ->check(CLI::ExistingFile);
+}
+
+namespace {
+
+int ExitCode(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kOk: return 0;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kNotFound:
+    case StatusCode::kDataError: return 2;   // the input or the command line is wrong
+    case StatusCode::kIoError: return 3;
+    case StatusCode::kPeerLost:
+    case StatusCode::kAborted:
+    case StatusCode::kTimeout: return 4;     // the cluster failed
+    default: return 1;
+  }
+}
+
+}  // namespace
+}  // namespace ecps::launch
+
+int main(int argc, char** argv) {
+  using namespace ecps::launch;
+  CLI::App app{"ecps: distributed parameter-server training for e-commerce models "
+               "(segmentation, recommendation, CTR/CVR prediction)",
+               "ecps"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "ecps 0.1.0");
+  Selected selected;
+  CommandTree tree{&app, nullptr, &selected};
+  tree.train = app.add_subcommand("train", "Train a model (see ecps train <model> --help)");
+  tree.train->require_subcommand(1);
+  AddDemoCommand(tree);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  ecps::Status s = selected ? selected() : ecps::InvalidArgument("no command given");
+  if (!s.ok()) {
+    std::fprintf(stderr, "ecps: error: %s\n", s.message().c_str());
+    std::fflush(stderr);
+    spdlog::shutdown();
+    // Under MPI with a failed job, peers may be gone: MPI_Finalize could hang, so leave
+    // without it and let the launcher report the exit code.
+    _exit(ExitCode(s));
+  }
+  FinalizeMpi();
+  return 0;
+}

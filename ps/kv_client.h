@@ -1,0 +1,94 @@
+// KVClient: the worker half of the parameter server on one rank.
+//
+// Three verbs and a wait. Push and Pull are non-blocking: they split the request by server
+// key range, send one message per server and return a handle at once; Wait(handle,
+// deadline) blocks until every server answered, the deadline passed, or the job aborted.
+//
+// Contracts:
+//  - `keys` are sorted ascending and unique; values are keys.size() * width numbers, row
+//    by row. Dense-range variants take [begin, end) instead of a key list.
+//  - The spans passed to Push and Pull are not copied: they must stay alive and unchanged
+//    (Pull: untouched) until Wait on the handle returns. If Wait fails, the job must abort
+//    (the runner does) before those buffers are freed.
+//  - Pushes issued before Clock() belong to the clock that Clock() ends. A pull issued at
+//    clock c sees every update from clocks <= c-s-1 (s = the job's staleness).
+//  - Thread-safe: several threads may push and pull at once; Clock() from one thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "ps/node.h"
+#include "ps/table.h"
+
+namespace ecps::ps {
+
+using Handle = std::uint64_t;
+
+class KVClient {
+ public:
+  /// Registers as `node`'s client handler; construct before node.Start(). `tables` is the
+  /// job's table list (the same on every rank).
+  KVClient(Node& node, const std::vector<TableSpec>& tables);
+  KVClient(const KVClient&) = delete;
+  KVClient& operator=(const KVClient&) = delete;
+
+  template <class T>
+  Handle Push(TableId table, std::span<const Key> keys, std::span<const T> values) {
+    return Request(MsgType::kPush, table, ValueTypeOf<T>(), keys, 0, 0,
+                   const_cast<T*>(values.data()), values.size());
+  }
+  template <class T>
+  Handle PushRange(TableId table, Key begin, Key end, std::span<const T> values) {
+    return Request(MsgType::kPush, table, ValueTypeOf<T>(), {}, begin, end,
+                   const_cast<T*>(values.data()), values.size());
+  }
+  template <class T>
+  Handle Pull(TableId table, std::span<const Key> keys, std::span<T> out) {
+    return Request(MsgType::kPull, table, ValueTypeOf<T>(), keys, 0, 0, out.data(), out.size());
+  }
+  template <class T>
+  Handle PullRange(TableId table, Key begin, Key end, std::span<T> out) {
+    return Request(MsgType::kPull, table, ValueTypeOf<T>(), {}, begin, end, out.data(), out.size());
+  }
+
+  /// Blocks until the request is complete. Fails with the servers' reason, kTimeout at the
+  /// deadline, or the job's abort status.
+  Status Wait(Handle h, Deadline deadline);
+
+  /// Ends this worker's current clock on every server and advances it.
+  Status Clock();
+  ps::Clock clock() const { return clock_.load(); }
+
+  const TableSpec& spec(TableId id) const;
+
+ private:
+  struct Pending {
+    int remaining = 0;
+    Status status;
+    std::byte* out = nullptr;                 // pull destination
+    std::vector<std::size_t> out_offset;      // per server: byte offset in out
+    std::vector<std::size_t> out_bytes;       // per server: expected reply bytes
+  };
+
+  Handle Request(MsgType type, TableId table, ValueType vt, std::span<const Key> keys, Key begin,
+                 Key end, void* values, std::size_t num_values);
+  Handle Failed(Status why);
+  void OnReply(Message&& m);
+
+  Node& node_;
+  std::map<TableId, TableSpec> specs_;
+  std::map<TableId, RangePartition> parts_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<Handle, Pending> pending_;
+  Handle next_ = 1;
+  std::atomic<ps::Clock> clock_{0};
+};
+
+}  // namespace ecps::ps

@@ -1,0 +1,89 @@
+// KVServer: the server half of the parameter server on one rank.
+//
+// Holds this server's key range of every table, applies pushes with the table's rule (or
+// combines them per clock and finalizes), answers pulls, and enforces the job's consistency:
+// a pull from a worker at clock c is answered only once every worker has finished clocks
+// 0..c-s-1 (s = staleness; BSP s = 0, SSP s > 0, ASP never waits).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "ps/node.h"
+#include "ps/rules.h"
+#include "ps/server_table.h"
+#include "ps/table.h"
+
+namespace ecps::ps {
+
+class KVServer {
+ public:
+  /// Registers as `node`'s server handler; construct before node.Start().
+  explicit KVServer(Node& node);
+  ~KVServer();
+  KVServer(const KVServer&) = delete;
+  KVServer& operator=(const KVServer&) = delete;
+
+  /// Adds a table with its rule; `finalizer` is required meaningfully only for clocked tables
+  /// (without one, a clocked table applies its rule to each clock's aggregate). Add every
+  /// table before node.Start().
+  template <class T>
+  Status AddTable(const TableSpec& spec, std::unique_ptr<Rule<T>> rule,
+                  std::unique_ptr<Finalizer<T>> finalizer = nullptr);
+
+  /// This server's rows of a table (for checkpoints, exports and tests). Only safe to call
+  /// when no messages are being processed (after the job's final barrier).
+  template <class T>
+  std::span<const T> Rows(TableId id) const;
+  KeyRange RangeOf(TableId id) const;
+
+  /// Smallest number of clocks finished by every worker, as this server has seen.
+  Clock min_clock() const { return min_clock_; }
+
+  Status AddTableImpl(std::unique_ptr<ServerTable> table);
+
+ private:
+  void Handle(Message&& m);
+  void HandleClock(const Message& m);
+  void Reply(const Message& request, MsgType type, Blob values, Blob control = {});
+  void Fail(const Message& request, const Status& why);
+  bool PullReady(const Message& m) const;
+  void AnswerPull(const Message& m);
+
+  Node& node_;
+  std::map<TableId, std::unique_ptr<ServerTable>> tables_;
+  std::vector<Clock> worker_clock_;  // clocks finished, per worker index
+  Clock min_clock_ = 0;
+  std::vector<Message> waiting_pulls_;
+};
+
+template <class T>
+Status KVServer::AddTable(const TableSpec& spec, std::unique_ptr<Rule<T>> rule,
+                          std::unique_ptr<Finalizer<T>> finalizer) {
+  ECPS_RETURN_IF_ERROR(spec.Validate());
+  if (spec.type != ValueTypeOf<T>()) {
+    return InvalidArgument("table " + spec.name + ": value type does not match the rule's");
+  }
+  RangePartition part(spec.num_keys, node_.roles().num_servers());
+  FinalizeContext ctx;
+  ctx.table = spec.id;
+  ctx.range = part.RangeOf(node_.index());
+  ctx.width = spec.width;
+  ctx.server_index = node_.index();
+  ctx.num_servers = node_.roles().num_servers();
+  ctx.num_workers = node_.roles().num_workers();
+  return AddTableImpl(
+      std::make_unique<TypedServerTable<T>>(spec, ctx, std::move(rule), std::move(finalizer)));
+}
+
+template <class T>
+std::span<const T> KVServer::Rows(TableId id) const {
+  auto it = tables_.find(id);
+  assert(it != tables_.end());
+  auto* t = dynamic_cast<const TypedServerTable<T>*>(it->second.get());
+  assert(t != nullptr);
+  return t->values();
+}
+
+}  // namespace ecps::ps

@@ -1,0 +1,45 @@
+#include "ps/message.h"
+
+namespace ecps::ps {
+
+const char* MsgTypeName(MsgType t) {
+  switch (t) {
+    case MsgType::kPush: return "push";
+    case MsgType::kPushAck: return "push-ack";
+    case MsgType::kPull: return "pull";
+    case MsgType::kPullReply: return "pull-reply";
+    case MsgType::kRequestFailed: return "request-failed";
+    case MsgType::kClock: return "clock";
+    case MsgType::kBarrier: return "barrier";
+    case MsgType::kBarrierRelease: return "barrier-release";
+    case MsgType::kHeartbeat: return "heartbeat";
+    case MsgType::kAbort: return "abort";
+    case MsgType::kShutdown: return "shutdown";
+    case MsgType::kControl: return "control";
+  }
+  return "?";
+}
+
+Blob Blob::Borrow(const void* data, std::size_t bytes) {
+  Blob b;
+  b.data_ = static_cast<const std::byte*>(data);
+  b.size_ = bytes;
+  return b;
+}
+
+Blob Blob::Allocate(std::size_t bytes) {
+  Blob b;
+  if (bytes == 0) return b;
+  b.owned_.reset(new std::byte[bytes]);  // uninitialised on purpose: filled by the caller
+  b.data_ = b.owned_.get();
+  b.size_ = bytes;
+  return b;
+}
+
+Blob Blob::CopyOf(const void* data, std::size_t bytes) {
+  Blob b = Allocate(bytes);
+  if (bytes) std::memcpy(b.owned_.get(), data, bytes);
+  return b;
+}
+
+}  // namespace ecps::ps

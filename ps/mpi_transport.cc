@@ -1,0 +1,220 @@
+#include "ps/mpi_transport.h"
+
+#include <algorithm>
+#include <atomic>
+#include <array>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace ecps::ps {
+namespace {
+
+// Each message is a header followed by its non-empty parts, each on its own tag. MPI keeps
+// messages with the same (source, tag, communicator) in order, and a sender posts all parts
+// of a message under one lock, so the receiver can match parts to headers by source.
+constexpr int kTagHeader = 1;
+constexpr int kTagKeys = 2;
+constexpr int kTagValues = 3;
+constexpr int kTagControl = 4;
+// MPI counts are ints: larger parts travel in chunks of at most this many bytes.
+constexpr std::size_t kChunk = std::size_t{1} << 30;
+
+std::string MpiError(int code) {
+  std::array<char, MPI_MAX_ERROR_STRING> buf{};
+  int len = 0;
+  MPI_Error_string(code, buf.data(), &len);
+  return std::string(buf.data(), static_cast<std::size_t>(len));
+}
+
+class MpiTransport final : public Transport {
+ public:
+  MpiTransport(MPI_Comm comm, MpiTransportOptions options, int rank, int size)
+      : comm_(comm), options_(options), rank_(rank), size_(size) {}
+
+  ~MpiTransport() override {
+    Close();
+    MPI_Comm_free(&comm_);
+  }
+
+  Rank rank() const override { return rank_; }
+  int size() const override { return size_; }
+
+  Status Send(Message msg) override {
+    Rank to = msg.head.receiver;
+    if (to < 0 || to >= size_) {
+      return InvalidArgument(fmt::format("send to rank {}: no such rank (job has {})", to, size_));
+    }
+    msg.head.sender = rank_;
+    msg.SyncSizes();
+    std::lock_guard lock(send_mu_);
+    if (closed_) return Aborted(fmt::format("send to rank {}: transport closed", to));
+    auto& pending = pending_.emplace_back();
+    pending.msg = std::move(msg);
+    Message& m = pending.msg;
+    ECPS_RETURN_IF_ERROR(Post(&m.head, sizeof(MsgHeader), to, kTagHeader, &pending.requests));
+    ECPS_RETURN_IF_ERROR(Post(m.keys.data(), m.keys.size(), to, kTagKeys, &pending.requests));
+    ECPS_RETURN_IF_ERROR(Post(m.values.data(), m.values.size(), to, kTagValues, &pending.requests));
+    ECPS_RETURN_IF_ERROR(Post(m.control.data(), m.control.size(), to, kTagControl, &pending.requests));
+    ReapLocked();
+    return Status::Ok();
+  }
+
+  Result<Message> Recv(Deadline deadline) override {
+    while (true) {
+      if (closed_flag_.load(std::memory_order_acquire)) return Aborted("recv: transport closed");
+      int flag = 0;
+      MPI_Message handle;
+      MPI_Status st;
+      int rc = MPI_Improbe(MPI_ANY_SOURCE, kTagHeader, comm_, &flag, &handle, &st);
+      if (rc != MPI_SUCCESS) return Internal("MPI_Improbe: " + MpiError(rc));
+      const auto now = SteadyClock::now();
+      if (flag) {
+        last_activity_ = now;
+        return ReceiveBody(handle, st.MPI_SOURCE);
+      }
+      {
+        std::lock_guard lock(send_mu_);
+        ReapLocked();
+      }
+      if (now >= deadline) return Timeout("recv: no message before the deadline");
+      // Back off in proportion to how long the rank has been idle: a tenth of the idle time,
+      // capped. Latency added to a message stays near 10% of the silence before it, and an
+      // idle rank wakes at most 1/max_idle_sleep_us times a second.
+      const auto idle_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last_activity_).count();
+      if (idle_us < 50) {
+        std::this_thread::yield();
+      } else {
+        const auto us = std::min<long>(options_.max_idle_sleep_us, std::max<long>(5, idle_us / 10));
+        std::this_thread::sleep_for(std::chrono::microseconds(us));
+      }
+    }
+  }
+
+  void Close() override {
+    std::unique_lock lock(send_mu_);
+    if (closed_) return;
+    closed_ = true;
+    closed_flag_.store(true, std::memory_order_release);
+    // Let queued sends leave (bounded): a peer that is gone must not hang shutdown.
+    Deadline until = DeadlineIn(5.0);
+    while (!pending_.empty() && SteadyClock::now() < until) {
+      ReapLocked();
+      lock.unlock();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      lock.lock();
+    }
+    for (auto& p : pending_) {
+      for (auto& r : p.requests) {
+        if (r != MPI_REQUEST_NULL) MPI_Cancel(&r);
+      }
+    }
+    pending_.clear();
+  }
+
+ private:
+  struct PendingSend {
+    Message msg;
+    std::vector<MPI_Request> requests;
+  };
+
+  Status Post(const void* data, std::size_t bytes, int to, int tag, std::vector<MPI_Request>* reqs) {
+    const auto* p = static_cast<const char*>(data);
+    while (bytes > 0) {
+      std::size_t n = std::min(bytes, kChunk);
+      MPI_Request r;
+      int rc = MPI_Isend(p, static_cast<int>(n), MPI_BYTE, to, tag, comm_, &r);
+      if (rc != MPI_SUCCESS) return Internal(fmt::format("MPI_Isend to rank {}: {}", to, MpiError(rc)));
+      reqs->push_back(r);
+      p += n;
+      bytes -= n;
+    }
+    return Status::Ok();
+  }
+
+  // Frees messages whose sends have completed. Caller holds send_mu_.
+  void ReapLocked() {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      int done = 0;
+      MPI_Testall(static_cast<int>(it->requests.size()), it->requests.data(), &done,
+                  MPI_STATUSES_IGNORE);
+      it = done ? pending_.erase(it) : std::next(it);
+    }
+  }
+
+  Status PostRecv(Blob* blob, std::size_t bytes, int from, int tag, std::vector<MPI_Request>* reqs) {
+    *blob = Blob::Allocate(bytes);
+    auto* p = reinterpret_cast<char*>(bytes ? blob->mutable_data() : nullptr);
+    while (bytes > 0) {
+      std::size_t n = std::min(bytes, kChunk);
+      MPI_Request r;
+      int rc = MPI_Irecv(p, static_cast<int>(n), MPI_BYTE, from, tag, comm_, &r);
+      if (rc != MPI_SUCCESS) return Internal(fmt::format("MPI_Irecv from rank {}: {}", from, MpiError(rc)));
+      reqs->push_back(r);
+      p += n;
+      bytes -= n;
+    }
+    return Status::Ok();
+  }
+
+  Result<Message> ReceiveBody(MPI_Message handle, int from) {
+    Message m;
+    int rc = MPI_Mrecv(&m.head, sizeof(MsgHeader), MPI_BYTE, &handle, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return Internal("MPI_Mrecv: " + MpiError(rc));
+    if (m.head.magic != MsgHeader::kMagic) {
+      return Internal(fmt::format("message from rank {} has a bad header (mixed ecps versions?)", from));
+    }
+    std::vector<MPI_Request> reqs;
+    ECPS_RETURN_IF_ERROR(PostRecv(&m.keys, m.head.key_bytes, from, kTagKeys, &reqs));
+    ECPS_RETURN_IF_ERROR(PostRecv(&m.values, m.head.value_bytes, from, kTagValues, &reqs));
+    ECPS_RETURN_IF_ERROR(PostRecv(&m.control, m.head.control_bytes, from, kTagControl, &reqs));
+    Deadline until = DeadlineIn(options_.part_timeout_s);
+    int rounds = 0;
+    while (!reqs.empty()) {
+      int done = 0;
+      MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE);
+      if (done) break;
+      if (SteadyClock::now() >= until) {
+        for (auto& r : reqs) {
+          if (r != MPI_REQUEST_NULL) MPI_Cancel(&r);
+        }
+        return PeerLost(fmt::format("rank {} sent a {} header but its data did not follow within {} s",
+                                    from, MsgTypeName(m.head.type), options_.part_timeout_s));
+      }
+      if (++rounds > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+    return m;
+  }
+
+  MPI_Comm comm_;
+  MpiTransportOptions options_;
+  int rank_;
+  int size_;
+  std::mutex send_mu_;
+  std::list<PendingSend> pending_;  // list: requests point into stable message storage
+  bool closed_ = false;
+  std::atomic<bool> closed_flag_{false};
+  SteadyClock::time_point last_activity_ = SteadyClock::now();  // Recv thread only
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>> MakeMpiTransport(MPI_Comm comm, MpiTransportOptions options) {
+  int provided = 0;
+  MPI_Query_thread(&provided);
+  if (provided < MPI_THREAD_MULTIPLE) {
+    return FailedPrecondition("MPI was initialised without MPI_THREAD_MULTIPLE");
+  }
+  MPI_Comm dup;
+  int rc = MPI_Comm_dup(comm, &dup);
+  if (rc != MPI_SUCCESS) return Internal("MPI_Comm_dup: " + MpiError(rc));
+  int rank = 0, size = 0;
+  MPI_Comm_rank(dup, &rank);
+  MPI_Comm_size(dup, &size);
+  return std::unique_ptr<Transport>(std::make_unique<MpiTransport>(dup, options, rank, size));
+}
+
+}  // namespace ecps::ps

@@ -1,0 +1,230 @@
+// Server-side update and aggregation rules: what a server does with pushed values.
+//
+// A Rule applies one push to the stored rows (sum, assign, SGD, AdaGrad, FTRL-Proximal, or
+// a model's own). A Finalizer runs on clocked tables once per clock, after every worker's
+// push for that clock has been combined; it is where k-means turns sums into centroids and
+// where differential-privacy noise is added to aggregates.
+//
+// Rules run on the server's dispatcher thread, one message at a time: no locking inside.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "ps/table.h"
+#include "ps/types.h"
+
+namespace ecps::ps {
+
+/// The rows a push touches on one server: either the listed keys or a dense key range.
+/// `values` and `state` point at the server's whole shard, row 0 being key `base`.
+template <class T>
+struct RowSpan {
+  T* values = nullptr;
+  T* state = nullptr;              ///< rule state, state_width values per row (may be null)
+  std::size_t width = 0;
+  std::size_t state_width = 0;
+  Key base = 0;                    ///< first key of the shard
+  const Key* keys = nullptr;       ///< sorted keys, or null for the dense range below
+  Key range_begin = 0;             ///< with keys == null: rows range_begin .. range_begin+n-1
+  std::size_t n = 0;
+
+  std::size_t RowOf(std::size_t i) const {
+    return static_cast<std::size_t>((keys ? keys[i] : range_begin + i) - base);
+  }
+  /// Calls f(value_row, state_row, pushed_row) for each of the n rows.
+  template <class F>
+  void ForEach(const T* pushed, F&& f) const {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t r = RowOf(i);
+      f(values + r * width, state ? state + r * state_width : nullptr, pushed + i * width);
+    }
+  }
+};
+
+template <class T>
+class Rule {
+ public:
+  virtual ~Rule() = default;
+  virtual std::string name() const = 0;
+  /// Values of per-key state the rule keeps beside the `width` visible values.
+  virtual std::size_t StateWidth(std::size_t /*width*/) const { return 0; }
+  /// Initial value of new rows (before any push); 0 by default.
+  virtual T InitialValue() const { return T(0); }
+  /// Applies `pushed` (rows.n * rows.width values, in row order) to the rows.
+  virtual void Apply(const RowSpan<T>& rows, const T* pushed) = 0;
+};
+
+/// Where a finalizer runs: which table, clock and part of the key space.
+struct FinalizeContext {
+  TableId table = 0;
+  Clock clock = 0;        ///< the clock whose pushes are in the aggregate
+  KeyRange range;         ///< this server's keys
+  std::size_t width = 0;
+  int server_index = 0;
+  int num_servers = 0;
+  int num_workers = 0;
+};
+
+template <class T>
+class Finalizer {
+ public:
+  virtual ~Finalizer() = default;
+  /// Combines one push into the clock's aggregate rows. The default adds.
+  virtual void Accumulate(const RowSpan<T>& aggregate_rows, const T* pushed) {
+    const std::size_t w = aggregate_rows.width;
+    aggregate_rows.ForEach(pushed, [w](T* acc, T*, const T* p) {
+      for (std::size_t j = 0; j < w; ++j) acc[j] += p[j];
+    });
+  }
+  /// Called once per clock when every worker has finished it. `aggregate` holds this
+  /// server's rows of the combined pushes (zero rows where nobody pushed); write the rows
+  /// that become visible into `values` (same layout; it holds the previous visible rows).
+  virtual void Finalize(const FinalizeContext& ctx, std::span<const T> aggregate,
+                        std::span<T> values) = 0;
+};
+
+// ---- Built-in rules ----------------------------------------------------------------------
+
+/// value += pushed. Sums of integer-valued floats are exact.
+template <class T>
+class SumRule final : public Rule<T> {
+ public:
+  std::string name() const override { return "sum"; }
+  void Apply(const RowSpan<T>& rows, const T* pushed) override {
+    const std::size_t w = rows.width;
+    if (!rows.keys && w == 1) {  // dense range of scalars: a straight vectorisable loop
+      T* v = rows.values + (rows.range_begin - rows.base);
+      for (std::size_t i = 0; i < rows.n; ++i) v[i] += pushed[i];
+      return;
+    }
+    rows.ForEach(pushed, [w](T* v, T*, const T* p) {
+      for (std::size_t j = 0; j < w; ++j) v[j] += p[j];
+    });
+  }
+};
+
+/// value = pushed (last writer wins).
+template <class T>
+class AssignRule final : public Rule<T> {
+ public:
+  std::string name() const override { return "assign"; }
+  void Apply(const RowSpan<T>& rows, const T* pushed) override {
+    const std::size_t w = rows.width;
+    rows.ForEach(pushed, [w](T* v, T*, const T* p) {
+      for (std::size_t j = 0; j < w; ++j) v[j] = p[j];
+    });
+  }
+};
+
+/// value -= learning_rate * pushed (the pushed values are gradients).
+template <class T>
+class SgdRule final : public Rule<T> {
+ public:
+  explicit SgdRule(double learning_rate) : lr_(static_cast<T>(learning_rate)) {}
+  std::string name() const override { return "sgd"; }
+  void Apply(const RowSpan<T>& rows, const T* pushed) override {
+    const std::size_t w = rows.width;
+    const T lr = lr_;
+    rows.ForEach(pushed, [w, lr](T* v, T*, const T* g) {
+      for (std::size_t j = 0; j < w; ++j) v[j] -= lr * g[j];
+    });
+  }
+  void set_learning_rate(double lr) { lr_ = static_cast<T>(lr); }
+
+ private:
+  T lr_;
+};
+
+/// AdaGrad (Duchi et al. 2011): accumulates squared gradients per coordinate and scales the
+/// step by 1/sqrt(sum). State: the accumulator (width values).
+template <class T>
+class AdaGradRule final : public Rule<T> {
+ public:
+  AdaGradRule(double learning_rate, double initial_accumulator = 1e-6)
+      : lr_(static_cast<T>(learning_rate)), init_(static_cast<T>(initial_accumulator)) {}
+  std::string name() const override { return "adagrad"; }
+  std::size_t StateWidth(std::size_t width) const override { return width; }
+  void Apply(const RowSpan<T>& rows, const T* pushed) override {
+    const std::size_t w = rows.width;
+    const T lr = lr_, init = init_;
+    rows.ForEach(pushed, [w, lr, init](T* v, T* acc, const T* g) {
+      for (std::size_t j = 0; j < w; ++j) {
+        acc[j] += g[j] * g[j];
+        v[j] -= lr * g[j] / std::sqrt(acc[j] + init);
+      }
+    });
+  }
+
+ private:
+  T lr_;
+  T init_;
+};
+
+/// FTRL-Proximal (McMahan et al., "Ad Click Prediction: a View from the Trenches", KDD 2013)
+/// with per-coordinate learning rates. State per coordinate: z and n. The visible value is the
+/// weight, recomputed after each update, so pulls need no extra work; lambda1 > 0 gives
+/// weights that are exactly zero.
+struct FtrlParams {
+  double alpha = 0.1;
+  double beta = 1.0;
+  double lambda1 = 0.0;
+  double lambda2 = 0.0;
+};
+
+template <class T>
+class FtrlRule final : public Rule<T> {
+ public:
+  explicit FtrlRule(FtrlParams p) : p_(p) {}
+  std::string name() const override { return "ftrl"; }
+  std::size_t StateWidth(std::size_t width) const override { return 2 * width; }
+  void Apply(const RowSpan<T>& rows, const T* pushed) override {
+    const std::size_t w = rows.width;
+    const FtrlParams p = p_;
+    rows.ForEach(pushed, [w, p](T* v, T* st, const T* g) {
+      for (std::size_t j = 0; j < w; ++j) {
+        T& z = st[2 * j];
+        T& n = st[2 * j + 1];
+        const double gj = g[j];
+        const double sigma = (std::sqrt(n + gj * gj) - std::sqrt(double(n))) / p.alpha;
+        z += static_cast<T>(gj - sigma * v[j]);
+        n += static_cast<T>(gj * gj);
+        v[j] = static_cast<T>(Weight(z, n, p));
+      }
+    });
+  }
+  /// The FTRL-Proximal closed form for one coordinate.
+  static double Weight(double z, double n, const FtrlParams& p) {
+    if (std::fabs(z) <= p.lambda1) return 0.0;
+    const double sign = z < 0 ? -1.0 : 1.0;
+    return -(z - sign * p.lambda1) / ((p.beta + std::sqrt(n)) / p.alpha + p.lambda2);
+  }
+
+ private:
+  FtrlParams p_;
+};
+
+/// Finalizer that applies the table's rule once with the clock's aggregate (e.g. BSP SGD on
+/// the summed gradients of all workers). Rows nobody pushed to get a zero update.
+template <class T>
+class ApplyRuleFinalizer final : public Finalizer<T> {
+ public:
+  explicit ApplyRuleFinalizer(Rule<T>& rule, std::size_t state_width, T* state)
+      : rule_(rule), state_width_(state_width), state_(state) {}
+  void Finalize(const FinalizeContext& ctx, std::span<const T> aggregate,
+                std::span<T> values) override {
+    RowSpan<T> rows{values.data(), state_, ctx.width, state_width_, ctx.range.begin, nullptr,
+                    ctx.range.begin, ctx.range.size()};
+    rule_.Apply(rows, aggregate.data());
+  }
+
+ private:
+  Rule<T>& rule_;
+  std::size_t state_width_;
+  T* state_;
+};
+
+}  // namespace ecps::ps

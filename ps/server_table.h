@@ -1,0 +1,149 @@
+// One table's shard on a server: storage, rule, and per-clock aggregation buffers.
+// Used by KVServer; not part of the model-facing API.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ps/message.h"
+#include "ps/rules.h"
+#include "ps/table.h"
+
+namespace ecps::ps {
+
+class ServerTable {
+ public:
+  virtual ~ServerTable() = default;
+  const TableSpec& spec() const { return spec_; }
+  KeyRange range() const { return ctx_.range; }
+
+  /// Applies a push (unclocked tables) or combines it into the buffer of its clock.
+  virtual Status Push(const Message& m) = 0;
+  /// The requested rows, in request order.
+  virtual Result<Blob> Pull(const Message& m) const = 0;
+  /// Runs the finalizer for `clock` and drops its buffer; no-op for unclocked tables.
+  virtual void FinalizeClock(Clock clock) = 0;
+
+ protected:
+  ServerTable(TableSpec spec, FinalizeContext ctx) : spec_(std::move(spec)), ctx_(ctx) {}
+
+  /// Checks that the request's keys (or range) lie in this shard and counts its rows.
+  Result<std::size_t> CheckRows(const Message& m) const {
+    const auto keys = m.keys.As<Key>();
+    if (m.head.key_bytes % sizeof(Key) != 0) {
+      return InvalidArgument(fmt::format("table {}: key bytes not a multiple of 8", spec_.name));
+    }
+    if (!keys.empty()) {
+      if (!ctx_.range.Contains(keys.front()) || !ctx_.range.Contains(keys.back())) {
+        return InvalidArgument(fmt::format("table {}: keys [{}, {}] outside this server's range [{}, {})",
+                                           spec_.name, keys.front(), keys.back(), ctx_.range.begin,
+                                           ctx_.range.end));
+      }
+      return keys.size();
+    }
+    if (m.head.range_begin > m.head.range_end || m.head.range_begin < ctx_.range.begin ||
+        m.head.range_end > ctx_.range.end) {
+      return InvalidArgument(fmt::format("table {}: range [{}, {}) outside this server's range [{}, {})",
+                                         spec_.name, m.head.range_begin, m.head.range_end,
+                                         ctx_.range.begin, ctx_.range.end));
+    }
+    return static_cast<std::size_t>(m.head.range_end - m.head.range_begin);
+  }
+
+  TableSpec spec_;
+  FinalizeContext ctx_;
+};
+
+template <class T>
+class TypedServerTable final : public ServerTable {
+ public:
+  TypedServerTable(TableSpec spec, FinalizeContext ctx, std::unique_ptr<Rule<T>> rule,
+                   std::unique_ptr<Finalizer<T>> finalizer)
+      : ServerTable(std::move(spec), ctx), rule_(std::move(rule)), finalizer_(std::move(finalizer)) {
+    const std::size_t rows = ctx_.range.size();
+    values_.assign(rows * spec_.width, rule_->InitialValue());
+    state_width_ = rule_->StateWidth(spec_.width);
+    state_.assign(rows * state_width_, T(0));
+    if (spec_.clocked && !finalizer_) {
+      finalizer_ = std::make_unique<ApplyRuleFinalizer<T>>(*rule_, state_width_,
+                                                           state_.empty() ? nullptr : state_.data());
+    }
+  }
+
+  std::span<const T> values() const { return values_; }
+
+  Status Push(const Message& m) override {
+    ECPS_ASSIGN_OR_RETURN(std::size_t n, CheckRows(m));
+    if (m.head.value_bytes != n * spec_.width * sizeof(T)) {
+      return InvalidArgument(fmt::format("table {}: push of {} rows carries {} value bytes, expected {}",
+                                         spec_.name, n, m.head.value_bytes, n * spec_.width * sizeof(T)));
+    }
+    const T* pushed = m.values.As<T>().data();
+    if (spec_.clocked) {
+      auto& buf = aggregates_[m.head.clock];
+      if (buf.empty()) buf.assign(values_.size(), T(0));
+      finalizer_->Accumulate(Rows(m, buf.data(), nullptr, n), pushed);
+    } else {
+      rule_->Apply(Rows(m, values_.data(), state_.empty() ? nullptr : state_.data(), n), pushed);
+    }
+    return Status::Ok();
+  }
+
+  Result<Blob> Pull(const Message& m) const override {
+    ECPS_ASSIGN_OR_RETURN(std::size_t n, CheckRows(m));
+    const std::size_t w = spec_.width;
+    Blob out = Blob::Allocate(n * w * sizeof(T));
+    T* dst = n ? out.MutableAs<T>().data() : nullptr;
+    const auto keys = m.keys.As<Key>();
+    if (keys.empty()) {
+      const T* src = values_.data() + (m.head.range_begin - ctx_.range.begin) * w;
+      std::copy(src, src + n * w, dst);
+    } else if (w == 1) {
+      const T* base = values_.data() - ctx_.range.begin;
+      for (std::size_t i = 0; i < n; ++i) dst[i] = base[keys[i]];
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* src = values_.data() + (keys[i] - ctx_.range.begin) * w;
+        std::copy(src, src + w, dst + i * w);
+      }
+    }
+    return out;
+  }
+
+  void FinalizeClock(Clock clock) override {
+    if (!spec_.clocked) return;
+    auto it = aggregates_.find(clock);
+    std::vector<T> zeros;
+    std::span<const T> agg;
+    if (it != aggregates_.end()) {
+      agg = it->second;
+    } else {
+      zeros.assign(values_.size(), T(0));
+      agg = zeros;
+    }
+    FinalizeContext ctx = ctx_;
+    ctx.clock = clock;
+    finalizer_->Finalize(ctx, agg, values_);
+    if (it != aggregates_.end()) aggregates_.erase(it);
+  }
+
+ private:
+  RowSpan<T> Rows(const Message& m, T* values, T* state, std::size_t n) const {
+    const auto keys = m.keys.As<Key>();
+    return RowSpan<T>{values, state, spec_.width, state_width_, ctx_.range.begin,
+                      keys.empty() ? nullptr : keys.data(), m.head.range_begin, n};
+  }
+
+  std::unique_ptr<Rule<T>> rule_;
+  std::unique_ptr<Finalizer<T>> finalizer_;
+  std::vector<T> values_;
+  std::vector<T> state_;
+  std::size_t state_width_ = 0;
+  std::map<Clock, std::vector<T>> aggregates_;  // per clock, until finalized
+};
+
+}  // namespace ecps::ps

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of ecps from Debian 12 packages.
+# Idempotent: when every package is already installed it returns in well under a second.
+# Usage: scripts/install-deps.sh [--with-bench]   (as root, or with sudo available)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config
+  libopenmpi-dev openmpi-bin
+  libboost-dev libcereal-dev libeigen3-dev libtbb-dev
+  libgtest-dev libgmock-dev
+  libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  # the Slurm test starts a real single-node cluster
+  slurm-wlm slurmctld slurmd slurm-client munge
+)
+if [[ "${1:-}" == "--with-bench" ]]; then
+  # peers that the benchmarks run side by side with ecps
+  packages+=(liblinear-tools python3-sklearn python3-scipy python3-numpy time)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,38 @@
+#include "ps/message.h"
+
+#include <cereal/types/map.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <gtest/gtest.h>
+
+namespace ecps::ps {
+namespace {
+
+TEST(Blob, BorrowedIsNotCopied) {
+  std::vector<Key> keys{1, 2, 3};
+  Blob b = Blob::Borrow(keys.data(), keys.size() * sizeof(Key));
+  EXPECT_FALSE(b.owned());
+  EXPECT_EQ(b.As<Key>().data(), keys.data());
+  Blob c = Blob::CopyOf(keys.data(), keys.size() * sizeof(Key));
+  EXPECT_TRUE(c.owned());
+  EXPECT_NE(c.As<Key>().data(), keys.data());
+  EXPECT_EQ(std::vector<Key>(c.As<Key>().begin(), c.As<Key>().end()), keys);
+}
+
+TEST(Control, RoundTrip) {
+  std::map<std::string, std::vector<double>> in{{"a", {1.5, 2}}, {"b", {}}};
+  Blob b = EncodeControl(in);
+  std::map<std::string, std::vector<double>> out;
+  ASSERT_TRUE(DecodeControl(b, &out).ok());
+  EXPECT_EQ(in, out);
+}
+
+TEST(Control, MalformedIsAnErrorNotACrash) {
+  Blob b = Blob::FromString("\x05");
+  std::vector<std::string> out;
+  Status s = DecodeControl(b, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace ecps::ps

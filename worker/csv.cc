@@ -1,0 +1,115 @@
+#include "worker/csv.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace ecps::worker {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
+                std::deque<std::string>* scratch) {
+  fields->clear();
+  scratch->clear();
+  std::size_t i = 0;
+  const std::size_t n = line.size();
+  while (true) {
+    if (i < n && line[i] == '"') {
+      // Quoted field: runs to the next quote that is not doubled.
+      std::size_t j = i + 1;
+      bool doubled = false;
+      while (true) {
+        if (j >= n) return DataError(fmt::format("field {}: unterminated quote", fields->size() + 1));
+        if (line[j] == '"') {
+          if (j + 1 < n && line[j + 1] == '"') {
+            doubled = true;
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        ++j;
+      }
+      std::string_view raw = line.substr(i + 1, j - i - 1);
+      if (doubled) {
+        std::string unq;
+        for (std::size_t k = 0; k < raw.size(); ++k) {
+          unq += raw[k];
+          if (raw[k] == '"') ++k;
+        }
+        scratch->push_back(std::move(unq));
+        fields->push_back(scratch->back());
+      } else {
+        fields->push_back(raw);
+      }
+      i = j + 1;
+      if (i < n && line[i] != delim) {
+        return DataError(fmt::format("field {}: text after the closing quote", fields->size()));
+      }
+    } else {
+      std::size_t j = line.find(delim, i);
+      if (j == std::string_view::npos) j = n;
+      fields->push_back(line.substr(i, j - i));
+      i = j;
+    }
+    if (i >= n) break;
+    ++i;  // skip the delimiter
+    if (i == n) {  // trailing delimiter: one more, empty field
+      fields->push_back({});
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<CsvHeader> CsvHeader::Parse(std::string_view line, char delim, const std::string& path) {
+  std::vector<std::string_view> f;
+  std::deque<std::string> scratch;
+  if (!line.empty() && static_cast<unsigned char>(line[0]) == 0xEF && line.substr(0, 3) == "\xEF\xBB\xBF") {
+    line.remove_prefix(3);  // UTF-8 byte-order mark
+  }
+  Status s = SplitCsv(line, delim, &f, &scratch);
+  if (!s.ok()) return s.WithContext(path + ":1 (header)");
+  CsvHeader h;
+  h.path_ = path;
+  for (auto v : f) h.names_.emplace_back(Trim(v));
+  return h;
+}
+
+Result<std::size_t> CsvHeader::Find(std::string_view name) const {
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == name) return i;
+  }
+  std::string list;
+  for (const auto& n : names_) list += (list.empty() ? "" : ", ") + ("\"" + n + "\"");
+  return NotFound(fmt::format("{}: no column \"{}\" in the header (columns: {})", path_, name, list));
+}
+
+std::optional<double> ParseDouble(std::string_view s) {
+  s = Trim(s);
+  if (s.empty()) return std::nullopt;
+  if (s.front() == '+') s.remove_prefix(1);
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<int> ParseBinaryLabel(std::string_view s) {
+  s = Trim(s);
+  std::string l(s);
+  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (l == "1" || l == "+1" || l == "true" || l == "yes" || l == "1.0") return 1;
+  if (l == "0" || l == "-1" || l == "false" || l == "no" || l == "0.0" || l == "-1.0") return 0;
+  return std::nullopt;
+}
+
+}  // namespace ecps::worker

@@ -1,0 +1,42 @@
+// CSV fields: splitting one record (RFC 4180 quoting: "a,b" and "say ""hi"""), finding
+// columns by header name, and parsing numbers with messages that name file, line and column.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ps/status.h"
+
+namespace ecps::worker {
+
+/// Splits `line` (no line ending) at `delim` into `fields`, unquoting quoted fields.
+/// Views point into `line` or into `scratch` (for fields that contained doubled quotes; a
+/// deque, so earlier views stay valid as it grows).
+/// Fails on an unterminated quote or text after a closing quote.
+Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
+                std::deque<std::string>* scratch);
+
+/// A parsed header: column names and lookup by name.
+class CsvHeader {
+ public:
+  static Result<CsvHeader> Parse(std::string_view line, char delim, const std::string& path);
+  const std::vector<std::string>& names() const { return names_; }
+  /// Index of `name`, or kNotFound naming the file and listing the columns.
+  Result<std::size_t> Find(std::string_view name) const;
+
+ private:
+  std::string path_;
+  std::vector<std::string> names_;
+};
+
+/// Parses a whole field as a finite double ("1", "-2.5e3", " 3 " with spaces trimmed).
+std::optional<double> ParseDouble(std::string_view s);
+/// Parses a boolean or 0/1 label: true/false (any case), yes/no, 1/0, -1/+1 (as 0/1).
+std::optional<int> ParseBinaryLabel(std::string_view s);
+/// Trims spaces and tabs from both ends.
+std::string_view Trim(std::string_view s);
+
+}  // namespace ecps::worker
