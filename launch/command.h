@@ -20,8 +20,8 @@ struct CommandTree {
   Selected* selected = nullptr;
 };
 
-/// Makes `sub` read a TOML file given with --config whose keys are the long option names
-/// (without dashes); options on the command line override the file.
+/// Declares --config on `sub`: a TOML file whose keys are the long option names (without
+/// dashes); main() expands it before parsing (launch/config.h), and the command line wins.
 void AddConfigOption(CLI::App& sub);
 
 // One per command file.

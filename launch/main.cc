@@ -10,12 +10,14 @@
 
 #include "launch/cluster.h"
 #include "launch/command.h"
+#include "launch/config.h"
 
 namespace ecps::launch {
 
 void AddConfigOption(CLI::App& sub) {
-  sub.set_config("--config", "", "TOML file of options: keys are the long option names")
-      ->check(CLI::ExistingFile);
+  // Read before parsing by ExpandConfig; declared here so that --help lists it.
+  sub.add_option("--config", "TOML file of options whose keys are the long option names "
+                             "(command-line options override it)");
 }
 
 namespace {
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
                "(segmentation, recommendation, CTR/CVR prediction)",
                "ecps"};
   app.require_subcommand(1);
+  // Options given twice (config file, then command line): the last one wins.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_version_flag("--version", "ecps 0.1.0");
   Selected selected;
   CommandTree tree{&app, nullptr, &selected};
@@ -50,8 +54,15 @@ int main(int argc, char** argv) {
   tree.train->require_subcommand(1);
   AddDemoCommand(tree);
 
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto expanded = ExpandConfig(app, std::move(args));
+  if (!expanded.ok()) {
+    std::fprintf(stderr, "ecps: error: %s\n", expanded.status().message().c_str());
+    return 2;
+  }
+  std::vector<std::string> reversed(expanded->rbegin(), expanded->rend());  // CLI11 wants them reversed
   try {
-    app.parse(argc, argv);
+    app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

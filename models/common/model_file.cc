@@ -1,0 +1,77 @@
+#include "models/common/model_file.h"
+
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "models/common/output.h"
+
+namespace ecps::models {
+namespace {
+constexpr char kMagic[8] = {'E', 'C', 'P', 'S', 'M', 'O', 'D', 'L'};
+constexpr std::size_t kKindBytes = 16;
+// magic, version u32, kind (16 bytes, zero padded), payload size u64, crc u32
+constexpr std::size_t kHeaderBytes = 8 + 4 + kKindBytes + 8 + 4;
+
+template <class T>
+void Put(std::string* s, T v) {
+  s->append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <class T>
+T Get(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+}  // namespace
+
+Status SaveModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
+                     const std::string& payload) {
+  if (kind.size() > kKindBytes) return InvalidArgument("model kind too long: " + kind);
+  std::string out(kMagic, sizeof kMagic);
+  Put(&out, version);
+  std::string k = kind;
+  k.resize(kKindBytes, '\0');
+  out += k;
+  Put(&out, static_cast<std::uint64_t>(payload.size()));
+  Put(&out, Crc32(payload));
+  out += payload;
+  return WriteFileAtomic(path, out);
+}
+
+Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(fmt::format("{}: no such model file", path));
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
+    if (data.size() >= sizeof kMagic && std::memcmp(data.data(), kMagic, sizeof kMagic) == 0) {
+      return DataError(fmt::format("{}: truncated model file ({} bytes, the header alone is {})", path,
+                                   data.size(), kHeaderBytes));
+    }
+    return DataError(fmt::format("{}: not an ecps model file", path));
+  }
+  const auto file_version = Get<std::uint32_t>(data.data() + 8);
+  std::string file_kind(data.data() + 12, kKindBytes);
+  file_kind.resize(std::strlen(file_kind.c_str()));
+  const auto size = Get<std::uint64_t>(data.data() + 12 + kKindBytes);
+  const auto crc = Get<std::uint32_t>(data.data() + 20 + kKindBytes);
+  if (file_kind != kind) {
+    return DataError(fmt::format("{}: this is a {} model; expected a {} model", path, file_kind, kind));
+  }
+  if (file_version != version) {
+    return DataError(fmt::format("{}: model format version {}, but this ecps reads version {}", path,
+                                 file_version, version));
+  }
+  if (data.size() - kHeaderBytes != size) {
+    return DataError(fmt::format("{}: truncated or padded model file: header promises {} payload bytes, found {}",
+                                 path, size, data.size() - kHeaderBytes));
+  }
+  std::string payload = data.substr(kHeaderBytes);
+  if (Crc32(payload) != crc) {
+    return DataError(fmt::format("{}: checksum mismatch: the model file is corrupt", path));
+  }
+  return payload;
+}
+
+}  // namespace ecps::models

@@ -1,0 +1,62 @@
+// Writing a run's outputs without ever leaving half a file: every file is written under a
+// temporary name in its folder and renamed into place when complete.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "ps/status.h"
+
+namespace ecps::models {
+
+/// Creates `dir` (and its parents) and checks that it is writable; errors name the folder.
+Status PrepareOutputDir(const std::string& dir);
+
+/// A file written in pieces that appears under its name only when Commit() succeeds. If the
+/// writer is destroyed first (an error on the way), the temporary file is removed.
+class AtomicWriter {
+ public:
+  static Result<std::unique_ptr<AtomicWriter>> Open(const std::string& path);
+  ~AtomicWriter();
+  Status Write(std::string_view bytes);
+  /// Flushes, syncs and renames the file into place.
+  Status Commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  AtomicWriter(std::string path, std::string tmp, std::FILE* f) : path_(std::move(path)), tmp_(std::move(tmp)), f_(f) {}
+  std::string path_;
+  std::string tmp_;
+  std::FILE* f_;
+  bool failed_ = false;
+};
+
+/// Writes a whole file atomically.
+Status WriteFileAtomic(const std::string& path, std::string_view content);
+/// Writes `j` as indented JSON, atomically.
+Status WriteJsonFile(const std::string& path, const nlohmann::json& j);
+
+/// metrics.jsonl: one JSON object per line, flushed after each line so that progress made
+/// before a crash stays readable. The file is replaced when opened.
+class JsonLinesLog {
+ public:
+  static Result<std::unique_ptr<JsonLinesLog>> Open(const std::string& path);
+  ~JsonLinesLog();
+  Status Append(const nlohmann::json& line);
+
+ private:
+  JsonLinesLog(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {}
+  std::string path_;
+  std::FILE* f_;
+};
+
+/// CRC-32 (IEEE 802.3, as zlib's crc32 and `python3 -c 'import zlib'`), continued from `crc`.
+std::uint32_t Crc32(std::string_view bytes, std::uint32_t crc = 0);
+/// CRC-32 and size of a file, for manifests.
+Result<std::pair<std::uint32_t, std::uint64_t>> FileCrc32(const std::string& path);
+
+}  // namespace ecps::models
