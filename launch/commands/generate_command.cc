@@ -1,0 +1,42 @@
+// `ecps generate`: writes a synthetic shop with planted structure (see datagen/).
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "datagen/synthetic_shop.h"
+#include "launch/command.h"
+
+namespace ecps::launch {
+
+void AddGenerateCommand(CommandTree& tree) {
+  struct Opts {
+    std::string out;
+    datagen::ShopOptions shop;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.root->add_subcommand(
+      "generate",
+      "Write a synthetic shop with planted structure: users.csv (latent segments), items.csv, "
+      "interactions.csv, impressions(_test).libsvm with featindex.txt, and the planted truth");
+  sub->add_option("--out", o->out, "Folder to write (created if needed)")->required();
+  sub->add_option("--users", o->shop.users, "Users")->capture_default_str();
+  sub->add_option("--items", o->shop.items, "Items")->capture_default_str();
+  sub->add_option("--impressions-per-user", o->shop.impressions_per_user, "Ad impressions per user")
+      ->capture_default_str();
+  sub->add_option("--test-fraction", o->shop.test_fraction,
+                  "Share of impressions (the latest) written to impressions_test.libsvm")
+      ->capture_default_str();
+  sub->add_option("--seed", o->shop.seed, "Random seed; the same seed gives the same files")->capture_default_str();
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      ECPS_ASSIGN_OR_RETURN(auto s, datagen::GenerateShop(o->out, o->shop));
+      spdlog::info("generated {}: {} users, {} items, {} interactions, {} + {} impressions (click rate {:.3f})",
+                   o->out, s.users, s.items, s.interactions, s.train_impressions, s.test_impressions,
+                   s.click_rate);
+      return Status::Ok();
+    };
+  });
+}
+
+}  // namespace ecps::launch

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Starts or stops a throw-away single-node Slurm cluster (munge + slurmctld + slurmd) whose
+# whole state lives in one folder. Used by the `slurm` tests; also handy to try the sbatch
+# templates on a workstation.
+#
+#   launch/slurm/local-cluster.sh start DIR [CPUS]   # prints: export SLURM_CONF=DIR/slurm.conf
+#   launch/slurm/local-cluster.sh stop DIR           # stops the daemons by PID
+#
+# Needs root and Debian's slurm-wlm, slurmctld, slurmd, slurm-client and munge packages.
+set -euo pipefail
+
+cmd=${1:?usage: local-cluster.sh start|stop DIR [CPUS]}
+base=${2:?usage: local-cluster.sh start|stop DIR [CPUS]}
+cpus=${3:-8}
+
+stop() {
+  for p in slurmd slurmctld munged; do
+    if [[ -f "$base/run/$p.pid" ]]; then
+      pid=$(cat "$base/run/$p.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+      rm -f "$base/run/$p.pid"
+    fi
+  done
+}
+
+if [[ "$cmd" == stop ]]; then
+  stop
+  exit 0
+fi
+[[ "$cmd" == start ]] || { echo "unknown command $cmd" >&2; exit 2; }
+[[ $(id -u) -eq 0 ]] || { echo "local-cluster.sh: must run as root" >&2; exit 2; }
+
+mkdir -p "$base"/{run,log,state,spool,munge,tmp}
+base=$(cd "$base" && pwd)
+host=$(hostname -s)
+# Free ports, so that several clusters (or a leftover one) never collide.
+read -r ctld_port slurmd_port < <(python3 - <<'PY'
+import socket
+s=[socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1",0))
+print(*[x.getsockname()[1] for x in s])
+PY
+)
+
+# munge: its own key, socket and state, running as the munge user.
+chown -R munge:munge "$base/munge"
+chmod 0755 "$base/munge"
+dd if=/dev/urandom bs=1 count=1024 of="$base/munge/munge.key" status=none
+chown munge:munge "$base/munge/munge.key"
+chmod 0400 "$base/munge/munge.key"
+runuser -u munge -- /usr/sbin/munged --key-file="$base/munge/munge.key" \
+  --socket="$base/munge/munge.socket" --pid-file="$base/munge/munged.pid" \
+  --log-file="$base/munge/munged.log" --seed-file="$base/munge/munged.seed" --force
+cp "$base/munge/munged.pid" "$base/run/munged.pid"
+
+cat > "$base/slurm.conf" <<CONF
+ClusterName=ecps-local
+SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$base/munge/munge.socket
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=$base/state
+SlurmdSpoolDir=$base/spool/%n
+SlurmctldPidFile=$base/run/slurmctld.pid
+SlurmdPidFile=$base/run/slurmd.pid
+SlurmctldLogFile=$base/log/slurmctld.log
+SlurmdLogFile=$base/log/slurmd.log
+TmpFS=$base/tmp
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=pmix
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SlurmdParameters=config_overrides
+ReturnToService=2
+SchedulerType=sched/backfill
+MinJobAge=3600
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
+CONF
+# slurmd 22.05 aborts where the cgroup v2 layout is missing unless the plugin is pinned.
+echo "CgroupPlugin=cgroup/v1" > "$base/cgroup.conf"
+export SLURM_CONF="$base/slurm.conf"
+
+/usr/sbin/slurmctld -f "$SLURM_CONF"
+/usr/sbin/slurmd -f "$SLURM_CONF"
+for _ in $(seq 100); do
+  state=$(sinfo -h -o %T 2>/dev/null || true)
+  [[ "$state" == idle ]] && break
+  sleep 0.2
+done
+if [[ "$state" != idle ]]; then
+  echo "local-cluster.sh: the node did not become idle (state: ${state:-none}); logs in $base/log" >&2
+  stop
+  exit 1
+fi
+echo "export SLURM_CONF=$SLURM_CONF"
