@@ -142,12 +142,21 @@ Status KVClient::Wait(Handle h, Deadline deadline) {
   std::unique_lock lock(mu_);
   auto it = pending_.find(h);
   if (it == pending_.end()) return InvalidArgument(fmt::format("wait: unknown handle {}", h));
-  bool done = cv_.wait_until(lock, deadline, [&] { return it->second.remaining <= 0 || node_.aborted(); });
+  cv_.wait_until(lock, deadline, [&] { return it->second.remaining <= 0 || node_.aborted(); });
   if (it->second.remaining > 0) {
+    // The request failed while servers may still hold it, and it borrows the caller's buffers.
+    // Abort the job (servers then refuse queued requests without reading them) and give the
+    // servers a moment to answer, so that the caller can free its buffers when we return.
+    Status why = node_.aborted() ? node_.abort_status()
+                                 : Timeout(fmt::format("request {} not answered before the deadline", h));
+    if (!node_.aborted()) {
+      lock.unlock();
+      (void)node_.Abort(why.WithContext(node_.roles().Describe(node_.rank())));
+      lock.lock();
+    }
+    cv_.wait_until(lock, DeadlineIn(kAbandonGraceSeconds), [&] { return it->second.remaining <= 0; });
     pending_.erase(it);
-    if (node_.aborted()) return node_.abort_status();
-    (void)done;
-    return Timeout(fmt::format("request {} not answered before the deadline", h));
+    return why;
   }
   Status s = std::move(it->second.status);
   pending_.erase(it);

@@ -8,8 +8,9 @@
 //  - `keys` are sorted ascending and unique; values are keys.size() * width numbers, row
 //    by row. Dense-range variants take [begin, end) instead of a key list.
 //  - The spans passed to Push and Pull are not copied: they must stay alive and unchanged
-//    (Pull: untouched) until Wait on the handle returns. If Wait fails, the job must abort
-//    (the runner does) before those buffers are freed.
+//    (Pull: untouched) until Wait on the handle returns. A Wait that fails (deadline or abort)
+//    aborts the job and waits a little for the servers' answers (servers refuse requests of an
+//    aborted job without reading them), so the buffers can be freed when it returns.
 //  - Pushes issued before Clock() belong to the clock that Clock() ends. A pull issued at
 //    clock c sees every update from clocks <= c-s-1 (s = the job's staleness).
 //  - Thread-safe: several threads may push and pull at once; Clock() from one thread.
@@ -58,7 +59,8 @@ class KVClient {
   }
 
   /// Blocks until the request is complete. Fails with the servers' reason, kTimeout at the
-  /// deadline, or the job's abort status.
+  /// deadline (which aborts the job: a late answer could write into a freed buffer), or the
+  /// job's abort status.
   Status Wait(Handle h, Deadline deadline);
 
   /// Ends this worker's current clock on every server and advances it.
@@ -80,6 +82,8 @@ class KVClient {
                  Key end, void* values, std::size_t num_values);
   Handle Failed(Status why);
   void OnReply(Message&& m);
+
+  static constexpr double kAbandonGraceSeconds = 2.0;
 
   Node& node_;
   std::map<TableId, TableSpec> specs_;

@@ -28,6 +28,11 @@ KeyRange KVServer::RangeOf(TableId id) const {
 }
 
 void KVServer::Handle(Message&& m) {
+  // Once the job is aborted, a request's borrowed buffers may already be gone on the worker's
+  // side: refuse it without reading them.
+  if (node_.aborted() && (m.head.type == MsgType::kPush || m.head.type == MsgType::kPull)) {
+    return Fail(m, node_.abort_status());
+  }
   switch (m.head.type) {
     case MsgType::kClock:
       HandleClock(m);

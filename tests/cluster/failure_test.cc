@@ -63,14 +63,20 @@ TEST(Deadline, PullWithoutServerAnswerTimesOut) {
   std::vector<ps::TableSpec> tables{{1, "t", ps::ValueType::kFloat32, 1, 10, false}};
   ps::KVClient client(*nodes[2], tables);
   for (auto& n : nodes) n->Start();
+  // Barriers and control receives that nobody completes fail at their deadline.
+  EXPECT_EQ(nodes[2]->Barrier(ps::BarrierGroup::kAll, ps::DeadlineIn(0.2)).code(), StatusCode::kTimeout);
+  auto ctl = nodes[2]->RecvControl(1234, 0, ps::DeadlineIn(0.1));
+  EXPECT_EQ(ctl.status().code(), StatusCode::kTimeout);
+  EXPECT_FALSE(nodes[2]->aborted());
+  // A pull nobody answers fails at its deadline and aborts the job (its buffer is borrowed).
   std::vector<float> out(10);
   auto t0 = std::chrono::steady_clock::now();
   Status s = client.Wait(client.PullRange<float>(1, 0, 10, out), ps::DeadlineIn(0.3));
   EXPECT_EQ(s.code(), StatusCode::kTimeout);
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(290));
-  EXPECT_EQ(nodes[2]->Barrier(ps::BarrierGroup::kAll, ps::DeadlineIn(0.2)).code(), StatusCode::kTimeout);
-  auto ctl = nodes[2]->RecvControl(1234, 0, ps::DeadlineIn(0.1));
-  EXPECT_EQ(ctl.status().code(), StatusCode::kTimeout);
+  EXPECT_TRUE(nodes[2]->aborted());
+  EXPECT_TRUE(nodes[0]->WaitForAbort(ps::DeadlineIn(5))) << "the scheduler hears of the abort";
+  for (auto& n : nodes) n->Stop();  // before the services they call go away
 }
 
 TEST(Deadline, AbortWakesEveryWaiter) {
@@ -96,6 +102,7 @@ TEST(Deadline, AbortWakesEveryWaiter) {
   EXPECT_EQ(s.code(), StatusCode::kDataError);
   EXPECT_NE(s.message().find("users.csv:17"), std::string::npos);
   EXPECT_EQ(nodes[0]->abort_status().code(), StatusCode::kDataError);  // the scheduler heard it
+  for (auto& n : nodes) n->Stop();
 }
 
 }  // namespace
