@@ -103,6 +103,27 @@ bool UnderMpiLauncher() {
          Env("PMI_RANK") != nullptr;
 }
 
+std::vector<std::string> GivenClusterArgs(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const char* group : {"Cluster", "Logging"}) {
+    const auto* g = app.get_option_group(group);
+    if (g == nullptr) continue;
+    for (const auto* opt : g->get_options()) {
+      if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+      for (const auto& r : opt->results()) out.push_back(fmt::format("--{}={}", opt->get_lnames()[0], r));
+    }
+  }
+  return out;
+}
+
+Status AgreeAcrossProcesses(const Status& mine) {
+  if (!g_mpi_initialised) return mine;
+  int failed = mine.ok() ? 0 : 1, any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (any && mine.ok()) return Aborted("another rank failed in this step (see its message)");
+  return mine;
+}
+
 bool IsPrintingProcess() { return !g_mpi_initialised || g_mpi_rank == 0; }
 
 void FinalizeMpi() {

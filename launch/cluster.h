@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/common.h>
@@ -52,6 +53,15 @@ bool UnderMpiLauncher();
 /// Returns this process's result.
 Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_job,
                   const std::function<Status(sched::Job&)>& on_scheduler = {});
+
+/// The cluster and logging options given explicitly on `app`'s command line, as arguments
+/// ("--workers=3", ...), for passing on to other commands (the pipeline's stages).
+std::vector<std::string> GivenClusterArgs(const CLI::App& app);
+
+/// Under MPI: every process contributes its status and learns whether any process failed
+/// (then a process that succeeded gets kAborted naming the failure elsewhere). In single-node
+/// mode: returns `mine`. Every process must call it the same number of times.
+Status AgreeAcrossProcesses(const Status& mine);
 
 /// True in the process that should print results (single-node mode, or MPI rank 0).
 bool IsPrintingProcess();

@@ -3,6 +3,10 @@
 #pragma once
 
 #include <functional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 
@@ -24,8 +28,16 @@ struct CommandTree {
 /// dashes); main() expands it before parsing (launch/config.h), and the command line wins.
 void AddConfigOption(CLI::App& sub);
 
+/// Adds every command to `app` (the ecps command tree).
+void BuildCommandTree(CLI::App& app, Selected& selected);
+
+/// Parses a command line (without the program name; --config files are expanded) with a
+/// fresh command tree and returns the command it selects. Used by the pipeline's stages.
+Result<Selected> ParseCommand(const std::vector<std::string>& args);
+
 // One per command file.
 void AddDemoCommand(CommandTree& tree);
 void AddGenerateCommand(CommandTree& tree);
+void AddPipelineCommand(CommandTree& tree);
 
 }  // namespace ecps::launch

@@ -71,6 +71,8 @@ Result<std::vector<std::string>> ExpandConfig(const CLI::App& root, std::vector<
     cmd = sub;
     ++path_end;
   }
+  // The pipeline's --config is a file of sections, one per stage: it reads it itself.
+  if (cmd->get_name() == "pipeline") return args;
   std::string file;
   std::vector<std::string> rest;
   for (std::size_t i = path_end; i < args.size(); ++i) {

@@ -28,6 +28,7 @@ Result<std::vector<std::string>> TomlToArgs(const toml::table& table, const CLI:
 
 /// Expands `--config FILE` in `args` (argv without the program name): finds the command the
 /// leading words select, reads FILE and inserts its options right after those words.
+/// `ecps pipeline` is left alone: its --config holds one section per stage.
 Result<std::vector<std::string>> ExpandConfig(const CLI::App& root, std::vector<std::string> args);
 
 }  // namespace ecps::launch

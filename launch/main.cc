@@ -14,12 +14,6 @@
 
 namespace ecps::launch {
 
-void AddConfigOption(CLI::App& sub) {
-  // Read before parsing by ExpandConfig; declared here so that --help lists it.
-  sub.add_option("--config", "TOML file of options whose keys are the long option names "
-                             "(command-line options override it)");
-}
-
 namespace {
 
 int ExitCode(const Status& s) {
@@ -44,16 +38,8 @@ int main(int argc, char** argv) {
   CLI::App app{"ecps: distributed parameter-server training for e-commerce models "
                "(segmentation, recommendation, CTR/CVR prediction)",
                "ecps"};
-  app.require_subcommand(1);
-  // Options given twice (config file, then command line): the last one wins.
-  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.set_version_flag("--version", "ecps 0.1.0");
   Selected selected;
-  CommandTree tree{&app, nullptr, &selected};
-  tree.train = app.add_subcommand("train", "Train a model (see ecps train <model> --help)");
-  tree.train->require_subcommand(1);
-  AddDemoCommand(tree);
-  AddGenerateCommand(tree);
+  BuildCommandTree(app, selected);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   auto expanded = ExpandConfig(app, std::move(args));

@@ -1,0 +1,169 @@
+// `ecps pipeline --config FILE.toml`: the shop's flow from data to models in one job.
+//
+// The file has one section per stage; each section's keys are the options of the command the
+// stage runs, so anything a stage can do alone it can do in the pipeline:
+//
+//   out = "demo-out"                 # every stage writes to out/<stage>
+//   [cluster]                        # options every training stage gets (--local, --workers, ...)
+//   [generate]   -> ecps generate     (optional: make the synthetic demo shop first)
+//   [segment]    -> ecps train kmeans (user segments)
+//   [recommend]  -> ecps train itemcf (item neighbours and recommendations)
+//   [ctr]        -> ecps train lr     (click / conversion model)
+//
+// After the stages, rank 0 writes out/summary.md (a short report) and out/manifest.json
+// (every output file with its size and CRC-32).
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include "launch/cluster.h"
+#include "launch/command.h"
+#include "launch/config.h"
+#include "launch/pipeline_report.h"
+#include "models/common/output.h"
+
+namespace ecps::launch {
+namespace {
+namespace fs = std::filesystem;
+
+struct Stage {
+  const char* section;
+  std::vector<std::string> command;
+  bool training;  // gets the cluster options
+  const char* what;
+};
+
+const std::vector<Stage>& Stages() {
+  static const std::vector<Stage> kStages{
+      {"generate", {"generate"}, false, "generate the synthetic shop"},
+      {"segment", {"train", "kmeans"}, true, "user segments (k-means)"},
+      {"recommend", {"train", "itemcf"}, true, "item neighbours and recommendations (item-CF)"},
+      {"ctr", {"train", "lr"}, true, "click / conversion model (logistic regression)"},
+  };
+  return kStages;
+}
+
+struct PipelineOptions {
+  std::string config;
+  std::string out;
+  std::vector<std::string> stages;
+  ClusterOptions cluster;
+};
+
+// Finds the CLI command a stage runs, to check the section's keys against its options.
+const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>& path) {
+  const CLI::App* cmd = &root;
+  for (const auto& word : path) {
+    const CLI::App* next = nullptr;
+    for (const auto* s : cmd->get_subcommands([](const CLI::App*) { return true; })) {
+      if (s->get_name() == word) next = s;
+    }
+    if (!next) return nullptr;
+    cmd = next;
+  }
+  return cmd;
+}
+
+Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& cluster_args) {
+  toml::table file;
+  try {
+    file = toml::parse_file(o.config);
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(fmt::format("{}:{}:{}: {}", o.config, e.source().begin.line, e.source().begin.column,
+                                       e.description()));
+  }
+  std::string out = o.out;
+  if (out.empty()) out = file["out"].value_or(std::string("pipeline-out"));
+  // Paths in the file are relative to the folder the command runs in (like on the command line).
+  for (const auto& [k, v] : file) {
+    const std::string key(k.str());
+    bool known = key == "out" || key == "cluster";
+    for (const auto& s : Stages()) known = known || key == s.section;
+    if (!known) {
+      return InvalidArgument(fmt::format("{}:{}: unknown section or key \"{}\" (sections: cluster, generate, segment, "
+                                         "recommend, ctr)",
+                                         o.config, v.source().begin.line, key));
+    }
+  }
+  CLI::App probe{"ecps"};
+  Selected unused;
+  BuildCommandTree(probe, unused);
+
+  std::vector<std::string> cluster_from_file;
+  if (const auto* c = file["cluster"].as_table()) {
+    const CLI::App* any = FindCommand(probe, {"demo"});  // a command with exactly the cluster options
+    ECPS_ASSIGN_OR_RETURN(cluster_from_file, TomlToArgs(*c, *any, o.config + " [cluster]"));
+  }
+
+  std::vector<StageResult> results;
+  const bool printing = IsPrintingProcess();
+  for (const auto& stage : Stages()) {
+    const auto* section = file[stage.section].as_table();
+    if (!section) continue;
+    if (!o.stages.empty() && std::find(o.stages.begin(), o.stages.end(), stage.section) == o.stages.end()) continue;
+    const CLI::App* cmd = FindCommand(probe, stage.command);
+    if (!cmd) {
+      return FailedPrecondition(fmt::format("stage [{}] needs `ecps {}`, which this build does not have",
+                                            stage.section, fmt::join(stage.command, " ")));
+    }
+    ECPS_ASSIGN_OR_RETURN(auto args, TomlToArgs(*section, *cmd, fmt::format("{} [{}]", o.config, stage.section)));
+    std::vector<std::string> full = stage.command;
+    const std::string stage_out = (fs::path(out) / stage.section).string();
+    if (!section->contains("out")) full.insert(full.end(), {"--out", stage_out});
+    full.insert(full.end(), args.begin(), args.end());
+    if (stage.training) {
+      full.insert(full.end(), cluster_from_file.begin(), cluster_from_file.end());
+      full.insert(full.end(), cluster_args.begin(), cluster_args.end());
+    }
+    ECPS_ASSIGN_OR_RETURN(Selected run, ParseCommand(full));
+    if (printing) spdlog::info("pipeline: stage [{}]: {} (ecps {})", stage.section, stage.what, fmt::join(full, " "));
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s = Status::Ok();
+    if (stage.training || printing) s = run();  // data generation happens once, on rank 0
+    s = AgreeAcrossProcesses(s);  // every rank learns whether the stage failed anywhere
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!s.ok()) return s.WithContext(fmt::format("pipeline stage [{}]", stage.section));
+    std::string dir = section->contains("out") ? (*section)["out"].value_or(stage_out) : stage_out;
+    results.push_back({stage.section, stage.what, dir, secs});
+    if (printing) spdlog::info("pipeline: stage [{}] done in {:.1f} s", stage.section, secs);
+  }
+  if (results.empty()) return InvalidArgument(fmt::format("{}: no stage to run", o.config));
+  if (!printing) return Status::Ok();
+  ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(out));
+  ECPS_RETURN_IF_ERROR(WriteSummary(out, results));
+  ECPS_RETURN_IF_ERROR(WriteManifest(out));
+  spdlog::info("pipeline: done; report in {}/summary.md, file list in {}/manifest.json", out, out);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddPipelineCommand(CommandTree& tree) {
+  auto o = std::make_shared<PipelineOptions>();
+  auto* sub = tree.root->add_subcommand(
+      "pipeline",
+      "Run the shop pipeline from a TOML file: [generate] demo data, [segment] users (k-means), "
+      "[recommend] items (item-CF), [ctr] click model (logistic regression); writes each stage's "
+      "outputs, summary.md and manifest.json");
+  sub->add_option("--config", o->config,
+                  "Pipeline file: one section per stage whose keys are that command's options, plus "
+                  "`out` and a [cluster] section (see examples/)")
+      ->required()->check(CLI::ExistingFile);
+  sub->add_option("--out", o->out, "Output folder (overrides `out` in the file)");
+  sub->add_option("--stages", o->stages, "Run only these stages (generate, segment, recommend, ctr)")
+      ->delimiter(',')->check(CLI::IsMember({"generate", "segment", "recommend", "ctr"}));
+  AddClusterOptions(*sub, o->cluster);
+  sub->callback([o, sub, sel = tree.selected] {
+    // Cluster options given on this command line override the file's [cluster] section.
+    *sel = [o, given = GivenClusterArgs(*sub)] { return RunPipeline(*o, given); };
+  });
+}
+
+}  // namespace ecps::launch

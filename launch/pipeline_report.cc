@@ -1,0 +1,144 @@
+#include "launch/pipeline_report.h"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "models/common/output.h"
+#include "worker/csv.h"
+#include "worker/line_reader.h"
+
+namespace ecps::launch {
+namespace {
+namespace fs = std::filesystem;
+
+std::string Number(const nlohmann::json& v) {
+  if (v.is_number_integer() || v.is_number_unsigned()) return fmt::format("{}", v.get<long long>());
+  if (v.is_number_float()) return fmt::format("{:.6g}", v.get<double>());
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_string()) return v.get<std::string>();
+  return {};
+}
+
+// Renders metrics.json: scalars in one table, objects of scalars side by side.
+std::string MetricsMarkdown(const nlohmann::json& m) {
+  std::string scalars, objects;
+  std::vector<std::string> names;
+  std::map<std::string, std::map<std::string, std::string>> rows;  // metric -> object -> value
+  std::vector<std::string> row_order;
+  for (const auto& [k, v] : m.items()) {
+    if (v.is_number() || v.is_boolean()) {
+      scalars += fmt::format("| {} | {} |\n", k, Number(v));
+    } else if (v.is_object()) {
+      bool flat = !v.empty() && std::all_of(v.begin(), v.end(), [](const auto& x) { return x.is_number(); });
+      if (!flat) continue;
+      names.push_back(k);
+      for (const auto& [mk, mv] : v.items()) {
+        if (!rows.count(mk)) row_order.push_back(mk);
+        rows[mk][k] = Number(mv);
+      }
+    }
+  }
+  std::string s;
+  if (!scalars.empty()) s += "| metric | value |\n|---|---|\n" + scalars + "\n";
+  if (!names.empty()) {
+    s += "| metric |";
+    for (const auto& n : names) s += " " + n + " |";
+    s += "\n|---|";
+    for (std::size_t i = 0; i < names.size(); ++i) s += "---|";
+    s += "\n";
+    for (const auto& r : row_order) {
+      s += "| " + r + " |";
+      for (const auto& n : names) s += " " + (rows[r].count(n) ? rows[r][n] : std::string("")) + " |";
+      s += "\n";
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+// A small CSV file as a markdown table (numbers shortened).
+std::string CsvMarkdown(const std::string& path, std::size_t max_rows) {
+  auto reader = worker::LineReader::OpenFile(path);
+  if (!reader.ok()) return {};
+  std::string s;
+  std::string_view line;
+  std::vector<std::string_view> f;
+  std::deque<std::string> scratch;
+  std::size_t row = 0;
+  while (true) {
+    auto got = (*reader)->Next(&line);
+    if (!got.ok() || !*got || row > max_rows) break;
+    if (!worker::SplitCsv(line, ',', &f, &scratch).ok()) break;
+    s += "|";
+    for (auto v : f) {
+      auto d = worker::ParseDouble(v);
+      s += " " + (d && row > 0 ? fmt::format("{:.4g}", *d) : std::string(v)) + " |";
+    }
+    s += "\n";
+    if (row == 0) {
+      s += "|";
+      for (std::size_t i = 0; i < f.size(); ++i) s += "---|";
+      s += "\n";
+    }
+    ++row;
+  }
+  return s;
+}
+
+}  // namespace
+
+Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages) {
+  std::string s = "# ecps pipeline report\n\n";
+  std::time_t now = std::time(nullptr);
+  char when[64];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
+  s += fmt::format("Written {} by ecps 0.1.0.\n\n", when);
+  s += "| stage | what | time (s) | outputs |\n|---|---|---|---|\n";
+  double total = 0;
+  for (const auto& st : stages) {
+    s += fmt::format("| {} | {} | {:.2f} | `{}` |\n", st.name, st.what, st.seconds, st.dir);
+    total += st.seconds;
+  }
+  s += fmt::format("| **total** | | {:.2f} | |\n\n", total);
+  for (const auto& st : stages) {
+    s += fmt::format("## {}: {}\n\n", st.name, st.what);
+    const fs::path metrics = fs::path(st.dir) / "metrics.json";
+    if (fs::exists(metrics)) {
+      try {
+        std::ifstream in(metrics);
+        s += MetricsMarkdown(nlohmann::json::parse(in));
+      } catch (const std::exception& e) {
+        s += fmt::format("(metrics.json unreadable: {})\n\n", e.what());
+      }
+    }
+    const fs::path profiles = fs::path(st.dir) / "profiles.csv";
+    if (fs::exists(profiles)) s += "Segment profiles (original units):\n\n" + CsvMarkdown(profiles.string(), 50) + "\n";
+  }
+  return models::WriteFileAtomic((fs::path(out) / "summary.md").string(), s);
+}
+
+Status WriteManifest(const std::string& out) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(out)) {
+    if (!e.is_regular_file()) continue;
+    std::string rel = fs::relative(e.path(), out).string();
+    if (rel == "manifest.json") continue;
+    files.push_back(rel);
+  }
+  std::sort(files.begin(), files.end());
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& rel : files) {
+    ECPS_ASSIGN_OR_RETURN(auto crc, models::FileCrc32((fs::path(out) / rel).string()));
+    list.push_back({{"path", rel}, {"bytes", crc.second}, {"crc32", fmt::format("{:08x}", crc.first)}});
+  }
+  return models::WriteJsonFile((fs::path(out) / "manifest.json").string(), {{"files", list}});
+}
+
+}  // namespace ecps::launch
