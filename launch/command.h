@@ -26,5 +26,6 @@ void AddConfigOption(CLI::App& sub);
 
 // One per command file.
 void AddDemoCommand(CommandTree& tree);
+void AddKMeansCommand(CommandTree& tree);  ///< train kmeans, segment
 
 }  // namespace ecps::launch
