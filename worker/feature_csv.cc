@@ -97,7 +97,10 @@ Result<FeatureRowParser> FeatureRowParser::Bind(const FeatureSchema& schema, con
   FeatureRowParser p;
   p.schema_ = &schema;
   p.num_fields_ = header.names().size();
-  ECPS_ASSIGN_OR_RETURN(p.id_field_, header.Find(schema.id_column()));
+  p.line_ids_ = schema.line_ids();
+  if (!p.line_ids_) {
+    ECPS_ASSIGN_OR_RETURN(p.id_field_, header.Find(schema.id_column()));
+  }
   if (schema.has_label()) {
     ECPS_ASSIGN_OR_RETURN(p.label_field_, header.Find(schema.label_column()));
   }
@@ -123,8 +126,8 @@ Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, doub
   if (fields_.size() != num_fields_) {
     return DataError(fmt::format("expected {} fields (as in the header), found {}", num_fields_, fields_.size()));
   }
-  *id = Trim(fields_[id_field_]);
-  if (id->empty()) {
+  *id = line_ids_ ? std::string_view() : Trim(fields_[id_field_]);
+  if (id->empty() && !line_ids_) {
     return DataError(fmt::format("column \"{}\": empty user id", schema_->id_column()));
   }
   for (const auto& b : bound_) {

@@ -34,9 +34,12 @@ struct ColumnEncoding {
   void serialize(A& ar) { ar(column, kind, categories); }
 };
 
+/// `id_column` value that makes the 1-based line number of each row its id (files without one).
+inline constexpr const char* kLineId = "@line";
+
 /// What the user asked for on the command line.
 struct FeatureColumnsOptions {
-  /// Column holding the user id (may be "" for a header field that is empty).
+  /// Column holding the user id (may be "" for a header field that is empty), or kLineId.
   std::string id_column;
   /// Feature columns, in output order. Numeric unless listed in one_hot or ordinal.
   std::vector<std::string> features;
@@ -64,6 +67,8 @@ class FeatureSchema {
   const std::string& id_column() const { return id_column_; }
   const std::string& label_column() const { return label_column_; }
   bool has_label() const { return !label_column_.empty(); }
+  /// True when ids are line numbers (kLineId).
+  bool line_ids() const { return id_column_ == kLineId; }
   /// Forgets the label column (e.g. to score new users, whose files have no label).
   void DropLabel() { label_column_.clear(); }
   char delimiter() const { return delimiter_; }
@@ -87,8 +92,9 @@ class FeatureRowParser {
   /// Reads `path`'s header and binds to it; kNotFound / kDataError name the file.
   static Result<FeatureRowParser> Open(const FeatureSchema& schema, const std::string& path);
 
-  /// Parses one record (no line ending): the user id, dim() features into `features`, and the
-  /// label into *label when the schema has one. On bad input returns kDataError whose message
+  /// Parses one record (no line ending): the user id (empty with kLineId: the caller supplies
+  /// the line number), dim() features into `features`, and the label into *label when the
+  /// schema has one. On bad input returns kDataError whose message
   /// names the column and the value ("column \"age\": \"abc\" is not a number"); the caller
   /// prefixes the file and line.
   Status Parse(std::string_view line, std::string_view* id, double* features, int* label);
@@ -104,6 +110,7 @@ class FeatureRowParser {
   const FeatureSchema* schema_ = nullptr;
   std::size_t num_fields_ = 0;
   std::size_t id_field_ = 0;
+  bool line_ids_ = false;
   std::size_t label_field_ = 0;
   std::vector<Bound> bound_;
   std::vector<std::string_view> fields_;

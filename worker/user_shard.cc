@@ -119,6 +119,11 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
       std::string_view id;
       int label = 0;
       Status s = parser.Parse(line, &id, x.data(), &label);
+      std::string line_id;
+      if (s.ok() && schema.line_ids()) {
+        line_id = std::to_string(reader->LineNumber());
+        id = line_id;
+      }
       if (!s.ok()) {
         Status full = s.WithContext(reader->Where());
         if (!options.skip_bad_rows) return full;

@@ -28,7 +28,9 @@ void AddTrainKMeans(CommandTree& tree) {
       "cluster's mean distance)");
   auto* in = sub->add_option_group("Input");
   in->add_option("--data", km.data, "CSV file with a header, one row per user")->required();
-  in->add_option("--id-column", km.columns.id_column, "Column holding the user id")->required();
+  in->add_option("--id-column", km.columns.id_column,
+                 "Column holding the user id; @line = the row's line number (files without an id)")
+      ->required();
   in->add_option("--features", km.columns.features,
                  "Feature columns, comma-separated (numeric unless given --one-hot or --ordinal)")
       ->required()
@@ -71,6 +73,11 @@ void AddTrainKMeans(CommandTree& tree) {
                 "Add a risk score per user to assignments.csv and flag the top --anomaly-rate share");
   out->add_option("--anomaly-rate", km.anomaly_rate, "Share of users flagged as anomalies")
       ->capture_default_str();
+  out->add_option("--score", km.score,
+                  "Risk score: relative (distance to the nearest centroid / that cluster's mean distance) or "
+                  "distance")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"relative", "distance"}));
   out->add_option("--silhouette-sample", km.silhouette_sample,
                   "Users in the seeded sample for the silhouette score (0 = skip)")
       ->capture_default_str();

@@ -61,6 +61,9 @@ Status KMeansOptions::Validate() const {
     return InvalidArgument(fmt::format("--anomaly-rate must be in (0, 1), got {}", anomaly_rate));
   }
   if (threads < 0) return InvalidArgument("--threads must be >= 0 (0 = automatic)");
+  if (score != "relative" && score != "distance") {
+    return InvalidArgument(fmt::format("--score must be relative or distance, got \"{}\"", score));
+  }
   return Status::Ok();
 }
 
@@ -81,7 +84,7 @@ struct KMeansJob::SchedulerState {
   double threshold_tie = 0;
   std::uint64_t flagged = 0;
   bool has_auc = false;
-  ScoreCounts auc_counts;
+  ScoreCounts auc_relative, auc_distance;
   std::uint64_t rows_written = 0;
 };
 
@@ -231,8 +234,11 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     }
   }
   if (schema_.has_label()) {
-    ECPS_ASSIGN_OR_RETURN(auto counts, ps::Gather(node, kAucTopic, workers, ScoreCounts{}, deadline()));
-    for (const auto& c : counts) st.auc_counts.Merge(c);
+    ECPS_ASSIGN_OR_RETURN(auto counts, ps::Gather(node, kAucTopic, workers, AucParts{}, deadline()));
+    for (const auto& c : counts) {
+      st.auc_relative.Merge(c.relative);
+      st.auc_distance.Merge(c.distance);
+    }
     st.has_auc = true;
   }
 
@@ -307,6 +313,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   model.sizes = sum.sizes;
   model.mean_distance = sum.mean_distance;
   model.anomaly_threshold = options_.anomaly_scores ? st.anomaly_threshold : std::numeric_limits<double>::infinity();
+  model.score = options_.score;
   result_.initial_centroids = sum.initial_centroids;
   ECPS_RETURN_IF_ERROR(SaveKMeansModel(options_.out + "/model.bin", model));
 
@@ -390,15 +397,18 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   };
   if (options_.InitKind() == "kmeans-parallel") m["init_candidates"] = sum.init_candidates;
   if (options_.anomaly_scores) {
-    m["anomaly"] = {{"rate", options_.anomaly_rate},
+    m["anomaly"] = {{"score", options_.score},
+                    {"rate", options_.anomaly_rate},
                     {"threshold", NumberOrNull(st.anomaly_threshold)},
                     {"flagged", st.flagged}};
   }
   if (st.has_auc) {
     m["label_column"] = schema_.label_column();
-    m["roc_auc"] = NumberOrNull(ExactAuc(st.auc_counts));
-    m["positives"] = st.auc_counts.positives();
-    m["negatives"] = st.auc_counts.negatives();
+    const double rel = ExactAuc(st.auc_relative), dist = ExactAuc(st.auc_distance);
+    m["roc_auc"] = NumberOrNull(options_.score == "relative" ? rel : dist);
+    m["roc_auc_by_score"] = {{"relative", NumberOrNull(rel)}, {"distance", NumberOrNull(dist)}};
+    m["positives"] = st.auc_relative.positives();
+    m["negatives"] = st.auc_relative.negatives();
   }
   m["config"] = {{"data", options_.data},
                  {"id_column", options_.columns.id_column},
@@ -411,6 +421,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
                  {"oversampling", options_.oversampling},
                  {"anomaly_scores", options_.anomaly_scores},
                  {"anomaly_rate", options_.anomaly_rate},
+                 {"score", options_.score},
                  {"out", options_.out}};
   result_.metrics = m;
   ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", m));

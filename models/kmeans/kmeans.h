@@ -55,6 +55,9 @@ struct KMeansOptions {
   std::string out;
   /// Write a risk score per row and flag the top anomaly_rate share.
   bool anomaly_scores = false;
+  /// The risk score: "relative" = distance to the nearest centroid / that cluster's mean
+  /// distance; "distance" = the distance itself.
+  std::string score = "relative";
   double anomaly_rate = 0.01;
   /// Users in the seeded sample for the silhouette score (0 = skip it).
   std::uint64_t silhouette_sample = 5000;

@@ -22,7 +22,7 @@ constexpr std::uint32_t kProgressTopic = 1204;    // worker 0 -> scheduler: Phas
 constexpr std::uint32_t kSummaryTopic = 1205;     // worker 0 -> scheduler: Summary
 constexpr std::uint32_t kSampleTopic = 1206;      // workers -> scheduler: SamplePart
 constexpr std::uint32_t kTopScoresTopic = 1207;   // workers -> scheduler: TopScores
-constexpr std::uint32_t kAucTopic = 1208;         // workers -> scheduler: ScoreCounts
+constexpr std::uint32_t kAucTopic = 1208;         // workers -> scheduler: AucParts
 constexpr std::uint32_t kAssignTopic = 1209;      // workers -> scheduler: AssignChunk
 
 /// Worker 0 tells the scheduler where the job is; one per phase and per iteration.
@@ -80,6 +80,13 @@ struct TopScores {
   std::vector<double> scores, ties;
   template <class A>
   void serialize(A& ar) { ar(scores, ties); }
+};
+
+/// A worker's label counts by score, for the exact ROC AUC of both risk scores.
+struct AucParts {
+  ScoreCounts relative, distance;
+  template <class A>
+  void serialize(A& ar) { ar(relative, distance); }
 };
 
 /// Rows of assignments.csv from one worker, in input order.

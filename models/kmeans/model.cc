@@ -77,6 +77,7 @@ Status KMeansModel::Check() const {
 }
 
 double KMeansModel::Score(std::size_t cluster, double distance) const {
+  if (score == "distance") return distance;
   const double m = mean_distance[cluster];
   return m > 0 ? distance / m : 0.0;
 }
@@ -168,7 +169,11 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
       continue;
     }
     model.normalizer.Apply(row.data(), 1);
-    ids.emplace_back(id);
+    if (schema.line_ids()) {
+      ids.push_back(std::to_string(reader->LineNumber()));
+    } else {
+      ids.emplace_back(id);
+    }
     x.insert(x.end(), row.begin(), row.end());
     if (ids.size() >= kBatch) ECPS_RETURN_IF_ERROR(flush());
   }

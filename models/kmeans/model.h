@@ -52,17 +52,19 @@ struct KMeansModel {
   /// Risk scores at or above this are flagged (the training run's top --anomaly-rate share);
   /// +inf when the model was trained without --anomaly-scores.
   double anomaly_threshold = std::numeric_limits<double>::infinity();
+  /// "relative" (distance / the cluster's mean distance) or "distance".
+  std::string score = "relative";
 
   template <class A>
   void serialize(A& ar) {
-    ar(schema, normalizer, k, d, centroids, sizes, mean_distance, anomaly_threshold);
+    ar(schema, normalizer, k, d, centroids, sizes, mean_distance, anomaly_threshold, score);
   }
 
   /// Checks the sizes of the parts against k and d (a model that decodes but does not fit
   /// together is refused).
   Status Check() const;
   /// Risk score of a user at `distance` from centroid `cluster`: distance / that cluster's
-  /// mean distance (0 when the mean is 0).
+  /// mean distance (0 when the mean is 0), or the distance itself (score "distance").
   double Score(std::size_t cluster, double distance) const;
 };
 

@@ -633,11 +633,12 @@ class WorkerRun {
     summary_.normalizer = normalizer_;
     summary_.threads = threads_;
     summary_.kernel = KernelName();
-    scores_.resize(n_);
+    relative_.resize(n_);
     for (std::size_t i = 0; i < n_; ++i) {
       const double m = mean_distance_[static_cast<std::size_t>(labels_[i])];
-      scores_[i] = m > 0 ? d2_[i] / m : 0.0;
+      relative_[i] = m > 0 ? d2_[i] / m : 0.0;
     }
+    scores_ = o_.score == "relative" ? relative_ : d2_;
     return Report({PhaseReport::kTrained, summary_.iterations, summary_.inertia, 0, 0, 0, summary_.train_seconds});
   }
 
@@ -681,7 +682,8 @@ class WorkerRun {
     }
     if (schema_.has_label()) {
       std::vector<int> labels(users_.labels.begin(), users_.labels.end());
-      ECPS_RETURN_IF_ERROR(ToScheduler(kAucTopic, ScoreCounts::From(scores_, labels)));
+      AucParts auc{ScoreCounts::From(relative_, labels), ScoreCounts::From(d2_, labels)};
+      ECPS_RETURN_IF_ERROR(ToScheduler(kAucTopic, auc));
     }
     // assignments.csv rows, in input order, in chunks.
     std::size_t i = 0;
@@ -716,7 +718,7 @@ class WorkerRun {
   std::size_t n_ = 0;
   std::uint64_t total_ = 0;
   std::vector<std::uint64_t> hashes_;
-  std::vector<double> norms_, d2_, min_d2_, scores_, mean_distance_;
+  std::vector<double> norms_, d2_, min_d2_, relative_, scores_, mean_distance_;
   std::vector<std::int32_t> labels_;
   Normalizer normalizer_;
   double d2_scale_ = 1, dist_scale_ = 1, tol_ = 0;
