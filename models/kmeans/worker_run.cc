@@ -38,17 +38,6 @@ std::uint64_t Mix64(std::uint64_t z) {  // SplitMix64's finaliser
   return z ^ (z >> 31);
 }
 
-// The best candidate of a reduction, by (score desc, tie asc).
-struct Best {
-  double score = -kInf;
-  double tie = kInf;
-  std::size_t index = 0;
-  bool valid = false;
-  void Offer(double s, double t, std::size_t i) {
-    if (!valid || Better(s, t, score, tie)) *this = {s, t, i, true};
-  }
-};
-
 class WorkerRun {
  public:
   WorkerRun(const KMeansOptions& o, const worker::FeatureSchema& schema, const TableLayout& layout,
@@ -293,40 +282,65 @@ class WorkerRun {
     return FromFile();
   }
 
-  // D^2 sampling rounds until there are `target` centroids. Round r picks the user with the
-  // smallest exponential key E / w (E = -ln U(seed, r, user), w = squared distance to the
-  // nearest centroid so far; w = 1 for the first pick): a draw with probability proportional
-  // to w, whatever the split of users. Each worker offers its best; kmeans.top keeps the best.
+  // Greedy D^2 sampling (as scikit-learn's k-means++) until there are `target` centroids.
+  // Round r draws L = 2 + ln k candidates with probability proportional to w (w = squared
+  // distance to the nearest centroid so far; w = 1 for the first pick, which takes a single
+  // candidate): the users with the smallest exponential keys E / w, E = -ln U(seed, r, user),
+  // which is weighted sampling without replacement whatever the split of users. Each worker
+  // offers its best L, kmeans.top keeps the global best L; a second clock sums, for every
+  // candidate, the potential sum_i min(w_i, |x_i - c|^2), and the smallest potential wins.
   Status PlusPlus(std::size_t target) {
     const std::size_t d = d_;
+    const auto trials = std::min<std::size_t>(
+        layout_.m, 2 + static_cast<std::size_t>(std::log(static_cast<double>(k_))));
     while (centroids_.size() / d < target) {
       const std::size_t r = centroids_.size() / d;
       const bool first = r == 0;
-      tbb::enumerable_thread_specific<Best> part;
+      const std::size_t want = first ? 1 : trials;
+      tbb::enumerable_thread_specific<TopList> part([&] { return TopList(want, layout_.payload()); });
       ForChunks([&](std::size_t b, std::size_t e) {
-        auto& best = part.local();
+        auto& list = part.local();
+        std::vector<double> payload(d + 1, 0.0);
         for (std::size_t i = b; i < e; ++i) {
           const double w = first ? 1.0 : min_d2_[i];
-          const double key = -std::log(UniformFor(o_.seed, r, hashes_[i])) / w;  // +inf when w = 0
-          best.Offer(-key, Tie(i), i);
+          const double score = std::log(UniformFor(o_.seed, r, hashes_[i])) / w;  // -key; -inf when w = 0
+          if (!list.WouldKeep(score, Tie(i))) continue;
+          std::copy(X(i), X(i) + d, payload.begin());
+          list.Offer(score, Tie(i), payload.data());
         }
       });
-      Best best;
-      for (const auto& p : part) {
-        if (p.valid) best.Offer(p.score, p.tie, p.index);
-      }
       TopList list(layout_.m, layout_.payload());
-      if (best.valid) {
-        std::vector<double> payload(X(best.index), X(best.index) + d);
-        payload.push_back(0.0);
-        list.Offer(best.score, best.tie, payload.data());
-      }
+      for (const auto& p : part) list.Merge(p);
       const auto row = list.Row();
       ECPS_RETURN_IF_ERROR(Round(nullptr, nullptr, &row, false, false, true));
-      const auto picked = ReadTop(top_, layout_.m, layout_.entry_width());
+      auto picked = ReadTop(top_, layout_.m, layout_.entry_width());
+      if (picked.size() > want) picked.resize(want);
       if (picked.empty()) return Internal("k-means++: no user was offered as a centroid");
+      std::size_t choice = 0;
+      if (picked.size() > 1) {
+        // The potential of each candidate, summed exactly across workers.
+        const std::vector<TopEntry> cands = picked;
+        tbb::enumerable_thread_specific<std::vector<std::int64_t>> pot(
+            [&] { return std::vector<std::int64_t>(cands.size(), 0); });
+        ForChunks([&](std::size_t b, std::size_t e) {
+          auto& p = pot.local();
+          for (std::size_t i = b; i < e; ++i) {
+            for (std::size_t c = 0; c < cands.size(); ++c) {
+              p[c] += ToFixed(std::min(min_d2_[i], SquaredDistance(X(i), cands[c].payload, d)), d2_scale_);
+            }
+          }
+        });
+        auto prow = ReduceRow();
+        for (const auto& p : pot) {
+          for (std::size_t c = 0; c < cands.size(); ++c) SumCol(prow, c) += static_cast<double>(p[c]);
+        }
+        ECPS_RETURN_IF_ERROR(Round(nullptr, &prow, nullptr, false, true, false));
+        for (std::size_t c = 1; c < cands.size(); ++c) {
+          if (SumCol(reduce_, c) < SumCol(reduce_, choice)) choice = c;
+        }
+      }
       const std::size_t at = centroids_.size();
-      centroids_.insert(centroids_.end(), picked[0].payload, picked[0].payload + d);
+      centroids_.insert(centroids_.end(), picked[choice].payload, picked[choice].payload + d);
       const double* c = centroids_.data() + at;
       ForChunks([&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) min_d2_[i] = std::min(min_d2_[i], SquaredDistance(X(i), c, d));
@@ -734,8 +748,22 @@ double UniformFor(std::uint64_t seed, std::uint64_t round, std::uint64_t user_ha
   return (static_cast<double>(h >> 11) + 0.5) * 0x1.0p-53;
 }
 
-std::vector<double> LocalWeightedKMeans(const std::vector<double>& points, const std::vector<double>& weights,
-                                        std::size_t d, std::size_t k, std::uint64_t seed, int iterations) {
+namespace {
+
+double WeightedCost(const std::vector<double>& points, const std::vector<double>& weights, std::size_t d,
+                    const std::vector<double>& c) {
+  const std::size_t n = points.size() / d, k = c.size() / d;
+  double cost = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    double best = kInf;
+    for (std::size_t j = 0; j < k; ++j) best = std::min(best, SquaredDistance(&points[i * d], &c[j * d], d));
+    cost += weights[i] * best;
+  }
+  return cost;
+}
+
+std::vector<double> LocalTrial(const std::vector<double>& points, const std::vector<double>& weights, std::size_t d,
+                               std::size_t k, std::uint64_t seed, int iterations) {
   const std::size_t n = points.size() / d;
   std::uint64_t state = Mix64(seed ^ 0x6c6f63616cull);
   auto uniform = [&] {
@@ -799,6 +827,24 @@ std::vector<double> LocalWeightedKMeans(const std::vector<double>& points, const
     }
   }
   return c;
+}
+
+}  // namespace
+
+std::vector<double> LocalWeightedKMeans(const std::vector<double>& points, const std::vector<double>& weights,
+                                        std::size_t d, std::size_t k, std::uint64_t seed, int iterations,
+                                        int trials) {
+  std::vector<double> best;
+  double best_cost = kInf;
+  for (int t = 0; t < trials; ++t) {
+    auto c = LocalTrial(points, weights, d, k, seed + static_cast<std::uint64_t>(t), iterations);
+    const double cost = WeightedCost(points, weights, d, c);
+    if (best.empty() || cost < best_cost) {
+      best = std::move(c);
+      best_cost = cost;
+    }
+  }
+  return best;
 }
 
 Status RunKMeansWorker(const KMeansOptions& options, const worker::FeatureSchema& schema,
