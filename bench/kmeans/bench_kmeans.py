@@ -68,6 +68,7 @@ SKLEARN = r"""
 import json, sys, time
 import numpy as np
 from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_info
 x = np.load(sys.argv[1]); c0 = np.loadtxt(sys.argv[2], delimiter=",", skiprows=1)
 iters = int(sys.argv[3]); out = {}
 for mi in (1, iters):
@@ -76,12 +77,15 @@ for mi in (1, iters):
     out[mi] = (time.perf_counter() - t, int(km.n_iter_), float(km.inertia_))
 print(json.dumps({"ms_per_iter": 1e3 * (out[iters][0] - out[1][0]) / (out[iters][1] - out[1][1]),
                   "ms_per_iter_whole_fit": 1e3 * out[iters][0] / out[iters][1],
-                  "iterations": out[iters][1], "inertia": out[iters][2]}))
+                  "iterations": out[iters][1], "inertia": out[iters][2],
+                  "blas": [i.get("filepath") for i in threadpool_info() if i["user_api"] == "blas"]}))
 """
 
 
-def run_sklearn(work, name, iters, threads):
+def run_sklearn(work, name, iters, threads, blas_dir):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if blas_dir:
+        env["LD_LIBRARY_PATH"] = blas_dir + ":" + env.get("LD_LIBRARY_PATH", "")
     script = os.path.join(work, "sk_bench.py")
     with open(script, "w") as f:
         f.write(SKLEARN)
@@ -119,6 +123,11 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", default="1,2", help="thread counts to compare")
+    ap.add_argument("--blas-dir", default="",
+                    help="folder with another libblas.so.3 for scikit-learn only (LD_LIBRARY_PATH), e.g. OpenBLAS "
+                         "unpacked with: apt-get download libopenblas0-pthread && dpkg-deb -x libopenblas0-pthread_*.deb "
+                         "root  -> root/usr/lib/x86_64-linux-gnu/openblas-pthread. Debian's default is the reference "
+                         "BLAS, which makes scikit-learn's Lloyd about 3x slower")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     d, k = 8, 16
@@ -132,7 +141,7 @@ def main():
     print(f"{'threads':>7} {'ecps layout':>22} {'ecps ms/it':>10} {'sklearn ms/it':>13} {'ratio':>6} "
           f"{'ecps RSS MB':>11} {'sk RSS MB':>9}  inertia ecps / sklearn")
     for t in [int(v) for v in args.threads.split(",")]:
-        sk = [run_sklearn(args.work, name, args.iters, t) for _ in range(args.runs)]
+        sk = [run_sklearn(args.work, name, args.iters, t, args.blas_dir) for _ in range(args.runs)]
         sk_ms = statistics.median(r["ms_per_iter"] for r in sk)
         layouts = [("1 worker x %d thread(s)" % t, f"--local --workers 1 --threads {t}")]
         if t > 1:
@@ -146,7 +155,8 @@ def main():
             print(f"{t:>7} {label:>22} {statistics.median(ms):>10.2f} {sk_ms:>13.2f} {sk_ms / statistics.median(ms):>6.2f} "
                   f"{m['rss_kb'] / 1024:>11.0f} {sk[0]['rss_kb'] / 1024:>9.0f}  {m['inertia']:.10g} / "
                   f"{sk[0]['inertia']:.10g} (rel. diff {rel:.1e}, kernel {m['cluster']['kernel']})")
-        print(f"{'':>7} sklearn whole fit / iterations: {statistics.median(r['ms_per_iter_whole_fit'] for r in sk):.2f} ms")
+        print(f"{'':>7} sklearn whole fit / iterations: {statistics.median(r['ms_per_iter_whole_fit'] for r in sk):.2f} ms;"
+              f" BLAS: {sk[0]['blas']}")
 
     print("\n== under mpirun -np 4 (scheduler, 1 server, 2 workers x 1 thread) ==")
     m = run_ecps(args.ecps, csv, f"{args.work}/mpi", f"{common} --servers 1 --threads 1", mpi_np=4)
