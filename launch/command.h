@@ -39,5 +39,6 @@ Result<Selected> ParseCommand(const std::vector<std::string>& args);
 void AddDemoCommand(CommandTree& tree);
 void AddGenerateCommand(CommandTree& tree);
 void AddPipelineCommand(CommandTree& tree);
+void AddKMeansCommand(CommandTree& tree);  ///< train kmeans, segment
 
 }  // namespace ecps::launch

@@ -21,6 +21,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   tree.train->require_subcommand(1);
   AddDemoCommand(tree);
   AddGenerateCommand(tree);
+  AddKMeansCommand(tree);
   AddPipelineCommand(tree);
 }
 

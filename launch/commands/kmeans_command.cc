@@ -1,0 +1,135 @@
+// `ecps train kmeans`: distributed k-means user segmentation with risk scores, and
+// `ecps segment`: assigns new users with a saved k-means model.
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "launch/cluster.h"
+#include "launch/command.h"
+#include "models/kmeans/kmeans.h"
+#include "models/kmeans/model.h"
+
+namespace ecps::launch {
+
+namespace {
+
+void AddTrainKMeans(CommandTree& tree) {
+  struct Opts {
+    ClusterOptions cluster;
+    models::kmeans::KMeansOptions km;
+  };
+  auto o = std::make_shared<Opts>();
+  auto& km = o->km;
+  auto* sub = tree.train->add_subcommand(
+      "kmeans",
+      "Segment users with k-means on the parameter server (users sharded by id across workers, "
+      "centroids aggregated on the servers); optional risk scores (distance to the centroid over the "
+      "cluster's mean distance)");
+  auto* in = sub->add_option_group("Input");
+  in->add_option("--data", km.data, "CSV file with a header, one row per user")->required();
+  in->add_option("--id-column", km.columns.id_column,
+                 "Column holding the user id; @line = the row's line number (files without an id)")
+      ->required();
+  in->add_option("--features", km.columns.features,
+                 "Feature columns, comma-separated (numeric unless given --one-hot or --ordinal)")
+      ->required()
+      ->delimiter(',');
+  in->add_option("--one-hot", km.columns.one_hot,
+                 "Encode a categorical feature as one 0/1 column per category: COLUMN=CAT|CAT|... "
+                 "(repeatable)");
+  in->add_option("--ordinal", km.columns.ordinal,
+                 "Encode a categorical feature as 0, 1, 2, ... in the listed order: COLUMN=CAT|CAT|... "
+                 "(repeatable)");
+  in->add_option("--label-column", km.columns.label_column,
+                 "Optional 0/1 column used only to evaluate the risk score (ROC AUC in metrics.json)");
+  in->add_flag("--skip-bad-rows", km.skip_bad_rows,
+               "Skip and count rows with missing or malformed values instead of stopping at the first");
+  auto* model = sub->add_option_group("Model");
+  model->add_option("--k", km.k, "Number of clusters (segments)")->capture_default_str();
+  model->add_option("--normalize", km.normalize, "minmax (to [0, 1]), zscore, or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"minmax", "zscore", "none"}));
+  model->add_option("--init", km.init,
+                    "kmeans++, kmeans-parallel (k-means||), or a CSV file of k centroids in original units "
+                    "whose header names the features")
+      ->capture_default_str();
+  model->add_option("--init-steps", km.init_steps, "k-means|| sampling rounds")->capture_default_str();
+  model->add_option("--oversampling", km.oversampling, "k-means|| expected picks per round (0 = 2k)")
+      ->capture_default_str();
+  model->add_option("--max-iter", km.max_iter, "Lloyd iterations at most")->capture_default_str();
+  model->add_option("--tol", km.tol,
+                    "Stop when the summed squared centroid movement is <= tol x the mean feature variance")
+      ->capture_default_str();
+  model->add_option("--seed", km.seed, "Seed of every random choice (same seed = same result)")
+      ->capture_default_str();
+  model->add_option("--threads", km.threads, "Compute threads per worker (0 = cores / local workers)")
+      ->capture_default_str();
+  auto* out = sub->add_option_group("Output");
+  out->add_option("--out", km.out,
+                  "Output folder: assignments.csv, profiles.csv/.json, metrics.json(l), model.bin")
+      ->required();
+  out->add_flag("--anomaly-scores", km.anomaly_scores,
+                "Add a risk score per user to assignments.csv and flag the top --anomaly-rate share");
+  out->add_option("--anomaly-rate", km.anomaly_rate, "Share of users flagged as anomalies")
+      ->capture_default_str();
+  out->add_option("--score", km.score,
+                  "Risk score: relative (distance to the nearest centroid / that cluster's mean distance) or "
+                  "distance")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"relative", "distance"}));
+  out->add_option("--silhouette-sample", km.silhouette_sample,
+                  "Users in the seeded sample for the silhouette score (0 = skip)")
+      ->capture_default_str();
+  AddClusterOptions(*sub, o->cluster);
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      o->km.quiet = o->cluster.quiet;
+      if (o->cluster.consistency != "bsp") {
+        return InvalidArgument("train kmeans: --consistency must be bsp (each iteration needs the previous "
+                               "one's centroids)");
+      }
+      ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
+      const bool local = o->cluster.local || !UnderMpiLauncher();
+      const int local_workers = local ? o->cluster.workers : 1;
+      return RunCluster(o->cluster, [o, schema, local_workers](ps::Rank) {
+        return std::make_shared<models::kmeans::KMeansJob>(o->km, schema, local_workers);
+      });
+    };
+  });
+}
+
+void AddSegment(CommandTree& tree) {
+  auto o = std::make_shared<models::kmeans::SegmentOptions>();
+  auto* sub = tree.root->add_subcommand(
+      "segment", "Assign users to the segments of a trained k-means model (train kmeans --out DIR)");
+  sub->add_option("--model", o->model_dir, "Folder of a k-means training run (holds model.bin)")->required();
+  sub->add_option("--data", o->data, "CSV file with the model's id and feature columns")->required();
+  sub->add_option("--out", o->out, "Output CSV (id,cluster,distance,score,anomaly); - for stdout")
+      ->capture_default_str();
+  sub->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip rows with missing or malformed values");
+  sub->add_option("--threads", o->threads, "Compute threads (0 = all cores)")->capture_default_str();
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      std::uint64_t skipped = 0;
+      ECPS_ASSIGN_OR_RETURN(std::uint64_t rows, models::kmeans::Segment(*o, &skipped));
+      if (o->out != "-") {
+        std::fprintf(stderr, "segment: %llu users assigned (%llu bad rows skipped) -> %s\n",
+                     static_cast<unsigned long long>(rows), static_cast<unsigned long long>(skipped),
+                     o->out.c_str());
+      }
+      return Status::Ok();
+    };
+  });
+}
+
+}  // namespace
+
+void AddKMeansCommand(CommandTree& tree) {
+  AddTrainKMeans(tree);
+  AddSegment(tree);
+}
+
+}  // namespace ecps::launch

@@ -1,0 +1,433 @@
+#include "models/kmeans/kmeans.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <numeric>
+#include <queue>
+#include <thread>
+
+#include <fmt/format.h>
+#include <tbb/parallel_for.h>
+#include <tbb/parallel_reduce.h>
+
+#include "models/common/binary_metrics.h"
+#include "models/common/output.h"
+#include "models/kmeans/kernel.h"
+#include "models/kmeans/messages.h"
+#include "models/kmeans/quality.h"
+#include "models/kmeans/worker_run.h"
+#include "ps/collective.h"
+#include "scheduler/progress.h"
+
+namespace ecps::models::kmeans {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+nlohmann::json NumberOrNull(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return kNaN;
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
+}
+}  // namespace
+
+// ---- Options -------------------------------------------------------------------------------
+
+std::string KMeansOptions::InitKind() const {
+  if (init == "kmeans++" || init == "k-means++") return "kmeans++";
+  if (init == "kmeans-parallel" || init == "kmeans||" || init == "k-means||") return "kmeans-parallel";
+  return "file";
+}
+
+Status KMeansOptions::Validate() const {
+  if (data.empty()) return InvalidArgument("--data: give the input CSV file");
+  if (out.empty()) return InvalidArgument("--out: give the output folder");
+  if (k < 1) return InvalidArgument("--k must be >= 1");
+  if (k > (1u << 20)) return InvalidArgument(fmt::format("--k {} is too large (at most 1048576)", k));
+  ECPS_RETURN_IF_ERROR(ParseNormalize(normalize).status());
+  if (InitKind() == "file" && !std::filesystem::exists(init)) {
+    return NotFound(fmt::format("--init \"{}\": not kmeans++ or kmeans-parallel, and no such file", init));
+  }
+  if (init_steps < 1) return InvalidArgument(fmt::format("--init-steps must be >= 1, got {}", init_steps));
+  if (oversampling < 0) return InvalidArgument("--oversampling must be >= 0 (0 = 2k)");
+  if (max_iter < 1) return InvalidArgument(fmt::format("--max-iter must be >= 1, got {}", max_iter));
+  if (!(tol >= 0)) return InvalidArgument("--tol must be >= 0");
+  if (!(anomaly_rate > 0 && anomaly_rate < 1)) {
+    return InvalidArgument(fmt::format("--anomaly-rate must be in (0, 1), got {}", anomaly_rate));
+  }
+  if (threads < 0) return InvalidArgument("--threads must be >= 0 (0 = automatic)");
+  if (score != "relative" && score != "distance") {
+    return InvalidArgument(fmt::format("--score must be relative or distance, got \"{}\"", score));
+  }
+  return Status::Ok();
+}
+
+Result<worker::FeatureSchema> PrepareKMeans(const KMeansOptions& options) {
+  ECPS_RETURN_IF_ERROR(options.Validate());
+  return worker::FeatureSchema::Make(options.columns);
+}
+
+// ---- Job -----------------------------------------------------------------------------------
+
+struct KMeansJob::SchedulerState {
+  std::vector<worker::LoadReport> loads;
+  std::vector<PhaseReport> iterations;
+  Summary summary;
+  double silhouette = kNaN;
+  std::uint64_t silhouette_sample = 0;
+  double anomaly_threshold = std::numeric_limits<double>::infinity();
+  double threshold_tie = 0;
+  std::uint64_t flagged = 0;
+  bool has_auc = false;
+  ScoreCounts auc_relative, auc_distance;
+  std::uint64_t rows_written = 0;
+};
+
+KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema, int local_workers)
+    : options_(std::move(options)), schema_(std::move(schema)),
+      layout_(TableLayout::For(options_.k, schema_.dim())), local_workers_(std::max(1, local_workers)),
+      state_(std::make_shared<SchedulerState>()) {}
+
+std::vector<ps::TableSpec> KMeansJob::Tables() const { return layout_.Specs(); }
+
+Status KMeansJob::SetupServer(ps::KVServer& server) {
+  const auto specs = layout_.Specs();
+  ECPS_RETURN_IF_ERROR(server.AddTable<double>(specs[0], std::make_unique<ps::SumRule<double>>(),
+                                               std::make_unique<StatsFinalizer>(layout_.d)));
+  ECPS_RETURN_IF_ERROR(server.AddTable<double>(specs[1], std::make_unique<ps::SumRule<double>>(),
+                                               std::make_unique<ReduceFinalizer>(layout_.sums, layout_.maxes)));
+  return server.AddTable<double>(specs[2], std::make_unique<ps::SumRule<double>>(),
+                                 std::make_unique<TopFinalizer>(layout_.m, layout_.entry_width()));
+}
+
+Result<sched::ShardPlan> KMeansJob::MakePlan(const ps::RoleTable& roles) {
+  return sched::PlanFiles({options_.data}, roles.num_workers());
+}
+
+Status KMeansJob::RunWorker(sched::JobContext& ctx) {
+  if (ctx.node.options().staleness != 0) {
+    return InvalidArgument("k-means needs --consistency bsp (each iteration uses the previous one's centroids)");
+  }
+  int threads = options_.threads;
+  if (threads <= 0) {
+    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_workers_);
+  }
+  return RunKMeansWorker(options_, schema_, layout_, threads, ctx);
+}
+
+namespace {
+
+// Quotes a CSV field when it needs it.
+void AppendCsvField(std::string* out, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(s);
+    return;
+  }
+  out->push_back('"');
+  for (char c : s) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
+  auto& st = *state_;
+  auto& node = ctx.node;
+  const auto workers = ps::WorkerRanks(node.roles());
+  const auto deadline = [&] { return node.DefaultDeadline(); };
+  ECPS_RETURN_IF_ERROR(PrepareOutputDir(options_.out));
+
+  ECPS_ASSIGN_OR_RETURN(st.loads, ps::Gather(node, kLoadTopic, workers, worker::LoadReport{}, deadline()));
+  std::uint64_t read = 0, skipped = 0, forwarded = 0;
+  for (const auto& l : st.loads) {
+    read += l.rows_read;
+    skipped += l.rows_skipped;
+    forwarded += l.rows_forwarded;
+  }
+  node.log().info("kmeans: read {} rows ({} skipped as bad, {} forwarded to their owners) on {} worker(s)", read,
+                  skipped, forwarded, workers.size());
+  for (const auto& l : st.loads) {
+    for (const auto& e : l.skipped_examples) node.log().warn("skipped: {}", e);
+  }
+
+  ECPS_ASSIGN_OR_RETURN(auto jsonl, JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
+  sched::ProgressOptions po;
+  po.quiet = options_.quiet;
+  // Total unknown: most runs stop well before --max-iter.
+  sched::Progress progress(node.log(), "kmeans iteration", 0, po);
+  while (true) {
+    ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kProgressTopic, workers[0], deadline()));
+    PhaseReport r;
+    ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &r));
+    if (r.kind == PhaseReport::kNormalized) {
+      node.log().info("kmeans: normalised ({}) in {:.3f} s", options_.normalize, r.seconds);
+    } else if (r.kind == PhaseReport::kInitialized) {
+      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k, options_.InitKind(), r.seconds);
+    } else if (r.kind == PhaseReport::kIteration) {
+      st.iterations.push_back(r);
+      ECPS_RETURN_IF_ERROR(jsonl->Append({{"iteration", r.iteration},
+                                          {"inertia", r.inertia},
+                                          {"centroid_shift", r.shift},
+                                          {"changed", r.changed},
+                                          {"relocated", r.relocated},
+                                          {"seconds", r.seconds}}));
+      progress.Update(static_cast<std::uint64_t>(r.iteration),
+                      fmt::format("inertia {:.6g}, shift {:.3g}, {} moved", r.inertia, r.shift, r.changed));
+    } else {
+      progress.Finish(fmt::format("final inertia {:.6g} after {} iteration(s)", r.inertia, r.iteration));
+      break;
+    }
+  }
+  ECPS_ASSIGN_OR_RETURN(ps::Message sm, node.RecvControl(kSummaryTopic, workers[0], deadline()));
+  ECPS_RETURN_IF_ERROR(ps::DecodeControl(sm.control, &st.summary));
+  const std::size_t d = schema_.dim();
+
+  if (options_.silhouette_sample > 0) {
+    ECPS_ASSIGN_OR_RETURN(auto parts, ps::Gather(node, kSampleTopic, workers, SamplePart{}, deadline()));
+    struct Pick {
+      double key, tie;
+      const SamplePart* part;
+      std::size_t i;
+    };
+    std::vector<Pick> picks;
+    for (const auto& p : parts) {
+      for (std::size_t i = 0; i < p.keys.size(); ++i) picks.push_back({p.keys[i], p.ties[i], &p, i});
+    }
+    std::sort(picks.begin(), picks.end(),
+              [](const Pick& a, const Pick& b) { return a.key < b.key || (a.key == b.key && a.tie < b.tie); });
+    picks.resize(std::min<std::size_t>(picks.size(), options_.silhouette_sample));
+    // In input order, so that the sum below does not depend on the split either.
+    std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.tie < b.tie; });
+    std::vector<double> x;
+    std::vector<std::int32_t> labels;
+    for (const auto& p : picks) {
+      x.insert(x.end(), p.part->x.begin() + static_cast<std::ptrdiff_t>(p.i * d),
+               p.part->x.begin() + static_cast<std::ptrdiff_t>((p.i + 1) * d));
+      labels.push_back(p.part->labels[p.i]);
+    }
+    st.silhouette_sample = labels.size();
+    st.silhouette = Silhouette(x, labels, d, options_.k);
+  }
+
+  if (options_.anomaly_scores) {
+    ECPS_ASSIGN_OR_RETURN(auto tops, ps::Gather(node, kTopScoresTopic, workers, TopScores{}, deadline()));
+    std::vector<std::pair<double, double>> all;
+    for (const auto& t : tops) {
+      for (std::size_t i = 0; i < t.scores.size(); ++i) all.emplace_back(t.scores[i], t.ties[i]);
+    }
+    std::sort(all.begin(), all.end(),
+              [](const auto& a, const auto& b) { return Better(a.first, a.second, b.first, b.second); });
+    const auto r = static_cast<std::size_t>(
+        std::ceil(options_.anomaly_rate * static_cast<double>(st.summary.users)));
+    if (r > 0 && !all.empty()) {
+      const auto& last = all[std::min(r, all.size()) - 1];
+      st.anomaly_threshold = last.first;
+      st.threshold_tie = last.second;
+    }
+  }
+  if (schema_.has_label()) {
+    ECPS_ASSIGN_OR_RETURN(auto counts, ps::Gather(node, kAucTopic, workers, AucParts{}, deadline()));
+    for (const auto& c : counts) {
+      st.auc_relative.Merge(c.relative);
+      st.auc_distance.Merge(c.distance);
+    }
+    st.has_auc = true;
+  }
+
+  // assignments.csv: the workers' streams merged by input order.
+  ECPS_ASSIGN_OR_RETURN(auto file, AtomicWriter::Open(options_.out + "/assignments.csv"));
+  const bool with_scores = options_.anomaly_scores;
+  ECPS_RETURN_IF_ERROR(file->Write(with_scores ? "id,cluster,distance,score,anomaly\n" : "id,cluster,distance\n"));
+  struct Stream {
+    AssignChunk chunk;
+    std::size_t pos = 0;
+    bool done = false;  // the worker's last chunk has arrived
+  };
+  std::vector<Stream> streams(workers.size());
+  auto refill = [&](std::size_t w) -> Status {
+    auto& s = streams[w];
+    while (s.pos >= s.chunk.offsets.size() && !s.done) {
+      ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kAssignTopic, workers[w], deadline()));
+      s.chunk = AssignChunk{};
+      s.pos = 0;
+      ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &s.chunk));
+      s.done = s.chunk.last;
+    }
+    return Status::Ok();
+  };
+  using Head = std::pair<std::uint64_t, std::size_t>;  // (offset, stream)
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> heap;
+  for (std::size_t w = 0; w < streams.size(); ++w) {
+    ECPS_RETURN_IF_ERROR(refill(w));
+    if (streams[w].pos < streams[w].chunk.offsets.size()) heap.emplace(streams[w].chunk.offsets[0], w);
+  }
+  std::string buf;
+  while (!heap.empty()) {
+    const std::size_t w = heap.top().second;
+    heap.pop();
+    auto& s = streams[w];
+    const auto& c = s.chunk;
+    const std::size_t i = s.pos++;
+    const std::uint64_t b = i ? c.id_end[i - 1] : 0;
+    AppendCsvField(&buf, std::string_view(c.id_bytes).substr(b, c.id_end[i] - b));
+    buf += fmt::format(",{},{}", c.labels[i], c.distances[i]);
+    if (with_scores) {
+      const double tie = static_cast<double>(c.offsets[i]);
+      const bool flag = !Better(st.anomaly_threshold, st.threshold_tie, c.scores[i], tie);
+      st.flagged += flag;
+      buf += fmt::format(",{},{}", c.scores[i], flag ? 1 : 0);
+    }
+    buf += '\n';
+    ++st.rows_written;
+    if (buf.size() > (1 << 20)) {
+      ECPS_RETURN_IF_ERROR(file->Write(buf));
+      buf.clear();
+    }
+    ECPS_RETURN_IF_ERROR(refill(w));
+    if (s.pos < s.chunk.offsets.size()) heap.emplace(s.chunk.offsets[s.pos], w);
+  }
+  ECPS_RETURN_IF_ERROR(file->Write(buf));
+  return file->Commit();
+}
+
+Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
+  auto& st = *state_;
+  const auto& sum = st.summary;
+  const std::size_t k = options_.k, d = schema_.dim();
+  const auto& names = schema_.output_names();
+
+  KMeansModel& model = result_.model;
+  model.schema = schema_;
+  model.normalizer = sum.normalizer;
+  model.k = k;
+  model.d = d;
+  model.centroids = sum.centroids;
+  model.sizes = sum.sizes;
+  model.mean_distance = sum.mean_distance;
+  model.anomaly_threshold = options_.anomaly_scores ? st.anomaly_threshold : std::numeric_limits<double>::infinity();
+  model.score = options_.score;
+  result_.initial_centroids = sum.initial_centroids;
+  ECPS_RETURN_IF_ERROR(SaveKMeansModel(options_.out + "/model.bin", model));
+
+  // Profiles: every centroid in original units, with its size and share.
+  nlohmann::json segments = nlohmann::json::array();
+  std::string csv = "segment,size,share";
+  for (const auto& n : names) {
+    csv += ',';
+    AppendCsvField(&csv, n);
+  }
+  csv += '\n';
+  for (std::size_t j = 0; j < k; ++j) {
+    const double share = sum.users ? static_cast<double>(sum.sizes[j]) / static_cast<double>(sum.users) : 0.0;
+    nlohmann::json centroid = nlohmann::json::object();
+    std::string description = fmt::format("segment {} ({:.1f}% of users):", j, 100.0 * share);
+    csv += fmt::format("{},{},{}", j, sum.sizes[j], share);
+    for (std::size_t f = 0; f < d; ++f) {
+      const double v = sum.normalizer.Original(f, sum.centroids[j * d + f]);
+      centroid[names[f]] = v;
+      csv += fmt::format(",{}", v);
+      description += fmt::format("{} {} {:.4g}", f ? "," : "", names[f], v);
+    }
+    csv += '\n';
+    segments.push_back({{"segment", j},
+                        {"size", sum.sizes[j]},
+                        {"share", share},
+                        {"mean_distance", sum.mean_distance[j]},
+                        {"centroid", centroid},
+                        {"description", description}});
+  }
+  nlohmann::json overall = nlohmann::json::object();
+  for (std::size_t f = 0; f < d; ++f) overall[names[f]] = sum.mean[f];
+  ECPS_RETURN_IF_ERROR(WriteFileAtomic(options_.out + "/profiles.csv", csv));
+  ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/profiles.json",
+                                     {{"segments", segments}, {"overall_mean", overall}, {"users", sum.users}}));
+
+  std::uint64_t read = 0, skipped = 0;
+  std::vector<std::string> examples;
+  for (const auto& l : st.loads) {
+    read += l.rows_read;
+    skipped += l.rows_skipped;
+    examples.insert(examples.end(), l.skipped_examples.begin(), l.skipped_examples.end());
+  }
+  std::vector<double> ms;
+  for (double s : sum.iteration_seconds) ms.push_back(1e3 * s);
+  const double ms_mean = ms.empty() ? kNaN : std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
+  nlohmann::json m = {
+      {"model", "kmeans"},
+      {"k", k},
+      {"features", names},
+      {"users", sum.users},
+      {"rows_read", read},
+      {"rows_skipped", skipped},
+      {"skipped_examples", examples},
+      {"inertia", sum.inertia},
+      {"inertia_space", NormalizeName(sum.normalizer.kind)},
+      {"iterations", sum.iterations},
+      {"converged", sum.converged},
+      {"stop_reason", sum.stop_reason},
+      {"silhouette", NumberOrNull(st.silhouette)},
+      {"silhouette_sample", st.silhouette_sample},
+      {"davies_bouldin", NumberOrNull(DaviesBouldin(sum.centroids, sum.mean_distance, sum.sizes, d))},
+      {"sizes", sum.sizes},
+      {"normalize", options_.normalize},
+      {"init", options_.InitKind()},
+      {"seed", options_.seed},
+      {"tol", options_.tol},
+      {"max_iter", options_.max_iter},
+      {"timings",
+       {{"load_s", sum.load_seconds},
+        {"normalize_s", sum.normalize_seconds},
+        {"init_s", sum.init_seconds},
+        {"train_s", sum.train_seconds},
+        {"ms_per_iteration_mean", NumberOrNull(ms_mean)},
+        {"ms_per_iteration_median", NumberOrNull(Median(ms))}}},
+      {"cluster",
+       {{"workers", ctx.node.roles().num_workers()},
+        {"servers", ctx.node.roles().num_servers()},
+        {"threads_per_worker", sum.threads},
+        {"kernel", sum.kernel}}},
+  };
+  if (options_.InitKind() == "kmeans-parallel") m["init_candidates"] = sum.init_candidates;
+  if (options_.anomaly_scores) {
+    m["anomaly"] = {{"score", options_.score},
+                    {"rate", options_.anomaly_rate},
+                    {"threshold", NumberOrNull(st.anomaly_threshold)},
+                    {"flagged", st.flagged}};
+  }
+  if (st.has_auc) {
+    m["label_column"] = schema_.label_column();
+    const double rel = ExactAuc(st.auc_relative), dist = ExactAuc(st.auc_distance);
+    m["roc_auc"] = NumberOrNull(options_.score == "relative" ? rel : dist);
+    m["roc_auc_by_score"] = {{"relative", NumberOrNull(rel)}, {"distance", NumberOrNull(dist)}};
+    m["positives"] = st.auc_relative.positives();
+    m["negatives"] = st.auc_relative.negatives();
+  }
+  m["config"] = {{"data", options_.data},
+                 {"id_column", options_.columns.id_column},
+                 {"features", options_.columns.features},
+                 {"one_hot", options_.columns.one_hot},
+                 {"ordinal", options_.columns.ordinal},
+                 {"label_column", options_.columns.label_column},
+                 {"skip_bad_rows", options_.skip_bad_rows},
+                 {"init_steps", options_.init_steps},
+                 {"oversampling", options_.oversampling},
+                 {"anomaly_scores", options_.anomaly_scores},
+                 {"anomaly_rate", options_.anomaly_rate},
+                 {"score", options_.score},
+                 {"out", options_.out}};
+  result_.metrics = m;
+  ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", m));
+  ctx.node.log().info("kmeans: k={} inertia {:.6g} silhouette {} Davies-Bouldin {} -> {}", k, sum.inertia,
+                      m["silhouette"].dump(), m["davies_bouldin"].dump(), options_.out);
+  return Status::Ok();
+}
+
+}  // namespace ecps::models::kmeans

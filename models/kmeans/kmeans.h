@@ -1,0 +1,111 @@
+// Distributed k-means user segmentation on the parameter server, with risk scores.
+//
+// Workers own users by a hash of the user id (worker/user_shard.h), normalise them with
+// column statistics aggregated on the servers, pick initial centroids (k-means++, k-means||
+// or a file), and run Lloyd iterations: each clock a worker assigns its users to the nearest
+// centroid and pushes per-cluster fixed-point sums and counts; the servers' finalizer turns
+// them into the next centroids (models/kmeans/tables.h). Empty clusters are re-seeded with the
+// farthest points. The scheduler writes the outputs: assignments.csv, profiles.csv/.json in
+// original units, metrics.json (inertia, silhouette, Davies-Bouldin, ROC AUC of the risk
+// score when a label column is given), metrics.jsonl (one line per iteration) and model.bin.
+//
+// Every random choice is a function of (seed, round, user id) and every sum is exact, so the
+// same seed and data give bit-identical centroids and outputs for any number of workers,
+// servers and threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/kmeans/model.h"
+#include "models/kmeans/tables.h"
+#include "scheduler/job.h"
+#include "worker/feature_csv.h"
+
+namespace ecps::models::kmeans {
+
+struct KMeansOptions {
+  /// CSV file with a header; one row per user.
+  std::string data;
+  /// Id, feature, encoding and label columns.
+  worker::FeatureColumnsOptions columns;
+  /// Skip (and count) rows with missing or malformed values instead of failing.
+  bool skip_bad_rows = false;
+  /// Number of clusters.
+  std::uint64_t k = 8;
+  /// minmax (to [0, 1]), zscore, or none.
+  std::string normalize = "minmax";
+  /// kmeans++, kmeans-parallel (k-means||), or a CSV file of k initial centroids in original
+  /// units whose header names the features.
+  std::string init = "kmeans++";
+  /// k-means|| rounds (Spark's initializationSteps).
+  int init_steps = 2;
+  /// k-means|| oversampling factor l (expected points per round); 0 = 2k.
+  double oversampling = 0;
+  /// Lloyd iterations at most.
+  int max_iter = 300;
+  /// Stop when the summed squared centroid movement is <= tol * the mean feature variance
+  /// (scikit-learn's rule), or when no assignment changes.
+  double tol = 1e-4;
+  std::uint64_t seed = 42;
+  /// Output folder.
+  std::string out;
+  /// Write a risk score per row and flag the top anomaly_rate share.
+  bool anomaly_scores = false;
+  /// The risk score: "relative" = distance to the nearest centroid / that cluster's mean
+  /// distance; "distance" = the distance itself.
+  std::string score = "relative";
+  double anomaly_rate = 0.01;
+  /// Users in the seeded sample for the silhouette score (0 = skip it).
+  std::uint64_t silhouette_sample = 5000;
+  /// Compute threads per worker (0 = the machine's cores divided among the local workers).
+  int threads = 0;
+  /// No progress display.
+  bool quiet = false;
+
+  Status Validate() const;
+  /// "kmeans++", "kmeans-parallel" or "file".
+  std::string InitKind() const;
+};
+
+/// What the scheduler holds after a successful run (also written to --out).
+struct KMeansResult {
+  KMeansModel model;
+  nlohmann::json metrics;
+  std::vector<double> initial_centroids;  ///< k x d, fitted space
+};
+
+class KMeansJob final : public sched::Job {
+ public:
+  /// `schema` = FeatureSchema::Make(options.columns), made once by the caller.
+  /// `local_workers`: workers of this process (for the default thread count).
+  KMeansJob(KMeansOptions options, worker::FeatureSchema schema, int local_workers = 1);
+
+  std::string name() const override { return "kmeans"; }
+  std::vector<ps::TableSpec> Tables() const override;
+  Status SetupServer(ps::KVServer& server) override;
+  Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override;
+  Status RunWorker(sched::JobContext& ctx) override;
+  Status RunScheduler(sched::JobContext& ctx) override;
+  Status FinishScheduler(sched::JobContext& ctx) override;
+
+  /// Scheduler only, after a successful run.
+  const KMeansResult& result() const { return result_; }
+
+ private:
+  KMeansOptions options_;
+  worker::FeatureSchema schema_;
+  TableLayout layout_;
+  int local_workers_;
+  KMeansResult result_;
+  struct SchedulerState;
+  std::shared_ptr<SchedulerState> state_;
+};
+
+/// Validates the options and makes the schema; the command and tests call it first.
+Result<worker::FeatureSchema> PrepareKMeans(const KMeansOptions& options);
+
+}  // namespace ecps::models::kmeans

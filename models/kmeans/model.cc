@@ -1,0 +1,187 @@
+#include "models/kmeans/model.h"
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include "models/common/model_file.h"
+#include "models/common/output.h"
+#include "models/kmeans/kernel.h"
+#include "worker/line_reader.h"
+
+namespace ecps::models::kmeans {
+
+Result<Normalize> ParseNormalize(const std::string& s) {
+  if (s == "minmax") return Normalize::kMinMax;
+  if (s == "zscore") return Normalize::kZScore;
+  if (s == "none") return Normalize::kNone;
+  return InvalidArgument(fmt::format("--normalize must be minmax, zscore or none, got \"{}\"", s));
+}
+
+const char* NormalizeName(Normalize n) {
+  switch (n) {
+    case Normalize::kMinMax: return "minmax";
+    case Normalize::kZScore: return "zscore";
+    case Normalize::kNone: return "none";
+  }
+  return "?";
+}
+
+Normalizer Normalizer::Fit(Normalize kind, const std::vector<double>& min, const std::vector<double>& max,
+                           const std::vector<double>& mean, const std::vector<double>& variance) {
+  Normalizer n;
+  n.kind = kind;
+  const std::size_t d = min.size();
+  n.shift.assign(d, 0.0);
+  n.scale.assign(d, 1.0);
+  for (std::size_t f = 0; f < d; ++f) {
+    const bool constant = !(max[f] > min[f]);
+    switch (kind) {
+      case Normalize::kMinMax:
+        n.shift[f] = min[f];
+        n.scale[f] = constant ? 1.0 : max[f] - min[f];
+        break;
+      case Normalize::kZScore: {
+        n.shift[f] = mean[f];
+        const double sd = std::sqrt(variance[f]);
+        n.scale[f] = constant || !(sd > 0) || !std::isfinite(sd) ? 1.0 : sd;
+        break;
+      }
+      case Normalize::kNone:
+        break;
+    }
+  }
+  return n;
+}
+
+void Normalizer::Apply(double* x, std::size_t n) const {
+  const std::size_t d = shift.size();
+  if (kind == Normalize::kNone) return;
+  for (std::size_t i = 0; i < n; ++i) {
+    double* r = x + i * d;
+    for (std::size_t f = 0; f < d; ++f) r[f] = (r[f] - shift[f]) / scale[f];
+  }
+}
+
+Status KMeansModel::Check() const {
+  if (k == 0 || d == 0 || d != schema.dim() || centroids.size() != k * d || sizes.size() != k ||
+      mean_distance.size() != k || normalizer.shift.size() != d || normalizer.scale.size() != d) {
+    return DataError(fmt::format("the k-means model's parts do not fit together (k {}, d {}, schema {} features)",
+                                 k, d, schema.dim()));
+  }
+  return Status::Ok();
+}
+
+double KMeansModel::Score(std::size_t cluster, double distance) const {
+  if (score == "distance") return distance;
+  const double m = mean_distance[cluster];
+  return m > 0 ? distance / m : 0.0;
+}
+
+Status SaveKMeansModel(const std::string& path, const KMeansModel& model) {
+  return SaveModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, model);
+}
+
+Result<KMeansModel> LoadKMeansModel(const std::string& path) {
+  KMeansModel m;
+  ECPS_RETURN_IF_ERROR(LoadModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, &m));
+  ECPS_RETURN_IF_ERROR(m.Check().WithContext(path));
+  return m;
+}
+
+Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
+  ECPS_ASSIGN_OR_RETURN(KMeansModel model, LoadKMeansModel(o.model_dir + "/model.bin"));
+  worker::FeatureSchema schema = model.schema;
+  schema.DropLabel();
+  ECPS_ASSIGN_OR_RETURN(auto parser, worker::FeatureRowParser::Open(schema, o.data));
+  ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(o.data));
+
+  std::unique_ptr<AtomicWriter> file;
+  std::FILE* stdout_sink = nullptr;
+  if (o.out == "-") {
+    stdout_sink = stdout;
+  } else {
+    ECPS_ASSIGN_OR_RETURN(file, AtomicWriter::Open(o.out));
+  }
+  auto write = [&](std::string_view s) -> Status {
+    if (file) return file->Write(s);
+    if (std::fwrite(s.data(), 1, s.size(), stdout_sink) != s.size()) return IoError("stdout: write failed");
+    return Status::Ok();
+  };
+  ECPS_RETURN_IF_ERROR(write("id,cluster,distance,score,anomaly\n"));
+
+  const std::size_t d = model.d;
+  CentroidPanel panel;
+  panel.Set(model.centroids, model.k, d);
+  tbb::task_arena arena(o.threads > 0 ? o.threads : tbb::task_arena::automatic);
+  constexpr std::size_t kBatch = 1 << 16;
+  std::vector<std::string> ids;
+  std::vector<double> x, norms, d2;
+  std::vector<std::int32_t> labels;
+  std::uint64_t written = 0, bad = 0;
+
+  auto flush = [&]() -> Status {
+    const std::size_t n = ids.size();
+    if (n == 0) return Status::Ok();
+    norms.resize(n);
+    d2.resize(n);
+    labels.resize(n);
+    arena.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 2048), [&](const tbb::blocked_range<std::size_t>& r) {
+        const std::size_t b = r.begin(), m = r.end() - r.begin();
+        SquaredNorms(x.data() + b * d, m, d, norms.data() + b);
+        Assign(x.data() + b * d, norms.data() + b, m, panel, labels.data() + b, d2.data() + b);
+        for (std::size_t i = b; i < r.end(); ++i) {
+          const auto c = static_cast<std::size_t>(labels[i]);
+          d2[i] = std::sqrt(SquaredDistance(x.data() + i * d, model.centroids.data() + c * d, d));
+        }
+      });
+    });
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto c = static_cast<std::size_t>(labels[i]);
+      const double score = model.Score(c, d2[i]);
+      out += fmt::format("{},{},{:.17g},{:.17g},{}\n", ids[i], c, d2[i], score,
+                         score >= model.anomaly_threshold ? 1 : 0);
+    }
+    written += n;
+    ids.clear();
+    x.clear();
+    return write(out);
+  };
+
+  std::vector<double> row(d);
+  std::string_view line;
+  while (true) {
+    ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));
+    if (!more) break;
+    if (reader->offset() == 0 || worker::Trim(line).empty()) continue;
+    std::string_view id;
+    int label = 0;
+    Status s = parser.Parse(line, &id, row.data(), &label);
+    if (!s.ok()) {
+      if (!o.skip_bad_rows) return s.WithContext(reader->Where());
+      ++bad;
+      continue;
+    }
+    model.normalizer.Apply(row.data(), 1);
+    if (schema.line_ids()) {
+      ids.push_back(std::to_string(reader->LineNumber()));
+    } else {
+      ids.emplace_back(id);
+    }
+    x.insert(x.end(), row.begin(), row.end());
+    if (ids.size() >= kBatch) ECPS_RETURN_IF_ERROR(flush());
+  }
+  ECPS_RETURN_IF_ERROR(flush());
+  if (file) ECPS_RETURN_IF_ERROR(file->Commit());
+  if (stdout_sink) std::fflush(stdout_sink);
+  if (skipped) *skipped = bad;
+  return written;
+}
+
+}  // namespace ecps::models::kmeans

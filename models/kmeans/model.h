@@ -1,0 +1,86 @@
+// A trained k-means model: the feature schema, the normalisation, the centroids (in the
+// normalised space the model was fitted in) and the per-cluster statistics that risk scores
+// need. Saved with models/common/model_file.h (format version + CRC-32) as DIR/model.bin and
+// used by `ecps segment` to assign new users.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "ps/status.h"
+#include "worker/feature_csv.h"
+
+namespace ecps::models::kmeans {
+
+enum class Normalize : std::uint8_t { kMinMax = 0, kZScore = 1, kNone = 2 };
+Result<Normalize> ParseNormalize(const std::string& s);
+const char* NormalizeName(Normalize n);
+
+/// Per-feature affine map into the fitted space: fitted = (x - shift) / scale.
+struct Normalizer {
+  Normalize kind = Normalize::kMinMax;
+  std::vector<double> shift, scale;
+
+  /// From the column statistics of the training data. Constant columns (min == max) get
+  /// scale 1, so they become 0 (minmax: x - min; zscore: x - mean) instead of dividing by 0.
+  static Normalizer Fit(Normalize kind, const std::vector<double>& min, const std::vector<double>& max,
+                        const std::vector<double>& mean, const std::vector<double>& variance);
+  /// Maps `n` rows of d values in place.
+  void Apply(double* x, std::size_t n) const;
+  /// Back to the original units (for profiles).
+  double Original(std::size_t f, double fitted) const { return fitted * scale[f] + shift[f]; }
+
+  template <class A>
+  void serialize(A& ar) { ar(kind, shift, scale); }
+};
+
+struct KMeansModel {
+  static constexpr std::uint32_t kFormatVersion = 1;
+  static constexpr const char* kKind = "kmeans";
+
+  worker::FeatureSchema schema;
+  Normalizer normalizer;
+  std::uint64_t k = 0, d = 0;
+  std::vector<double> centroids;      ///< k x d, fitted space
+  std::vector<std::uint64_t> sizes;   ///< training users per cluster
+  std::vector<double> mean_distance;  ///< mean distance of a cluster's users to its centroid
+  /// Risk scores at or above this are flagged (the training run's top --anomaly-rate share);
+  /// +inf when the model was trained without --anomaly-scores.
+  double anomaly_threshold = std::numeric_limits<double>::infinity();
+  /// "relative" (distance / the cluster's mean distance) or "distance".
+  std::string score = "relative";
+
+  template <class A>
+  void serialize(A& ar) {
+    ar(schema, normalizer, k, d, centroids, sizes, mean_distance, anomaly_threshold, score);
+  }
+
+  /// Checks the sizes of the parts against k and d (a model that decodes but does not fit
+  /// together is refused).
+  Status Check() const;
+  /// Risk score of a user at `distance` from centroid `cluster`: distance / that cluster's
+  /// mean distance (0 when the mean is 0), or the distance itself (score "distance").
+  double Score(std::size_t cluster, double distance) const;
+};
+
+Status SaveKMeansModel(const std::string& path, const KMeansModel& model);
+Result<KMeansModel> LoadKMeansModel(const std::string& path);
+
+/// `ecps segment`: assigns every row of `data` (a CSV with the model's id and feature columns)
+/// to its nearest centroid and writes id,cluster,distance,score,anomaly to `out` ("-" =
+/// stdout). Bad rows fail (file:line: column ...) unless skip_bad_rows. Returns rows written.
+struct SegmentOptions {
+  std::string model_dir;
+  std::string data;
+  std::string out = "-";
+  bool skip_bad_rows = false;
+  int threads = 0;
+};
+Result<std::uint64_t> Segment(const SegmentOptions& options, std::uint64_t* skipped = nullptr);
+
+}  // namespace ecps::models::kmeans

@@ -1,0 +1,66 @@
+#include "models/kmeans/quality.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <tbb/parallel_for.h>
+
+#include "models/kmeans/kernel.h"
+
+namespace ecps::models::kmeans {
+
+double Silhouette(const std::vector<double>& x, const std::vector<std::int32_t>& labels, std::size_t d,
+                  std::size_t k) {
+  const std::size_t n = labels.size();
+  std::vector<std::size_t> size(k, 0);
+  for (auto l : labels) ++size[static_cast<std::size_t>(l)];
+  if (std::count_if(size.begin(), size.end(), [](std::size_t s) { return s > 0; }) < 2) {
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  std::vector<double> s(n, 0.0);
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
+    std::vector<double> dist(k);
+    for (std::size_t i = r.begin(); i < r.end(); ++i) {
+      std::fill(dist.begin(), dist.end(), 0.0);
+      for (std::size_t j = 0; j < n; ++j) {
+        if (j != i) dist[static_cast<std::size_t>(labels[j])] += std::sqrt(SquaredDistance(&x[i * d], &x[j * d], d));
+      }
+      const auto own = static_cast<std::size_t>(labels[i]);
+      if (size[own] < 2) continue;  // alone in its cluster: 0
+      const double a = dist[own] / static_cast<double>(size[own] - 1);
+      double b = std::numeric_limits<double>::infinity();
+      for (std::size_t c = 0; c < k; ++c) {
+        if (c != own && size[c] > 0) b = std::min(b, dist[c] / static_cast<double>(size[c]));
+      }
+      const double m = std::max(a, b);
+      s[i] = m > 0 ? (b - a) / m : 0.0;
+    }
+  });
+  double total = 0;
+  for (double v : s) total += v;
+  return total / static_cast<double>(n);
+}
+
+double DaviesBouldin(const std::vector<double>& centroids, const std::vector<double>& mean_distance,
+                     const std::vector<std::uint64_t>& sizes, std::size_t d) {
+  const std::size_t k = sizes.size();
+  std::vector<std::size_t> live;
+  for (std::size_t j = 0; j < k; ++j) {
+    if (sizes[j] > 0) live.push_back(j);
+  }
+  if (live.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+  double total = 0;
+  for (std::size_t i : live) {
+    double worst = 0;
+    for (std::size_t j : live) {
+      if (i == j) continue;
+      const double m = std::sqrt(SquaredDistance(&centroids[i * d], &centroids[j * d], d));
+      if (m > 0) worst = std::max(worst, (mean_distance[i] + mean_distance[j]) / m);
+    }
+    total += worst;
+  }
+  return total / static_cast<double>(live.size());
+}
+
+}  // namespace ecps::models::kmeans

@@ -1,0 +1,195 @@
+// The k-means kernels: every vectorised path gives the bits of the portable one, agrees with a
+// brute-force nearest centroid, and cluster sums on the grid are exact in any order.
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "models/kmeans/kernel.h"
+#include "models/kmeans/quality.h"
+#include "models/kmeans/worker_run.h"
+
+namespace ecps::models::kmeans {
+namespace {
+
+struct Case {
+  std::vector<double> x, c, norms;
+  std::size_t n, d, k;
+};
+
+Case Make(std::size_t n, std::size_t d, std::size_t k, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(0, 1);
+  Case t{std::vector<double>(n * d), std::vector<double>(k * d), std::vector<double>(n), n, d, k};
+  for (auto& v : t.x) v = g(rng);
+  for (auto& v : t.c) v = g(rng);
+  SquaredNorms(t.x.data(), n, d, t.norms.data());
+  return t;
+}
+
+struct Out {
+  std::vector<std::int32_t> labels;
+  std::vector<double> d2;
+};
+
+Out RunAssign(const Case& t, KernelKind kind) {
+  SetKernelKind(kind);
+  CentroidPanel p;
+  p.Set(t.c, t.k, t.d);
+  Out o{std::vector<std::int32_t>(t.n), std::vector<double>(t.n)};
+  Assign(t.x.data(), t.norms.data(), t.n, p, o.labels.data(), o.d2.data());
+  SetKernelKind(KernelKind::kAuto);
+  return o;
+}
+
+TEST(KMeansKernel, EveryPathGivesTheSameBitsAsThePortableOne) {
+  // Shapes that exercise partial blocks of points, tiles of 4 and 8 centroids and padding,
+  // and dimensions on both sides of the AVX-512 register kernel's limit of 8.
+  for (std::size_t d : {1u, 2u, 3u, 4u, 5u, 7u, 8u, 9u, 12u, 17u}) {
+    for (std::size_t k : {1u, 2u, 3u, 5u, 8u, 13u, 16u, 37u}) {
+      const Case t = Make(203, d, k, 1000 * d + k);
+      const Out portable = RunAssign(t, KernelKind::kPortable);
+      const Out avx2 = RunAssign(t, KernelKind::kAvx2);
+      const Out best = RunAssign(t, KernelKind::kAuto);
+      for (std::size_t i = 0; i < t.n; ++i) {
+        ASSERT_EQ(portable.labels[i], avx2.labels[i]) << "d " << d << " k " << k << " point " << i;
+        ASSERT_EQ(portable.labels[i], best.labels[i]) << "d " << d << " k " << k << " point " << i;
+        ASSERT_EQ(std::bit_cast<std::uint64_t>(portable.d2[i]), std::bit_cast<std::uint64_t>(avx2.d2[i]));
+        ASSERT_EQ(std::bit_cast<std::uint64_t>(portable.d2[i]), std::bit_cast<std::uint64_t>(best.d2[i]));
+      }
+    }
+  }
+  std::cout << "kernel in use: " << KernelName() << "\n";
+}
+
+TEST(KMeansKernel, AgreesWithBruteForceNearestCentroid) {
+  const Case t = Make(1000, 6, 11, 7);
+  const Out o = RunAssign(t, KernelKind::kAuto);
+  for (std::size_t i = 0; i < t.n; ++i) {
+    std::vector<double> dist(t.k);
+    for (std::size_t j = 0; j < t.k; ++j) {
+      double s = 0;
+      for (std::size_t f = 0; f < t.d; ++f) s += (t.x[i * t.d + f] - t.c[j * t.d + f]) * (t.x[i * t.d + f] - t.c[j * t.d + f]);
+      dist[j] = s;
+    }
+    const auto best = static_cast<std::size_t>(std::min_element(dist.begin(), dist.end()) - dist.begin());
+    EXPECT_EQ(o.labels[i], static_cast<std::int32_t>(best)) << "point " << i;
+    EXPECT_NEAR(o.d2[i], dist[best], 1e-12 * (1 + t.norms[i]));
+  }
+}
+
+TEST(KMeansKernel, TiesGoToTheLowestIndex) {
+  // Two identical centroids: every point must pick the first; a point on a centroid has 0.
+  Case t = Make(64, 3, 4, 3);
+  std::copy(t.c.begin(), t.c.begin() + 3, t.c.begin() + 6);  // centroid 2 = centroid 0
+  std::copy(t.c.begin(), t.c.begin() + 3, t.x.begin());      // point 0 on centroid 0
+  SquaredNorms(t.x.data(), t.n, t.d, t.norms.data());
+  for (auto kind : {KernelKind::kPortable, KernelKind::kAvx2, KernelKind::kAuto}) {
+    const Out o = RunAssign(t, kind);
+    for (std::size_t i = 0; i < t.n; ++i) EXPECT_NE(o.labels[i], 2);
+    EXPECT_EQ(o.labels[0], 0);
+    EXPECT_LE(o.d2[0], 1e-12);
+  }
+}
+
+TEST(KMeansKernel, SumsOnTheGridAreExactInAnyOrderAndSplit) {
+  const std::size_t n = 5000, d = 5, k = 7;
+  Case t = Make(n, d, k, 11);
+  const double grid = std::ldexp(1.0, FixedExponent(10.0, n));
+  for (auto& v : t.x) v = SnapToGrid(std::clamp(v, -10.0, 10.0), grid);
+  std::vector<std::int32_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) labels[i] = static_cast<std::int32_t>((i * 7919) % k);
+  auto sums = [&](const std::vector<std::size_t>& order, std::size_t chunk) {
+    std::vector<double> x, acc(k * (d + 1), 0.0);
+    std::vector<std::int32_t> l;
+    for (std::size_t i : order) {
+      x.insert(x.end(), t.x.begin() + static_cast<std::ptrdiff_t>(i * d), t.x.begin() + static_cast<std::ptrdiff_t>((i + 1) * d));
+      l.push_back(labels[i]);
+    }
+    for (std::size_t b = 0; b < n; b += chunk) {
+      std::vector<double> part(k * (d + 1), 0.0);
+      AccumulateSums(x.data() + b * d, std::min(chunk, n - b), d, l.data() + b, k, part.data());
+      for (std::size_t j = 0; j < part.size(); ++j) acc[j] += part[j];
+    }
+    return acc;
+  };
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  const auto a = sums(order, n);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(5));
+  SetKernelKind(KernelKind::kPortable);
+  const auto b = sums(order, 97);
+  SetKernelKind(KernelKind::kAuto);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t j = 0; j < a.size(); ++j) EXPECT_EQ(a[j], b[j]) << "entry " << j;
+}
+
+TEST(KMeansKernel, FixedExponentKeepsTotalsBelow2To53) {
+  for (double bound : {1e-9, 0.5, 1.0, 3.0, 1e6}) {
+    for (std::uint64_t count : {1ull, 1000ull, 1000000ull, 1ull << 40}) {
+      const int e = FixedExponent(bound, count);
+      EXPECT_LT(std::ldexp(bound, e) * static_cast<double>(count), std::ldexp(1.0, 53)) << bound << " " << count;
+      EXPECT_LT(std::ldexp(bound, e), std::ldexp(1.0, 51));
+      EXPECT_GE(std::ldexp(bound, e + 2) * static_cast<double>(count + 1), std::ldexp(1.0, 51))
+          << "the grid should be as fine as the bound allows";
+    }
+  }
+  EXPECT_EQ(ToFixed(2.5, 1.0), 2);  // round half to even
+  EXPECT_EQ(ToFixed(-3.5, 1.0), -4);
+  EXPECT_EQ(SnapToGrid(0.3, 4.0), 0.25);
+}
+
+TEST(KMeansQuality, SilhouetteAndDaviesBouldinMatchHandComputedValues) {
+  // Two clusters on a line: {0, 1} and {10, 12}.
+  const std::vector<double> x = {0, 1, 10, 12};
+  const std::vector<std::int32_t> l = {0, 0, 1, 1};
+  // s(0): a = 1, b = (10 + 12) / 2 = 11; s(1): a = 1, b = 10; s(2): a = 2, b = 9.5; s(3): a = 2, b = 11.5.
+  const double expect = ((11 - 1) / 11.0 + (10 - 1) / 10.0 + (9.5 - 2) / 9.5 + (11.5 - 2) / 11.5) / 4;
+  EXPECT_NEAR(Silhouette(x, l, 1, 2), expect, 1e-15);
+  // Centroids 0.5 and 11, mean distances 0.5 and 1: DB = (0.5 + 1) / 10.5 for both.
+  EXPECT_NEAR(DaviesBouldin({0.5, 11}, {0.5, 1.0}, {2, 2}, 1), 1.5 / 10.5, 1e-15);
+  EXPECT_TRUE(std::isnan(Silhouette(x, {0, 0, 0, 0}, 1, 2)));
+  EXPECT_TRUE(std::isnan(DaviesBouldin({0.5, 11}, {0.5, 1.0}, {4, 0}, 1)));
+}
+
+TEST(KMeansInit, UniformsDependOnSeedRoundAndUserOnly) {
+  EXPECT_EQ(UniformFor(1, 2, 3), UniformFor(1, 2, 3));
+  EXPECT_NE(UniformFor(1, 2, 3), UniformFor(2, 2, 3));
+  EXPECT_NE(UniformFor(1, 2, 3), UniformFor(1, 3, 3));
+  double lo = 1, hi = 0, sum = 0;
+  for (std::uint64_t u = 0; u < 100000; ++u) {
+    const double v = UniformFor(42, 0, u * 0x9e3779b97f4a7c15ull);
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    sum += v;
+  }
+  EXPECT_GT(lo, 0.0);
+  EXPECT_LT(hi, 1.0);
+  EXPECT_NEAR(sum / 100000, 0.5, 0.005);
+}
+
+TEST(KMeansInit, LocalWeightedKMeansIsDeterministicAndFindsHeavyPoints) {
+  // Three heavy groups and light noise: the centroids land on the heavy groups.
+  std::vector<double> pts, w;
+  for (double c : {0.0, 50.0, 100.0}) {
+    for (int i = 0; i < 5; ++i) {
+      pts.push_back(c + i * 0.1);
+      w.push_back(100);
+    }
+  }
+  for (int i = 0; i < 5; ++i) {
+    pts.push_back(25 + i);
+    w.push_back(0.01);
+  }
+  const auto a = LocalWeightedKMeans(pts, w, 1, 3, 9);
+  EXPECT_EQ(a, LocalWeightedKMeans(pts, w, 1, 3, 9));
+  std::vector<double> s = a;
+  std::sort(s.begin(), s.end());
+  EXPECT_NEAR(s[0], 0.2, 0.1);
+  EXPECT_NEAR(s[1], 50.2, 0.1);
+  EXPECT_NEAR(s[2], 100.2, 0.1);
+}
+
+}  // namespace
+}  // namespace ecps::models::kmeans

@@ -1,0 +1,182 @@
+#include "worker/feature_csv.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "worker/line_reader.h"
+
+namespace ecps::worker {
+namespace {
+
+// "column=a|b|c" -> column and categories.
+Result<ColumnEncoding> ParseEncoding(const std::string& spec, ColumnEncoding::Kind kind,
+                                     std::string_view option) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+    return InvalidArgument(fmt::format(
+        "{} \"{}\": expected COLUMN=CATEGORY|CATEGORY|... (e.g. \"gender=F|M\")", option, spec));
+  }
+  ColumnEncoding e;
+  e.column = spec.substr(0, eq);
+  e.kind = kind;
+  std::string_view rest = std::string_view(spec).substr(eq + 1);
+  std::set<std::string, std::less<>> seen;
+  while (true) {
+    const auto bar = rest.find('|');
+    std::string cat(Trim(rest.substr(0, bar)));
+    if (cat.empty()) return InvalidArgument(fmt::format("{} \"{}\": empty category", option, spec));
+    if (!seen.insert(cat).second) {
+      return InvalidArgument(fmt::format("{} \"{}\": category \"{}\" listed twice", option, spec, cat));
+    }
+    e.categories.push_back(std::move(cat));
+    if (bar == std::string_view::npos) break;
+    rest.remove_prefix(bar + 1);
+  }
+  return e;
+}
+
+}  // namespace
+
+Result<FeatureSchema> FeatureSchema::Make(const FeatureColumnsOptions& o) {
+  if (o.features.empty()) return InvalidArgument("--features: give at least one feature column");
+  FeatureSchema s;
+  s.id_column_ = o.id_column;
+  s.label_column_ = o.label_column;
+  s.delimiter_ = o.delimiter;
+  std::vector<ColumnEncoding> encodings;
+  for (const auto& spec : o.one_hot) {
+    ECPS_ASSIGN_OR_RETURN(auto e, ParseEncoding(spec, ColumnEncoding::Kind::kOneHot, "--one-hot"));
+    encodings.push_back(std::move(e));
+  }
+  for (const auto& spec : o.ordinal) {
+    ECPS_ASSIGN_OR_RETURN(auto e, ParseEncoding(spec, ColumnEncoding::Kind::kOrdinal, "--ordinal"));
+    encodings.push_back(std::move(e));
+  }
+  std::set<std::string, std::less<>> names;
+  for (const auto& f : o.features) {
+    if (!names.insert(f).second) return InvalidArgument(fmt::format("--features: \"{}\" listed twice", f));
+    if (f == o.id_column) {
+      return InvalidArgument(fmt::format("--features: \"{}\" is the id column", f));
+    }
+    if (!o.label_column.empty() && f == o.label_column) {
+      return InvalidArgument(fmt::format(
+          "--features: \"{}\" is the label column (labels are for evaluation only)", f));
+    }
+  }
+  std::set<std::string, std::less<>> encoded;
+  for (const auto& e : encodings) {
+    if (!names.count(e.column)) {
+      return InvalidArgument(fmt::format("{} names \"{}\", which is not in --features",
+                                         e.kind == ColumnEncoding::Kind::kOneHot ? "--one-hot" : "--ordinal",
+                                         e.column));
+    }
+    if (!encoded.insert(e.column).second) {
+      return InvalidArgument(fmt::format("column \"{}\" is given more than one encoding", e.column));
+    }
+  }
+  for (const auto& f : o.features) {
+    auto it = std::find_if(encodings.begin(), encodings.end(), [&](const auto& e) { return e.column == f; });
+    ColumnEncoding c;
+    if (it != encodings.end()) c = *it;
+    c.column = f;
+    if (c.kind == ColumnEncoding::Kind::kOneHot) {
+      for (const auto& cat : c.categories) s.output_names_.push_back(f + "=" + cat);
+    } else {
+      s.output_names_.push_back(f);
+    }
+    s.columns_.push_back(std::move(c));
+  }
+  return s;
+}
+
+Result<FeatureRowParser> FeatureRowParser::Bind(const FeatureSchema& schema, const CsvHeader& header) {
+  FeatureRowParser p;
+  p.schema_ = &schema;
+  p.num_fields_ = header.names().size();
+  p.line_ids_ = schema.line_ids();
+  if (!p.line_ids_) {
+    ECPS_ASSIGN_OR_RETURN(p.id_field_, header.Find(schema.id_column()));
+  }
+  if (schema.has_label()) {
+    ECPS_ASSIGN_OR_RETURN(p.label_field_, header.Find(schema.label_column()));
+  }
+  std::size_t out = 0;
+  for (const auto& c : schema.columns()) {
+    ECPS_ASSIGN_OR_RETURN(std::size_t field, header.Find(c.column));
+    p.bound_.push_back({field, &c, out});
+    out += c.kind == ColumnEncoding::Kind::kOneHot ? c.categories.size() : 1;
+  }
+  return p;
+}
+
+Result<FeatureRowParser> FeatureRowParser::Open(const FeatureSchema& schema, const std::string& path) {
+  auto first = ReadFirstLine(path);
+  if (!first.ok()) return first.status();
+  if (Trim(*first).empty()) return DataError(fmt::format("{}: empty file or empty header line", path));
+  ECPS_ASSIGN_OR_RETURN(auto header, CsvHeader::Parse(*first, schema.delimiter(), path));
+  return Bind(schema, header);
+}
+
+Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, double* features, int* label) {
+  ECPS_RETURN_IF_ERROR(SplitCsv(line, schema_->delimiter(), &fields_, &scratch_));
+  if (fields_.size() != num_fields_) {
+    return DataError(fmt::format("expected {} fields (as in the header), found {}", num_fields_, fields_.size()));
+  }
+  *id = line_ids_ ? std::string_view() : Trim(fields_[id_field_]);
+  if (id->empty() && !line_ids_) {
+    return DataError(fmt::format("column \"{}\": empty user id", schema_->id_column()));
+  }
+  for (const auto& b : bound_) {
+    const std::string_view raw = Trim(fields_[b.field]);
+    const ColumnEncoding& c = *b.enc;
+    if (raw.empty()) return DataError(fmt::format("column \"{}\": missing value", c.column));
+    if (c.kind == ColumnEncoding::Kind::kNumeric) {
+      auto v = ParseDouble(raw);
+      if (!v) return DataError(fmt::format("column \"{}\": \"{}\" is not a finite number", c.column, raw));
+      features[b.out] = *v;
+      continue;
+    }
+    auto it = std::find(c.categories.begin(), c.categories.end(), raw);
+    if (it == c.categories.end()) {
+      return DataError(fmt::format("column \"{}\": \"{}\" is not one of the listed categories ({})", c.column,
+                                   raw, fmt::join(c.categories, "|")));
+    }
+    const auto idx = static_cast<std::size_t>(it - c.categories.begin());
+    if (c.kind == ColumnEncoding::Kind::kOrdinal) {
+      features[b.out] = static_cast<double>(idx);
+    } else {
+      for (std::size_t j = 0; j < c.categories.size(); ++j) features[b.out + j] = j == idx ? 1.0 : 0.0;
+    }
+  }
+  if (schema_->has_label()) {
+    auto l = ParseBinaryLabel(fields_[label_field_]);
+    if (!l) {
+      return DataError(fmt::format("column \"{}\": \"{}\" is not a 0/1 label", schema_->label_column(),
+                                   Trim(fields_[label_field_])));
+    }
+    *label = *l;
+  }
+  return Status::Ok();
+}
+
+Result<std::uint64_t> LineNumberAt(const std::string& path, std::uint64_t offset) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return IoError(fmt::format("{}: cannot open", path));
+  std::uint64_t line = 1, pos = 0;
+  char buf[1 << 16];
+  while (pos < offset) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buf, offset - pos));
+    const std::size_t got = std::fread(buf, 1, want, f);
+    if (got == 0) break;
+    line += static_cast<std::uint64_t>(std::count(buf, buf + got, '\n'));
+    pos += got;
+  }
+  std::fclose(f);
+  return line;
+}
+
+}  // namespace ecps::worker
