@@ -26,5 +26,7 @@ void AddConfigOption(CLI::App& sub);
 
 // One per command file.
 void AddDemoCommand(CommandTree& tree);
+/// `ecps train lr`, `ecps train linreg`, `ecps predict` (launch/commands/lr_command.cc).
+void AddLrCommands(CommandTree& tree);
 
 }  // namespace ecps::launch
