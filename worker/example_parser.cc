@@ -284,7 +284,7 @@ Status ExampleParser::ParseSparse(std::string_view line, float* label, std::vect
       }
       ++p;
       float v = 1.0f;
-      if (*p == '1' && (p + 1 == end || IsSpace(p[1]))) {
+      if (p < end && *p == '1' && (p + 1 == end || IsSpace(p[1]))) {
         ++p;
       } else {
         const char* vs = p;

@@ -86,7 +86,15 @@ Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& 
 
 void FeatureNames::Add(std::uint32_t key, const std::string& name) {
   auto& n = names_[key];
-  n = n.empty() ? name : n + " | " + name;
+  if (n.empty()) {
+    n = name;
+    return;
+  }
+  const std::string sep = " | ";
+  if (n == name || n.starts_with(name + sep) || n.ends_with(sep + name) || n.find(sep + name + sep) != std::string::npos) {
+    return;  // already listed
+  }
+  n += sep + name;
 }
 
 const std::string& FeatureNames::Get(std::uint32_t key) const {
