@@ -65,10 +65,14 @@ struct ProgressMsg {
   std::uint64_t nnz = 0;       // non-zeros processed in this epoch
   double compute_s = 0;        // gradient time in this epoch
   double epoch_s = 0;          // wall time of this epoch (at its end)
+  double index_s = 0;          // grouping the rows by batch (first epoch)
+  double wait_s = 0;           // waiting for pulls and push acknowledgements
   bool has_eval = false;
   BinaryEval eval;
   template <class A>
-  void serialize(A& ar) { ar(epoch_end, epoch, examples, loss_sum, nnz, compute_s, epoch_s, has_eval, eval); }
+  void serialize(A& ar) {
+    ar(epoch_end, epoch, examples, loss_sum, nnz, compute_s, epoch_s, index_s, wait_s, has_eval, eval);
+  }
 };
 
 struct WeightShard {
@@ -187,10 +191,15 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
 
   // ---- Train ---------------------------------------------------------------------------
   const std::uint64_t K = parser.num_keys();
+  const SteadyTime t_group = std::chrono::steady_clock::now();
+  const BatchedRows batches = GroupByBatch(train, K, options_.seed, plan.num_batches);
+  const double group_s = Since(t_group);
+  train = {};  // the batched copy replaces it
   GradientKernel kernel(std::max(1, tbb::info::default_concurrency()));
   const float scale = options_.update.algorithm == Algorithm::kSgd ? static_cast<float>(1.0 / plan.nominal_batch) : 1.0f;
-  KeyIndex index(K), next_index(K), test_index(K);
+  KeyIndex test_index(K);
   test_index.Build(test, nullptr);
+  std::vector<ps::Key> keys;
   std::vector<float> weights, test_weights, grads, probs;
   auto pull = [&](const std::vector<ps::Key>& ks, std::vector<float>* out) -> Status {
     out->resize(ks.size());
@@ -201,30 +210,28 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   const int staleness = node.options().staleness;
   for (int epoch = 0; epoch < options_.epochs; ++epoch) {
     const SteadyTime t_epoch = std::chrono::steady_clock::now();
-    EpochOrder order = OrderEpoch(train, options_.seed, epoch, plan.num_batches);
+    const std::vector<std::uint32_t> order = EpochBatchOrder(plan.num_batches, options_.seed, epoch);
     ProgressMsg msg;
     msg.epoch = epoch;
+    if (epoch == 0) msg.index_s = group_s;
     SteadyTime last_report = t_epoch;
-    auto first = order.Batch(0);
-    index.Build(train, &first);
-    for (std::uint32_t b = 0; b < plan.num_batches; ++b) {
-      const auto rows = order.Batch(b);
-      ECPS_RETURN_IF_ERROR(pull(index.keys(), &weights));
+    for (std::uint32_t b : order) {
+      const auto bkeys = batches.Keys(b);
+      keys.assign(bkeys.begin(), bkeys.end());
+      const SteadyTime t_pull = std::chrono::steady_clock::now();
+      ECPS_RETURN_IF_ERROR(pull(keys, &weights));
+      msg.wait_s += Since(t_pull);
       const SteadyTime t_grad = std::chrono::steady_clock::now();
-      msg.loss_sum += kernel.Gradient(train, rows, index, weights.data(), scale, &grads);
+      msg.loss_sum += kernel.Gradient(batches, b, weights.data(), scale, &grads);
       msg.compute_s += Since(t_grad);
-      for (std::uint32_t r : rows) msg.nnz += train.keys(r).size();
-      msg.examples += rows.size();
+      msg.nnz += batches.Nnz(b);
+      msg.examples += batches.Rows(b);
       ps::Handle push = 0;
-      if (!index.keys().empty()) push = kv.Push<float>(kWeights, index.keys(), grads);
+      if (!keys.empty()) push = kv.Push<float>(kWeights, keys, grads);
       ECPS_RETURN_IF_ERROR(kv.Clock());
-      // While the servers apply this batch: the next batch's keys.
-      if (b + 1 < plan.num_batches) {
-        auto next = order.Batch(b + 1);
-        next_index.Build(train, &next);
-      }
+      const SteadyTime t_wait = std::chrono::steady_clock::now();
       if (push) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(push, deadline()), "push lr.weights");
-      std::swap(index, next_index);
+      msg.wait_s += Since(t_wait);
       if (Since(last_report) >= options_.progress_interval_s) {
         last_report = std::chrono::steady_clock::now();
         ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kProgressTopic, ps::EncodeControl(msg)));
@@ -318,6 +325,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     BinaryEval eval;
     double max_s = 0;
     std::vector<double> nnz_per_s;
+    std::vector<nlohmann::json> time_split;
   };
   std::map<int, EpochAcc> epochs;
   int finished = 0;
@@ -356,6 +364,8 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     acc.sum.nnz += m.nnz;
     acc.max_s = std::max(acc.max_s, m.epoch_s);
     acc.nnz_per_s.push_back(m.compute_s > 0 ? static_cast<double>(m.nnz) / m.compute_s : 0.0);
+    acc.time_split.push_back({{"gradient_s", m.compute_s}, {"index_s", m.index_s}, {"wait_s", m.wait_s},
+                              {"epoch_s", m.epoch_s}});
     if (m.has_eval) acc.eval.Merge(m.eval);
     while (epochs.count(finished) && epochs[finished].ends == W) {
       EpochAcc& e = epochs[finished];
@@ -367,6 +377,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       line["seconds"] = e.max_s;
       line["examples_per_s"] = e.max_s > 0 ? static_cast<double>(e.sum.examples) / e.max_s : 0.0;
       line["nnz_per_s_per_worker"] = e.nnz_per_s;
+      line["worker_seconds"] = e.time_split;
       if (evaluating()) {
         final_eval = e.eval.ToJson(options_.threshold);
         line["test"] = final_eval;

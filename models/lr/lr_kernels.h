@@ -40,23 +40,13 @@ std::uint32_t BatchOf(std::uint64_t id, std::uint64_t seed, int epoch, std::uint
 /// True when example `id` is held out for evaluation (a seeded fraction of the rows).
 bool HeldOut(std::uint64_t id, std::uint64_t seed, double fraction);
 
-/// This worker's rows grouped by batch for one epoch: rows of batch b are
-/// order[start[b] .. start[b+1]), in row order.
-struct EpochOrder {
-  std::vector<std::uint32_t> order;
-  std::vector<std::size_t> start;
-  std::span<const std::uint32_t> Batch(std::uint32_t b) const {
-    return {order.data() + start[b], start[b + 1] - start[b]};
-  }
-};
-EpochOrder OrderEpoch(const worker::SparseData& data, std::uint64_t seed, int epoch, std::uint32_t num_batches);
-
 /// The sorted unique keys of a set of rows and the position of each key among them.
 class KeyIndex {
  public:
   explicit KeyIndex(std::uint64_t num_keys = 0);
-  /// Rebuilds the index for `rows` of `data` (all rows when `rows` is null), in parallel.
-  void Build(const worker::SparseData& data, const std::span<const std::uint32_t>* rows);
+  /// Rebuilds the index for `rows` of `data` (all rows when `rows` is null); in parallel
+  /// unless `parallel` is false.
+  void Build(const worker::SparseData& data, const std::span<const std::uint32_t>* rows, bool parallel = true);
   /// Sorted unique keys (the push/pull key list).
   const std::vector<ps::Key>& keys() const { return keys_; }
   /// Position of `k` in keys(); `k` must be one of them.
@@ -87,18 +77,49 @@ inline float Margin(const KeyIndex& index, std::span<const std::uint32_t> keys, 
   return m;
 }
 
-/// Gradient of the summed log-loss over a batch. Rows are split into a fixed number of
+/// A worker's training rows regrouped by global mini-batch, once, after loading: for each
+/// batch its sorted unique keys (the push/pull list) and its rows with every key replaced by
+/// its position in that list. An epoch then streams through the rows of each batch with
+/// random access only into the batch's compact weight and gradient arrays (which fit in
+/// cache). Batch membership is BatchOf(id, seed, 0, num_batches): the same for any number
+/// of workers; epochs visit the batches in a seeded order (EpochBatchOrder).
+struct BatchedRows {
+  std::uint32_t num_batches = 0;
+  std::vector<std::uint64_t> batch_rows;  ///< num_batches + 1: first row of each batch
+  std::vector<std::uint64_t> row_ptr;     ///< rows + 1: offsets into pos / values
+  std::vector<std::uint32_t> pos;         ///< per non-zero: position in its batch's keys
+  std::vector<float> values;              ///< per non-zero; empty for one-hot data
+  std::vector<float> labels;
+  std::vector<std::uint64_t> batch_keys;  ///< num_batches + 1: offsets into keys
+  std::vector<std::uint32_t> keys;        ///< per batch, sorted unique
+
+  std::uint64_t nnz() const { return pos.size(); }
+  std::span<const std::uint32_t> Keys(std::uint32_t b) const {
+    return {keys.data() + batch_keys[b], batch_keys[b + 1] - batch_keys[b]};
+  }
+  std::uint64_t Rows(std::uint32_t b) const { return batch_rows[b + 1] - batch_rows[b]; }
+  std::uint64_t Nnz(std::uint32_t b) const { return row_ptr[batch_rows[b + 1]] - row_ptr[batch_rows[b]]; }
+};
+
+/// Regroups `data` (keys < num_keys) into `num_batches` batches. Parallel over batches.
+BatchedRows GroupByBatch(const worker::SparseData& data, std::uint64_t num_keys, std::uint64_t seed,
+                         std::uint32_t num_batches);
+
+/// The order in which epoch `epoch` visits the batches: a seeded permutation, the same on
+/// every worker.
+std::vector<std::uint32_t> EpochBatchOrder(std::uint32_t num_batches, std::uint64_t seed, int epoch);
+
+/// Gradient of the summed log-loss over one batch. Rows are split into a fixed number of
 /// chunks, each accumulating into its own array, summed in chunk order: the result does not
 /// depend on thread scheduling.
 class GradientKernel {
  public:
   explicit GradientKernel(int chunks);
 
-  /// Gradient of sum_i logloss(sigmoid(w . x_i), y_i) over `rows` with respect to the
-  /// weights of index.keys() (w[i] is the weight of index.keys()[i]), times `scale`, into
-  /// grads (same order). Returns the summed log-loss of the rows before the update.
-  double Gradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
-                  const float* w, float scale, std::vector<float>* grads);
+  /// Gradient of sum_i logloss(sigmoid(w . x_i), y_i) over the rows of batch b with respect
+  /// to the weights of rows.Keys(b) (w[i] is the weight of the i-th key), times `scale`,
+  /// into grads (same order). Returns the summed log-loss of the rows before the update.
+  double Gradient(const BatchedRows& rows, std::uint32_t b, const float* w, float scale, std::vector<float>* grads);
 
  private:
   std::size_t chunks_;

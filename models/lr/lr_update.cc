@@ -50,11 +50,10 @@ MiniBatchFinalizer::MiniBatchFinalizer(const UpdateOptions& options) : options_(
 }
 
 void MiniBatchFinalizer::Accumulate(const ps::RowSpan<float>& rows, const float* pushed) {
-  Finalizer<float>::Accumulate(rows, pushed);
   if (rows.keys) {
-    auto& t = touched_[rows.values];
-    t.insert(t.end(), rows.keys, rows.keys + rows.n);
+    pending_[rows.values].push_back({{rows.keys, rows.keys + rows.n}, {pushed, pushed + rows.n}});
   } else {
+    Finalizer<float>::Accumulate(rows, pushed);
     dense_push_[rows.values] = true;
   }
 }
@@ -65,34 +64,48 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
   if (state_.empty() && sw > 0) state_.assign(ctx.range.size() * sw, 0.0f);
   const ps::Key base = ctx.range.begin;
   keys_.clear();
+  grads_.clear();
   const float* buf = aggregate.data();
-  auto t = touched_.find(buf);
-  auto d = dense_push_.find(buf);
-  if (t != touched_.end() && d == dense_push_.end()) {
-    std::vector<ps::Key>& ks = t->second;
-    if (!std::is_sorted(ks.begin(), ks.end()) || std::adjacent_find(ks.begin(), ks.end()) != ks.end()) {
-      std::sort(ks.begin(), ks.end());  // several pushes: their union, each key once
-      ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+  auto p = pending_.find(buf);
+  if (dense_push_.erase(buf)) {
+    // Dense pushes went to the aggregate buffer; add the keyed ones to it and scan it all.
+    std::vector<float> sum(aggregate.begin(), aggregate.end());
+    if (p != pending_.end()) {
+      for (const auto& push : p->second) {
+        for (std::size_t i = 0; i < push.keys.size(); ++i) sum[push.keys[i] - base] += push.grads[i];
+      }
     }
-    for (ps::Key k : ks) {
-      if (aggregate[k - base] != 0.0f) keys_.push_back(k);
+    for (std::size_t i = 0; i < sum.size(); ++i) {
+      if (sum[i] != 0.0f) {
+        keys_.push_back(base + i);
+        grads_.push_back(sum[i]);
+      }
     }
-  } else if (t != touched_.end() || d != dense_push_.end()) {
-    for (std::size_t i = 0; i < aggregate.size(); ++i) {
-      if (aggregate[i] != 0.0f) keys_.push_back(base + i);
+  } else if (p != pending_.end() && p->second.size() == 1) {
+    keys_.swap(p->second[0].keys);
+    grads_.swap(p->second[0].grads);
+  } else if (p != pending_.end()) {
+    // Several workers' sorted lists: their union, summing the gradients of shared keys.
+    std::vector<std::pair<ps::Key, float>> all;
+    for (const auto& push : p->second) {
+      for (std::size_t i = 0; i < push.keys.size(); ++i) all.emplace_back(push.keys[i], push.grads[i]);
     }
-  }  // else: nobody pushed this clock (the aggregate is a zero buffer)
-  if (t != touched_.end()) touched_.erase(t);
-  if (d != dense_push_.end()) dense_push_.erase(d);
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [k, g] : all) {
+      if (!keys_.empty() && keys_.back() == k) {
+        grads_.back() += g;
+      } else {
+        keys_.push_back(k);
+        grads_.push_back(g);
+      }
+    }
+  }
+  if (p != pending_.end()) pending_.erase(p);
   if (keys_.empty()) return;
 
-  grads_.resize(keys_.size());
   const bool decay_l2 = options_.algorithm != Algorithm::kFtrl && options_.l2 > 0;
-  for (std::size_t i = 0; i < keys_.size(); ++i) {
-    const std::size_t row = keys_[i] - base;
-    float g = aggregate[row];
-    if (decay_l2) g += static_cast<float>(options_.l2) * values[row];
-    grads_[i] = g;
+  if (decay_l2) {
+    for (std::size_t i = 0; i < keys_.size(); ++i) grads_[i] += static_cast<float>(options_.l2) * values[keys_[i] - base];
   }
   if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * ctx.clock));
   ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, keys_.data(), 0, keys_.size()};

@@ -63,10 +63,15 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   std::unique_ptr<ps::Rule<float>> rule_;
   ps::SgdRule<float>* sgd_ = nullptr;  // rule_ when it is SGD (for the schedule)
   std::vector<float> state_;
-  // Keys pushed into each clock's aggregate buffer (keyed by the buffer's address), so that
-  // a clock costs O(keys touched) rather than O(keys on the server). A buffer without an
-  // entry (e.g. dense-range pushes) is scanned in full.
-  std::map<const float*, std::vector<ps::Key>> touched_;
+  // Pushes of each clock, kept compact (keyed by the address of the clock's aggregate
+  // buffer, which the server passes to both Accumulate and Finalize): a clock costs
+  // O(keys pushed) rather than O(keys on the server). Dense-range pushes go to the
+  // aggregate buffer instead, which is then scanned in full.
+  struct Pushed {
+    std::vector<ps::Key> keys;
+    std::vector<float> grads;
+  };
+  std::map<const float*, std::vector<Pushed>> pending_;
   std::map<const float*, bool> dense_push_;
   std::vector<ps::Key> keys_;
   std::vector<float> grads_;

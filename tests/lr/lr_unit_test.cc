@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -56,20 +57,17 @@ TEST(LrKernels, GradientMatchesFiniteDifferences) {
   o.hash_bits = 8;
   auto parser = *worker::ExampleParser::Make(o);
   auto data = Load(dir / "g.svm", parser);
-  KeyIndex index(parser.num_keys());
-  index.Build(data, nullptr);
-  const auto& keys = index.keys();
+  const BatchedRows batches = GroupByBatch(data, parser.num_keys(), 1, 1);  // one batch of every row
+  const auto keys = batches.Keys(0);
   std::vector<float> w(keys.size());
   std::vector<double> wd(parser.num_keys(), 0.0);
   for (std::size_t i = 0; i < keys.size(); ++i) {
     w[i] = static_cast<float>(val(rng) * 0.3);
     wd[keys[i]] = w[i];
   }
-  std::vector<std::uint32_t> rows(data.rows());
-  for (std::size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<std::uint32_t>(r);
   GradientKernel kernel(3);
   std::vector<float> grads;
-  const double loss = kernel.Gradient(data, rows, index, w.data(), 1.0f, &grads);
+  const double loss = kernel.Gradient(batches, 0, w.data(), 1.0f, &grads);
   EXPECT_NEAR(loss, TotalLoss(data, wd), 1e-3 * loss);
   ASSERT_EQ(grads.size(), keys.size());
   const double h = 1e-4;
@@ -83,8 +81,59 @@ TEST(LrKernels, GradientMatchesFiniteDifferences) {
   // scale multiplies, and the result does not depend on the number of chunks.
   GradientKernel one(1);
   std::vector<float> half;
-  one.Gradient(data, rows, index, w.data(), 0.5f, &half);
+  one.Gradient(batches, 0, w.data(), 0.5f, &half);
   for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_NEAR(half[i], 0.5f * grads[i], 1e-3f * std::fabs(grads[i]) + 1e-4f);
+}
+
+TEST(LrKernels, GroupByBatchKeepsEveryRowOnceWithItsKeys) {
+  TempDir dir("group");
+  std::string text;
+  for (int r = 0; r < 500; ++r) {
+    text += std::to_string(r % 2);
+    for (int j = 0; j < 1 + r % 5; ++j) text += " " + std::to_string((r * 31 + j * 7) % 97) + ":" + std::to_string(j + 1);
+    text += "\n";
+  }
+  WriteText(dir / "g.svm", text);
+  worker::ParserOptions o;
+  o.hash_bits = 12;
+  auto parser = *worker::ExampleParser::Make(o);
+  auto data = Load(dir / "g.svm", parser);
+  const BatchedRows b = GroupByBatch(data, parser.num_keys(), 7, 6);
+  ASSERT_EQ(b.labels.size(), data.rows());
+  EXPECT_EQ(b.nnz(), data.nnz());
+  // Rebuild each row (sorted keys, values) from its batch and match it to the original rows.
+  std::multiset<std::vector<std::pair<std::uint32_t, float>>> original, rebuilt;
+  std::vector<int> per_batch(6, 0);
+  for (std::size_t r = 0; r < data.rows(); ++r) {
+    std::vector<std::pair<std::uint32_t, float>> row;
+    for (std::size_t j = 0; j < data.keys(r).size(); ++j) row.emplace_back(data.keys(r)[j], data.values(r)[j]);
+    std::sort(row.begin(), row.end());
+    row.emplace_back(0xffffffffu, data.label(r));
+    original.insert(row);
+    ++per_batch[BatchOf(data.id(r), 7, 0, 6)];
+  }
+  for (std::uint32_t batch = 0; batch < 6; ++batch) {
+    EXPECT_EQ(b.Rows(batch), static_cast<std::uint64_t>(per_batch[batch]));
+    const auto keys = b.Keys(batch);
+    EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+    for (std::uint64_t r = b.batch_rows[batch]; r < b.batch_rows[batch + 1]; ++r) {
+      std::vector<std::pair<std::uint32_t, float>> row;
+      for (std::uint64_t i = b.row_ptr[r]; i < b.row_ptr[r + 1]; ++i) {
+        ASSERT_LT(b.pos[i], keys.size());
+        row.emplace_back(keys[b.pos[i]], b.values[i]);
+      }
+      std::sort(row.begin(), row.end());
+      row.emplace_back(0xffffffffu, b.labels[r]);
+      rebuilt.insert(row);
+    }
+  }
+  EXPECT_EQ(rebuilt, original);
+  // Epoch orders are permutations, different per epoch, the same for every caller.
+  auto e0 = EpochBatchOrder(50, 3, 0), e1 = EpochBatchOrder(50, 3, 1);
+  EXPECT_NE(e0, e1);
+  EXPECT_EQ(e0, EpochBatchOrder(50, 3, 0));
+  std::sort(e0.begin(), e0.end());
+  for (std::uint32_t i = 0; i < 50; ++i) EXPECT_EQ(e0[i], i);
 }
 
 TEST(LrKernels, BatchesDependOnlyOnExampleIdsAndCoverEveryRow) {
