@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -58,11 +59,24 @@ def liblinear(train, test, c, y_test, workdir, extra=()):
 
 def ecps(args, out, *flags, mpi_ranks=0):
     cmd = [args.ecps, "train", "lr", *flags, "--out", out, "-q"]
-    env = None
-    if mpi_ranks:
-        cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(mpi_ranks), "/usr/bin/time", "-v"] + cmd
+    if not mpi_ranks:
+        wall, rss, _ = run(cmd)
+    else:
+        # Each rank under its own /usr/bin/time, writing to rss.<rank>: peak RSS per role.
+        os.makedirs(out, exist_ok=True)
+        inner = " ".join(shlex.quote(c) for c in cmd)
+        rank_cmd = f"exec /usr/bin/time -v -o {shlex.quote(out)}/rss.$OMPI_COMM_WORLD_RANK {inner}"
         env = dict(os.environ, OMPI_MCA_pml="ob1")
-    wall, rss, _ = run(cmd, env)
+        t0 = time.monotonic()
+        p = subprocess.run(["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", str(mpi_ranks), "sh", "-c",
+                            rank_cmd], capture_output=True, text=True, env=env)
+        wall = time.monotonic() - t0
+        if p.returncode != 0:
+            sys.exit(f"mpirun failed: {p.stderr[-3000:]}")
+        rss = []
+        for r in range(mpi_ranks):
+            text = open(os.path.join(out, f"rss.{r}")).read()
+            rss.append(int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) / 1024)
     m = json.load(open(os.path.join(out, "metrics.json")))
     return {"auc": m["auc"], "logloss": m["logloss"], "seconds": wall, "rss": rss, "m": m}
 
@@ -108,8 +122,10 @@ def split_shoppers(path, work, seed, frac=0.8):
     return files["train"], files["test"]
 
 
-def encode_for_liblinear(train_csv, test_csv, label, numeric, categorical, work):
-    """Same features as ecps: z-scored numeric columns (train mean/std), one-hot categoricals."""
+def encode_for_liblinear(train_csv, test_csv, label, numeric, categorical, work, log=True, tag=""):
+    """The features ecps builds by default: numeric columns z-scored with the training mean and
+    deviation, after log1p for columns that are never negative in training (log=False: plain
+    z-scores, ecps --no-log-transform); categoricals one-hot."""
     def read(p):
         with open(p, newline="") as f:
             return list(csv.DictReader(f))
@@ -117,21 +133,24 @@ def encode_for_liblinear(train_csv, test_csv, label, numeric, categorical, work)
     stats = {}
     for c in numeric:
         v = np.array([float(r[c]) for r in tr if r[c].strip()])
-        stats[c] = (v.mean(), v.std() if v.std() > 0 else 1.0)
+        t = np.log1p if log and v.min() >= 0 else (lambda x: x)
+        v = t(v)
+        stats[c] = (t, v.mean(), v.std() if v.std() > 0 else 1.0)
     index = {}
     for r in tr:
         for c in categorical:
             index.setdefault((c, r[c].strip()), len(numeric) + 1 + len(index))
     out = []
     for name, data in (("train", tr), ("test", te)):
-        p = os.path.join(work, f"shoppers_{name}.svm")
+        p = os.path.join(work, f"shoppers_{name}{tag}.svm")
         with open(p, "w") as f:
             for r in data:
                 y = 1 if r[label].strip().lower() in ("1", "true") else 0
                 feats = {}
                 for j, c in enumerate(numeric):
                     if r[c].strip():
-                        feats[j + 1] = (float(r[c]) - stats[c][0]) / stats[c][1]
+                        t, mean, sd = stats[c]
+                        feats[j + 1] = (t(max(float(r[c]), 0.0) if t is np.log1p else float(r[c])) - mean) / sd
                 for c in categorical:
                     k = index.get((c, r[c].strip()))
                     if k is not None:
@@ -148,7 +167,6 @@ def bench_shoppers(args, work):
     print(f"== online-shoppers-intention: seeded 80/20 split (numpy seed {args.seed}), label Revenue")
     e = ecps(args, os.path.join(work, "shoppers"), "--train", train, "--test", test, "--format", "csv",
              "--label-column", "Revenue")
-    model_cols = json.load(open(os.path.join(work, "shoppers", "weights.json")))  # noqa: F841 (exists)
     # The columns ecps inferred (numbers vs categories) are given to liblinear's encoding.
     numeric, categorical = [], []
     with open(train, newline="") as f:
@@ -162,11 +180,22 @@ def bench_shoppers(args, work):
             numeric.append(c)
         except ValueError:
             categorical.append(c)
+    cs = [0.001, 0.01, 0.1, 1, 10, 100]
+    print(f"  features: {len(numeric)} numeric (log1p when never negative, then z-scored), "
+          f"{len(categorical)} categorical one-hot: {', '.join(categorical)}")
     svm_train, svm_test = encode_for_liblinear(train, test, "Revenue", numeric, categorical, work)
-    c, l = best_c(svm_train, svm_test, y, work, [0.001, 0.01, 0.1, 1, 10, 100], ["-B", "1"])
+    c, l = best_c(svm_train, svm_test, y, work, cs, ["-B", "1"])
     print(f"  ecps (defaults)       : test auc {e['auc']:.4f}  logloss {e['logloss']:.5f}  ({e['seconds']:.2f} s)")
     print(f"  liblinear best C={c:<5}: test auc {l['auc']:.4f}  logloss {l['logloss']:.5f}")
     print("  " + verdict(e, l))
+    print("  for reference, plain z-scores (no log1p) for both:")
+    e2 = ecps(args, os.path.join(work, "shoppers_nolog"), "--train", train, "--test", test, "--format", "csv",
+              "--label-column", "Revenue", "--no-log-transform")
+    svm_train, svm_test = encode_for_liblinear(train, test, "Revenue", numeric, categorical, work, log=False, tag="_nolog")
+    c2, l2 = best_c(svm_train, svm_test, y, work, cs, ["-B", "1"])
+    print(f"  ecps --no-log-transform: test auc {e2['auc']:.4f}  logloss {e2['logloss']:.5f}")
+    print(f"  liblinear best C={c2:<5}: test auc {l2['auc']:.4f}  logloss {l2['logloss']:.5f}")
+    print("  " + verdict(e2, l2))
 
 
 def bench_synthetic(args, work):
@@ -200,10 +229,10 @@ def bench_synthetic(args, work):
     if shutil.which("mpirun") and args.mpi:
         for ranks in (3, 4):
             e = ecps(args, os.path.join(work, f"syn_mpi{ranks}"), *flags, "--servers", "1", mpi_ranks=ranks)
-            roles = ["scheduler", "server"] + ["worker"] * (ranks - 2)
+            roles = ["scheduler", "server"] + [f"worker {w}" for w in range(ranks - 2)]
             rss = ", ".join(f"{r} {v:.0f}" for r, v in zip(roles, e["rss"]))
             print(f"  ecps mpirun -np {ranks} ({ranks - 2} worker(s)): test logloss {e['logloss']:.5f}  {e['seconds']:.2f} s"
-                  f" = {e['seconds'] / l_s:.3f} x liblinear; peak RSS MiB per rank (order of exit): {rss}")
+                  f" = {e['seconds'] / l_s:.3f} x liblinear; peak RSS MiB per rank: {rss}")
 
 
 def main():

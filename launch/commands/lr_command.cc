@@ -63,6 +63,7 @@ void AddLrTrain(CommandTree& tree) {
     models::lr::LrOptions lr;
     DataFlags data;
     bool no_standardize = false;
+    bool no_log = false;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.train->add_subcommand(
@@ -77,8 +78,9 @@ void AddLrTrain(CommandTree& tree) {
   t->add_option("--algorithm", lr.algorithm, "ftrl (FTRL-Proximal), adagrad or sgd")
       ->capture_default_str()->check(CLI::IsMember({"ftrl", "adagrad", "sgd"}));
   t->add_option("--epochs", lr.epochs, "Passes over the training data")->capture_default_str()->check(CLI::PositiveNumber);
-  t->add_option("--batch-size", lr.batch_size, "Examples per global mini-batch (one clock each)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  t->add_option("--batch-size", lr.batch_size,
+                 "Examples per global mini-batch (one clock each); 0 = training rows / 200, within [100, 20000]")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   t->add_option("--alpha", lr.update.alpha, "ftrl: per-coordinate learning rate alpha")->capture_default_str();
   t->add_option("--beta", lr.update.beta, "ftrl: per-coordinate learning rate beta")->capture_default_str();
   t->add_option("--l1", lr.update.l1, "ftrl: L1 strength lambda1 (> 0 gives exactly-zero weights)")
@@ -89,7 +91,9 @@ void AddLrTrain(CommandTree& tree) {
   t->add_option("--lr-decay", lr.update.lr_decay, "sgd: step at clock t is learning-rate / sqrt(1 + decay * t)")
       ->capture_default_str();
   t->add_flag("--no-standardize", o->no_standardize, "csv: use numeric columns as they are (no z-scores)");
-  t->add_option("--seed", lr.seed, "Seed of the mini-batch order and the holdout split")->capture_default_str();
+  t->add_flag("--no-log-transform", o->no_log,
+              "csv: z-score non-negative numeric columns as they are (default: log1p first)");
+  t->add_option("--seed", lr.seed, "Seed of the mini-batches (membership and order) and of the holdout split")->capture_default_str();
   t->add_option("--threshold", lr.threshold, "Probability from which a prediction counts as positive")
       ->capture_default_str();
   t->add_option("--export-weights", lr.export_weights, "Write the non-zero weights as csv, json, both or none")
@@ -102,7 +106,8 @@ void AddLrTrain(CommandTree& tree) {
     *sel = [o]() -> Status {
       ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lr.parser));
       o->lr.standardize = !o->no_standardize;
-      ECPS_RETURN_IF_ERROR(o->lr.Validate());
+      o->lr.log_transform = !o->no_log;
+      ECPS_RETURN_IF_ERROR(models::lr::LrJob(o->lr).init_status());  // fail before starting ranks
       return RunCluster(
           o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LrJob>(o->lr); },
           [o](sched::Job& j) -> Status {
@@ -140,7 +145,7 @@ void AddLinRegTrain(CommandTree& tree) {
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lin.parser));
-      ECPS_RETURN_IF_ERROR(o->lin.Validate());
+      ECPS_RETURN_IF_ERROR(models::lr::LinRegJob(o->lin).init_status());
       return RunCluster(
           o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LinRegJob>(o->lin); },
           [o](sched::Job& j) -> Status {

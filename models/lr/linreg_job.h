@@ -92,6 +92,8 @@ class LinRegJob final : public sched::Job {
   Status RunScheduler(sched::JobContext& ctx) override;
   Status FinishScheduler(sched::JobContext& ctx) override;
 
+  /// Whether the options and the training file's header make a valid job.
+  const Status& init_status() const { return init_; }
   const nlohmann::json& metrics() const { return metrics_; }
   const std::vector<double>& coefficients() const { return coef_; }
 

@@ -40,12 +40,12 @@ double NowSeconds() {
 struct SetupReport {
   std::uint64_t train_rows = 0, test_rows = 0, nnz = 0, bad_rows = 0;
   std::vector<std::string> bad_messages;
-  std::vector<double> num_sum, num_sq, num_count;  // per numeric column, training rows
+  NumericStats numeric;  // per numeric column, training rows
   std::vector<std::vector<std::string>> categories;
   double load_s = 0;
   template <class A>
   void serialize(A& ar) {
-    ar(train_rows, test_rows, nnz, bad_rows, bad_messages, num_sum, num_sq, num_count, categories, load_s);
+    ar(train_rows, test_rows, nnz, bad_rows, bad_messages, numeric, categories, load_s);
   }
 };
 
@@ -97,7 +97,6 @@ Status LrOptions::Validate() {
   ECPS_ASSIGN_OR_RETURN(update.algorithm, ParseAlgorithm(algorithm));
   ECPS_RETURN_IF_ERROR(update.Validate());
   if (epochs < 1) return InvalidArgument(fmt::format("--epochs {} must be >= 1", epochs));
-  if (batch_size < 1) return InvalidArgument("--batch-size must be >= 1");
   if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
   if (!(threshold > 0 && threshold < 1)) return InvalidArgument(fmt::format("--threshold {} is outside (0, 1)", threshold));
   if (out.empty()) return InvalidArgument("--out is required");
@@ -165,19 +164,13 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   report.categories = std::move(shard.stats.categories);
   const std::size_t num_numeric = parser.csv_columns().numeric.size();
   if (lo.keep_values) {
-    report.num_sum.assign(num_numeric, 0);
-    report.num_sq.assign(num_numeric, 0);
-    report.num_count.assign(num_numeric, 0);
+    report.numeric.Resize(num_numeric);
     const std::uint64_t first = parser.numeric_key(0);
     for (std::size_t r = 0; r < train.rows(); ++r) {
       const auto ks = train.keys(r);
       const float* vs = train.values(r);
       for (std::size_t i = 0; i < ks.size(); ++i) {
-        if (ks[i] < first) continue;
-        const std::size_t j = ks[i] - first;
-        report.num_sum[j] += vs[i];
-        report.num_sq[j] += static_cast<double>(vs[i]) * vs[i];
-        report.num_count[j] += 1;
+        if (ks[i] >= first) report.numeric.Add(ks[i] - first, vs[i]);
       }
     }
   }
@@ -264,9 +257,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_ASSIGN_OR_RETURN(auto reports, ps::Gather(node, kSetupTopic, workers, SetupReport{}, node.DefaultDeadline()));
   SetupReport all;
   const std::size_t num_numeric = parser_->csv_columns().numeric.size();
-  all.num_sum.assign(num_numeric, 0);
-  all.num_sq.assign(num_numeric, 0);
-  all.num_count.assign(num_numeric, 0);
+  all.numeric.Resize(num_numeric);
   std::vector<std::set<std::string>> cats(parser_->csv_columns().categorical.size());
   double load_s = 0;
   for (const auto& r : reports) {
@@ -277,11 +268,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     for (const auto& m : r.bad_messages) {
       if (all.bad_messages.size() < 10) all.bad_messages.push_back(m);
     }
-    for (std::size_t j = 0; j < r.num_sum.size() && j < num_numeric; ++j) {
-      all.num_sum[j] += r.num_sum[j];
-      all.num_sq[j] += r.num_sq[j];
-      all.num_count[j] += r.num_count[j];
-    }
+    all.numeric.Merge(r.numeric);
     for (std::size_t j = 0; j < r.categories.size() && j < cats.size(); ++j) {
       cats[j].insert(r.categories[j].begin(), r.categories[j].end());
     }
@@ -295,18 +282,14 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     node.log().warn("lr: skipped {} bad row(s); first: {}", all.bad_rows, all.bad_messages.front());
   }
   TrainPlan plan;
-  plan.num_batches = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(
-      (all.train_rows + options_.batch_size / 2) / options_.batch_size, 1, std::uint64_t{1} << 30));
+  const std::uint64_t batch =
+      options_.batch_size > 0
+          ? options_.batch_size
+          : std::clamp<std::uint64_t>(all.train_rows / 200, LrOptions::kMinAutoBatch, LrOptions::kMaxAutoBatch);
+  plan.num_batches = static_cast<std::uint32_t>(
+      std::clamp<std::uint64_t>((all.train_rows + batch / 2) / batch, 1, std::uint64_t{1} << 30));
   plan.nominal_batch = static_cast<double>(all.train_rows) / plan.num_batches;
-  if (!all.num_sum.empty()) {
-    for (std::size_t j = 0; j < num_numeric; ++j) {
-      const double n = all.num_count[j];
-      const double mean = n > 0 ? all.num_sum[j] / n : 0;
-      const double var = n > 0 ? std::max(0.0, all.num_sq[j] / n - mean * mean) : 0;
-      plan.scaling.mean.push_back(mean);
-      plan.scaling.scale.push_back(var > 0 ? 1.0 / std::sqrt(var) : 1.0);
-    }
-  }
+  if (options_.standardize && num_numeric > 0) plan.scaling = all.numeric.Scaling(options_.log_transform);
   model_.scaling = plan.scaling;
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, node.DefaultDeadline()), "training plan");
   node.log().info("lr: {} training rows ({} non-zeros), {} evaluation rows, {} worker(s), {} batches of ~{:.0f} per epoch, "
@@ -431,7 +414,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
                  {"learning_rate", u.learning_rate}, {"lr_decay", u.lr_decay}, {"epochs", options_.epochs},
                  {"batch_size", options_.batch_size}, {"hash_bits", options_.parser.hash_bits},
                  {"format", std::string(worker::DataFormatName(options_.parser.format))},
-                 {"standardize", options_.standardize}, {"seed", options_.seed}, {"train", options_.train},
+                 {"standardize", options_.standardize}, {"log_transform", options_.log_transform}, {"seed", options_.seed}, {"train", options_.train},
                  {"test", options_.test}, {"holdout", options_.holdout}};
   return Status::Ok();
 }

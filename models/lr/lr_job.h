@@ -44,10 +44,17 @@ struct LrOptions {
   std::string algorithm = "ftrl";
   UpdateOptions update;
   int epochs = 3;
-  /// Examples per global mini-batch (on average; batches are hash-assigned).
-  std::uint64_t batch_size = 1000;
+  /// Examples per global mini-batch (on average; batches are hash-assigned). 0 = automatic:
+  /// training rows / 200, within [kMinAutoBatch, kMaxAutoBatch] (about 200 updates per
+  /// epoch: small data sets get small batches, large ones few clocks).
+  std::uint64_t batch_size = 0;
+  static constexpr std::uint64_t kMinAutoBatch = 100;
+  static constexpr std::uint64_t kMaxAutoBatch = 20000;
   /// Standardise numeric CSV columns with the training set's mean and deviation.
   bool standardize = true;
+  /// With standardize: columns that are never negative in the training data are
+  /// log1p-transformed first (counts, durations and amounts are heavy-tailed).
+  bool log_transform = true;
   std::uint64_t seed = 1;
   /// Probability at or above which a prediction counts as positive (accuracy, F1, ...).
   double threshold = 0.5;
@@ -75,6 +82,9 @@ class LrJob final : public sched::Job {
   Status FinishServer(sched::JobContext& ctx) override;
   Status FinishScheduler(sched::JobContext& ctx) override;
 
+  /// Whether the options and the training file's header make a valid job (checked when the
+  /// job is built; commands check it before starting a cluster).
+  const Status& init_status() const { return init_; }
   /// Scheduler, after a successful run: what metrics.json holds.
   const nlohmann::json& metrics() const { return metrics_; }
   /// Scheduler, after a successful run: the trained model.

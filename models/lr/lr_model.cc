@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -20,8 +21,49 @@ void ApplyScaling(const NumericScaling& s, const worker::ExampleParser& parser, 
   data->TransformValues([&](std::uint32_t k, float v) {
     if (k < first) return v;
     const std::size_t j = k - first;
-    return static_cast<float>((v - s.mean[j]) * s.scale[j]);
+    return static_cast<float>(s.Apply(j, v));
   });
+}
+
+void NumericStats::Resize(std::size_t columns) {
+  for (auto* v : {&count, &sum, &sq, &log_sum, &log_sq}) v->assign(columns, 0.0);
+  min.assign(columns, std::numeric_limits<double>::infinity());
+}
+
+void NumericStats::Add(std::size_t j, double x) {
+  count[j] += 1;
+  sum[j] += x;
+  sq[j] += x * x;
+  const double l = std::log1p(std::max(x, 0.0));
+  log_sum[j] += l;
+  log_sq[j] += l * l;
+  min[j] = std::min(min[j], x);
+}
+
+void NumericStats::Merge(const NumericStats& o) {
+  if (count.empty()) Resize(o.count.size());
+  for (std::size_t j = 0; j < o.count.size() && j < count.size(); ++j) {
+    count[j] += o.count[j];
+    sum[j] += o.sum[j];
+    sq[j] += o.sq[j];
+    log_sum[j] += o.log_sum[j];
+    log_sq[j] += o.log_sq[j];
+    min[j] = std::min(min[j], o.min[j]);
+  }
+}
+
+NumericScaling NumericStats::Scaling(bool log_transform) const {
+  NumericScaling s;
+  for (std::size_t j = 0; j < count.size(); ++j) {
+    const double n = count[j];
+    const bool log = log_transform && n > 0 && min[j] >= 0;
+    const double mean = n > 0 ? (log ? log_sum[j] : sum[j]) / n : 0;
+    const double var = n > 0 ? std::max(0.0, (log ? log_sq[j] : sq[j]) / n - mean * mean) : 0;
+    s.mean.push_back(mean);
+    s.scale.push_back(var > 0 ? 1.0 / std::sqrt(var) : 1.0);
+    s.log.push_back(log ? 1 : 0);
+  }
+  return s;
 }
 
 void LrModel::SetFeatureSpace(const worker::ExampleParser& parser) {
@@ -64,7 +106,7 @@ Result<LrModel> LoadLrModel(const std::string& path) {
   ECPS_RETURN_IF_ERROR(LoadModel(path, LrModel::kKind, LrModel::kVersion, &m));
   if (m.keys.size() != m.weights.size() || m.format > 2 ||
       std::any_of(m.keys.begin(), m.keys.end(), [&](std::uint32_t k) { return k >= m.num_keys; }) ||
-      m.scaling.mean.size() != m.scaling.scale.size() ||
+      m.scaling.mean.size() != m.scaling.scale.size() || m.scaling.log.size() != m.scaling.mean.size() ||
       (!m.scaling.empty() && m.scaling.mean.size() != m.columns.numeric.size())) {
     return DataError(path + ": the model is inconsistent (keys, weights or scaling do not match)");
   }

@@ -6,6 +6,8 @@
 // JSON/CSV export of the non-zero weights.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -21,13 +23,32 @@
 
 namespace ecps::models::lr {
 
-/// Standardisation of numeric CSV columns: x' = (x - mean) * scale.
+/// Standardisation of numeric CSV columns: x' = (t(x) - mean) * scale, where t is log1p for
+/// columns marked `log` (non-negative in the training data: counts, durations, amounts,
+/// whose heavy tails a linear model handles badly) and the identity otherwise.
 struct NumericScaling {
   std::vector<double> mean;
   std::vector<double> scale;
+  std::vector<std::uint8_t> log;
   bool empty() const { return mean.empty(); }
+  double Apply(std::size_t j, double x) const {
+    return ((log[j] ? std::log1p(std::max(x, 0.0)) : x) - mean[j]) * scale[j];
+  }
   template <class A>
-  void serialize(A& ar) { ar(mean, scale); }
+  void serialize(A& ar) { ar(mean, scale, log); }
+};
+
+/// Per-column sums over training rows, from which the scheduler derives NumericScaling.
+struct NumericStats {
+  std::vector<double> count, sum, sq, log_sum, log_sq, min;
+  void Resize(std::size_t columns);
+  /// Adds value x of column j.
+  void Add(std::size_t j, double x);
+  void Merge(const NumericStats& o);
+  /// z-scores, of log1p(x) for columns whose minimum is >= 0 when `log_transform`.
+  NumericScaling Scaling(bool log_transform) const;
+  template <class A>
+  void serialize(A& ar) { ar(count, sum, sq, log_sum, log_sq, min); }
 };
 
 /// Rescales the numeric-column values of `data` (keys >= parser.numeric_key(0)).

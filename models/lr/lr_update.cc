@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 namespace ecps::models::lr {
 
@@ -30,9 +32,6 @@ Status UpdateOptions::Validate() const {
   if (!(beta >= 0)) return InvalidArgument(fmt::format("--beta {} must be >= 0", beta));
   if (!(l1 >= 0)) return InvalidArgument(fmt::format("--l1 {} must be >= 0", l1));
   if (!(l2 >= 0)) return InvalidArgument(fmt::format("--l2 {} must be >= 0", l2));
-  if (l1 > 0 && algorithm != Algorithm::kFtrl) {
-    return InvalidArgument("--l1 needs --algorithm ftrl (FTRL-Proximal is the sparse one)");
-  }
   return Status::Ok();
 }
 
@@ -85,19 +84,34 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
     keys_.swap(p->second[0].keys);
     grads_.swap(p->second[0].grads);
   } else if (p != pending_.end()) {
-    // Several workers' sorted lists: their union, summing the gradients of shared keys.
-    std::vector<std::pair<ps::Key, float>> all;
-    for (const auto& push : p->second) {
-      for (std::size_t i = 0; i < push.keys.size(); ++i) all.emplace_back(push.keys[i], push.grads[i]);
-    }
-    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [k, g] : all) {
-      if (!keys_.empty() && keys_.back() == k) {
-        grads_.back() += g;
-      } else {
-        keys_.push_back(k);
-        grads_.push_back(g);
+    // Several workers' sorted lists: merged pairwise in push order (linear in their length),
+    // summing the gradients of shared keys.
+    keys_.swap(p->second[0].keys);
+    grads_.swap(p->second[0].grads);
+    std::vector<ps::Key> mk;
+    std::vector<float> mg;
+    for (std::size_t q = 1; q < p->second.size(); ++q) {
+      const auto& k2 = p->second[q].keys;
+      const auto& g2 = p->second[q].grads;
+      mk.clear();
+      mg.clear();
+      mk.reserve(keys_.size() + k2.size());
+      mg.reserve(keys_.size() + k2.size());
+      std::size_t i = 0, j = 0;
+      while (i < keys_.size() || j < k2.size()) {
+        if (j == k2.size() || (i < keys_.size() && keys_[i] < k2[j])) {
+          mk.push_back(keys_[i]);
+          mg.push_back(grads_[i++]);
+        } else if (i == keys_.size() || k2[j] < keys_[i]) {
+          mk.push_back(k2[j]);
+          mg.push_back(g2[j++]);
+        } else {
+          mk.push_back(keys_[i]);
+          mg.push_back(grads_[i++] + g2[j++]);
+        }
       }
+      keys_.swap(mk);
+      grads_.swap(mg);
     }
   }
   if (p != pending_.end()) pending_.erase(p);
@@ -108,8 +122,14 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
     for (std::size_t i = 0; i < keys_.size(); ++i) grads_[i] += static_cast<float>(options_.l2) * values[keys_[i] - base];
   }
   if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * ctx.clock));
-  ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, keys_.data(), 0, keys_.size()};
-  rule_->Apply(rows, grads_.data());
+  // Rows are independent: large clocks are applied in parallel slices (the workers wait for
+  // this clock under BSP, so their cores are free).
+  constexpr std::size_t kSlice = 8192;
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, keys_.size(), kSlice), [&](const auto& r) {
+    ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, keys_.data() + r.begin(), 0,
+                            r.size()};
+    rule_->Apply(rows, grads_.data() + r.begin());
+  });
 }
 
 }  // namespace ecps::models::lr

@@ -114,6 +114,7 @@ TEST_F(LrCluster, DifferentSeedGivesADifferentModel) {
 
 TEST_F(LrCluster, FtrlL1GivesSparseModels) {
   LrOptions o = Options("l1");
+  o.update.l1 = 0;
   const LrRun dense = RunLr(o, 1, 2);
   o.update.l1 = 5;
   const LrRun sparse = RunLr(o, 1, 2);

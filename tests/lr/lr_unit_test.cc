@@ -201,6 +201,7 @@ TEST(LrUpdate, OneStepOnTheSumWhateverTheNumberOfPushes) {
   for (Algorithm a : {Algorithm::kSgd, Algorithm::kAdaGrad, Algorithm::kFtrl}) {
     UpdateOptions o;
     o.algorithm = a;
+    o.l1 = 0;
     o.l2 = 0.1;
     MiniBatchFinalizer one(o), two(o);
     std::vector<float> v1(6, 0.0f), v2(6, 0.0f), agg(6);
