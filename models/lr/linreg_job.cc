@@ -276,10 +276,7 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
     sums_s = std::max(sums_s, e.sums_s);
   }
   metrics_ = all.eval.ToJson();
-  metrics_["evaluated_on"] = !options_.test.empty() ? "test " + options_.test
-                             : options_.holdout > 0 ? fmt::format("holdout {} of the training rows (seed {})",
-                                                                  options_.holdout, options_.seed)
-                                                    : std::string("none");
+  metrics_["evaluated_on"] = EvaluatedOn(options_.test, options_.holdout, options_.seed);
   metrics_["train"] = all.train.ToJson();
   metrics_["columns"] = sums.d;
   metrics_["l2"] = options_.l2;

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "models/common/output.h"
 #include "models/lr/lr_kernels.h"
 #include "worker/line_reader.h"
@@ -21,6 +23,12 @@ Result<sched::ShardPlan> PlanTrainTest(const std::string& out_dir, std::vector<s
   ECPS_RETURN_IF_ERROR(PrepareOutputDir(out_dir));
   if (!test.empty()) train.push_back(test);
   return sched::PlanFiles(train, num_workers);
+}
+
+std::string EvaluatedOn(const std::string& test, double holdout, std::uint64_t seed) {
+  if (!test.empty()) return "test " + test;
+  if (holdout > 0) return fmt::format("holdout {} of the training rows (seed {})", holdout, seed);
+  return "none";
 }
 
 Result<WorkerShard> LoadWorkerShard(const std::vector<sched::FileRange>& ranges, std::size_t num_train_files,

@@ -21,6 +21,9 @@ Result<worker::ExampleParser> MakeTrainingParser(const worker::ParserOptions& op
 Result<sched::ShardPlan> PlanTrainTest(const std::string& out_dir, std::vector<std::string> train,
                                        const std::string& test, int num_workers);
 
+/// "test FILE", "holdout F of the training rows (seed S)" or "none", for metrics.json.
+std::string EvaluatedOn(const std::string& test, double holdout, std::uint64_t seed);
+
 struct WorkerShard {
   worker::SparseData train;
   worker::SparseData eval;  ///< test rows, or the held-out training rows

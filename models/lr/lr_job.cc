@@ -390,9 +390,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     j["auc"] = nullptr;
     j["logloss"] = nullptr;
   }
-  j["evaluated_on"] = !options_.test.empty() ? "test " + options_.test
-                      : options_.holdout > 0  ? fmt::format("holdout {} of the training rows (seed {})", options_.holdout, options_.seed)
-                                              : std::string("none");
+  j["evaluated_on"] = EvaluatedOn(options_.test, options_.holdout, options_.seed);
   j["train_logloss"] = last_loss;
   j["train_rows"] = all.train_rows;
   j["train_nnz"] = all.nnz;
