@@ -11,6 +11,7 @@
 #include "models/common/model_file.h"
 #include "models/common/output.h"
 #include "models/lr/lr_data.h"
+#include "models/lr/lr_model.h"
 #include "ps/collective.h"
 
 namespace ecps::models::lr {
@@ -38,8 +39,9 @@ struct EvalMsg {
   std::uint64_t bad_rows = 0;
   std::vector<std::string> bad_messages;
   double load_s = 0, sums_s = 0;
+  std::vector<std::vector<std::string>> categories;  // csv: values seen per categorical column
   template <class A>
-  void serialize(A& ar) { ar(train, eval, bad_rows, bad_messages, load_s, sums_s); }
+  void serialize(A& ar) { ar(train, eval, bad_rows, bad_messages, load_s, sums_s, categories); }
 };
 
 std::vector<double> ToTable(const NormalSums& s) {
@@ -218,6 +220,7 @@ Status LinRegJob::RunWorker(sched::JobContext& ctx) {
   auto deadline = [&] { return node.DefaultDeadline(); };
   worker::LoadOptions lo;
   lo.skip_bad_rows = options_.skip_bad_rows;
+  lo.max_categories = 100000;
   ECPS_ASSIGN_OR_RETURN(WorkerShard shard,
                         LoadWorkerShard(ctx.plan.file_ranges[static_cast<std::size_t>(node.index())],
                                         options_.train.size(), *parser_, lo,
@@ -245,6 +248,7 @@ Status LinRegJob::RunWorker(sched::JobContext& ctx) {
   msg.bad_rows = shard.stats.bad_rows;
   msg.bad_messages = shard.stats.bad_messages;
   msg.load_s = shard.load_s;
+  msg.categories = std::move(shard.stats.categories);
   return ps::Gather(node, kEvalTopic, workers, msg, deadline()).status();
 }
 
@@ -274,6 +278,10 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
     }
     load_s = std::max(load_s, e.load_s);
     sums_s = std::max(sums_s, e.sums_s);
+    if (categories_.size() < e.categories.size()) categories_.resize(e.categories.size());
+    for (std::size_t j = 0; j < e.categories.size(); ++j) {
+      categories_[j].insert(categories_[j].end(), e.categories[j].begin(), e.categories[j].end());
+    }
   }
   metrics_ = all.eval.ToJson();
   metrics_["evaluated_on"] = EvaluatedOn(options_.test, options_.holdout, options_.seed);
@@ -303,18 +311,16 @@ Status LinRegJob::FinishScheduler(sched::JobContext&) {
   model.columns = parser_->csv_columns();
   model.coef = coef_;
   ECPS_RETURN_IF_ERROR(SaveModel(options_.out + "/model.bin", LinRegModel::kKind, LinRegModel::kVersion, model));
+  FeatureNames names;
+  if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
+  if (o.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(intercept)");
   std::string csv = "feature,key,coefficient\n";
-  const auto& c = parser_->csv_columns();
   for (std::uint64_t k = 0; k < coef_.size(); ++k) {
-    std::string name;
-    if (o.bias && k == parser_->bias_key()) {
-      name = "(intercept)";
-    } else if (k > parser_->bias_key() && k - parser_->bias_key() - 1 < c.numeric.size()) {
-      name = c.numeric[k - parser_->bias_key() - 1];
-    } else if (o.num_features > 0) {
-      name = std::to_string(k);
-    }
-    if (coef_[k] != 0.0 || !name.empty()) csv += fmt::format("{},{},{:.17g}\n", name, k, coef_[k]);
+    std::string name = names.Get(static_cast<std::uint32_t>(k));
+    if (name.empty() && o.num_features > 0) name = std::to_string(k);
+    // Columns nobody used (empty hash buckets) have a zero (ridge) or minimum-norm tiny
+    // coefficient: listed only when named.
+    if (!name.empty()) csv += fmt::format("{},{},{:.17g}\n", CsvQuote(name), k, coef_[k]);
   }
   ECPS_RETURN_IF_ERROR(WriteFileAtomic(options_.out + "/coefficients.csv", csv));
   return WriteJsonFile(options_.out + "/metrics.json", metrics_);

@@ -104,6 +104,7 @@ class LinRegJob final : public sched::Job {
   std::unique_ptr<worker::ExampleParser> parser_;
   nlohmann::json metrics_;
   std::vector<double> coef_;
+  std::vector<std::vector<std::string>> categories_;  // scheduler: csv category names
 };
 
 }  // namespace ecps::models::lr

@@ -230,9 +230,16 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
         ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kProgressTopic, ps::EncodeControl(msg)));
       }
     }
-    // Under SSP, empty clocks make the final evaluation see every update.
+    // The final evaluation sees every update: under SSP after `staleness` empty clocks;
+    // under ASP (pulls never wait) once every worker has sent all its clocks, which the
+    // servers receive before this worker's later pull on every transport we have (the
+    // in-process one is FIFO per receiver; MPI delivers the earlier small messages first in
+    // practice, though it does not promise it across senders).
     if (epoch + 1 == options_.epochs && staleness > 0) {
       for (int i = 0; i < staleness; ++i) ECPS_RETURN_IF_ERROR(kv.Clock());
+    }
+    if (epoch + 1 == options_.epochs && staleness < 0) {
+      ECPS_RETURN_IF_ERROR_CTX(node.Barrier(ps::BarrierGroup::kWorkers, deadline()), "final barrier");
     }
     if (evaluating()) {
       ECPS_RETURN_IF_ERROR(pull(test_index.keys(), &test_weights));

@@ -185,8 +185,7 @@ void AddCsvNames(const worker::ExampleParser& parser, const std::vector<std::vec
   }
 }
 
-namespace {
-std::string CsvField(const std::string& s) {
+std::string CsvQuote(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string q = "\"";
   for (char c : s) {
@@ -195,7 +194,6 @@ std::string CsvField(const std::string& s) {
   }
   return q + "\"";
 }
-}  // namespace
 
 Status ExportWeights(const LrModel& model, const FeatureNames& names, const std::string& dir, bool csv_out,
                      bool json_out) {
@@ -208,7 +206,7 @@ Status ExportWeights(const LrModel& model, const FeatureNames& names, const std:
   nlohmann::json arr = nlohmann::json::array();
   for (std::size_t i : order) {
     const std::string& name = names.Get(model.keys[i]);
-    if (csv_out) csv += fmt::format("{},{},{}\n", CsvField(name), model.keys[i], model.weights[i]);
+    if (csv_out) csv += fmt::format("{},{},{}\n", CsvQuote(name), model.keys[i], model.weights[i]);
     if (json_out) arr.push_back({{"feature", name.empty() ? nlohmann::json(nullptr) : nlohmann::json(name)},
                    {"key", model.keys[i]},
                    {"weight", model.weights[i]}});

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <sstream>
 
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
@@ -160,9 +161,21 @@ TEST_F(LrCluster, SspAndAspTrainToo) {
   LrOptions o = Options("ssp");
   const LrRun bsp = RunLr(o, 1, 3, 0);
   const LrRun ssp = RunLr(o, 1, 3, 2);
+  // SSP: gradients at most 2 clocks stale, close to BSP.
+  EXPECT_NEAR(ssp.metrics["auc"].get<double>(), bsp.metrics["auc"].get<double>(), 0.03);
+  // ASP: a fast worker may compute many batches on old weights (how much depends on thread
+  // scheduling), so only ask for a useful model whose reported metrics are those of the
+  // final weights.
+  o.out = *dir_ / "asp";
   const LrRun asp = RunLr(o, 1, 3, -1);
-  EXPECT_NEAR(ssp.metrics["auc"].get<double>(), bsp.metrics["auc"].get<double>(), 0.02);
-  EXPECT_NEAR(asp.metrics["auc"].get<double>(), bsp.metrics["auc"].get<double>(), 0.02);
+  EXPECT_GT(asp.metrics["auc"].get<double>(), 0.55);
+  auto probs = PredictFile(asp.model, o.test);
+  ASSERT_TRUE(probs.ok());
+  std::vector<float> labels;
+  std::istringstream test(testing::ReadText(o.test));
+  for (std::string line; std::getline(test, line);) labels.push_back(line[0] == '1' ? 1.0f : 0.0f);
+  EXPECT_NEAR(BinaryEval::From(*probs, labels, 0.5).ToJson(0.5)["auc"].get<double>(), asp.metrics["auc"].get<double>(),
+              1e-9);
 }
 
 TEST_F(LrCluster, SkippedRowsAreCountedInMetrics) {
@@ -174,8 +187,11 @@ TEST_F(LrCluster, SkippedRowsAreCountedInMetrics) {
   LrOptions o = Options("bad");
   o.train = {bad};
   auto failed = sched::RunLocal(*ps::RoleTable::Make(1, 2), Quiet(), [&](ps::Rank) { return std::make_shared<LrJob>(o); });
-  EXPECT_NE(failed.message().find(bad + ":2: feature \"3:x\" is not idx:value"), std::string::npos)
+  // Both workers meet a bad row; whichever reports first stops the job.
+  EXPECT_TRUE(failed.message().find(bad + ":2: feature \"3:x\" is not idx:value") != std::string::npos ||
+              failed.message().find(bad + ":6002: label \"maybe\" is not a number") != std::string::npos)
       << failed.ToString();
+  EXPECT_EQ(failed.code(), StatusCode::kDataError);
   o.skip_bad_rows = true;
   const LrRun run = RunLr(o, 1, 2);
   EXPECT_EQ(run.metrics["bad_rows"].get<int>(), 2);
