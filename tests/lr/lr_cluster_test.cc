@@ -241,6 +241,21 @@ TEST(LrRealData, OnlineShoppersCsvWithDefaults) {
 
 // ---- Linear regression --------------------------------------------------------------------
 
+// The scheduler's job after a run, or null when a rank failed.
+std::shared_ptr<LinRegJob> RunLinReg(const LinRegOptions& o, int servers, int workers) {
+  std::shared_ptr<LinRegJob> job;
+  auto results = sched::RunLocalEach(*ps::RoleTable::Make(servers, workers), Quiet(), [&](ps::Rank r) {
+    auto j = std::make_shared<LinRegJob>(o);
+    if (r == 0) job = j;
+    return j;
+  });
+  for (const auto& s : results) {
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (!s.ok()) return nullptr;
+  }
+  return job;
+}
+
 TEST(LinReg, MatchesADirectSolveOnTheSameData) {
   TempDir dir("linreg");
   const int n = 3000, d = 7;
@@ -272,13 +287,8 @@ TEST(LinReg, MatchesADirectSolveOnTheSameData) {
   o.parser.num_features = d;
   o.l2 = l2;
   o.out = dir / "out";
-  std::shared_ptr<LinRegJob> job;
-  auto results = sched::RunLocalEach(*ps::RoleTable::Make(2, 3), Quiet(), [&](ps::Rank r) {
-    auto j = std::make_shared<LinRegJob>(o);
-    if (r == 0) job = j;
-    return j;
-  });
-  for (const auto& s : results) ASSERT_TRUE(s.ok()) << s.ToString();
+  const auto job = RunLinReg(o, 2, 3);
+  ASSERT_TRUE(job);
   // Direct: least squares on [X; sqrt(l2) I'] (I' without the intercept), by QR.
   Eigen::MatrixXd A = Eigen::MatrixXd::Zero(n + d, d + 1);
   Eigen::VectorXd b = Eigen::VectorXd::Zero(n + d);
@@ -317,13 +327,8 @@ TEST(LinReg, CsvNumericColumnsWithHoldout) {
   o.parser.hash_bits = 4;
   o.out = dir / "out";
   o.l2 = 1e-9;
-  std::shared_ptr<LinRegJob> job;
-  auto results = sched::RunLocalEach(*ps::RoleTable::Make(1, 2), Quiet(), [&](ps::Rank r) {
-    auto j = std::make_shared<LinRegJob>(o);
-    if (r == 0) job = j;
-    return j;
-  });
-  for (const auto& s : results) ASSERT_TRUE(s.ok()) << s.ToString();
+  const auto job = RunLinReg(o, 1, 2);
+  ASSERT_TRUE(job);
   EXPECT_LT(job->metrics()["rmse"].get<double>(), 1e-3);  // an exact linear relation
   EXPECT_GT(job->metrics()["r2"].get<double>(), 0.9999);
   EXPECT_GT(job->metrics()["examples"].get<double>(), 300);
