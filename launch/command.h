@@ -40,5 +40,7 @@ void AddDemoCommand(CommandTree& tree);
 void AddGenerateCommand(CommandTree& tree);
 void AddPipelineCommand(CommandTree& tree);
 void AddKMeansCommand(CommandTree& tree);  ///< train kmeans, segment
+/// `ecps train lr`, `ecps train linreg`, `ecps predict` (launch/commands/lr_command.cc).
+void AddLrCommands(CommandTree& tree);
 
 }  // namespace ecps::launch

@@ -22,6 +22,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddDemoCommand(tree);
   AddGenerateCommand(tree);
   AddKMeansCommand(tree);
+  AddLrCommands(tree);
   AddPipelineCommand(tree);
 }
 

@@ -1,0 +1,193 @@
+// `ecps train lr`, `ecps train linreg` and `ecps predict`: logistic regression (CTR/CVR) and
+// linear regression on the parameter server, and prediction with a trained model.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "launch/cluster.h"
+#include "launch/command.h"
+#include "models/common/output.h"
+#include "models/lr/linreg_job.h"
+#include "models/lr/lr_job.h"
+#include "models/lr/lr_model.h"
+
+namespace ecps::launch {
+namespace {
+
+// Options shared by lr and linreg: the data and how rows become features.
+struct DataFlags {
+  std::string format = "libsvm";
+};
+
+void AddDataOptions(CLI::App& sub, worker::ParserOptions& p, DataFlags& d, std::vector<std::string>& train,
+                    std::string& test, double& holdout, bool& skip_bad_rows, std::string& out) {
+  auto* g = sub.add_option_group("Data", "Input files and how rows become features");
+  g->add_option("--train", train, "Training file(s); each worker reads its byte range of each")
+      ->required()->delimiter(',');
+  g->add_option("--test", test, "Test file (same format); without it a seeded --holdout fraction is used");
+  g->add_option("--holdout", holdout,
+                "Fraction of the training rows held out for evaluation (seeded by --seed) when no --test "
+                "is given; 0 = no evaluation")
+      ->capture_default_str();
+  g->add_option("--format", d.format, "libsvm (label idx:val ...), libffm (label field:idx:val ...) or csv")
+      ->capture_default_str()->check(CLI::IsMember({"libsvm", "libffm", "csv"}));
+  g->add_option("--hash-bits", p.hash_bits, "Hashed features go to 2^B buckets (1..30)")
+      ->capture_default_str()->check(CLI::Range(1, 30));
+  g->add_flag("--no-bias", [&p](std::int64_t) { p.bias = false; }, "Do not add a bias (intercept) feature");
+  g->add_option("--label-column", p.label_column, "csv: the column holding the label");
+  g->add_option("--numeric-columns", p.numeric_columns,
+                "csv: columns used as numbers (comma-separated). Without this and --categorical-columns, "
+                "every other column is used, numeric when its first 1000 values all parse as numbers")
+      ->delimiter(',');
+  g->add_option("--categorical-columns", p.categorical_columns,
+                "csv: columns turned into hashed one-hot features (comma-separated)")
+      ->delimiter(',');
+  g->add_option("--ignore-columns", p.ignore_columns, "csv: columns not used when columns are inferred")
+      ->delimiter(',');
+  g->add_option("--delimiter", p.delimiter, "csv: field separator")->capture_default_str();
+  g->add_flag("--skip-bad-rows", skip_bad_rows,
+              "Skip malformed rows (counted in metrics.json) instead of stopping at the first one");
+  g->add_option("--out", out, "Output folder")->required();
+}
+
+Status ApplyFormat(const DataFlags& d, worker::ParserOptions* p) {
+  ECPS_ASSIGN_OR_RETURN(p->format, worker::ParseDataFormat(d.format));
+  return Status::Ok();
+}
+
+void AddLrTrain(CommandTree& tree) {
+  struct Opts {
+    ClusterOptions cluster;
+    models::lr::LrOptions lr;
+    DataFlags data;
+    bool no_standardize = false;
+    bool no_log = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.train->add_subcommand(
+      "lr",
+      "Logistic regression for click-through / conversion prediction: workers compute mini-batch "
+      "gradients of the log-loss on their shard, servers apply FTRL-Proximal, AdaGrad or SGD");
+  auto& lr = o->lr;
+  AddDataOptions(*sub, lr.parser, o->data, lr.train, lr.test, lr.holdout, lr.skip_bad_rows, lr.out);
+  sub->add_option("--featindex", lr.featindex,
+                  "libsvm: file of name<TAB>index lines naming the features in the weight export");
+  auto* t = sub->add_option_group("Training");
+  t->add_option("--algorithm", lr.algorithm, "ftrl (FTRL-Proximal), adagrad or sgd")
+      ->capture_default_str()->check(CLI::IsMember({"ftrl", "adagrad", "sgd"}));
+  t->add_option("--epochs", lr.epochs, "Passes over the training data")->capture_default_str()->check(CLI::PositiveNumber);
+  t->add_option("--batch-size", lr.batch_size,
+                 "Examples per global mini-batch (one clock each); 0 = training rows / 200, within [100, 20000]")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  t->add_option("--alpha", lr.update.alpha, "ftrl: per-coordinate learning rate alpha")->capture_default_str();
+  t->add_option("--beta", lr.update.beta, "ftrl: per-coordinate learning rate beta")->capture_default_str();
+  t->add_option("--l1", lr.update.l1, "ftrl: L1 strength lambda1 (> 0 gives exactly-zero weights)")
+      ->capture_default_str();
+  t->add_option("--l2", lr.update.l2, "L2 strength (ftrl: lambda2; sgd/adagrad: l2*w added to touched gradients)")
+      ->capture_default_str();
+  t->add_option("--learning-rate", lr.update.learning_rate, "sgd and adagrad step size")->capture_default_str();
+  t->add_option("--lr-decay", lr.update.lr_decay, "sgd: step at clock t is learning-rate / sqrt(1 + decay * t)")
+      ->capture_default_str();
+  t->add_flag("--no-standardize", o->no_standardize, "csv: use numeric columns as they are (no z-scores)");
+  t->add_flag("--no-log-transform", o->no_log,
+              "csv: z-score non-negative numeric columns as they are (default: log1p first)");
+  t->add_option("--seed", lr.seed, "Seed of the mini-batches (membership and order) and of the holdout split")->capture_default_str();
+  t->add_option("--threshold", lr.threshold, "Probability from which a prediction counts as positive")
+      ->capture_default_str();
+  t->add_option("--export-weights", lr.export_weights, "Write the non-zero weights as csv, json, both or none")
+      ->capture_default_str()->check(CLI::IsMember({"csv", "json", "both", "none"}));
+  t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
+      ->capture_default_str();
+  AddClusterOptions(*sub, o->cluster);
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lr.parser));
+      o->lr.standardize = !o->no_standardize;
+      o->lr.log_transform = !o->no_log;
+      ECPS_RETURN_IF_ERROR(models::lr::LrJob(o->lr).init_status());  // fail before starting ranks
+      return RunCluster(
+          o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LrJob>(o->lr); },
+          [o](sched::Job& j) -> Status {
+            if (o->cluster.quiet) return Status::Ok();
+            const auto& m = static_cast<models::lr::LrJob&>(j).metrics();
+            std::printf("%s\n", m.dump(2).c_str());
+            return Status::Ok();
+          });
+    };
+  });
+}
+
+void AddLinRegTrain(CommandTree& tree) {
+  struct Opts {
+    ClusterOptions cluster;
+    models::lr::LinRegOptions lin;
+    DataFlags data;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.train->add_subcommand(
+      "linreg",
+      "Linear regression for continuous targets through the normal equations: workers compute X'X "
+      "and X'y on their shards, servers sum them, the scheduler solves (X'X + l2 I) b = X'y with Eigen");
+  auto& lin = o->lin;
+  lin.parser.label_kind = worker::LabelKind::kReal;
+  lin.parser.hash_bits = 8;
+  AddDataOptions(*sub, lin.parser, o->data, lin.train, lin.test, lin.holdout, lin.skip_bad_rows, lin.out);
+  sub->add_option("--num-features", lin.parser.num_features,
+                  "libsvm/libffm: indices are columns 0..N-1 as they are (no hashing); 0 = hash into 2^hash-bits")
+      ->capture_default_str();
+  sub->add_option("--l2", lin.l2, "Ridge strength lambda (not applied to the intercept)")->capture_default_str();
+  sub->add_option("--seed", lin.seed, "Seed of the holdout split")->capture_default_str();
+  AddClusterOptions(*sub, o->cluster);
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lin.parser));
+      ECPS_RETURN_IF_ERROR(models::lr::LinRegJob(o->lin).init_status());
+      return RunCluster(
+          o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LinRegJob>(o->lin); },
+          [o](sched::Job& j) -> Status {
+            if (o->cluster.quiet) return Status::Ok();
+            std::printf("%s\n", static_cast<models::lr::LinRegJob&>(j).metrics().dump(2).c_str());
+            return Status::Ok();
+          });
+    };
+  });
+}
+
+void AddPredict(CommandTree& tree) {
+  struct Opts {
+    std::string model, data, out;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.root->add_subcommand(
+      "predict", "Score a data file with a trained logistic-regression model: one probability per row");
+  sub->add_option("--model", o->model, "Model folder written by `ecps train lr` (or its model.bin)")->required();
+  sub->add_option("--data", o->data, "Rows to score, in the model's format (labels optional)")->required();
+  sub->add_option("--out", o->out, "Output file: one probability per input row, in order")->required();
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      std::string path = o->model;
+      if (std::filesystem::is_directory(path)) path += "/model.bin";
+      ECPS_ASSIGN_OR_RETURN(models::lr::LrModel model, models::lr::LoadLrModel(path));
+      ECPS_ASSIGN_OR_RETURN(std::vector<float> p, models::lr::PredictFile(model, o->data));
+      std::string text;
+      text.reserve(p.size() * 12);
+      for (float v : p) text += fmt::format("{:.8g}\n", v);
+      return models::WriteFileAtomic(o->out, text);
+    };
+  });
+}
+
+}  // namespace
+
+void AddLrCommands(CommandTree& tree) {
+  AddLrTrain(tree);
+  AddLinRegTrain(tree);
+  AddPredict(tree);
+}
+
+}  // namespace ecps::launch

@@ -1,0 +1,110 @@
+// Linear regression through the normal equations (`ecps train linreg`).
+//
+// Workers load their shard and compute the partial sums X'X (upper triangle), X'y, n, sum y
+// and sum y^2 over their training rows with oneTBB, and push them once into a summing table
+// (servers hold it by key range). After a worker barrier, worker 0 pulls the totals and
+// sends them to the scheduler, which solves (X'X + l2 * I') b = X'y with Eigen (I' skips the
+// intercept): LDLT when the matrix is positive definite, a complete orthogonal
+// decomposition (minimum-norm least squares) otherwise. Workers then score their evaluation
+// rows and send RMSE/MAE/R^2 partials.
+//
+// The columns are the parser's key space (buckets, intercept, numeric CSV columns): meant
+// for dense problems of up to a few thousand columns (memory ~ 8 bytes x columns^2 per
+// worker thread).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <cereal/types/vector.hpp>
+#include <nlohmann/json.hpp>
+
+#include "scheduler/job.h"
+#include "worker/example_parser.h"
+#include "worker/sparse_data.h"
+
+namespace ecps::models::lr {
+
+struct LinRegOptions {
+  std::vector<std::string> train;
+  std::string test;
+  double holdout = 0.2;
+  worker::ParserOptions parser;
+  bool skip_bad_rows = false;
+  /// Ridge strength (not applied to the intercept).
+  double l2 = 1e-6;
+  std::uint64_t seed = 1;
+  std::string out;
+  /// Largest column count accepted.
+  std::uint64_t max_columns = 8192;
+
+  Status Validate();
+};
+
+/// Sums of one shard: the normal equations' parts. `xtx` is the upper triangle, row-major
+/// packed (d * (d + 1) / 2 values).
+struct NormalSums {
+  std::uint64_t d = 0;
+  std::vector<double> xtx;
+  std::vector<double> xty;
+  double n = 0, sum_y = 0, sum_y2 = 0;
+};
+/// Computes the sums over every row of `data` with `d` columns (keys < d), in parallel.
+NormalSums ComputeNormalSums(const worker::SparseData& data, std::uint64_t d);
+/// Solves (X'X + l2 * I') b = X'y; `intercept` (< d, or d for none) is not regularised.
+Result<std::vector<double>> SolveNormal(const NormalSums& sums, double l2, std::uint64_t intercept);
+
+/// Regression error partials, mergeable.
+struct RegressionEval {
+  double n = 0, sse = 0, sae = 0, sum_y = 0, sum_y2 = 0;
+  static RegressionEval From(const worker::SparseData& data, const std::vector<double>& coef);
+  void Merge(const RegressionEval& o);
+  /// rmse, mae, r2, examples.
+  nlohmann::json ToJson() const;
+  template <class A>
+  void serialize(A& ar) { ar(n, sse, sae, sum_y, sum_y2); }
+};
+
+/// A trained linear model: the feature space and its coefficients (model.bin, kind "linreg").
+struct LinRegModel {
+  static constexpr const char* kKind = "linreg";
+  static constexpr std::uint32_t kVersion = 1;
+  std::uint8_t format = 0;
+  int hash_bits = 8;
+  std::uint64_t num_features = 0;
+  bool bias = true;
+  char delimiter = ',';
+  worker::CsvColumns columns;
+  std::vector<double> coef;
+  template <class A>
+  void serialize(A& ar) { ar(format, hash_bits, num_features, bias, delimiter, columns, coef); }
+};
+
+class LinRegJob final : public sched::Job {
+ public:
+  explicit LinRegJob(LinRegOptions options);
+  std::string name() const override { return "linreg"; }
+  std::vector<ps::TableSpec> Tables() const override;
+  Status SetupServer(ps::KVServer& server) override;
+  Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override;
+  Status RunWorker(sched::JobContext& ctx) override;
+  Status RunScheduler(sched::JobContext& ctx) override;
+  Status FinishScheduler(sched::JobContext& ctx) override;
+
+  /// Whether the options and the training file's header make a valid job.
+  const Status& init_status() const { return init_; }
+  const nlohmann::json& metrics() const { return metrics_; }
+  const std::vector<double>& coefficients() const { return coef_; }
+
+ private:
+  std::uint64_t columns() const;
+  LinRegOptions options_;
+  Status init_;
+  std::unique_ptr<worker::ExampleParser> parser_;
+  nlohmann::json metrics_;
+  std::vector<double> coef_;
+  std::vector<std::vector<std::string>> categories_;  // scheduler: csv category names
+};
+
+}  // namespace ecps::models::lr

@@ -1,0 +1,477 @@
+#include "models/lr/lr_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <tbb/info.h>
+
+#include "models/common/output.h"
+#include "models/lr/lr_data.h"
+#include "models/lr/lr_kernels.h"
+#include "ps/collective.h"
+#include "scheduler/progress.h"
+#include "worker/line_reader.h"
+#include "worker/sparse_data.h"
+
+namespace ecps::models::lr {
+namespace {
+
+constexpr ps::TableId kWeights = 1100;
+constexpr std::uint32_t kSetupTopic = 1100;     // worker -> scheduler: load report
+constexpr std::uint32_t kPlanTopic = 1101;      // scheduler -> workers: batches, scaling
+constexpr std::uint32_t kProgressTopic = 1102;  // worker -> scheduler: progress, epoch ends
+constexpr std::uint32_t kDoneTopic = 1103;      // worker -> servers: every clock sent
+constexpr std::uint32_t kWeightsTopic = 1104;   // server -> scheduler: non-zero weights
+constexpr std::size_t kMaxCategoryNames = 100000;
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+double Since(SteadyTime t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); }
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+struct SetupReport {
+  std::uint64_t train_rows = 0, test_rows = 0, nnz = 0, bad_rows = 0;
+  std::vector<std::string> bad_messages;
+  NumericStats numeric;  // per numeric column, training rows
+  std::vector<std::vector<std::string>> categories;
+  double load_s = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(train_rows, test_rows, nnz, bad_rows, bad_messages, numeric, categories, load_s);
+  }
+};
+
+struct TrainPlan {
+  std::uint32_t num_batches = 1;
+  double nominal_batch = 1;
+  NumericScaling scaling;
+  template <class A>
+  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling); }
+};
+
+struct ProgressMsg {
+  bool epoch_end = false;
+  int epoch = 0;
+  std::uint64_t examples = 0;  // training examples done in this epoch
+  double loss_sum = 0;         // their progressive log-loss
+  std::uint64_t nnz = 0;       // non-zeros processed in this epoch
+  double compute_s = 0;        // gradient time in this epoch
+  double epoch_s = 0;          // wall time of this epoch (at its end)
+  double index_s = 0;          // grouping the rows by batch (first epoch)
+  double wait_s = 0;           // waiting for pulls and push acknowledgements
+  bool has_eval = false;
+  BinaryEval eval;
+  template <class A>
+  void serialize(A& ar) {
+    ar(epoch_end, epoch, examples, loss_sum, nnz, compute_s, epoch_s, index_s, wait_s, has_eval, eval);
+  }
+};
+
+struct WeightShard {
+  std::vector<std::uint32_t> keys;
+  std::vector<float> weights;
+  template <class A>
+  void serialize(A& ar) { ar(keys, weights); }
+};
+
+std::vector<ps::Rank> ServerRanks(const ps::RoleTable& roles) {
+  std::vector<ps::Rank> r;
+  for (int s = 0; s < roles.num_servers(); ++s) r.push_back(roles.ServerRank(s));
+  return r;
+}
+
+}  // namespace
+
+Status LrOptions::Validate() {
+  if (train.empty()) return InvalidArgument("--train is required");
+  ECPS_RETURN_IF_ERROR(parser.Validate());
+  if (parser.label_kind != worker::LabelKind::kBinary) return InvalidArgument("lr needs binary labels");
+  ECPS_ASSIGN_OR_RETURN(update.algorithm, ParseAlgorithm(algorithm));
+  ECPS_RETURN_IF_ERROR(update.Validate());
+  if (epochs < 1) return InvalidArgument(fmt::format("--epochs {} must be >= 1", epochs));
+  if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
+  if (!(threshold > 0 && threshold < 1)) return InvalidArgument(fmt::format("--threshold {} is outside (0, 1)", threshold));
+  if (out.empty()) return InvalidArgument("--out is required");
+  if (export_weights != "csv" && export_weights != "json" && export_weights != "both" && export_weights != "none") {
+    return InvalidArgument(fmt::format("--export-weights \"{}\" (csv, json, both or none)", export_weights));
+  }
+  if (!featindex.empty() && parser.format != worker::DataFormat::kLibsvm) {
+    return InvalidArgument("--featindex applies to libsvm data");
+  }
+  return Status::Ok();
+}
+
+LrJob::LrJob(LrOptions options) : options_(std::move(options)) { init_ = Init(); }
+
+Status LrJob::Init() {
+  ECPS_RETURN_IF_ERROR(options_.Validate());
+  ECPS_ASSIGN_OR_RETURN(auto p, MakeTrainingParser(options_.parser, options_.train[0]));
+  parser_ = std::make_unique<worker::ExampleParser>(std::move(p));
+  return Status::Ok();
+}
+
+std::vector<ps::TableSpec> LrJob::Tables() const {
+  return {{kWeights, "lr.weights", ps::ValueType::kFloat32, 1, parser_ ? parser_->num_keys() : 1, true}};
+}
+
+Status LrJob::SetupServer(ps::KVServer& server) {
+  ECPS_RETURN_IF_ERROR(init_);
+  // The table's own rule is unused (a clocked table with a finalizer); the finalizer keeps
+  // the real rule and its state.
+  return server.AddTable<float>(Tables()[0], std::make_unique<ps::SumRule<float>>(),
+                                std::make_unique<MiniBatchFinalizer>(options_.update));
+}
+
+Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
+  ECPS_RETURN_IF_ERROR(init_);
+  start_s_ = NowSeconds();
+  return PlanTrainTest(options_.out, options_.train, options_.test, roles.num_workers());
+}
+
+Status LrJob::RunWorker(sched::JobContext& ctx) {
+  ECPS_RETURN_IF_ERROR(init_);
+  ps::KVClient& kv = *ctx.client;
+  ps::Node& node = ctx.node;
+  const int w = node.index();
+  const auto& parser = *parser_;
+  const auto& ranges = ctx.plan.file_ranges[static_cast<std::size_t>(w)];
+  auto deadline = [&] { return node.DefaultDeadline(); };
+
+  // ---- Load this worker's rows -------------------------------------------------------
+  worker::LoadOptions lo;
+  lo.skip_bad_rows = options_.skip_bad_rows;
+  lo.keep_values = options_.standardize && !parser.csv_columns().numeric.empty();
+  lo.max_categories = kMaxCategoryNames;
+  ECPS_ASSIGN_OR_RETURN(WorkerShard shard, LoadWorkerShard(ranges, options_.train.size(), parser, lo,
+                                                           options_.test.empty() ? options_.holdout : 0.0,
+                                                           options_.seed));
+  worker::SparseData& train = shard.train;
+  worker::SparseData& test = shard.eval;
+  SetupReport report;
+  report.train_rows = train.rows();
+  report.test_rows = test.rows();
+  report.nnz = train.nnz();
+  report.bad_rows = shard.stats.bad_rows;
+  report.bad_messages = std::move(shard.stats.bad_messages);
+  report.categories = std::move(shard.stats.categories);
+  const std::size_t num_numeric = parser.csv_columns().numeric.size();
+  if (lo.keep_values) {
+    report.numeric.Resize(num_numeric);
+    const std::uint64_t first = parser.numeric_key(0);
+    for (std::size_t r = 0; r < train.rows(); ++r) {
+      const auto ks = train.keys(r);
+      const float* vs = train.values(r);
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        if (ks[i] >= first) report.numeric.Add(ks[i] - first, vs[i]);
+      }
+    }
+  }
+  report.load_s = shard.load_s;
+  const auto workers = ps::WorkerRanks(node.roles());
+  ECPS_RETURN_IF_ERROR_CTX(ps::Gather(node, kSetupTopic, workers, report, deadline()).status(), "load report");
+  TrainPlan plan;
+  ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, deadline()), "training plan");
+  ApplyScaling(plan.scaling, parser, &train);
+  ApplyScaling(plan.scaling, parser, &test);
+
+  // ---- Train ---------------------------------------------------------------------------
+  const std::uint64_t K = parser.num_keys();
+  const SteadyTime t_group = std::chrono::steady_clock::now();
+  const BatchedRows batches = GroupByBatch(train, K, options_.seed, plan.num_batches);
+  const double group_s = Since(t_group);
+  train = {};  // the batched copy replaces it
+  GradientKernel kernel(std::max(1, tbb::info::default_concurrency()));
+  const float scale = options_.update.algorithm == Algorithm::kSgd ? static_cast<float>(1.0 / plan.nominal_batch) : 1.0f;
+  KeyIndex test_index(K);
+  test_index.Build(test, nullptr);
+  std::vector<ps::Key> keys;
+  std::vector<float> weights, test_weights, grads, probs;
+  auto pull = [&](const std::vector<ps::Key>& ks, std::vector<float>* out) -> Status {
+    out->resize(ks.size());
+    if (ks.empty()) return Status::Ok();
+    return kv.Wait(kv.Pull<float>(kWeights, ks, *out), deadline()).WithContext("pull lr.weights");
+  };
+
+  const int staleness = node.options().staleness;
+  for (int epoch = 0; epoch < options_.epochs; ++epoch) {
+    const SteadyTime t_epoch = std::chrono::steady_clock::now();
+    const std::vector<std::uint32_t> order = EpochBatchOrder(plan.num_batches, options_.seed, epoch);
+    ProgressMsg msg;
+    msg.epoch = epoch;
+    if (epoch == 0) msg.index_s = group_s;
+    SteadyTime last_report = t_epoch;
+    for (std::uint32_t b : order) {
+      const auto bkeys = batches.Keys(b);
+      keys.assign(bkeys.begin(), bkeys.end());
+      const SteadyTime t_pull = std::chrono::steady_clock::now();
+      ECPS_RETURN_IF_ERROR(pull(keys, &weights));
+      msg.wait_s += Since(t_pull);
+      const SteadyTime t_grad = std::chrono::steady_clock::now();
+      msg.loss_sum += kernel.Gradient(batches, b, weights.data(), scale, &grads);
+      msg.compute_s += Since(t_grad);
+      msg.nnz += batches.Nnz(b);
+      msg.examples += batches.Rows(b);
+      ps::Handle push = 0;
+      if (!keys.empty()) push = kv.Push<float>(kWeights, keys, grads);
+      ECPS_RETURN_IF_ERROR(kv.Clock());
+      const SteadyTime t_wait = std::chrono::steady_clock::now();
+      if (push) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(push, deadline()), "push lr.weights");
+      msg.wait_s += Since(t_wait);
+      if (Since(last_report) >= options_.progress_interval_s) {
+        last_report = std::chrono::steady_clock::now();
+        ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kProgressTopic, ps::EncodeControl(msg)));
+      }
+    }
+    // The final evaluation sees every update: under SSP after `staleness` empty clocks;
+    // under ASP (pulls never wait) once every worker has sent all its clocks, which the
+    // servers receive before this worker's later pull on every transport we have (the
+    // in-process one is FIFO per receiver; MPI delivers the earlier small messages first in
+    // practice, though it does not promise it across senders).
+    if (epoch + 1 == options_.epochs && staleness > 0) {
+      for (int i = 0; i < staleness; ++i) ECPS_RETURN_IF_ERROR(kv.Clock());
+    }
+    if (epoch + 1 == options_.epochs && staleness < 0) {
+      ECPS_RETURN_IF_ERROR_CTX(node.Barrier(ps::BarrierGroup::kWorkers, deadline()), "final barrier");
+    }
+    if (evaluating()) {
+      ECPS_RETURN_IF_ERROR(pull(test_index.keys(), &test_weights));
+      Score(test, test_index, test_weights.data(), &probs);
+      msg.eval = BinaryEval::From(probs, test.labels(), options_.threshold);
+      msg.has_eval = true;
+    }
+    msg.epoch_end = true;
+    msg.epoch_s = Since(t_epoch);
+    ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kProgressTopic, ps::EncodeControl(msg)));
+  }
+  // Every clock of this worker precedes this message on each server (FIFO per pair).
+  for (ps::Rank s : ServerRanks(node.roles())) ECPS_RETURN_IF_ERROR(node.SendControl(s, kDoneTopic, {}));
+  return Status::Ok();
+}
+
+Status LrJob::RunScheduler(sched::JobContext& ctx) {
+  ECPS_RETURN_IF_ERROR(init_);
+  ps::Node& node = ctx.node;
+  const auto workers = ps::WorkerRanks(node.roles());
+  const int W = static_cast<int>(workers.size());
+  ECPS_ASSIGN_OR_RETURN(auto reports, ps::Gather(node, kSetupTopic, workers, SetupReport{}, node.DefaultDeadline()));
+  SetupReport all;
+  const std::size_t num_numeric = parser_->csv_columns().numeric.size();
+  all.numeric.Resize(num_numeric);
+  std::vector<std::set<std::string>> cats(parser_->csv_columns().categorical.size());
+  double load_s = 0;
+  for (const auto& r : reports) {
+    all.train_rows += r.train_rows;
+    all.test_rows += r.test_rows;
+    all.nnz += r.nnz;
+    all.bad_rows += r.bad_rows;
+    for (const auto& m : r.bad_messages) {
+      if (all.bad_messages.size() < 10) all.bad_messages.push_back(m);
+    }
+    all.numeric.Merge(r.numeric);
+    for (std::size_t j = 0; j < r.categories.size() && j < cats.size(); ++j) {
+      cats[j].insert(r.categories[j].begin(), r.categories[j].end());
+    }
+    load_s = std::max(load_s, r.load_s);
+  }
+  for (auto& c : cats) categories_.emplace_back(c.begin(), c.end());
+  if (all.train_rows == 0) {
+    return DataError(fmt::format("no training examples in {}", fmt::join(options_.train, ", ")));
+  }
+  if (all.bad_rows > 0) {
+    node.log().warn("lr: skipped {} bad row(s); first: {}", all.bad_rows, all.bad_messages.front());
+  }
+  TrainPlan plan;
+  const std::uint64_t batch =
+      options_.batch_size > 0
+          ? options_.batch_size
+          : std::clamp<std::uint64_t>(all.train_rows / 200, LrOptions::kMinAutoBatch, LrOptions::kMaxAutoBatch);
+  plan.num_batches = static_cast<std::uint32_t>(
+      std::clamp<std::uint64_t>((all.train_rows + batch / 2) / batch, 1, std::uint64_t{1} << 30));
+  plan.nominal_batch = static_cast<double>(all.train_rows) / plan.num_batches;
+  if (options_.standardize && num_numeric > 0) plan.scaling = all.numeric.Scaling(options_.log_transform);
+  model_.scaling = plan.scaling;
+  ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, node.DefaultDeadline()), "training plan");
+  node.log().info("lr: {} training rows ({} non-zeros), {} evaluation rows, {} worker(s), {} batches of ~{:.0f} per epoch, "
+                  "loaded in {:.2f} s",
+                  all.train_rows, all.nnz, all.test_rows, W, plan.num_batches, plan.nominal_batch, load_s);
+
+  ECPS_ASSIGN_OR_RETURN(auto jsonl, JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
+  sched::ProgressOptions po;
+  po.quiet = node.log().level() > spdlog::level::info;
+  sched::Progress progress(node.log(), "lr", all.train_rows * static_cast<std::uint64_t>(options_.epochs), po);
+  const SteadyTime t_train = std::chrono::steady_clock::now();
+  std::map<ps::Rank, ProgressMsg> latest;  // per worker, its latest message of the current epoch
+  struct EpochAcc {
+    int ends = 0;
+    ProgressMsg sum;
+    BinaryEval eval;
+    double max_s = 0;
+    std::vector<double> nnz_per_s;
+    std::vector<nlohmann::json> time_split;
+  };
+  std::map<int, EpochAcc> epochs;
+  int finished = 0;
+  double last_loss = 0;
+  std::vector<double> nnz_per_s;
+  nlohmann::json final_eval;
+  ps::Deadline idle_deadline = node.DefaultDeadline();
+  while (finished < options_.epochs) {
+    auto got = node.RecvControl(kProgressTopic, -1, std::min(idle_deadline, ps::DeadlineIn(0.5)));
+    if (!got.ok()) {
+      if (got.status().code() == StatusCode::kTimeout && ps::SteadyClock::now() < idle_deadline) continue;
+      return got.status().WithContext("waiting for worker progress");
+    }
+    idle_deadline = node.DefaultDeadline();
+    ProgressMsg m;
+    ECPS_RETURN_IF_ERROR(ps::DecodeControl(got->control, &m));
+    const ps::Rank from = got->head.sender;
+    latest[from] = m;
+    std::uint64_t done = static_cast<std::uint64_t>(finished) * all.train_rows;
+    double loss = 0, seen = 0;
+    for (const auto& [r, p] : latest) {
+      if (p.epoch == finished) {
+        done += p.examples;
+        loss += p.loss_sum;
+        seen += static_cast<double>(p.examples);
+      }
+    }
+    const double el = Since(t_train);
+    progress.Update(done, fmt::format("epoch {}/{}, train loss {:.4f}, {:.0f} ex/s", finished + 1, options_.epochs,
+                                      seen > 0 ? loss / seen : last_loss, el > 0 ? done / el : 0.0));
+    if (!m.epoch_end) continue;
+    EpochAcc& acc = epochs[m.epoch];
+    ++acc.ends;
+    acc.sum.examples += m.examples;
+    acc.sum.loss_sum += m.loss_sum;
+    acc.sum.nnz += m.nnz;
+    acc.max_s = std::max(acc.max_s, m.epoch_s);
+    acc.nnz_per_s.push_back(m.compute_s > 0 ? static_cast<double>(m.nnz) / m.compute_s : 0.0);
+    acc.time_split.push_back({{"gradient_s", m.compute_s}, {"index_s", m.index_s}, {"wait_s", m.wait_s},
+                              {"epoch_s", m.epoch_s}});
+    if (m.has_eval) acc.eval.Merge(m.eval);
+    while (epochs.count(finished) && epochs[finished].ends == W) {
+      EpochAcc& e = epochs[finished];
+      nlohmann::json line;
+      line["epoch"] = finished + 1;
+      last_loss = e.sum.loss_sum / std::max<double>(1.0, static_cast<double>(e.sum.examples));
+      line["train_logloss"] = last_loss;
+      line["train_examples"] = e.sum.examples;
+      line["seconds"] = e.max_s;
+      line["examples_per_s"] = e.max_s > 0 ? static_cast<double>(e.sum.examples) / e.max_s : 0.0;
+      line["nnz_per_s_per_worker"] = e.nnz_per_s;
+      line["worker_seconds"] = e.time_split;
+      if (evaluating()) {
+        final_eval = e.eval.ToJson(options_.threshold);
+        line["test"] = final_eval;
+      }
+      ECPS_RETURN_IF_ERROR(jsonl->Append(line));
+      node.log().info("lr: epoch {}/{}: train logloss {:.5f}{}, {:.2f} s", finished + 1, options_.epochs, last_loss,
+                      evaluating() ? fmt::format(", {} auc {:.5f} logloss {:.5f}",
+                                                 options_.test.empty() ? "holdout" : "test",
+                                                 final_eval["auc"].is_null() ? NAN : final_eval["auc"].get<double>(),
+                                                 final_eval["logloss"].is_null() ? NAN : final_eval["logloss"].get<double>())
+                                   : std::string(),
+                      e.max_s);
+      nnz_per_s = e.nnz_per_s;
+      epochs.erase(finished);
+      ++finished;
+      latest.clear();
+    }
+  }
+  const double train_s = Since(t_train);
+  progress.Finish(fmt::format("train loss {:.4f}", last_loss));
+
+  nlohmann::json& j = metrics_;
+  j = nlohmann::json::object();
+  if (evaluating()) {
+    for (auto& [k, v] : final_eval.items()) j[k] = v;
+  } else {
+    j["auc"] = nullptr;
+    j["logloss"] = nullptr;
+  }
+  j["evaluated_on"] = EvaluatedOn(options_.test, options_.holdout, options_.seed);
+  j["train_logloss"] = last_loss;
+  j["train_rows"] = all.train_rows;
+  j["train_nnz"] = all.nnz;
+  j["eval_rows"] = all.test_rows;
+  j["bad_rows"] = all.bad_rows;
+  j["bad_row_examples"] = all.bad_messages;
+  j["epochs"] = options_.epochs;
+  j["batches_per_epoch"] = plan.num_batches;
+  j["batch_size"] = plan.nominal_batch;
+  j["load_seconds"] = load_s;
+  j["train_seconds"] = train_s;
+  j["examples_per_s"] = train_s > 0 ? static_cast<double>(all.train_rows) * options_.epochs / train_s : 0.0;
+  j["nnz_per_s_per_worker"] = nnz_per_s;
+  j["roles"] = {{"servers", node.roles().num_servers()}, {"workers", W}};
+  j["consistency"] = node.options().staleness < 0 ? "asp" : node.options().staleness == 0 ? "bsp" : "ssp";
+  j["staleness"] = node.options().staleness;
+  const auto& u = options_.update;
+  j["config"] = {{"algorithm", options_.algorithm}, {"alpha", u.alpha}, {"beta", u.beta}, {"l1", u.l1}, {"l2", u.l2},
+                 {"learning_rate", u.learning_rate}, {"lr_decay", u.lr_decay}, {"epochs", options_.epochs},
+                 {"batch_size", options_.batch_size}, {"hash_bits", options_.parser.hash_bits},
+                 {"format", std::string(worker::DataFormatName(options_.parser.format))},
+                 {"standardize", options_.standardize}, {"log_transform", options_.log_transform}, {"seed", options_.seed}, {"train", options_.train},
+                 {"test", options_.test}, {"holdout", options_.holdout}};
+  return Status::Ok();
+}
+
+Status LrJob::FinishServer(sched::JobContext& ctx) {
+  ECPS_RETURN_IF_ERROR(init_);
+  ps::Node& node = ctx.node;
+  for (ps::Rank w : ps::WorkerRanks(node.roles())) {
+    ECPS_RETURN_IF_ERROR_CTX(node.RecvControl(kDoneTopic, w, node.DefaultDeadline()).status(),
+                             "waiting for the workers' last clocks");
+  }
+  const auto values = ctx.server->Rows<float>(kWeights);
+  const ps::KeyRange range = ctx.server->RangeOf(kWeights);
+  WeightShard shard;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] != 0.0f) {
+      shard.keys.push_back(static_cast<std::uint32_t>(range.begin + i));
+      shard.weights.push_back(values[i]);
+    }
+  }
+  return ps::Gather(node, kWeightsTopic, ServerRanks(node.roles()), shard, node.DefaultDeadline()).status();
+}
+
+Status LrJob::FinishScheduler(sched::JobContext& ctx) {
+  ECPS_RETURN_IF_ERROR(init_);
+  ps::Node& node = ctx.node;
+  ECPS_ASSIGN_OR_RETURN(auto shards, ps::Gather(node, kWeightsTopic, ServerRanks(node.roles()), WeightShard{},
+                                                node.DefaultDeadline()));
+  model_.algorithm = options_.algorithm;
+  model_.SetFeatureSpace(*parser_);
+  model_.keys.clear();
+  model_.weights.clear();
+  for (const auto& s : shards) {  // servers own ascending key ranges
+    model_.keys.insert(model_.keys.end(), s.keys.begin(), s.keys.end());
+    model_.weights.insert(model_.weights.end(), s.weights.begin(), s.weights.end());
+  }
+  ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_));
+  if (options_.export_weights != "none") {
+    FeatureNames names;
+    if (!options_.featindex.empty()) ECPS_RETURN_IF_ERROR(AddFeatindexNames(options_.featindex, *parser_, &names));
+    if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
+    if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
+    const std::string& e = options_.export_weights;
+    ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != "json", e != "csv"));
+  }
+  metrics_["nonzero_weights"] = model_.keys.size();
+  metrics_["num_keys"] = parser_->num_keys();
+  metrics_["total_seconds"] = NowSeconds() - start_s_;
+  ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", metrics_));
+  node.log().info("lr: wrote {}/model.bin ({} non-zero weights of {}) and metrics.json", options_.out,
+                  model_.keys.size(), parser_->num_keys());
+  return Status::Ok();
+}
+
+}  // namespace ecps::models::lr

@@ -1,0 +1,107 @@
+// Logistic regression on the parameter server (`ecps train lr`).
+//
+// Roles:
+//  - workers load their byte ranges of the training (and test) files into memory once,
+//    then, for each epoch and each global mini-batch b (rows assigned to batches by a seeded
+//    hash of their example id, so batches do not depend on the worker count): pull the
+//    weights of the batch's keys, compute the gradient of the summed log-loss of their rows
+//    of the batch with oneTBB, push it (sorted unique keys), and end clock b. After each
+//    epoch they score their test rows and send mergeable metric partials.
+//  - servers own the weights by key range in one clocked table; MiniBatchFinalizer applies
+//    SGD, AdaGrad or FTRL-Proximal once per clock to the summed gradient (lr_update.h).
+//  - the scheduler combines load reports (row counts, numeric column statistics), sends the
+//    batch plan, shows progress, writes metrics.jsonl per epoch, and at the end gathers the
+//    non-zero weights from the servers and writes model.bin, weights.csv/json and
+//    metrics.json.
+// Under BSP the model is the same for any number of workers up to float summation order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/lr/lr_eval.h"
+#include "models/lr/lr_model.h"
+#include "models/lr/lr_update.h"
+#include "scheduler/job.h"
+#include "worker/example_parser.h"
+
+namespace ecps::models::lr {
+
+struct LrOptions {
+  /// Training files (each worker reads its byte range of each).
+  std::vector<std::string> train;
+  /// Test file; when empty, a seeded `holdout` fraction of the training rows is held out.
+  std::string test;
+  double holdout = 0.2;
+  worker::ParserOptions parser;
+  /// libsvm: `name<TAB>index` map giving the exported weights their feature names.
+  std::string featindex;
+  bool skip_bad_rows = false;
+  std::string algorithm = "ftrl";
+  UpdateOptions update;
+  int epochs = 3;
+  /// Examples per global mini-batch (on average; batches are hash-assigned). 0 = automatic:
+  /// training rows / 200, within [kMinAutoBatch, kMaxAutoBatch] (about 200 updates per
+  /// epoch: small data sets get small batches, large ones few clocks).
+  std::uint64_t batch_size = 0;
+  static constexpr std::uint64_t kMinAutoBatch = 100;
+  static constexpr std::uint64_t kMaxAutoBatch = 20000;
+  /// Standardise numeric CSV columns with the training set's mean and deviation.
+  bool standardize = true;
+  /// With standardize: columns that are never negative in the training data are
+  /// log1p-transformed first (counts, durations and amounts are heavy-tailed).
+  bool log_transform = true;
+  std::uint64_t seed = 1;
+  /// Probability at or above which a prediction counts as positive (accuracy, F1, ...).
+  double threshold = 0.5;
+  /// Output folder (model.bin, metrics.json, metrics.jsonl, weights.csv/json).
+  std::string out;
+  /// Which weight exports to write: csv, json, both or none.
+  std::string export_weights = "both";
+  /// Seconds between progress messages from workers.
+  double progress_interval_s = 1.0;
+
+  /// Checks the options and fills update.algorithm from `algorithm`.
+  Status Validate();
+};
+
+class LrJob final : public sched::Job {
+ public:
+  explicit LrJob(LrOptions options);
+
+  std::string name() const override { return "lr"; }
+  std::vector<ps::TableSpec> Tables() const override;
+  Status SetupServer(ps::KVServer& server) override;
+  Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override;
+  Status RunWorker(sched::JobContext& ctx) override;
+  Status RunScheduler(sched::JobContext& ctx) override;
+  Status FinishServer(sched::JobContext& ctx) override;
+  Status FinishScheduler(sched::JobContext& ctx) override;
+
+  /// Whether the options and the training file's header make a valid job (checked when the
+  /// job is built; commands check it before starting a cluster).
+  const Status& init_status() const { return init_; }
+  /// Scheduler, after a successful run: what metrics.json holds.
+  const nlohmann::json& metrics() const { return metrics_; }
+  /// Scheduler, after a successful run: the trained model.
+  const LrModel& model() const { return model_; }
+
+ private:
+  Status Init();
+  bool evaluating() const { return !options_.test.empty() || options_.holdout > 0; }
+
+  LrOptions options_;
+  Status init_;
+  std::unique_ptr<worker::ExampleParser> parser_;
+  // Scheduler state.
+  std::vector<std::vector<std::string>> categories_;
+  nlohmann::json metrics_;
+  LrModel model_;
+  double start_s_ = 0;
+};
+
+}  // namespace ecps::models::lr

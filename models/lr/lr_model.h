@@ -1,0 +1,120 @@
+// A trained logistic-regression model as written to DIR/model.bin: the feature space it was
+// trained on (format, hashing, CSV columns and their standardisation) and its non-zero
+// weights. Enough to parse new data exactly as in training and predict, with no other file.
+//
+// Also: feature names for the weights (from a featindex map or CSV column=value) and the
+// JSON/CSV export of the non-zero weights.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "ps/status.h"
+#include "worker/example_parser.h"
+#include "worker/sparse_data.h"
+
+namespace ecps::models::lr {
+
+/// Standardisation of numeric CSV columns: x' = (t(x) - mean) * scale, where t is log1p for
+/// columns marked `log` (non-negative in the training data: counts, durations, amounts,
+/// whose heavy tails a linear model handles badly) and the identity otherwise.
+struct NumericScaling {
+  std::vector<double> mean;
+  std::vector<double> scale;
+  std::vector<std::uint8_t> log;
+  bool empty() const { return mean.empty(); }
+  double Apply(std::size_t j, double x) const {
+    return ((log[j] ? std::log1p(std::max(x, 0.0)) : x) - mean[j]) * scale[j];
+  }
+  template <class A>
+  void serialize(A& ar) { ar(mean, scale, log); }
+};
+
+/// Per-column sums over training rows, from which the scheduler derives NumericScaling.
+struct NumericStats {
+  std::vector<double> count, sum, sq, log_sum, log_sq, min;
+  void Resize(std::size_t columns);
+  /// Adds value x of column j.
+  void Add(std::size_t j, double x);
+  void Merge(const NumericStats& o);
+  /// z-scores, of log1p(x) for columns whose minimum is >= 0 when `log_transform`.
+  NumericScaling Scaling(bool log_transform) const;
+  template <class A>
+  void serialize(A& ar) { ar(count, sum, sq, log_sum, log_sq, min); }
+};
+
+/// Rescales the numeric-column values of `data` (keys >= parser.numeric_key(0)).
+void ApplyScaling(const NumericScaling& s, const worker::ExampleParser& parser, worker::SparseData* data);
+
+struct LrModel {
+  static constexpr const char* kKind = "lr";
+  static constexpr std::uint32_t kVersion = 1;
+
+  std::string algorithm;
+  // The feature space (see worker::ExampleParser).
+  std::uint8_t format = 0;  ///< worker::DataFormat
+  int hash_bits = 22;
+  std::uint64_t num_features = 0;
+  bool bias = true;
+  char delimiter = ',';
+  worker::CsvColumns columns;
+  NumericScaling scaling;
+  std::uint64_t num_keys = 0;
+  /// Non-zero weights, keys ascending.
+  std::vector<std::uint32_t> keys;
+  std::vector<float> weights;
+
+  template <class A>
+  void serialize(A& ar) {
+    ar(algorithm, format, hash_bits, num_features, bias, delimiter, columns, scaling, num_keys, keys, weights);
+  }
+
+  /// Records the parser's feature space.
+  void SetFeatureSpace(const worker::ExampleParser& parser);
+  /// A parser for `data_path` in the model's feature space (labels optional).
+  Result<worker::ExampleParser> MakeParser(const std::string& data_path) const;
+  /// The weights as a dense vector over the key space.
+  std::vector<float> DenseWeights() const;
+};
+
+Status SaveLrModel(const std::string& path, const LrModel& model);
+Result<LrModel> LoadLrModel(const std::string& path);
+
+/// Probability of every row of `data_path` under `model`, in file order.
+Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& data_path);
+
+/// Feature names by key; several names for one key (hash collisions) are joined with " | ".
+class FeatureNames {
+ public:
+  void Add(std::uint32_t key, const std::string& name);
+  /// The name, or "" when unknown.
+  const std::string& Get(std::uint32_t key) const;
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  std::unordered_map<std::uint32_t, std::string> names_;
+};
+
+/// Names from a featindex file (`name<TAB>index` per line, e.g. "weekday:3\t2"), for
+/// libsvm data whose indices it lists. Errors name the file and line.
+Status AddFeatindexNames(const std::string& path, const worker::ExampleParser& parser, FeatureNames* names);
+/// CSV names: numeric columns by name, categorical values as "column=value".
+void AddCsvNames(const worker::ExampleParser& parser, const std::vector<std::vector<std::string>>& categories,
+                 FeatureNames* names);
+
+/// `s` as one CSV field: quoted (with doubled quotes) when it holds a comma, quote or newline.
+std::string CsvQuote(const std::string& s);
+
+/// Writes DIR/weights.csv (feature,key,weight) and/or DIR/weights.json, non-zero weights
+/// sorted by decreasing |weight|; unknown names are empty (csv) or null (json).
+Status ExportWeights(const LrModel& model, const FeatureNames& names, const std::string& dir, bool csv, bool json);
+
+}  // namespace ecps::models::lr
