@@ -26,5 +26,6 @@ void AddConfigOption(CLI::App& sub);
 
 // One per command file.
 void AddDemoCommand(CommandTree& tree);
+void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, similar
 
 }  // namespace ecps::launch

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   tree.train = app.add_subcommand("train", "Train a model (see ecps train <model> --help)");
   tree.train->require_subcommand(1);
   AddDemoCommand(tree);
+  AddCfCommands(tree);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   auto expanded = ExpandConfig(app, std::move(args));
