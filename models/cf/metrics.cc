@@ -88,7 +88,9 @@ void SampleNegatives(std::uint64_t seed, std::uint32_t user, std::uint32_t n_ite
                      std::span<const std::uint32_t> interacted, std::size_t count,
                      std::vector<std::uint32_t>* out) {
   out->clear();
-  const std::size_t available = n_items - std::min<std::size_t>(n_items, interacted.size());
+  const auto inside = static_cast<std::size_t>(std::lower_bound(interacted.begin(), interacted.end(), n_items) -
+                                               interacted.begin());
+  const std::size_t available = n_items - std::min<std::size_t>(n_items, inside);
   count = std::min(count, available);
   std::uint64_t state = ps::MixId(seed * 0x9E3779B97F4A7C15ULL ^ ps::MixId(user + 1));
   std::unordered_set<std::uint32_t> picked;

@@ -147,7 +147,8 @@ class TopKHeaps {
 
 template <class Acc>
 struct Scratch {
-  Scratch(std::size_t width, std::size_t k) : acc(width, Acc{}), touched(width), cols(width, k), rows(1, k) {}
+  // touched has one spare slot: the kernel writes before it knows whether the entry is new.
+  Scratch(std::size_t width, std::size_t k) : acc(width, Acc{}), touched(width + 1), cols(width, k), rows(1, k) {}
   std::vector<Acc> acc;
   std::vector<std::uint32_t> touched;
   TopKHeaps cols;  // candidates for the column entities found from this thread's rows
