@@ -60,6 +60,12 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                 "sum (weighted sum of similarities), average (normalised by the similarities: a predicted "
                 "rating), or auto (average for explicit ratings, sum otherwise)")
       ->capture_default_str()->check(CLI::IsMember({"auto", "sum", "average"}));
+  if (item) {
+    m->add_option("--recency-decay", c.recency_decay,
+                  "Weight of a user's training item when scoring: decay^age, age 0 = the latest (1: off; "
+                  "helps next-item prediction)")
+        ->capture_default_str();
+  }
   auto* out = sub->add_option_group("Output");
   out->add_option("--out", c.out, "Output folder: recommendations.csv, neighbors.csv, model.ecps, metrics.json")
       ->required();

@@ -1,5 +1,7 @@
 #include "models/cf/cf_job.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <any>
 #include <atomic>
@@ -9,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <tuple>
 
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
@@ -54,6 +57,11 @@ constexpr ps::TableId kContextStats = 3;
 
 // Keys per push/pull of the matrix.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
+
+// Gives memory freed by this thread's large buffers back to the system: glibc keeps freed
+// blocks in per-thread arenas, so with several worker threads the peak would otherwise be
+// the sum of every thread's peak rather than the live data.
+void ReleaseFreeMemory() { malloc_trim(0); }
 
 // ---- Options as typed values ----------------------------------------------------------
 
@@ -155,6 +163,7 @@ struct OwnUsers {
   std::vector<std::uint64_t> train_ptr{0};
   std::vector<std::uint32_t> train_item;  // ascending within a user
   std::vector<float> train_val;           // empty for implicit feedback
+  std::vector<std::uint32_t> train_age;   // 0 = the user's latest training interaction
   std::vector<std::uint64_t> target_ptr{0};
   std::vector<std::uint32_t> target_item;
   std::vector<std::uint64_t> dropped_ptr{0};
@@ -167,6 +176,10 @@ struct OwnUsers {
   std::span<const float> Values(std::size_t p) const {
     if (train_val.empty()) return {};
     return {train_val.data() + train_ptr[p], train_ptr[p + 1] - train_ptr[p]};
+  }
+  std::span<const std::uint32_t> Ages(std::size_t p) const {
+    if (train_age.empty()) return {};
+    return {train_age.data() + train_ptr[p], train_ptr[p + 1] - train_ptr[p]};
   }
   std::span<const std::uint32_t> Targets(std::size_t p) const {
     return {target_item.data() + target_ptr[p], target_ptr[p + 1] - target_ptr[p]};
@@ -199,12 +212,26 @@ struct CfState {
 // ---- Job 1: ingest ------------------------------------------------------------------------
 
 // Interaction rows as parallel arrays (values and timestamps only when the file has them).
+// Their order is the file's: each worker reads its byte range in order, and rows gathered
+// from several workers are concatenated in worker order (= byte-range order).
 struct Rows {
   std::vector<std::uint32_t> user, item;
   std::vector<float> value;
   std::vector<double> ts;
-  std::vector<std::uint64_t> off;
   std::size_t size() const { return user.size(); }
+  void Reserve(std::size_t n, bool has_v, bool has_t) {
+    user.reserve(n);
+    item.reserve(n);
+    if (has_v) value.reserve(n);
+    if (has_t) ts.reserve(n);
+  }
+  void Append(std::span<const std::uint32_t> u, std::span<const std::uint32_t> i, std::span<const float> v,
+              std::span<const double> t) {
+    user.insert(user.end(), u.begin(), u.end());
+    item.insert(item.end(), i.begin(), i.end());
+    value.insert(value.end(), v.begin(), v.end());
+    ts.insert(ts.end(), t.begin(), t.end());
+  }
 };
 
 class IngestJob final : public sched::Job {
@@ -260,11 +287,7 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
     // A line has at least 4 bytes ("u i\n"): reserving for that never reallocates, and the
     // pages never written cost no memory.
     const std::size_t guess = static_cast<std::size_t>((range.end - range.begin) / 4 + 16);
-    rows.user.reserve(guess);
-    rows.item.reserve(guess);
-    rows.off.reserve(guess);
-    if (s_.explicit_ratings) rows.value.reserve(guess);
-    if (s_.format.has_timestamp()) rows.ts.reserve(guess);
+    rows.Reserve(rows.size() + guess, s_.explicit_ratings, s_.format.has_timestamp());
     worker::InteractionRow row;
     while (true) {
       ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
@@ -273,7 +296,6 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
       rows.item.push_back(items.Intern(row.item));
       if (s_.explicit_ratings) rows.value.push_back(static_cast<float>(row.rating));
       if (s_.format.has_timestamp()) rows.ts.push_back(row.timestamp);
-      rows.off.push_back(reader->offset());
     }
     report.skipped += reader->skipped();
     for (const auto& e : reader->skipped_examples()) {
@@ -303,6 +325,7 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   CountReport counts;
   GroupAndSplit(rows, a.n_users, &counts);
   rows = Rows{};
+  ReleaseFreeMemory();
 
   // Entity counts -> scheduler; the matrix layout back.
   OwnUsers& own = st_->own;
@@ -359,7 +382,7 @@ Status IngestJob::ShuffleByUser(sched::JobContext& ctx, const IdDictionary& user
   for (int d = 0; d < W; ++d) {
     if (d == me) continue;
     const std::size_t c = count[static_cast<std::size_t>(d)];
-    std::vector<std::size_t> bytes{c * 4, c * 4, has_v ? c * 4 : 0, has_t ? c * 8 : 0, c * 8};
+    std::vector<std::size_t> bytes{c * 4, c * 4, has_v ? c * 4 : 0, has_t ? c * 8 : 0};
     out[static_cast<std::size_t>(d)].blob = AllocateSections(bytes, &out[static_cast<std::size_t>(d)].at);
   }
   std::size_t kept = 0;
@@ -371,7 +394,6 @@ Status IngestJob::ShuffleByUser(sched::JobContext& ctx, const IdDictionary& user
       rows->item[kept] = i;
       if (has_v) rows->value[kept] = rows->value[r];
       if (has_t) rows->ts[kept] = rows->ts[r];
-      rows->off[kept] = rows->off[r];
       ++kept;
       continue;
     }
@@ -380,48 +402,56 @@ Status IngestJob::ShuffleByUser(sched::JobContext& ctx, const IdDictionary& user
     std::memcpy(o.at[1] + 4 * o.n, &i, 4);
     if (has_v) std::memcpy(o.at[2] + 4 * o.n, &rows->value[r], 4);
     if (has_t) std::memcpy(o.at[3] + 8 * o.n, &rows->ts[r], 8);
-    std::memcpy(o.at[4] + 8 * o.n, &rows->off[r], 8);
     ++o.n;
   }
-  auto shrink = [kept](auto& v) {
-    if (!v.empty()) {
-      v.resize(kept);
-      v.shrink_to_fit();
-    }
-  };
-  shrink(rows->user);
-  shrink(rows->item);
-  shrink(rows->value);
-  shrink(rows->ts);
-  shrink(rows->off);
+  rows->user.resize(kept);
+  rows->item.resize(kept);
+  if (has_v) rows->value.resize(kept);
+  if (has_t) rows->ts.resize(kept);
+  if (W == 1) return Status::Ok();
   for (int d = 0; d < W; ++d) {
     if (d == me) continue;
     ECPS_RETURN_IF_ERROR(node.SendControl(node.roles().WorkerRank(d), kTopicShuffle,
                                           std::move(out[static_cast<std::size_t>(d)].blob)));
   }
+  out.clear();
+  std::vector<ps::Message> incoming(static_cast<std::size_t>(W));
+  std::size_t total = kept;
   for (int d = 0; d < W; ++d) {
     if (d == me) continue;
-    ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicShuffle, node.roles().WorkerRank(d),
-                                                          node.DefaultDeadline()));
+    ECPS_ASSIGN_OR_RETURN(incoming[static_cast<std::size_t>(d)],
+                          node.RecvControl(kTopicShuffle, node.roles().WorkerRank(d), node.DefaultDeadline()));
+    total += (incoming[static_cast<std::size_t>(d)].control.size()) / 8;  // an upper bound, for reserve
+  }
+  // Concatenate in worker order, which is file order.
+  Rows merged;
+  merged.Reserve(total, has_v, has_t);
+  for (int d = 0; d < W; ++d) {
+    if (d == me) {
+      merged.Append(rows->user, rows->item, rows->value, rows->ts);
+      *rows = Rows{};
+      continue;
+    }
+    auto& m = incoming[static_cast<std::size_t>(d)];
     ECPS_ASSIGN_OR_RETURN(PodReader rd, PodReader::Open(m.control));
     ECPS_ASSIGN_OR_RETURN(auto u, rd.Next<std::uint32_t>());
     ECPS_ASSIGN_OR_RETURN(auto i, rd.Next<std::uint32_t>());
     ECPS_ASSIGN_OR_RETURN(auto v, rd.Next<float>());
     ECPS_ASSIGN_OR_RETURN(auto t, rd.Next<double>());
-    ECPS_ASSIGN_OR_RETURN(auto off, rd.Next<std::uint64_t>());
-    rows->user.insert(rows->user.end(), u.begin(), u.end());
-    rows->item.insert(rows->item.end(), i.begin(), i.end());
-    rows->value.insert(rows->value.end(), v.begin(), v.end());
-    rows->ts.insert(rows->ts.end(), t.begin(), t.end());
-    rows->off.insert(rows->off.end(), off.begin(), off.end());
+    if (i.size() != u.size() || (has_v && v.size() != u.size()) || (has_t && t.size() != u.size())) {
+      return Internal("shuffled rows with sections of different lengths");
+    }
+    merged.Append(u, i, v, t);
+    m = ps::Message{};  // free the payload now
   }
+  *rows = std::move(merged);
   return Status::Ok();
 }
 
 void IngestJob::GroupAndSplit(const Rows& rows, std::uint32_t n_users, CountReport* report) {
   const std::size_t n = rows.size();
   const bool has_v = !rows.value.empty(), has_t = !rows.ts.empty();
-  // Counting sort by user (stable), then each user's rows by (timestamp, file offset).
+  // Counting sort by user (stable), then each user's rows by (timestamp, file order).
   std::vector<std::uint32_t> start(static_cast<std::size_t>(n_users) + 1, 0);
   for (auto u : rows.user) ++start[u + 1];
   std::partial_sum(start.begin(), start.end(), start.begin());
@@ -432,21 +462,23 @@ void IngestJob::GroupAndSplit(const Rows& rows, std::uint32_t n_users, CountRepo
   }
   OwnUsers& own = st_->own;
   own = OwnUsers{};
+  const bool keep_ages = o_.recency_decay < 1.0;
   own.train_item.reserve(n);
+  if (keep_ages) own.train_age.reserve(n);
   if (has_v) own.train_val.reserve(n);
   std::vector<std::pair<std::uint32_t, std::uint32_t>> by_item;  // (item, time position)
   std::vector<std::uint32_t> seq, seq_rows;
   std::vector<Part> parts;
-  std::vector<std::pair<std::uint32_t, float>> train;
+  std::vector<std::tuple<std::uint32_t, float, std::uint32_t>> train;  // item, value, age
   std::vector<std::uint32_t> targets, dropped;
   for (std::uint32_t u = 0; u < n_users; ++u) {
     const std::uint32_t b = start[u], e = start[u + 1];
     if (b == e) continue;
-    auto first = perm.begin() + b, last = perm.begin() + e;
-    std::sort(first, last, [&](std::uint32_t x, std::uint32_t y) {
-      if (has_t && rows.ts[x] != rows.ts[y]) return rows.ts[x] < rows.ts[y];
-      return rows.off[x] < rows.off[y];
-    });
+    // perm is in file order within a user (stable counting sort); timestamps come first.
+    if (has_t) {
+      std::stable_sort(perm.begin() + b, perm.begin() + e,
+                       [&](std::uint32_t x, std::uint32_t y) { return rows.ts[x] < rows.ts[y]; });
+    }
     // Deduplicate (user, item): the latest interaction counts.
     by_item.clear();
     for (std::uint32_t p = b; p < e; ++p) by_item.emplace_back(rows.item[perm[p]], p);
@@ -470,9 +502,13 @@ void IngestJob::GroupAndSplit(const Rows& rows, std::uint32_t n_users, CountRepo
     train.clear();
     targets.clear();
     dropped.clear();
+    const auto n_train = static_cast<std::uint32_t>(std::count(parts.begin(), parts.end(), Part::kTrain));
     for (std::size_t t = 0; t < seq.size(); ++t) {
       switch (parts[t]) {
-        case Part::kTrain: train.emplace_back(seq[t], has_v ? rows.value[seq_rows[t]] : 1.0f); break;
+        case Part::kTrain:
+          train.emplace_back(seq[t], has_v ? rows.value[seq_rows[t]] : 1.0f,
+                             n_train - 1 - static_cast<std::uint32_t>(train.size()));
+          break;
         case Part::kTarget: targets.push_back(seq[t]); break;
         case Part::kDropped: dropped.push_back(seq[t]); break;
       }
@@ -481,9 +517,10 @@ void IngestJob::GroupAndSplit(const Rows& rows, std::uint32_t n_users, CountRepo
     std::sort(targets.begin(), targets.end());
     std::sort(dropped.begin(), dropped.end());
     own.users.push_back(u);
-    for (const auto& [item, v] : train) {
+    for (const auto& [item, v, age] : train) {
       own.train_item.push_back(item);
       if (has_v) own.train_val.push_back(v);
+      if (keep_ages) own.train_age.push_back(age);
     }
     own.train_ptr.push_back(own.train_item.size());
     own.target_item.insert(own.target_item.end(), targets.begin(), targets.end());
@@ -496,6 +533,7 @@ void IngestJob::GroupAndSplit(const Rows& rows, std::uint32_t n_users, CountRepo
     report->dropped += dropped.size();
   }
   own.train_item.shrink_to_fit();
+  own.train_age.shrink_to_fit();
   own.train_val.shrink_to_fit();
 }
 
@@ -605,6 +643,7 @@ struct WorkerReport {
   std::span<const std::uint64_t> train_ptr;
   std::span<const std::uint32_t> train_item;
   std::span<const float> train_val;
+  std::span<const std::uint32_t> train_age;
 };
 
 class ModelJob final : public sched::Job {
@@ -777,7 +816,9 @@ Result<std::shared_ptr<EntityBlock>> ModelJob::LoadBlock(ps::KVClient& kv, const
       if (width == 2) blk->val[pos - lo + t] = static_cast<float>(buf[t * width + 1]);
     }
   }
-  blk->SortEntities();
+  // An entity's entries arrive grouped by the worker that pushed them. Sums of ratings
+  // depend on their order, so they are sorted by context; counts (binary data) do not.
+  if (!s_.sim.binary) blk->SortEntities();
   blk->Prepare(s_.sim, context_mean, n_contexts());
   return blk;
 }
@@ -808,9 +849,13 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
   const std::size_t width = 2 * s_.sim.k;
   std::vector<double> out_r, out_c;
   for (const auto& task : ctx.plan.block_tasks[static_cast<std::size_t>(node.index())]) {
+    bool evicted = false;
     for (auto it = cache.begin(); it != cache.end();) {
-      it = (it->first == task.row_block || it->first == task.col_block) ? std::next(it) : cache.erase(it);
+      const bool keep = it->first == task.row_block || it->first == task.col_block;
+      evicted |= !keep;
+      it = keep ? std::next(it) : cache.erase(it);
     }
+    if (evicted) ReleaseFreeMemory();
     const auto tl = Now();
     for (std::uint32_t b : {task.row_block, task.col_block}) {
       if (cache.count(b)) continue;
@@ -949,6 +994,7 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
     Coverage cov_model, cov_pop;
     std::vector<Scored> list, plist;
     std::vector<std::uint32_t> ranked, interacted, negatives, ranks_model, ranks_pop;
+    std::vector<float> weights;
     Local(std::uint32_t n, std::size_t nk) : scores(n), model(nk), popularity(nk), cov_model(n), cov_pop(n) {}
   };
   tbb::enumerable_thread_specific<Local> tls([&] { return Local(n_items, ks.size()); });
@@ -959,7 +1005,8 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
       const auto train = own.Train(p);
       l.scores.Clear();
       if (s_.item_based) {
-        ScoreFromItems(train, own.Values(p), lists, &l.scores);
+        UserItemWeights(own.Values(p), own.Ages(p), o_.recency_decay, &l.weights);
+        ScoreFromItems(train, l.weights, lists, &l.scores);
       } else {
         auto ids = lists.Ids(p);
         auto sims = lists.Scores(p);
@@ -1031,9 +1078,10 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
   report->AddValue(popularity->users).Add(popularity->full).Add(popularity->sampled);
   report->Add(cov_model->bits).Add(cov_pop->bits);
   if (o_.save_model) {
-    report->Add(own.train_ptr).Add(own.train_item).Add(own.train_val);
+    report->Add(own.train_ptr).Add(own.train_item).Add(own.train_val).Add(own.train_age);
   } else {
     report->Add(std::span<const std::uint64_t>{}).Add(std::span<const std::uint32_t>{}).Add(std::span<const float>{});
+    report->Add(std::span<const std::uint32_t>{});
   }
   return Status::Ok();
 }
@@ -1077,6 +1125,7 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
     ECPS_ASSIGN_OR_RETURN(r.train_ptr, rd.Next<std::uint64_t>());
     ECPS_ASSIGN_OR_RETURN(r.train_item, rd.Next<std::uint32_t>());
     ECPS_ASSIGN_OR_RETURN(r.train_val, rd.Next<float>());
+    ECPS_ASSIGN_OR_RETURN(r.train_age, rd.Next<std::uint32_t>());
     ECPS_ASSIGN_OR_RETURN(r.recommend_s, rd.NextValue<double>());
     reports_.push_back(std::move(r));
   }
@@ -1211,6 +1260,7 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
     m.kind = o_.kind;
     m.similarity = MeasureName(s_.sim.measure);
     m.scoring = s_.scoring_name;
+    m.recency_decay = o_.recency_decay;
     m.explicit_ratings = s_.explicit_ratings;
     m.user_ids = uids;
     m.item_ids = iids;
@@ -1219,13 +1269,15 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
     m.train_ptr.assign(1, 0);
     m.train_ptr.reserve(static_cast<std::size_t>(n_users) + 1);
     m.train_item.reserve(st_->nnz);
+    if (o_.recency_decay < 1.0) m.train_age.reserve(st_->nnz);
     if (s_.explicit_ratings) m.train_val.reserve(st_->nnz);
     for (std::uint32_t u = 0; u < n_users; ++u) {
       if (where[u].first != ~0u) {
         const WorkerReport& r = reports_[where[u].first];
         const std::size_t p = where[u].second;
-        m.train_item.insert(m.train_item.end(), r.train_item.begin() + static_cast<std::ptrdiff_t>(r.train_ptr[p]),
-                            r.train_item.begin() + static_cast<std::ptrdiff_t>(r.train_ptr[p + 1]));
+        const auto b = static_cast<std::ptrdiff_t>(r.train_ptr[p]), e = static_cast<std::ptrdiff_t>(r.train_ptr[p + 1]);
+        m.train_item.insert(m.train_item.end(), r.train_item.begin() + b, r.train_item.begin() + e);
+        if (!r.train_age.empty()) m.train_age.insert(m.train_age.end(), r.train_age.begin() + b, r.train_age.begin() + e);
         if (!r.train_val.empty()) {
           m.train_val.insert(m.train_val.end(), r.train_val.begin() + static_cast<std::ptrdiff_t>(r.train_ptr[p]),
                              r.train_val.begin() + static_cast<std::ptrdiff_t>(r.train_ptr[p + 1]));
@@ -1268,6 +1320,7 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
                  {"block_size", o_.block_size},
                  {"scoring", s_.scoring_name},
                  {"fill_popular", o_.fill_popular},
+                 {"recency_decay", o_.recency_decay},
                  {"feedback", s_.explicit_ratings ? "explicit" : "implicit"},
                  {"split", o_.split},
                  {"evaluate_on", o_.evaluate_on},
@@ -1377,6 +1430,9 @@ Status CfOptions::Validate() const {
     if (k < 1) return InvalidArgument(fmt::format("--metrics-k: cutoffs must be >= 1, got {}", k));
   }
   if (sampled_negatives < 1) return InvalidArgument("--sampled-negatives must be >= 1");
+  if (!(recency_decay > 0 && recency_decay <= 1)) {
+    return InvalidArgument(fmt::format("--recency-decay must be in (0, 1], got {}", recency_decay));
+  }
   ECPS_RETURN_IF_ERROR(worker::ParseHeaderMode(header).status());
   ECPS_RETURN_IF_ERROR(ParseMeasure(similarity).status());
   ECPS_RETURN_IF_ERROR(ParseScoring(scoring, false).status());

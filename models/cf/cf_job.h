@@ -63,6 +63,9 @@ struct CfOptions {
   std::uint64_t block_size = 0;
   /// auto, sum or average (see scoring.h).
   std::string scoring = "auto";
+  /// itemcf: a user's training item of age a (0 = latest) weighs decay^a when scoring
+  /// (1 = no recency weighting).
+  double recency_decay = 1.0;
   /// After the scored items, fill lists with popular items.
   bool fill_popular = true;
   /// none, leave-last-out, leave-one-out or holdout.

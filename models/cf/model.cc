@@ -16,6 +16,8 @@ Status CheckModel(const CfModel& m, const std::string& path) {
   if (m.train_ptr.size() != users + 1) return bad("training pointer size");
   if (m.train_ptr.back() != m.train_item.size()) return bad("training entries");
   if (!m.train_val.empty() && m.train_val.size() != m.train_item.size()) return bad("training values");
+  if (!m.train_age.empty() && m.train_age.size() != m.train_item.size()) return bad("training ages");
+  if (m.train_age.empty() && m.recency_decay < 1.0) return bad("recency decay without training ages");
   if (m.item_count.size() != items) return bad("item counts");
   if (m.neighbors.size() != entities || m.neighbors.score.size() != m.neighbors.id.size()) return bad("neighbour lists");
   for (auto j : m.train_item) {
@@ -44,7 +46,9 @@ void RecommendForUser(const CfModel& m, const Popularity& pop, std::uint32_t u, 
                       ItemScores* scores, std::vector<Scored>* out) {
   scores->Clear();
   if (m.item_based()) {
-    ScoreFromItems(m.Items(u), m.Values(u), m.neighbors, scores);
+    std::vector<float> weights;
+    UserItemWeights(m.Values(u), m.Ages(u), m.recency_decay, &weights);
+    ScoreFromItems(m.Items(u), weights, m.neighbors, scores);
   } else {
     auto ids = m.neighbors.Ids(u);
     auto sims = m.neighbors.Scores(u);

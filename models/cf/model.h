@@ -30,11 +30,17 @@ struct CfModel {
   std::vector<std::uint64_t> train_ptr;  ///< per user: its training items in train_item
   std::vector<std::uint32_t> train_item; ///< ascending within a user
   std::vector<float> train_val;          ///< ratings (empty for implicit feedback)
+  std::vector<std::uint32_t> train_age;  ///< 0 = the user's latest training interaction (empty without recency decay)
+  double recency_decay = 1.0;            ///< itemcf scoring weight decay^age
   std::vector<std::uint32_t> item_count; ///< training interactions per item
 
   bool item_based() const { return kind == "itemcf"; }
   std::span<const std::uint32_t> Items(std::uint32_t u) const {
     return {train_item.data() + train_ptr[u], train_ptr[u + 1] - train_ptr[u]};
+  }
+  std::span<const std::uint32_t> Ages(std::uint32_t u) const {
+    if (train_age.empty()) return {};
+    return {train_age.data() + train_ptr[u], train_ptr[u + 1] - train_ptr[u]};
   }
   std::span<const float> Values(std::uint32_t u) const {
     if (train_val.empty()) return {};
@@ -44,7 +50,7 @@ struct CfModel {
   template <class A>
   void serialize(A& ar) {
     ar(kind, similarity, scoring, explicit_ratings, user_ids, item_ids, neighbors, train_ptr, train_item,
-       train_val, item_count);
+       train_val, train_age, recency_decay, item_count);
   }
 };
 

@@ -1,6 +1,7 @@
 #include "models/cf/scoring.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -63,6 +64,19 @@ void ItemScores::Top(std::size_t n, std::span<const std::uint32_t> seen, const P
   for (std::size_t r = 0; r < pop.order.size() && out->size() < n; ++r) {
     const std::uint32_t j = pop.order[r];
     if (!mark_[j] && !Contains(seen, j)) out->push_back({j, 0.0});
+  }
+}
+
+void UserItemWeights(std::span<const float> values, std::span<const std::uint32_t> ages, double decay,
+                     std::vector<float>* out) {
+  out->clear();
+  if (decay >= 1.0) {
+    out->assign(values.begin(), values.end());
+    return;
+  }
+  for (std::size_t t = 0; t < ages.size(); ++t) {
+    const double v = values.empty() ? 1.0 : values[t];
+    out->push_back(static_cast<float>(v * std::pow(decay, static_cast<double>(ages[t]))));
   }
 }
 

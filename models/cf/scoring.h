@@ -94,6 +94,12 @@ class ItemScores {
   std::vector<std::uint32_t> touched_;
 };
 
+/// The weight of each of a user's items when scoring: its value (1 when `values` is empty)
+/// times decay^age (`ages` may be empty when decay is 1). Leaves `out` empty (all 1) for
+/// implicit data without decay.
+void UserItemWeights(std::span<const float> values, std::span<const std::uint32_t> ages, double decay,
+                     std::vector<float>* out);
+
 /// Item-based: adds the user's items' neighbour lists (`items` with values `values`).
 void ScoreFromItems(std::span<const std::uint32_t> items, std::span<const float> values,
                     const NeighborLists& neighbors, ItemScores* scores);

@@ -56,6 +56,7 @@ TEST(Ids, MappingRoundTripsThroughTheModelFile) {
   m.neighbors.score = {0.5f, 0.25f, 0, 0, 0.75f, 0};
   m.train_ptr = {0, 1, 3, 3, 4};
   m.train_item = {0, 1, 2, 0};
+  m.train_age = {0, 1, 0, 0};
   m.item_count = {2, 1, 1};
   auto dir = fs::temp_directory_path() / ("ecps_cf_model_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -68,6 +69,7 @@ TEST(Ids, MappingRoundTripsThroughTheModelFile) {
   EXPECT_EQ(back->train_item, m.train_item);
   // A model whose sizes do not fit is refused.
   m.train_item.push_back(7);
+  m.train_age.push_back(0);
   m.train_ptr.back() = 5;
   ASSERT_TRUE(SaveCfModel((dir / "bad.ecps").string(), m).ok());
   auto bad = LoadCfModel((dir / "bad.ecps").string());
