@@ -66,6 +66,22 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                   "helps next-item prediction)")
         ->capture_default_str();
   }
+  if (item) {
+    auto* ct = sub->add_option_group("Content (cold items)");
+    ct->add_option("--item-attributes", c.item_attributes,
+                   "CSV of item attributes with a header (categorical and numeric columns, e.g. category, "
+                   "brand, price) for content-based similarity");
+    ct->add_option("--attribute-id-column", c.attribute_id_column,
+                   "Column of the item id in --item-attributes (default: the first)");
+    ct->add_option("--cold-threshold", c.cold_threshold,
+                   "Items with fewer training interactions use their attribute neighbours only")
+        ->capture_default_str();
+    ct->add_option("--content-blend", c.content_blend,
+                   "Weight of attribute neighbours for the other items (hybrid: (1 - w) CF + w content)")
+        ->capture_default_str();
+    ct->add_option("--numeric-bands", c.numeric_bands, "Quantile bands of each numeric attribute (price bands)")
+        ->capture_default_str();
+  }
   auto* out = sub->add_option_group("Output");
   out->add_option("--out", c.out, "Output folder: recommendations.csv, neighbors.csv, model.ecps, metrics.json")
       ->required();
@@ -184,8 +200,12 @@ void AddSimilar(CommandTree& tree) {
       const auto& ids = by_item ? m.item_ids : m.user_ids;
       const std::int64_t e = models::cf::IdIndex(ids).Find(id);
       if (e < 0) return NotFound(fmt::format("{} \"{}\" is not in the model {}", by_item ? "item" : "user", id, o->model));
-      auto nb = m.neighbors.Ids(static_cast<std::size_t>(e));
-      auto sc = m.neighbors.Scores(static_cast<std::size_t>(e));
+      const auto ei = static_cast<std::uint32_t>(e);
+      const bool cold = by_item && m.Mix().Cold(ei);
+      if (cold) std::fprintf(stderr, "ecps: \"%s\" is a cold item: neighbours by attributes\n", id.c_str());
+      const auto& lists = cold ? m.content : m.neighbors;
+      auto nb = lists.Ids(ei);
+      auto sc = lists.Scores(ei);
       std::vector<std::pair<std::string, double>> rows;
       for (std::size_t t = 0; t < nb.size() && rows.size() < static_cast<std::size_t>(o->n); ++t) {
         if (nb[t] == models::cf::NeighborLists::kNone) break;

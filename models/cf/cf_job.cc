@@ -21,6 +21,7 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
+#include "models/cf/attributes.h"
 #include "models/cf/ids.h"
 #include "models/cf/metrics.h"
 #include "models/cf/model.h"
@@ -50,10 +51,12 @@ constexpr std::uint32_t kTopicProgress = 1305;
 constexpr std::uint32_t kTopicReport = 1306;
 constexpr std::uint32_t kTopicServerRows = 1307;
 constexpr std::uint32_t kTopicSizes = 1308;
+constexpr std::uint32_t kTopicServerContent = 1309;
 
 constexpr ps::TableId kMatrix = 1;
 constexpr ps::TableId kNeighbors = 2;
 constexpr ps::TableId kContextStats = 3;
+constexpr ps::TableId kContent = 4;
 
 // Keys per push/pull of the matrix.
 constexpr std::size_t kChunk = std::size_t{1} << 20;
@@ -133,9 +136,14 @@ struct CountReport {
   std::vector<std::uint32_t> entities, entity_counts;  // this worker's training entries
   std::vector<std::uint32_t> items, item_counts;       // popularity
   std::uint64_t users = 0, evaluated_users = 0, targets = 0, dropped = 0, duplicates = 0;
+  // Attribute rows this worker read (item indices global).
+  std::vector<std::string> attr_columns;
+  std::vector<std::uint32_t> attr_items;
+  std::vector<std::string> attr_values;
   template <class A>
   void serialize(A& ar) {
-    ar(entities, entity_counts, items, item_counts, users, evaluated_users, targets, dropped, duplicates);
+    ar(entities, entity_counts, items, item_counts, users, evaluated_users, targets, dropped, duplicates,
+       attr_columns, attr_items, attr_values);
   }
 };
 
@@ -151,8 +159,9 @@ struct Layout {
   std::vector<std::uint64_t> ptr;      // entity-major matrix offsets (n_entities + 1)
   std::vector<std::uint32_t> item_count;
   std::uint32_t n_users = 0, n_items = 0;
+  ItemFeatures features;  // empty without attributes
   template <class A>
-  void serialize(A& ar) { ar(offsets, ptr, item_count, n_users, n_items); }
+  void serialize(A& ar) { ar(offsets, ptr, item_count, n_users, n_items, features); }
 };
 
 // ---- Per-rank state shared by the two jobs -----------------------------------------------
@@ -197,6 +206,7 @@ struct CfState {
   std::uint64_t nnz = 0;
   std::vector<std::uint64_t> ptr;
   std::vector<std::uint32_t> item_count;
+  ItemFeatures features;  // item attributes as binary features (itemcf with attributes)
   // Workers.
   OwnUsers own;
   std::vector<std::uint32_t> entities;
@@ -241,7 +251,9 @@ class IngestJob final : public sched::Job {
   std::vector<ps::TableSpec> Tables() const override { return {}; }
   Status SetupServer(ps::KVServer&) override { return Status::Ok(); }
   Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override {
-    return sched::PlanFiles({o_.train}, roles.num_workers());
+    std::vector<std::string> files{o_.train};
+    if (!o_.item_attributes.empty()) files.push_back(o_.item_attributes);
+    return sched::PlanFiles(files, roles.num_workers());
   }
   Status RunWorker(sched::JobContext& ctx) override;
   Status RunScheduler(sched::JobContext& ctx) override;
@@ -282,7 +294,7 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   IdDictionary users, items;
   Rows rows;
   IdReport report;
-  for (const auto& range : ranges) {
+  for (const auto& range : std::span(ranges).first(1)) {
     ECPS_ASSIGN_OR_RETURN(auto reader, worker::InteractionReader::Open(range, s_.format, o_.skip_bad_rows));
     // A line has at least 4 bytes ("u i\n"): reserving for that never reallocates, and the
     // pages never written cost no memory.
@@ -303,6 +315,14 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
     }
   }
   report.rows = rows.size();
+  // Item attributes: their items join the id mapping (an item may have attributes only).
+  AttributeRows attrs;
+  std::vector<std::uint32_t> attr_local;
+  if (ranges.size() > 1) {
+    ECPS_RETURN_IF_ERROR(ReadAttributes(ranges[1], o_.attribute_id_column, &attrs));
+    for (const auto& id : attrs.item_ids) attr_local.push_back(items.Intern(id));
+    attrs.item_ids.clear();
+  }
 
   // Distinct ids to the scheduler; global indices back.
   const auto uorder = users.CanonicalOrder();
@@ -323,6 +343,9 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
 
   ECPS_RETURN_IF_ERROR(ShuffleByUser(ctx, users, gu, gi, &rows));
   CountReport counts;
+  counts.attr_columns = std::move(attrs.columns);
+  for (auto l : attr_local) counts.attr_items.push_back(gi[l]);
+  counts.attr_values = std::move(attrs.values);
   GroupAndSplit(rows, a.n_users, &counts);
   rows = Rows{};
   ReleaseFreeMemory();
@@ -355,6 +378,7 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   st_->ptr = std::move(layout.ptr);
   st_->nnz = st_->ptr.back();
   st_->item_count = std::move(layout.item_count);
+  st_->features = std::move(layout.features);
   st_->entities = std::move(counts.entities);
   st_->offsets = std::move(layout.offsets);
   return Status::Ok();
@@ -592,6 +616,20 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
     total.duplicates += c.duplicates;
   }
   std::partial_sum(ptr.begin(), ptr.end(), ptr.begin());
+  ItemFeatures features;
+  if (!o_.item_attributes.empty()) {
+    std::vector<std::uint32_t> items;
+    std::vector<std::string> values;
+    for (auto& c : counts) {
+      items.insert(items.end(), c.attr_items.begin(), c.attr_items.end());
+      values.insert(values.end(), std::make_move_iterator(c.attr_values.begin()),
+                    std::make_move_iterator(c.attr_values.end()));
+    }
+    ECPS_ASSIGN_OR_RETURN(features, BuildItemFeatures(counts.front().attr_columns, items, values, n_items,
+                                                      o_.numeric_bands, st_->item_ids, o_.item_attributes));
+    node.log().info("{}: {} items with attributes, {} features", o_.item_attributes, features.items_with_attributes,
+                    features.names.size());
+  }
   if (ptr.back() == 0) return DataError(fmt::format("{}: no training interactions left after the split", o_.train));
   std::vector<std::uint64_t> next(ptr.begin(), ptr.end() - 1);
   for (std::size_t w = 0; w < workers.size(); ++w) {
@@ -600,6 +638,7 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
     l.n_items = n_items;
     l.ptr = ptr;
     l.item_count = item_count;
+    l.features = features;
     for (std::size_t k = 0; k < counts[w].entities.size(); ++k) {
       l.offsets.push_back(next[counts[w].entities[k]]);
       next[counts[w].entities[k]] += counts[w].entity_counts[k];
@@ -611,6 +650,7 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
   st_->nnz = ptr.back();
   st_->ptr = std::move(ptr);
   st_->item_count = std::move(item_count);
+  st_->features = std::move(features);
   st_->data = {{"file", o_.train},
                {"format", s_.format.Describe()},
                {"feedback", s_.explicit_ratings ? "explicit" : "implicit"},
@@ -662,12 +702,32 @@ class ModelJob final : public sched::Job {
   std::uint32_t matrix_width() const { return s_.sim.binary ? 1 : 2; }
   std::uint32_t n_entities() const { return st_->n_entities(s_.item_based); }
   std::uint32_t n_contexts() const { return st_->n_contexts(s_.item_based); }
+  bool has_content() const { return s_.item_based && !o_.item_attributes.empty(); }
+  // Content similarity: cosine over binary attribute features.
+  SimilarityOptions content_options() const {
+    SimilarityOptions c;
+    c.measure = Measure::kCosine;
+    c.k = s_.sim.k;
+    c.binary = true;
+    return c;
+  }
+  EntityBlock ContentBlock(const EntityBlock& like) const {
+    const ItemFeatures& f = st_->features;
+    EntityBlock b;
+    b.begin = like.begin;
+    b.end = like.end;
+    for (std::uint32_t e = b.begin; e <= b.end; ++e) b.ptr.push_back(f.ptr[e] - f.ptr[b.begin]);
+    b.ctx.assign(f.feat.begin() + static_cast<std::ptrdiff_t>(f.ptr[b.begin]),
+                 f.feat.begin() + static_cast<std::ptrdiff_t>(f.ptr[b.end]));
+    b.Prepare(content_options(), {}, static_cast<std::uint32_t>(f.names.size()));
+    return b;
+  }
   Status PushMatrix(ps::KVClient& kv, ps::Deadline deadline);
   Status PushContextStats(ps::KVClient& kv, ps::Deadline deadline);
   Result<std::shared_ptr<EntityBlock>> LoadBlock(ps::KVClient& kv, const sched::ShardPlan& plan, std::uint32_t b,
                                                  std::span<const double> context_mean, ps::Deadline deadline);
   Status RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report, std::vector<std::any>* keep);
-  Status WriteOutputs(sched::JobContext& ctx, const NeighborLists& neighbors);
+  Status WriteOutputs(sched::JobContext& ctx, const NeighborLists& neighbors, const NeighborLists& content);
 
   const CfOptions& o_;
   const Settings& s_;
@@ -681,6 +741,9 @@ std::vector<ps::TableSpec> ModelJob::Tables() const {
       {kNeighbors, "cf.neighbors", ps::ValueType::kFloat64, static_cast<std::uint32_t>(2 * s_.sim.k), n_entities(),
        false},
       {kContextStats, "cf.context_stats", ps::ValueType::kFloat64, 2, n_contexts(), false},
+      // Content neighbours of items (empty-sized use when there are no attributes).
+      {kContent, "cf.content", ps::ValueType::kFloat64, static_cast<std::uint32_t>(2 * s_.sim.k),
+       has_content() ? st_->n_items : 1, false},
   };
 }
 
@@ -688,7 +751,8 @@ Status ModelJob::SetupServer(ps::KVServer& server) {
   auto t = Tables();
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[0], std::make_unique<ps::AssignRule<double>>()));
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[1], std::make_unique<TopKMergeRule>()));
-  return server.AddTable<double>(t[2], std::make_unique<ps::SumRule<double>>());
+  ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[2], std::make_unique<ps::SumRule<double>>()));
+  return server.AddTable<double>(t[3], std::make_unique<TopKMergeRule>());
 }
 
 Result<sched::ShardPlan> ModelJob::MakePlan(const ps::RoleTable& roles) {
@@ -874,6 +938,19 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
     if (!diagonal) hc = kv.PushRange<double>(kNeighbors, c.begin, c.end, out_c);
     ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hr, deadline()), "push cf.neighbors");
     if (hc) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hc, deadline()), "push cf.neighbors");
+    if (has_content()) {  // the same block pair over item attributes
+      const EntityBlock cr = ContentBlock(r);
+      const EntityBlock cc = diagonal ? EntityBlock{} : ContentBlock(c);
+      out_r.assign(r.size() * width, 0.0);
+      out_c.assign(diagonal ? 0 : c.size() * width, 0.0);
+      ComputeBlock(cr, diagonal ? cr : cc, content_options(), out_r.data(), out_c.data());
+      ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PushRange<double>(kContent, r.begin, r.end, out_r), deadline()),
+                               "push cf.content");
+      if (!diagonal) {
+        ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PushRange<double>(kContent, c.begin, c.end, out_c), deadline()),
+                                 "push cf.content");
+      }
+    }
     pairs += task_pairs;
     node.log().debug("block ({}, {}): load {:.3f} s, compute and push {:.3f} s, {} pairs", task.row_block,
                      task.col_block, load_s, Since(tc), task_pairs);
@@ -897,7 +974,7 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
 // Neighbour lists for entities `keys` (sorted) pulled from cf.neighbors into `lists` (rows
 // indexed by `row_of(key)`).
 template <class RowOf>
-Status PullNeighbors(ps::KVClient& kv, std::span<const ps::Key> keys, std::size_t k, RowOf row_of,
+Status PullNeighbors(ps::KVClient& kv, ps::TableId table, std::span<const ps::Key> keys, std::size_t k, RowOf row_of,
                      NeighborLists* lists, ps::Deadline deadline) {
   const std::size_t per = std::max<std::size_t>(1, kChunk / (2 * k));
   std::vector<double> buf;
@@ -905,7 +982,7 @@ Status PullNeighbors(ps::KVClient& kv, std::span<const ps::Key> keys, std::size_
   for (std::size_t b = 0; b < keys.size(); b += per) {
     auto part = keys.subspan(b, std::min(per, keys.size() - b));
     buf.resize(part.size() * 2 * k);
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Pull<double>(kNeighbors, part, buf), deadline), "pull cf.neighbors");
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Pull<double>(table, part, buf), deadline), "pull neighbour lists");
     for (std::size_t t = 0; t < part.size(); ++t) {
       row.clear();
       DecodeRow(buf.data() + t * 2 * k, k, &row);
@@ -925,8 +1002,9 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
   const OwnUsers& own = st_->own;
   const std::size_t k = s_.sim.k;
   const std::uint32_t n_items = st_->n_items;
-  NeighborLists lists;
+  NeighborLists lists, content;
   lists.k = static_cast<std::uint32_t>(k);
+  ContentMix mix;
   // usercf: our users' neighbours' training rows, as CSR over `nb_users`.
   std::vector<std::uint32_t> nb_users;
   std::vector<std::uint64_t> nb_ptr{0};
@@ -938,14 +1016,24 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
     needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
     lists.id.assign(static_cast<std::size_t>(n_items) * k, NeighborLists::kNone);
     lists.score.assign(lists.id.size(), 0.0f);
-    ECPS_RETURN_IF_ERROR(PullNeighbors(kv, needed, k, [](ps::Key key) { return static_cast<std::size_t>(key); },
-                                       &lists, deadline));
+    auto row_of = [](ps::Key key) { return static_cast<std::size_t>(key); };
+    ECPS_RETURN_IF_ERROR(PullNeighbors(kv, kNeighbors, needed, k, row_of, &lists, deadline));
+    if (has_content()) {
+      content.k = lists.k;
+      content.id.assign(lists.id.size(), NeighborLists::kNone);
+      content.score.assign(lists.id.size(), 0.0f);
+      ECPS_RETURN_IF_ERROR(PullNeighbors(kv, kContent, needed, k, row_of, &content, deadline));
+      mix.content = &content;
+      mix.item_count = st_->item_count;
+      mix.cold_threshold = static_cast<std::uint32_t>(o_.cold_threshold);
+      mix.blend = o_.content_blend;
+    }
   } else {
     std::vector<ps::Key> mine(own.users.begin(), own.users.end());
     lists.id.assign(own.size() * k, NeighborLists::kNone);
     lists.score.assign(lists.id.size(), 0.0f);
     ECPS_RETURN_IF_ERROR(PullNeighbors(
-        kv, mine, k,
+        kv, kNeighbors, mine, k,
         [&](ps::Key key) {
           return static_cast<std::size_t>(std::lower_bound(own.users.begin(), own.users.end(), key) - own.users.begin());
         },
@@ -1006,7 +1094,7 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
       l.scores.Clear();
       if (s_.item_based) {
         UserItemWeights(own.Values(p), own.Ages(p), o_.recency_decay, &l.weights);
-        ScoreFromItems(train, l.weights, lists, &l.scores);
+        ScoreFromItems(train, l.weights, lists, &l.scores, &mix);
       } else {
         auto ids = lists.Ids(p);
         auto sims = lists.Scores(p);
@@ -1137,7 +1225,13 @@ Status ModelJob::FinishServer(sched::JobContext& ctx) {
   auto range = ctx.server->RangeOf(kNeighbors);
   PodWriter w;
   w.AddValue(range.begin).AddValue(range.end).Add(rows);
-  return ctx.node.SendControl(ps::RoleTable::kSchedulerRank, kTopicServerRows, w.Finish());
+  ECPS_RETURN_IF_ERROR(ctx.node.SendControl(ps::RoleTable::kSchedulerRank, kTopicServerRows, w.Finish()));
+  if (!has_content()) return Status::Ok();
+  auto crows = ctx.server->Rows<double>(kContent);
+  auto crange = ctx.server->RangeOf(kContent);
+  PodWriter c;
+  c.AddValue(crange.begin).AddValue(crange.end).Add(crows);
+  return ctx.node.SendControl(ps::RoleTable::kSchedulerRank, kTopicServerContent, c.Finish());
 }
 
 std::string CsvField(std::string_view s) {
@@ -1175,22 +1269,20 @@ class CsvOut {
   std::string buf_;
 };
 
-Status ModelJob::FinishScheduler(sched::JobContext& ctx) {
-  ps::Node& node = ctx.node;
-  const std::size_t k = s_.sim.k;
+// Scheduler: the rows of a neighbour table, as each server sent them on `topic`.
+Result<NeighborLists> ReceiveLists(ps::Node& node, std::uint32_t topic, std::size_t n, std::size_t k) {
   NeighborLists lists;
   lists.k = static_cast<std::uint32_t>(k);
-  lists.id.assign(static_cast<std::size_t>(n_entities()) * k, NeighborLists::kNone);
+  lists.id.assign(n * k, NeighborLists::kNone);
   lists.score.assign(lists.id.size(), 0.0f);
   std::vector<Neighbor> row;
   for (int s = 0; s < node.roles().num_servers(); ++s) {
-    ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicServerRows, node.roles().ServerRank(s),
-                                                          node.DefaultDeadline()));
+    ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(topic, node.roles().ServerRank(s), node.DefaultDeadline()));
     ECPS_ASSIGN_OR_RETURN(PodReader rd, PodReader::Open(m.control));
     ECPS_ASSIGN_OR_RETURN(auto begin, rd.NextValue<ps::Key>());
     ECPS_ASSIGN_OR_RETURN(auto end, rd.NextValue<ps::Key>());
     ECPS_ASSIGN_OR_RETURN(auto rows, rd.Next<double>());
-    if (rows.size() != (end - begin) * 2 * k || end > n_entities()) return Internal("neighbour rows of the wrong size");
+    if (rows.size() != (end - begin) * 2 * k || end > n) return Internal("neighbour rows of the wrong size");
     for (ps::Key e = begin; e < end; ++e) {
       row.clear();
       DecodeRow(rows.data() + (e - begin) * 2 * k, k, &row);
@@ -1200,10 +1292,19 @@ Status ModelJob::FinishScheduler(sched::JobContext& ctx) {
       }
     }
   }
-  return WriteOutputs(ctx, lists);
+  return lists;
 }
 
-Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists) {
+Status ModelJob::FinishScheduler(sched::JobContext& ctx) {
+  ECPS_ASSIGN_OR_RETURN(auto lists, ReceiveLists(ctx.node, kTopicServerRows, n_entities(), s_.sim.k));
+  NeighborLists content;
+  if (has_content()) {
+    ECPS_ASSIGN_OR_RETURN(content, ReceiveLists(ctx.node, kTopicServerContent, st_->n_items, s_.sim.k));
+  }
+  return WriteOutputs(ctx, lists, content);
+}
+
+Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists, const NeighborLists& content) {
   ps::Node& node = ctx.node;
   const auto t0 = Now();
   const std::string dir = o_.out;
@@ -1240,19 +1341,24 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
   }
 
   const auto& eids = s_.item_based ? iids : uids;
-  if (o_.write_neighbors) {
-    ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path("neighbors.csv")));
-    out.buf() += s_.item_based ? "item,neighbor,score\n" : "user,neighbor,score\n";
-    for (std::size_t e = 0; e < lists.size(); ++e) {
-      auto ids = lists.Ids(e);
-      auto sc = lists.Scores(e);
-      const std::string name = CsvField(eids[e]);
+  auto write_lists = [&](const NeighborLists& nl, const char* name, const char* header) -> Status {
+    ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path(name)));
+    out.buf() += header;
+    for (std::size_t e = 0; e < nl.size(); ++e) {
+      auto ids = nl.Ids(e);
+      auto sc = nl.Scores(e);
+      const std::string entity = CsvField(eids[e]);
       for (std::size_t t = 0; t < ids.size() && ids[t] != NeighborLists::kNone; ++t) {
-        fmt::format_to(std::back_inserter(out.buf()), "{},{},{:.6g}\n", name, CsvField(eids[ids[t]]), sc[t]);
+        fmt::format_to(std::back_inserter(out.buf()), "{},{},{:.6g}\n", entity, CsvField(eids[ids[t]]), sc[t]);
       }
       ECPS_RETURN_IF_ERROR(out.MaybeFlush());
     }
-    ECPS_RETURN_IF_ERROR(out.Commit());
+    return out.Commit();
+  };
+  if (o_.write_neighbors) {
+    ECPS_RETURN_IF_ERROR(
+        write_lists(lists, "neighbors.csv", s_.item_based ? "item,neighbor,score\n" : "user,neighbor,score\n"));
+    if (has_content()) ECPS_RETURN_IF_ERROR(write_lists(content, "content_neighbors.csv", "item,neighbor,score\n"));
   }
 
   if (o_.save_model) {
@@ -1261,6 +1367,11 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
     m.similarity = MeasureName(s_.sim.measure);
     m.scoring = s_.scoring_name;
     m.recency_decay = o_.recency_decay;
+    if (has_content()) {
+      m.content = content;
+      m.cold_threshold = static_cast<std::uint32_t>(o_.cold_threshold);
+      m.content_blend = o_.content_blend;
+    }
     m.explicit_ratings = s_.explicit_ratings;
     m.user_ids = uids;
     m.item_ids = iids;
@@ -1330,6 +1441,16 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
                  {"sampled_negatives", o_.sampled_negatives},
                  {"seed", o_.seed}};
   j["data"] = st_->data;
+  if (has_content()) {
+    std::size_t cold = 0;
+    for (auto c : st_->item_count) cold += c < static_cast<std::uint32_t>(o_.cold_threshold) ? 1 : 0;
+    j["content"] = {{"attributes", o_.item_attributes},
+                    {"items_with_attributes", st_->features.items_with_attributes},
+                    {"features", st_->features.names.size()},
+                    {"cold_items", cold},
+                    {"cold_threshold", o_.cold_threshold},
+                    {"content_blend", o_.content_blend}};
+  }
   j["similarity"] = {{"blocks", ctx.plan.block_bounds.size() - 1},
                      {"tasks", std::accumulate(ctx.plan.block_tasks.begin(), ctx.plan.block_tasks.end(), std::size_t{0},
                                                [](std::size_t a, const auto& t) { return a + t.size(); })},
@@ -1430,6 +1551,14 @@ Status CfOptions::Validate() const {
     if (k < 1) return InvalidArgument(fmt::format("--metrics-k: cutoffs must be >= 1, got {}", k));
   }
   if (sampled_negatives < 1) return InvalidArgument("--sampled-negatives must be >= 1");
+  if (!item_attributes.empty() && kind != "itemcf") {
+    return InvalidArgument("--item-attributes: content-based similarity is for itemcf");
+  }
+  if (cold_threshold < 0) return InvalidArgument(fmt::format("--cold-threshold must be >= 0, got {}", cold_threshold));
+  if (!(content_blend >= 0 && content_blend <= 1)) {
+    return InvalidArgument(fmt::format("--content-blend must be in [0, 1], got {}", content_blend));
+  }
+  if (numeric_bands < 1) return InvalidArgument(fmt::format("--numeric-bands must be >= 1, got {}", numeric_bands));
   if (!(recency_decay > 0 && recency_decay <= 1)) {
     return InvalidArgument(fmt::format("--recency-decay must be in (0, 1], got {}", recency_decay));
   }

@@ -66,6 +66,16 @@ struct CfOptions {
   /// itemcf: a user's training item of age a (0 = latest) weighs decay^a when scoring
   /// (1 = no recency weighting).
   double recency_decay = 1.0;
+  /// itemcf: item attributes CSV for content-based similarity ("" = none).
+  std::string item_attributes;
+  /// Column of the item id in the attributes file ("" = the first).
+  std::string attribute_id_column;
+  /// Items with fewer training interactions use their attribute neighbours only.
+  int cold_threshold = 5;
+  /// Weight of attribute neighbours for the other items (0 = CF only).
+  double content_blend = 0.0;
+  /// Quantile bands of each numeric attribute.
+  int numeric_bands = 5;
   /// After the scored items, fill lists with popular items.
   bool fill_popular = true;
   /// none, leave-last-out, leave-one-out or holdout.

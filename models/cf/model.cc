@@ -20,6 +20,12 @@ Status CheckModel(const CfModel& m, const std::string& path) {
   if (m.train_age.empty() && m.recency_decay < 1.0) return bad("recency decay without training ages");
   if (m.item_count.size() != items) return bad("item counts");
   if (m.neighbors.size() != entities || m.neighbors.score.size() != m.neighbors.id.size()) return bad("neighbour lists");
+  if (m.has_content() && (m.content.size() != items || m.content.score.size() != m.content.id.size())) {
+    return bad("content neighbour lists");
+  }
+  for (auto j : m.content.id) {
+    if (j != NeighborLists::kNone && j >= items) return bad("content neighbour index out of range");
+  }
   for (auto j : m.train_item) {
     if (j >= items) return bad("item index out of range");
   }
@@ -48,7 +54,8 @@ void RecommendForUser(const CfModel& m, const Popularity& pop, std::uint32_t u, 
   if (m.item_based()) {
     std::vector<float> weights;
     UserItemWeights(m.Values(u), m.Ages(u), m.recency_decay, &weights);
-    ScoreFromItems(m.Items(u), weights, m.neighbors, scores);
+    const ContentMix mix = m.Mix();
+    ScoreFromItems(m.Items(u), weights, m.neighbors, scores, &mix);
   } else {
     auto ids = m.neighbors.Ids(u);
     auto sims = m.neighbors.Scores(u);

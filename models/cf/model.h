@@ -33,6 +33,21 @@ struct CfModel {
   std::vector<std::uint32_t> train_age;  ///< 0 = the user's latest training interaction (empty without recency decay)
   double recency_decay = 1.0;            ///< itemcf scoring weight decay^age
   std::vector<std::uint32_t> item_count; ///< training interactions per item
+  NeighborLists content;                 ///< itemcf with attributes: content neighbours (else k = 0)
+  std::uint32_t cold_threshold = 0;      ///< items with fewer interactions use `content` only
+  double content_blend = 0;              ///< weight of content lists for warm items
+
+  bool has_content() const { return content.k > 0; }
+  ContentMix Mix() const {
+    ContentMix mix;
+    if (has_content()) {
+      mix.content = &content;
+      mix.item_count = item_count;
+      mix.cold_threshold = cold_threshold;
+      mix.blend = content_blend;
+    }
+    return mix;
+  }
 
   bool item_based() const { return kind == "itemcf"; }
   std::span<const std::uint32_t> Items(std::uint32_t u) const {
@@ -50,7 +65,7 @@ struct CfModel {
   template <class A>
   void serialize(A& ar) {
     ar(kind, similarity, scoring, explicit_ratings, user_ids, item_ids, neighbors, train_ptr, train_item,
-       train_val, train_age, recency_decay, item_count);
+       train_val, train_age, recency_decay, item_count, content, cold_threshold, content_blend);
   }
 };
 

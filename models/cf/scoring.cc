@@ -80,15 +80,29 @@ void UserItemWeights(std::span<const float> values, std::span<const std::uint32_
   }
 }
 
+namespace {
+void AddList(const NeighborLists& lists, std::uint32_t item, double weight, double value, ItemScores* scores) {
+  auto ids = lists.Ids(item);
+  auto sims = lists.Scores(item);
+  for (std::size_t s = 0; s < ids.size() && ids[s] != NeighborLists::kNone; ++s) {
+    scores->Add(ids[s], sims[s] * weight, value);
+  }
+}
+}  // namespace
+
 void ScoreFromItems(std::span<const std::uint32_t> items, std::span<const float> values,
-                    const NeighborLists& neighbors, ItemScores* scores) {
+                    const NeighborLists& neighbors, ItemScores* scores, const ContentMix* mix) {
   for (std::size_t t = 0; t < items.size(); ++t) {
     const double value = values.empty() ? 1.0 : values[t];
-    auto ids = neighbors.Ids(items[t]);
-    auto sims = neighbors.Scores(items[t]);
-    for (std::size_t s = 0; s < ids.size() && ids[s] != NeighborLists::kNone; ++s) {
-      scores->Add(ids[s], sims[s], value);
+    if (!mix || !mix->content) {
+      AddList(neighbors, items[t], 1.0, value, scores);
+      continue;
     }
+    const bool cold = mix->Cold(items[t]);
+    const double cf_weight = cold ? 0.0 : 1.0 - mix->blend;
+    const double content_weight = cold ? 1.0 : mix->blend;
+    if (cf_weight > 0) AddList(neighbors, items[t], cf_weight, value, scores);
+    if (content_weight > 0) AddList(*mix->content, items[t], content_weight, value, scores);
   }
 }
 

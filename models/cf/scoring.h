@@ -100,9 +100,21 @@ class ItemScores {
 void UserItemWeights(std::span<const float> values, std::span<const std::uint32_t> ages, double decay,
                      std::vector<float>* out);
 
-/// Item-based: adds the user's items' neighbour lists (`items` with values `values`).
+/// Content-based neighbour lists mixed into item-based scores: a cold item (fewer than
+/// `cold_threshold` training interactions) contributes its content neighbours only; a warm
+/// item its CF neighbours weighted 1 - blend and its content neighbours weighted blend.
+struct ContentMix {
+  const NeighborLists* content = nullptr;
+  std::span<const std::uint32_t> item_count;
+  std::uint32_t cold_threshold = 0;
+  double blend = 0;
+  bool Cold(std::uint32_t item) const { return content && item_count[item] < cold_threshold; }
+};
+
+/// Item-based: adds the user's items' neighbour lists (`items` with weights `values`,
+/// empty = 1), and their content lists when `mix` is given.
 void ScoreFromItems(std::span<const std::uint32_t> items, std::span<const float> values,
-                    const NeighborLists& neighbors, ItemScores* scores);
+                    const NeighborLists& neighbors, ItemScores* scores, const ContentMix* mix = nullptr);
 
 /// User-based: adds one neighbour's items (`items` with `values`) weighted by `sim`.
 inline void ScoreFromUser(std::span<const std::uint32_t> items, std::span<const float> values, double sim,

@@ -175,3 +175,83 @@ TEST(CfCluster, ItemCfBeatsPopularityOnAmazonGames) {
 
 }  // namespace
 }  // namespace ecps
+
+namespace ecps {
+namespace {
+
+using namespace testing_cf;
+
+// Attributes: category follows the item clusters of MakeInteractions, a numeric price, and
+// an item that nobody interacted with ("sku-new") dressed like sku-0045.
+std::string WriteAttributes(const fs::path& path, int items) {
+  std::ofstream f(path);
+  f << "sku,category,brand,price\n";
+  for (int i = 0; i < items; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof id, "sku-%04d", i);
+    f << id << ",cat" << i / (items / 4) << ",brand" << i % 7 << "," << 10 + (i * 37) % 90 << ".5\n";
+  }
+  f << "sku-new,cat1,brand" << 45 % 7 << "," << 10 + (45 * 37) % 90 << ".5\n";
+  return path.string();
+}
+
+TEST(CfContent, ColdItemsUseAttributeNeighboursAndAreTheSameForAnyWorkerCount) {
+  const auto dir = TempDir("content");
+  const auto rows = MakeInteractions(300, 160, 24, 5);
+  const auto file = WriteInteractions(dir / "interactions.csv", rows, true);
+  const auto attrs = WriteAttributes(dir / "items.csv", 160);
+  std::string ref_content, ref_rec;
+  for (auto [servers, workers] : std::vector<std::pair<int, int>>{{1, 1}, {2, 3}}) {
+    models::cf::CfOptions o;
+    o.train = file;
+    o.feedback = "implicit";
+    o.item_attributes = attrs;
+    o.cold_threshold = 8;
+    o.content_blend = 0.3;
+    o.neighbors = 10;
+    o.out = (dir / ("w" + std::to_string(workers))).string();
+    Status s = Train(o, servers, workers);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto m = models::cf::LoadCfModel(o.out);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_TRUE(m->has_content());
+    models::cf::IdIndex items(m->item_ids);
+    const auto fresh = items.Find("sku-new");
+    ASSERT_GE(fresh, 0) << "an item with attributes only must be in the id mapping";
+    EXPECT_EQ(m->item_count[static_cast<std::size_t>(fresh)], 0u);
+    EXPECT_TRUE(m->Mix().Cold(static_cast<std::uint32_t>(fresh)));
+    // Its best attribute neighbour is the item it copies.
+    EXPECT_EQ(m->content.Ids(static_cast<std::size_t>(fresh))[0], static_cast<std::uint32_t>(items.Find("sku-0045")));
+    EXPECT_NEAR(m->content.Scores(static_cast<std::size_t>(fresh))[0], 1.0, 1e-6);
+    // With a blend, the never-seen item gets a score from the users who have its look-alike
+    // (through sku-0045's attribute neighbours); without the content lists it gets none.
+    const auto twin = static_cast<std::uint32_t>(items.Find("sku-0045"));
+    std::size_t reached = 0;
+    for (std::uint32_t u = 0; u < m->user_ids.size(); ++u) {
+      auto train = m->Items(u);
+      if (!std::binary_search(train.begin(), train.end(), twin)) continue;
+      models::cf::ItemScores with(static_cast<std::uint32_t>(m->item_ids.size())), without(with);
+      const auto mix = m->Mix();
+      models::cf::ScoreFromItems(train, {}, m->neighbors, &with, &mix);
+      models::cf::ScoreFromItems(train, {}, m->neighbors, &without);
+      EXPECT_FALSE(without.Scored(static_cast<std::uint32_t>(fresh)));
+      reached += with.Scored(static_cast<std::uint32_t>(fresh)) && with.Score(static_cast<std::uint32_t>(fresh)) > 0;
+    }
+    EXPECT_GT(reached, 0u);
+    const auto rec = Slurp(fs::path(o.out) / "recommendations.csv");
+    const auto content = Slurp(fs::path(o.out) / "content_neighbors.csv");
+    if (ref_content.empty()) {
+      ref_content = content;
+      ref_rec = rec;
+    } else {
+      EXPECT_EQ(content, ref_content);
+      EXPECT_EQ(rec, ref_rec);
+    }
+    auto j = nlohmann::json::parse(Slurp(fs::path(o.out) / "metrics.json"));
+    EXPECT_EQ(j["content"]["items_with_attributes"].get<int>(), 161);
+    EXPECT_GE(j["content"]["cold_items"].get<int>(), 1);
+  }
+}
+
+}  // namespace
+}  // namespace ecps

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include <gtest/gtest.h>
 
+#include "models/cf/attributes.h"
 #include "models/cf/ids.h"
 #include "models/cf/metrics.h"
 #include "models/cf/model.h"
@@ -288,6 +290,37 @@ TEST(Scoring, ExcludesSeenItemsRanksByScoreThenPopularity) {
   EXPECT_EQ(p[0].item, 4u);
   EXPECT_EQ(p[1].item, 5u);
   EXPECT_EQ(p[2].item, 2u);
+}
+
+// ---- Attributes ----------------------------------------------------------------------------
+
+TEST(Attributes, CategoricalValuesAndNumericBandsBecomeFeatures) {
+  auto dir = fs::temp_directory_path() / ("ecps_cf_attr_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto path = (dir / "items.csv").string();
+  std::ofstream(path) << "brand,sku,price\nacme,a,1\nzen,b,2\nacme,c,3\n,d,4\nzen,e,\n";
+  AttributeRows rows;
+  ASSERT_TRUE(ReadAttributes({path, 0, fs::file_size(path)}, "sku", &rows).ok());
+  EXPECT_EQ(rows.columns, (std::vector<std::string>{"brand", "price"}));
+  EXPECT_EQ(rows.item_ids, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  // Items a..e are 0..4; item 5 has no attributes.
+  auto f = BuildItemFeatures(rows.columns, {0, 1, 2, 3, 4}, rows.values, 6, 2, {"a", "b", "c", "d", "e", "f"}, path);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  // Features in sorted order: brand=acme, brand=zen, price#0 (1, 2), price#1 (3, 4).
+  EXPECT_EQ(f->names, (std::vector<std::string>{"brand=acme", "brand=zen", "price#0", "price#1"}));
+  EXPECT_EQ(f->ptr, (std::vector<std::uint64_t>{0, 2, 4, 6, 7, 8, 8}));
+  EXPECT_EQ(f->feat, (std::vector<std::uint32_t>{0, 2, 1, 2, 0, 3, 3, 1}));
+  EXPECT_EQ(f->items_with_attributes, 5u);
+  auto dup = BuildItemFeatures(rows.columns, {0, 1, 2, 1, 4}, rows.values, 6, 2, {"a", "b", "c", "d", "e", "f"}, path);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("\"b\" appears more than once"), std::string::npos);
+  std::ofstream(path) << "sku,brand\na,acme\nb\n";
+  AttributeRows bad;
+  Status s = ReadAttributes({path, 0, fs::file_size(path)}, "", &bad);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(path + ":3: expected 2 fields"), std::string::npos) << s.ToString();
+  s = ReadAttributes({path, 0, fs::file_size(path)}, "nope", &bad);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
 }
 
 }  // namespace
