@@ -54,7 +54,8 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
   m->add_option("--min-support", c.min_support, "Minimum number of shared users/items for a neighbour pair")
       ->capture_default_str();
   m->add_option("--block-size", c.block_size,
-                "Entities per similarity block; memory per worker follows it (0: about 2 blocks per worker)")
+                "Entities per similarity block; memory per worker follows it (0: the fewest blocks that give each "
+                "worker about two tasks, at most 65536 wide)")
       ->capture_default_str();
   m->add_option("--scoring", c.scoring,
                 "sum (weighted sum of similarities), average (normalised by the similarities: a predicted "

@@ -671,6 +671,18 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
 
 // ---- Job 2: similarity blocks, recommendations, evaluation --------------------------------
 
+// Entities per block when the user gave none: the fewest blocks that still give every
+// worker about two tasks (B(B+1)/2 >= 2W), and no wider than 65536 entities (a block-wide
+// accumulator stays in the cache). Every task walks all the contexts of its row block, so
+// more blocks than that only add work; each task already uses every core of its process.
+std::uint64_t DefaultBlockSize(std::uint64_t n, int workers, std::uint64_t requested) {
+  if (requested > 0) return requested;
+  std::uint64_t blocks = 1;
+  while (blocks * (blocks + 1) / 2 < 2 * static_cast<std::uint64_t>(workers)) ++blocks;
+  std::uint64_t size = (n + blocks - 1) / blocks;
+  return std::max<std::uint64_t>(1, std::min<std::uint64_t>(size, 65536));
+}
+
 // One worker's results for the scheduler, read from its report payload.
 struct WorkerReport {
   ps::Message msg;  // owns the payload the spans point into
@@ -759,7 +771,7 @@ Result<sched::ShardPlan> ModelJob::MakePlan(const ps::RoleTable& roles) {
   sched::ShardPlan p;
   p.num_workers = roles.num_workers();
   p.file_ranges.resize(static_cast<std::size_t>(p.num_workers));
-  sched::PlanBlocks(n_entities(), p.num_workers, o_.block_size, &p);
+  sched::PlanBlocks(n_entities(), p.num_workers, DefaultBlockSize(n_entities(), p.num_workers, o_.block_size), &p);
   return p;
 }
 

@@ -59,7 +59,8 @@ struct CfOptions {
   double shrinkage = 0.0;
   /// Minimum co-support of a neighbour pair.
   int min_support = 1;
-  /// Entities per similarity block (0: about 2 blocks per worker).
+  /// Entities per similarity block (0: the fewest blocks giving each worker about two
+  /// tasks, at most 65536 entities wide).
   std::uint64_t block_size = 0;
   /// auto, sum or average (see scoring.h).
   std::string scoring = "auto";
