@@ -58,8 +58,9 @@ constexpr ps::TableId kNeighbors = 2;
 constexpr ps::TableId kContextStats = 3;
 constexpr ps::TableId kContent = 4;
 
-// Keys per push/pull of the matrix.
-constexpr std::size_t kChunk = std::size_t{1} << 20;
+// Keys per push/pull of the matrix: large enough that per-message costs vanish, small
+// enough that every worker's staging buffers stay a few MB.
+constexpr std::size_t kChunk = std::size_t{1} << 18;
 
 // Gives memory freed by this thread's large buffers back to the system: glibc keeps freed
 // blocks in per-thread arenas, so with several worker threads the peak would otherwise be
@@ -712,6 +713,9 @@ class ModelJob final : public sched::Job {
 
  private:
   std::uint32_t matrix_width() const { return s_.sim.binary ? 1 : 2; }
+  // cf.matrix holds context indices (and float ratings): floats are exact for indices below
+  // 2^24 and halve the servers' memory; doubles beyond.
+  bool matrix_float() const { return n_contexts() <= (1u << 24); }
   std::uint32_t n_entities() const { return st_->n_entities(s_.item_based); }
   std::uint32_t n_contexts() const { return st_->n_contexts(s_.item_based); }
   bool has_content() const { return s_.item_based && !o_.item_attributes.empty(); }
@@ -734,10 +738,15 @@ class ModelJob final : public sched::Job {
     b.Prepare(content_options(), {}, static_cast<std::uint32_t>(f.names.size()));
     return b;
   }
+  template <class T>
   Status PushMatrix(ps::KVClient& kv, ps::Deadline deadline);
   Status PushContextStats(ps::KVClient& kv, ps::Deadline deadline);
+  template <class T>
   Result<std::shared_ptr<EntityBlock>> LoadBlock(ps::KVClient& kv, const sched::ShardPlan& plan, std::uint32_t b,
                                                  std::span<const double> context_mean, ps::Deadline deadline);
+  template <class T>
+  Status PullRows(ps::KVClient& kv, std::span<const std::uint32_t> entities, std::vector<std::uint64_t>* ptr,
+                  std::vector<std::uint32_t>* ctx, std::vector<float>* val, ps::Deadline deadline);
   Status RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report, std::vector<std::any>* keep);
   Status WriteOutputs(sched::JobContext& ctx, const NeighborLists& neighbors, const NeighborLists& content);
 
@@ -749,7 +758,8 @@ class ModelJob final : public sched::Job {
 
 std::vector<ps::TableSpec> ModelJob::Tables() const {
   return {
-      {kMatrix, "cf.matrix", ps::ValueType::kFloat64, matrix_width(), st_->nnz, false},
+      {kMatrix, "cf.matrix", matrix_float() ? ps::ValueType::kFloat32 : ps::ValueType::kFloat64, matrix_width(),
+       st_->nnz, false},
       {kNeighbors, "cf.neighbors", ps::ValueType::kFloat64, static_cast<std::uint32_t>(2 * s_.sim.k), n_entities(),
        false},
       {kContextStats, "cf.context_stats", ps::ValueType::kFloat64, 2, n_contexts(), false},
@@ -761,7 +771,11 @@ std::vector<ps::TableSpec> ModelJob::Tables() const {
 
 Status ModelJob::SetupServer(ps::KVServer& server) {
   auto t = Tables();
-  ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[0], std::make_unique<ps::AssignRule<double>>()));
+  if (matrix_float()) {
+    ECPS_RETURN_IF_ERROR(server.AddTable<float>(t[0], std::make_unique<ps::AssignRule<float>>()));
+  } else {
+    ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[0], std::make_unique<ps::AssignRule<double>>()));
+  }
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[1], std::make_unique<TopKMergeRule>()));
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[2], std::make_unique<ps::SumRule<double>>()));
   return server.AddTable<double>(t[3], std::make_unique<TopKMergeRule>());
@@ -776,6 +790,7 @@ Result<sched::ShardPlan> ModelJob::MakePlan(const ps::RoleTable& roles) {
 }
 
 // This worker's training entries, entity-major, into cf.matrix at the scheduler's offsets.
+template <class T>
 Status ModelJob::PushMatrix(ps::KVClient& kv, ps::Deadline deadline) {
   const OwnUsers& own = st_->own;
   const auto& entities = st_->entities;
@@ -813,12 +828,13 @@ Status ModelJob::PushMatrix(ps::KVClient& kv, ps::Deadline deadline) {
     *val = own.Values(p_user);
   };
   std::vector<ps::Key> keys;
-  std::vector<double> vals;
-  keys.reserve(kChunk);
-  vals.reserve(kChunk * matrix_width());
+  std::vector<T> vals;
+  const std::size_t staged = std::min(kChunk, own.train_item.size());
+  keys.reserve(staged);
+  vals.reserve(staged * matrix_width());
   auto flush = [&]() -> Status {
     if (keys.empty()) return Status::Ok();
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Push<double>(kMatrix, keys, vals), deadline), "push cf.matrix");
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Push<T>(kMatrix, keys, vals), deadline), "push cf.matrix");
     keys.clear();
     vals.clear();
     return Status::Ok();
@@ -829,8 +845,8 @@ Status ModelJob::PushMatrix(ps::KVClient& kv, ps::Deadline deadline) {
     entries(k, &ctx, &val);
     for (std::size_t t = 0; t < ctx.size(); ++t) {
       keys.push_back(st_->offsets[k] + t);
-      vals.push_back(ctx[t]);
-      if (values) vals.push_back(val.empty() ? 1.0 : val[t]);
+      vals.push_back(static_cast<T>(ctx[t]));
+      if (values) vals.push_back(val.empty() ? T(1) : static_cast<T>(val[t]));
       if (keys.size() == kChunk) ECPS_RETURN_IF_ERROR(flush());
     }
   }
@@ -869,6 +885,7 @@ Status ModelJob::PushContextStats(ps::KVClient& kv, ps::Deadline deadline) {
   return kv.Wait(kv.Push<double>(kContextStats, keys, vals), deadline).WithContext("push cf.context_stats");
 }
 
+template <class T>
 Result<std::shared_ptr<EntityBlock>> ModelJob::LoadBlock(ps::KVClient& kv, const sched::ShardPlan& plan,
                                                          std::uint32_t b, std::span<const double> context_mean,
                                                          ps::Deadline deadline) {
@@ -882,11 +899,11 @@ Result<std::shared_ptr<EntityBlock>> ModelJob::LoadBlock(ps::KVClient& kv, const
   const std::uint32_t width = matrix_width();
   blk->ctx.resize(hi - lo);
   if (width == 2) blk->val.resize(hi - lo);
-  std::vector<double> buf(std::min<std::uint64_t>(kChunk, hi - lo) * width);
+  std::vector<T> buf(std::min<std::uint64_t>(kChunk, hi - lo) * width);
   for (std::uint64_t pos = lo; pos < hi; pos += kChunk) {
     const std::uint64_t n = std::min<std::uint64_t>(kChunk, hi - pos);
-    std::span<double> out(buf.data(), n * width);
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PullRange<double>(kMatrix, pos, pos + n, out), deadline), "pull cf.matrix");
+    std::span<T> out(buf.data(), n * width);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PullRange<T>(kMatrix, pos, pos + n, out), deadline), "pull cf.matrix");
     for (std::uint64_t t = 0; t < n; ++t) {
       blk->ctx[pos - lo + t] = static_cast<std::uint32_t>(buf[t * width]);
       if (width == 2) blk->val[pos - lo + t] = static_cast<float>(buf[t * width + 1]);
@@ -904,7 +921,7 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
   ps::KVClient& kv = *ctx.client;
   auto deadline = [&] { return node.DefaultDeadline(); };
   const auto t0 = Now();
-  ECPS_RETURN_IF_ERROR(PushMatrix(kv, deadline()));
+  ECPS_RETURN_IF_ERROR(matrix_float() ? PushMatrix<float>(kv, deadline()) : PushMatrix<double>(kv, deadline()));
   node.log().debug("pushed {} matrix entries in {:.3f} s", st_->own.train_item.size(), Since(t0));
   if (s_.sim.measure == Measure::kAdjustedCosine) ECPS_RETURN_IF_ERROR(PushContextStats(kv, deadline()));
   ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
@@ -935,7 +952,8 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
     const auto tl = Now();
     for (std::uint32_t b : {task.row_block, task.col_block}) {
       if (cache.count(b)) continue;
-      ECPS_ASSIGN_OR_RETURN(cache[b], LoadBlock(kv, ctx.plan, b, context_mean, deadline()));
+      ECPS_ASSIGN_OR_RETURN(cache[b], matrix_float() ? LoadBlock<float>(kv, ctx.plan, b, context_mean, deadline())
+                                                     : LoadBlock<double>(kv, ctx.plan, b, context_mean, deadline()));
     }
     const double load_s = Since(tl);
     const auto tc = Now();
@@ -1008,6 +1026,37 @@ Status PullNeighbors(ps::KVClient& kv, ps::TableId table, std::span<const ps::Ke
   return Status::Ok();
 }
 
+// The training rows of `entities` (sorted) from cf.matrix, as CSR.
+template <class T>
+Status ModelJob::PullRows(ps::KVClient& kv, std::span<const std::uint32_t> entities, std::vector<std::uint64_t>* ptr,
+                          std::vector<std::uint32_t>* ctx, std::vector<float>* val, ps::Deadline deadline) {
+  const std::uint32_t width = matrix_width();
+  const auto& layout = st_->ptr;
+  std::vector<ps::Key> keys;
+  std::vector<T> buf;
+  for (std::size_t q = 0; q < entities.size();) {
+    keys.clear();
+    const std::size_t q0 = q;
+    while (q < entities.size() &&
+           (keys.empty() || keys.size() + (layout[entities[q] + 1] - layout[entities[q]]) <= kChunk)) {
+      for (std::uint64_t pos = layout[entities[q]]; pos < layout[entities[q] + 1]; ++pos) keys.push_back(pos);
+      ++q;
+    }
+    buf.resize(keys.size() * width);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Pull<T>(kMatrix, keys, buf), deadline), "pull cf.matrix rows");
+    std::size_t t = 0;
+    for (std::size_t v = q0; v < q; ++v) {
+      const std::uint64_t n = layout[entities[v] + 1] - layout[entities[v]];
+      for (std::uint64_t e = 0; e < n; ++e, ++t) {
+        ctx->push_back(static_cast<std::uint32_t>(buf[t * width]));
+        if (width == 2) val->push_back(static_cast<float>(buf[t * width + 1]));
+      }
+      ptr->push_back(ctx->size());
+    }
+  }
+  return Status::Ok();
+}
+
 Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report, std::vector<std::any>* keep) {
   ps::KVClient& kv = *ctx.client;
   const auto deadline = ctx.node.DefaultDeadline();
@@ -1055,28 +1104,8 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
     }
     std::sort(nb_users.begin(), nb_users.end());
     nb_users.erase(std::unique(nb_users.begin(), nb_users.end()), nb_users.end());
-    const std::uint32_t width = matrix_width();
-    std::vector<ps::Key> keys;
-    std::vector<double> buf;
-    for (std::size_t q = 0; q < nb_users.size();) {
-      keys.clear();
-      const std::size_t q0 = q;
-      while (q < nb_users.size() && (keys.empty() || keys.size() + (st_->ptr[nb_users[q] + 1] - st_->ptr[nb_users[q]]) <= kChunk)) {
-        for (std::uint64_t pos = st_->ptr[nb_users[q]]; pos < st_->ptr[nb_users[q] + 1]; ++pos) keys.push_back(pos);
-        ++q;
-      }
-      buf.resize(keys.size() * width);
-      ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Pull<double>(kMatrix, keys, buf), deadline), "pull cf.matrix rows");
-      std::size_t t = 0;
-      for (std::size_t v = q0; v < q; ++v) {
-        const std::uint64_t n = st_->ptr[nb_users[v] + 1] - st_->ptr[nb_users[v]];
-        for (std::uint64_t e = 0; e < n; ++e, ++t) {
-          nb_item.push_back(static_cast<std::uint32_t>(buf[t * width]));
-          if (width == 2) nb_val.push_back(static_cast<float>(buf[t * width + 1]));
-        }
-        nb_ptr.push_back(nb_item.size());
-      }
-    }
+    ECPS_RETURN_IF_ERROR(matrix_float() ? PullRows<float>(kv, nb_users, &nb_ptr, &nb_item, &nb_val, deadline)
+                                        : PullRows<double>(kv, nb_users, &nb_ptr, &nb_item, &nb_val, deadline));
   }
 
   // Score, list and evaluate our users, in parallel.
