@@ -89,31 +89,30 @@ def speed(a, tmp):
         subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_synthetic.py"), "--out", synth], check=True)
     print(f"== speed: top-20 cosine neighbours of every item, {synth}; median of {a.runs} runs")
     scipy_out = os.path.join(tmp, "scipy_neighbors.csv")
-    rows = []
-    sims, walls, rsss = [], [], []
+    # Rounds interleave the contenders so that each sees the same machine load.
+    configs = [(1, 1), (1, 0), (2, 0), (4, 0)]  # (workers, threads; 0 = all cores)
+    names = ["scipy X^T X + top-20 (1 thread)"] + [
+        f"ecps itemcf, {w} worker(s), {'1 thread' if t == 1 else 'all cores'}" for w, t in configs]
+    runs = {n: ([], [], []) for n in names}
+    print(f"  load average before: {os.getloadavg()[0]:.2f}")
     for r in range(a.runs):
         out, wall, rss = timed(["/usr/bin/python3", os.path.join(HERE, "scipy_topk.py"), "--train", synth, "-k", "20"]
                                + (["--out", scipy_out] if r == 0 else []))
-        sims.append(json.loads(out.strip().splitlines()[-1])["similarity_s"])
-        walls.append(wall)
-        rsss.append(rss)
-    scipy = (statistics.median(sims), statistics.median(walls), statistics.median(rsss))
-    rows.append(("scipy X^T X + top-20", *scipy))
-    for w in (1, 2, 4):
-        sims, walls, rsss = [], [], []
-        out = os.path.join(tmp, f"ecps_w{w}")
-        for _ in range(a.runs):
-            j, wall, rss = train(a.ecps, out, ["--train", synth, "--neighbors", "20", "--similarity", "cosine",
-                                               "-n", "0", "--save-model", "false", "--local", "--servers", "1",
-                                               "--workers", str(w)])
-            sims.append(j["timings"]["similarity_s"])
-            walls.append(wall)
-            rsss.append(rss)
-        rows.append((f"ecps itemcf, {w} worker(s)", statistics.median(sims), statistics.median(walls),
-                     statistics.median(rsss)))
-    print(f"  {'':<28} {'similarity s':>12} {'process s':>10} {'peak MB':>8}  {'vs scipy: time':>14} {'memory':>7}")
+        for lst, v in zip(runs[names[0]], (json.loads(out.strip().splitlines()[-1])["similarity_s"], wall, rss)):
+            lst.append(v)
+        for (w, t), name in zip(configs, names[1:]):
+            j, wall, rss = train(a.ecps, os.path.join(tmp, f"ecps_w{w}"),
+                                 ["--train", synth, "--neighbors", "20", "--similarity", "cosine", "-n", "0",
+                                  "--save-model", "false", "--local", "--servers", "1", "--workers", str(w),
+                                  "--threads", str(t)])
+            for lst, v in zip(runs[name], (j["timings"]["similarity_s"], wall, rss)):
+                lst.append(v)
+    print(f"  load average after: {os.getloadavg()[0]:.2f}")
+    rows = [(n, *(statistics.median(v) for v in runs[n])) for n in names]
+    scipy = rows[0][1:]
+    print(f"  {'':<44} {'similarity s':>12} {'process s':>10} {'peak MB':>8}  {'vs scipy: time':>14} {'memory':>7}")
     for name, sim, wall, rss in rows:
-        print(f"  {name:<28} {sim:>12.2f} {wall:>10.2f} {rss:>8.0f}  {scipy[0] / sim:>13.1f}x {scipy[2] / rss:>6.1f}x")
+        print(f"  {name:<44} {sim:>12.2f} {wall:>10.2f} {rss:>8.0f}  {scipy[0] / sim:>13.1f}x {scipy[2] / rss:>6.1f}x")
     # The two neighbour lists agree (scipy computes in float32, so near-ties may differ).
     def load(path):
         lists = {}
