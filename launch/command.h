@@ -42,5 +42,6 @@ void AddPipelineCommand(CommandTree& tree);
 void AddKMeansCommand(CommandTree& tree);  ///< train kmeans, segment
 /// `ecps train lr`, `ecps train linreg`, `ecps predict` (launch/commands/lr_command.cc).
 void AddLrCommands(CommandTree& tree);
+void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, similar
 
 }  // namespace ecps::launch

@@ -23,6 +23,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddGenerateCommand(tree);
   AddKMeansCommand(tree);
   AddLrCommands(tree);
+  AddCfCommands(tree);
   AddPipelineCommand(tree);
 }
 

@@ -1,0 +1,230 @@
+// `ecps train itemcf|usercf`: collaborative filtering on the parameter server;
+// `ecps recommend`: top-N items for one user of a trained model;
+// `ecps similar`: the nearest neighbours of one item (itemcf) or user (usercf).
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+#include <tbb/global_control.h>
+
+#include "launch/cluster.h"
+#include "launch/command.h"
+#include "models/cf/cf_job.h"
+#include "models/cf/ids.h"
+#include "models/cf/model.h"
+
+namespace ecps::launch {
+namespace {
+
+void AddTrainCf(CommandTree& tree, const std::string& kind) {
+  struct Opts {
+    ClusterOptions cluster;
+    models::cf::CfOptions cf;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  o->cf.kind = kind;
+  const bool item = kind == "itemcf";
+  auto* sub = tree.train->add_subcommand(
+      kind, item ? "Item-based collaborative filtering: item x item similarity blocks on the workers, "
+                   "top-k neighbour lists merged on the servers, top-N recommendations per user"
+                 : "User-based collaborative filtering: user x user similarity blocks on the workers, "
+                   "top-k neighbour lists merged on the servers, top-N recommendations per user");
+  auto& c = o->cf;
+  auto* in = sub->add_option_group("Input");
+  in->add_option("--train", c.train,
+                 "Interaction file: user item [rating [timestamp]] per line, separated by commas, tabs or "
+                 "spaces; string or integer ids")
+      ->required();
+  in->add_option("--header", c.header, "First line is a header: auto (detected), yes or no")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "yes", "no"}));
+  in->add_option("--feedback", c.feedback,
+                 "implicit (every interaction counts 1), explicit (ratings), or auto (explicit when the "
+                 "file has a rating column)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "implicit", "explicit"}));
+  in->add_flag("--skip-bad-rows", c.skip_bad_rows,
+               "Count and skip malformed rows (reported in metrics.json) instead of stopping at the first");
+  auto* m = sub->add_option_group("Model");
+  m->add_option("--similarity", c.similarity, "cosine, adjusted-cosine, pearson or jaccard")
+      ->capture_default_str()->check(CLI::IsMember({"cosine", "adjusted-cosine", "pearson", "jaccard"}));
+  m->add_option("--neighbors,-k", c.neighbors, item ? "Neighbours kept per item" : "Neighbours kept per user")
+      ->capture_default_str();
+  m->add_option("--shrinkage", c.shrinkage, "Shrink similarities by n / (n + lambda), n = co-support (0: off)")
+      ->capture_default_str();
+  m->add_option("--min-support", c.min_support, "Minimum number of shared users/items for a neighbour pair")
+      ->capture_default_str();
+  m->add_option("--block-size", c.block_size,
+                "Entities per similarity block; memory per worker follows it (0: the fewest blocks that give each "
+                "worker about two tasks, at most 65536 wide)")
+      ->capture_default_str();
+  m->add_option("--scoring", c.scoring,
+                "sum (weighted sum of similarities), average (normalised by the similarities: a predicted "
+                "rating), or auto (average for explicit ratings, sum otherwise)")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "sum", "average"}));
+  if (item) {
+    m->add_option("--recency-decay", c.recency_decay,
+                  "Weight of a user's training item when scoring: decay^age, age 0 = the latest (1: off; "
+                  "helps next-item prediction)")
+        ->capture_default_str();
+  }
+  if (item) {
+    auto* ct = sub->add_option_group("Content (cold items)");
+    ct->add_option("--item-attributes", c.item_attributes,
+                   "CSV of item attributes with a header (categorical and numeric columns, e.g. category, "
+                   "brand, price) for content-based similarity");
+    ct->add_option("--attribute-id-column", c.attribute_id_column,
+                   "Column of the item id in --item-attributes (default: the first)");
+    ct->add_option("--cold-threshold", c.cold_threshold,
+                   "Items with fewer training interactions use their attribute neighbours only")
+        ->capture_default_str();
+    ct->add_option("--content-blend", c.content_blend,
+                   "Weight of attribute neighbours for the other items (hybrid: (1 - w) CF + w content)")
+        ->capture_default_str();
+    ct->add_option("--numeric-bands", c.numeric_bands, "Quantile bands of each numeric attribute (price bands)")
+        ->capture_default_str();
+  }
+  auto* out = sub->add_option_group("Output");
+  out->add_option("--out", c.out, "Output folder: recommendations.csv, neighbors.csv, model.ecps, metrics.json")
+      ->required();
+  out->add_option("-n,--top-n", c.top_n, "Recommendations per user in recommendations.csv (0: none)")
+      ->capture_default_str();
+  out->add_option("--fill-popular", c.fill_popular,
+                  "Complete lists with popular items after the items the model scores")
+      ->capture_default_str();
+  out->add_option("--save-model", c.save_model, "Write model.ecps (for ecps recommend / ecps similar)")
+      ->capture_default_str();
+  out->add_option("--write-neighbors", c.write_neighbors, "Write neighbors.csv")->capture_default_str();
+  auto* ev = sub->add_option_group("Evaluation");
+  ev->add_option("--split", c.split,
+                 "none; leave-last-out (per user, by timestamp or file order); leave-one-out (random); "
+                 "holdout (--holdout-fraction of each user's interactions)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "leave-last-out", "leave-one-out", "holdout"}));
+  ev->add_option("--evaluate-on", c.evaluate_on,
+                 "test, or validation (the second held-out item; the test item is dropped: for tuning)")
+      ->capture_default_str()->check(CLI::IsMember({"test", "validation"}));
+  ev->add_option("--holdout-fraction", c.holdout_fraction, "Share of interactions held out by --split holdout")
+      ->capture_default_str();
+  ev->add_option("--min-user-interactions", c.min_user_interactions,
+                 "Users with fewer interactions stay in training and are not evaluated")
+      ->capture_default_str();
+  ev->add_option("--metrics-k", c.metrics_k, "Cutoffs of HR, precision, recall, NDCG and MAP")
+      ->capture_default_str()->delimiter(',');
+  ev->add_option("--sampled-negatives", c.sampled_negatives,
+                 "Random non-interacted items each held-out item is ranked among (SASRec protocol)")
+      ->capture_default_str();
+  ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Compute threads per process (0: all cores)")->capture_default_str();
+  AddClusterOptions(*sub, o->cluster);
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      std::unique_ptr<tbb::global_control> limit;
+      if (o->threads > 0) {
+        limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                      static_cast<std::size_t>(o->threads));
+      }
+      o->cf.quiet = o->cluster.quiet;
+      return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
+        return RunCluster(o->cluster, factory);
+      });
+    };
+  });
+}
+
+void PrintCsv(const std::vector<std::pair<std::string, double>>& rows, const char* header) {
+  std::printf("%s\n", header);
+  for (const auto& [id, score] : rows) std::printf("%s,%.6g\n", id.c_str(), score);
+}
+
+void AddRecommend(CommandTree& tree) {
+  struct Opts {
+    std::string model;
+    std::string user;
+    int n = 10;
+    bool fill = true;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.root->add_subcommand(
+      "recommend", "Top-N items for one user of a trained itemcf/usercf model (seen items excluded)");
+  sub->add_option("--model", o->model, "Model folder (or its model.ecps) written by ecps train itemcf|usercf")
+      ->required();
+  sub->add_option("--user", o->user, "User id as in the training file")->required();
+  sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
+      const auto pop = models::cf::Popularity::From(m.item_count);
+      std::vector<models::cf::Scored> top;
+      const std::int64_t u = models::cf::IdIndex(m.user_ids).Find(o->user);
+      if (u < 0) {
+        std::fprintf(stderr, "ecps: user \"%s\" is not in the model: most popular items\n", o->user.c_str());
+        models::cf::PopularTop(static_cast<std::size_t>(o->n), {}, pop, &top);
+      } else {
+        models::cf::ItemScores scores(static_cast<std::uint32_t>(m.item_ids.size()));
+        models::cf::RecommendForUser(m, pop, static_cast<std::uint32_t>(u), static_cast<std::size_t>(o->n), o->fill,
+                                     &scores, &top);
+      }
+      std::vector<std::pair<std::string, double>> rows;
+      for (const auto& s : top) rows.emplace_back(m.item_ids[s.item], s.score);
+      PrintCsv(rows, "item,score");
+      return Status::Ok();
+    };
+  });
+}
+
+void AddSimilar(CommandTree& tree) {
+  struct Opts {
+    std::string model;
+    std::string item;
+    std::string user;
+    int n = 10;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.root->add_subcommand(
+      "similar", "Nearest neighbours of an item (itemcf model) or a user (usercf model), best first");
+  sub->add_option("--model", o->model, "Model folder (or its model.ecps)")->required();
+  auto* item = sub->add_option("--item", o->item, "Item id (itemcf models)");
+  auto* user = sub->add_option("--user", o->user, "User id (usercf models)");
+  item->excludes(user);
+  sub->add_option("-n,--top-n", o->n, "Number of neighbours")->capture_default_str()->check(CLI::PositiveNumber);
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
+      const bool by_item = m.item_based();
+      const std::string& id = by_item ? o->item : o->user;
+      if (id.empty()) {
+        return InvalidArgument(fmt::format("{} is a {} model: give --{}", o->model, m.kind, by_item ? "item" : "user"));
+      }
+      const auto& ids = by_item ? m.item_ids : m.user_ids;
+      const std::int64_t e = models::cf::IdIndex(ids).Find(id);
+      if (e < 0) return NotFound(fmt::format("{} \"{}\" is not in the model {}", by_item ? "item" : "user", id, o->model));
+      const auto ei = static_cast<std::uint32_t>(e);
+      const bool cold = by_item && m.Mix().Cold(ei);
+      if (cold) std::fprintf(stderr, "ecps: \"%s\" is a cold item: neighbours by attributes\n", id.c_str());
+      const auto& lists = cold ? m.content : m.neighbors;
+      auto nb = lists.Ids(ei);
+      auto sc = lists.Scores(ei);
+      std::vector<std::pair<std::string, double>> rows;
+      for (std::size_t t = 0; t < nb.size() && rows.size() < static_cast<std::size_t>(o->n); ++t) {
+        if (nb[t] == models::cf::NeighborLists::kNone) break;
+        rows.emplace_back(ids[nb[t]], sc[t]);
+      }
+      PrintCsv(rows, by_item ? "item,score" : "user,score");
+      return Status::Ok();
+    };
+  });
+}
+
+}  // namespace
+
+void AddCfCommands(CommandTree& tree) {
+  AddTrainCf(tree, "itemcf");
+  AddTrainCf(tree, "usercf");
+  AddRecommend(tree);
+  AddSimilar(tree);
+}
+
+}  // namespace ecps::launch

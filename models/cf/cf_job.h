@@ -1,0 +1,110 @@
+// Item-based and user-based collaborative filtering on the parameter server.
+//
+// Training runs two jobs on the same ranks (the second's tables are sized by what the
+// first found; per-rank state passes between them):
+//
+//  1. ingest — workers read byte ranges of the interaction file, intern their ids and send
+//     the distinct ids to the scheduler, which assigns dense indices in canonical id order
+//     (ids.h) and returns them; workers then shuffle rows to the owner of each user (a hash
+//     of the user id), deduplicate, and split each user's history (split.h). The scheduler
+//     adds up per-worker entity counts into the layout of an entity-major matrix (items for
+//     itemcf, users for usercf) and tells each worker where its entries go.
+//  2. model — tables on the servers: cf.matrix (the training matrix, entity-major: one key
+//     per interaction), cf.neighbors (width 2k, merged by TopKMergeRule) and
+//     cf.context_stats (context sums, for adjusted cosine). Workers push their entries into
+//     cf.matrix; the scheduler's block plan (sched::PlanBlocks) splits the entity space
+//     into blocks and gives each worker (row block, column block) tasks; for each task a
+//     worker pulls the two blocks' entries, computes both directions sparsely
+//     (similarity.h) and pushes candidate lists, which the servers merge into each entity's
+//     top k. Then every worker scores its own users (scoring.h), writes their top N, and
+//     evaluates them — the model and the popularity baseline, full ranking and the sampled
+//     protocol (metrics.h) — and sends its rows and metric partials to the scheduler, which
+//     writes DIR/recommendations.csv, neighbors.csv, model.ecps, metrics.json(l).
+//
+// Memory per worker: its users' interactions plus the two blocks of the current task and
+// one block-wide accumulator per thread; per server: its share of the matrix and of the
+// neighbour lists. Nothing is n_items x n_items.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ps/status.h"
+#include "scheduler/job.h"
+
+namespace ecps::models::cf {
+
+struct CfOptions {
+  /// "itemcf" (neighbours of items) or "usercf" (neighbours of users).
+  std::string kind = "itemcf";
+  /// Interaction file: user item [rating [timestamp]].
+  std::string train;
+  /// Output folder.
+  std::string out;
+  /// Header row: auto, yes or no.
+  std::string header = "auto";
+  /// auto (explicit when the file has a rating column), implicit or explicit.
+  std::string feedback = "auto";
+  /// Count and skip malformed rows instead of failing.
+  bool skip_bad_rows = false;
+  /// cosine, adjusted-cosine, pearson or jaccard.
+  std::string similarity = "cosine";
+  /// Neighbours kept per entity.
+  int neighbors = 20;
+  /// Recommendations per user in recommendations.csv (0: none).
+  int top_n = 10;
+  /// Shrinkage lambda: s * n / (n + lambda), n = co-support.
+  double shrinkage = 0.0;
+  /// Minimum co-support of a neighbour pair.
+  int min_support = 1;
+  /// Entities per similarity block (0: the fewest blocks giving each worker about two
+  /// tasks, at most 65536 entities wide).
+  std::uint64_t block_size = 0;
+  /// auto, sum or average (see scoring.h).
+  std::string scoring = "auto";
+  /// itemcf: a user's training item of age a (0 = latest) weighs decay^a when scoring
+  /// (1 = no recency weighting).
+  double recency_decay = 1.0;
+  /// itemcf: item attributes CSV for content-based similarity ("" = none).
+  std::string item_attributes;
+  /// Column of the item id in the attributes file ("" = the first).
+  std::string attribute_id_column;
+  /// Items with fewer training interactions use their attribute neighbours only.
+  int cold_threshold = 5;
+  /// Weight of attribute neighbours for the other items (0 = CF only).
+  double content_blend = 0.0;
+  /// Quantile bands of each numeric attribute.
+  int numeric_bands = 5;
+  /// After the scored items, fill lists with popular items.
+  bool fill_popular = true;
+  /// none, leave-last-out, leave-one-out or holdout.
+  std::string split = "none";
+  /// test or validation.
+  std::string evaluate_on = "test";
+  double holdout_fraction = 0.2;
+  int min_user_interactions = 3;
+  /// Cutoffs of the ranking metrics.
+  std::vector<int> metrics_k = {10};
+  /// Random non-interacted items per held-out item in the sampled protocol.
+  int sampled_negatives = 100;
+  std::uint64_t seed = 42;
+  /// Write model.ecps (the ids, neighbour lists and training interactions).
+  bool save_model = true;
+  /// Write neighbors.csv.
+  bool write_neighbors = true;
+  /// No progress lines (set from --quiet).
+  bool quiet = false;
+
+  Status Validate() const;
+};
+
+/// Runs a job on the cluster: RunCluster in the command, RunLocal in tests. Called twice.
+using ClusterRunner = std::function<Status(const sched::JobFactory&)>;
+
+/// Trains item- or user-based CF and writes the outputs (on the scheduler's process).
+/// Every process of an MPI job calls it with the same options.
+Status TrainCf(const CfOptions& options, const ClusterRunner& run);
+
+}  // namespace ecps::models::cf

@@ -1,0 +1,134 @@
+// Scoring items for one user from neighbour lists, and the popularity order used as a
+// baseline and as the tie-break.
+//
+// Item-based: score(u, j) = sum over the user's items i that list j as a neighbour of
+// sim(i, j) * x_ui. User-based: score(u, j) = sum over the user's neighbours v that have j
+// of sim(u, v) * x_vj. Scoring "sum" keeps that weighted sum (best for implicit feedback:
+// an item close to many of the user's items ranks high); "average" divides by the sum of
+// the similarities involved (a predicted rating, for explicit feedback).
+//
+// Ranking: items with a score come first, by score; ties, and the items without a score,
+// follow popularity (training interactions, more first), then the smaller index. The same
+// order is used for the top-N lists, the full-ranking metrics and the sampled protocol.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <cereal/types/vector.hpp>
+
+#include "ps/status.h"
+
+namespace ecps::models::cf {
+
+enum class Scoring { kSum, kAverage };
+
+/// "sum", "average", or "auto" (average for explicit ratings, sum otherwise).
+Result<Scoring> ParseScoring(std::string_view s, bool explicit_ratings);
+const char* ScoringName(Scoring s);
+
+/// Neighbour lists of every entity: n x k slots, best first, id kNone when empty.
+struct NeighborLists {
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+  std::uint32_t k = 0;
+  std::vector<std::uint32_t> id;
+  std::vector<float> score;
+
+  std::size_t size() const { return k ? id.size() / k : 0; }
+  std::span<const std::uint32_t> Ids(std::size_t e) const { return {id.data() + e * k, k}; }
+  std::span<const float> Scores(std::size_t e) const { return {score.data() + e * k, k}; }
+  template <class A>
+  void serialize(A& ar) { ar(k, id, score); }
+};
+
+/// Training interactions per item and the resulting order (count desc, index asc).
+struct Popularity {
+  std::vector<std::uint32_t> count;
+  std::vector<std::uint32_t> order;  ///< items, most popular first
+  std::vector<std::uint32_t> rank;   ///< position of each item in `order`
+  static Popularity From(std::vector<std::uint32_t> counts);
+};
+
+struct Scored {
+  std::uint32_t item = 0;
+  double score = 0;
+};
+
+/// One user's item scores (a per-thread scratch: dense over items, cleared sparsely).
+class ItemScores {
+ public:
+  explicit ItemScores(std::uint32_t n_items);
+  /// Adds `value * sim` to the item's score and |sim| to its normaliser.
+  void Add(std::uint32_t item, double sim, double value) {
+    if (!mark_[item]) {
+      mark_[item] = 1;
+      touched_.push_back(item);
+    }
+    num_[item] += sim * value;
+    den_[item] += sim < 0 ? -sim : sim;
+  }
+  /// Applies the scoring rule; call once after the Adds.
+  void Finish(Scoring scoring);
+  bool Scored(std::uint32_t item) const { return mark_[item] != 0; }
+  double Score(std::uint32_t item) const { return num_[item]; }
+  /// True when `a` ranks before `b` (see the file comment).
+  bool Before(std::uint32_t a, std::uint32_t b, const Popularity& pop) const {
+    if (mark_[a] != mark_[b]) return mark_[a] > mark_[b];
+    if (num_[a] != num_[b]) return num_[a] > num_[b];
+    return pop.rank[a] < pop.rank[b];
+  }
+  /// The best `n` items not in `seen` (sorted ascending); after the scored items, fills with
+  /// popular items when `fill`.
+  void Top(std::size_t n, std::span<const std::uint32_t> seen, const Popularity& pop, bool fill,
+           std::vector<cf::Scored>* out) const;
+  /// Back to all-unscored.
+  void Clear();
+  std::size_t touched() const { return touched_.size(); }
+
+ private:
+  std::vector<double> num_, den_;
+  std::vector<std::uint8_t> mark_;
+  std::vector<std::uint32_t> touched_;
+};
+
+/// The weight of each of a user's items when scoring: its value (1 when `values` is empty)
+/// times decay^age (`ages` may be empty when decay is 1). Leaves `out` empty (all 1) for
+/// implicit data without decay.
+void UserItemWeights(std::span<const float> values, std::span<const std::uint32_t> ages, double decay,
+                     std::vector<float>* out);
+
+/// Content-based neighbour lists mixed into item-based scores: a cold item (fewer than
+/// `cold_threshold` training interactions) contributes its content neighbours only; a warm
+/// item its CF neighbours weighted 1 - blend and its content neighbours weighted blend.
+struct ContentMix {
+  const NeighborLists* content = nullptr;
+  std::span<const std::uint32_t> item_count;
+  std::uint32_t cold_threshold = 0;
+  double blend = 0;
+  bool Cold(std::uint32_t item) const { return content && item_count[item] < cold_threshold; }
+};
+
+/// Item-based: adds the user's items' neighbour lists (`items` with weights `values`,
+/// empty = 1), and their content lists when `mix` is given.
+void ScoreFromItems(std::span<const std::uint32_t> items, std::span<const float> values,
+                    const NeighborLists& neighbors, ItemScores* scores, const ContentMix* mix = nullptr);
+
+/// User-based: adds one neighbour's items (`items` with `values`) weighted by `sim`.
+inline void ScoreFromUser(std::span<const std::uint32_t> items, std::span<const float> values, double sim,
+                          ItemScores* scores) {
+  for (std::size_t t = 0; t < items.size(); ++t) scores->Add(items[t], sim, values.empty() ? 1.0 : values[t]);
+}
+
+/// The `n` most popular items not in `seen` (sorted ascending); scores are the counts.
+void PopularTop(std::size_t n, std::span<const std::uint32_t> seen, const Popularity& pop,
+                std::vector<Scored>* out);
+
+inline bool Contains(std::span<const std::uint32_t> sorted, std::uint32_t x) {
+  auto it = std::lower_bound(sorted.begin(), sorted.end(), x);
+  return it != sorted.end() && *it == x;
+}
+
+}  // namespace ecps::models::cf
