@@ -124,6 +124,8 @@ Status AgreeAcrossProcesses(const Status& mine) {
   return mine;
 }
 
+Status JoinMpiIfLaunched() { return UnderMpiLauncher() ? InitMpi() : Status::Ok(); }
+
 bool IsPrintingProcess() { return !g_mpi_initialised || g_mpi_rank == 0; }
 
 void FinalizeMpi() {

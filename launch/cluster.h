@@ -63,6 +63,10 @@ std::vector<std::string> GivenClusterArgs(const CLI::App& app);
 /// mode: returns `mine`. Every process must call it the same number of times.
 Status AgreeAcrossProcesses(const Status& mine);
 
+/// Under an MPI launcher, initialises MPI (once) so that the rank is known before any job
+/// runs; a no-op otherwise.
+Status JoinMpiIfLaunched();
+
 /// True in the process that should print results (single-node mode, or MPI rank 0).
 bool IsPrintingProcess();
 

@@ -92,6 +92,90 @@ std::string CsvMarkdown(const std::string& path, std::size_t max_rows) {
   return s;
 }
 
+// "| name | value |" rows for the listed keys that are present (nested with '/').
+std::string KeyTable(const nlohmann::json& m, const std::vector<std::pair<std::string, std::string>>& keys) {
+  std::string rows;
+  for (const auto& [path, label] : keys) {
+    const nlohmann::json* v = &m;
+    std::size_t start = 0;
+    bool found = true;
+    while (found) {
+      auto slash = path.find('/', start);
+      std::string part = path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      if (!v->is_object() || !v->contains(part)) {
+        found = false;
+        break;
+      }
+      v = &(*v)[part];
+      if (slash == std::string::npos) break;
+      start = slash + 1;
+    }
+    if (found && !v->is_null() && !v->is_object() && !v->is_array()) rows += fmt::format("| {} | {} |\n", label, Number(*v));
+  }
+  return rows.empty() ? std::string() : "| | |\n|---|---|\n" + rows + "\n";
+}
+
+std::string SegmentMarkdown(const nlohmann::json& m) {
+  return KeyTable(m, {{"users", "users"},
+                      {"k", "segments (k)"},
+                      {"normalize", "normalisation"},
+                      {"iterations", "iterations"},
+                      {"inertia", "inertia (normalised space)"},
+                      {"silhouette", "silhouette (seeded sample)"},
+                      {"davies_bouldin", "Davies-Bouldin index"},
+                      {"anomaly/flagged", "users flagged as anomalies"},
+                      {"anomaly/score", "risk score"},
+                      {"roc_auc", "risk score ROC AUC against the label"},
+                      {"roc_auc_by_score/relative", "ROC AUC of the relative score"},
+                      {"roc_auc_by_score/distance", "ROC AUC of the plain distance"}});
+}
+
+std::string RecommendMarkdown(const nlohmann::json& m) {
+  std::string s = KeyTable(m, {{"data/users", "users"},
+                               {"data/items", "items"},
+                               {"data/rows", "interactions"},
+                               {"evaluation/split", "split"},
+                               {"evaluation/users", "users evaluated"},
+                               {"coverage/itemcf", "catalogue coverage (model)"},
+                               {"coverage/popularity", "catalogue coverage (popularity)"}});
+  const auto& e = m.value("evaluation", nlohmann::json::object());
+  if (!e.contains("full") || !e.contains("sampled")) return s;
+  const std::string model = m.value("model", std::string("model"));
+  s += fmt::format("Quality against the popularity baseline (full ranking over all items, and the SASRec "
+                   "protocol: the held-out item among {} sampled items):\n\n",
+                   e.value("sampled_negatives", 100));
+  s += fmt::format("| metric | {m} (full) | popularity (full) | {m} (sampled) | popularity (sampled) |\n"
+                   "|---|---|---|---|---|\n",
+                   fmt::arg("m", model));
+  const auto& full_model = e["full"].value(model, nlohmann::json::object());
+  for (const auto& [metric, v] : full_model.items()) {
+    auto get = [&](const char* proto, const std::string& who) {
+      const auto& p = e[proto];
+      return p.contains(who) && p[who].contains(metric) ? Number(p[who][metric]) : std::string();
+    };
+    s += fmt::format("| {} | {} | {} | {} | {} |\n", metric, get("full", model), get("full", "popularity"),
+                     get("sampled", model), get("sampled", "popularity"));
+  }
+  return s + "\n";
+}
+
+std::string CtrMarkdown(const nlohmann::json& m) {
+  return KeyTable(m, {{"train_rows", "training rows"},
+                      {"eval_rows", "evaluation rows"},
+                      {"evaluated_on", "evaluated on"},
+                      {"auc", "AUC"},
+                      {"logloss", "logloss"},
+                      {"accuracy", "accuracy"},
+                      {"precision", "precision"},
+                      {"recall", "recall"},
+                      {"f1", "F1"},
+                      {"threshold", "threshold"},
+                      {"observed_positive_rate", "observed positive rate"},
+                      {"predicted_positive_rate", "mean predicted probability"},
+                      {"nonzero_weights", "non-zero weights"},
+                      {"examples_per_s", "training examples/s"}});
+}
+
 }  // namespace
 
 Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages) {
@@ -109,11 +193,21 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
   s += fmt::format("| **total** | | {:.2f} | |\n\n", total);
   for (const auto& st : stages) {
     s += fmt::format("## {}: {}\n\n", st.name, st.what);
+    if (st.name == "generate") s += fmt::format("Synthetic shop in `{}`; the planted truth is in its `truth/` folder.\n\n", st.dir);
     const fs::path metrics = fs::path(st.dir) / "metrics.json";
     if (fs::exists(metrics)) {
       try {
         std::ifstream in(metrics);
-        s += MetricsMarkdown(nlohmann::json::parse(in));
+        const auto m = nlohmann::json::parse(in);
+        if (st.name == "segment") {
+          s += SegmentMarkdown(m);
+        } else if (st.name == "recommend") {
+          s += RecommendMarkdown(m);
+        } else if (st.name == "ctr") {
+          s += CtrMarkdown(m);
+        } else {
+          s += MetricsMarkdown(m);
+        }
       } catch (const std::exception& e) {
         s += fmt::format("(metrics.json unreadable: {})\n\n", e.what());
       }

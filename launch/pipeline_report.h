@@ -15,9 +15,9 @@ struct StageResult {
   double seconds = 0; ///< wall time of the stage
 };
 
-/// Writes out/summary.md: stage times, and per stage its metrics (metrics.json: top-level
-/// numbers as a table; objects of numbers, e.g. model vs baseline, as columns side by side)
-/// and its profiles.csv as a table when present.
+/// Writes out/summary.md: stage times; per stage its key metrics from metrics.json (segment:
+/// quality of the clustering; recommend: model vs popularity on both protocols; ctr: AUC,
+/// logloss, calibration; other stages: every top-level number) and the segment profiles.
 Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages);
 
 /// Writes out/manifest.json: every file under `out` (but the manifest) with size and CRC-32,

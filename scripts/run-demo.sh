@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The README's first command: installs the dependencies, builds ecps and runs the main job.
+# The README's first command: installs the dependencies, builds ecps and runs the main job —
+# the shop pipeline on a generated demo shop (examples/demo.toml) in single-node mode:
+# segments (k-means), item neighbours and recommendations (item-CF), a click model (logistic
+# regression); outputs, summary.md and manifest.json in demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-echo "== ecps demo: scheduler + 1 server + 2 workers as threads of one process"
-build/ecps demo --local --servers 1 --workers 2
+build/ecps pipeline --config examples/demo.toml --out demo-out
+echo "== done: demo-out/summary.md"

@@ -11,7 +11,6 @@
 namespace ecps::worker {
 namespace {
 
-constexpr std::array<const char*, 4> kColumnNames = {"user", "item", "rating", "timestamp"};
 
 bool Blank(std::string_view line) {
   return std::all_of(line.begin(), line.end(), [](char c) { return c == ' ' || c == '\t'; });
@@ -76,6 +75,13 @@ bool LooksLikeColumnName(std::string_view field) {
   return std::find(kNames.begin(), kNames.end(), n) != kNames.end();
 }
 
+bool NamesTimestamp(std::string_view field) {
+  static const std::array<std::string_view, 8> kNames = {"timestamp", "time",     "ts",       "date",
+                                                          "datetime",  "eventtime", "unixtime", "when"};
+  const std::string n = Normalised(field);
+  return std::find(kNames.begin(), kNames.end(), n) != kNames.end();
+}
+
 }  // namespace
 
 Result<HeaderMode> ParseHeaderMode(std::string_view s) {
@@ -87,8 +93,8 @@ Result<HeaderMode> ParseHeaderMode(std::string_view s) {
 
 std::string InteractionFormat::Describe() const {
   const char* sep = delimiter == ',' ? "comma-separated" : delimiter == '\t' ? "tab-separated" : "space-separated";
-  std::string cols;
-  for (int c = 0; c < columns; ++c) cols += (c ? " " : "") + std::string(kColumnNames[static_cast<std::size_t>(c)]);
+  std::string cols = "user item";
+  for (int c = 2; c < columns; ++c) cols += c == rating_column ? " rating" : c == timestamp_column ? " timestamp" : " ?";
   return fmt::format("{}, {} columns ({}), {}", sep, columns, cols, header ? "header" : "no header");
 }
 
@@ -120,6 +126,17 @@ Result<InteractionFormat> DetectInteractionFormat(const std::string& path, Heade
       }
       break;
   }
+  // Positional roles, unless a header names the third column as a time.
+  if (f.columns >= 3) f.rating_column = 2;
+  if (f.columns == 4) f.timestamp_column = 3;
+  if (f.header && f.columns == 3 && NamesTimestamp(fields[2])) {
+    f.rating_column = -1;
+    f.timestamp_column = 2;
+  }
+  if (f.header && f.columns == 4 && NamesTimestamp(fields[2])) {
+    f.rating_column = 3;
+    f.timestamp_column = 2;
+  }
   return f;
 }
 
@@ -131,8 +148,8 @@ Result<bool> ParseInteractionLine(std::string_view line, const InteractionFormat
   ECPS_RETURN_IF_ERROR(Split(line, format.delimiter, fields, scratch));
   const auto& f = *fields;
   if (f.size() != static_cast<std::size_t>(format.columns)) {
-    std::string cols;
-    for (int c = 0; c < format.columns; ++c) cols += (c ? " " : "") + std::string(kColumnNames[static_cast<std::size_t>(c)]);
+    std::string cols = format.Describe();
+    cols = cols.substr(cols.find('(') + 1, cols.find(')') - cols.find('(') - 1);
     return DataError(fmt::format("expected {} fields ({}), found {}", format.columns, cols, f.size()));
   }
   if (f[0].empty()) return DataError("empty user id");
@@ -142,13 +159,15 @@ Result<bool> ParseInteractionLine(std::string_view line, const InteractionFormat
   row->rating = 1.0;
   row->timestamp = 0.0;
   if (format.has_rating()) {
-    auto r = ParseDouble(f[2]);
-    if (!r) return DataError(fmt::format("rating \"{}\" is not a finite number", f[2]));
+    const auto field = f[static_cast<std::size_t>(format.rating_column)];
+    auto r = ParseDouble(field);
+    if (!r) return DataError(fmt::format("rating \"{}\" is not a finite number", field));
     row->rating = *r;
   }
   if (format.has_timestamp()) {
-    auto t = ParseDouble(f[3]);
-    if (!t) return DataError(fmt::format("timestamp \"{}\" is not a finite number", f[3]));
+    const auto field = f[static_cast<std::size_t>(format.timestamp_column)];
+    auto t = ParseDouble(field);
+    if (!t) return DataError(fmt::format("timestamp \"{}\" is not a finite number", field));
     row->timestamp = *t;
   }
   return true;

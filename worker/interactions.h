@@ -4,7 +4,9 @@
 // separator and the number of columns (2 to 4) are taken from the file's first line, and
 // every line must have that many fields. A first line whose user/item fields are column
 // names (user, user_id, item, product, ...) or whose rating/timestamp fields are not
-// numbers is a header. Ids are arbitrary strings (integers included); rating and timestamp
+// numbers is a header. Without a header the third column is the rating and the fourth the
+// timestamp; with one, the third and fourth columns are matched by name, so
+// `user_id,item_id,timestamp` is read as a time-stamped implicit file. Ids are arbitrary strings (integers included); rating and timestamp
 // are finite numbers. Blank lines are ignored.
 //
 // A bad row is an error naming file, line and field, unless the reader was asked to skip
@@ -37,8 +39,12 @@ struct InteractionFormat {
   /// True when the file's first line is a header (skipped by the reader).
   bool header = false;
 
-  bool has_rating() const { return columns >= 3; }
-  bool has_timestamp() const { return columns >= 4; }
+  /// Field index of the rating and of the timestamp; -1 when the file has none.
+  int rating_column = -1;
+  int timestamp_column = -1;
+
+  bool has_rating() const { return rating_column >= 0; }
+  bool has_timestamp() const { return timestamp_column >= 0; }
   /// "comma-separated, 3 columns (user item rating), header" for logs.
   std::string Describe() const;
 };

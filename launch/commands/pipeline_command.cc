@@ -10,6 +10,9 @@
 //   [recommend]  -> ecps train itemcf (item neighbours and recommendations)
 //   [ctr]        -> ecps train lr     (click / conversion model)
 //
+// String values may contain "{out}", replaced by the output folder (so `--out` moves the
+// whole run, generated data included).
+//
 // After the stages, rank 0 writes out/summary.md (a short report) and out/manifest.json
 // (every output file with its size and CRC-32).
 #include <chrono>
@@ -71,7 +74,31 @@ const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>
   return cmd;
 }
 
+// Replaces "{out}" in every string value of `t` (lists included).
+void SubstituteOut(toml::table& t, const std::string& out) {
+  auto fix = [&](toml::node& n) {
+    if (auto* v = n.as_string()) {
+      std::string s = v->get();
+      for (auto p = s.find("{out}"); p != std::string::npos; p = s.find("{out}", p + out.size())) {
+        s.replace(p, 5, out);
+      }
+      *v = s;
+    }
+  };
+  for (auto&& [k, v] : t) {
+    if (auto* sub = v.as_table()) {
+      SubstituteOut(*sub, out);
+    } else if (auto* arr = v.as_array()) {
+      for (auto& e : *arr) fix(e);
+    } else {
+      fix(v);
+    }
+  }
+}
+
 Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& cluster_args) {
+  // Under mpirun, join the MPI job now: only rank 0 generates data and writes the report.
+  ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());
   toml::table file;
   try {
     file = toml::parse_file(o.config);
@@ -81,6 +108,7 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
   }
   std::string out = o.out;
   if (out.empty()) out = file["out"].value_or(std::string("pipeline-out"));
+  SubstituteOut(file, out);
   // Paths in the file are relative to the folder the command runs in (like on the command line).
   for (const auto& [k, v] : file) {
     const std::string key(k.str());

@@ -73,6 +73,29 @@ TEST(InteractionFormat, DetectsSeparatorColumnsAndHeader) {
   EXPECT_FALSE(f->header);
 }
 
+TEST(InteractionFormat, HeaderNamesTheTimestampColumn) {
+  // Without a header the third column is a rating; a header can name it a time instead.
+  auto f = DetectInteractionFormat(Write("g.csv", "u1,i1,1769489190\n"), HeaderMode::kAuto);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->has_rating());
+  EXPECT_FALSE(f->has_timestamp());
+  f = DetectInteractionFormat(Write("h.csv", "user_id,item_id,timestamp\nu1,i1,1769489190\n"), HeaderMode::kAuto);
+  ASSERT_TRUE(f.ok());
+  EXPECT_FALSE(f->has_rating());
+  ASSERT_TRUE(f->has_timestamp());
+  EXPECT_EQ(f->timestamp_column, 2);
+  auto r = ReadAll(Write("h.csv", "user_id,item_id,timestamp\nu1,i1,1769489190\nu1,i2,17\n"), HeaderMode::kAuto);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->rows.size(), 2u);
+  EXPECT_EQ(std::get<2>(r->rows[0]), 1.0);
+  EXPECT_EQ(std::get<3>(r->rows[0]), 1769489190.0);
+  // user item time rating: both matched by name.
+  f = DetectInteractionFormat(Write("k.csv", "user,item,time,rating\nu1,i1,5,3\n"), HeaderMode::kAuto);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->timestamp_column, 2);
+  EXPECT_EQ(f->rating_column, 3);
+}
+
 TEST(InteractionReader, ParsesEverySeparatorQuotingAndBlankLines) {
   auto r = ReadAll(Write("f.csv", "user,item,rating,timestamp\r\n\"a,b\",\"x \"\"y\"\"\",4.5,17\r\n\r\nc, d ,1,2\r\n"),
                    HeaderMode::kAuto);

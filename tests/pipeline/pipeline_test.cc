@@ -1,0 +1,157 @@
+// `ecps pipeline` in single-node mode: the demo config (the README's main job) and every
+// example config for the real data sets in ../shared/data.
+#include <gtest/gtest.h>
+
+#include "models/common/output.h"
+#include "tests/pipeline/pipeline_support.h"
+
+namespace ecps::testing {
+namespace {
+
+// Adjusted Rand index of two labelings (Hubert & Arabie).
+double AdjustedRand(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::map<std::pair<std::string, std::string>, double> n;
+  std::map<std::string, double> ra, rb;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    n[{a[i], b[i]}] += 1;
+    ra[a[i]] += 1;
+    rb[b[i]] += 1;
+  }
+  auto c2 = [](double x) { return x * (x - 1) / 2; };
+  double index = 0, sa = 0, sb = 0;
+  for (const auto& [k, v] : n) index += c2(v);
+  for (const auto& [k, v] : ra) sa += c2(v);
+  for (const auto& [k, v] : rb) sb += c2(v);
+  const double expected = sa * sb / c2(static_cast<double>(a.size()));
+  return (index - expected) / ((sa + sb) / 2 - expected);
+}
+
+// Column `col` (0-based) of a CSV file with a header, keyed by column 0.
+std::map<std::string, std::string> Column(const fs::path& p, std::size_t col) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(Slurp(p));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    out[f[0]] = f.at(col);
+  }
+  return out;
+}
+
+TEST(Pipeline, DemoRunsEndToEndWithReportAndManifest) {
+  const fs::path out = TempDir("pipeline_demo");
+  CommandRun r = InRepo(fmt::format("{} pipeline --config examples/demo.toml --out {} --quiet", ECPS_BINARY, out.string()));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  for (const char* f : {"summary.md", "manifest.json", "data/users.csv", "segment/assignments.csv",
+                        "segment/profiles.csv", "recommend/recommendations.csv", "ctr/model.bin",
+                        "ctr/metrics.json"}) {
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  // Every file is listed with the right checksum, and nothing is missing from the list.
+  auto manifest = Manifest(out);
+  std::size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(out)) {
+    if (!e.is_regular_file() || e.path().filename() == "manifest.json") continue;
+    ++files;
+    const std::string rel = fs::relative(e.path(), out).string();
+    ASSERT_TRUE(manifest.count(rel)) << rel << " missing from manifest.json";
+    auto crc = models::FileCrc32(e.path().string());
+    ASSERT_TRUE(crc.ok());
+    EXPECT_EQ(manifest[rel], fmt::format("{:08x}", crc->first)) << rel;
+  }
+  EXPECT_EQ(files, manifest.size());
+
+  const std::string summary = Slurp(out / "summary.md");
+  for (const char* part : {"## segment", "Segment profiles", "## recommend", "popularity (full)", "## ctr", "| AUC |"}) {
+    EXPECT_NE(summary.find(part), std::string::npos) << part << "\n" << summary;
+  }
+  // The planted structure is found: segments match the generator's truth, item-CF beats
+  // popularity on the held-out items, the click model beats chance.
+  auto truth = Column(out / "data/truth/user_segments.csv", 1);
+  auto found = Column(out / "segment/assignments.csv", 1);
+  std::vector<std::string> a, b;
+  for (const auto& [user, seg] : truth) {
+    a.push_back(seg);
+    b.push_back(found.at(user));
+  }
+  EXPECT_GT(AdjustedRand(a, b), 0.9);
+  auto rec = Json(out / "recommend/metrics.json")["evaluation"];
+  for (const char* proto : {"full", "sampled"}) {
+    EXPECT_GT(rec[proto]["itemcf"]["HR@10"].get<double>(), rec[proto]["popularity"]["HR@10"].get<double>()) << proto;
+  }
+  EXPECT_GT(Json(out / "ctr/metrics.json")["auc"].get<double>(), 0.65);
+  fs::remove_all(out);
+}
+
+TEST(Pipeline, BadConfigsNameTheProblem) {
+  const fs::path dir = TempDir("pipeline_bad");
+  fs::create_directories(dir);
+  std::ofstream(dir / "a.toml") << "out = \"x\"\n[segmnt]\nk = 3\n";
+  std::ofstream(dir / "b.toml") << "out = \"x\"\n[segment]\nkk = 3\n";
+  CommandRun a = InRepo(fmt::format("{} pipeline --config {}/a.toml", ECPS_BINARY, dir.string()));
+  EXPECT_EQ(a.rc, 2);
+  EXPECT_NE(a.out.find("a.toml:2: unknown section or key \"segmnt\""), std::string::npos) << a.out;
+  CommandRun b = InRepo(fmt::format("{} pipeline --config {}/b.toml", ECPS_BINARY, dir.string()));
+  EXPECT_EQ(b.rc, 2);
+  EXPECT_NE(b.out.find("b.toml [segment]:3: unknown key \"kk\""), std::string::npos) << b.out;
+  fs::remove_all(dir);
+}
+
+// The example configs for the real data sets.
+struct Example {
+  const char* name;
+  const char* dataset;  // folder in ../shared/data
+  const char* metrics;  // stage/metrics.json to check
+};
+
+void PrintTo(const Example& e, std::ostream* os) { *os << e.name; }
+
+class Examples : public ::testing::TestWithParam<Example> {};
+
+TEST_P(Examples, RunsOnTheSharedData) {
+  const Example& ex = GetParam();
+  const fs::path data = fs::path(ECPS_SHARED_DATA) / ex.dataset;
+  ASSERT_TRUE(fs::exists(data)) << data << " is missing: this test needs the shared data sets beside the "
+                                           "repository (../shared/data)";
+  const fs::path out = TempDir(std::string("example_") + ex.name);
+  CommandRun r = InRepo(fmt::format("{} pipeline --config examples/{}.toml --out {} --quiet", ECPS_BINARY, ex.name,
+                             out.string()));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  ASSERT_TRUE(fs::exists(out / "summary.md"));
+  auto m = Json(out / ex.metrics);
+  const std::string name = ex.name;
+  if (name == "online-shoppers") {
+    EXPECT_GT(m["auc"].get<double>(), 0.88);
+    EXPECT_GT(Json(out / "segment/metrics.json")["silhouette"].get<double>(), 0.2);
+  } else if (name == "ipinyou-ctr") {
+    EXPECT_GT(m["auc"].get<double>(), 0.55);
+  } else if (name == "amazon-games") {
+    for (const char* proto : {"full", "sampled"}) {
+      EXPECT_GT(m["evaluation"][proto]["itemcf"]["NDCG@10"].get<double>(),
+                1.2 * m["evaluation"][proto]["popularity"]["NDCG@10"].get<double>())
+          << proto;
+    }
+  } else if (name == "fraud-risk") {
+    EXPECT_EQ(m["positives"].get<int>(), 492);
+    EXPECT_GT(m["roc_auc_by_score"]["distance"].get<double>(), 0.8);
+  }
+  fs::remove_all(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Pipeline, Examples,
+    ::testing::Values(Example{"online-shoppers", "online-shoppers-intention", "ctr/metrics.json"},
+                      Example{"ipinyou-ctr", "ipinyou-ctr", "ctr/metrics.json"},
+                      Example{"amazon-games", "amazon-videogames-sasrec", "recommend/metrics.json"},
+                      Example{"fraud-risk", "creditcard-fraud-sample", "segment/metrics.json"}),
+    [](const ::testing::TestParamInfo<Example>& p) {
+      std::string n = p.param.name;
+      for (auto& c : n) c = c == '-' ? '_' : c;
+      return n;
+    });
+
+}  // namespace
+}  // namespace ecps::testing
