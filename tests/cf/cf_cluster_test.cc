@@ -31,6 +31,8 @@ struct Setup {
   bool ratings;
 };
 
+void PrintTo(const Setup& s, std::ostream* os) { *os << s.kind << " " << s.similarity << (s.ratings ? " ratings" : ""); }
+
 class SameForAnyWorkerCount : public ::testing::TestWithParam<Setup> {};
 
 TEST_P(SameForAnyWorkerCount, NeighboursAndRecommendationsAreIdentical) {

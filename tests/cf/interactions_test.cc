@@ -138,6 +138,8 @@ struct BadCase {
   const char* expect;  // substring of the message
 };
 
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
 class BadInput : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadInput, FailsNamingFileLineAndField) {

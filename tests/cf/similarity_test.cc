@@ -180,6 +180,11 @@ struct Case {
   std::uint32_t min_support;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << "measure " << static_cast<int>(c.measure) << (c.binary ? " binary" : "") << " shrinkage " << c.shrinkage
+      << " min_support " << c.min_support;
+}
+
 class SimilarityVsBruteForce : public ::testing::TestWithParam<Case> {};
 
 TEST_P(SimilarityVsBruteForce, EveryLayoutGivesTheDefinitionAndTheSameBits) {
