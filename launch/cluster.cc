@@ -124,6 +124,17 @@ Status AgreeAcrossProcesses(const Status& mine) {
   return mine;
 }
 
+void SetUpProcessLogger() {
+  std::string name = "ecps";
+  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    if (const char* r = Env(var)) {
+      name = fmt::format("r{} ecps", r);
+      break;
+    }
+  }
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(name, ps::StderrSink()));
+}
+
 Status JoinMpiIfLaunched() { return UnderMpiLauncher() ? InitMpi() : Status::Ok(); }
 
 bool IsPrintingProcess() { return !g_mpi_initialised || g_mpi_rank == 0; }

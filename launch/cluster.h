@@ -67,6 +67,11 @@ Status AgreeAcrossProcesses(const Status& mine);
 /// runs; a no-op otherwise.
 Status JoinMpiIfLaunched();
 
+/// Makes spdlog's default logger (used by launch/ itself, e.g. the pipeline's stage lines)
+/// print like the rank loggers: "[time] [r3 ecps] info: ..." under MPI, "[time] [ecps] ..."
+/// otherwise.
+void SetUpProcessLogger();
+
 /// True in the process that should print results (single-node mode, or MPI rank 0).
 bool IsPrintingProcess();
 

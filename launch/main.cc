@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   CLI::App app{"ecps: distributed parameter-server training for e-commerce models "
                "(segmentation, recommendation, CTR/CVR prediction)",
                "ecps"};
+  SetUpProcessLogger();
   Selected selected;
   BuildCommandTree(app, selected);
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache pkg-config
+  build-essential cmake ccache pkg-config procps
   libopenmpi-dev openmpi-bin
   libboost-dev libcereal-dev libeigen3-dev libtbb-dev
   libgtest-dev libgmock-dev

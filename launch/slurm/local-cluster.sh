@@ -35,14 +35,18 @@ fi
 mkdir -p "$base"/{run,log,state,spool,munge,tmp}
 base=$(cd "$base" && pwd)
 host=$(hostname -s)
-# Free ports, so that several clusters (or a leftover one) never collide.
-read -r ctld_port slurmd_port < <(python3 - <<'PY'
-import socket
-s=[socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1",0))
-print(*[x.getsockname()[1] for x in s])
-PY
-)
+# Free ports, so that several clusters (or a leftover one) never collide: random ones that
+# nothing answers on.
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+ctld_port=$(free_port)
+slurmd_port=$(free_port)
+while [[ "$slurmd_port" == "$ctld_port" ]]; do slurmd_port=$(free_port); done
 
 # munge: its own key, socket and state, running as the munge user.
 chown -R munge:munge "$base/munge"
