@@ -150,6 +150,13 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
                   const std::function<Status(sched::Job&)>& on_scheduler) {
   ECPS_RETURN_IF_ERROR(options.Validate());
   auto sink = ps::StderrSink();
+  const char* ntasks = Env("SLURM_STEP_NUM_TASKS");  // set inside srun steps only
+  if (!options.local && !UnderMpiLauncher() && ntasks && std::atoi(ntasks) > 1) {
+    return FailedPrecondition(fmt::format(
+        "started by srun as one of {} tasks without PMIx: every task would run a whole job of its own. "
+        "Start ecps with `srun --mpi=pmix` (or pass --local to run each task alone on purpose)",
+        ntasks));
+  }
   if (options.local || !UnderMpiLauncher()) {
     ECPS_ASSIGN_OR_RETURN(auto roles, ps::RoleTable::Make(options.servers, options.workers));
     sched::LocalClusterOptions lo;
