@@ -336,6 +336,20 @@ void Assign(const double* x, const double* norms, std::size_t n, const CentroidP
   }
 }
 
+std::int32_t NearestCentroid(const double* x, const CentroidPanel& panel) {
+  std::int32_t label = 0;
+  const double norm = 0;
+  double d2 = 0;
+  AssignPortable(x, &norm, 1, panel, &label, &d2);
+  return label;
+}
+
+double AssignedDistance(const double* x, double norm, std::size_t j, const CentroidPanel& p) {
+  double acc = p.cn[j];
+  for (std::size_t f = 0; f < p.d; ++f) acc = std::fma(x[f], p.ct[f * p.kpad + j], acc);
+  return std::max(0.0, norm + acc);
+}
+
 double SquaredDistance(const double* x, const double* c, std::size_t d) {
   double s = 0.0;
   for (std::size_t f = 0; f < d; ++f) {
