@@ -336,18 +336,47 @@ void Assign(const double* x, const double* norms, std::size_t n, const CentroidP
   }
 }
 
-std::int32_t NearestCentroid(const double* x, const CentroidPanel& panel) {
-  std::int32_t label = 0;
-  const double norm = 0;
-  double d2 = 0;
-  AssignPortable(x, &norm, 1, panel, &label, &d2);
-  return label;
+namespace {
+
+// One point, as AssignPortable computes it. Inlined into a target("fma") function, std::fma
+// becomes the instruction instead of a library call (the same correctly rounded result).
+__attribute__((always_inline)) inline std::int32_t NearestOne(const double* x, const CentroidPanel& p) {
+  double best = kInf;
+  std::int32_t bi = 0;
+  for (std::size_t j = 0; j < p.k; ++j) {
+    double acc = p.cn[j];
+    for (std::size_t f = 0; f < p.d; ++f) acc = std::fma(x[f], p.ct[f * p.kpad + j], acc);
+    if (acc < best) {
+      best = acc;
+      bi = static_cast<std::int32_t>(j);
+    }
+  }
+  return bi;
 }
 
-double AssignedDistance(const double* x, double norm, std::size_t j, const CentroidPanel& p) {
+__attribute__((always_inline)) inline double DistanceOne(const double* x, double norm, std::size_t j,
+                                                         const CentroidPanel& p) {
   double acc = p.cn[j];
   for (std::size_t f = 0; f < p.d; ++f) acc = std::fma(x[f], p.ct[f * p.kpad + j], acc);
   return std::max(0.0, norm + acc);
+}
+
+__attribute__((target("fma"))) std::int32_t NearestFma(const double* x, const CentroidPanel& p) {
+  return NearestOne(x, p);
+}
+__attribute__((target("fma"))) double DistanceFma(const double* x, double norm, std::size_t j,
+                                                  const CentroidPanel& p) {
+  return DistanceOne(x, norm, j, p);
+}
+
+}  // namespace
+
+std::int32_t NearestCentroid(const double* x, const CentroidPanel& panel) {
+  return CpuHasAvx2Fma() ? NearestFma(x, panel) : NearestOne(x, panel);
+}
+
+double AssignedDistance(const double* x, double norm, std::size_t j, const CentroidPanel& panel) {
+  return CpuHasAvx2Fma() ? DistanceFma(x, norm, j, panel) : DistanceOne(x, norm, j, panel);
 }
 
 double SquaredDistance(const double* x, const double* c, std::size_t d) {

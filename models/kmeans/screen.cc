@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
-#include <cstdint>
 
 #include "models/kmeans/kernel.h"
 
@@ -181,19 +180,6 @@ void* AllocateLarge(std::size_t bytes) {
   void* p = ::operator new(rounded, std::align_val_t{kHuge});
   (void)madvise(p, rounded, MADV_HUGEPAGE);  // a hint: without it, 4 KiB pages
   return p;
-}
-
-void PreferHugePages(const void* p, std::size_t bytes) {
-  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
-  const auto a = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t begin = (a + kHuge - 1) / kHuge * kHuge, end = (a + bytes) / kHuge * kHuge;
-  if (end <= begin) return;
-  void* q = reinterpret_cast<void*>(begin);
-  (void)madvise(q, end - begin, MADV_HUGEPAGE);
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25  // Linux 6.1: collapse into huge pages now, not whenever khugepaged gets there
-#endif
-  (void)madvise(q, end - begin, MADV_COLLAPSE);
 }
 
 void FreeLarge(void* p, std::size_t bytes) {

@@ -34,11 +34,6 @@ bool ScreenAvailable();
 void* AllocateLarge(std::size_t bytes);
 void FreeLarge(void* p, std::size_t bytes);
 
-/// Asks the kernel to back the 2 MiB-aligned interior of [p, p + bytes) with 2 MiB pages now
-/// (memory already written, e.g. a vector filled by someone else). Best effort: nothing
-/// happens where the kernel does not offer it.
-void PreferHugePages(const void* p, std::size_t bytes);
-
 /// A std::vector allocator over AllocateLarge.
 template <class T>
 struct CacheAligned {

@@ -4,6 +4,7 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -162,7 +163,7 @@ class WorkerRun {
     return all;
   }
 
-  const double* X(std::size_t i) const { return users_.features.data() + i * d_; }
+  const double* X(std::size_t i) const { return x_data_ + i * d_; }
   double Tie(std::size_t i) const { return static_cast<double>(users_.offsets[i]); }
 
   // ---- Phases ----------------------------------------------------------------------------
@@ -176,6 +177,7 @@ class WorkerRun {
     if (!loaded.ok()) return loaded.status();
     users_ = std::move(loaded).value();
     n_ = users_.size();
+    x_data_ = users_.features.data();
     hashes_.resize(n_);
     for (std::size_t i = 0; i < n_; ++i) hashes_[i] = ps::HashFeature(users_.id(i), o_.seed);
     return ToScheduler(kLoadTopic, report);
@@ -249,15 +251,17 @@ class WorkerRun {
       mean_var += var[f] / (normalizer_.scale[f] * normalizer_.scale[f]);
     }
     // Snap every coordinate to its grid (a change of at most 2^-50 of the column's range), so
-    // that cluster sums are exact whatever the order of addition (kernel.h).
+    // that cluster sums are exact whatever the order of addition (kernel.h). The snapped rows
+    // go to 64-byte aligned memory in 2 MiB pages: the Lloyd loop reads the rows of the users
+    // whose label changes at random, one cache line per row where d = 8.
+    x_.resize(n_ * d);
     ForChunks([&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i) {
-        double* r = users_.features.data() + i * d;
-        for (std::size_t f = 0; f < d; ++f) r[f] = SnapToGrid(r[f], grid[f]);
+        for (std::size_t f = 0; f < d; ++f) x_[i * d + f] = SnapToGrid(X(i)[f], grid[f]);
       }
     });
-    // The Lloyd loop reads the rows of users whose label changes at random: 2 MiB pages.
-    PreferHugePages(users_.features.data(), users_.features.size() * sizeof(double));
+    std::vector<double>().swap(users_.features);
+    x_data_ = x_.data();
     d2_scale_ = std::ldexp(1.0, FixedExponent(diameter2, total_));
     dist_scale_ = std::ldexp(1.0, FixedExponent(std::sqrt(diameter2), total_));
     tol_ = o_.tol * mean_var / static_cast<double>(d);
@@ -286,7 +290,7 @@ class WorkerRun {
       int e = 0;
       (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
       screen_.Reset(n_, d, origin_, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
-      ForBlocks([&](std::size_t b0, std::size_t b1) { screen_.Fill(users_.features.data(), b0, b1); });
+      ForBlocks([&](std::size_t b0, std::size_t b1) { screen_.Fill(x_data_, b0, b1); });
     }
     return Status::Ok();
   }
@@ -558,7 +562,17 @@ class WorkerRun {
     std::uint16_t* todo = acc.todo.data() + (s0 - i0) / kScreenBlock;
     std::uint16_t* unsure = acc.unsure.data() + (s0 - i0) / kScreenBlock;
     Screen(screen_, screen_panel_, b0, b1, labels_.data() + s0, next, todo, unsure);
-    for (std::size_t b = 0; b < b1 - b0; ++b) {
+    const std::size_t blocks = b1 - b0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      if (b % 4 == 0 && b + 4 <= blocks) {  // skip 4 quiet blocks at once (the common case)
+        std::uint64_t four = 0;
+        std::memcpy(&four, todo + b, sizeof(four));
+        if (four == 0) {
+          b += 3;
+          continue;
+        }
+      }
+      if (todo[b] == 0) continue;  // unsure implies todo
       for (unsigned u = unsure[b]; u != 0; u &= u - 1) {
         const std::size_t at = b * kScreenBlock + static_cast<std::size_t>(std::countr_zero(u));
         next[at] = NearestCentroid(X(s0 + at), panel);
@@ -927,7 +941,9 @@ class WorkerRun {
   int w_;
   std::size_t k_, d_;
 
-  worker::UserTable users_;
+  worker::UserTable users_;  // its features move to x_ once normalised and snapped
+  std::vector<double, CacheAligned<double>> x_;
+  const double* x_data_ = nullptr;  // the features: users_'s, then x_
   std::size_t n_ = 0;
   std::uint64_t total_ = 0;
   std::vector<std::uint64_t> hashes_;
