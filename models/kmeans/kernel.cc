@@ -281,6 +281,21 @@ __attribute__((target("avx2,fma"))) void AccumulateAvx2(const double* x, std::si
   }
 }
 
+// Rows, counts and norms by label, for d <= 8: one 8-wide add of the row and one 2-wide add
+// of (1, q) per point, into 4 interleaved copies of 16 values per cluster (sums, count, q).
+// q as a double is exact (integers below 2^53), so the order of addition does not matter.
+__attribute__((target("avx512f,avx512dq,avx2,fma"))) void AccumulateNormsAvx512(
+    const double* x, const std::int64_t* q, std::size_t n, std::size_t d, const std::int32_t* labels, std::size_t k,
+    double* copies) {
+  const auto cols = static_cast<__mmask8>((1u << d) - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    double* s = copies + ((i & 3) * k + static_cast<std::size_t>(labels[i])) * 16;
+    _mm512_store_pd(s, _mm512_add_pd(_mm512_load_pd(s), _mm512_maskz_loadu_pd(cols, x + i * d)));
+    const __m128d one_q = _mm_set_pd(static_cast<double>(q[i]), 1.0);
+    _mm_store_pd(s + 8, _mm_add_pd(_mm_load_pd(s + 8), one_q));
+  }
+}
+
 bool UseAvx2() { return g_kind.load(std::memory_order_relaxed) != KernelKind::kPortable && CpuHasAvx2Fma(); }
 bool UseAvx512() { return g_kind.load(std::memory_order_relaxed) == KernelKind::kAuto && CpuHasAvx512(); }
 
@@ -379,13 +394,22 @@ double AssignedDistance(const double* x, double norm, std::size_t j, const Centr
   return CpuHasAvx2Fma() ? DistanceFma(x, norm, j, panel) : DistanceOne(x, norm, j, panel);
 }
 
-double SquaredDistance(const double* x, const double* c, std::size_t d) {
+namespace {
+__attribute__((always_inline)) inline double SquaredDistanceOne(const double* x, const double* c, std::size_t d) {
   double s = 0.0;
   for (std::size_t f = 0; f < d; ++f) {
     const double t = x[f] - c[f];
     s = std::fma(t, t, s);
   }
   return s;
+}
+__attribute__((target("fma"))) double SquaredDistanceFma(const double* x, const double* c, std::size_t d) {
+  return SquaredDistanceOne(x, c, d);
+}
+}  // namespace
+
+double SquaredDistance(const double* x, const double* c, std::size_t d) {
+  return CpuHasAvx2Fma() ? SquaredDistanceFma(x, c, d) : SquaredDistanceOne(x, c, d);
 }
 
 int FixedExponent(double bound, std::uint64_t count) {
@@ -398,6 +422,27 @@ int FixedExponent(double bound, std::uint64_t count) {
   int be = 0;
   (void)std::frexp(bound, &be);  // bound < 2^be
   return t - be;
+}
+
+void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t n, std::size_t d,
+                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc) {
+  if (!UseAvx512() || d > 8) {
+    AccumulateSums(x, n, d, labels, k, acc);
+    for (std::size_t i = 0; i < n; ++i) q_acc[labels[i]] += q[i];
+    return;
+  }
+  struct alignas(64) Row {
+    double v[16];
+  };
+  std::vector<Row> copies(4 * k, Row{});
+  AccumulateNormsAvx512(x, q, n, d, labels, k, copies.front().v);
+  for (std::size_t c = 0; c < 4; ++c) {
+    for (std::size_t j = 0; j < k; ++j) {
+      const double* r = copies[c * k + j].v;
+      for (std::size_t f = 0; f <= d; ++f) acc[j * (d + 1) + f] += f < d ? r[f] : r[8];
+      q_acc[j] += static_cast<std::int64_t>(r[9]);
+    }
+  }
 }
 
 void AssignAndAccumulate(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,

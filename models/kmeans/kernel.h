@@ -92,6 +92,11 @@ inline double SnapToGrid(double v, double scale) {
 void AccumulateSums(const double* x, std::size_t n, std::size_t d, const std::int32_t* labels, std::size_t k,
                     double* acc);
 
+/// AccumulateSums, and q_acc[labels[i]] += q[i] (integers, |sum| < 2^52). For the Lloyd
+/// loop's recomputation of all sums; one pass, vectorised for d <= 8 with AVX-512.
+void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t n, std::size_t d,
+                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc);
+
 /// Assign, then AccumulateSums on the same points (call it on cache-sized chunks).
 void AssignAndAccumulate(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,
                          std::int32_t* labels, double* d2, double* acc);

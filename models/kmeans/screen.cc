@@ -121,8 +121,10 @@ __attribute__((target("avx512f,avx512dq,avx512bw"))) void ScreenBlocks(const Scr
                                                                     const ScreenPanel& p, std::size_t b0,
                                                                     std::size_t b1, const std::int32_t* labels,
                                                                     std::int32_t* next, std::uint16_t* todo,
-                                                                    std::uint16_t* unsure) {
+                                                                    std::uint16_t* unsure,
+                                                                    const double* prefetch) {
   const std::size_t d = pts.dim(), kp = p.kpad(), n = pts.size();
+  const std::size_t row_bytes = kB * d * sizeof(double);  // a block's rows in `prefetch`
   const std::size_t tile_size = (d + 1) * kB * kB;
   const float* tiles = p.tiles();
   // Hide the table's contents from the compiler, which would otherwise rebuild each row from
@@ -133,6 +135,10 @@ __attribute__((target("avx512f,avx512dq,avx512bw"))) void ScreenBlocks(const Scr
   const __m512i low = _mm512_set1_epi32(15);
   for (std::size_t b = b0; b < b1; ++b) {
     const float* blk = pts.block(b);
+    if (prefetch) {
+      const char* rows = reinterpret_cast<const char*>(prefetch) + (b - b0) * row_bytes;
+      for (std::size_t at = 0; at < row_bytes; at += 64) _mm_prefetch(rows + at, _MM_HINT_T1);
+    }
     __m512 xf[D > 0 ? D : 1];
     if constexpr (D > 0) {
 #pragma GCC unroll 8
@@ -167,7 +173,7 @@ __attribute__((target("avx512f,avx512dq,avx512bw"))) void ScreenBlocks(const Scr
 #pragma GCC diagnostic pop
 
 using ScreenFn = void (*)(const ScreenPoints&, const ScreenPanel&, std::size_t, std::size_t, const std::int32_t*,
-                          std::int32_t*, std::uint16_t*, std::uint16_t*);
+                          std::int32_t*, std::uint16_t*, std::uint16_t*, const double*);
 constexpr ScreenFn kScreenFns[9] = {ScreenBlocks<0>, ScreenBlocks<1>, ScreenBlocks<2>, ScreenBlocks<3>, ScreenBlocks<4>,
                                     ScreenBlocks<5>, ScreenBlocks<6>, ScreenBlocks<7>, ScreenBlocks<8>};
 
@@ -254,9 +260,10 @@ bool ScreenPanel::Set(std::span<const double> centroids, std::size_t k, const Sc
 }
 
 void Screen(const ScreenPoints& points, const ScreenPanel& panel, std::size_t b0, std::size_t b1,
-            const std::int32_t* labels, std::int32_t* next, std::uint16_t* todo, std::uint16_t* unsure) {
+            const std::int32_t* labels, std::int32_t* next, std::uint16_t* todo, std::uint16_t* unsure,
+            const double* prefetch) {
   const std::size_t d = points.dim();
-  kScreenFns[d <= 8 ? d : 0](points, panel, b0, b1, labels, next, todo, unsure);
+  kScreenFns[d <= 8 ? d : 0](points, panel, b0, b1, labels, next, todo, unsure, prefetch);
 }
 
 }  // namespace ecps::models::kmeans

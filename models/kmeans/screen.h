@@ -103,8 +103,11 @@ class ScreenPanel {
 /// label (16 per block; meaningful for settled points only). Per block, `todo` gets a bit for
 /// every point whose label changes or that is unsure, `unsure` a bit for the unsure ones (the
 /// caller decides those with NearestCentroid). Bits of points past the end are clear.
-/// Requires ScreenAvailable().
+/// `prefetch` (optional): row-major rows of d doubles, from point b0 * 16, that the caller
+/// reads next; they are brought into the L2 cache while the screen computes, so that a
+/// following pass over them does not wait on memory. Requires ScreenAvailable().
 void Screen(const ScreenPoints& points, const ScreenPanel& panel, std::size_t b0, std::size_t b1,
-            const std::int32_t* labels, std::int32_t* next, std::uint16_t* todo, std::uint16_t* unsure);
+            const std::int32_t* labels, std::int32_t* next, std::uint16_t* todo, std::uint16_t* unsure,
+            const double* prefetch = nullptr);
 
 }  // namespace ecps::models::kmeans

@@ -165,6 +165,10 @@ class WorkerRun {
 
   const double* X(std::size_t i) const { return x_data_ + i * d_; }
   double Tie(std::size_t i) const { return static_cast<double>(users_.offsets[i]); }
+  // ||x_i - o||^2 on its grid (q_[i]; the same bits whichever worker holds the user).
+  std::int64_t NormFromOrigin(std::size_t i) const {
+    return ToFixed(SquaredDistance(X(i), origin_.data(), d_), q_scale_);
+  }
 
   // ---- Phases ----------------------------------------------------------------------------
 
@@ -280,11 +284,7 @@ class WorkerRun {
     q_scale_ = std::ldexp(1.0, FixedExponent(r2 * 1.01, total_));
     q_.resize(n_);
     ForChunks([&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        double s = 0;
-        for (std::size_t f = 0; f < d; ++f) s = std::fma(X(i)[f] - origin_[f], X(i)[f] - origin_[f], s);
-        q_[i] = ToFixed(s, q_scale_);
-      }
+      for (std::size_t i = b; i < e; ++i) q_[i] = NormFromOrigin(i);
     });
     if (ScreenAvailable()) {
       int e = 0;
@@ -540,7 +540,8 @@ class WorkerRun {
 
   // New labels for users [s0, s1) of the task that starts at user i0 (into acc.next from
   // s0 - i0; s0 - i0 a multiple of kScreenBlock). With `moved`, lists there the users whose
-  // label changes and prefetches what MoveUsers reads of them.
+  // label changes and prefetches what MoveUsers reads of them; else brings all the range's
+  // rows into the cache for a pass over them.
   void Label(LloydAcc& acc, const CentroidPanel& panel, bool screen, std::size_t i0, std::size_t s0, std::size_t s1,
              std::vector<std::size_t>* moved) {
     std::int32_t* next = acc.next.data() + (s0 - i0);
@@ -548,8 +549,7 @@ class WorkerRun {
       if (next[i - s0] == labels_[i]) return;
       moved->push_back(i);
       __builtin_prefetch(X(i));
-      __builtin_prefetch(X(i) + d_ - 1);
-      __builtin_prefetch(&q_[i]);
+      if (d_ * sizeof(double) > 64) __builtin_prefetch(X(i) + d_ - 1);
     };
     if (!screen) {
       Assign(X(s0), norms_.data() + s0, s1 - s0, panel, next, acc.d2.data());
@@ -561,7 +561,7 @@ class WorkerRun {
     const std::size_t b0 = s0 / kScreenBlock, b1 = (s1 + kScreenBlock - 1) / kScreenBlock;
     std::uint16_t* todo = acc.todo.data() + (s0 - i0) / kScreenBlock;
     std::uint16_t* unsure = acc.unsure.data() + (s0 - i0) / kScreenBlock;
-    Screen(screen_, screen_panel_, b0, b1, labels_.data() + s0, next, todo, unsure);
+    Screen(screen_, screen_panel_, b0, b1, labels_.data() + s0, next, todo, unsure, moved ? nullptr : X(s0));
     const std::size_t blocks = b1 - b0;
     for (std::size_t b = 0; b < blocks; ++b) {
       if (b % 4 == 0 && b + 4 <= blocks) {  // skip 4 quiet blocks at once (the common case)
@@ -607,8 +607,9 @@ class WorkerRun {
     }
     for (std::size_t i : moved) {
       const std::int32_t to = next[i - s0], from = labels_[i];
-      acc.q[static_cast<std::size_t>(to)] += q_[i];
-      if (from >= 0) acc.q[static_cast<std::size_t>(from)] -= q_[i];
+      const std::int64_t q = NormFromOrigin(i);  // its row is in cache; q_[i] would not be
+      acc.q[static_cast<std::size_t>(to)] += q;
+      if (from >= 0) acc.q[static_cast<std::size_t>(from)] -= q;
       labels_[i] = to;
     }
     acc.changed += moved.size();
@@ -627,15 +628,17 @@ class WorkerRun {
       acc.d2.resize(screen ? 0 : blocks * kScreenBlock);
       acc.todo.resize(blocks);
       acc.unsure.resize(blocks);
-      if (full) {
-        Label(acc, panel, screen, i0, i0, i1, nullptr);
-        const std::int32_t* next = acc.next.data();
-        std::uint64_t changed = 0;
-        for (std::size_t i = i0; i < i1; ++i) changed += next[i - i0] != labels_[i];
-        AccumulateSums(X(i0), i1 - i0, d_, next, k_, acc.add.data());
-        for (std::size_t i = i0; i < i1; ++i) acc.q[static_cast<std::size_t>(next[i - i0])] += q_[i];
-        std::copy(next, next + (i1 - i0), labels_.begin() + static_cast<std::ptrdiff_t>(i0));
-        acc.changed += changed;
+      if (full) {  // by stages: each one's rows arrive in the cache while it is labelled
+        for (std::size_t s0 = i0; s0 < i1; s0 += kStageUsers) {
+          const std::size_t s1 = std::min(i1, s0 + kStageUsers);
+          Label(acc, panel, screen, i0, s0, s1, nullptr);
+          const std::int32_t* next = acc.next.data() + (s0 - i0);
+          std::uint64_t changed = 0;
+          for (std::size_t i = s0; i < s1; ++i) changed += next[i - s0] != labels_[i];
+          AccumulateSumsAndNorms(X(s0), q_.data() + s0, s1 - s0, d_, next, k_, acc.add.data(), acc.q.data());
+          std::copy(next, next + (s1 - s0), labels_.begin() + static_cast<std::ptrdiff_t>(s0));
+          acc.changed += changed;
+        }
         return;
       }
       std::size_t p0 = i0, p1 = i0;  // the previous stage
