@@ -17,18 +17,12 @@ constexpr std::size_t kB = kScreenBlock;
 // that they never win and the index bits below stay in a finite float.
 constexpr float kPad = FLT_MAX / 2;
 
-// Row q: sixteen copies of q.
-struct alignas(64) LaneIndex {
-  std::int32_t v[16][16];
+// The lane indices 0..15 (read through a pointer the compiler cannot see into, so that they
+// stay memory operands).
+struct LaneIndex {
+  std::int32_t v[16];
 };
-constexpr LaneIndex MakeLaneIndex() {
-  LaneIndex t{};
-  for (int q = 0; q < 16; ++q) {
-    for (int i = 0; i < 16; ++i) t.v[q][i] = q;
-  }
-  return t;
-}
-constexpr LaneIndex kLaneIndex = MakeLaneIndex();
+constexpr LaneIndex kLaneIndex = {{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}};
 
 bool CpuHasScreen() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
@@ -70,32 +64,34 @@ template <int D>
 __attribute__((target("avx512f,avx512dq,avx512bw"), always_inline)) inline void Tile(
     const __m512* xf, const float* blk, std::size_t d, const float* tile, const LaneIndex& lane,
     __m512& lo_out, __m512& hi_out) {
-  constexpr std::size_t kRow = kB * kB;
+  // Centroid values are broadcast from memory inside the FMAs (one 4-byte load each; whole
+  // 64-byte rows would make the loads, not the FMAs, the limit).
   __m512 v[16];
 #pragma GCC unroll 16
-  for (int q = 0; q < 16; ++q) v[q] = _mm512_load_ps(tile + kB * static_cast<std::size_t>(q));
+  for (int q = 0; q < 16; ++q) v[q] = _mm512_set1_ps(tile[q]);
   if constexpr (D > 0) {
 #pragma GCC unroll 8
     for (int f = 0; f < D; ++f) {
-      const float* c = tile + kRow * static_cast<std::size_t>(f + 1);
+      const float* c = tile + kB * static_cast<std::size_t>(f + 1);
 #pragma GCC unroll 16
-      for (int q = 0; q < 16; ++q) v[q] = _mm512_fmadd_ps(xf[f], _mm512_load_ps(c + kB * static_cast<std::size_t>(q)), v[q]);
+      for (int q = 0; q < 16; ++q) v[q] = _mm512_fmadd_ps(xf[f], _mm512_set1_ps(c[q]), v[q]);
     }
   } else {
     for (std::size_t f = 0; f < d; ++f) {
       const __m512 x = _mm512_load_ps(blk + f * kB);
-      const float* c = tile + kRow * (f + 1);
+      const float* c = tile + kB * (f + 1);
 #pragma GCC unroll 16
-      for (int q = 0; q < 16; ++q) v[q] = _mm512_fmadd_ps(x, _mm512_load_ps(c + kB * static_cast<std::size_t>(q)), v[q]);
+      for (int q = 0; q < 16; ++q) v[q] = _mm512_fmadd_ps(x, _mm512_set1_ps(c[q]), v[q]);
     }
   }
   const __m512i keep = _mm512_set1_epi32(~15);
 #pragma GCC unroll 16
   for (int q = 0; q < 16; ++q) {
-    // (v & ~15) | q: ternary logic A & B | C = 0xEA; q from a table (a memory operand, where
-    // 16 constants in registers would crowd out the accumulators).
-    v[q] = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-        _mm512_castps_si512(v[q]), keep, _mm512_load_si512(lane.v[q]), 0xEA));
+    // (v & ~15) | q: ternary logic A & B | C = 0xEA; q broadcast from a table (a memory
+    // operand, where 16 constants in registers would crowd out the accumulators).
+    __m512i w = _mm512_castps_si512(v[q]);
+    asm("vpternlogd $0xea, %2%{1to16%}, %1, %0" : "+v"(w) : "v"(keep), "m"(lane.v[q]));
+    v[q] = _mm512_castsi512_ps(w);
   }
   __m512 lo[8], hi[8];
 #pragma GCC unroll 8
@@ -125,7 +121,7 @@ __attribute__((target("avx512f,avx512dq,avx512bw"))) void ScreenBlocks(const Scr
                                                                     const double* prefetch) {
   const std::size_t d = pts.dim(), kp = p.kpad(), n = pts.size();
   const std::size_t row_bytes = kB * d * sizeof(double);  // a block's rows in `prefetch`
-  const std::size_t tile_size = (d + 1) * kB * kB;
+  const std::size_t tile_size = (d + 1) * kB;
   const float* tiles = p.tiles();
   // Hide the table's contents from the compiler, which would otherwise rebuild each row from
   // an immediate (a broadcast per use) instead of reading it as a memory operand.
@@ -229,14 +225,14 @@ bool ScreenPanel::Set(std::span<const double> centroids, std::size_t k, const Sc
   k_ = k;
   d_ = d;
   kpad_ = (k + kB - 1) / kB * kB;
-  const std::size_t tile_size = (d + 1) * kB * kB;
+  const std::size_t tile_size = (d + 1) * kB;
   tiles_.assign(kpad_ / kB * tile_size, 0.0f);
   double b2_max = 0, c2_max = 0, o2 = 0;
   for (std::size_t f = 0; f < d; ++f) o2 += (o[f] * sc) * (o[f] * sc);
-  auto at = [&](std::size_t j, std::size_t row) {  // row 0: norms; row 1 + f: feature f
-    return tiles_.begin() + static_cast<std::ptrdiff_t>(j / kB * tile_size + (row * kB + j % kB) * kB);
+  auto at = [&](std::size_t j, std::size_t row) -> float& {  // row 0: norms; row 1 + f: feature f
+    return tiles_[j / kB * tile_size + row * kB + j % kB];
   };
-  for (std::size_t j = k; j < kpad_; ++j) std::fill_n(at(j, 0), kB, kPad);
+  for (std::size_t j = k; j < kpad_; ++j) at(j, 0) = kPad;
   for (std::size_t j = 0; j < k; ++j) {
     const double* c = centroids.data() + j * d;
     double b2 = 0, c2 = 0;
@@ -244,9 +240,9 @@ bool ScreenPanel::Set(std::span<const double> centroids, std::size_t k, const Sc
       const double b = (c[f] - o[f]) * sc;
       b2 += b * b;
       c2 += (c[f] * sc) * (c[f] * sc);
-      std::fill_n(at(j, 1 + f), kB, static_cast<float>(-2.0 * b));
+      at(j, 1 + f) = static_cast<float>(-2.0 * b);
     }
-    std::fill_n(at(j, 0), kB, static_cast<float>(b2));
+    at(j, 0) = static_cast<float>(b2);
     b2_max = std::max(b2_max, b2 * 1.0001);
     c2_max = std::max(c2_max, c2 * 1.0001);
   }

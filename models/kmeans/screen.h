@@ -73,8 +73,7 @@ class ScreenPoints {
   std::vector<float, CacheAligned<float>> data_;
 };
 
-/// Centroids laid out for the screen (tiles of 16; each value repeated 16 times so that the
-/// kernel loads it as a whole register), with the coefficients of the error bound.
+/// Centroids laid out for the screen (tiles of 16), with the coefficients of the error bound.
 class ScreenPanel {
  public:
   /// `centroids`: k x d in the fitted space. Returns false when the screen cannot bound its
@@ -84,9 +83,9 @@ class ScreenPanel {
 
   std::size_t k() const { return k_; }
   std::size_t kpad() const { return kpad_; }
-  /// Tile t (centroids 16t .. 16t + 15) at tiles() + t * (d + 1) * 256: a row of 16 x 16 values
-  /// ||b_j||^2, then per feature f a row of 16 x 16 values -2 b_jf (b_j = (c_j - o) * scale),
-  /// each value repeated 16 times. Padding centroids have a huge norm and b = 0.
+  /// Tile t (centroids 16t .. 16t + 15) at tiles() + t * (d + 1) * 16: a row of the 16 values
+  /// ||b_j||^2, then per feature f a row of the 16 values -2 b_jf (b_j = (c_j - o) * scale).
+  /// Padding centroids have a huge norm and b = 0.
   const float* tiles() const { return tiles_.data(); }
   /// A point settles when second - best > alpha + beta * (its bound on ||y||^2).
   float alpha() const { return alpha_; }
