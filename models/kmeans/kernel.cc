@@ -281,18 +281,19 @@ __attribute__((target("avx2,fma"))) void AccumulateAvx2(const double* x, std::si
   }
 }
 
-// Rows, counts and norms by label, for d <= 8: one 8-wide add of the row and one 2-wide add
-// of (1, q) per point, into 4 interleaved copies of 16 values per cluster (sums, count, q).
-// q as a double is exact (integers below 2^53), so the order of addition does not matter.
+// Rows, counts and norms by label, for d <= 8: one 8-wide add of the row per point into 4
+// interleaved copies of the sums (so that consecutive points of a cluster do not wait on each
+// other's stores), counts and norms as integers beside them.
 __attribute__((target("avx512f,avx512dq,avx2,fma"))) void AccumulateNormsAvx512(
     const double* x, const std::int64_t* q, std::size_t n, std::size_t d, const std::int32_t* labels, std::size_t k,
-    double* copies) {
+    double* copies, std::int64_t* counts, std::int64_t* norms) {
   const auto cols = static_cast<__mmask8>((1u << d) - 1);
   for (std::size_t i = 0; i < n; ++i) {
-    double* s = copies + ((i & 3) * k + static_cast<std::size_t>(labels[i])) * 16;
+    const std::size_t r = (i & 3) * k + static_cast<std::size_t>(labels[i]);
+    double* s = copies + r * 8;
     _mm512_store_pd(s, _mm512_add_pd(_mm512_load_pd(s), _mm512_maskz_loadu_pd(cols, x + i * d)));
-    const __m128d one_q = _mm_set_pd(static_cast<double>(q[i]), 1.0);
-    _mm_store_pd(s + 8, _mm_add_pd(_mm_load_pd(s + 8), one_q));
+    counts[r] += 1;
+    norms[r] += q[i];
   }
 }
 
@@ -432,15 +433,17 @@ void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t 
     return;
   }
   struct alignas(64) Row {
-    double v[16];
+    double v[8];
   };
   std::vector<Row> copies(4 * k, Row{});
-  AccumulateNormsAvx512(x, q, n, d, labels, k, copies.front().v);
+  std::vector<std::int64_t> counts(4 * k, 0), norms(4 * k, 0);
+  AccumulateNormsAvx512(x, q, n, d, labels, k, copies.front().v, counts.data(), norms.data());
   for (std::size_t c = 0; c < 4; ++c) {
     for (std::size_t j = 0; j < k; ++j) {
       const double* r = copies[c * k + j].v;
-      for (std::size_t f = 0; f <= d; ++f) acc[j * (d + 1) + f] += f < d ? r[f] : r[8];
-      q_acc[j] += static_cast<std::int64_t>(r[9]);
+      for (std::size_t f = 0; f < d; ++f) acc[j * (d + 1) + f] += r[f];
+      acc[j * (d + 1) + d] += static_cast<double>(counts[c * k + j]);
+      q_acc[j] += norms[c * k + j];
     }
   }
 }
