@@ -65,7 +65,10 @@ int main(int argc, char** argv) {
       mean[f] += x[i * d + f] / static_cast<double>(n);
     }
   }
-  for (std::size_t j = 0; j < k; ++j) std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(j * 7919 % n * d), d, c.begin() + static_cast<std::ptrdiff_t>(j * d));
+  for (std::size_t j = 0; j < k; ++j) {  // initial centroids: k of the points
+    const std::size_t at = j * 7919 % n;
+    std::copy_n(x.begin() + static_cast<std::ptrdiff_t>(at * d), d, c.begin() + static_cast<std::ptrdiff_t>(j * d));
+  }
   km::SquaredNorms(x.data(), n, d, norms.data());
   km::CentroidPanel panel;
   panel.Set(c, k, d);
@@ -135,8 +138,10 @@ int main(int argc, char** argv) {
     }
   });
   std::printf("float32 screen alone: %.2f ms per pass, fastest %.2f\n", kernel_ms.median, kernel_ms.fastest);
-  std::printf("float32 screen + exact fallback: %.2f ms per pass, fastest %.2f; unsure %zu of %zu points (%.2g); labels differing "
-              "from Assign: %zu\n",
-              screen_ms.median, screen_ms.fastest, unsure_points, n, static_cast<double>(unsure_points) / static_cast<double>(n), mismatches);
+  std::printf(
+      "float32 screen + exact fallback: %.2f ms per pass, fastest %.2f; unsure %zu of %zu points (%.2g); "
+      "labels differing from Assign: %zu\n",
+      screen_ms.median, screen_ms.fastest, unsure_points, n,
+      static_cast<double>(unsure_points) / static_cast<double>(n), mismatches);
   return mismatches == 0 ? 0 : 1;
 }

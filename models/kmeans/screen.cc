@@ -17,8 +17,7 @@ constexpr std::size_t kB = kScreenBlock;
 // that they never win and the index bits below stay in a finite float.
 constexpr float kPad = FLT_MAX / 2;
 
-// The lane indices 0..15 (read through a pointer the compiler cannot see into, so that they
-// stay memory operands).
+// The lane indices 0..15, read as broadcast memory operands by Tile.
 struct LaneIndex {
   std::int32_t v[16];
 };
@@ -87,8 +86,10 @@ __attribute__((target("avx512f,avx512dq,avx512bw"), always_inline)) inline void 
   const __m512i keep = _mm512_set1_epi32(~15);
 #pragma GCC unroll 16
   for (int q = 0; q < 16; ++q) {
-    // (v & ~15) | q: ternary logic A & B | C = 0xEA; q broadcast from a table (a memory
-    // operand, where 16 constants in registers would crowd out the accumulators).
+    // (v & ~15) | q: ternary logic A & B | C = 0xEA, with q broadcast from memory (16
+    // constants in registers would crowd out the accumulators). Inline assembly because GCC
+    // does not fold the broadcast into vpternlogd, and rebuilds known constants from
+    // immediates.
     __m512i w = _mm512_castps_si512(v[q]);
     asm("vpternlogd $0xea, %2%{1to16%}, %1, %0" : "+v"(w) : "v"(keep), "m"(lane.v[q]));
     v[q] = _mm512_castsi512_ps(w);
@@ -123,10 +124,6 @@ __attribute__((target("avx512f,avx512dq,avx512bw"))) void ScreenBlocks(const Scr
   const std::size_t row_bytes = kB * d * sizeof(double);  // a block's rows in `prefetch`
   const std::size_t tile_size = (d + 1) * kB;
   const float* tiles = p.tiles();
-  // Hide the table's contents from the compiler, which would otherwise rebuild each row from
-  // an immediate (a broadcast per use) instead of reading it as a memory operand.
-  const LaneIndex* lane = &kLaneIndex;
-  asm("" : "+r"(lane));
   const __m512 alpha = _mm512_set1_ps(p.alpha()), beta = _mm512_set1_ps(p.beta());
   const __m512i low = _mm512_set1_epi32(15);
   for (std::size_t b = b0; b < b1; ++b) {
@@ -141,12 +138,12 @@ __attribute__((target("avx512f,avx512dq,avx512bw"))) void ScreenBlocks(const Scr
       for (int f = 0; f < D; ++f) xf[f] = _mm512_load_ps(blk + static_cast<std::size_t>(f) * kB);
     }
     __m512 best, second;
-    Tile<D>(xf, blk, d, tiles, *lane, best, second);
+    Tile<D>(xf, blk, d, tiles, kLaneIndex, best, second);
     __m512i idx = _mm512_and_si512(_mm512_castps_si512(best), low);
     const float* tile = tiles + tile_size;
     for (std::size_t j = kB; j < kp; j += kB, tile += tile_size) {
       __m512 lo, hi;
-      Tile<D>(xf, blk, d, tile, *lane, lo, hi);
+      Tile<D>(xf, blk, d, tile, kLaneIndex, lo, hi);
       const __mmask16 m = _mm512_cmp_ps_mask(lo, best, _CMP_LT_OQ);
       second = _mm512_min_ps(_mm512_min_ps(second, hi), _mm512_max_ps(best, lo));
       best = _mm512_min_ps(best, lo);

@@ -540,8 +540,8 @@ class WorkerRun {
 
   // New labels for users [s0, s1) of the task that starts at user i0 (into acc.next from
   // s0 - i0; s0 - i0 a multiple of kScreenBlock). With `moved`, lists there the users whose
-  // label changes and prefetches what MoveUsers reads of them; else brings all the range's
-  // rows into the cache for a pass over them.
+  // label changes and prefetches what MoveUsers reads of them; else the screen brings all the
+  // range's rows into the cache for a pass over them (Assign reads them anyway).
   void Label(LloydAcc& acc, const CentroidPanel& panel, bool screen, std::size_t i0, std::size_t s0, std::size_t s1,
              std::vector<std::size_t>* moved) {
     std::int32_t* next = acc.next.data() + (s0 - i0);
@@ -578,7 +578,9 @@ class WorkerRun {
         next[at] = NearestCentroid(X(s0 + at), panel);
       }
       if (!moved) continue;
-      for (unsigned t = todo[b]; t != 0; t &= t - 1) note(s0 + b * kScreenBlock + static_cast<std::size_t>(std::countr_zero(t)));
+      for (unsigned t = todo[b]; t != 0; t &= t - 1) {
+        note(s0 + b * kScreenBlock + static_cast<std::size_t>(std::countr_zero(t)));
+      }
     }
   }
 
