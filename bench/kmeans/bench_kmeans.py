@@ -6,7 +6,8 @@ Run with Debian's python (numpy, scikit-learn): /usr/bin/python3 bench/kmeans/be
 1. Speed and inertia: a seeded synthetic set (default 1M users x 8 features, 16 planted
    clusters with overlap), k = 16, 20 Lloyd iterations from the same initial centroids
    (--init FILE, --normalize none, tol 0), at 1 and 2 threads. ecps's ms/iteration is the mean
-   of its Lloyd loop (metrics.json); scikit-learn's is (fit(max_iter=20) - fit(max_iter=1)) / 19,
+   of its Lloyd loop (metrics.json; also its median iteration, "steady"); scikit-learn's is
+   (fit(max_iter=20) - fit(max_iter=1)) / 19,
    i.e. its per-iteration cost without input checks and the final E-step. Median of --runs.
    Peak RSS per process from /usr/bin/time.
 2. Quality: adjusted Rand index against the planted labels on a separable set (k-means++),
@@ -138,7 +139,9 @@ def main():
               f"--max-iter {args.iters} --tol 0 --silhouette-sample 0")
 
     print(f"== speed: {args.users} users x {d} features, k={k}, {args.iters} iterations, same initial centroids ==")
-    print(f"{'threads':>7} {'ecps layout':>22} {'ecps ms/it':>10} {'sklearn ms/it':>13} {'ratio':>6} "
+    print("ecps ms/it: mean of the 20 iterations (median of the runs); steady: the median iteration, where few")
+    print("users change cluster (the first iterations recompute all cluster sums and cost more)")
+    print(f"{'threads':>7} {'ecps layout':>22} {'ecps ms/it':>10} {'steady':>6} {'sklearn ms/it':>13} {'ratio':>6} "
           f"{'ecps RSS MB':>11} {'sk RSS MB':>9}  inertia ecps / sklearn")
     for t in [int(v) for v in args.threads.split(",")]:
         sk = [run_sklearn(args.work, name, args.iters, t, args.blas_dir) for _ in range(args.runs)]
@@ -147,16 +150,23 @@ def main():
         if t > 1:
             layouts.append((f"{t} workers x 1 thread", f"--local --workers {t} --threads 1"))
         for label, lay in layouts:
-            ms = []
+            ms, steady = [], []
             for i in range(args.runs):
-                m = run_ecps(args.ecps, csv, f"{args.work}/e{t}-{i}", f"{common} {lay}")
+                m = run_ecps(args.ecps, csv, f"{args.work}/e{t}-{label.split()[0]}w-{i}", f"{common} {lay}")
                 ms.append(m["timings"]["ms_per_iteration_mean"])
+                steady.append(m["timings"]["ms_per_iteration_median"])
             rel = abs(m["inertia"] - sk[0]["inertia"]) / sk[0]["inertia"]
-            print(f"{t:>7} {label:>22} {statistics.median(ms):>10.2f} {sk_ms:>13.2f} {sk_ms / statistics.median(ms):>6.2f} "
+            print(f"{t:>7} {label:>22} {statistics.median(ms):>10.2f} {statistics.median(steady):>6.2f} "
+                  f"{sk_ms:>13.2f} {sk_ms / statistics.median(ms):>6.2f} "
                   f"{m['rss_kb'] / 1024:>11.0f} {sk[0]['rss_kb'] / 1024:>9.0f}  {m['inertia']:.10g} / "
                   f"{sk[0]['inertia']:.10g} (rel. diff {rel:.1e}, kernel {m['cluster']['kernel']})")
         print(f"{'':>7} sklearn whole fit / iterations: {statistics.median(r['ms_per_iter_whole_fit'] for r in sk):.2f} ms;"
               f" BLAS: {sk[0]['blas']}")
+
+    kernel_bench = os.path.join(os.path.dirname(args.ecps), "bench", "kmeans", "kmeans_kernel_bench")
+    if os.path.exists(kernel_bench):
+        print(f"\n== the assignment kernels alone, 1 thread ({kernel_bench} --users {args.users}) ==")
+        print(sh(f"{kernel_bench} --users {args.users}", check=False).stdout.rstrip())
 
     print("\n== under mpirun -np 4 (scheduler, 1 server, 2 workers x 1 thread) ==")
     m = run_ecps(args.ecps, csv, f"{args.work}/mpi", f"{common} --servers 1 --threads 1", mpi_np=4)

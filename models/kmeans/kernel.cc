@@ -281,6 +281,22 @@ __attribute__((target("avx2,fma"))) void AccumulateAvx2(const double* x, std::si
   }
 }
 
+// Rows, counts and norms by label, for d <= 8: one 8-wide add of the row per point into 4
+// interleaved copies of the sums (so that consecutive points of a cluster do not wait on each
+// other's stores), counts and norms as integers beside them.
+__attribute__((target("avx512f,avx512dq,avx2,fma"))) void AccumulateNormsAvx512(
+    const double* x, const std::int64_t* q, std::size_t n, std::size_t d, const std::int32_t* labels, std::size_t k,
+    double* copies, std::int64_t* counts, std::int64_t* norms) {
+  const auto cols = static_cast<__mmask8>((1u << d) - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t r = (i & 3) * k + static_cast<std::size_t>(labels[i]);
+    double* s = copies + r * 8;
+    _mm512_store_pd(s, _mm512_add_pd(_mm512_load_pd(s), _mm512_maskz_loadu_pd(cols, x + i * d)));
+    counts[r] += 1;
+    norms[r] += q[i];
+  }
+}
+
 bool UseAvx2() { return g_kind.load(std::memory_order_relaxed) != KernelKind::kPortable && CpuHasAvx2Fma(); }
 bool UseAvx512() { return g_kind.load(std::memory_order_relaxed) == KernelKind::kAuto && CpuHasAvx512(); }
 
@@ -336,13 +352,65 @@ void Assign(const double* x, const double* norms, std::size_t n, const CentroidP
   }
 }
 
-double SquaredDistance(const double* x, const double* c, std::size_t d) {
+namespace {
+
+// One point, as AssignPortable computes it. Inlined into a target("fma") function, std::fma
+// becomes the instruction instead of a library call (the same correctly rounded result).
+__attribute__((always_inline)) inline std::int32_t NearestOne(const double* x, const CentroidPanel& p) {
+  double best = kInf;
+  std::int32_t bi = 0;
+  for (std::size_t j = 0; j < p.k; ++j) {
+    double acc = p.cn[j];
+    for (std::size_t f = 0; f < p.d; ++f) acc = std::fma(x[f], p.ct[f * p.kpad + j], acc);
+    if (acc < best) {
+      best = acc;
+      bi = static_cast<std::int32_t>(j);
+    }
+  }
+  return bi;
+}
+
+__attribute__((always_inline)) inline double DistanceOne(const double* x, double norm, std::size_t j,
+                                                         const CentroidPanel& p) {
+  double acc = p.cn[j];
+  for (std::size_t f = 0; f < p.d; ++f) acc = std::fma(x[f], p.ct[f * p.kpad + j], acc);
+  return std::max(0.0, norm + acc);
+}
+
+__attribute__((target("fma"))) std::int32_t NearestFma(const double* x, const CentroidPanel& p) {
+  return NearestOne(x, p);
+}
+__attribute__((target("fma"))) double DistanceFma(const double* x, double norm, std::size_t j,
+                                                  const CentroidPanel& p) {
+  return DistanceOne(x, norm, j, p);
+}
+
+}  // namespace
+
+std::int32_t NearestCentroid(const double* x, const CentroidPanel& panel) {
+  return CpuHasAvx2Fma() ? NearestFma(x, panel) : NearestOne(x, panel);
+}
+
+double AssignedDistance(const double* x, double norm, std::size_t j, const CentroidPanel& panel) {
+  return CpuHasAvx2Fma() ? DistanceFma(x, norm, j, panel) : DistanceOne(x, norm, j, panel);
+}
+
+namespace {
+__attribute__((always_inline)) inline double SquaredDistanceOne(const double* x, const double* c, std::size_t d) {
   double s = 0.0;
   for (std::size_t f = 0; f < d; ++f) {
     const double t = x[f] - c[f];
     s = std::fma(t, t, s);
   }
   return s;
+}
+__attribute__((target("fma"))) double SquaredDistanceFma(const double* x, const double* c, std::size_t d) {
+  return SquaredDistanceOne(x, c, d);
+}
+}  // namespace
+
+double SquaredDistance(const double* x, const double* c, std::size_t d) {
+  return CpuHasAvx2Fma() ? SquaredDistanceFma(x, c, d) : SquaredDistanceOne(x, c, d);
 }
 
 int FixedExponent(double bound, std::uint64_t count) {
@@ -355,6 +423,29 @@ int FixedExponent(double bound, std::uint64_t count) {
   int be = 0;
   (void)std::frexp(bound, &be);  // bound < 2^be
   return t - be;
+}
+
+void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t n, std::size_t d,
+                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc) {
+  if (!UseAvx512() || d > 8) {
+    AccumulateSums(x, n, d, labels, k, acc);
+    for (std::size_t i = 0; i < n; ++i) q_acc[labels[i]] += q[i];
+    return;
+  }
+  struct alignas(64) Row {
+    double v[8];
+  };
+  std::vector<Row> copies(4 * k, Row{});
+  std::vector<std::int64_t> counts(4 * k, 0), norms(4 * k, 0);
+  AccumulateNormsAvx512(x, q, n, d, labels, k, copies.front().v, counts.data(), norms.data());
+  for (std::size_t c = 0; c < 4; ++c) {
+    for (std::size_t j = 0; j < k; ++j) {
+      const double* r = copies[c * k + j].v;
+      for (std::size_t f = 0; f < d; ++f) acc[j * (d + 1) + f] += r[f];
+      acc[j * (d + 1) + d] += static_cast<double>(counts[c * k + j]);
+      q_acc[j] += norms[c * k + j];
+    }
+  }
 }
 
 void AssignAndAccumulate(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,

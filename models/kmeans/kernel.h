@@ -54,6 +54,14 @@ void SquaredNorms(const double* x, std::size_t n, std::size_t d, double* out);
 void Assign(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,
             std::int32_t* labels, double* d2);
 
+/// The label Assign gives one point (the same operations in the same order), for callers
+/// that need it for a few points only.
+std::int32_t NearestCentroid(const double* x, const CentroidPanel& panel);
+
+/// The squared distance Assign reports for a point whose label is j: max(0, norm +
+/// ||c_j||^2 - 2 x.c_j) with Assign's operations, bit for bit.
+double AssignedDistance(const double* x, double norm, std::size_t j, const CentroidPanel& panel);
+
 /// Exact squared distance sum_f (x_f - c_f)^2 (fma chain).
 double SquaredDistance(const double* x, const double* c, std::size_t d);
 
@@ -83,6 +91,11 @@ inline double SnapToGrid(double v, double scale) {
 /// is k x (d + 1) (sums, then count). Exact when the coordinates are on a grid (above).
 void AccumulateSums(const double* x, std::size_t n, std::size_t d, const std::int32_t* labels, std::size_t k,
                     double* acc);
+
+/// AccumulateSums, and q_acc[labels[i]] += q[i] (integers, |sum| < 2^52). For the Lloyd
+/// loop's recomputation of all sums; one pass, vectorised for d <= 8 with AVX-512.
+void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t n, std::size_t d,
+                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc);
 
 /// Assign, then AccumulateSums on the same points (call it on cache-sized chunks).
 void AssignAndAccumulate(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,

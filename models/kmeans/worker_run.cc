@@ -1,8 +1,10 @@
 #include "models/kmeans/worker_run.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <numeric>
 
@@ -13,6 +15,7 @@
 
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
+#include "models/kmeans/screen.h"
 #include "ps/collective.h"
 #include "ps/table.h"
 #include "worker/csv.h"
@@ -117,6 +120,19 @@ class WorkerRun {
     });
   }
 
+  // Runs body(b0, b1) over ranges of whole screen blocks (16 users each; the last block may
+  // be partial) on this worker's threads.
+  template <class F>
+  void ForBlocks(F&& body) {
+    const std::size_t blocks = (n_ + kScreenBlock - 1) / kScreenBlock;
+    if (blocks == 0) return;
+    arena_.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 4 * kChunk / kScreenBlock),
+                        [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
+                        tbb::simple_partitioner());
+    });
+  }
+
   Status Report(const PhaseReport& r) {
     if (w_ != 0) return Status::Ok();
     return ctx_.node.SendControl(ps::RoleTable::kSchedulerRank, kProgressTopic, ps::EncodeControl(r));
@@ -147,8 +163,12 @@ class WorkerRun {
     return all;
   }
 
-  const double* X(std::size_t i) const { return users_.features.data() + i * d_; }
+  const double* X(std::size_t i) const { return x_data_ + i * d_; }
   double Tie(std::size_t i) const { return static_cast<double>(users_.offsets[i]); }
+  // ||x_i - o||^2 on its grid (q_[i]; the same bits whichever worker holds the user).
+  std::int64_t NormFromOrigin(std::size_t i) const {
+    return ToFixed(SquaredDistance(X(i), origin_.data(), d_), q_scale_);
+  }
 
   // ---- Phases ----------------------------------------------------------------------------
 
@@ -161,6 +181,7 @@ class WorkerRun {
     if (!loaded.ok()) return loaded.status();
     users_ = std::move(loaded).value();
     n_ = users_.size();
+    x_data_ = users_.features.data();
     hashes_.resize(n_);
     for (std::size_t i = 0; i < n_; ++i) hashes_[i] = ps::HashFeature(users_.id(i), o_.seed);
     return ToScheduler(kLoadTopic, report);
@@ -234,13 +255,17 @@ class WorkerRun {
       mean_var += var[f] / (normalizer_.scale[f] * normalizer_.scale[f]);
     }
     // Snap every coordinate to its grid (a change of at most 2^-50 of the column's range), so
-    // that cluster sums are exact whatever the order of addition (kernel.h).
+    // that cluster sums are exact whatever the order of addition (kernel.h). The snapped rows
+    // go to 64-byte aligned memory in 2 MiB pages: the Lloyd loop reads the rows of the users
+    // whose label changes at random, one cache line per row where d = 8.
+    x_.resize(n_ * d);
     ForChunks([&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i) {
-        double* r = users_.features.data() + i * d;
-        for (std::size_t f = 0; f < d; ++f) r[f] = SnapToGrid(r[f], grid[f]);
+        for (std::size_t f = 0; f < d; ++f) x_[i * d + f] = SnapToGrid(X(i)[f], grid[f]);
       }
     });
+    std::vector<double>().swap(users_.features);
+    x_data_ = x_.data();
     d2_scale_ = std::ldexp(1.0, FixedExponent(diameter2, total_));
     dist_scale_ = std::ldexp(1.0, FixedExponent(std::sqrt(diameter2), total_));
     tol_ = o_.tol * mean_var / static_cast<double>(d);
@@ -248,6 +273,25 @@ class WorkerRun {
     ForChunks([&](std::size_t b, std::size_t e) { SquaredNorms(X(b), e - b, d, norms_.data() + b); });
     labels_.assign(n_, -1);
     d2_.assign(n_, 0.0);
+
+    // The Lloyd loop's origin (the mean) and the grid of its sums of ||x - o||^2; the screen's
+    // points, scaled by a power of two to |y| <= 1.
+    origin_ = mean;
+    normalizer_.Apply(origin_.data(), 1);
+    double r2 = 0;
+    for (std::size_t f = 0; f < d; ++f) r2 += std::max((lo[f] - origin_[f]) * (lo[f] - origin_[f]),
+                                                       (hi[f] - origin_[f]) * (hi[f] - origin_[f]));
+    q_scale_ = std::ldexp(1.0, FixedExponent(r2 * 1.01, total_));
+    q_.resize(n_);
+    ForChunks([&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) q_[i] = NormFromOrigin(i);
+    });
+    if (ScreenAvailable()) {
+      int e = 0;
+      (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
+      screen_.Reset(n_, d, origin_, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
+      ForBlocks([&](std::size_t b0, std::size_t b1) { screen_.Fill(x_data_, b0, b1); });
+    }
     return Status::Ok();
   }
 
@@ -465,78 +509,252 @@ class WorkerRun {
   }
 
   // ---- Lloyd -----------------------------------------------------------------------------
+  //
+  // Each worker keeps its users' cluster sums (coordinates, count and ||x - o||^2 on their
+  // grids, so exact in any order) from one iteration to the next and updates them only for
+  // the users whose label changes: once the clusters settle, an iteration costs little more
+  // than the nearest-centroid search. The search is the float32 screen (screen.h) with the
+  // float64 kernel for unsure users where the CPU has AVX-512, else the float64 kernel
+  // alone; both give the float64 kernel's labels bit for bit.
 
-  struct StepAcc {
-    std::vector<double> stats;  // k x (d + 1)
-    std::int64_t inertia = 0;
+  // Per thread, within one iteration.
+  struct LloydAcc {
+    std::vector<double> add, sub;  // k x (d + 1): sums and counts joining / leaving clusters
+    std::vector<std::int64_t> q;   // k: the same for the sums of ||x - o||^2 (fixed point)
     std::uint64_t changed = 0;
-    TopList far;
+    std::vector<std::int32_t> next;  // new labels of the task's users
+    std::vector<double> d2;          // scratch for Assign
+    std::vector<std::uint16_t> todo, unsure;
+    std::vector<std::size_t> moved[2];  // users whose label changes, of two consecutive stages
+    void Reset(std::size_t k, std::size_t d) {
+      add.assign(k * (d + 1), 0.0);
+      sub.assign(k * (d + 1), 0.0);
+      q.assign(k, 0);
+      changed = 0;
+    }
   };
+
+  // Users per stage of a task: labelling a stage overlaps the memory fetches that moving the
+  // previous stage's changed users waits for.
+  static constexpr std::size_t kStageUsers = 128 * kScreenBlock;
+
+  // New labels for users [s0, s1) of the task that starts at user i0 (into acc.next from
+  // s0 - i0; s0 - i0 a multiple of kScreenBlock). With `moved`, lists there the users whose
+  // label changes and prefetches what MoveUsers reads of them; else the screen brings all the
+  // range's rows into the cache for a pass over them (Assign reads them anyway).
+  void Label(LloydAcc& acc, const CentroidPanel& panel, bool screen, std::size_t i0, std::size_t s0, std::size_t s1,
+             std::vector<std::size_t>* moved) {
+    std::int32_t* next = acc.next.data() + (s0 - i0);
+    auto note = [&](std::size_t i) {
+      if (next[i - s0] == labels_[i]) return;
+      moved->push_back(i);
+      __builtin_prefetch(X(i));
+      if (d_ * sizeof(double) > 64) __builtin_prefetch(X(i) + d_ - 1);
+    };
+    if (!screen) {
+      Assign(X(s0), norms_.data() + s0, s1 - s0, panel, next, acc.d2.data());
+      if (moved) {
+        for (std::size_t i = s0; i < s1; ++i) note(i);
+      }
+      return;
+    }
+    const std::size_t b0 = s0 / kScreenBlock, b1 = (s1 + kScreenBlock - 1) / kScreenBlock;
+    std::uint16_t* todo = acc.todo.data() + (s0 - i0) / kScreenBlock;
+    std::uint16_t* unsure = acc.unsure.data() + (s0 - i0) / kScreenBlock;
+    Screen(screen_, screen_panel_, b0, b1, labels_.data() + s0, next, todo, unsure, moved ? nullptr : X(s0));
+    const std::size_t blocks = b1 - b0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      if (b % 4 == 0 && b + 4 <= blocks) {  // skip 4 quiet blocks at once (the common case)
+        std::uint64_t four = 0;
+        std::memcpy(&four, todo + b, sizeof(four));
+        if (four == 0) {
+          b += 3;
+          continue;
+        }
+      }
+      if (todo[b] == 0) continue;  // unsure implies todo
+      for (unsigned u = unsure[b]; u != 0; u &= u - 1) {
+        const std::size_t at = b * kScreenBlock + static_cast<std::size_t>(std::countr_zero(u));
+        next[at] = NearestCentroid(X(s0 + at), panel);
+      }
+      if (!moved) continue;
+      for (unsigned t = todo[b]; t != 0; t &= t - 1) {
+        note(s0 + b * kScreenBlock + static_cast<std::size_t>(std::countr_zero(t)));
+      }
+    }
+  }
+
+  // Users `moved` of [s0, s1) take their new labels (acc.next, from i0): their coordinates,
+  // counts and norms leave their old clusters' sums and join the new ones'. Few users: one
+  // by one; many: two passes of AccumulateSums over the range.
+  void MoveUsers(LloydAcc& acc, std::size_t i0, std::size_t s0, std::size_t s1, const std::vector<std::size_t>& moved) {
+    const std::size_t d = d_, m = s1 - s0;
+    const std::int32_t* next = acc.next.data() + (s0 - i0);
+    if (moved.empty()) return;
+    if (moved.size() * 8 > m) {
+      if (labels_[s0] >= 0) AccumulateSums(X(s0), m, d, labels_.data() + s0, k_, acc.sub.data());
+      AccumulateSums(X(s0), m, d, next, k_, acc.add.data());  // unmoved users cancel
+    } else {
+      for (std::size_t i : moved) {
+        const double* x = X(i);
+        double* t = acc.add.data() + static_cast<std::size_t>(next[i - s0]) * (d + 1);
+        for (std::size_t f = 0; f < d; ++f) t[f] += x[f];
+        t[d] += 1;
+        if (labels_[i] >= 0) {
+          double* u = acc.sub.data() + static_cast<std::size_t>(labels_[i]) * (d + 1);
+          for (std::size_t f = 0; f < d; ++f) u[f] += x[f];
+          u[d] += 1;
+        }
+      }
+    }
+    for (std::size_t i : moved) {
+      const std::int32_t to = next[i - s0], from = labels_[i];
+      const std::int64_t q = NormFromOrigin(i);  // its row is in cache; q_[i] would not be
+      acc.q[static_cast<std::size_t>(to)] += q;
+      if (from >= 0) acc.q[static_cast<std::size_t>(from)] -= q;
+      labels_[i] = to;
+    }
+    acc.changed += moved.size();
+  }
+
+  // One assignment step over this worker's users: new labels_, and in the accumulators the
+  // changes to the sums; `full`: the whole sums instead, in one pass over all users (cheaper
+  // when many labels change).
+  void AssignStep(const CentroidPanel& panel, bool screen, bool full) {
+    for (auto& a : lloyd_acc_) a.Reset(k_, d_);
+    ForBlocks([&](std::size_t b0, std::size_t b1) {
+      auto& acc = lloyd_acc_.local();
+      if (acc.add.empty()) acc.Reset(k_, d_);  // a thread's first task
+      const std::size_t blocks = b1 - b0, i0 = b0 * kScreenBlock, i1 = std::min(n_, b1 * kScreenBlock);
+      acc.next.resize(blocks * kScreenBlock);
+      acc.d2.resize(screen ? 0 : blocks * kScreenBlock);
+      acc.todo.resize(blocks);
+      acc.unsure.resize(blocks);
+      if (full) {  // by stages: each one's rows arrive in the cache while it is labelled
+        for (std::size_t s0 = i0; s0 < i1; s0 += kStageUsers) {
+          const std::size_t s1 = std::min(i1, s0 + kStageUsers);
+          Label(acc, panel, screen, i0, s0, s1, nullptr);
+          const std::int32_t* next = acc.next.data() + (s0 - i0);
+          std::uint64_t changed = 0;
+          for (std::size_t i = s0; i < s1; ++i) changed += next[i - s0] != labels_[i];
+          AccumulateSumsAndNorms(X(s0), q_.data() + s0, s1 - s0, d_, next, k_, acc.add.data(), acc.q.data());
+          std::copy(next, next + (s1 - s0), labels_.begin() + static_cast<std::ptrdiff_t>(s0));
+          acc.changed += changed;
+        }
+        return;
+      }
+      std::size_t p0 = i0, p1 = i0;  // the previous stage
+      int cur = 0;
+      acc.moved[1].clear();
+      for (std::size_t s0 = i0; s0 < i1; s0 += kStageUsers, cur ^= 1) {
+        const std::size_t s1 = std::min(i1, s0 + kStageUsers);
+        acc.moved[cur].clear();
+        Label(acc, panel, screen, i0, s0, s1, &acc.moved[cur]);
+        MoveUsers(acc, i0, p0, p1, acc.moved[cur ^ 1]);
+        acc.moved[cur ^ 1].clear();
+        p0 = s0;
+        p1 = s1;
+      }
+      MoveUsers(acc, i0, p0, p1, acc.moved[cur ^ 1]);
+    });
+  }
+
+  // The inertia of an assignment to `old` centroids, from the global counts, new centroids
+  // `mean` (the clusters' means) and sums of ||x - o||^2 (q): per cluster
+  // q_j - n_j ||m_j - o||^2 + n_j ||m_j - c_j||^2, added in cluster order.
+  double LloydInertia(const std::vector<double>& old, const std::vector<double>& mean,
+                      const std::vector<double>& counts, const std::vector<double>& q) const {
+    const std::size_t d = d_;
+    double total = 0;
+    for (std::size_t j = 0; j < k_; ++j) {
+      if (counts[j] == 0) continue;
+      double spread = 0, shift = 0;
+      for (std::size_t f = 0; f < d; ++f) {
+        const double m = mean[j * d + f];
+        spread += (m - origin_[f]) * (m - origin_[f]);
+        shift += (m - old[j * d + f]) * (m - old[j * d + f]);
+      }
+      total += std::max(0.0, q[j] - counts[j] * spread) + counts[j] * shift;
+    }
+    return total;
+  }
+
+  // Offers the users farthest from their centroid (by Assign's distance to `panel`) to
+  // kmeans.top, for re-seeding empty clusters; top_ holds the global list afterwards.
+  Status PushFarthest(const CentroidPanel& panel) {
+    const std::size_t d = d_;
+    tbb::enumerable_thread_specific<TopList> part([&] { return TopList(layout_.m, layout_.payload()); });
+    ForChunks([&](std::size_t b, std::size_t e) {
+      auto& far = part.local();
+      // A cheap test against the list's worst first.
+      double worst = far.Worst();
+      std::vector<double> payload(d + 1);
+      for (std::size_t i = b; i < e; ++i) {
+        const auto label = static_cast<std::size_t>(labels_[i]);
+        const double d2 = AssignedDistance(X(i), norms_[i], label, panel);
+        if (d2 < worst || !far.WouldKeep(d2, Tie(i))) continue;
+        std::copy(X(i), X(i) + d, payload.begin());
+        payload[d] = static_cast<double>(label);
+        far.Offer(d2, Tie(i), payload.data());
+        worst = far.Worst();
+      }
+    });
+    TopList far(layout_.m, layout_.payload());
+    for (const auto& p : part) far.Merge(p);
+    const auto top = far.Row();
+    return Round(nullptr, nullptr, &top, false, false, true);
+  }
 
   Status Train() {
     const std::size_t d = d_, k = k_;
     const std::size_t sw = layout_.stats_width();
     std::string stop = "max-iter";
+    sums_.assign(k * sw, 0.0);
+    q_sums_.assign(k, 0);
+    std::uint64_t moved_last = 0;
     int it = 0;
     for (; it < o_.max_iter; ++it) {
       const auto t0 = std::chrono::steady_clock::now();
       CentroidPanel panel;
       panel.Set(centroids_, k, d);
-      tbb::enumerable_thread_specific<StepAcc> part(
-          [&] { return StepAcc{std::vector<double>(k * (d + 1), 0.0), 0, 0, TopList(layout_.m, layout_.payload())}; });
-      ForChunks([&](std::size_t b, std::size_t e) {
-        auto& acc = part.local();
-        const std::size_t m = e - b;
-        std::vector<std::int32_t> lab(m);
-        AssignAndAccumulate(X(b), norms_.data() + b, m, panel, lab.data(), d2_.data() + b, acc.stats.data());
-        std::uint64_t changed = 0;
-        std::int64_t inertia = 0;
-        for (std::size_t i = b; i < e; ++i) {  // plain loops: the compiler vectorises them
-          changed += lab[i - b] != labels_[i];
-          labels_[i] = lab[i - b];
-        }
-        for (std::size_t i = b; i < e; ++i) inertia += ToFixed(d2_[i], d2_scale_);
-        acc.changed += changed;
-        acc.inertia += inertia;
-        // Farthest users (for empty clusters): a cheap test against the list's worst first.
-        double worst = acc.far.Worst();
-        std::vector<double> payload(d + 1);
-        for (std::size_t i = b; i < e; ++i) {
-          if (d2_[i] < worst || !acc.far.WouldKeep(d2_[i], Tie(i))) continue;
-          std::copy(X(i), X(i) + d, payload.begin());
-          payload[d] = static_cast<double>(labels_[i]);
-          acc.far.Offer(d2_[i], Tie(i), payload.data());
-          worst = acc.far.Worst();
-        }
-      });
-      std::vector<double> stats(k * sw, 0.0);
-      std::int64_t inertia = 0;
+      const bool screen = screen_.size() == n_ && n_ > 0 && screen_panel_.Set(centroids_, k, screen_);
+      // Recompute the sums in one pass rather than update them when many labels may change
+      // (the first iteration, or when the last one moved more than a tenth of the users).
+      const bool full = it == 0 || moved_last * 10 > n_;
+      AssignStep(panel, screen, full);
       std::uint64_t changed = 0;
-      TopList far(layout_.m, layout_.payload());
-      for (const auto& p : part) {
-        for (std::size_t j = 0; j < stats.size(); ++j) stats[j] += p.stats[j];  // exact (grid)
-        inertia += p.inertia;
-        changed += p.changed;
-        far.Merge(p.far);
+      if (full) {
+        std::fill(sums_.begin(), sums_.end(), 0.0);
+        std::fill(q_sums_.begin(), q_sums_.end(), 0);
       }
+      for (const auto& a : lloyd_acc_) {
+        if (a.add.empty()) continue;
+        for (std::size_t j = 0; j < sums_.size(); ++j) sums_[j] += a.add[j] - a.sub[j];  // exact (grid)
+        for (std::size_t j = 0; j < k; ++j) q_sums_[j] += a.q[j];
+        changed += a.changed;
+      }
+      moved_last = changed;
       auto row = ReduceRow();
-      SumCol(row, 0) = static_cast<double>(inertia);
-      SumCol(row, 1) = static_cast<double>(changed);
-      const auto top = far.Row();
-      ECPS_RETURN_IF_ERROR(Round(&stats, &row, &top, true, true, true));
+      SumCol(row, 0) = static_cast<double>(changed);
+      for (std::size_t j = 0; j < k; ++j) SumCol(row, 1 + j) = static_cast<double>(q_sums_[j]);
+      ECPS_RETURN_IF_ERROR(Round(&sums_, &row, nullptr, true, true, false));
 
       // The servers' new centroids; then re-seed empty clusters with the farthest users.
       std::vector<double> next(k * d);
-      std::vector<double> counts(k);
+      std::vector<double> counts(k), q(k);
       for (std::size_t j = 0; j < k; ++j) {
         std::copy_n(stats_.data() + j * sw, d, next.data() + j * d);
         counts[j] = stats_[j * sw + d];
+        q[j] = SumCol(reduce_, 1 + j) / q_scale_;
+      }
+      const double global_inertia = LloydInertia(centroids_, next, counts, q);
+      const auto global_changed = static_cast<std::uint64_t>(SumCol(reduce_, 0));
+      if (std::find(counts.begin(), counts.end(), 0.0) != counts.end()) {
+        ECPS_RETURN_IF_ERROR(PushFarthest(panel));
       }
       const int relocated = Relocate(&next, &counts);
       double shift = 0;
       for (std::size_t j = 0; j < k * d; ++j) shift += (next[j] - centroids_[j]) * (next[j] - centroids_[j]);
-      const double global_inertia = SumCol(reduce_, 0) / d2_scale_;
-      const auto global_changed = static_cast<std::uint64_t>(SumCol(reduce_, 1));
       centroids_ = std::move(next);
       const double secs = Since(t0);
       summary_.iteration_seconds.push_back(secs);
@@ -728,7 +946,9 @@ class WorkerRun {
   int w_;
   std::size_t k_, d_;
 
-  worker::UserTable users_;
+  worker::UserTable users_;  // its features move to x_ once normalised and snapped
+  std::vector<double, CacheAligned<double>> x_;
+  const double* x_data_ = nullptr;  // the features: users_'s, then x_
   std::size_t n_ = 0;
   std::uint64_t total_ = 0;
   std::vector<std::uint64_t> hashes_;
@@ -738,6 +958,15 @@ class WorkerRun {
   double d2_scale_ = 1, dist_scale_ = 1, tol_ = 0;
   std::vector<double> centroids_;
   std::vector<double> stats_, reduce_, top_;
+  // The Lloyd loop: origin, grid of the norm sums, this worker's cluster sums, the screen.
+  std::vector<double> origin_;
+  double q_scale_ = 1;
+  std::vector<double> sums_;
+  std::vector<std::int64_t> q_sums_;
+  std::vector<std::int64_t> q_;  // per user: ToFixed(||x - o||^2, q_scale_)
+  tbb::enumerable_thread_specific<LloydAcc> lloyd_acc_;
+  ScreenPoints screen_;
+  ScreenPanel screen_panel_;
   Summary summary_;
 };
 

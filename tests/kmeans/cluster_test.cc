@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -128,6 +129,79 @@ TEST(KMeansCluster, AgreesWithBruteForceLloydFromTheSameStart) {
     }
     EXPECT_NEAR(r.result.metrics["inertia"].get<double>(), inertia, 1e-9 * inertia);
   }
+}
+
+// The Lloyd loop's two ways to label users (the float32 screen with exact fallback, and the
+// float64 kernel alone) give the same bits; and its per-worker sums, updated only for users
+// that change cluster (or recomputed when many do), agree with a plain Lloyd's centroids.
+TEST(KMeansCluster, ScreenAndFloat64KernelAgreeAndIncrementalSumsStayExact) {
+  TempDir dir("screen");
+  const std::size_t n = 30000, d = 5, k = 8;
+  const auto p = kmtest::MakePlanted(n, d, k, 22.0, 9);  // overlapping: many slow iterations
+  kmtest::WritePlanted(dir / "users.csv", p);
+  auto iteration_lines = [&](const std::string& out) {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(kmtest::ReadFile(dir / (out + "/metrics.jsonl")));
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      if (!j.contains("iteration")) continue;
+      j.erase("seconds");
+      lines.push_back(j);
+    }
+    return lines;
+  };
+  auto run = [&](models::kmeans::KernelKind kind, int workers, const std::string& out) {
+    auto o = Options(dir / "users.csv", dir / out, d, k);
+    o.normalize = "none";
+    o.seed = 3;
+    o.max_iter = 60;
+    o.tol = 0;
+    models::kmeans::SetKernelKind(kind);
+    auto r = RunJob(o, 1, workers);
+    models::kmeans::SetKernelKind(models::kmeans::KernelKind::kAuto);
+    return r;
+  };
+  const auto screen = run(models::kmeans::KernelKind::kAuto, 2, "screen");
+  ASSERT_TRUE(screen.status.ok()) << screen.status.ToString();
+  const auto plain = run(models::kmeans::KernelKind::kAvx2, 1, "plain");
+  ASSERT_TRUE(plain.status.ok()) << plain.status.ToString();
+  EXPECT_EQ(kmtest::ReadFile(dir / "screen/assignments.csv"), kmtest::ReadFile(dir / "plain/assignments.csv"));
+  EXPECT_EQ(kmtest::ReadFile(dir / "screen/profiles.csv"), kmtest::ReadFile(dir / "plain/profiles.csv"));
+  EXPECT_EQ(screen.result.metrics["inertia"], plain.result.metrics["inertia"]);
+  const auto a = iteration_lines("screen"), b = iteration_lines("plain");
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "iteration " << i + 1;
+  // The run must have had iterations where few users moved (one-by-one updates) after ones
+  // where many did (whole recomputation), or it would not test them.
+  std::size_t few = 0, many = 0;
+  for (std::size_t i = 1; i < a.size(); ++i) {
+    const auto changed = a[i]["changed"].get<std::size_t>();
+    few += changed > 0 && changed * 100 < n;
+    many += changed * 10 > n;
+  }
+  EXPECT_GT(few, 0u);
+  EXPECT_GT(many, 0u);
+  // Against a plain Lloyd from the same start, iteration by iteration: the inertia of each
+  // assignment (which ecps computes from per-cluster sums of ||x - o||^2), then the centroids.
+  std::vector<double> x;
+  for (const auto& row : p.x) x.insert(x.end(), row.begin(), row.end());
+  std::vector<double> c = screen.result.initial_centroids;
+  for (std::size_t it = 0; it < a.size(); ++it) {
+    std::vector<int> labels;
+    const auto next = BruteLloyd(x, d, c, 1, &labels);
+    double inertia = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t f = 0; f < d; ++f) {
+        const double t = x[i * d + f] - c[static_cast<std::size_t>(labels[i]) * d + f];
+        inertia += t * t;
+      }
+    }
+    EXPECT_NEAR(a[it]["inertia"].get<double>(), inertia, 1e-9 * inertia) << "iteration " << it + 1;
+    c = next;
+  }
+  const auto& got = screen.result.model.centroids;
+  ASSERT_EQ(got.size(), c.size());
+  for (std::size_t j = 0; j < got.size(); ++j) EXPECT_NEAR(got[j], c[j], 1e-9 * (1 + std::abs(c[j])));
 }
 
 TEST(KMeansCluster, InitialisationsAreReproducibleAndSeeded) {

@@ -125,6 +125,38 @@ TEST(KMeansKernel, SumsOnTheGridAreExactInAnyOrderAndSplit) {
   for (std::size_t j = 0; j < a.size(); ++j) EXPECT_EQ(a[j], b[j]) << "entry " << j;
 }
 
+TEST(KMeansKernel, SumsAndNormsInOnePassMatchTheSeparateSums) {
+  // Every d on both sides of the vectorised limit of 8; each path against AccumulateSums plus
+  // a plain loop over the norms, bit for bit (grid values: the sums are exact).
+  for (std::size_t d : {1u, 3u, 8u, 9u}) {
+    const std::size_t n = 3001, k = 6;
+    Case t = Make(n, d, k, 40 + d);
+    const double grid = std::ldexp(1.0, FixedExponent(10.0, n));
+    for (auto& v : t.x) v = SnapToGrid(std::clamp(v, -10.0, 10.0), grid);
+    std::vector<std::int32_t> labels(n);
+    std::vector<std::int64_t> q(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      labels[i] = static_cast<std::int32_t>((i * 7919 + i / 5) % k);
+      q[i] = static_cast<std::int64_t>((i * 2654435761u) % (1u << 30));
+    }
+    std::vector<double> expect(k * (d + 1), 0.0);
+    std::vector<std::int64_t> expect_q(k, 0);
+    SetKernelKind(KernelKind::kPortable);
+    AccumulateSums(t.x.data(), n, d, labels.data(), k, expect.data());
+    SetKernelKind(KernelKind::kAuto);
+    for (std::size_t i = 0; i < n; ++i) expect_q[static_cast<std::size_t>(labels[i])] += q[i];
+    for (auto kind : {KernelKind::kPortable, KernelKind::kAvx2, KernelKind::kAuto}) {
+      std::vector<double> acc(k * (d + 1), 0.0);
+      std::vector<std::int64_t> acc_q(k, 0);
+      SetKernelKind(kind);
+      AccumulateSumsAndNorms(t.x.data(), q.data(), n, d, labels.data(), k, acc.data(), acc_q.data());
+      SetKernelKind(KernelKind::kAuto);
+      EXPECT_EQ(acc, expect) << "d " << d;
+      EXPECT_EQ(acc_q, expect_q) << "d " << d;
+    }
+  }
+}
+
 TEST(KMeansKernel, FixedExponentKeepsTotalsBelow2To53) {
   for (double bound : {1e-9, 0.5, 1.0, 3.0, 1e6}) {
     for (std::uint64_t count : {1ull, 1000ull, 1000000ull, 1ull << 40}) {
