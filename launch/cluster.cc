@@ -181,7 +181,10 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
   if (const char* procid = Env("SLURM_PROCID"); procid && std::atoi(procid) != rank) {
     spdlog::warn("SLURM_PROCID={} differs from the MPI rank {}; using the MPI rank", procid, rank);
   }
-  ECPS_ASSIGN_OR_RETURN(auto transport, ps::MakeMpiTransport(MPI_COMM_WORLD));
+  // A sender that stops in the middle of a message is as lost as a silent one.
+  ps::MpiTransportOptions mpi;
+  mpi.part_timeout_s = options.heartbeat_timeout_s;
+  ECPS_ASSIGN_OR_RETURN(auto transport, ps::MakeMpiTransport(MPI_COMM_WORLD, mpi));
   ps::Node node(roles, std::move(transport), options.ToNodeOptions(),
                 ps::MakeRankLogger(roles, rank, sink, options.Level()));
   auto job = make_job(rank);

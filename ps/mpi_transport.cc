@@ -4,6 +4,7 @@
 #include <atomic>
 #include <array>
 #include <list>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -171,7 +172,8 @@ class MpiTransport final : public Transport {
     ECPS_RETURN_IF_ERROR(PostRecv(&m.keys, m.head.key_bytes, from, kTagKeys, &reqs));
     ECPS_RETURN_IF_ERROR(PostRecv(&m.values, m.head.value_bytes, from, kTagValues, &reqs));
     ECPS_RETURN_IF_ERROR(PostRecv(&m.control, m.head.control_bytes, from, kTagControl, &reqs));
-    Deadline until = DeadlineIn(options_.part_timeout_s);
+    // A sender already caught stopping mid-message gets no second wait.
+    Deadline until = stalled_senders_.count(from) ? SteadyClock::now() : DeadlineIn(options_.part_timeout_s);
     int rounds = 0;
     while (!reqs.empty()) {
       int done = 0;
@@ -181,6 +183,7 @@ class MpiTransport final : public Transport {
         for (auto& r : reqs) {
           if (r != MPI_REQUEST_NULL) MPI_Cancel(&r);
         }
+        stalled_senders_.insert(from);
         return PeerLost(fmt::format("rank {} sent a {} header but its data did not follow within {} s",
                                     from, MsgTypeName(m.head.type), options_.part_timeout_s));
       }
@@ -198,6 +201,7 @@ class MpiTransport final : public Transport {
   bool closed_ = false;
   std::atomic<bool> closed_flag_{false};
   SteadyClock::time_point last_activity_ = SteadyClock::now();  // Recv thread only
+  std::set<int> stalled_senders_;                               // Recv thread only
 };
 
 }  // namespace

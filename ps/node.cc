@@ -88,6 +88,13 @@ void Node::DispatchLoop() {
       if (got.status().code() == StatusCode::kTimeout) continue;
       if (stop_) break;
       if (got.status().code() == StatusCode::kAborted) break;  // transport closed
+      if (got.status().code() == StatusCode::kPeerLost) {
+        // A sender died in the middle of a message. The scheduler's heartbeat monitor names
+        // the lost rank to everyone (or, if the scheduler is the one gone, ours does): keep
+        // dispatching so that news gets through.
+        logger_->warn("receive: {}", got.status().message());
+        continue;
+      }
       SetAbort(got.status().WithContext(fmt::format("{}: receive", roles_.Describe(rank()))));
       continue;
     }

@@ -3,7 +3,8 @@
 // 1. With --enable-recovery, mpirun leaves the survivors alone, so ecps's own heartbeats
 //    must find the loss: every surviving rank exits non-zero with a message that names the
 //    lost rank, within 30 s. Each rank runs behind a small shell that records its pid and
-//    exit code.
+//    exit code. Pushes are large (2M keys), so the kill often lands in the middle of a
+//    message: a receiver must not wait for the rest of it longer than the heartbeat timeout.
 // 2. With mpirun's defaults, the launcher itself tears the job down: the run must still end
 //    non-zero within 30 s, naming the rank.
 #include <signal.h>
@@ -100,7 +101,7 @@ TEST_P(KillRank, SurvivorsExitNonZeroNamingTheDeadRank) {
   const fs::path dir = FreshDir("kill" + std::to_string(victim));
   // Each rank: start ecps in the background, record its pid, wait, record its exit code.
   const std::string rank_cmd = fmt::format(
-      "{} demo --clocks 100000000 --slow-worker-ms 20 > {d}/log.$OMPI_COMM_WORLD_RANK 2>&1 & "
+      "{} demo --clocks 100000000 --keys 2000000 --slow-worker-ms 5 > {d}/log.$OMPI_COMM_WORLD_RANK 2>&1 & "
       "echo $! > {d}/pid.$OMPI_COMM_WORLD_RANK; wait $!; echo $? > {d}/rc.$OMPI_COMM_WORLD_RANK",
       ECPS_BINARY, fmt::arg("d", dir.string()));
   const std::string cmd = fmt::format("{} --enable-recovery -np 4 sh -c '{}' > {}/mpirun.log 2>&1",
