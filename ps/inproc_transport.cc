@@ -23,6 +23,7 @@ class InProcTransport final : public Transport {
     {
       std::lock_guard lock(box.mu);
       if (box.closed) return Aborted(fmt::format("send to rank {}: endpoint closed", to));
+      if (box.sink && box.sink(msg)) return Status::Ok();
       box.queue.push_back(std::move(msg));
     }
     box.cv.notify_one();
@@ -39,6 +40,12 @@ class InProcTransport final : public Transport {
     Message m = std::move(box.queue.front());
     box.queue.pop_front();
     return m;
+  }
+
+  void SetDirectSink(DirectSink sink) override {
+    auto& box = *hub_->boxes_[static_cast<std::size_t>(rank_)];
+    std::lock_guard lock(box.mu);
+    box.sink = std::move(sink);
   }
 
   void Close() override {

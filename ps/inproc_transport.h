@@ -1,5 +1,8 @@
 // In-process transport: every rank is a thread of one process and messages move through
 // per-rank mailboxes without copying (borrowed blobs are read in place by the receiver).
+// A receiver's direct sink (Transport::SetDirectSink) runs on the sender's thread: a reply
+// then wakes the waiting worker thread at once, with no hop through the receiver's
+// dispatcher (a hop that a busy core can delay by a whole time slice).
 #pragma once
 
 #include <condition_variable>
@@ -26,6 +29,7 @@ class InProcHub : public std::enable_shared_from_this<InProcHub> {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Message> queue;
+    Transport::DirectSink sink;  // called under mu
     bool closed = false;
   };
   explicit InProcHub(int size);

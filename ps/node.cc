@@ -61,6 +61,18 @@ void Node::Start() {
   for (int r = 0; r < roles_.size(); ++r) last_heard_[static_cast<std::size_t>(r)] = NowTicks();
   last_progress_ = NowTicks();
   caught_up_since_ = NowTicks();
+  // Replies only touch the client's pending requests: where the transport can, they are
+  // handled on the sender's thread (see Transport::SetDirectSink).
+  transport_->SetDirectSink([this](Message& m) {
+    if (m.head.type != MsgType::kPushAck && m.head.type != MsgType::kPullReply &&
+        m.head.type != MsgType::kRequestFailed) {
+      return false;
+    }
+    const Rank from = m.head.sender;
+    if (from >= 0 && from < roles_.size()) last_heard_[static_cast<std::size_t>(from)] = NowTicks();
+    Route(std::move(m));
+    return true;
+  });
   dispatcher_ = std::thread([this] { DispatchLoop(); });
   heartbeat_ = std::thread([this] { HeartbeatLoop(); });
 }
@@ -72,6 +84,7 @@ void Node::Stop() {
   }
   cv_.notify_all();
   if (heartbeat_.joinable()) heartbeat_.join();
+  transport_->SetDirectSink(nullptr);
   transport_->Close();
   if (dispatcher_.joinable()) dispatcher_.join();
 }

@@ -62,7 +62,9 @@ class Node {
   Deadline DefaultDeadline() const { return DeadlineIn(options_.default_timeout_s); }
 
   /// Routes messages for `service` to `handler`, which runs on the dispatcher thread and
-  /// must not block. Set handlers before Start().
+  /// must not block. The client's handler (replies) may also run on the replying server's
+  /// thread, concurrently with the dispatcher (in-process transport), and must not send.
+  /// Set handlers before Start().
   void SetHandler(Service service, std::function<void(Message&&)> handler);
   /// Called on the heartbeat thread about every 100 ms (e.g. the scheduler's peer monitor).
   /// Set tickers before Start().

@@ -6,6 +6,8 @@
 // launch/, which picks one.
 #pragma once
 
+#include <functional>
+
 #include "ps/message.h"
 #include "ps/status.h"
 #include "ps/types.h"
@@ -30,6 +32,14 @@ class Transport {
   /// Waits for the next message from any sender until `deadline`; kTimeout when none came.
   /// Called from one thread only (the node's dispatcher); never spins a core while idle.
   virtual Result<Message> Recv(Deadline deadline) = 0;
+
+  /// Takes messages for `sink` on the sending thread instead of queueing them for Recv, where
+  /// the backend can (the in-process one does; the default ignores the sink). `sink` returns
+  /// false for a message it does not take, which then goes through Recv as usual; it runs
+  /// concurrently with the dispatcher, must not block and must not send. Setting it to null
+  /// returns once no call of the old sink is running.
+  using DirectSink = std::function<bool(Message&)>;
+  virtual void SetDirectSink(DirectSink sink) { (void)sink; }
 
   /// Stops accepting sends and wakes a pending Recv. Waits (bounded) for queued sends to
   /// leave this process. Idempotent.

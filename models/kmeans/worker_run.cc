@@ -80,7 +80,8 @@ class WorkerRun {
     if (stats) pushes.push_back(kv_.PushRange<double>(kStatsTable, 0, k_, *stats));
     if (reduce) pushes.push_back(kv_.PushRange<double>(kReduceTable, 0, 1, *reduce));
     if (top) pushes.push_back(kv_.PushRange<double>(kTopTable, 0, 1, *top));
-    for (auto h : pushes) ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(h, Deadline()), "push");
+    // Pushes reach a server before this worker's clock and pulls (messages from one sender
+    // arrive in order): their acks are awaited with the pulls, one round trip in all.
     ECPS_RETURN_IF_ERROR_CTX(kv_.Clock(), "clock");
     std::vector<ps::Handle> pulls;
     if (pull_stats) {
@@ -95,6 +96,7 @@ class WorkerRun {
       top_.resize(layout_.top_width());
       pulls.push_back(kv_.PullRange<double>(kTopTable, 0, 1, std::span<double>(top_)));
     }
+    for (auto h : pushes) ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(h, Deadline()), "push");
     for (auto h : pulls) ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(h, Deadline()), "pull");
     return Status::Ok();
   }
