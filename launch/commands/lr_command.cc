@@ -8,6 +8,7 @@
 
 #include "launch/cluster.h"
 #include "launch/command.h"
+#include "models/common/model_file.h"
 #include "models/common/output.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
@@ -163,20 +164,36 @@ void AddPredict(CommandTree& tree) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
-      "predict", "Score a data file with a trained logistic-regression model: one probability per row");
-  sub->add_option("--model", o->model, "Model folder written by `ecps train lr` (or its model.bin)")->required();
+      "predict",
+      "Score a data file with a trained model: one probability per row (`ecps train lr`) or one "
+      "predicted value per row (`ecps train linreg`)");
+  sub->add_option("--model", o->model, "Model folder written by `ecps train lr|linreg` (or its model.bin)")
+      ->required();
   sub->add_option("--data", o->data, "Rows to score, in the model's format (labels optional)")->required();
-  sub->add_option("--out", o->out, "Output file: one probability per input row, in order")->required();
+  sub->add_option("--out", o->out, "Output file: one probability or value per input row, in order")->required();
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       std::string path = o->model;
       if (std::filesystem::is_directory(path)) path += "/model.bin";
-      ECPS_ASSIGN_OR_RETURN(models::lr::LrModel model, models::lr::LoadLrModel(path));
-      ECPS_ASSIGN_OR_RETURN(std::vector<float> p, models::lr::PredictFile(model, o->data));
+      ECPS_ASSIGN_OR_RETURN(std::string kind, models::ModelFileKind(path));
       std::string text;
-      text.reserve(p.size() * 12);
-      for (float v : p) text += fmt::format("{:.8g}\n", v);
+      if (kind == models::lr::LinRegModel::kKind) {
+        ECPS_ASSIGN_OR_RETURN(models::lr::LinRegModel model, models::lr::LoadLinRegModel(path));
+        ECPS_ASSIGN_OR_RETURN(std::vector<double> y, models::lr::PredictLinRegFile(model, o->data));
+        text.reserve(y.size() * 20);
+        for (double v : y) text += fmt::format("{:.17g}\n", v);
+      } else if (kind == models::lr::LrModel::kKind) {
+        ECPS_ASSIGN_OR_RETURN(models::lr::LrModel model, models::lr::LoadLrModel(path));
+        ECPS_ASSIGN_OR_RETURN(std::vector<float> p, models::lr::PredictFile(model, o->data));
+        text.reserve(p.size() * 12);
+        for (float v : p) text += fmt::format("{:.8g}\n", v);
+      } else {
+        return InvalidArgument(fmt::format(
+            "{}: this is a {} model; `ecps predict` scores lr and linreg models (k-means: `ecps segment`, "
+            "collaborative filtering: `ecps recommend`)",
+            path, kind));
+      }
       return models::WriteFileAtomic(o->out, text);
     };
   });

@@ -40,6 +40,20 @@ Status SaveModelFile(const std::string& path, const std::string& kind, std::uint
   return WriteFileAtomic(path, out);
 }
 
+Result<std::string> ModelFileKind(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(fmt::format("{}: no such model file", path));
+  std::string head(kHeaderBytes, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  if (in.gcount() < static_cast<std::streamsize>(12 + kKindBytes) ||
+      std::memcmp(head.data(), kMagic, sizeof kMagic) != 0) {
+    return DataError(fmt::format("{}: not an ecps model file", path));
+  }
+  std::string kind(head.data() + 12, kKindBytes);
+  kind.resize(std::strlen(kind.c_str()));
+  return kind;
+}
+
 Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound(fmt::format("{}: no such model file", path));

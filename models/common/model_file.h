@@ -18,6 +18,10 @@ namespace ecps::models {
 Status SaveModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
                      const std::string& payload);
 
+/// The kind ("lr", "linreg", ...) written in a model file's header; an error for a file that
+/// is not an ecps model. LoadModelFile still checks the rest.
+Result<std::string> ModelFileKind(const std::string& path);
+
 /// Reads and checks a model file; returns the payload.
 Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version);
 

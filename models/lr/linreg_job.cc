@@ -196,6 +196,34 @@ LinRegJob::LinRegJob(LinRegOptions options) : options_(std::move(options)) {
   }();
 }
 
+Result<LinRegModel> LoadLinRegModel(const std::string& path) {
+  LinRegModel m;
+  ECPS_RETURN_IF_ERROR(LoadModel(path, LinRegModel::kKind, LinRegModel::kVersion, &m));
+  if (m.format > 2 || m.coef.empty()) return DataError(path + ": the model is inconsistent (format or coefficients)");
+  return m;
+}
+
+Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model, const std::string& data_path) {
+  worker::ParserOptions o;
+  o.format = static_cast<worker::DataFormat>(model.format);
+  o.hash_bits = model.hash_bits;
+  o.num_features = model.num_features;
+  o.bias = model.bias;
+  o.delimiter = model.delimiter;
+  o.label_kind = worker::LabelKind::kReal;
+  ECPS_ASSIGN_OR_RETURN(worker::ExampleParser parser, ScoringParser(o, model.columns, data_path));
+  if (parser.num_keys() != model.coef.size()) {
+    return DataError(fmt::format("model has {} coefficients, but its feature space has {} columns",
+                                 model.coef.size(), parser.num_keys()));
+  }
+  worker::LoadOptions lo;
+  worker::FileShard all{sched::FileRange{data_path, 0, UINT64_MAX}, 0};
+  ECPS_ASSIGN_OR_RETURN(worker::SparseData data, worker::LoadRows({all}, parser, lo, nullptr));
+  std::vector<double> y(data.rows());
+  for (std::size_t r = 0; r < data.rows(); ++r) y[r] = Predict(data.keys(r), data.values(r), model.coef);
+  return y;
+}
+
 std::uint64_t LinRegJob::columns() const { return parser_ ? parser_->num_keys() : 1; }
 
 std::vector<ps::TableSpec> LinRegJob::Tables() const {

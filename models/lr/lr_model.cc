@@ -84,6 +84,11 @@ Result<worker::ExampleParser> LrModel::MakeParser(const std::string& data_path) 
   o.num_features = num_features;
   o.bias = bias;
   o.delimiter = delimiter;
+  return ScoringParser(o, columns, data_path);
+}
+
+Result<worker::ExampleParser> ScoringParser(worker::ParserOptions o, const worker::CsvColumns& columns,
+                                            const std::string& data_path) {
   o.label_optional = true;
   if (o.format != worker::DataFormat::kCsv) return worker::ExampleParser::Make(o);
   o.label_column = columns.label;

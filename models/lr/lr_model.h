@@ -85,6 +85,12 @@ struct LrModel {
   std::vector<float> DenseWeights() const;
 };
 
+/// A parser for `data_path` in a saved feature space: `o` carries the model's format,
+/// hashing, bias and label kind; CSV files are read by the training columns `columns`.
+/// Labels are optional (prediction input).
+Result<worker::ExampleParser> ScoringParser(worker::ParserOptions o, const worker::CsvColumns& columns,
+                                            const std::string& data_path);
+
 Status SaveLrModel(const std::string& path, const LrModel& model);
 Result<LrModel> LoadLrModel(const std::string& path);
 

@@ -306,7 +306,21 @@ TEST(LinReg, MatchesADirectSolveOnTheSameData) {
   EXPECT_NEAR(m["train"]["mae"].get<double>(), res.cwiseAbs().sum() / n, 1e-6);
   EXPECT_GT(m["train"]["r2"].get<double>(), 0.99);
   EXPECT_TRUE(std::filesystem::exists(dir / "out/coefficients.csv"));
-  EXPECT_TRUE(std::filesystem::exists(dir / "out/model.bin"));
+  // The saved model predicts X b for every row (what `ecps predict` writes).
+  auto model = LoadLinRegModel(dir / "out/model.bin");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto pred = PredictLinRegFile(*model, dir / "reg.svm");
+  ASSERT_TRUE(pred.ok()) << pred.status().ToString();
+  ASSERT_EQ(pred->size(), static_cast<std::size_t>(n));
+  Eigen::VectorXd b_job(d + 1);
+  for (int j = 0; j <= d; ++j) b_job(j) = coef[static_cast<std::size_t>(j)];
+  const Eigen::VectorXd expect = X * b_job;
+  for (int i = 0; i < n; ++i) EXPECT_NEAR((*pred)[static_cast<std::size_t>(i)], expect(i), 1e-6) << "row " << i;
+  // A logistic-regression loader refuses it by kind.
+  auto as_lr = LoadLrModel(dir / "out/model.bin");
+  ASSERT_FALSE(as_lr.ok());
+  EXPECT_NE(as_lr.status().message().find("this is a linreg model; expected a lr model"), std::string::npos)
+      << as_lr.status().ToString();
 }
 
 TEST(LinReg, CsvNumericColumnsWithHoldout) {
@@ -335,6 +349,15 @@ TEST(LinReg, CsvNumericColumnsWithHoldout) {
   const std::string csv = testing::ReadText(dir / "out/coefficients.csv");
   EXPECT_NE(csv.find("(intercept)"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\na,"), std::string::npos) << csv;
+  // New rows without the target column (and columns in another order) are scored.
+  testing::WriteText(dir / "new.csv", "shop,b,a\nnorth,1,2\nsouth,4,10\n");
+  auto model = LoadLinRegModel(dir / "out/model.bin");
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  auto pred = PredictLinRegFile(*model, dir / "new.csv");
+  ASSERT_TRUE(pred.ok()) << pred.status().ToString();
+  ASSERT_EQ(pred->size(), 2u);
+  EXPECT_NEAR((*pred)[0], 2 * 2 - 1 + 5 + 1, 1e-3);
+  EXPECT_NEAR((*pred)[1], 2 * 10 - 4 + 1, 1e-3);
 }
 
 }  // namespace
