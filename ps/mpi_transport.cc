@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <array>
 #include <list>
 #include <set>
@@ -61,6 +62,8 @@ class MpiTransport final : public Transport {
     ECPS_RETURN_IF_ERROR(Post(m.values.data(), m.values.size(), to, kTagValues, &pending.requests));
     ECPS_RETURN_IF_ERROR(Post(m.control.data(), m.control.size(), to, kTagControl, &pending.requests));
     ReapLocked();
+    last_activity_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    Poke();
     return Status::Ok();
   }
 
@@ -74,7 +77,7 @@ class MpiTransport final : public Transport {
       if (rc != MPI_SUCCESS) return Internal("MPI_Improbe: " + MpiError(rc));
       const auto now = SteadyClock::now();
       if (flag) {
-        last_activity_ = now;
+        last_activity_.store(now.time_since_epoch().count(), std::memory_order_relaxed);
         return ReceiveBody(handle, st.MPI_SOURCE);
       }
       {
@@ -82,15 +85,18 @@ class MpiTransport final : public Transport {
         ReapLocked();
       }
       if (now >= deadline) return Timeout("recv: no message before the deadline");
-      // Back off in proportion to how long the rank has been idle: a tenth of the idle time,
-      // capped. Latency added to a message stays near 10% of the silence before it, and an
-      // idle rank wakes at most 1/max_idle_sleep_us times a second.
-      const auto idle_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last_activity_).count();
+      // Back off in proportion to how long the rank has been idle (nothing received or sent):
+      // a tenth of the idle time, capped. Latency added to a message stays near 10% of the
+      // silence before it, and an idle rank wakes at most 1/max_idle_sleep_us times a second.
+      const auto last = SteadyClock::time_point(SteadyClock::duration(last_activity_.load(std::memory_order_relaxed)));
+      const auto idle_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last).count();
       if (idle_us < 50) {
         std::this_thread::yield();
       } else {
         const auto us = std::min<long>(options_.max_idle_sleep_us, std::max<long>(5, idle_us / 10));
-        std::this_thread::sleep_for(std::chrono::microseconds(us));
+        std::unique_lock lock(idle_mu_);
+        idle_cv_.wait_for(lock, std::chrono::microseconds(us), [&] { return poked_; });
+        poked_ = false;
       }
     }
   }
@@ -192,6 +198,15 @@ class MpiTransport final : public Transport {
     return m;
   }
 
+  // Ends the dispatcher's back-off sleep: this rank just sent, and a reply may follow soon.
+  void Poke() {
+    {
+      std::lock_guard lock(idle_mu_);
+      poked_ = true;
+    }
+    idle_cv_.notify_one();
+  }
+
   MPI_Comm comm_;
   MpiTransportOptions options_;
   int rank_;
@@ -200,8 +215,13 @@ class MpiTransport final : public Transport {
   std::list<PendingSend> pending_;  // list: requests point into stable message storage
   bool closed_ = false;
   std::atomic<bool> closed_flag_{false};
-  SteadyClock::time_point last_activity_ = SteadyClock::now();  // Recv thread only
+  // When this rank last received or sent a message (steady-clock ticks): a rank that just
+  // sent a request expects its reply soon, so its dispatcher polls hot again.
+  std::atomic<SteadyClock::rep> last_activity_{SteadyClock::now().time_since_epoch().count()};
   std::set<int> stalled_senders_;                               // Recv thread only
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
+  bool poked_ = false;
 };
 
 }  // namespace
