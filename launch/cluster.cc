@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "launch/command.h"
 #include "ps/logging.h"
 #include "ps/mpi_transport.h"
 #include "scheduler/local_cluster.h"
@@ -74,10 +75,10 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
               "Run every role as a thread of this process (single-node mode; no MPI needed). "
               "Also the mode used when ecps is started without mpirun or srun");
   g->add_option("--servers", o.servers, "Parameter servers (ranks 1..S under mpirun)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(Positive());
   g->add_option("--workers", o.workers,
                 "Workers in single-node mode (under mpirun: all ranks after the servers)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(Positive());
   g->add_option("--consistency", o.consistency,
                 "bsp: wait for every worker each clock; ssp: let workers run up to --staleness "
                 "clocks ahead; asp: never wait")

@@ -31,6 +31,16 @@ void AddConfigOption(CLI::App& sub);
 /// Adds every command to `app` (the ecps command tree).
 void BuildCommandTree(CLI::App& app, Selected& selected);
 
+/// An error naming the unknown command in `args` (`ecps frobnicate`, `ecps train svm`) and
+/// listing the known ones; OK when the command words are known (CLI11 alone only says that
+/// a subcommand is required).
+Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& args);
+
+/// Checks for numeric options with plain messages (CLI11's PositiveNumber prints its range
+/// as "0.000000 to 1797...").
+CLI::Validator Positive();     ///< > 0
+CLI::Validator NonNegative();  ///< >= 0
+
 /// Parses a command line (without the program name; --config files are expanded) with a
 /// fresh command tree and returns the command it selects. Used by the pipeline's stages.
 Result<Selected> ParseCommand(const std::vector<std::string>& args);

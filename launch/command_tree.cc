@@ -1,5 +1,7 @@
 // The command tree of the ecps executable, built in one place so that main() and the
 // pipeline (which runs other commands as its stages) parse commands the same way.
+#include <cstdlib>
+
 #include "launch/command.h"
 #include "launch/config.h"
 
@@ -27,10 +29,63 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddPipelineCommand(tree);
 }
 
+Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& args) {
+  const CLI::App* level = &app;
+  std::string path = "ecps";
+  for (std::size_t i = 0;; ++i) {
+    auto subs = const_cast<CLI::App*>(level)->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty()) return Status::Ok();
+    std::string known;
+    for (const CLI::App* s : subs) known += (known.empty() ? "" : ", ") + s->get_name();
+    if (i == args.size()) {
+      return InvalidArgument(fmt::format("`{}`: a command is needed: {} (or --help)", path, known));
+    }
+    const std::string& word = args[i];
+    if (word.empty() || word[0] == '-') return Status::Ok();  // options: CLI11 checks them
+    const CLI::App* next = nullptr;
+    for (const CLI::App* s : subs) {
+      if (s->get_name() == word) next = s;
+    }
+    if (!next) return InvalidArgument(fmt::format("`{} {}`: unknown command; the commands are: {}", path, word, known));
+    path += " " + word;
+    level = next;
+  }
+}
+
+namespace {
+Result<double> OptionNumber(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size()) return InvalidArgument(fmt::format("\"{}\" is not a number", s));
+  return v;
+}
+}  // namespace
+
+CLI::Validator Positive() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        auto v = OptionNumber(s);
+        if (!v.ok()) return v.status().message();
+        return *v > 0 ? "" : fmt::format("must be greater than 0, not {}", s);
+      },
+      "POSITIVE");
+}
+
+CLI::Validator NonNegative() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        auto v = OptionNumber(s);
+        if (!v.ok()) return v.status().message();
+        return *v >= 0 ? "" : fmt::format("must be 0 or more, not {}", s);
+      },
+      "NONNEGATIVE");
+}
+
 Result<Selected> ParseCommand(const std::vector<std::string>& args) {
   CLI::App app{"ecps", "ecps"};
   Selected selected;
   BuildCommandTree(app, selected);
+  ECPS_RETURN_IF_ERROR(CheckCommandWords(app, args));
   ECPS_ASSIGN_OR_RETURN(auto expanded, ExpandConfig(app, args));
   std::vector<std::string> reversed(expanded.rbegin(), expanded.rend());  // CLI11 takes them reversed
   try {

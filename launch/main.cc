@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   BuildCommandTree(app, selected);
 
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (auto words = CheckCommandWords(app, args); !words.ok()) {
+    std::fprintf(stderr, "ecps: error: %s\n", words.message().c_str());
+    return 2;
+  }
   auto expanded = ExpandConfig(app, std::move(args));
   if (!expanded.ok()) {
     std::fprintf(stderr, "ecps: error: %s\n", expanded.status().message().c_str());
@@ -52,7 +56,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Usage errors exit with 2, like every other error in the input or command line.
+    std::fprintf(stderr, "ecps: error: %s\nRun the command with --help for its options.\n", e.what());
+    return 2;
   }
   ecps::Status s = selected ? selected() : ecps::InvalidArgument("no command given");
   if (!s.ok()) {

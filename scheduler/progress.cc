@@ -39,6 +39,7 @@ std::string Progress::Line(std::uint64_t done, const std::string& detail, bool b
 
 void Progress::Update(std::uint64_t done, const std::string& detail) {
   if (options_.quiet || finished_) return;
+  done_ = done;
   const auto now = std::chrono::steady_clock::now();
   if (tty_) {
     if (now - last_ < std::chrono::milliseconds(100) && done < total_) return;
@@ -55,11 +56,12 @@ void Progress::Update(std::uint64_t done, const std::string& detail) {
 void Progress::Finish(const std::string& detail) {
   if (options_.quiet || finished_) return;
   finished_ = true;
+  const std::uint64_t done = total_ > 0 ? total_ : done_;
   if (tty_) {
-    std::fprintf(stderr, "\r\033[K%s\n", Line(total_, detail, true).c_str());
+    std::fprintf(stderr, "\r\033[K%s\n", Line(done, detail, true).c_str());
     std::fflush(stderr);
   } else {
-    log_.info("{}", Line(total_, detail, false));
+    log_.info("{}", Line(done, detail, false));
   }
 }
 

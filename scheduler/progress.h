@@ -34,6 +34,7 @@ class Progress {
   ProgressOptions options_;
   bool tty_;
   bool finished_ = false;
+  std::uint64_t done_ = 0;  // the last Update's count (Finish shows it when total_ is 0)
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_;
 };

@@ -149,7 +149,7 @@ void AddRecommend(CommandTree& tree) {
   sub->add_option("--model", o->model, "Model folder (or its model.ecps) written by ecps train itemcf|usercf")
       ->required();
   sub->add_option("--user", o->user, "User id as in the training file")->required();
-  sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(Positive());
   sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
@@ -188,7 +188,7 @@ void AddSimilar(CommandTree& tree) {
   auto* item = sub->add_option("--item", o->item, "Item id (itemcf models)");
   auto* user = sub->add_option("--user", o->user, "User id (usercf models)");
   item->excludes(user);
-  sub->add_option("-n,--top-n", o->n, "Number of neighbours")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("-n,--top-n", o->n, "Number of neighbours")->capture_default_str()->check(Positive());
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
@@ -196,7 +196,7 @@ void AddSimilar(CommandTree& tree) {
       const bool by_item = m.item_based();
       const std::string& id = by_item ? o->item : o->user;
       if (id.empty()) {
-        return InvalidArgument(fmt::format("{} is a {} model: give --{}", o->model, m.kind, by_item ? "item" : "user"));
+        return InvalidArgument(fmt::format("{}: this model is {}: give --{}", o->model, m.kind, by_item ? "item" : "user"));
       }
       const auto& ids = by_item ? m.item_ids : m.user_ids;
       const std::int64_t e = models::cf::IdIndex(ids).Find(id);

@@ -23,9 +23,9 @@ void AddDemoCommand(CommandTree& tree) {
       "Start a scheduler, servers and workers and push/pull through parameter tables, checking "
       "every value exactly (a self-test of the parameter server)");
   sub->add_option("--keys", o->check.keys, "Keys in the sparse and dense test tables")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(Positive());
   sub->add_option("--clocks", o->check.clocks, "Rounds of push, clock and pull per worker")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(Positive());
   sub->add_option("--slow-worker-ms", o->check.slow_worker_ms,
                   "Worker 0 sleeps this long each clock, to exercise ssp")
       ->capture_default_str();

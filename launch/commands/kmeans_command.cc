@@ -64,7 +64,7 @@ void AddTrainKMeans(CommandTree& tree) {
   model->add_option("--seed", km.seed, "Seed of every random choice (same seed = same result)")
       ->capture_default_str();
   model->add_option("--threads", km.threads, "Compute threads per worker (0 = cores / local workers)")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   auto* out = sub->add_option_group("Output");
   out->add_option("--out", km.out,
                   "Output folder: assignments.csv, profiles.csv/.json, metrics.json(l), model.bin")

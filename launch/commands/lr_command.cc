@@ -78,10 +78,10 @@ void AddLrTrain(CommandTree& tree) {
   auto* t = sub->add_option_group("Training");
   t->add_option("--algorithm", lr.algorithm, "ftrl (FTRL-Proximal), adagrad or sgd")
       ->capture_default_str()->check(CLI::IsMember({"ftrl", "adagrad", "sgd"}));
-  t->add_option("--epochs", lr.epochs, "Passes over the training data")->capture_default_str()->check(CLI::PositiveNumber);
+  t->add_option("--epochs", lr.epochs, "Passes over the training data")->capture_default_str()->check(Positive());
   t->add_option("--batch-size", lr.batch_size,
                  "Examples per global mini-batch (one clock each); 0 = training rows / 200, within [100, 20000]")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(NonNegative());
   t->add_option("--alpha", lr.update.alpha, "ftrl: per-coordinate learning rate alpha")->capture_default_str();
   t->add_option("--beta", lr.update.beta, "ftrl: per-coordinate learning rate beta")->capture_default_str();
   t->add_option("--l1", lr.update.l1, "ftrl: L1 strength lambda1 (> 0 gives exactly-zero weights)")
@@ -170,7 +170,8 @@ void AddPredict(CommandTree& tree) {
   sub->add_option("--model", o->model, "Model folder written by `ecps train lr|linreg` (or its model.bin)")
       ->required();
   sub->add_option("--data", o->data, "Rows to score, in the model's format (labels optional)")->required();
-  sub->add_option("--out", o->out, "Output file: one probability or value per input row, in order")->required();
+  sub->add_option("--out", o->out, "Output file (- for standard output): one probability or value per input row, in order")
+      ->required();
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
@@ -193,6 +194,12 @@ void AddPredict(CommandTree& tree) {
             "{}: this is a {} model; `ecps predict` scores lr and linreg models (k-means: `ecps segment`, "
             "collaborative filtering: `ecps recommend`)",
             path, kind));
+      }
+      if (o->out == "-") {
+        if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+          return IoError("stdout: write failed");
+        }
+        return Status::Ok();
       }
       return models::WriteFileAtomic(o->out, text);
     };

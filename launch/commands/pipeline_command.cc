@@ -130,8 +130,15 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
     ECPS_ASSIGN_OR_RETURN(cluster_from_file, TomlToArgs(*c, *any, o.config + " [cluster]"));
   }
 
-  std::vector<StageResult> results;
-  const bool printing = IsPrintingProcess();
+  // Check every stage's section and command line before running any: a typo in the last
+  // stage must not cost the time (and leave the outputs) of the first ones.
+  struct Planned {
+    const Stage* stage;
+    std::vector<std::string> full;
+    Selected run;
+    std::string dir;
+  };
+  std::vector<Planned> plan;
   for (const auto& stage : Stages()) {
     const auto* section = file[stage.section].as_table();
     if (!section) continue;
@@ -150,16 +157,24 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
       full.insert(full.end(), cluster_from_file.begin(), cluster_from_file.end());
       full.insert(full.end(), cluster_args.begin(), cluster_args.end());
     }
-    ECPS_ASSIGN_OR_RETURN(Selected run, ParseCommand(full));
-    if (printing) spdlog::info("pipeline: stage [{}]: {} (ecps {})", stage.section, stage.what, fmt::join(full, " "));
+    auto run = ParseCommand(full);
+    if (!run.ok()) return run.status().WithContext(fmt::format("{} [{}]", o.config, stage.section));
+    std::string dir = section->contains("out") ? (*section)["out"].value_or(stage_out) : stage_out;
+    plan.push_back({&stage, std::move(full), std::move(run).value(), std::move(dir)});
+  }
+
+  std::vector<StageResult> results;
+  const bool printing = IsPrintingProcess();
+  for (const auto& p : plan) {
+    const Stage& stage = *p.stage;
+    if (printing) spdlog::info("pipeline: stage [{}]: {} (ecps {})", stage.section, stage.what, fmt::join(p.full, " "));
     const auto t0 = std::chrono::steady_clock::now();
     Status s = Status::Ok();
-    if (stage.training || printing) s = run();  // data generation happens once, on rank 0
+    if (stage.training || printing) s = p.run();  // data generation happens once, on rank 0
     s = AgreeAcrossProcesses(s);  // every rank learns whether the stage failed anywhere
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!s.ok()) return s.WithContext(fmt::format("pipeline stage [{}]", stage.section));
-    std::string dir = section->contains("out") ? (*section)["out"].value_or(stage_out) : stage_out;
-    results.push_back({stage.section, stage.what, dir, secs});
+    results.push_back({stage.section, stage.what, p.dir, secs});
     if (printing) spdlog::info("pipeline: stage [{}] done in {:.1f} s", stage.section, secs);
   }
   if (results.empty()) return InvalidArgument(fmt::format("{}: no stage to run", o.config));

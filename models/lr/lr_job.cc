@@ -133,6 +133,10 @@ Status LrJob::SetupServer(ps::KVServer& server) {
 Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
   ECPS_RETURN_IF_ERROR(init_);
   start_s_ = NowSeconds();
+  // Read the feature names now: a bad --featindex stops the job before training, not after.
+  if (!options_.featindex.empty() && options_.export_weights != "none") {
+    ECPS_RETURN_IF_ERROR(AddFeatindexNames(options_.featindex, *parser_, &featindex_names_));
+  }
   return PlanTrainTest(options_.out, options_.train, options_.test, roles.num_workers());
 }
 
@@ -458,8 +462,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   }
   ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_));
   if (options_.export_weights != "none") {
-    FeatureNames names;
-    if (!options_.featindex.empty()) ECPS_RETURN_IF_ERROR(AddFeatindexNames(options_.featindex, *parser_, &names));
+    FeatureNames names = featindex_names_;
     if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
     const std::string& e = options_.export_weights;

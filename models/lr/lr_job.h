@@ -99,6 +99,7 @@ class LrJob final : public sched::Job {
   std::unique_ptr<worker::ExampleParser> parser_;
   // Scheduler state.
   std::vector<std::vector<std::string>> categories_;
+  FeatureNames featindex_names_;  // from --featindex
   nlohmann::json metrics_;
   LrModel model_;
   double start_s_ = 0;

@@ -1,5 +1,6 @@
 // `ecps pipeline` in single-node mode: the demo config (the README's main job) and every
-// example config for the real data sets in ../shared/data.
+// example config for the real data sets in ../shared/data; and how the executable answers
+// usage errors and bad inputs (exit code 2, the problem named, no outputs left behind).
 #include <gtest/gtest.h>
 
 #include "models/common/output.h"
@@ -97,6 +98,69 @@ TEST(Pipeline, BadConfigsNameTheProblem) {
   CommandRun b = InRepo(fmt::format("{} pipeline --config {}/b.toml", ECPS_BINARY, dir.string()));
   EXPECT_EQ(b.rc, 2);
   EXPECT_NE(b.out.find("b.toml [segment]:3: unknown key \"kk\""), std::string::npos) << b.out;
+  // Every stage is checked before the first runs: the generate stage writes nothing.
+  std::ofstream(dir / "c.toml") << fmt::format("out = \"{}/c-out\"\n[generate]\nusers = 200\nitems = 50\n"
+                                               "[segment]\nkk = 3\n",
+                                               dir.string());
+  CommandRun c = InRepo(fmt::format("{} pipeline --config {}/c.toml", ECPS_BINARY, dir.string()));
+  EXPECT_EQ(c.rc, 2);
+  EXPECT_NE(c.out.find("c.toml [segment]:6: unknown key \"kk\""), std::string::npos) << c.out;
+  EXPECT_FALSE(fs::exists(dir / "c-out")) << c.out;
+  fs::remove_all(dir);
+}
+
+TEST(Cli, UsageErrorsExitWith2AndNameTheProblem) {
+  struct Case {
+    std::string args, message;
+  };
+  const std::vector<Case> cases = {
+      {"", "`ecps`: a command is needed: train, demo"},
+      {"frobnicate", "`ecps frobnicate`: unknown command; the commands are: train"},
+      {"train svm", "`ecps train svm`: unknown command; the commands are: kmeans, lr"},
+      {"train lr --train x --out y --epochs 0", "--epochs: must be greater than 0, not 0"},
+      {"train kmeans --data x --id-column id --features a --k 2 --out y --threads -1",
+       "--threads: must be 0 or more, not -1"},
+      {"recommend --model x --user u -n abc", "--top-n: \"abc\" is not a number"},
+      {"train lr --train x --out y --epochz 2", "epochz"},
+  };
+  for (const auto& c : cases) {
+    CommandRun r = InRepo(fmt::format("{} {}", ECPS_BINARY, c.args));
+    EXPECT_EQ(r.rc, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find("ecps: error: "), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+  }
+  EXPECT_EQ(InRepo(fmt::format("{} train lr --help", ECPS_BINARY)).rc, 0);
+}
+
+TEST(Cli, BadFeatindexStopsBeforeTrainingAndPredictWritesToStdout) {
+  const fs::path dir = TempDir("cli_lr");
+  CommandRun g = InRepo(fmt::format("{} generate --out {}/shop --users 300 --items 60 --seed 3", ECPS_BINARY,
+                                    dir.string()));
+  ASSERT_EQ(g.rc, 0) << g.out;
+  const std::string train = (dir / "shop/impressions.libsvm").string();
+  CommandRun bad = InRepo(fmt::format("{} train lr --train {} --featindex {}/none.txt --out {}/lr --local --quiet",
+                                      ECPS_BINARY, train, dir.string(), dir.string()));
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("none.txt: No such file"), std::string::npos) << bad.out;
+  EXPECT_FALSE(fs::exists(dir / "lr")) << "a failed run left its output folder";
+  CommandRun ok = InRepo(fmt::format("{} train lr --train {} --featindex {}/shop/featindex.txt --out {}/lr --local "
+                                     "--quiet",
+                                     ECPS_BINARY, train, dir.string(), dir.string()));
+  ASSERT_EQ(ok.rc, 0) << ok.out;
+  const std::string test = (dir / "shop/impressions_test.libsvm").string();
+  CommandRun p = InRepo(fmt::format("{} predict --model {}/lr --data {} --out - 2>/dev/null", ECPS_BINARY,
+                                    dir.string(), test));
+  ASSERT_EQ(p.rc, 0) << p.out;
+  std::size_t rows = 0;
+  for (char ch : Slurp(test)) rows += ch == '\n';
+  std::istringstream lines(p.out);
+  std::size_t n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    const double v = std::stod(line);
+    EXPECT_TRUE(v > 0 && v < 1) << line;
+  }
+  EXPECT_EQ(n, rows);
+  EXPECT_FALSE(fs::exists(fs::path(ECPS_SOURCE_DIR) / "-"));
   fs::remove_all(dir);
 }
 
