@@ -124,8 +124,10 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                                                       static_cast<std::size_t>(o->threads));
       }
       o->cf.quiet = o->cluster.quiet;
-      return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
-        return RunCluster(o->cluster, factory);
+      return CleanNewDirOnFailure(o->cf.out, [&] {
+        return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
+          return RunCluster(o->cluster, factory);
+        });
       });
     };
   });

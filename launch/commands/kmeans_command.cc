@@ -93,8 +93,10 @@ void AddTrainKMeans(CommandTree& tree) {
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
       const bool local = o->cluster.local || !UnderMpiLauncher();
       const int local_workers = local ? o->cluster.workers : 1;
-      return RunCluster(o->cluster, [o, schema, local_workers](ps::Rank) {
-        return std::make_shared<models::kmeans::KMeansJob>(o->km, schema, local_workers);
+      return CleanNewDirOnFailure(o->km.out, [&] {
+        return RunCluster(o->cluster, [o, schema, local_workers](ps::Rank) {
+          return std::make_shared<models::kmeans::KMeansJob>(o->km, schema, local_workers);
+        });
       });
     };
   });

@@ -109,14 +109,16 @@ void AddLrTrain(CommandTree& tree) {
       o->lr.standardize = !o->no_standardize;
       o->lr.log_transform = !o->no_log;
       ECPS_RETURN_IF_ERROR(models::lr::LrJob(o->lr).init_status());  // fail before starting ranks
-      return RunCluster(
-          o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LrJob>(o->lr); },
-          [o](sched::Job& j) -> Status {
-            if (o->cluster.quiet) return Status::Ok();
-            const auto& m = static_cast<models::lr::LrJob&>(j).metrics();
-            std::printf("%s\n", m.dump(2).c_str());
-            return Status::Ok();
-          });
+      return CleanNewDirOnFailure(o->lr.out, [&] {
+        return RunCluster(
+            o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LrJob>(o->lr); },
+            [o](sched::Job& j) -> Status {
+              if (o->cluster.quiet) return Status::Ok();
+              const auto& m = static_cast<models::lr::LrJob&>(j).metrics();
+              std::printf("%s\n", m.dump(2).c_str());
+              return Status::Ok();
+            });
+      });
     };
   });
 }
@@ -147,13 +149,15 @@ void AddLinRegTrain(CommandTree& tree) {
     *sel = [o]() -> Status {
       ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lin.parser));
       ECPS_RETURN_IF_ERROR(models::lr::LinRegJob(o->lin).init_status());
-      return RunCluster(
-          o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LinRegJob>(o->lin); },
-          [o](sched::Job& j) -> Status {
-            if (o->cluster.quiet) return Status::Ok();
-            std::printf("%s\n", static_cast<models::lr::LinRegJob&>(j).metrics().dump(2).c_str());
-            return Status::Ok();
-          });
+      return CleanNewDirOnFailure(o->lin.out, [&] {
+        return RunCluster(
+            o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LinRegJob>(o->lin); },
+            [o](sched::Job& j) -> Status {
+              if (o->cluster.quiet) return Status::Ok();
+              std::printf("%s\n", static_cast<models::lr::LinRegJob&>(j).metrics().dump(2).c_str());
+              return Status::Ok();
+            });
+      });
     };
   });
 }

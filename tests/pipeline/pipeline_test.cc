@@ -164,6 +164,29 @@ TEST(Cli, BadFeatindexStopsBeforeTrainingAndPredictWritesToStdout) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, AFailedTrainingLeavesNoNewOutputFolder) {
+  const fs::path dir = TempDir("cli_fail");
+  fs::create_directories(dir);
+  std::ofstream(dir / "bad.csv") << "id,age\n1,20\n2,abc\n3,40\n";
+  for (const char* cmd : {"train kmeans --data {0}/bad.csv --id-column id --features age --k 2",
+                          "train linreg --train {0}/bad.csv --format csv --label-column age"}) {
+    const std::string args = fmt::format(fmt::runtime(cmd), dir.string());
+    CommandRun r = InRepo(fmt::format("{} {} --out {}/new --local --quiet", ECPS_BINARY, args, dir.string()));
+    EXPECT_EQ(r.rc, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find("bad.csv:3"), std::string::npos) << args << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(dir / "new")) << args << ": the failed run left its output folder";
+  }
+  // A folder that existed before is left alone.
+  fs::create_directories(dir / "old");
+  std::ofstream(dir / "old/notes.txt") << "mine\n";
+  CommandRun r = InRepo(fmt::format("{} train kmeans --data {}/bad.csv --id-column id --features age --k 2 --out {}/old "
+                                    "--local --quiet",
+                                    ECPS_BINARY, dir.string(), dir.string()));
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_EQ(Slurp(dir / "old/notes.txt"), "mine\n");
+  fs::remove_all(dir);
+}
+
 // The example configs for the real data sets.
 struct Example {
   const char* name;
