@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -132,6 +133,8 @@ Result<CsvColumns> ResolveCsvColumns(const ParserOptions& o, const std::string& 
   // Infer: every other column, numeric when all sniffed values are numbers.
   const auto& names = header.names();
   std::vector<bool> used(names.size(), false), numeric(names.size(), true), any(names.size(), false);
+  std::vector<std::unordered_set<std::string>> distinct(names.size());
+  std::vector<std::size_t> filled(names.size(), 0);
   for (std::size_t i = 0; i < names.size(); ++i) {
     used[i] = names[i] != c.label &&
               std::find(o.ignore_columns.begin(), o.ignore_columns.end(), names[i]) == o.ignore_columns.end();
@@ -150,11 +153,20 @@ Result<CsvColumns> ResolveCsvColumns(const ParserOptions& o, const std::string& 
       if (Trim(s.fields[i]).empty()) continue;
       any[i] = true;
       if (numeric[i] && !ParseDouble(s.fields[i])) numeric[i] = false;
+      ++filled[i];
+      distinct[i].emplace(Trim(s.fields[i]));
     }
   }
+  constexpr std::size_t kMinRowsForIdentifier = 100;
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (!used[i]) continue;
-    (numeric[i] && any[i] ? c.numeric : c.categorical).push_back(names[i]);
+    if (numeric[i] && any[i]) {
+      c.numeric.push_back(names[i]);
+    } else if (filled[i] >= kMinRowsForIdentifier && distinct[i].size() == filled[i]) {
+      c.identifiers.push_back(names[i]);
+    } else {
+      c.categorical.push_back(names[i]);
+    }
   }
   if (c.numeric.empty() && c.categorical.empty()) {
     return InvalidArgument(fmt::format("{}: no feature columns besides the label", path));

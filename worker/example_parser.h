@@ -47,6 +47,9 @@ struct CsvColumns {
   std::string label;
   std::vector<std::string> numeric;
   std::vector<std::string> categorical;
+  /// Inferred roles only: non-numeric columns left out because every sampled value was
+  /// distinct (user or order ids, which one-hot encoding would only memorise). Not saved.
+  std::vector<std::string> identifiers;
   template <class A>
   void serialize(A& ar) { ar(label, numeric, categorical); }
 };
@@ -79,7 +82,8 @@ struct ParserOptions {
 };
 
 /// Works out the CSV column roles from the options and the file's header (and, when types
-/// are to be inferred, its first `sniff_rows` rows). Deterministic: every rank that calls it
+/// are to be inferred, its first `sniff_rows` rows; a non-numeric column whose values there
+/// are all distinct, over at least 100 rows, is an identifier and left out). Deterministic: every rank that calls it
 /// on the same file gets the same answer.
 Result<CsvColumns> ResolveCsvColumns(const ParserOptions& options, const std::string& path,
                                      int sniff_rows = 1000);

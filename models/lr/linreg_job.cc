@@ -283,6 +283,7 @@ Status LinRegJob::RunWorker(sched::JobContext& ctx) {
 Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
   ps::Node& node = ctx.node;
+  WarnAboutIdentifiers(*parser_, node.log());
   const auto workers = ps::WorkerRanks(node.roles());
   ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kSumsTopic, workers.front(), node.DefaultDeadline()));
   SumsMsg sums;

@@ -18,6 +18,14 @@ Result<worker::ExampleParser> MakeTrainingParser(const worker::ParserOptions& op
   return worker::ExampleParser::MakeCsv(options, cols, header, first_train_file);
 }
 
+void WarnAboutIdentifiers(const worker::ExampleParser& parser, spdlog::logger& log) {
+  for (const auto& name : parser.csv_columns().identifiers) {
+    log.warn("column \"{}\" is not used: its sampled values are all distinct (an id?); list the "
+             "columns with --numeric-columns/--categorical-columns to use it anyway",
+             name);
+  }
+}
+
 Result<sched::ShardPlan> PlanTrainTest(const std::string& out_dir, std::vector<std::string> train,
                                        const std::string& test, int num_workers) {
   ECPS_RETURN_IF_ERROR(PrepareOutputDir(out_dir));

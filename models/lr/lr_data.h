@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/logger.h>
+
 #include "ps/status.h"
 #include "scheduler/shard_plan.h"
 #include "worker/example_parser.h"
@@ -15,6 +17,8 @@ namespace ecps::models::lr {
 /// The parser for `options` (for csv: columns resolved from the first training file).
 Result<worker::ExampleParser> MakeTrainingParser(const worker::ParserOptions& options,
                                                  const std::string& first_train_file);
+/// Warns about CSV columns that the inference left out as identifiers.
+void WarnAboutIdentifiers(const worker::ExampleParser& parser, spdlog::logger& log);
 
 /// Prepares the output folder and splits the training files and the test file (if any, last)
 /// into byte ranges for `num_workers` workers.

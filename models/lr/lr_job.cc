@@ -263,6 +263,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
 Status LrJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
   ps::Node& node = ctx.node;
+  WarnAboutIdentifiers(*parser_, node.log());
   const auto workers = ps::WorkerRanks(node.roles());
   const int W = static_cast<int>(workers.size());
   ECPS_ASSIGN_OR_RETURN(auto reports, ps::Gather(node, kSetupTopic, workers, SetupReport{}, node.DefaultDeadline()));

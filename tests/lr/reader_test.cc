@@ -141,6 +141,36 @@ TEST(LrReader, CsvHeaderQuotesCrlfAndInferredColumns) {
   EXPECT_EQ(explicit_cols.categorical, (std::vector<std::string>{"Pages"}));
 }
 
+TEST(CsvReader, InferenceLeavesOutIdentifierColumns) {
+  TempDir dir("csvid");
+  auto write = [&](const std::string& path, int rows) {
+    std::string text = "order_id,shop,amount,label\n";
+    for (int i = 0; i < rows; ++i) text += fmt::format("o{:05d},{},{},{}\n", i, i % 3 == 0 ? "north" : "south", i, i % 2);
+    WriteText(path, text);
+  };
+  worker::ParserOptions o;
+  o.format = DataFormat::kCsv;
+  o.label_column = "label";
+  write(dir / "many.csv", 150);
+  auto many = worker::ResolveCsvColumns(o, dir / "many.csv");
+  ASSERT_TRUE(many.ok()) << many.status().ToString();
+  EXPECT_EQ(many->identifiers, (std::vector<std::string>{"order_id"}));
+  EXPECT_EQ(many->categorical, (std::vector<std::string>{"shop"}));
+  EXPECT_EQ(many->numeric, (std::vector<std::string>{"amount"}));  // distinct but numeric: a feature
+  // Too few rows to tell an id from a rare category: kept.
+  write(dir / "few.csv", 50);
+  auto few = worker::ResolveCsvColumns(o, dir / "few.csv");
+  ASSERT_TRUE(few.ok()) << few.status().ToString();
+  EXPECT_TRUE(few->identifiers.empty());
+  EXPECT_EQ(few->categorical, (std::vector<std::string>{"order_id", "shop"}));
+  // Named columns are used as given.
+  o.categorical_columns = {"order_id"};
+  auto named = worker::ResolveCsvColumns(o, dir / "many.csv");
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(named->categorical, (std::vector<std::string>{"order_id"}));
+  EXPECT_TRUE(named->identifiers.empty());
+}
+
 // ---- Bad input: one case per kind, each with its exact message -------------------------
 
 struct BadCase {
