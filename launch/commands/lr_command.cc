@@ -179,8 +179,7 @@ void AddPredict(CommandTree& tree) {
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
-      std::string path = o->model;
-      if (std::filesystem::is_directory(path)) path += "/model.bin";
+      ECPS_ASSIGN_OR_RETURN(std::string path, models::ModelFileIn(o->model, "model.bin"));
       ECPS_ASSIGN_OR_RETURN(std::string kind, models::ModelFileKind(path));
       std::string text;
       if (kind == models::lr::LinRegModel::kKind) {

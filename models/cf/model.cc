@@ -40,8 +40,7 @@ Status SaveCfModel(const std::string& path, const CfModel& model) {
 }
 
 Result<CfModel> LoadCfModel(const std::string& dir_or_file) {
-  std::string path = dir_or_file;
-  if (std::filesystem::is_directory(path)) path = (std::filesystem::path(path) / "model.ecps").string();
+  ECPS_ASSIGN_OR_RETURN(std::string path, ModelFileIn(dir_or_file, "model.ecps"));
   CfModel m;
   ECPS_RETURN_IF_ERROR(LoadModel(path, CfModel::kKind, CfModel::kVersion, &m));
   ECPS_RETURN_IF_ERROR(CheckModel(m, path));

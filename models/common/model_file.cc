@@ -1,6 +1,7 @@
 #include "models/common/model_file.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -52,6 +53,24 @@ Result<std::string> ModelFileKind(const std::string& path) {
   std::string kind(head.data() + 12, kKindBytes);
   kind.resize(std::strlen(kind.c_str()));
   return kind;
+}
+
+Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::string& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir_or_file, ec)) return dir_or_file;
+  const fs::path dir(dir_or_file);
+  if (fs::exists(dir / file, ec)) return (dir / file).string();
+  std::string holds;
+  for (const char* other : {"model.bin", "model.ecps"}) {
+    if (!fs::exists(dir / other, ec)) continue;
+    auto kind = ModelFileKind((dir / other).string());
+    holds += fmt::format("{}{} ({})", holds.empty() ? "" : " and ", other, kind.ok() ? "a " + *kind + " model" : "unreadable");
+  }
+  return NotFound(fmt::format("{}: no {} in this folder ({}); {}", dir_or_file, file,
+                              holds.empty() ? "it holds no ecps model" : "it holds " + holds,
+                              "model.bin: `ecps predict` (lr, linreg), `ecps segment` (kmeans); model.ecps: "
+                              "`ecps recommend`/`ecps similar` (itemcf, usercf)"));
 }
 
 Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version) {

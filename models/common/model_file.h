@@ -22,6 +22,11 @@ Status SaveModelFile(const std::string& path, const std::string& kind, std::uint
 /// is not an ecps model. LoadModelFile still checks the rest.
 Result<std::string> ModelFileKind(const std::string& path);
 
+/// The model file to read for `dir_or_file`: the path itself when it is not a folder, else
+/// `file` inside it. When the folder lacks `file`, NotFound says what it holds instead
+/// (another kind of model, or none).
+Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::string& file);
+
 /// Reads and checks a model file; returns the payload.
 Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version);
 

@@ -94,7 +94,8 @@ Result<KMeansModel> LoadKMeansModel(const std::string& path) {
 }
 
 Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
-  ECPS_ASSIGN_OR_RETURN(KMeansModel model, LoadKMeansModel(o.model_dir + "/model.bin"));
+  ECPS_ASSIGN_OR_RETURN(std::string path, ModelFileIn(o.model_dir, "model.bin"));
+  ECPS_ASSIGN_OR_RETURN(KMeansModel model, LoadKMeansModel(path));
   worker::FeatureSchema schema = model.schema;
   schema.DropLabel();
   ECPS_ASSIGN_OR_RETURN(auto parser, worker::FeatureRowParser::Open(schema, o.data));

@@ -161,6 +161,15 @@ TEST(Cli, BadFeatindexStopsBeforeTrainingAndPredictWritesToStdout) {
   }
   EXPECT_EQ(n, rows);
   EXPECT_FALSE(fs::exists(fs::path(ECPS_SOURCE_DIR) / "-"));
+  // The lr folder given to the commands of other models: each says what the folder holds.
+  CommandRun rec = InRepo(fmt::format("{} recommend --model {}/lr --user u1", ECPS_BINARY, dir.string()));
+  EXPECT_EQ(rec.rc, 2) << rec.out;
+  EXPECT_NE(rec.out.find("no model.ecps in this folder (it holds model.bin (a lr model))"), std::string::npos)
+      << rec.out;
+  CommandRun seg = InRepo(fmt::format("{} segment --model {}/lr --data {}/shop/users.csv", ECPS_BINARY, dir.string(),
+                                      dir.string()));
+  EXPECT_EQ(seg.rc, 2) << seg.out;
+  EXPECT_NE(seg.out.find("this is a lr model; expected a kmeans model"), std::string::npos) << seg.out;
   fs::remove_all(dir);
 }
 
