@@ -240,7 +240,9 @@ void Node::SetAbort(const Status& reason) {
     listeners = abort_listeners_;
   }
   monitoring_ = false;
-  logger_->error("job aborted: {}", abort_status_.message());
+  // Info, not error: every rank learns the same reason, and the command that ran the job
+  // reports it once as its error (--quiet then shows that line alone).
+  logger_->info("job aborted: {}", abort_status_.message());
   cv_.notify_all();
   for (auto& l : listeners) l();
 }
