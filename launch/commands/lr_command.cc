@@ -116,6 +116,7 @@ void AddLrTrain(CommandTree& tree) {
               if (o->cluster.quiet) return Status::Ok();
               const auto& m = static_cast<models::lr::LrJob&>(j).metrics();
               std::printf("%s\n", m.dump(2).c_str());
+              std::fflush(stdout);  // before the log lines that follow on stderr
               return Status::Ok();
             });
       });
@@ -155,6 +156,7 @@ void AddLinRegTrain(CommandTree& tree) {
             [o](sched::Job& j) -> Status {
               if (o->cluster.quiet) return Status::Ok();
               std::printf("%s\n", static_cast<models::lr::LinRegJob&>(j).metrics().dump(2).c_str());
+              std::fflush(stdout);
               return Status::Ok();
             });
       });
