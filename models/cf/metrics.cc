@@ -40,7 +40,7 @@ nlohmann::json EvalSums::ToJson(std::span<const int> ks) const {
     }
     return j;
   };
-  return {{"users", users}, {"full", means(full)}, {"sampled", means(sampled)}};
+  return {{"users", static_cast<std::uint64_t>(users)}, {"full", means(full)}, {"sampled", means(sampled)}};  // a count
 }
 
 void AddFullRanking(std::span<const std::uint32_t> ranked, std::span<const std::uint32_t> relevant,
