@@ -170,7 +170,8 @@ def main():
 
     print("\n== under mpirun -np 4 (scheduler, 1 server, 2 workers x 1 thread) ==")
     m = run_ecps(args.ecps, csv, f"{args.work}/mpi", f"{common} --servers 1 --threads 1", mpi_np=4)
-    print(f"ms/iteration {m['timings']['ms_per_iteration_mean']:.2f}, inertia {m['inertia']:.10g}, "
+    print(f"ms/iteration {m['timings']['ms_per_iteration_mean']:.2f} (median iteration "
+          f"{m['timings']['ms_per_iteration_median']:.2f}), inertia {m['inertia']:.10g}, "
           f"peak RSS per rank (MB): {[round(r / 1024) for r in m['rss_kb']]}")
 
     print("\n== quality: planted separable clusters (200000 x 8, k = 16, k-means++ and k-means||) ==")
