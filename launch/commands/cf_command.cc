@@ -198,7 +198,8 @@ void AddSimilar(CommandTree& tree) {
       const bool by_item = m.item_based();
       const std::string& id = by_item ? o->item : o->user;
       if (id.empty()) {
-        return InvalidArgument(fmt::format("{}: this model is {}: give --{}", o->model, m.kind, by_item ? "item" : "user"));
+        return InvalidArgument(
+            fmt::format("{}: this model is {}: give --{}", o->model, m.kind, by_item ? "item" : "user"));
       }
       const auto& ids = by_item ? m.item_ids : m.user_ids;
       const std::int64_t e = models::cf::IdIndex(ids).Find(id);

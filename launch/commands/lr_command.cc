@@ -176,7 +176,8 @@ void AddPredict(CommandTree& tree) {
   sub->add_option("--model", o->model, "Model folder written by `ecps train lr|linreg` (or its model.bin)")
       ->required();
   sub->add_option("--data", o->data, "Rows to score, in the model's format (labels optional)")->required();
-  sub->add_option("--out", o->out, "Output file (- for standard output): one probability or value per input row, in order")
+  sub->add_option("--out", o->out,
+                  "Output file (- for standard output): one probability or value per input row, in order")
       ->required();
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {

@@ -65,7 +65,8 @@ Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::strin
   for (const char* other : {"model.bin", "model.ecps"}) {
     if (!fs::exists(dir / other, ec)) continue;
     auto kind = ModelFileKind((dir / other).string());
-    holds += fmt::format("{}{} ({})", holds.empty() ? "" : " and ", other, kind.ok() ? "a " + *kind + " model" : "unreadable");
+    holds += fmt::format("{}{} ({})", holds.empty() ? "" : " and ", other,
+                         kind.ok() ? "a " + *kind + " model" : "unreadable");
   }
   return NotFound(fmt::format("{}: no {} in this folder ({}); {}", dir_or_file, file,
                               holds.empty() ? "it holds no ecps model" : "it holds " + holds,

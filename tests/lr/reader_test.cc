@@ -145,7 +145,9 @@ TEST(CsvReader, InferenceLeavesOutIdentifierColumns) {
   TempDir dir("csvid");
   auto write = [&](const std::string& path, int rows) {
     std::string text = "order_id,shop,amount,label\n";
-    for (int i = 0; i < rows; ++i) text += fmt::format("o{:05d},{},{},{}\n", i, i % 3 == 0 ? "north" : "south", i, i % 2);
+    for (int i = 0; i < rows; ++i) {
+      text += fmt::format("o{:05d},{},{},{}\n", i, i % 3 == 0 ? "north" : "south", i, i % 2);
+    }
     WriteText(path, text);
   };
   worker::ParserOptions o;
