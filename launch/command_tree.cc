@@ -34,7 +34,8 @@ Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& ar
   const CLI::App* level = &app;
   std::string path = "ecps";
   for (std::size_t i = 0;; ++i) {
-    auto subs = const_cast<CLI::App*>(level)->get_subcommands([](CLI::App*) { return true; });
+    // Option groups are unnamed subcommands in CLI11: only named ones are commands.
+    auto subs = const_cast<CLI::App*>(level)->get_subcommands([](CLI::App* a) { return !a->get_name().empty(); });
     if (subs.empty()) return Status::Ok();
     std::string known;
     for (const CLI::App* s : subs) known += (known.empty() ? "" : ", ") + s->get_name();

@@ -122,6 +122,7 @@ TEST(Cli, UsageErrorsExitWith2AndNameTheProblem) {
        "--threads: must be 0 or more, not -1"},
       {"recommend --model x --user u -n abc", "--top-n: \"abc\" is not a number"},
       {"train lr --train x --out y --epochz 2", "epochz"},
+      {"predict", "--model is required"},  // a command without options is not asked for a subcommand
   };
   for (const auto& c : cases) {
     CommandRun r = InRepo(fmt::format("{} {}", ECPS_BINARY, c.args));
@@ -130,6 +131,10 @@ TEST(Cli, UsageErrorsExitWith2AndNameTheProblem) {
     EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
   }
   EXPECT_EQ(InRepo(fmt::format("{} train lr --help", ECPS_BINARY)).rc, 0);
+  CommandRun demo = InRepo(fmt::format("{} demo --keys 1000 --clocks 2", ECPS_BINARY));
+  EXPECT_EQ(demo.rc, 0) << demo.out;
+  CommandRun bare = InRepo(fmt::format("{} demo", ECPS_BINARY));  // every option has a default
+  EXPECT_EQ(bare.rc, 0) << bare.out;
 }
 
 TEST(Cli, BadFeatindexStopsBeforeTrainingAndPredictWritesToStdout) {
