@@ -56,5 +56,17 @@ TEST(PipelineMpi, SameOutputsAsSingleNode) {
   fs::remove_all(mpi);
 }
 
+// launch/ecps-mpirun: its own options come first, the rest (options included) goes to ecps.
+TEST(EcpsMpirun, PassesTheCommandThroughUntouched) {
+  CommandRun help = InRepo("launch/ecps-mpirun -np 4 train kmeans --help");
+  EXPECT_EQ(help.rc, 0) << help.out;
+  EXPECT_NE(help.out.find("Usage: ecps train kmeans"), std::string::npos) << help.out;
+  CommandRun demo = InRepo("launch/ecps-mpirun -np 4 demo --keys 1000 --clocks 2 -q");
+  EXPECT_EQ(demo.rc, 0) << demo.out;
+  CommandRun bad = InRepo("launch/ecps-mpirun -np four demo");
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("-np needs a positive whole number of ranks, not 'four'"), std::string::npos) << bad.out;
+}
+
 }  // namespace
 }  // namespace ecps::testing
