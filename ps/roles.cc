@@ -24,7 +24,7 @@ Result<RoleTable> RoleTable::FromWorldSize(int world_size, int num_servers) {
   if (num_servers < 1 || workers < 1) {
     return InvalidArgument(fmt::format(
         "{} ranks cannot hold 1 scheduler, {} server(s) and at least 1 worker; start at least {} "
-        "ranks (mpirun -np) or lower --servers",
+        "ranks (mpirun -np, or Slurm tasks) or lower --servers",
         world_size, num_servers, num_servers + 2));
   }
   return RoleTable(num_servers, workers);
