@@ -1530,6 +1530,7 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
       }
     }
   }
+  ECPS_RETURN_IF_ERROR(log->Close());
   if (s_.evaluate) {
     const std::string k = std::to_string(s_.max_k);
     auto val = [&](const char* protocol, const std::string& method, const std::string& metric) {

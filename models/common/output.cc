@@ -70,16 +70,28 @@ Status WriteJsonFile(const std::string& path, const nlohmann::json& j) {
 }
 
 Result<std::unique_ptr<JsonLinesLog>> JsonLinesLog::Open(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return IoError(fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
-  return std::unique_ptr<JsonLinesLog>(new JsonLinesLog(path, f));
+  const fs::path dir = fs::path(path).parent_path().empty() ? fs::path(".") : fs::path(path).parent_path();
+  if (access(dir.c_str(), W_OK) != 0) {
+    return IoError(fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
+  }
+  return std::unique_ptr<JsonLinesLog>(new JsonLinesLog(path));
 }
 
 JsonLinesLog::~JsonLinesLog() {
   if (f_) std::fclose(f_);
 }
 
+Status JsonLinesLog::Create() {
+  if (f_) return Status::Ok();
+  f_ = std::fopen(path_.c_str(), "wb");
+  if (!f_) return IoError(fmt::format("{}: cannot create: {}", path_, std::strerror(errno)));
+  return Status::Ok();
+}
+
+Status JsonLinesLog::Close() { return Create(); }
+
 Status JsonLinesLog::Append(const nlohmann::json& line) {
+  ECPS_RETURN_IF_ERROR(Create());
   std::string s = line.dump() + "\n";
   if (std::fwrite(s.data(), 1, s.size(), f_) != s.size() || std::fflush(f_) != 0) {
     return IoError(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));

@@ -41,17 +41,22 @@ Status WriteFileAtomic(const std::string& path, std::string_view content);
 Status WriteJsonFile(const std::string& path, const nlohmann::json& j);
 
 /// metrics.jsonl: one JSON object per line, flushed after each line so that progress made
-/// before a crash stays readable. The file is replaced when opened.
+/// before a crash stays readable. The file is replaced at the first line, not when opened:
+/// a run that fails before it has anything to log leaves an earlier run's file alone.
 class JsonLinesLog {
  public:
+  /// Checks that `path` can be written (its folder exists); creates nothing yet.
   static Result<std::unique_ptr<JsonLinesLog>> Open(const std::string& path);
   ~JsonLinesLog();
   Status Append(const nlohmann::json& line);
+  /// Creates the file (empty) if no line was appended: a finished run with nothing to log.
+  Status Close();
 
  private:
-  JsonLinesLog(std::string path, std::FILE* f) : path_(std::move(path)), f_(f) {}
+  Status Create();
+  explicit JsonLinesLog(std::string path) : path_(std::move(path)) {}
   std::string path_;
-  std::FILE* f_;
+  std::FILE* f_ = nullptr;
 };
 
 /// CRC-32 (IEEE 802.3, as zlib's crc32 and `python3 -c 'import zlib'`), continued from `crc`.

@@ -193,11 +193,14 @@ TEST(Cli, AFailedTrainingLeavesNoNewOutputFolder) {
   // A folder that existed before is left alone.
   fs::create_directories(dir / "old");
   std::ofstream(dir / "old/notes.txt") << "mine\n";
+  std::ofstream(dir / "old/metrics.jsonl") << "{\"from\": \"an earlier run\"}\n";
   CommandRun r = InRepo(fmt::format("{} train kmeans --data {}/bad.csv --id-column id --features age --k 2 --out {}/old "
                                     "--local --quiet",
                                     ECPS_BINARY, dir.string(), dir.string()));
   EXPECT_EQ(r.rc, 2) << r.out;
   EXPECT_EQ(Slurp(dir / "old/notes.txt"), "mine\n");
+  EXPECT_EQ(Slurp(dir / "old/metrics.jsonl"), "{\"from\": \"an earlier run\"}\n")
+      << "a run that failed before logging anything replaced the earlier run's log";
   fs::remove_all(dir);
 }
 
