@@ -31,6 +31,9 @@ void AddConfigOption(CLI::App& sub);
 /// Adds every command to `app` (the ecps command tree).
 void BuildCommandTree(CLI::App& app, Selected& selected);
 
+/// The command at `path` below `root` (e.g. {"train", "kmeans"}), or null.
+const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>& path);
+
 /// An error naming the unknown command in `args` (`ecps frobnicate`, `ecps train svm`) and
 /// listing the known ones; OK when the command words are known (CLI11 alone only says that
 /// a subcommand is required).

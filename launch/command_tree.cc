@@ -30,12 +30,34 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddPipelineCommand(tree);
 }
 
+namespace {
+// The commands below `app`: its named subcommands (CLI11's option groups are unnamed ones).
+std::vector<const CLI::App*> Commands(const CLI::App& app) {
+  return app.get_subcommands([](const CLI::App* s) { return !s->get_name().empty(); });
+}
+
+const CLI::App* Command(const CLI::App& app, const std::string& name) {
+  for (const CLI::App* s : Commands(app)) {
+    if (s->get_name() == name) return s;
+  }
+  return nullptr;
+}
+}  // namespace
+
+const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>& path) {
+  const CLI::App* cmd = &root;
+  for (const auto& word : path) {
+    cmd = Command(*cmd, word);
+    if (!cmd) return nullptr;
+  }
+  return cmd;
+}
+
 Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& args) {
   const CLI::App* level = &app;
   std::string path = "ecps";
   for (std::size_t i = 0;; ++i) {
-    // Option groups are unnamed subcommands in CLI11: only named ones are commands.
-    auto subs = const_cast<CLI::App*>(level)->get_subcommands([](CLI::App* a) { return !a->get_name().empty(); });
+    const auto subs = Commands(*level);
     if (subs.empty()) return Status::Ok();
     std::string known;
     for (const CLI::App* s : subs) known += (known.empty() ? "" : ", ") + s->get_name();
@@ -44,10 +66,7 @@ Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& ar
     }
     const std::string& word = args[i];
     if (word.empty() || word[0] == '-') return Status::Ok();  // options: CLI11 checks them
-    const CLI::App* next = nullptr;
-    for (const CLI::App* s : subs) {
-      if (s->get_name() == word) next = s;
-    }
+    const CLI::App* next = Command(*level, word);
     if (!next) return InvalidArgument(fmt::format("`{} {}`: unknown command; the commands are: {}", path, word, known));
     path += " " + word;
     level = next;

@@ -58,6 +58,24 @@ Status ApplyFormat(const DataFlags& d, worker::ParserOptions* p) {
   return Status::Ok();
 }
 
+// Runs a regression job (LrJob or LinRegJob) on the cluster and prints its metrics.json on
+// standard output unless quiet; a job whose options or header are invalid fails before any
+// rank starts.
+template <class JobT, class Options>
+Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
+  ECPS_RETURN_IF_ERROR(JobT(options).init_status());
+  return CleanNewDirOnFailure(options.out, [&] {
+    return RunCluster(
+        cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); },
+        [&](sched::Job& j) -> Status {
+          if (cluster.quiet) return Status::Ok();
+          std::printf("%s\n", static_cast<JobT&>(j).metrics().dump(2).c_str());
+          std::fflush(stdout);  // before the log lines that follow on stderr
+          return Status::Ok();
+        });
+  });
+}
+
 void AddLrTrain(CommandTree& tree) {
   struct Opts {
     ClusterOptions cluster;
@@ -108,18 +126,7 @@ void AddLrTrain(CommandTree& tree) {
       ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lr.parser));
       o->lr.standardize = !o->no_standardize;
       o->lr.log_transform = !o->no_log;
-      ECPS_RETURN_IF_ERROR(models::lr::LrJob(o->lr).init_status());  // fail before starting ranks
-      return CleanNewDirOnFailure(o->lr.out, [&] {
-        return RunCluster(
-            o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LrJob>(o->lr); },
-            [o](sched::Job& j) -> Status {
-              if (o->cluster.quiet) return Status::Ok();
-              const auto& m = static_cast<models::lr::LrJob&>(j).metrics();
-              std::printf("%s\n", m.dump(2).c_str());
-              std::fflush(stdout);  // before the log lines that follow on stderr
-              return Status::Ok();
-            });
-      });
+      return TrainAndPrint<models::lr::LrJob>(o->cluster, o->lr);
     };
   });
 }
@@ -149,17 +156,7 @@ void AddLinRegTrain(CommandTree& tree) {
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lin.parser));
-      ECPS_RETURN_IF_ERROR(models::lr::LinRegJob(o->lin).init_status());
-      return CleanNewDirOnFailure(o->lin.out, [&] {
-        return RunCluster(
-            o->cluster, [o](ps::Rank) { return std::make_shared<models::lr::LinRegJob>(o->lin); },
-            [o](sched::Job& j) -> Status {
-              if (o->cluster.quiet) return Status::Ok();
-              std::printf("%s\n", static_cast<models::lr::LinRegJob&>(j).metrics().dump(2).c_str());
-              std::fflush(stdout);
-              return Status::Ok();
-            });
-      });
+      return TrainAndPrint<models::lr::LinRegJob>(o->cluster, o->lin);
     };
   });
 }

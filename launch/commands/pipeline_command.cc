@@ -60,20 +60,6 @@ struct PipelineOptions {
   ClusterOptions cluster;
 };
 
-// Finds the CLI command a stage runs, to check the section's keys against its options.
-const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>& path) {
-  const CLI::App* cmd = &root;
-  for (const auto& word : path) {
-    const CLI::App* next = nullptr;
-    for (const auto* s : cmd->get_subcommands([](const CLI::App*) { return true; })) {
-      if (s->get_name() == word) next = s;
-    }
-    if (!next) return nullptr;
-    cmd = next;
-  }
-  return cmd;
-}
-
 // Replaces "{out}" in every string value of `t` (lists included).
 void SubstituteOut(toml::table& t, const std::string& out) {
   auto fix = [&](toml::node& n) {
