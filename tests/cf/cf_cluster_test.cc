@@ -4,12 +4,12 @@
 // Amazon Games data.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/null_sink.h>
 
 #include "models/cf/cf_job.h"
 #include "models/cf/ids.h"
 #include "models/cf/model.h"
 #include "scheduler/local_cluster.h"
+#include "tests/common/quiet_cluster.h"
 #include "tests/cf/cf_data.h"
 
 namespace ecps {
@@ -18,9 +18,7 @@ namespace {
 using namespace testing_cf;
 
 Status Train(models::cf::CfOptions o, int servers, int workers) {
-  sched::LocalClusterOptions lo;
-  lo.node.default_timeout_s = 120;
-  lo.sink = std::make_shared<spdlog::sinks::null_sink_mt>();
+  const sched::LocalClusterOptions lo = testing::QuietCluster(0, 120);
   o.quiet = true;
   auto roles = *ps::RoleTable::Make(servers, workers);
   return models::cf::TrainCf(o, [&](const sched::JobFactory& f) { return sched::RunLocal(roles, lo, f); });

@@ -1,21 +1,15 @@
 // In-process cluster tests: scheduler + 2 servers + 3 workers as threads of this process.
 #include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
 
 #include "models/pscheck/pscheck.h"
 #include "scheduler/local_cluster.h"
+#include "tests/common/quiet_cluster.h"
 #include "tests/common/scenarios.h"
 
 namespace ecps {
 namespace {
 
-sched::LocalClusterOptions Quiet(int staleness = 0) {
-  sched::LocalClusterOptions o;
-  o.node.staleness = staleness;
-  o.node.default_timeout_s = 60;
-  o.sink = std::make_shared<spdlog::sinks::null_sink_mt>();
-  return o;
-}
+sched::LocalClusterOptions Quiet(int staleness = 0) { return testing::QuietCluster(staleness); }
 
 ps::RoleTable Roles(int s = 2, int w = 3) { return *ps::RoleTable::Make(s, w); }
 

@@ -17,6 +17,7 @@
 
 #include "models/kmeans/kmeans.h"
 #include "scheduler/local_cluster.h"
+#include "tests/common/quiet_cluster.h"
 
 namespace ecps::kmtest {
 
@@ -125,9 +126,7 @@ inline RunResult RunJob(const models::kmeans::KMeansOptions& o, int servers, int
     r.status = schema.status();
     return r;
   }
-  sched::LocalClusterOptions lo;
-  lo.node.default_timeout_s = 60;
-  lo.sink = std::make_shared<spdlog::sinks::null_sink_mt>();
+  const sched::LocalClusterOptions lo = testing::QuietCluster();
   std::shared_ptr<models::kmeans::KMeansJob> scheduler;
   auto results = sched::RunLocalEach(*ps::RoleTable::Make(servers, workers), lo, [&](ps::Rank rank) {
     auto j = std::make_shared<models::kmeans::KMeansJob>(o, *schema, workers);

@@ -8,13 +8,13 @@
 
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
-#include <spdlog/sinks/null_sink.h>
 
 #include "models/common/output.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
 #include "models/lr/synthetic.h"
 #include "scheduler/local_cluster.h"
+#include "tests/common/quiet_cluster.h"
 #include "tests/lr/lr_test_util.h"
 
 namespace ecps {
@@ -23,13 +23,7 @@ namespace {
 using namespace models::lr;
 using testing::TempDir;
 
-sched::LocalClusterOptions Quiet(int staleness = 0) {
-  sched::LocalClusterOptions o;
-  o.node.staleness = staleness;
-  o.node.default_timeout_s = 60;
-  o.sink = std::make_shared<spdlog::sinks::null_sink_mt>();
-  return o;
-}
+sched::LocalClusterOptions Quiet(int staleness = 0) { return testing::QuietCluster(staleness); }
 
 struct LrRun {
   nlohmann::json metrics;
