@@ -201,6 +201,16 @@ TEST(Cli, AFailedTrainingLeavesNoNewOutputFolder) {
   EXPECT_EQ(Slurp(dir / "old/notes.txt"), "mine\n");
   EXPECT_EQ(Slurp(dir / "old/metrics.jsonl"), "{\"from\": \"an earlier run\"}\n")
       << "a run that failed before logging anything replaced the earlier run's log";
+  // The same for a run that fails after the scheduler set up its log (at initialisation:
+  // more segments than users).
+  std::ofstream(dir / "three.csv") << "id,age\n1,20\n2,30\n3,40\n";
+  CommandRun k = InRepo(fmt::format("{} train kmeans --data {}/three.csv --id-column id --features age --k 5 "
+                                    "--out {}/old --local --quiet",
+                                    ECPS_BINARY, dir.string(), dir.string()));
+  EXPECT_EQ(k.rc, 2) << k.out;
+  EXPECT_NE(k.out.find("--k 5 exceeds the number of users (3)"), std::string::npos) << k.out;
+  EXPECT_EQ(Slurp(dir / "old/metrics.jsonl"), "{\"from\": \"an earlier run\"}\n")
+      << "a run that failed before logging anything replaced the earlier run's log";
   fs::remove_all(dir);
 }
 
