@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # the Slurm test starts a real single-node cluster
   slurm-wlm slurmctld slurmd slurm-client munge
+  # the fuzz pass: libFuzzer targets built with clang
+  clang-15 libfuzzer-15-dev
 )
 if [[ "${1:-}" == "--with-bench" ]]; then
   # peers that the benchmarks run side by side with ecps

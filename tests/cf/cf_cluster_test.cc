@@ -10,6 +10,7 @@
 #include "models/cf/model.h"
 #include "scheduler/local_cluster.h"
 #include "tests/common/quiet_cluster.h"
+#include "tests/common/shared_data.h"
 #include "tests/cf/cf_data.h"
 
 namespace ecps {
@@ -151,8 +152,7 @@ TEST(CfCluster, BadInputStopsTheJobNamingFileAndLine) {
 // Quality on real data (Kang & McAuley's Amazon Games): item-CF must beat popularity under
 // both protocols. Needs ../shared/data.
 TEST(CfCluster, ItemCfBeatsPopularityOnAmazonGames) {
-  const fs::path data = fs::path(ECPS_SHARED_DATA) / "amazon-videogames-sasrec" / "Video.txt";
-  ASSERT_TRUE(fs::exists(data)) << "missing " << data << ": this test needs the shared datasets (../shared/data)";
+  ECPS_SHARED_DATA_OR_SKIP(data, "amazon-videogames-sasrec/Video.txt");
   const auto dir = TempDir("games");
   models::cf::CfOptions o;
   o.train = data.string();

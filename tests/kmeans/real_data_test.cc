@@ -1,28 +1,22 @@
 // The k-means job on the shared real datasets (../shared/data): the fraud sample's risk-score
 // AUC is reported and equals the AUC of the written scores; the online-shoppers sessions give
-// profiles in original units. Missing data fails these tests with a clear message.
+// profiles in original units. Without ../shared these tests are skipped (see shared_data.h).
 #include <filesystem>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "models/common/binary_metrics.h"
+#include "tests/common/shared_data.h"
 #include "tests/kmeans/kmeans_testing.h"
 #include "worker/csv.h"
 
 namespace ecps {
 namespace {
 
-const std::string kData = ECPS_SHARED_DATA;
-
-void RequireFile(const std::string& path) {
-  ASSERT_TRUE(std::filesystem::exists(path))
-      << path << " is missing: these tests need the shared datasets (../shared/data, see its README.md)";
-}
-
 TEST(KMeansRealData, FraudSampleRiskScoreAuc) {
-  const std::string path = kData + "/creditcard-fraud-sample/creditcard_sample.csv";
-  RequireFile(path);
+  ECPS_SHARED_DATA_OR_SKIP(data, "creditcard-fraud-sample/creditcard_sample.csv");
+  const std::string path = data.string();
   kmtest::TempDir dir("fraud");
   auto o = kmtest::Options(path, dir / "out", 0, 8);
   o.columns.id_column = "";  // the unnamed pandas index
@@ -67,8 +61,8 @@ TEST(KMeansRealData, FraudSampleRiskScoreAuc) {
 }
 
 TEST(KMeansRealData, OnlineShoppersProfiles) {
-  const std::string path = kData + "/online-shoppers-intention/online_shoppers_intention.csv";
-  RequireFile(path);
+  ECPS_SHARED_DATA_OR_SKIP(data, "online-shoppers-intention/online_shoppers_intention.csv");
+  const std::string path = data.string();
   kmtest::TempDir dir("shoppers");
   auto o = kmtest::Options(path, dir / "out", 0, 5);
   o.columns.id_column = "@line";  // sessions have no id: the line number is one

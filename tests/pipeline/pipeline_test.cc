@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "models/common/output.h"
+#include "tests/common/shared_data.h"
 #include "tests/pipeline/pipeline_support.h"
 
 namespace ecps::testing {
@@ -227,9 +228,7 @@ class Examples : public ::testing::TestWithParam<Example> {};
 
 TEST_P(Examples, RunsOnTheSharedData) {
   const Example& ex = GetParam();
-  const fs::path data = fs::path(ECPS_SHARED_DATA) / ex.dataset;
-  ASSERT_TRUE(fs::exists(data)) << data << " is missing: this test needs the shared data sets beside the "
-                                           "repository (../shared/data)";
+  ECPS_SHARED_DATA_OR_SKIP(data, ex.dataset);
   const fs::path out = TempDir(std::string("example_") + ex.name);
   CommandRun r = InRepo(fmt::format("{} pipeline --config examples/{}.toml --out {} --quiet", ECPS_BINARY, ex.name,
                              out.string()));
