@@ -118,10 +118,15 @@ void KVClient::OnReply(Message&& m) {
   Pending& p = it->second;
   const int s = node_.roles().IndexOf(m.head.sender);
   if (m.head.type == MsgType::kRequestFailed) {
-    if (p.status.ok()) {
-      p.status = InvalidArgument(std::string(m.control.View()))
-                     .WithContext(fmt::format("table {}: {}", specs_.at(m.head.table).name,
-                                              node_.roles().Describe(m.head.sender)));
+    Status why = DecodeStatus(m.control, Internal("request refused (reason unreadable)"));
+    if (m.head.flags & kFlagJobAborted) {
+      // The job's root cause, already naming the rank that failed: kept as it is.
+      if (p.job_abort.ok()) p.job_abort = std::move(why);
+    } else if (p.status.ok()) {
+      auto spec = specs_.find(m.head.table);
+      p.status = why.WithContext(fmt::format(
+          "table {}: {}", spec == specs_.end() ? std::to_string(m.head.table) : spec->second.name,
+          node_.roles().Describe(m.head.sender)));
     }
   } else if (m.head.type == MsgType::kPullReply) {
     auto su = static_cast<std::size_t>(s);
@@ -159,7 +164,12 @@ Status KVClient::Wait(Handle h, Deadline deadline) {
     return why;
   }
   Status s = std::move(it->second.status);
+  Status job_abort = std::move(it->second.job_abort);
   pending_.erase(it);
+  lock.unlock();
+  // A server's refusal may be the first news of the abort here: record it as this rank's
+  // abort (and tell the scheduler), so that this rank reports the root cause with its code.
+  if (!job_abort.ok()) return node_.Abort(job_abort);
   return s;
 }
 

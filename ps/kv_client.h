@@ -58,9 +58,11 @@ class KVClient {
     return Request(MsgType::kPull, table, ValueTypeOf<T>(), {}, begin, end, out.data(), out.size());
   }
 
-  /// Blocks until the request is complete. Fails with the servers' reason, kTimeout at the
-  /// deadline (which aborts the job: a late answer could write into a freed buffer), or the
-  /// job's abort status.
+  /// Blocks until the request is complete. Fails with the servers' reason (its code as the
+  /// server gave it), kTimeout at the deadline (which aborts the job: a late answer could write
+  /// into a freed buffer), or the job's abort status. A server that refused the request because
+  /// the job was aborted sends the abort reason along; when that reply is this rank's first
+  /// news of the abort, Wait aborts this node with that reason and returns it.
   Status Wait(Handle h, Deadline deadline);
 
   /// Ends this worker's current clock on every server and advances it.
@@ -73,6 +75,7 @@ class KVClient {
   struct Pending {
     int remaining = 0;
     Status status;
+    Status job_abort;                         // set when a server refused: the job was aborted
     std::byte* out = nullptr;                 // pull destination
     std::vector<std::size_t> out_offset;      // per server: byte offset in out
     std::vector<std::size_t> out_bytes;       // per server: expected reply bytes

@@ -29,9 +29,10 @@ KeyRange KVServer::RangeOf(TableId id) const {
 
 void KVServer::Handle(Message&& m) {
   // Once the job is aborted, a request's borrowed buffers may already be gone on the worker's
-  // side: refuse it without reading them.
+  // side: refuse it without reading them, with the job's reason (marked as such: the worker
+  // may hear it from this reply before the scheduler's abort reaches it).
   if (node_.aborted() && (m.head.type == MsgType::kPush || m.head.type == MsgType::kPull)) {
-    return Fail(m, node_.abort_status());
+    return Fail(m, node_.abort_status(), kFlagJobAborted);
   }
   switch (m.head.type) {
     case MsgType::kClock:
@@ -93,9 +94,11 @@ void KVServer::HandleClock(const Message& m) {
   for (const auto& p : answer) AnswerPull(p);
 }
 
-void KVServer::Reply(const Message& request, MsgType type, Blob values, Blob control) {
+void KVServer::Reply(const Message& request, MsgType type, Blob values, Blob control,
+                     std::uint16_t flags) {
   Message r;
   r.head.type = type;
+  r.head.flags = flags;
   r.head.receiver = request.head.sender;
   r.head.table = request.head.table;
   r.head.request = request.head.request;
@@ -109,8 +112,8 @@ void KVServer::Reply(const Message& request, MsgType type, Blob values, Blob con
   }
 }
 
-void KVServer::Fail(const Message& request, const Status& why) {
-  Reply(request, MsgType::kRequestFailed, {}, Blob::FromString(why.message()));
+void KVServer::Fail(const Message& request, const Status& why, std::uint16_t flags) {
+  Reply(request, MsgType::kRequestFailed, {}, EncodeStatus(why), flags);
 }
 
 }  // namespace ecps::ps

@@ -46,8 +46,10 @@ class KVServer {
  private:
   void Handle(Message&& m);
   void HandleClock(const Message& m);
-  void Reply(const Message& request, MsgType type, Blob values, Blob control = {});
-  void Fail(const Message& request, const Status& why);
+  void Reply(const Message& request, MsgType type, Blob values, Blob control = {},
+             std::uint16_t flags = 0);
+  /// Refuses `request`: the reply carries `why` (code and message) and `flags`.
+  void Fail(const Message& request, const Status& why, std::uint16_t flags = 0);
   bool PullReady(const Message& m) const;
   void AnswerPull(const Message& m);
 

@@ -1,5 +1,8 @@
 #include "ps/message.h"
 
+#include <cereal/types/string.hpp>
+#include <cereal/types/utility.hpp>
+
 namespace ecps::ps {
 
 const char* MsgTypeName(MsgType t) {
@@ -40,6 +43,19 @@ Blob Blob::CopyOf(const void* data, std::size_t bytes) {
   Blob b = Allocate(bytes);
   if (bytes) std::memcpy(b.owned_.get(), data, bytes);
   return b;
+}
+
+Blob EncodeStatus(const Status& s) {
+  return EncodeControl(std::pair<int, std::string>(static_cast<int>(s.code()), s.message()));
+}
+
+Status DecodeStatus(const Blob& blob, const Status& unreadable) {
+  std::pair<int, std::string> v;
+  if (!DecodeControl(blob, &v).ok()) return unreadable;
+  if (v.first <= static_cast<int>(StatusCode::kOk) || v.first > static_cast<int>(StatusCode::kInternal)) {
+    return unreadable;
+  }
+  return {static_cast<StatusCode>(v.first), std::move(v.second)};
 }
 
 }  // namespace ecps::ps

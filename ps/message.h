@@ -22,17 +22,22 @@ enum class MsgType : std::uint16_t {
   kPushAck,         // server -> worker: the push was applied (or buffered for its clock)
   kPull,            // worker -> server: keys (or a dense range) whose values are wanted
   kPullReply,       // server -> worker: the values, in request order
-  kRequestFailed,   // server -> worker: the request was refused; control holds the reason
+  kRequestFailed,   // server -> worker: the request was refused; control = EncodeStatus(why)
   kClock,           // worker -> every server: the worker finished clock `clock`
   kBarrier,         // any -> scheduler: arrived at barrier `topic`
   kBarrierRelease,  // scheduler -> members: barrier `topic` is complete
   kHeartbeat,       // any -> scheduler and scheduler -> all: "still alive"
-  kAbort,           // scheduler -> all (or any -> scheduler): stop the job; control = reason
+  kAbort,           // scheduler -> all (or any -> scheduler): stop the job; control = EncodeStatus
   kShutdown,        // scheduler -> all: the job finished normally
   kControl,         // any -> any: a model's Cereal payload on channel `topic`
 };
 
 const char* MsgTypeName(MsgType t);
+
+/// Bits of MsgHeader::flags.
+/// On kRequestFailed: the server refused the request because the job was already aborted, and
+/// the reason is the job's abort reason (its root cause), not a fault of this request.
+constexpr std::uint16_t kFlagJobAborted = 1;
 
 /// Plain-old-data header; travels as raw bytes (both ends run the same binary).
 struct MsgHeader {
@@ -128,5 +133,12 @@ Status DecodeControl(const Blob& blob, T* value) {
   }
   return Status::Ok();
 }
+
+/// A failed Status as a control payload: its code and its message travel together, so that
+/// an error relayed by another rank keeps its code (and the exit code it maps to).
+Blob EncodeStatus(const Status& s);
+/// Reads a blob written by EncodeStatus. Bytes that do not hold a failed status (malformed,
+/// an unknown code, or OK) give `unreadable`.
+Status DecodeStatus(const Blob& blob, const Status& unreadable);
 
 }  // namespace ecps::ps

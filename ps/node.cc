@@ -1,7 +1,5 @@
 #include "ps/node.h"
 
-#include <cereal/types/string.hpp>
-#include <cereal/types/utility.hpp>
 #include <fmt/format.h>
 
 namespace ecps::ps {
@@ -13,16 +11,6 @@ double SecondsSince(SteadyClock::rep ticks) {
   return std::chrono::duration<double>(SteadyClock::now().time_since_epoch() -
                                        SteadyClock::duration(ticks))
       .count();
-}
-
-Blob EncodeStatus(const Status& s) {
-  return EncodeControl(std::pair<int, std::string>(static_cast<int>(s.code()), s.message()));
-}
-
-Status DecodeStatus(const Blob& b) {
-  std::pair<int, std::string> v;
-  if (!DecodeControl(b, &v).ok()) return Aborted("aborted (reason unreadable)");
-  return {static_cast<StatusCode>(v.first), v.second};
 }
 
 }  // namespace
@@ -154,7 +142,7 @@ void Node::Route(Message&& m) {
       ReleaseBarrier(static_cast<BarrierGroup>(m.head.topic), m.head.request);
       break;
     case MsgType::kAbort: {
-      Status reason = DecodeStatus(m.control);
+      Status reason = DecodeStatus(m.control, Aborted("aborted (reason unreadable)"));
       if (role() == Role::kScheduler) {
         (void)Abort(reason);  // propagate to everyone
       } else {

@@ -23,7 +23,8 @@ enum class StatusCode : int {
   kPeerLost,           // another rank stopped answering or died
   kAborted,            // the job was aborted (by the scheduler or a failure elsewhere)
   kFailedPrecondition, // an operation was called in a state that does not allow it
-  kInternal,           // a bug or an unexpected library failure
+  kInternal,           // a bug or an unexpected library failure (the last code: messages check
+                       // received codes against it)
 };
 
 /// Name of a code, e.g. "timeout"; stable, used in log lines.

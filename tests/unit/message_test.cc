@@ -2,6 +2,7 @@
 
 #include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
+#include <cereal/types/utility.hpp>
 #include <cereal/types/vector.hpp>
 #include <gtest/gtest.h>
 
@@ -32,6 +33,20 @@ TEST(Control, MalformedIsAnErrorNotACrash) {
   std::vector<std::string> out;
   Status s = DecodeControl(b, &out);
   EXPECT_EQ(s.code(), StatusCode::kInternal);
+}
+
+TEST(StatusPayload, KeepsCodeAndMessage) {
+  const Status s = DataError("train.txt:3: feature \"x\" is not idx:value");
+  EXPECT_EQ(DecodeStatus(EncodeStatus(s), Internal("unreadable")), s);
+}
+
+TEST(StatusPayload, AnythingButAFailedStatusIsUnreadable) {
+  const Status unreadable = Aborted("aborted (reason unreadable)");
+  EXPECT_EQ(DecodeStatus(Blob::FromString("\x05"), unreadable), unreadable);
+  EXPECT_EQ(DecodeStatus(EncodeStatus(Status::Ok()), unreadable), unreadable);
+  // A code this build does not know (a newer peer, or a corrupted message).
+  Blob unknown = EncodeControl(std::pair<int, std::string>(999, "from the future"));
+  EXPECT_EQ(DecodeStatus(unknown, unreadable), unreadable);
 }
 
 }  // namespace
