@@ -24,6 +24,7 @@ enum class StatusCode : int {
   kAborted,            // the job was aborted (by the scheduler or a failure elsewhere)
   kFailedPrecondition, // an operation was called in a state that does not allow it
   kInternal,           // a bug or an unexpected library failure
+  kInterrupted,        // stopped on request: SIGINT or SIGTERM (the message names the signal)
 };
 
 /// Name of a code, e.g. "timeout"; stable, used in log lines.
@@ -67,6 +68,7 @@ inline Status FailedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Interrupted(std::string m) { return {StatusCode::kInterrupted, std::move(m)}; }
 
 /// A value or the Status that explains why there is none. Never holds an OK status.
 template <class T>
