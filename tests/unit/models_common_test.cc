@@ -148,6 +148,24 @@ TEST(StagedOutput, UnpublishedLeavesAnExistingFolderAsItWasAndNothingBeside) {
   fs::remove_all(dir);
 }
 
+TEST(StagedOutput, WhatAKilledRunLeftIsClearedByTheNextRun) {
+  const auto dir = TempDir() / "staged_killed";
+  fs::remove_all(dir);
+  fs::create_directories(dir / ".out.ecps-staging");
+  std::ofstream(dir / ".out.ecps-staging" / "half.csv") << "a,b\n1,";
+  std::ofstream(dir / ".out.ecps-lock") << "12345 on elsewhere\n";  // unlocked: its process died
+  const std::string out = (dir / "out").string();
+  {
+    auto staged = StagedOutput::Begin(out);
+    ASSERT_TRUE(staged.ok()) << staged.status().ToString();
+    ASSERT_TRUE(WriteFileAtomic(out + "/a.txt", "a\n").ok());
+    ASSERT_TRUE((*staged)->Publish().ok());
+  }
+  EXPECT_EQ(NamesIn(dir), std::set<std::string>{"out"});
+  EXPECT_EQ(NamesIn(dir / "out"), std::set<std::string>{"a.txt"});
+  fs::remove_all(dir);
+}
+
 TEST(StagedOutput, ASecondRunOnTheFolderIsRefusedAndNewParentsAreRemoved) {
   const auto dir = TempDir() / "staged_locked";
   fs::remove_all(dir);
