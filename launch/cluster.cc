@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "launch/command.h"
+#include "launch/interrupt.h"
+#include "models/common/output.h"
 #include "ps/logging.h"
 #include "ps/mpi_transport.h"
 #include "scheduler/local_cluster.h"
@@ -150,6 +152,7 @@ void FinalizeMpi() {
 Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_job,
                   const std::function<Status(sched::Job&)>& on_scheduler) {
   ECPS_RETURN_IF_ERROR(options.Validate());
+  ECPS_RETURN_IF_ERROR(InterruptStatus());
   auto sink = ps::StderrSink();
   const char* ntasks = Env("SLURM_STEP_NUM_TASKS");  // set inside srun steps only
   if (!options.local && !UnderMpiLauncher() && ntasks && std::atoi(ntasks) > 1) {
@@ -161,6 +164,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
   if (options.local || !UnderMpiLauncher()) {
     ECPS_ASSIGN_OR_RETURN(auto roles, ps::RoleTable::Make(options.servers, options.workers));
     sched::LocalClusterOptions lo;
+    lo.run.interrupt = InterruptStatus;
     lo.node = options.ToNodeOptions();
     lo.log_level = options.Level();
     lo.sink = sink;
@@ -189,9 +193,34 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
   ps::Node node(roles, std::move(transport), options.ToNodeOptions(),
                 ps::MakeRankLogger(roles, rank, sink, options.Level()));
   auto job = make_job(rank);
-  ECPS_RETURN_IF_ERROR(sched::RunNode(node, *job));
+  sched::RunOptions run;
+  run.interrupt = [where = roles.Describe(rank)] { return InterruptStatus().WithContext(where); };
+  ECPS_RETURN_IF_ERROR(sched::RunNode(node, *job, run));
   if (rank == 0 && on_scheduler) return on_scheduler(*job);
   return Status::Ok();
+}
+
+Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
+                        const std::function<Status()>& run) {
+  InterruptibleScope interruptible;
+  const bool mpi_job = cluster != nullptr && !cluster->local && UnderMpiLauncher();
+  if (mpi_job) ECPS_RETURN_IF_ERROR(InitMpi());
+  std::unique_ptr<models::StagedOutput> staged;
+  Status s = Status::Ok();
+  if (!dir.empty() && (!mpi_job || g_mpi_rank == 0)) {
+    auto begun = models::StagedOutput::Begin(dir);
+    if (begun.ok()) {
+      staged = std::move(begun).value();
+    } else {
+      s = begun.status();
+    }
+  }
+  if (mpi_job) s = AgreeAcrossProcesses(s);
+  if (s.ok()) s = InterruptStatus();
+  if (s.ok()) s = run();
+  if (s.ok()) s = InterruptStatus();  // a signal before the outputs are in place cancels them
+  if (s.ok() && staged) s = staged->Publish();
+  return s;  // unpublished staged outputs are removed with `staged`
 }
 
 }  // namespace ecps::launch

@@ -54,6 +54,19 @@ bool UnderMpiLauncher();
 Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_job,
                   const std::function<Status(sched::Job&)>& on_scheduler = {});
 
+/// Runs `run`, a command that writes the output folder `dir` (none when empty), so that the
+/// folder never holds half a run: the outputs are staged (models::StagedOutput) by the
+/// process that writes them (this one, or rank 0 of an MPI job) and appear in `dir` only
+/// when `run` succeeds; a failure or an interrupt leaves `dir` as it was (and no folder when
+/// there was none). A second run on the same `dir` is refused (exit 2). SIGINT/SIGTERM stop
+/// the run at its next safe point (launch/interrupt.h); a signal that arrives before the
+/// outputs are published cancels them. With `cluster` set, the command is a training on
+/// those cluster options: under an MPI launcher every rank calls this, and every rank learns
+/// whether rank 0 could take the folder. With `cluster` null (e.g. generate), only this
+/// process is involved.
+Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
+                        const std::function<Status()>& run);
+
 /// The cluster and logging options given explicitly on `app`'s command line, as arguments
 /// ("--workers=3", ...), for passing on to other commands (the pipeline's stages).
 std::vector<std::string> GivenClusterArgs(const CLI::App& app);

@@ -39,11 +39,6 @@ const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>
 /// a subcommand is required).
 Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& args);
 
-/// Runs `run`. When it fails and the output folder `dir` did not exist before, removes what
-/// the run made of it: a failed training leaves no half-written folder behind. (A folder that
-/// existed is left as it is.)
-Status CleanNewDirOnFailure(const std::string& dir, const std::function<Status()>& run);
-
 /// Checks for numeric options with plain messages (CLI11's PositiveNumber prints its range
 /// as "0.000000 to 1797...").
 CLI::Validator Positive();     ///< > 0

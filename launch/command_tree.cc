@@ -1,7 +1,6 @@
 // The command tree of the ecps executable, built in one place so that main() and the
 // pipeline (which runs other commands as its stages) parse commands the same way.
 #include <cstdlib>
-#include <filesystem>
 
 #include "launch/command.h"
 #include "launch/config.h"
@@ -71,14 +70,6 @@ Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& ar
     path += " " + word;
     level = next;
   }
-}
-
-Status CleanNewDirOnFailure(const std::string& dir, const std::function<Status()>& run) {
-  std::error_code ec;
-  const bool existed = dir.empty() || std::filesystem::exists(dir, ec);
-  Status s = run();
-  if (!s.ok() && !existed) std::filesystem::remove_all(dir, ec);  // best effort: the error is what matters
-  return s;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/config.h"
+#include "launch/interrupt.h"
 
 namespace ecps::launch {
 
@@ -35,6 +36,7 @@ int ExitCode(const Status& s) {
 
 int main(int argc, char** argv) {
   using namespace ecps::launch;
+  StartSignalWatcher();  // first: every thread started later inherits its signal mask
   CLI::App app{"ecps: distributed parameter-server training for e-commerce models "
                "(segmentation, recommendation, CTR/CVR prediction)",
                "ecps"};
@@ -68,7 +70,8 @@ int main(int argc, char** argv) {
     spdlog::shutdown();
     // Under MPI with a failed job, peers may be gone: MPI_Finalize could hang, so leave
     // without it and let the launcher report the exit code.
-    _exit(ExitCode(s));
+    const int interrupted = InterruptExitCode(s);  // 130 SIGINT, 143 SIGTERM
+    _exit(interrupted != 0 ? interrupted : ExitCode(s));
   }
   FinalizeMpi();
   return 0;

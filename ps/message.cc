@@ -52,7 +52,7 @@ Blob EncodeStatus(const Status& s) {
 Status DecodeStatus(const Blob& blob, const Status& unreadable) {
   std::pair<int, std::string> v;
   if (!DecodeControl(blob, &v).ok()) return unreadable;
-  if (v.first <= static_cast<int>(StatusCode::kOk) || v.first > static_cast<int>(StatusCode::kInternal)) {
+  if (v.first <= static_cast<int>(StatusCode::kOk) || v.first > static_cast<int>(StatusCode::kLastCode)) {
     return unreadable;
   }
   return {static_cast<StatusCode>(v.first), std::move(v.second)};

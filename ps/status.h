@@ -23,8 +23,9 @@ enum class StatusCode : int {
   kPeerLost,           // another rank stopped answering or died
   kAborted,            // the job was aborted (by the scheduler or a failure elsewhere)
   kFailedPrecondition, // an operation was called in a state that does not allow it
-  kInternal,           // a bug or an unexpected library failure (the last code: messages check
-                       // received codes against it)
+  kInternal,           // a bug or an unexpected library failure
+  kInterrupted,        // stopped on request: SIGINT or SIGTERM (the message names the signal)
+  kLastCode = kInterrupted,  // messages check received codes against this
 };
 
 /// Name of a code, e.g. "timeout"; stable, used in log lines.
@@ -68,6 +69,7 @@ inline Status FailedPrecondition(std::string m) {
   return {StatusCode::kFailedPrecondition, std::move(m)};
 }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Interrupted(std::string m) { return {StatusCode::kInterrupted, std::move(m)}; }
 
 /// A value or the Status that explains why there is none. Never holds an OK status.
 template <class T>

@@ -39,6 +39,13 @@ Status RunNode(ps::Node& node, Job& job, const RunOptions& options) {
     return full;
   };
 
+  if (options.interrupt) {
+    node.AddTicker([&node, check = options.interrupt] {
+      if (node.aborted()) return;
+      if (Status s = check(); !s.ok()) (void)node.Abort(s);
+    });
+  }
+
   switch (role) {
     case ps::Role::kScheduler:
       service.emplace(node);

@@ -60,6 +60,9 @@ struct RunOptions {
   /// Upper bound on one phase (e.g. the workers' whole training); failures are caught
   /// sooner by heartbeats.
   double phase_timeout_s = 7 * 24 * 3600.0;
+  /// Polled about every 100 ms on this rank's heartbeat thread while the job runs: a non-OK
+  /// status (e.g. a signal asking the process to stop) aborts the job with it on every rank.
+  std::function<Status()> interrupt;
 };
 
 /// Plays `node`'s role in `job`: sets up the role's services, starts the node, runs the

@@ -34,23 +34,25 @@ void AddDemoCommand(CommandTree& tree) {
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o] {
-      return RunCluster(
-          o->cluster, [o](ps::Rank) { return std::make_shared<models::PsCheckJob>(o->check); },
-          [o](sched::Job& job) -> Status {
-            if (o->out.empty()) return Status::Ok();
-            nlohmann::json workers = nlohmann::json::array();
-            std::uint64_t checked = 0;
-            for (const auto& r : static_cast<models::PsCheckJob&>(job).reports()) {
-              workers.push_back({{"values_checked", r.values_checked},
-                                 {"max_staleness_seen", r.max_staleness_seen},
-                                 {"push_seconds", r.push_seconds},
-                                 {"pull_seconds", r.pull_seconds}});
-              checked += r.values_checked;
-            }
-            ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(o->out));
-            return models::WriteJsonFile(o->out + "/metrics.json",
-                                         {{"passed", true}, {"values_checked", checked}, {"workers", workers}});
-          });
+      return RunWritingOutput(&o->cluster, o->out, [o] {
+        return RunCluster(
+            o->cluster, [o](ps::Rank) { return std::make_shared<models::PsCheckJob>(o->check); },
+            [o](sched::Job& job) -> Status {
+              if (o->out.empty()) return Status::Ok();
+              nlohmann::json workers = nlohmann::json::array();
+              std::uint64_t checked = 0;
+              for (const auto& r : static_cast<models::PsCheckJob&>(job).reports()) {
+                workers.push_back({{"values_checked", r.values_checked},
+                                   {"max_staleness_seen", r.max_staleness_seen},
+                                   {"push_seconds", r.push_seconds},
+                                   {"pull_seconds", r.pull_seconds}});
+                checked += r.values_checked;
+              }
+              ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(o->out));
+              return models::WriteJsonFile(o->out + "/metrics.json",
+                                           {{"passed", true}, {"values_checked", checked}, {"workers", workers}});
+            });
+      });
     };
   });
 }

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "datagen/synthetic_shop.h"
+#include "launch/cluster.h"
 #include "launch/command.h"
 
 namespace ecps::launch {
@@ -30,7 +31,14 @@ void AddGenerateCommand(CommandTree& tree) {
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
-      ECPS_ASSIGN_OR_RETURN(auto s, datagen::GenerateShop(o->out, o->shop));
+      // Under mpirun one process writes the files (the others would only repeat its work).
+      ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());
+      if (!IsPrintingProcess()) return Status::Ok();
+      datagen::ShopSummary s;
+      ECPS_RETURN_IF_ERROR(RunWritingOutput(nullptr, o->out, [&]() -> Status {
+        ECPS_ASSIGN_OR_RETURN(s, datagen::GenerateShop(o->out, o->shop));
+        return Status::Ok();
+      }));
       spdlog::info("generated {}: {} users, {} items, {} interactions, {} + {} impressions (click rate {:.3f})",
                    o->out, s.users, s.items, s.interactions, s.train_impressions, s.test_impressions,
                    s.click_rate);

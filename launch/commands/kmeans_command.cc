@@ -93,7 +93,7 @@ void AddTrainKMeans(CommandTree& tree) {
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
       const bool local = o->cluster.local || !UnderMpiLauncher();
       const int local_workers = local ? o->cluster.workers : 1;
-      return CleanNewDirOnFailure(o->km.out, [&] {
+      return RunWritingOutput(&o->cluster, o->km.out, [&] {
         return RunCluster(o->cluster, [o, schema, local_workers](ps::Rank) {
           return std::make_shared<models::kmeans::KMeansJob>(o->km, schema, local_workers);
         });

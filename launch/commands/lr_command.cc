@@ -64,7 +64,7 @@ Status ApplyFormat(const DataFlags& d, worker::ParserOptions* p) {
 template <class JobT, class Options>
 Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
   ECPS_RETURN_IF_ERROR(JobT(options).init_status());
-  return CleanNewDirOnFailure(options.out, [&] {
+  return RunWritingOutput(&cluster, options.out, [&] {
     return RunCluster(
         cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); },
         [&](sched::Job& j) -> Status {

@@ -29,6 +29,7 @@
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/config.h"
+#include "launch/interrupt.h"
 #include "launch/pipeline_report.h"
 #include "models/common/output.h"
 
@@ -149,8 +150,23 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
     plan.push_back({&stage, std::move(full), std::move(run).value(), std::move(dir)});
   }
 
-  std::vector<StageResult> results;
+  // One pipeline at a time per output folder (each stage also locks and stages its own
+  // folder); SIGINT/SIGTERM stop the running stage, which leaves nothing, and the pipeline.
+  InterruptibleScope interruptible;
   const bool printing = IsPrintingProcess();
+  std::unique_ptr<models::OutputLock> lock;
+  Status locked = Status::Ok();
+  if (printing) {
+    auto taken = models::OutputLock::Acquire(out);
+    if (taken.ok()) {
+      lock = std::move(taken).value();
+    } else {
+      locked = taken.status();
+    }
+  }
+  ECPS_RETURN_IF_ERROR(AgreeAcrossProcesses(locked));
+
+  std::vector<StageResult> results;
   for (const auto& p : plan) {
     const Stage& stage = *p.stage;
     if (printing) spdlog::info("pipeline: stage [{}]: {} (ecps {})", stage.section, stage.what, fmt::join(p.full, " "));

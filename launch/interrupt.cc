@@ -1,0 +1,85 @@
+#include "launch/interrupt.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string_view>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace ecps::launch {
+namespace {
+
+std::atomic<int> g_scopes{0};
+std::atomic<int> g_signal{0};
+std::atomic<bool> g_started{false};
+
+sigset_t Watched() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+std::string_view SignalName(int signo) { return signo == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+// Ends the process by `signo` (its default action), as it would end without the watcher.
+[[noreturn]] void DieBy(int signo) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigaction(signo, &dfl, nullptr);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, signo);
+  pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+  raise(signo);
+  _exit(128 + signo);  // not reached
+}
+
+void Watch() {
+  const sigset_t set = Watched();
+  for (;;) {
+    int signo = 0;
+    if (sigwait(&set, &signo) != 0) continue;
+    if (g_scopes.load() == 0 || g_signal.load() != 0) DieBy(signo);
+    g_signal.store(signo);
+    spdlog::warn("{} received: stopping at the next safe point and removing this run's unfinished "
+                 "outputs (send it again to stop at once)",
+                 SignalName(signo));
+  }
+}
+
+}  // namespace
+
+void StartSignalWatcher() {
+  if (g_started.exchange(true)) return;
+  const sigset_t set = Watched();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(Watch).detach();
+}
+
+InterruptibleScope::InterruptibleScope() { g_scopes.fetch_add(1); }
+InterruptibleScope::~InterruptibleScope() { g_scopes.fetch_sub(1); }
+
+int CaughtSignal() { return g_signal.load(); }
+
+Status InterruptedBy(int signo) { return Interrupted(fmt::format("interrupted by {}", SignalName(signo))); }
+
+Status InterruptStatus() {
+  const int signo = CaughtSignal();
+  return signo == 0 ? Status::Ok() : InterruptedBy(signo);
+}
+
+int InterruptExitCode(const Status& s) {
+  if (s.ok()) return 0;
+  if (const int signo = CaughtSignal(); signo != 0) return 128 + signo;
+  if (s.code() != StatusCode::kInterrupted) return 0;
+  return 128 + (s.message().find("interrupted by SIGINT") != std::string::npos ? SIGINT : SIGTERM);
+}
+
+}  // namespace ecps::launch

@@ -1,0 +1,48 @@
+// SIGINT and SIGTERM: a run that writes outputs stops at its next safe point instead of dying
+// in the middle of a file.
+//
+// StartSignalWatcher() blocks both signals in the calling thread before any other thread
+// exists, so every thread inherits the block, and starts one thread that takes them with
+// sigwait (nothing runs in signal-handler context). What a signal does depends on whether an
+// InterruptibleScope is open:
+//   - none open (parsing, predict, segment, ...): the signal's default action; the process
+//     ends by the signal, as without the watcher;
+//   - one open (a training, generate, the pipeline): the signal is recorded, and the code in
+//     the scope polls InterruptStatus() at its safe points (every rank's heartbeat thread
+//     turns it into a job abort within ~100 ms: sched::RunOptions::interrupt);
+//   - a second signal while the first is being handled: the default action at once.
+#pragma once
+
+#include "ps/status.h"
+
+namespace ecps::launch {
+
+/// Call first in main, before any thread starts. Idempotent.
+void StartSignalWatcher();
+
+/// While alive, SIGINT/SIGTERM are recorded for InterruptStatus() instead of ending the
+/// process. Scopes nest.
+class InterruptibleScope {
+ public:
+  InterruptibleScope();
+  ~InterruptibleScope();
+  InterruptibleScope(const InterruptibleScope&) = delete;
+  InterruptibleScope& operator=(const InterruptibleScope&) = delete;
+};
+
+/// The signal recorded in a scope (SIGINT or SIGTERM), or 0.
+int CaughtSignal();
+
+/// OK, or kInterrupted "interrupted by SIGTERM" once a signal was recorded.
+Status InterruptStatus();
+
+/// The status of an interrupt by `signo`: kInterrupted, "interrupted by SIGINT".
+Status InterruptedBy(int signo);
+
+/// The exit code of a process whose command ended with `s`: 128 + the signal for an
+/// interrupt (130 SIGINT, 143 SIGTERM, as shells report a process killed by it), taken from
+/// this process's own signal, or else from the signal `s` names (an interrupt that reached
+/// this rank as a job abort from another rank). 0 when there is no interrupt.
+int InterruptExitCode(const Status& s);
+
+}  // namespace ecps::launch
