@@ -116,6 +116,20 @@ TEST_F(Outputs, ASecondRunOnTheSameFolderIsRefusedNamingTheFirst) {
   EXPECT_EQ(Names(dir), (std::set<std::string>{"first.log", "out"}));
 }
 
+TEST_F(Outputs, GenerateStopsOnSigtermAndLeavesNoFolder) {
+  const fs::path dir = Dir("generate_interrupted");
+  Background gen(fmt::format("{} generate --out {}/shop --users 100000", ECPS_BINARY, dir.string()), dir / "log");
+  // It has begun once something of it is in `dir` besides the log (its staging folder).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Names(dir).size() < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(kill(gen.pid(), SIGTERM), 0);
+  const Ended e = gen.Wait(120);
+  EXPECT_TRUE(e.exited && e.code == 143) << e.Describe() << "\n" << gen.log();
+  EXPECT_EQ(Names(dir), std::set<std::string>{"log"}) << "generate left something behind";
+}
+
 // A file-size limit makes every write past it fail (EFBIG; SIGXFSZ ignored), the same path
 // as a full disk.
 std::string WithWriteLimit(const std::string& command) {
