@@ -108,6 +108,10 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
   std::uniform_real_distribution<double> unif(0.0, 1.0);
   auto normal = [&](double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng); };
   ShopSummary sum;
+  std::uint64_t steps = 0;
+  auto checkpoint = [&]() -> Status {
+    return (++steps % 4096 == 0 && o.interrupt) ? o.interrupt() : Status::Ok();
+  };
 
   // Items: categories with a Zipf-like popularity inside each category.
   std::vector<Item> items;
@@ -134,6 +138,7 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
   // Users from the latent segments.
   std::vector<User> users;
   for (std::uint64_t u = 0; u < o.users; ++u) {
+    ECPS_RETURN_IF_ERROR(checkpoint());
     double x = unif(rng), acc = 0;
     int s = 0;
     for (; s < static_cast<int>(kSegments.size()) - 1; ++s) {
@@ -171,6 +176,7 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
   const std::int64_t t0 = 1767225600;  // 2026-01-01T00:00:00Z
   std::string inter_csv = "user_id,item_id,timestamp\n";
   for (const auto& u : users) {
+    ECPS_RETURN_IF_ERROR(checkpoint());
     const Segment& g = kSegments[static_cast<std::size_t>(u.segment)];
     const int n = std::clamp(3 + static_cast<int>(std::poisson_distribution<int>(2.0 + u.freq)(rng)), 3,
                              static_cast<int>(items.size() / 2));
@@ -222,6 +228,7 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
   };
   std::vector<Impression> imps;
   for (const auto& u : users) {
+    ECPS_RETURN_IF_ERROR(checkpoint());
     const Segment& g = kSegments[static_cast<std::size_t>(u.segment)];
     for (std::uint64_t k = 0; k < o.impressions_per_user; ++k) {
       const Item& it = items[unif(rng) < 0.5 ? zipf_pick(by_category[static_cast<std::size_t>(g.preferred[rng() % 2])])

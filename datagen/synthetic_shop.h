@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "ps/status.h"
@@ -19,6 +20,9 @@ struct ShopOptions {
   std::uint64_t impressions_per_user = 12;  ///< ad impressions per user (train + test)
   std::uint64_t seed = 42;
   double test_fraction = 0.2;           ///< last share of impressions (by time) in the test file
+  /// Polled every few thousand users: a non-OK status (e.g. a signal) stops the generation
+  /// with it before anything is written.
+  std::function<Status()> interrupt;
 
   Status Validate() const;
 };

@@ -48,9 +48,10 @@ void Watch() {
     if (sigwait(&set, &signo) != 0) continue;
     if (g_scopes.load() == 0 || g_signal.load() != 0) DieBy(signo);
     g_signal.store(signo);
-    spdlog::warn("{} received: stopping at the next safe point and removing this run's unfinished "
-                 "outputs (send it again to stop at once)",
-                 SignalName(signo));
+    spdlog::warn(
+        "{} received: stopping at the next safe point and removing this run's unfinished "
+        "outputs (send it again to stop at once)",
+        SignalName(signo));
   }
 }
 
@@ -68,7 +69,9 @@ InterruptibleScope::~InterruptibleScope() { g_scopes.fetch_sub(1); }
 
 int CaughtSignal() { return g_signal.load(); }
 
-Status InterruptedBy(int signo) { return Interrupted(fmt::format("interrupted by {}", SignalName(signo))); }
+Status InterruptedBy(int signo) {
+  return Interrupted(fmt::format("interrupted by {}", SignalName(signo)));
+}
 
 Status InterruptStatus() {
   const int signo = CaughtSignal();

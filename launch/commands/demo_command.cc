@@ -49,8 +49,9 @@ void AddDemoCommand(CommandTree& tree) {
                 checked += r.values_checked;
               }
               ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(o->out));
-              return models::WriteJsonFile(o->out + "/metrics.json",
-                                           {{"passed", true}, {"values_checked", checked}, {"workers", workers}});
+              return models::WriteJsonFile(
+                  o->out + "/metrics.json",
+                  {{"passed", true}, {"values_checked", checked}, {"workers", workers}});
             });
       });
     };

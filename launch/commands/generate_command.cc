@@ -6,6 +6,7 @@
 #include "datagen/synthetic_shop.h"
 #include "launch/cluster.h"
 #include "launch/command.h"
+#include "launch/interrupt.h"
 
 namespace ecps::launch {
 
@@ -34,6 +35,7 @@ void AddGenerateCommand(CommandTree& tree) {
       // Under mpirun one process writes the files (the others would only repeat its work).
       ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());
       if (!IsPrintingProcess()) return Status::Ok();
+      o->shop.interrupt = InterruptStatus;
       datagen::ShopSummary s;
       ECPS_RETURN_IF_ERROR(RunWritingOutput(nullptr, o->out, [&]() -> Status {
         ECPS_ASSIGN_OR_RETURN(s, datagen::GenerateShop(o->out, o->shop));

@@ -96,25 +96,32 @@ Result<std::unique_ptr<OutputLock>> OutputLock::Acquire(const std::string& dir) 
   // at `path` is worthless, and the next attempt opens the new one.
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return IoError(fmt::format("{}: cannot create the lock file: {}", path, std::strerror(errno)));
+    if (fd < 0) {
+      return IoError(
+          fmt::format("{}: cannot create the lock file: {}", path, std::strerror(errno)));
+    }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       std::array<char, 256> owner{};
       const ssize_t n = pread(fd, owner.data(), owner.size() - 1, 0);
       close(fd);
-      if (err != EWOULDBLOCK) return IoError(fmt::format("{}: cannot lock: {}", path, std::strerror(err)));
+      if (err != EWOULDBLOCK) {
+        return IoError(fmt::format("{}: cannot lock: {}", path, std::strerror(err)));
+      }
       std::string who = n > 0 ? std::string(owner.data(), static_cast<std::size_t>(n)) : "";
       while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
-      return InvalidArgument(fmt::format(
-          "output folder {} is in use by another ecps run ({}; lock file {}): wait for it to finish or "
-          "choose another --out",
-          dir, who.empty() ? "pid unknown" : "pid " + who, path));
+      return InvalidArgument(
+          fmt::format("output folder {} is in use by another ecps run ({}; lock file {}): "
+                      "wait for it to finish or choose another --out",
+                      dir, who.empty() ? "pid unknown" : "pid " + who, path));
     }
-    struct stat held {}, named {};
+    struct stat held = {};
+    struct stat named = {};
     if (fstat(fd, &held) == 0 && stat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
         held.st_ino == named.st_ino) {
       const std::string me = fmt::format("{} on {}\n", getpid(), HostName());
-      if (ftruncate(fd, 0) != 0 || pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
+      if (ftruncate(fd, 0) != 0 ||
+          pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size())) {
         // The lock holds without the pid; a refused run then says "pid unknown".
       }
       return std::unique_ptr<OutputLock>(new OutputLock(path, fd));
@@ -130,7 +137,8 @@ OutputLock::~OutputLock() {
 }
 
 StagedOutput::StagedOutput(std::string dir, std::string target, std::string staging,
-                           std::unique_ptr<OutputLock> lock, std::vector<std::string> created_parents)
+                           std::unique_ptr<OutputLock> lock,
+                           std::vector<std::string> created_parents)
     : dir_(WithoutTrailingSlashes(std::move(dir))),
       target_(std::move(target)),
       staging_(std::move(staging)),
@@ -145,8 +153,12 @@ Result<std::unique_ptr<StagedOutput>> StagedOutput::Begin(const std::string& dir
   const fs::path target = where.first / where.second;
   std::error_code ec;
   if (fs::exists(target, ec)) {
-    if (!fs::is_directory(target, ec)) return IoError(fmt::format("output folder {}: not a folder", dir));
-    if (access(target.c_str(), W_OK) != 0) return IoError(fmt::format("output folder {}: not writable", dir));
+    if (!fs::is_directory(target, ec)) {
+      return IoError(fmt::format("output folder {}: not a folder", dir));
+    }
+    if (access(target.c_str(), W_OK) != 0) {
+      return IoError(fmt::format("output folder {}: not writable", dir));
+    }
   }
   ECPS_ASSIGN_OR_RETURN(auto created, CreateFolders(where.first));
   auto lock = OutputLock::Acquire(dir);
@@ -158,10 +170,11 @@ Result<std::unique_ptr<StagedOutput>> StagedOutput::Begin(const std::string& dir
   fs::remove_all(staging, ec);  // left by a run that was killed
   if (ec || !fs::create_directory(staging, ec) || ec) {
     for (const auto& p : created) fs::remove(p, ec);
-    return IoError(fmt::format("output folder {}: cannot create {}: {}", dir, staging.string(), ec.message()));
+    return IoError(
+        fmt::format("output folder {}: cannot create {}: {}", dir, staging.string(), ec.message()));
   }
-  return std::unique_ptr<StagedOutput>(new StagedOutput(dir, target.string(), staging.string(),
-                                                        std::move(lock).value(), std::move(created)));
+  return std::unique_ptr<StagedOutput>(new StagedOutput(
+      dir, target.string(), staging.string(), std::move(lock).value(), std::move(created)));
 }
 
 StagedOutput::~StagedOutput() {
@@ -187,8 +200,9 @@ Status StagedOutput::Publish() {
   std::error_code ec;
   if (!fs::exists(target_, ec)) {
     if (std::rename(staging_.c_str(), target_.c_str()) != 0) {
-      return IoError(fmt::format("output folder {}: cannot move the finished outputs into place: {}", dir_,
-                                 std::strerror(errno)));
+      return IoError(
+          fmt::format("output folder {}: cannot move the finished outputs into place: {}", dir_,
+                      std::strerror(errno)));
     }
   } else {
     ECPS_RETURN_IF_ERROR(MoveEntries(staging_, target_));
@@ -215,7 +229,9 @@ Status PrepareOutputDir(const std::string& dir) {
   fs::create_directories(real, ec);
   if (ec) return IoError(fmt::format("output folder {}: {}", dir, ec.message()));
   if (!fs::is_directory(real)) return IoError(fmt::format("output folder {}: not a folder", dir));
-  if (access(real.c_str(), W_OK) != 0) return IoError(fmt::format("output folder {}: not writable", dir));
+  if (access(real.c_str(), W_OK) != 0) {
+    return IoError(fmt::format("output folder {}: not writable", dir));
+  }
   return Status::Ok();
 }
 
@@ -270,7 +286,8 @@ Status WriteJsonFile(const std::string& path, const nlohmann::json& j) {
 
 Result<std::unique_ptr<JsonLinesLog>> JsonLinesLog::Open(const std::string& path) {
   std::string file = StagedPath(path);
-  const fs::path dir = fs::path(file).parent_path().empty() ? fs::path(".") : fs::path(file).parent_path();
+  const fs::path dir =
+      fs::path(file).parent_path().empty() ? fs::path(".") : fs::path(file).parent_path();
   if (access(dir.c_str(), W_OK) != 0) {
     return IoError(fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
   }

@@ -56,10 +56,10 @@ class StagedOutput {
   const std::string& staging() const { return staging_; }
 
  private:
-  StagedOutput(std::string dir, std::string target, std::string staging, std::unique_ptr<OutputLock> lock,
-               std::vector<std::string> created_parents);
-  std::string dir_;      // as the run names it (the redirected prefix)
-  std::string target_;   // the folder itself, normalised
+  StagedOutput(std::string dir, std::string target, std::string staging,
+               std::unique_ptr<OutputLock> lock, std::vector<std::string> created_parents);
+  std::string dir_;     // as the run names it (the redirected prefix)
+  std::string target_;  // the folder itself, normalised
   std::string staging_;
   std::unique_ptr<OutputLock> lock_;
   std::vector<std::string> created_parents_;  // deepest first
@@ -113,7 +113,8 @@ class JsonLinesLog {
 
  private:
   Status Create();
-  JsonLinesLog(std::string path, std::string file) : path_(std::move(path)), file_(std::move(file)) {}
+  JsonLinesLog(std::string path, std::string file)
+      : path_(std::move(path)), file_(std::move(file)) {}
   std::string path_;
   std::string file_;  // StagedPath(path_)
   std::FILE* f_ = nullptr;

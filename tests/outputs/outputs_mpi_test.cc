@@ -23,9 +23,11 @@ class MpiInterrupt : public ::testing::Test {
   static void SetUpTestSuite() {
     fs::remove_all(Root());
     fs::create_directories(Root());
-    const std::string gen = fmt::format("{} generate --out {}/shop --users 2000 --seed 7 > {}/gen.log 2>&1",
-                                        ECPS_BINARY, Root().string(), Root().string());
-    ASSERT_EQ(std::system(gen.c_str()), 0) << Slurp(Root() / "gen.log");  // NOLINT(concurrency-mt-unsafe)
+    const std::string gen =
+        fmt::format("{} generate --out {}/shop --users 2000 --seed 7 > {}/gen.log 2>&1",
+                    ECPS_BINARY, Root().string(), Root().string());
+    const int rc = std::system(gen.c_str());  // NOLINT(concurrency-mt-unsafe)
+    ASSERT_EQ(rc, 0) << Slurp(Root() / "gen.log");
   }
   static void TearDownTestSuite() { fs::remove_all(Root()); }
 
@@ -34,7 +36,8 @@ class MpiInterrupt : public ::testing::Test {
   // 1 scheduler, 1 server, 2 workers; runs until it is stopped.
   static std::string Job(const fs::path& out) {
     return fmt::format(
-        "env OMPI_MCA_pml=ob1 OMPI_MCA_odls_base_sigkill_timeout=10 mpirun --allow-run-as-root --oversubscribe -np 4 {} train lr --train "
+        "env OMPI_MCA_pml=ob1 OMPI_MCA_odls_base_sigkill_timeout=10 mpirun --allow-run-as-root "
+        "--oversubscribe -np 4 {} train lr --train "
         "{}/shop/impressions.libsvm --format libsvm --epochs 100000 --out {}",
         ECPS_BINARY, Root().string(), out.string());
   }
@@ -45,7 +48,8 @@ class MpiInterrupt : public ::testing::Test {
     EXPECT_TRUE(mpirun.WaitForLog("lr: epoch 1/", 240)) << mpirun.log();
     EXPECT_EQ(kill(mpirun.pid(), SIGTERM), 0);
     const Ended e = mpirun.Wait(120);
-    EXPECT_TRUE(e.exited || e.signal != 0) << "mpirun still running 120 s after SIGTERM\n" << mpirun.log();
+    EXPECT_TRUE(e.exited || e.signal != 0) << "mpirun still running 120 s after SIGTERM\n"
+                                           << mpirun.log();
     return mpirun.log();
   }
 };
@@ -65,7 +69,8 @@ TEST_F(MpiInterrupt, SigtermToMpirunLeavesAnExistingFolderAsItWas) {
   const std::string log = RunAndTerminate(dir);
   EXPECT_NE(log.find("interrupted by SIGTERM"), std::string::npos) << log;
   EXPECT_EQ(Contents(dir / "out"), before) << log;
-  EXPECT_EQ(Names(dir), (std::set<std::string>{"log", "out"})) << "the job left something behind\n" << log;
+  EXPECT_EQ(Names(dir), (std::set<std::string>{"log", "out"})) << "the job left something behind\n"
+                                                               << log;
 }
 
 }  // namespace

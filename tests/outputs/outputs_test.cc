@@ -35,13 +35,16 @@ Finished RunToEnd(const std::string& command) {
 
 class Outputs : public ::testing::Test {
  protected:
-  static fs::path Root() { return fs::temp_directory_path() / fmt::format("ecps_outputs_{}", getpid()); }
+  static fs::path Root() {
+    return fs::temp_directory_path() / fmt::format("ecps_outputs_{}", getpid());
+  }
   static fs::path Shop() { return Root() / "shop"; }
 
   static void SetUpTestSuite() {
     fs::remove_all(Root());
     fs::create_directories(Root());
-    Finished g = RunToEnd(fmt::format("{} generate --out {} --users 2000 --seed 7", ECPS_BINARY, Shop().string()));
+    Finished g = RunToEnd(
+        fmt::format("{} generate --out {} --users 2000 --seed 7", ECPS_BINARY, Shop().string()));
     ASSERT_EQ(g.rc, 0) << g.out;
   }
   static void TearDownTestSuite() { fs::remove_all(Root()); }
@@ -50,8 +53,9 @@ class Outputs : public ::testing::Test {
 
   // A training that runs until it is stopped; its first epoch line means it is writing.
   static std::string Training(const fs::path& out, int epochs = 100000) {
-    return fmt::format("{} train lr --train {}/impressions.libsvm --format libsvm --epochs {} --local --out {}",
-                       ECPS_BINARY, Shop().string(), epochs, out.string());
+    return fmt::format(
+        "{} train lr --train {}/impressions.libsvm --format libsvm --epochs {} --local --out {}",
+        ECPS_BINARY, Shop().string(), epochs, out.string());
   }
   static constexpr const char* kWriting = "lr: epoch 1/";
 };
@@ -66,7 +70,8 @@ TEST_P(Interrupt, TrainingExitsWithTheSignalsCodeAndLeavesNoFolder) {
   ASSERT_EQ(kill(run.pid(), sig), 0);
   const Ended e = run.Wait(120);
   EXPECT_TRUE(e.exited && e.code == 128 + sig) << e.Describe() << "\n" << run.log();
-  EXPECT_NE(run.log().find(sig == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM"), std::string::npos)
+  EXPECT_NE(run.log().find(sig == SIGINT ? "interrupted by SIGINT" : "interrupted by SIGTERM"),
+            std::string::npos)
       << run.log();
   EXPECT_EQ(Names(dir), std::set<std::string>{"log"}) << "the run left something behind";
 }
@@ -111,9 +116,26 @@ TEST_F(Outputs, ASecondRunOnTheSameFolderIsRefusedNamingTheFirst) {
   EXPECT_TRUE(nlohmann::json::accept(Slurp(dir / "out" / "metrics.json")));
   std::istringstream lines(Slurp(dir / "out" / "metrics.jsonl"));
   int n = 0;
-  for (std::string line; std::getline(lines, line); ++n) EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  for (std::string line; std::getline(lines, line); ++n) {
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+  }
   EXPECT_EQ(n, 2);
   EXPECT_EQ(Names(dir), (std::set<std::string>{"first.log", "out"}));
+}
+
+TEST_F(Outputs, GenerateStopsOnSigtermAndLeavesNoFolder) {
+  const fs::path dir = Dir("generate_interrupted");
+  Background gen(fmt::format("{} generate --out {}/shop --users 100000", ECPS_BINARY, dir.string()),
+                 dir / "log");
+  // It has begun once something of it is in `dir` besides the log (its staging folder).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Names(dir).size() < 2 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(kill(gen.pid(), SIGTERM), 0);
+  const Ended e = gen.Wait(120);
+  EXPECT_TRUE(e.exited && e.code == 143) << e.Describe() << "\n" << gen.log();
+  EXPECT_EQ(Names(dir), std::set<std::string>{"log"}) << "generate left something behind";
 }
 
 // A file-size limit makes every write past it fail (EFBIG; SIGXFSZ ignored), the same path
@@ -124,8 +146,8 @@ std::string WithWriteLimit(const std::string& command) {
 
 TEST_F(Outputs, GenerateWhoseWritesFailLeavesNoFolder) {
   const fs::path dir = Dir("generate_fails");
-  const Finished g =
-      RunToEnd(WithWriteLimit(fmt::format("{} generate --out {}/shop --users 20000", ECPS_BINARY, dir.string())));
+  const Finished g = RunToEnd(WithWriteLimit(
+      fmt::format("{} generate --out {}/shop --users 20000", ECPS_BINARY, dir.string())));
   EXPECT_EQ(g.rc, 3) << g.out;
   EXPECT_NE(g.out.find("write failed"), std::string::npos) << g.out;
   EXPECT_EQ(Names(dir), std::set<std::string>{}) << "generate left something behind";
@@ -136,8 +158,8 @@ TEST_F(Outputs, GenerateWhoseWritesFailLeavesAnExistingFolderAsItWas) {
   fs::create_directories(dir / "shop");
   std::ofstream(dir / "shop" / "users.csv") << "user_id,age\nu1,30\n";
   const auto before = Contents(dir / "shop");
-  const Finished g =
-      RunToEnd(WithWriteLimit(fmt::format("{} generate --out {}/shop --users 20000", ECPS_BINARY, dir.string())));
+  const Finished g = RunToEnd(WithWriteLimit(
+      fmt::format("{} generate --out {}/shop --users 20000", ECPS_BINARY, dir.string())));
   EXPECT_EQ(g.rc, 3) << g.out;
   EXPECT_EQ(Contents(dir / "shop"), before);
   EXPECT_EQ(Names(dir), std::set<std::string>{"shop"});

@@ -30,8 +30,8 @@ inline std::string Slurp(const fs::path& p) {
 /// How a process ended: its exit code, or the signal that killed it.
 struct Ended {
   bool exited = false;
-  int code = -1;    ///< exit code when `exited`
-  int signal = 0;   ///< the killing signal otherwise (0: still running at the deadline)
+  int code = -1;   ///< exit code when `exited`
+  int signal = 0;  ///< the killing signal otherwise (0: still running at the deadline)
   std::string Describe() const {
     if (exited) return fmt::format("exited with {}", code);
     return signal ? fmt::format("killed by signal {}", signal) : "still running";

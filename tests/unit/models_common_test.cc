@@ -177,7 +177,8 @@ TEST(StagedOutput, ASecondRunOnTheFolderIsRefusedAndNewParentsAreRemoved) {
     auto second = StagedOutput::Begin(out);
     ASSERT_FALSE(second.ok());
     EXPECT_EQ(second.status().code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(second.status().message().find("in use by another ecps run (pid " + std::to_string(getpid())),
+    EXPECT_NE(second.status().message().find("in use by another ecps run (pid " +
+                                             std::to_string(getpid())),
               std::string::npos)
         << second.status().message();
     EXPECT_FALSE(OutputLock::Acquire(out).ok());
