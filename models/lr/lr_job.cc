@@ -82,6 +82,10 @@ struct WeightShard {
   void serialize(A& ar) { ar(keys, weights); }
 };
 
+// What to try when a training diverges (its weights or loss overflow to inf or nan).
+constexpr const char* kDivergedHint =
+    "lower --alpha (ftrl) or --learning-rate (sgd, adagrad), or scale the features";
+
 std::vector<ps::Rank> ServerRanks(const ps::RoleTable& roles) {
   std::vector<ps::Rank> r;
   for (int s = 0; s < roles.num_servers(); ++s) r.push_back(roles.ServerRank(s));
@@ -367,6 +371,10 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       nlohmann::json line;
       line["epoch"] = finished + 1;
       last_loss = e.sum.loss_sum / std::max<double>(1.0, static_cast<double>(e.sum.examples));
+      if (!std::isfinite(last_loss)) {
+        return DataError(fmt::format("training diverged: the training log-loss of epoch {} is {}; {}",
+                                     finished + 1, last_loss, kDivergedHint));
+      }
       line["train_logloss"] = last_loss;
       line["train_examples"] = e.sum.examples;
       line["seconds"] = e.max_s;
@@ -460,6 +468,15 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   for (const auto& s : shards) {  // servers own ascending key ranges
     model_.keys.insert(model_.keys.end(), s.keys.begin(), s.keys.end());
     model_.weights.insert(model_.weights.end(), s.weights.begin(), s.weights.end());
+  }
+  const auto bad = std::find_if(model_.weights.begin(), model_.weights.end(), [](float w) { return !std::isfinite(w); });
+  if (bad != model_.weights.end()) {
+    const std::size_t i = static_cast<std::size_t>(bad - model_.weights.begin());
+    return DataError(fmt::format("training diverged: the weight of key {} is {} ({} of {} non-zero weights are "
+                                 "not finite); no model written; {}",
+                                 model_.keys[i], *bad,
+                                 std::count_if(bad, model_.weights.end(), [](float w) { return !std::isfinite(w); }),
+                                 model_.weights.size(), kDivergedHint));
   }
   ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_));
   if (options_.export_weights != "none") {
