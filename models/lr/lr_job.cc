@@ -113,6 +113,28 @@ Status LrOptions::Validate() {
   return Status::Ok();
 }
 
+LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads) {
+  const std::uint64_t state = algorithm == Algorithm::kFtrl ? 2 : algorithm == Algorithm::kAdaGrad ? 1 : 0;
+  // Open clock buffers: the clocks a worker may run ahead (BSP 0, SSP s; ASP taken as 1) plus
+  // the one being finalized.
+  const std::uint64_t clocks = static_cast<std::uint64_t>(staleness < 0 ? 1 : staleness) + 1;
+  LrMemoryEstimate e;
+  e.num_keys = num_keys;
+  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks);
+  e.servers_bytes = num_keys * e.server_bytes_per_key;
+  // Per 64 keys: KeyIndex's word (bits, prefix) and one bitmap word per thread while it is
+  // built; GroupByBatch's bitmap and prefix words per thread.
+  const std::uint64_t words = (num_keys + 63) / 64;
+  const auto t = static_cast<std::uint64_t>(std::max(1, threads));
+  e.worker_bytes = words * (16 + 8 * t + 12 * t);
+  return e;
+}
+
+LrMemoryEstimate LrJob::EstimateMemory(int staleness) const {
+  return EstimateLrMemory(parser_ ? parser_->num_keys() : 1, options_.update.algorithm, staleness,
+                          tbb::info::default_concurrency());
+}
+
 LrJob::LrJob(LrOptions options) : options_(std::move(options)) { init_ = Init(); }
 
 Status LrJob::Init() {
