@@ -127,6 +127,13 @@ Status AgreeAcrossProcesses(const Status& mine) {
   return mine;
 }
 
+std::optional<std::uint64_t> FromRank0(std::optional<std::uint64_t> value) {
+  if (!g_mpi_initialised) return value;
+  std::uint64_t v[2] = {value.has_value() ? 1u : 0u, value.value_or(0)};
+  MPI_Bcast(v, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  return v[0] ? std::optional<std::uint64_t>(v[1]) : std::nullopt;
+}
+
 void SetUpProcessLogger() {
   std::string name = "ecps";
   for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {

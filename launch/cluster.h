@@ -3,8 +3,10 @@
 // The only code that reads the environment (launcher variables) and calls MPI_Init.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +77,10 @@ std::vector<std::string> GivenClusterArgs(const CLI::App& app);
 /// (then a process that succeeded gets kAborted naming the failure elsewhere). In single-node
 /// mode: returns `mine`. Every process must call it the same number of times.
 Status AgreeAcrossProcesses(const Status& mine);
+
+/// Under MPI: rank 0's `value` on every process (collective: every process calls it once,
+/// in step). In single-node mode: `value`.
+std::optional<std::uint64_t> FromRank0(std::optional<std::uint64_t> value);
 
 /// Under an MPI launcher, initialises MPI (once) so that the rank is known before any job
 /// runs; a no-op otherwise.

@@ -103,6 +103,15 @@ std::optional<double> ParseDouble(std::string_view s) {
   return v;
 }
 
+bool WithinDataLimit(double v) { return std::fabs(v) <= kMaxDataMagnitude; }
+
+std::string DataLimitMessage(std::string_view token) {
+  constexpr std::size_t kMax = 60;  // keep messages readable for absurd tokens
+  const std::string_view shown = Trim(token).substr(0, kMax);
+  return fmt::format("\"{}{}\" is beyond the limit on data values (|x| <= {:g})", shown,
+                     Trim(token).size() > kMax ? "..." : "", kMaxDataMagnitude);
+}
+
 std::optional<int> ParseBinaryLabel(std::string_view s) {
   s = Trim(s);
   std::string l(s);

@@ -34,6 +34,20 @@ class CsvHeader {
 
 /// Parses a whole field as a finite double ("1", "-2.5e3", " 3 " with spaces trimmed).
 std::optional<double> ParseDouble(std::string_view s);
+
+/// The largest magnitude a data value may have where the models compute with it (features,
+/// ratings, regression labels). The transforms applied to such values stay far from overflow
+/// at this bound: it fits float32 (3.4e38), where features are stored; squares and products of
+/// two values (1e30: z-scoring sums, squared distances, X'X, rating products) summed over up to
+/// 2^53 rows stay below 1e46, far from the float64 limit (1.8e308); integers up to it are exact
+/// in float64. Readers refuse a larger value (DataLimitMessage) instead of letting it turn a
+/// model into NaN.
+inline constexpr double kMaxDataMagnitude = 1e15;
+/// Whether |v| <= kMaxDataMagnitude (false for NaN and infinities).
+bool WithinDataLimit(double v);
+/// "1e300 is beyond the limit on data values (|x| <= 1e15)": for a value that parsed but is
+/// not WithinDataLimit; the caller adds the column or feature.
+std::string DataLimitMessage(std::string_view token);
 /// Parses a boolean or 0/1 label: true/false (any case), yes/no, 1/0, -1/+1 (as 0/1).
 std::optional<int> ParseBinaryLabel(std::string_view s);
 /// Trims spaces and tabs from both ends.

@@ -40,10 +40,13 @@ UintParse ParseUint(std::string_view s, std::uint64_t* out) {
   return UintParse::kOk;
 }
 
-// Parses a feature value; "1" (the common case in one-hot data) without from_chars.
-bool ParseValue(std::string_view s, float* out) {
+// Parses a feature value; "1" (the common case in one-hot data) without from_chars. The
+// general parser reads into a double, so that a value beyond the float range is reported as
+// too large rather than as malformed.
+template <class T>
+bool ParseValue(std::string_view s, T* out) {
   if (s.size() == 1 && s[0] >= '0' && s[0] <= '9') {
-    *out = static_cast<float>(s[0] - '0');
+    *out = static_cast<T>(s[0] - '0');
     return true;
   }
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
@@ -261,6 +264,7 @@ Status ExampleParser::ParseLabel(std::string_view t, float* label) const {
   }
   auto v = ParseDouble(t);
   if (!v) return DataError(fmt::format("label {} is not a number", Quoted(t)));
+  if (!WithinDataLimit(*v)) return DataError("label " + DataLimitMessage(t));
   *label = static_cast<float>(*v);
   return Status::Ok();
 }
@@ -301,7 +305,7 @@ Status ExampleParser::ParseSparse(std::string_view line, float* label, std::vect
       } else {
         const char* vs = p;
         while (p < end && !IsSpace(*p)) ++p;
-        if (!ParseValue(std::string_view(vs, static_cast<std::size_t>(p - vs)), &v) || !std::isfinite(v)) {
+        if (!ParseValue(std::string_view(vs, static_cast<std::size_t>(p - vs)), &v) || !WithinDataLimit(v)) {
           fast = false;
           break;
         }
@@ -350,15 +354,16 @@ Status ExampleParser::ParseSparse(std::string_view line, float* label, std::vect
       case UintParse::kNotInteger:
         return DataError(fmt::format("feature {}: index {} is not a non-negative integer", Quoted(tok), Quoted(idx_s)));
     }
-    float v = 0;
+    double v = 0;
     if (!ParseValue(rest, &v)) return DataError(fmt::format("feature {} is not {}", Quoted(tok), shape));
     if (!std::isfinite(v)) return DataError(fmt::format("feature {}: value is not finite", Quoted(tok)));
+    if (!WithinDataLimit(v)) return DataError(fmt::format("feature {}: {}", Quoted(tok), DataLimitMessage(rest)));
     if (options_.num_features > 0 && idx >= options_.num_features) {
       return DataError(fmt::format("feature {}: index {} is not below --num-features {}", Quoted(tok), idx,
                                    options_.num_features));
     }
     keys->push_back(ffm ? FieldIndexKey(field, idx) : IndexKey(idx));
-    values->push_back(v);
+    values->push_back(static_cast<float>(v));
   }
   if (options_.bias) {
     keys->push_back(static_cast<std::uint32_t>(bias_key()));
@@ -389,6 +394,9 @@ Status ExampleParser::ParseCsv(std::string_view line, float* label, std::vector<
     } else {
       auto v = ParseDouble(t);
       if (!v) return DataError(fmt::format("column \"{}\": label {} is not a number", columns_.label, Quoted(t)));
+      if (!WithinDataLimit(*v)) {
+        return DataError(fmt::format("column \"{}\": label {}", columns_.label, DataLimitMessage(t)));
+      }
       *label = static_cast<float>(*v);
     }
   }
@@ -405,6 +413,9 @@ Status ExampleParser::ParseCsv(std::string_view line, float* label, std::vector<
     if (t.empty()) continue;  // missing: the feature is absent (0 after standardisation)
     auto v = ParseDouble(t);
     if (!v) return DataError(fmt::format("column \"{}\": {} is not a number", columns_.numeric[j], Quoted(t)));
+    if (!WithinDataLimit(*v)) {
+      return DataError(fmt::format("column \"{}\": {}", columns_.numeric[j], DataLimitMessage(t)));
+    }
     keys->push_back(static_cast<std::uint32_t>(numeric_key(j)));
     values->push_back(static_cast<float>(*v));
   }

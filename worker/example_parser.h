@@ -14,6 +14,9 @@
 // Hashing is stable across runs, platforms and worker counts (ps::MixId / ps::HashFeature),
 // so a key means the same feature everywhere, and `ecps predict` reproduces it.
 //
+// Feature values and real labels are finite numbers within kMaxDataMagnitude (csv.h); a
+// larger one (or nan/inf) is a parse error.
+//
 // Parse errors are DataError messages without a location ("feature \"7:x\" is not
 // idx:value"); the caller prefixes "file:line: " (see LoadRows).
 #pragma once
@@ -38,7 +41,7 @@ Result<DataFormat> ParseDataFormat(std::string_view name);
 
 enum class LabelKind : std::uint8_t {
   kBinary,  ///< 0/1, -1/+1 (libsvm) or true/false, yes/no (csv); stored as 0 or 1
-  kReal,    ///< any finite number (regression targets)
+  kReal,    ///< a number within kMaxDataMagnitude (regression targets)
 };
 
 /// Roles of CSV columns, by header name. Stored in model files so that prediction binds the

@@ -137,6 +137,7 @@ Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, doub
     if (c.kind == ColumnEncoding::Kind::kNumeric) {
       auto v = ParseDouble(raw);
       if (!v) return DataError(fmt::format("column \"{}\": \"{}\" is not a finite number", c.column, raw));
+      if (!WithinDataLimit(*v)) return DataError(fmt::format("column \"{}\": {}", c.column, DataLimitMessage(raw)));
       features[b.out] = *v;
       continue;
     }

@@ -94,7 +94,8 @@ class FeatureRowParser {
 
   /// Parses one record (no line ending): the user id (empty with kLineId: the caller supplies
   /// the line number), dim() features into `features`, and the label into *label when the
-  /// schema has one. On bad input returns kDataError whose message
+  /// schema has one. Numeric values must be finite and within kMaxDataMagnitude (csv.h).
+  /// On bad input returns kDataError whose message
   /// names the column and the value ("column \"age\": \"abc\" is not a number"); the caller
   /// prefixes the file and line.
   Status Parse(std::string_view line, std::string_view* id, double* features, int* label);

@@ -162,6 +162,7 @@ Result<bool> ParseInteractionLine(std::string_view line, const InteractionFormat
     const auto field = f[static_cast<std::size_t>(format.rating_column)];
     auto r = ParseDouble(field);
     if (!r) return DataError(fmt::format("rating \"{}\" is not a finite number", field));
+    if (!WithinDataLimit(*r)) return DataError("rating " + DataLimitMessage(field));
     row->rating = *r;
   }
   if (format.has_timestamp()) {

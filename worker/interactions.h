@@ -6,8 +6,9 @@
 // names (user, user_id, item, product, ...) or whose rating/timestamp fields are not
 // numbers is a header. Without a header the third column is the rating and the fourth the
 // timestamp; with one, the third and fourth columns are matched by name, so
-// `user_id,item_id,timestamp` is read as a time-stamped implicit file. Ids are arbitrary strings (integers included); rating and timestamp
-// are finite numbers. Blank lines are ignored.
+// `user_id,item_id,timestamp` is read as a time-stamped implicit file. Ids are arbitrary strings (integers included); a timestamp is
+// a finite number (only its order is used); a rating a finite number within
+// kMaxDataMagnitude (csv.h). Blank lines are ignored.
 //
 // A bad row is an error naming file, line and field, unless the reader was asked to skip
 // bad rows; then it counts them and keeps the first few messages for the report.

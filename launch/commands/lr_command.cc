@@ -1,13 +1,16 @@
 // `ecps train lr`, `ecps train linreg` and `ecps predict`: logistic regression (CTR/CVR) and
 // linear regression on the parameter server, and prediction with a trained model.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <type_traits>
 
 #include <fmt/format.h>
 
 #include "launch/cluster.h"
 #include "launch/command.h"
+#include "launch/memory.h"
 #include "models/common/model_file.h"
 #include "models/common/output.h"
 #include "models/lr/linreg_job.h"
@@ -58,12 +61,43 @@ Status ApplyFormat(const DataFlags& d, worker::ParserOptions* p) {
   return Status::Ok();
 }
 
+// The memory lr's key space takes: in single-node mode every server and worker of this
+// process; under MPI the largest rank's share, judged against rank 0's available memory (nodes
+// are usually alike) by every rank, so that all refuse alike. Logged when large (by rank 0),
+// refused when more than is available.
+Status CheckLrMemory(const ClusterOptions& cluster, const models::lr::LrJob& job, int hash_bits) {
+  ECPS_RETURN_IF_ERROR(cluster.Validate());
+  const bool mpi = !cluster.local && UnderMpiLauncher();
+  const models::lr::LrMemoryEstimate e = job.EstimateMemory(cluster.ToNodeOptions().staleness);
+  const auto servers = static_cast<std::uint64_t>(cluster.servers);
+  const std::uint64_t per_server = (e.servers_bytes + servers - 1) / servers;
+  const std::string made_of = fmt::format("{} keys x {} bytes on {} server(s), {} per worker", e.num_keys,
+                                          e.server_bytes_per_key, servers, FormatBytes(e.worker_bytes));
+  MemoryNeed need;
+  need.remedy = fmt::format("lower --hash-bits (now {})", hash_bits);
+  if (!mpi) {
+    need.bytes = e.servers_bytes + static_cast<std::uint64_t>(cluster.workers) * e.worker_bytes;
+    need.detail = fmt::format("{}, {} worker(s)", made_of, cluster.workers);
+    return CheckMemoryNeed(need, AvailableMemoryBytes());
+  }
+  need.bytes = std::max(per_server, e.worker_bytes);
+  need.detail = fmt::format("the largest rank; {}", made_of);
+  ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());
+  return CheckMemoryNeed(need, FromRank0(AvailableMemoryBytes()), IsPrintingProcess());
+}
+
 // Runs a regression job (LrJob or LinRegJob) on the cluster and prints its metrics.json on
-// standard output unless quiet; a job whose options or header are invalid fails before any
-// rank starts.
+// standard output unless quiet; a job whose options or header are invalid (or, for lr, whose
+// key space does not fit in memory) fails before any rank starts.
 template <class JobT, class Options>
 Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
-  ECPS_RETURN_IF_ERROR(JobT(options).init_status());
+  {
+    const JobT job(options);
+    ECPS_RETURN_IF_ERROR(job.init_status());
+    if constexpr (std::is_same_v<JobT, models::lr::LrJob>) {
+      ECPS_RETURN_IF_ERROR(CheckLrMemory(cluster, job, options.parser.hash_bits));
+    }
+  }
   return RunWritingOutput(&cluster, options.out, [&] {
     return RunCluster(
         cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); },

@@ -315,6 +315,13 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   model.anomaly_threshold = options_.anomaly_scores ? st.anomaly_threshold : std::numeric_limits<double>::infinity();
   model.score = options_.score;
   result_.initial_centroids = sum.initial_centroids;
+  // The readers' limit on values keeps every sum finite; this guards the model file anyway.
+  for (std::size_t i = 0; i < model.centroids.size(); ++i) {
+    if (!std::isfinite(model.centroids[i])) {
+      return DataError(fmt::format("kmeans: centroid {} is not finite in feature \"{}\" ({}); no model written",
+                                   i / d, names[i % d], model.centroids[i]));
+    }
+  }
   ECPS_RETURN_IF_ERROR(SaveKMeansModel(options_.out + "/model.bin", model));
 
   // Profiles: every centroid in original units, with its size and share.

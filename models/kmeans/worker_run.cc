@@ -499,6 +499,10 @@ class WorkerRun {
           return DataError(fmt::format("{}: column \"{}\": \"{}\" is not a finite number", reader->Where(),
                                        schema_.output_names()[f], worker::Trim(fields[cols[f]])));
         }
+        if (!worker::WithinDataLimit(*v)) {
+          return DataError(fmt::format("{}: column \"{}\": {}", reader->Where(), schema_.output_names()[f],
+                                       worker::DataLimitMessage(fields[cols[f]])));
+        }
         row[f] = *v;
       }
       normalizer_.Apply(row.data(), 1);

@@ -82,6 +82,10 @@ struct WeightShard {
   void serialize(A& ar) { ar(keys, weights); }
 };
 
+// What to try when a training diverges (its weights or loss overflow to inf or nan).
+constexpr const char* kDivergedHint =
+    "lower --alpha (ftrl) or --learning-rate (sgd, adagrad), or scale the features";
+
 std::vector<ps::Rank> ServerRanks(const ps::RoleTable& roles) {
   std::vector<ps::Rank> r;
   for (int s = 0; s < roles.num_servers(); ++s) r.push_back(roles.ServerRank(s));
@@ -107,6 +111,28 @@ Status LrOptions::Validate() {
     return InvalidArgument("--featindex applies to libsvm data");
   }
   return Status::Ok();
+}
+
+LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads) {
+  const std::uint64_t state = algorithm == Algorithm::kFtrl ? 2 : algorithm == Algorithm::kAdaGrad ? 1 : 0;
+  // Open clock buffers: the clocks a worker may run ahead (BSP 0, SSP s; ASP taken as 1) plus
+  // the one being finalized.
+  const std::uint64_t clocks = static_cast<std::uint64_t>(staleness < 0 ? 1 : staleness) + 1;
+  LrMemoryEstimate e;
+  e.num_keys = num_keys;
+  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks);
+  e.servers_bytes = num_keys * e.server_bytes_per_key;
+  // Per 64 keys: KeyIndex's word (bits, prefix) and one bitmap word per thread while it is
+  // built; GroupByBatch's bitmap and prefix words per thread.
+  const std::uint64_t words = (num_keys + 63) / 64;
+  const auto t = static_cast<std::uint64_t>(std::max(1, threads));
+  e.worker_bytes = words * (16 + 8 * t + 12 * t);
+  return e;
+}
+
+LrMemoryEstimate LrJob::EstimateMemory(int staleness) const {
+  return EstimateLrMemory(parser_ ? parser_->num_keys() : 1, options_.update.algorithm, staleness,
+                          tbb::info::default_concurrency());
 }
 
 LrJob::LrJob(LrOptions options) : options_(std::move(options)) { init_ = Init(); }
@@ -367,6 +393,10 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       nlohmann::json line;
       line["epoch"] = finished + 1;
       last_loss = e.sum.loss_sum / std::max<double>(1.0, static_cast<double>(e.sum.examples));
+      if (!std::isfinite(last_loss)) {
+        return DataError(fmt::format("training diverged: the training log-loss of epoch {} is {}; {}",
+                                     finished + 1, last_loss, kDivergedHint));
+      }
       line["train_logloss"] = last_loss;
       line["train_examples"] = e.sum.examples;
       line["seconds"] = e.max_s;
@@ -460,6 +490,15 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   for (const auto& s : shards) {  // servers own ascending key ranges
     model_.keys.insert(model_.keys.end(), s.keys.begin(), s.keys.end());
     model_.weights.insert(model_.weights.end(), s.weights.begin(), s.weights.end());
+  }
+  const auto bad = std::find_if(model_.weights.begin(), model_.weights.end(), [](float w) { return !std::isfinite(w); });
+  if (bad != model_.weights.end()) {
+    const std::size_t i = static_cast<std::size_t>(bad - model_.weights.begin());
+    return DataError(fmt::format("training diverged: the weight of key {} is {} ({} of {} non-zero weights are "
+                                 "not finite); no model written; {}",
+                                 model_.keys[i], *bad,
+                                 std::count_if(bad, model_.weights.end(), [](float w) { return !std::isfinite(w); }),
+                                 model_.weights.size(), kDivergedHint));
   }
   ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_));
   if (options_.export_weights != "none") {

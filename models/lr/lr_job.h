@@ -69,6 +69,23 @@ struct LrOptions {
   Status Validate();
 };
 
+/// Memory of the arrays an lr job sizes by its key space, estimated before any rank starts
+/// (the rows a worker loads come on top; see the README's lr section).
+struct LrMemoryEstimate {
+  std::uint64_t num_keys = 0;
+  /// Per key on the servers: the weight, the rule's state (FTRL 2 floats, AdaGrad 1, SGD 0)
+  /// and one float per open clock buffer (a clocked table buffers each clock densely).
+  std::uint64_t server_bytes_per_key = 0;
+  /// Every server together (servers split the keys).
+  std::uint64_t servers_bytes = 0;
+  /// One worker: key bitmaps over the whole key space (the evaluation rows' index, and per
+  /// thread those that group rows into batches).
+  std::uint64_t worker_bytes = 0;
+};
+/// `staleness`: the cluster's bound (0 BSP, s SSP, negative ASP); `threads`: oneTBB threads
+/// of a worker.
+LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads);
+
 class LrJob final : public sched::Job {
  public:
   explicit LrJob(LrOptions options);
@@ -85,6 +102,9 @@ class LrJob final : public sched::Job {
   /// Whether the options and the training file's header make a valid job (checked when the
   /// job is built; commands check it before starting a cluster).
   const Status& init_status() const { return init_; }
+  /// After a successful init: EstimateLrMemory for this job's key space and rule, with this
+  /// machine's oneTBB thread count.
+  LrMemoryEstimate EstimateMemory(int staleness) const;
   /// Scheduler, after a successful run: what metrics.json holds.
   const nlohmann::json& metrics() const { return metrics_; }
   /// Scheduler, after a successful run: the trained model.

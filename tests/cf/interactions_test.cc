@@ -162,6 +162,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"rating_text", "u1 i1 5\nu2 i2 good\n", ":2: rating \"good\" is not a finite number"},
         BadCase{"rating_nan", "u1 i1 5\nu2 i2 nan\n", ":2: rating \"nan\" is not a finite number"},
         BadCase{"rating_inf", "u1 i1 5\nu1 i3 4\nu2 i2 inf\n", ":3: rating \"inf\""},
+        BadCase{"rating_huge", "u1 i1 5\nu2 i2 -1e300\n",
+                ":2: rating \"-1e300\" is beyond the limit on data values (|x| <= 1e+15)"},
         BadCase{"timestamp_text", "u1 i1 5 100\nu2 i2 4 yesterday\n", ":2: timestamp \"yesterday\""},
         BadCase{"open_quote", "u1,i1\n\"u2,i2\n", ":2:"},
         BadCase{"text_after_quote", "u1,i1\n\"u2\"x,i2\n", ":2:"},

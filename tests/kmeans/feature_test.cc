@@ -102,6 +102,8 @@ TEST(KMeansFeatures, BadRowsNameTheColumnAndValue) {
       {"u1,,F,S,1", "column \"age\": missing value"},
       {"u1,1e999,F,S,1", "column \"age\": \"1e999\" is not a finite number"},
       {"u1,nan,F,S,1", "\"nan\" is not a finite number"},
+      {"u1,1e300,F,S,1", "column \"age\": \"1e300\" is beyond the limit on data values (|x| <= 1e+15)"},
+      {"u1,-2e15,F,S,1", "column \"age\": \"-2e15\" is beyond the limit on data values"},
       {"u1,12,Q,S,1", "column \"gender\": \"Q\" is not one of the listed categories (F|M|X)"},
       {"u1,12,F,XL,1", "column \"size\": \"XL\" is not one of the listed categories (S|M|L)"},
       {"u1,12,F,S,maybe", "column \"bought\": \"maybe\" is not a 0/1 label"},
