@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "launch/option_checks.h"
 #include "ps/status.h"
 
 namespace ecps::launch {
@@ -43,11 +44,6 @@ Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& ar
 /// the run made of it: a failed training leaves no half-written folder behind. (A folder that
 /// existed is left as it is.)
 Status CleanNewDirOnFailure(const std::string& dir, const std::function<Status()>& run);
-
-/// Checks for numeric options with plain messages (CLI11's PositiveNumber prints its range
-/// as "0.000000 to 1797...").
-CLI::Validator Positive();     ///< > 0
-CLI::Validator NonNegative();  ///< >= 0
 
 /// Parses a command line (without the program name; --config files are expanded) with a
 /// fresh command tree and returns the command it selects. Used by the pipeline's stages.
