@@ -48,8 +48,17 @@ Status ClusterOptions::Validate() const {
   if (consistency == "ssp" && staleness < 1) {
     return InvalidArgument(fmt::format("--staleness must be >= 1 with ssp, got {}", staleness));
   }
-  if (heartbeat_interval_s <= 0 || heartbeat_timeout_s <= 2 * heartbeat_interval_s) {
-    return InvalidArgument("--heartbeat-timeout must exceed twice --heartbeat-interval (> 0)");
+  // Written so that NaN fails too (the command line refuses it; callers in code might not).
+  if (!(heartbeat_interval_s > 0 && heartbeat_timeout_s > 2 * heartbeat_interval_s &&
+        heartbeat_timeout_s <= 1e6)) {
+    return InvalidArgument(
+        fmt::format("--heartbeat-timeout must exceed twice --heartbeat-interval (> 0), got {} "
+                    "and {}",
+                    heartbeat_timeout_s, heartbeat_interval_s));
+  }
+  if (!(request_timeout_s > 0 && request_timeout_s <= 1e6)) {
+    return InvalidArgument(
+        fmt::format("--request-timeout must be in (0, 1e6], got {}", request_timeout_s));
   }
   if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
     return InvalidArgument(fmt::format("--log-level: unknown level \"{}\"", log_level));
@@ -86,15 +95,16 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
                 "clocks ahead; asp: never wait")
       ->capture_default_str()->check(CLI::IsMember({"bsp", "ssp", "asp"}));
   g->add_option("--staleness", o.staleness, "Clocks a worker may run ahead under ssp")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   g->add_option("--heartbeat-interval", o.heartbeat_interval_s, "Seconds between heartbeats")
-      ->capture_default_str();
+      ->capture_default_str()->check(Seconds());
   g->add_option("--heartbeat-timeout", o.heartbeat_timeout_s,
-                "Seconds of silence after which a rank is declared lost and the job stops")
-      ->capture_default_str();
+                "Seconds of silence after which a rank is declared lost and the job stops "
+                "(more than twice --heartbeat-interval)")
+      ->capture_default_str()->check(Seconds());
   g->add_option("--request-timeout", o.request_timeout_s,
                 "Seconds a single push, pull or control message may take")
-      ->capture_default_str();
+      ->capture_default_str()->check(Seconds());
   auto* l = app.add_option_group("Logging");
   l->add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "launch/option_checks.h"
 #include "ps/status.h"
 
 namespace ecps::launch {
@@ -39,10 +40,6 @@ const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>
 /// a subcommand is required).
 Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& args);
 
-/// Checks for numeric options with plain messages (CLI11's PositiveNumber prints its range
-/// as "0.000000 to 1797...").
-CLI::Validator Positive();     ///< > 0
-CLI::Validator NonNegative();  ///< >= 0
 
 /// Parses a command line (without the program name; --config files are expanded) with a
 /// fresh command tree and returns the command it selects. Used by the pipeline's stages.

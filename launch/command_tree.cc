@@ -1,6 +1,5 @@
 // The command tree of the ecps executable, built in one place so that main() and the
 // pipeline (which runs other commands as its stages) parse commands the same way.
-#include <cstdlib>
 
 #include "launch/command.h"
 #include "launch/config.h"
@@ -27,6 +26,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddLrCommands(tree);
   AddCfCommands(tree);
   AddPipelineCommand(tree);
+  CheckNumberTypes(app);
 }
 
 namespace {
@@ -70,35 +70,6 @@ Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& ar
     path += " " + word;
     level = next;
   }
-}
-
-namespace {
-Result<double> OptionNumber(const std::string& s) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end != s.c_str() + s.size()) return InvalidArgument(fmt::format("\"{}\" is not a number", s));
-  return v;
-}
-}  // namespace
-
-CLI::Validator Positive() {
-  return CLI::Validator(
-      [](std::string& s) -> std::string {
-        auto v = OptionNumber(s);
-        if (!v.ok()) return v.status().message();
-        return *v > 0 ? "" : fmt::format("must be greater than 0, not {}", s);
-      },
-      "POSITIVE");
-}
-
-CLI::Validator NonNegative() {
-  return CLI::Validator(
-      [](std::string& s) -> std::string {
-        auto v = OptionNumber(s);
-        if (!v.ok()) return v.status().message();
-        return *v >= 0 ? "" : fmt::format("must be 0 or more, not {}", s);
-      },
-      "NONNEGATIVE");
 }
 
 Result<Selected> ParseCommand(const std::vector<std::string>& args) {

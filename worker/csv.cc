@@ -80,7 +80,16 @@ Result<CsvHeader> CsvHeader::Parse(std::string_view line, char delim, const std:
   if (!s.ok()) return s.WithContext(path + ":1 (header)");
   CsvHeader h;
   h.path_ = path;
-  for (auto v : f) h.names_.emplace_back(Trim(v));
+  for (auto v : f) {
+    const std::string_view name = Trim(v);
+    const auto same = std::find(h.names_.begin(), h.names_.end(), name);
+    if (same != h.names_.end()) {
+      return DataError(fmt::format(
+          "{}:1: column \"{}\" appears twice in the header (columns {} and {})", path, name,
+          same - h.names_.begin() + 1, h.names_.size() + 1));
+    }
+    h.names_.emplace_back(name);
+  }
   return h;
 }
 

@@ -22,6 +22,8 @@ Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>
 /// A parsed header: column names and lookup by name.
 class CsvHeader {
  public:
+  /// Fails (naming `path`, line 1 and the column) when two columns have the same name: a
+  /// lookup by name could not tell them apart.
   static Result<CsvHeader> Parse(std::string_view line, char delim, const std::string& path);
   const std::vector<std::string>& names() const { return names_; }
   /// Index of `name`, or kNotFound naming the file and listing the columns.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
 
+#include "worker/csv.h"
 #include "worker/line_reader.h"
 
 namespace ecps::worker {
@@ -97,6 +98,7 @@ void ParsePiece(const ExampleParser& parser, const LoadOptions& options, Piece* 
     }
     if (!*got) break;
     if (parser.has_header() && reader->offset() == 0) continue;
+    if (Trim(line).empty()) continue;  // a blank line holds no row (as in every reader)
     const std::size_t mark = block->keys.size();
     float label = 0;
     row_values.clear();

@@ -96,9 +96,9 @@ struct LoadStats {
   std::vector<std::vector<std::string>> categories;
 };
 
-/// Reads every line that starts in the shards' ranges (skipping a CSV header at offset 0)
-/// and parses it. Without skip_bad_rows the first malformed row (in file order) fails the
-/// load with "file:line: message".
+/// Reads every line that starts in the shards' ranges (skipping a CSV header at offset 0 and
+/// blank lines) and parses it. Without skip_bad_rows the first malformed row (in file order)
+/// fails the load with "file:line: message".
 Result<SparseData> LoadRows(const std::vector<FileShard>& shards, const ExampleParser& parser,
                             const LoadOptions& options, LoadStats* stats);
 

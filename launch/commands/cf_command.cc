@@ -48,11 +48,11 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
   m->add_option("--similarity", c.similarity, "cosine, adjusted-cosine, pearson or jaccard")
       ->capture_default_str()->check(CLI::IsMember({"cosine", "adjusted-cosine", "pearson", "jaccard"}));
   m->add_option("--neighbors,-k", c.neighbors, item ? "Neighbours kept per item" : "Neighbours kept per user")
-      ->capture_default_str();
+      ->capture_default_str()->check(Interval(1, 10000));
   m->add_option("--shrinkage", c.shrinkage, "Shrink similarities by n / (n + lambda), n = co-support (0: off)")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   m->add_option("--min-support", c.min_support, "Minimum number of shared users/items for a neighbour pair")
-      ->capture_default_str();
+      ->capture_default_str()->check(AtLeast(1));
   m->add_option("--block-size", c.block_size,
                 "Entities per similarity block; memory per worker follows it (0: the fewest blocks that give each "
                 "worker about two tasks, at most 65536 wide)")
@@ -65,7 +65,7 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
     m->add_option("--recency-decay", c.recency_decay,
                   "Weight of a user's training item when scoring: decay^age, age 0 = the latest (1: off; "
                   "helps next-item prediction)")
-        ->capture_default_str();
+        ->capture_default_str()->check(Interval(0, 1, true, false));
   }
   if (item) {
     auto* ct = sub->add_option_group("Content (cold items)");
@@ -76,18 +76,18 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                    "Column of the item id in --item-attributes (default: the first)");
     ct->add_option("--cold-threshold", c.cold_threshold,
                    "Items with fewer training interactions use their attribute neighbours only")
-        ->capture_default_str();
+        ->capture_default_str()->check(NonNegative());
     ct->add_option("--content-blend", c.content_blend,
                    "Weight of attribute neighbours for the other items (hybrid: (1 - w) CF + w content)")
-        ->capture_default_str();
+        ->capture_default_str()->check(Interval(0, 1));
     ct->add_option("--numeric-bands", c.numeric_bands, "Quantile bands of each numeric attribute (price bands)")
-        ->capture_default_str();
+        ->capture_default_str()->check(AtLeast(1));
   }
   auto* out = sub->add_option_group("Output");
   out->add_option("--out", c.out, "Output folder: recommendations.csv, neighbors.csv, model.ecps, metrics.json")
       ->required();
   out->add_option("-n,--top-n", c.top_n, "Recommendations per user in recommendations.csv (0: none)")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   out->add_option("--fill-popular", c.fill_popular,
                   "Complete lists with popular items after the items the model scores")
       ->capture_default_str();
@@ -103,17 +103,18 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                  "test, or validation (the second held-out item; the test item is dropped: for tuning)")
       ->capture_default_str()->check(CLI::IsMember({"test", "validation"}));
   ev->add_option("--holdout-fraction", c.holdout_fraction, "Share of interactions held out by --split holdout")
-      ->capture_default_str();
+      ->capture_default_str()->check(Fraction());
   ev->add_option("--min-user-interactions", c.min_user_interactions,
                  "Users with fewer interactions stay in training and are not evaluated")
-      ->capture_default_str();
+      ->capture_default_str()->check(AtLeast(2));
   ev->add_option("--metrics-k", c.metrics_k, "Cutoffs of HR, precision, recall, NDCG and MAP")
-      ->capture_default_str()->delimiter(',');
+      ->capture_default_str()->delimiter(',')->check(AtLeast(1));
   ev->add_option("--sampled-negatives", c.sampled_negatives,
                  "Random non-interacted items each held-out item is ranked among (SASRec protocol)")
-      ->capture_default_str();
+      ->capture_default_str()->check(AtLeast(1));
   ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
-  sub->add_option("--threads", o->threads, "Compute threads per process (0: all cores)")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Compute threads per process (0: all cores)")
+      ->capture_default_str()->check(NonNegative());
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {

@@ -28,7 +28,7 @@ void AddDemoCommand(CommandTree& tree) {
       ->capture_default_str()->check(Positive());
   sub->add_option("--slow-worker-ms", o->check.slow_worker_ms,
                   "Worker 0 sleeps this long each clock, to exercise ssp")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   sub->add_option("--out", o->out, "Folder for metrics.json (each worker's report); none when empty");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);

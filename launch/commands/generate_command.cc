@@ -21,13 +21,13 @@ void AddGenerateCommand(CommandTree& tree) {
       "Write a synthetic shop with planted structure: users.csv (latent segments), items.csv, "
       "interactions.csv, impressions(_test).libsvm with featindex.txt, and the planted truth");
   sub->add_option("--out", o->out, "Folder to write (created if needed)")->required();
-  sub->add_option("--users", o->shop.users, "Users")->capture_default_str();
-  sub->add_option("--items", o->shop.items, "Items")->capture_default_str();
+  sub->add_option("--users", o->shop.users, "Users")->capture_default_str()->check(AtLeast(10));
+  sub->add_option("--items", o->shop.items, "Items")->capture_default_str()->check(AtLeast(20));
   sub->add_option("--impressions-per-user", o->shop.impressions_per_user, "Ad impressions per user")
-      ->capture_default_str();
+      ->capture_default_str()->check(AtLeast(1));
   sub->add_option("--test-fraction", o->shop.test_fraction,
                   "Share of impressions (the latest) written to impressions_test.libsvm")
-      ->capture_default_str();
+      ->capture_default_str()->check(Fraction());
   sub->add_option("--seed", o->shop.seed, "Random seed; the same seed gives the same files")->capture_default_str();
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {

@@ -46,7 +46,8 @@ void AddTrainKMeans(CommandTree& tree) {
   in->add_flag("--skip-bad-rows", km.skip_bad_rows,
                "Skip and count rows with missing or malformed values instead of stopping at the first");
   auto* model = sub->add_option_group("Model");
-  model->add_option("--k", km.k, "Number of clusters (segments)")->capture_default_str();
+  model->add_option("--k", km.k, "Number of clusters (segments)")
+      ->capture_default_str()->check(Interval(1, 1 << 20));
   model->add_option("--normalize", km.normalize, "minmax (to [0, 1]), zscore, or none")
       ->capture_default_str()
       ->check(CLI::IsMember({"minmax", "zscore", "none"}));
@@ -54,13 +55,15 @@ void AddTrainKMeans(CommandTree& tree) {
                     "kmeans++, kmeans-parallel (k-means||), or a CSV file of k centroids in original units "
                     "whose header names the features")
       ->capture_default_str();
-  model->add_option("--init-steps", km.init_steps, "k-means|| sampling rounds")->capture_default_str();
+  model->add_option("--init-steps", km.init_steps, "k-means|| sampling rounds")
+      ->capture_default_str()->check(AtLeast(1));
   model->add_option("--oversampling", km.oversampling, "k-means|| expected picks per round (0 = 2k)")
-      ->capture_default_str();
-  model->add_option("--max-iter", km.max_iter, "Lloyd iterations at most")->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
+  model->add_option("--max-iter", km.max_iter, "Lloyd iterations at most")
+      ->capture_default_str()->check(AtLeast(1));
   model->add_option("--tol", km.tol,
                     "Stop when the summed squared centroid movement is <= tol x the mean feature variance")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   model->add_option("--seed", km.seed, "Seed of every random choice (same seed = same result)")
       ->capture_default_str();
   model->add_option("--threads", km.threads, "Compute threads per worker (0 = cores / local workers)")
@@ -72,7 +75,7 @@ void AddTrainKMeans(CommandTree& tree) {
   out->add_flag("--anomaly-scores", km.anomaly_scores,
                 "Add a risk score per user to assignments.csv and flag the top --anomaly-rate share");
   out->add_option("--anomaly-rate", km.anomaly_rate, "Share of users flagged as anomalies")
-      ->capture_default_str();
+      ->capture_default_str()->check(Fraction());
   out->add_option("--score", km.score,
                   "Risk score: relative (distance to the nearest centroid / that cluster's mean distance) or "
                   "distance")
@@ -111,7 +114,8 @@ void AddSegment(CommandTree& tree) {
   sub->add_option("--out", o->out, "Output CSV (id,cluster,distance,score,anomaly); - for stdout")
       ->capture_default_str();
   sub->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip rows with missing or malformed values");
-  sub->add_option("--threads", o->threads, "Compute threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Compute threads (0 = all cores)")
+      ->capture_default_str()->check(NonNegative());
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {

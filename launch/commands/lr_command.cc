@@ -28,17 +28,19 @@ struct DataFlags {
 void AddDataOptions(CLI::App& sub, worker::ParserOptions& p, DataFlags& d, std::vector<std::string>& train,
                     std::string& test, double& holdout, bool& skip_bad_rows, std::string& out) {
   auto* g = sub.add_option_group("Data", "Input files and how rows become features");
-  g->add_option("--train", train, "Training file(s); each worker reads its byte range of each")
-      ->required()->delimiter(',');
+  g->add_option("--train", train,
+                "Training file(s): `--train a.txt b.txt` or one --train each (a comma is part of "
+                "a path); each worker reads its byte range of each")
+      ->required();
   g->add_option("--test", test, "Test file (same format); without it a seeded --holdout fraction is used");
   g->add_option("--holdout", holdout,
                 "Fraction of the training rows held out for evaluation (seeded by --seed) when no --test "
                 "is given; 0 = no evaluation")
-      ->capture_default_str();
+      ->capture_default_str()->check(Interval(0, 1, false, true));
   g->add_option("--format", d.format, "libsvm (label idx:val ...), libffm (label field:idx:val ...) or csv")
       ->capture_default_str()->check(CLI::IsMember({"libsvm", "libffm", "csv"}));
   g->add_option("--hash-bits", p.hash_bits, "Hashed features go to 2^B buckets (1..30)")
-      ->capture_default_str()->check(CLI::Range(1, 30));
+      ->capture_default_str()->check(Interval(1, 30));
   g->add_flag("--no-bias", [&p](std::int64_t) { p.bias = false; }, "Do not add a bias (intercept) feature");
   g->add_option("--label-column", p.label_column, "csv: the column holding the label");
   g->add_option("--numeric-columns", p.numeric_columns,
@@ -130,29 +132,33 @@ void AddLrTrain(CommandTree& tree) {
   auto* t = sub->add_option_group("Training");
   t->add_option("--algorithm", lr.algorithm, "ftrl (FTRL-Proximal), adagrad or sgd")
       ->capture_default_str()->check(CLI::IsMember({"ftrl", "adagrad", "sgd"}));
-  t->add_option("--epochs", lr.epochs, "Passes over the training data")->capture_default_str()->check(Positive());
+  t->add_option("--epochs", lr.epochs, "Passes over the training data")
+      ->capture_default_str()->check(AtLeast(1));
   t->add_option("--batch-size", lr.batch_size,
                  "Examples per global mini-batch (one clock each); 0 = training rows / 200, within [100, 20000]")
       ->capture_default_str()->check(NonNegative());
-  t->add_option("--alpha", lr.update.alpha, "ftrl: per-coordinate learning rate alpha")->capture_default_str();
-  t->add_option("--beta", lr.update.beta, "ftrl: per-coordinate learning rate beta")->capture_default_str();
+  t->add_option("--alpha", lr.update.alpha, "ftrl: per-coordinate learning rate alpha")
+      ->capture_default_str()->check(Positive());
+  t->add_option("--beta", lr.update.beta, "ftrl: per-coordinate learning rate beta")
+      ->capture_default_str()->check(NonNegative());
   t->add_option("--l1", lr.update.l1, "ftrl: L1 strength lambda1 (> 0 gives exactly-zero weights)")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   t->add_option("--l2", lr.update.l2, "L2 strength (ftrl: lambda2; sgd/adagrad: l2*w added to touched gradients)")
-      ->capture_default_str();
-  t->add_option("--learning-rate", lr.update.learning_rate, "sgd and adagrad step size")->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
+  t->add_option("--learning-rate", lr.update.learning_rate, "sgd and adagrad step size")
+      ->capture_default_str()->check(Positive());
   t->add_option("--lr-decay", lr.update.lr_decay, "sgd: step at clock t is learning-rate / sqrt(1 + decay * t)")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   t->add_flag("--no-standardize", o->no_standardize, "csv: use numeric columns as they are (no z-scores)");
   t->add_flag("--no-log-transform", o->no_log,
               "csv: z-score non-negative numeric columns as they are (default: log1p first)");
   t->add_option("--seed", lr.seed, "Seed of the mini-batches (membership and order) and of the holdout split")->capture_default_str();
   t->add_option("--threshold", lr.threshold, "Probability from which a prediction counts as positive")
-      ->capture_default_str();
+      ->capture_default_str()->check(Fraction());
   t->add_option("--export-weights", lr.export_weights, "Write the non-zero weights as csv, json, both or none")
       ->capture_default_str()->check(CLI::IsMember({"csv", "json", "both", "none"}));
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
-      ->capture_default_str();
+      ->capture_default_str()->check(NonNegative());
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
@@ -182,8 +188,9 @@ void AddLinRegTrain(CommandTree& tree) {
   AddDataOptions(*sub, lin.parser, o->data, lin.train, lin.test, lin.holdout, lin.skip_bad_rows, lin.out);
   sub->add_option("--num-features", lin.parser.num_features,
                   "libsvm/libffm: indices are columns 0..N-1 as they are (no hashing); 0 = hash into 2^hash-bits")
-      ->capture_default_str();
-  sub->add_option("--l2", lin.l2, "Ridge strength lambda (not applied to the intercept)")->capture_default_str();
+      ->capture_default_str()->check(Interval(0, 2147483647));
+  sub->add_option("--l2", lin.l2, "Ridge strength lambda (not applied to the intercept)")
+      ->capture_default_str()->check(NonNegative());
   sub->add_option("--seed", lin.seed, "Seed of the holdout split")->capture_default_str();
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);

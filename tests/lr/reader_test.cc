@@ -233,7 +233,6 @@ const BadCase kBadCases[] = {
     {"real_label_beyond_limit", DataFormat::kLibsvm, "1e20 7:1\n", "1: label \"1e20\" is beyond the limit", 0, true},
     {"label_not_binary", DataFormat::kLibsvm, "1 3:1\n2 7:1\n", "2: label \"2\" is not 0/1 or -1/+1"},
     {"label_not_number", DataFormat::kLibsvm, "yes 7:1\n", "1: label \"yes\" is not a number"},
-    {"empty_line", DataFormat::kLibsvm, "1 3:1\n   \n0 3:1\n", "2: empty line (no label)"},
     {"index_beyond_num_features", DataFormat::kLibsvm, "1 5000:1\n",
      "1: feature \"5000:1\": index 5000 is not below --num-features 100", 100},
     {"ffm_missing_field", DataFormat::kLibffm, "1 0:1:1 3:7\n", "1: feature \"3:7\" is not field:idx:value"},
@@ -276,6 +275,18 @@ TEST(LrReader, SkipBadRowsCountsThemAndKeepsTheRest) {
   // Without skipping, the first bad row (in file order) stops the load.
   auto strict = LoadAll(o, f);
   EXPECT_EQ(strict.status().message(), f + ":2: feature \"7:x\" is not idx:value");
+}
+
+TEST(LrReader, BlankLinesHoldNoRowAndKeepTheLineNumbers) {
+  TempDir dir("blank");
+  const std::string f = dir / "t.svm";
+  WriteText(f, "1 3:1\n   \n\n0 3:1\n\n");
+  worker::ParserOptions o;
+  auto d = LoadAll(o, f);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->rows(), 2u);
+  WriteText(f, "1 3:1\n\n0 7:x\n");
+  EXPECT_EQ(LoadAll(o, f).status().message(), f + ":3: feature \"7:x\" is not idx:value");
 }
 
 TEST(LrReader, MissingFileIsNamed) {

@@ -57,13 +57,18 @@ TEST(PipelineMpi, SameOutputsAsSingleNode) {
 }
 
 // launch/ecps-mpirun: its own options come first, the rest (options included) goes to ecps.
+// It runs the binary of the build under test ($ECPS), wherever that build folder is.
 TEST(EcpsMpirun, PassesTheCommandThroughUntouched) {
-  CommandRun help = InRepo("launch/ecps-mpirun -np 4 train kmeans --help");
+  const std::string wrapper = fmt::format("ECPS={} launch/ecps-mpirun", ECPS_BINARY);
+  CommandRun help = InRepo(wrapper + " -np 4 train kmeans --help");
   EXPECT_EQ(help.rc, 0) << help.out;
   EXPECT_NE(help.out.find("Usage: ecps train kmeans"), std::string::npos) << help.out;
-  CommandRun demo = InRepo("launch/ecps-mpirun -np 4 demo --keys 1000 --clocks 2 -q");
+  CommandRun demo = InRepo(wrapper + " -np 4 demo --keys 1000 --clocks 2 -q");
   EXPECT_EQ(demo.rc, 0) << demo.out;
-  CommandRun bad = InRepo("launch/ecps-mpirun -np four demo");
+  CommandRun missing = InRepo("ECPS=/nonexistent/ecps launch/ecps-mpirun -np 4 demo");
+  EXPECT_EQ(missing.rc, 2) << missing.out;
+  EXPECT_NE(missing.out.find("/nonexistent/ecps not found"), std::string::npos) << missing.out;
+  CommandRun bad = InRepo(wrapper + " -np four demo");
   EXPECT_EQ(bad.rc, 2) << bad.out;
   EXPECT_NE(bad.out.find("-np needs a positive whole number of ranks, not 'four'"), std::string::npos) << bad.out;
 }

@@ -118,10 +118,10 @@ TEST(Cli, UsageErrorsExitWith2AndNameTheProblem) {
       {"", "`ecps`: a command is needed: train, demo"},
       {"frobnicate", "`ecps frobnicate`: unknown command; the commands are: train"},
       {"train svm", "`ecps train svm`: unknown command; the commands are: kmeans, lr"},
-      {"train lr --train x --out y --epochs 0", "--epochs: must be greater than 0, not 0"},
+      {"train lr --train x --out y --epochs 0", "--epochs: must be >= 1, not 0"},
       {"train kmeans --data x --id-column id --features a --k 2 --out y --threads -1",
-       "--threads: must be 0 or more, not -1"},
-      {"recommend --model x --user u -n abc", "--top-n: \"abc\" is not a number"},
+       "--threads: must be >= 0, not -1"},
+      {"recommend --model x --user u -n abc", "--top-n: must be a whole number, not abc"},
       {"train lr --train x --out y --epochz 2", "epochz"},
       {"predict", "--model is required"},  // a command without options is not asked for a subcommand
   };

@@ -43,6 +43,13 @@ TEST(Csv, HeaderLookupListsColumns) {
             "users.csv: no column \"gender\" in the header (columns: \"id\", \"age\", \"Revenue\")");
 }
 
+TEST(Csv, AHeaderNamingAColumnTwiceIsRefused) {
+  auto h = CsvHeader::Parse("id,age, age ,city", ',', "users.csv");
+  EXPECT_EQ(h.status().code(), StatusCode::kDataError);
+  EXPECT_EQ(h.status().message(),
+            "users.csv:1: column \"age\" appears twice in the header (columns 2 and 3)");
+}
+
 TEST(Csv, Numbers) {
   EXPECT_EQ(ParseDouble(" 2.5 "), 2.5);
   EXPECT_EQ(ParseDouble("-1e3"), -1000.0);
