@@ -37,10 +37,13 @@ class MpiTransport final : public Transport {
   MpiTransport(MPI_Comm comm, MpiTransportOptions options, int rank, int size)
       : comm_(comm), options_(options), rank_(rank), size_(size) {}
 
-  ~MpiTransport() override {
-    Close();
-    MPI_Comm_free(&comm_);
-  }
+  // The duplicate is not freed: Open MPI would hand its context id to the next
+  // MPI_Comm_dup (the next job of this process, e.g. the second of itemcf's two jobs), and a
+  // message of this job still in flight (a heartbeat sent after this rank stopped receiving)
+  // would then be matched in the new communicator, in the place of one of its messages
+  // (which is then never received: a silent hang). A retired communicator keeps such
+  // messages to itself; MPI_Finalize releases it.
+  ~MpiTransport() override { Close(); }
 
   Rank rank() const override { return rank_; }
   int size() const override { return size_; }

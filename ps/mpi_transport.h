@@ -24,7 +24,8 @@ struct MpiTransportOptions {
 };
 
 /// `comm` must come from an MPI library initialised with MPI_THREAD_MULTIPLE (launch/ does
-/// it); the transport duplicates it and frees the duplicate on destruction.
+/// it); the transport duplicates it and leaves the duplicate to MPI_Finalize (never reused by
+/// a later transport of the process: late messages of one job cannot reach the next).
 Result<std::unique_ptr<Transport>> MakeMpiTransport(MPI_Comm comm, MpiTransportOptions options = {});
 
 }  // namespace ecps::ps

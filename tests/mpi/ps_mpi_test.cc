@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 
@@ -97,6 +98,60 @@ TEST(MpiPs, WorkerErrorStopsEveryRank) {
   Status s = RunHere(std::make_shared<testing::FailingWorkerJob>(1, 3));
   EXPECT_EQ(s.code(), StatusCode::kDataError) << s.ToString();
   EXPECT_NE(s.message().find("train.txt:1832"), std::string::npos) << s.message();
+}
+
+// Rank 1 sends on a transport after rank 0 has finished with it (as a heartbeat sent after
+// the scheduler of a job stopped receiving), then both start the next transport, as the
+// second job of the same processes does: nothing of the first may arrive on the second.
+TEST(MpiTransport, LateMessagesOfAFinishedTransportNeverReachTheNext) {
+  const int rank = WorldRank();
+  auto control = [](ps::Transport& t, std::uint64_t value) {
+    ps::Message m;
+    m.head.receiver = 0;
+    m.head.topic = 7;
+    m.control = ps::EncodeControl(value);
+    EXPECT_TRUE(t.Send(std::move(m)).ok());
+  };
+  // Rank 0: receives `n` control messages with values from..from+n-1; says what went wrong.
+  auto receive = [](ps::Transport& t, std::uint64_t from, std::uint64_t n) -> std::string {
+    for (std::uint64_t i = 0; i < n; ++i) {
+      auto got = t.Recv(ps::DeadlineIn(60));
+      if (!got.ok()) return fmt::format("message {}: {}", i, got.status().ToString());
+      std::uint64_t value = 0;
+      if (got->head.type != ps::MsgType::kControl || !ps::DecodeControl(got->control, &value).ok() ||
+          value != from + i) {
+        return fmt::format("message {}: a {} message (value {}), expected control message {}", i,
+                           ps::MsgTypeName(got->head.type), value, from + i);
+      }
+    }
+    return "";
+  };
+  std::string error;
+  auto first = std::move(ps::MakeMpiTransport(MPI_COMM_WORLD)).value();
+  if (rank == 1) {
+    for (std::uint64_t i = 0; i < 5; ++i) control(*first, i);
+  }
+  if (rank == 0) error = receive(*first, 0, 5);
+  if (rank == 0) first.reset();
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == 1) {
+    for (int i = 0; i < 3; ++i) {
+      ps::Message beat;
+      beat.head.type = ps::MsgType::kHeartbeat;
+      beat.head.receiver = 0;
+      EXPECT_TRUE(first->Send(std::move(beat)).ok());
+    }
+  }
+  first.reset();  // lets the sends leave
+  MPI_Barrier(MPI_COMM_WORLD);
+
+  auto second = std::move(ps::MakeMpiTransport(MPI_COMM_WORLD)).value();
+  if (rank == 1) {
+    for (std::uint64_t i = 0; i < 20; ++i) control(*second, 100 + i);
+  }
+  if (rank == 0 && error.empty()) error = receive(*second, 100, 20);
+  MPI_Barrier(MPI_COMM_WORLD);
+  EXPECT_EQ(error, "");
 }
 
 }  // namespace
