@@ -148,7 +148,8 @@ std::string RecommendMarkdown(const nlohmann::json& m) {
                    "|---|---|---|---|---|\n",
                    fmt::arg("m", model));
   const auto& full_model = e["full"].value(model, nlohmann::json::object());
-  for (const auto& [metric, v] : full_model.items()) {
+  for (const auto& item : full_model.items()) {
+    const std::string metric = item.key();  // not a structured binding: clang 15 cannot capture one
     auto get = [&](const char* proto, const std::string& who) {
       const auto& p = e[proto];
       return p.contains(who) && p[who].contains(metric) ? Number(p[who][metric]) : std::string();

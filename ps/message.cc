@@ -2,6 +2,7 @@
 
 #include <cereal/types/string.hpp>
 #include <cereal/types/utility.hpp>
+#include <fmt/format.h>
 
 namespace ecps::ps {
 
@@ -21,6 +22,25 @@ const char* MsgTypeName(MsgType t) {
     case MsgType::kControl: return "control";
   }
   return "?";
+}
+
+Status CheckHeader(const MsgHeader& head, int world_size) {
+  if (head.magic != MsgHeader::kMagic) {
+    return InvalidArgument(fmt::format("bad magic number {:#x} (mixed ecps versions?)", head.magic));
+  }
+  const auto type = static_cast<std::uint16_t>(head.type);
+  if (type < static_cast<std::uint16_t>(MsgType::kPush) || type > static_cast<std::uint16_t>(MsgType::kControl)) {
+    return InvalidArgument(fmt::format("unknown message type {}", type));
+  }
+  if (head.sender < 0 || head.sender >= world_size || head.receiver < 0 || head.receiver >= world_size) {
+    return InvalidArgument(fmt::format("{} message from rank {} to rank {} in a job of {} ranks",
+                                       MsgTypeName(head.type), head.sender, head.receiver, world_size));
+  }
+  if (head.key_bytes % sizeof(Key) != 0) {
+    return InvalidArgument(fmt::format("{} message with {} key bytes, not a whole number of keys",
+                                       MsgTypeName(head.type), head.key_bytes));
+  }
+  return Status::Ok();
 }
 
 Blob Blob::Borrow(const void* data, std::size_t bytes) {

@@ -12,6 +12,7 @@
 
 #include <cereal/archives/binary.hpp>
 
+#include "ps/control_archive.h"
 #include "ps/status.h"
 #include "ps/types.h"
 
@@ -58,6 +59,11 @@ struct MsgHeader {
   std::uint64_t control_bytes = 0;
 };
 static_assert(std::is_trivially_copyable_v<MsgHeader>);
+
+/// Checks a header received from a peer before its parts are read: the magic number, a known
+/// message type, sender and receiver among the job's `world_size` ranks, and key bytes a whole
+/// number of keys. InvalidArgument says what is wrong.
+Status CheckHeader(const MsgHeader& head, int world_size);
 
 /// Bytes that are either owned by the message or borrowed from the sender. A borrowed blob
 /// points into memory the sender keeps alive and unchanged until the request it belongs to
@@ -121,12 +127,12 @@ Blob EncodeControl(const T& value) {
   return Blob::FromString(os.str());
 }
 
-/// Parses a blob written by EncodeControl; fails (not throws) on malformed bytes.
+/// Parses a blob written by EncodeControl; fails (not throws) on malformed bytes, before
+/// allocating more than a small multiple of the blob's size (see ControlInputArchive).
 template <class T>
 Status DecodeControl(const Blob& blob, T* value) {
   try {
-    std::istringstream is{std::string(blob.View())};
-    cereal::BinaryInputArchive ar(is);
+    ControlInputArchive ar(blob.View());
     ar(*value);
   } catch (const std::exception& e) {
     return Internal(std::string("malformed control payload: ") + e.what());

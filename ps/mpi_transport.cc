@@ -175,8 +175,8 @@ class MpiTransport final : public Transport {
     Message m;
     int rc = MPI_Mrecv(&m.head, sizeof(MsgHeader), MPI_BYTE, &handle, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) return Internal("MPI_Mrecv: " + MpiError(rc));
-    if (m.head.magic != MsgHeader::kMagic) {
-      return Internal(fmt::format("message from rank {} has a bad header (mixed ecps versions?)", from));
+    if (Status s = CheckHeader(m.head, size_); !s.ok()) {
+      return Internal(fmt::format("message from rank {} has a bad header: {}", from, s.message()));
     }
     std::vector<MPI_Request> reqs;
     ECPS_RETURN_IF_ERROR(PostRecv(&m.keys, m.head.key_bytes, from, kTagKeys, &reqs));

@@ -43,6 +43,14 @@ class ServerTable {
                                            spec_.name, keys.front(), keys.back(), ctx_.range.begin,
                                            ctx_.range.end));
       }
+      // Sorted and unique, as KVClient sends them: then every key lies between the first and
+      // the last. A peer that breaks the contract is refused before any row is touched.
+      for (std::size_t i = 1; i < keys.size(); ++i) {
+        if (keys[i] <= keys[i - 1]) {
+          return InvalidArgument(fmt::format("table {}: keys not sorted and unique (key {} after {})",
+                                             spec_.name, keys[i], keys[i - 1]));
+        }
+      }
       return keys.size();
     }
     if (m.head.range_begin > m.head.range_end || m.head.range_begin < ctx_.range.begin ||

@@ -49,5 +49,76 @@ TEST(StatusPayload, AnythingButAFailedStatusIsUnreadable) {
   EXPECT_EQ(DecodeStatus(unknown, unreadable), unreadable);
 }
 
+// An element type that counts how many of it were made.
+struct Counted {
+  static inline std::size_t made = 0;
+  Counted() { ++made; }
+  std::uint8_t v = 0;
+  template <class A>
+  void serialize(A& ar) { ar(v); }
+};
+
+// A peer's payload of a few bytes that announces 2^24 elements is refused before the vector
+// is sized (Cereal's own archive made all 2^24 before finding the data missing).
+TEST(Control, HugeLengthIsRefusedBeforeAllocating) {
+  const std::uint64_t announced = std::uint64_t{1} << 24;
+  std::string bytes(reinterpret_cast<const char*>(&announced), sizeof announced);
+  bytes += "\x01\x02";  // two elements follow
+  std::vector<Counted> out;
+  Counted::made = 0;
+  Status s = DecodeControl(Blob::FromString(bytes), &out);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_LE(Counted::made, bytes.size()) << "the decoder sized the vector by the announced length";
+}
+
+TEST(Control, LengthsWithinThePayloadStillDecode) {
+  const std::vector<std::string> in{"", "a", std::string(1000, 'x')};
+  std::vector<std::string> out;
+  ASSERT_TRUE(DecodeControl(EncodeControl(in), &out).ok());
+  EXPECT_EQ(out, in);
+}
+
+// A bool is one byte, 0 or 1; any other byte is refused instead of being loaded as a bool.
+TEST(Control, BoolOtherThanZeroOrOneIsRefused) {
+  std::pair<bool, int> out;
+  Status s = DecodeControl(Blob::FromString(std::string("\x07\x01\x00\x00\x00", 5)), &out);
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.message();
+  ASSERT_TRUE(DecodeControl(EncodeControl(std::pair<bool, int>(true, 1)), &out).ok());
+  EXPECT_TRUE(out.first);
+}
+
+MsgHeader GoodHeader() {
+  MsgHeader h;
+  h.type = MsgType::kPush;
+  h.sender = 2;
+  h.receiver = 1;
+  h.key_bytes = 3 * sizeof(Key);
+  return h;
+}
+
+TEST(CheckHeader, AcceptsAHeaderOfTheJob) { EXPECT_TRUE(CheckHeader(GoodHeader(), 4).ok()); }
+
+TEST(CheckHeader, RefusesWhatNoPeerOfTheJobSends) {
+  MsgHeader h = GoodHeader();
+  h.magic = 0x12345678;
+  EXPECT_EQ(CheckHeader(h, 4).code(), StatusCode::kInvalidArgument);
+  h = GoodHeader();
+  h.type = static_cast<MsgType>(0);
+  EXPECT_EQ(CheckHeader(h, 4).code(), StatusCode::kInvalidArgument);
+  h.type = static_cast<MsgType>(static_cast<std::uint16_t>(MsgType::kControl) + 1);
+  EXPECT_EQ(CheckHeader(h, 4).code(), StatusCode::kInvalidArgument);
+  h = GoodHeader();
+  h.sender = 4;
+  EXPECT_EQ(CheckHeader(h, 4).code(), StatusCode::kInvalidArgument);
+  h = GoodHeader();
+  h.receiver = -1;
+  EXPECT_EQ(CheckHeader(h, 4).code(), StatusCode::kInvalidArgument);
+  h = GoodHeader();
+  h.key_bytes = 12;
+  Status s = CheckHeader(h, 4);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("12 key bytes"), std::string::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace ecps::ps

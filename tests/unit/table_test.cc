@@ -1,10 +1,15 @@
 #include "ps/table.h"
 
+#include <memory>
+#include <vector>
+
 #include <set>
 
 #include <fmt/format.h>
 
 #include <gtest/gtest.h>
+
+#include "ps/server_table.h"
 
 namespace ecps::ps {
 namespace {
@@ -64,6 +69,41 @@ TEST(Keys, SortedUnique) {
   EXPECT_TRUE(SortedUnique(ok));
   EXPECT_FALSE(SortedUnique(dup));
   EXPECT_FALSE(SortedUnique(down));
+}
+
+// A push from a peer whose keys are not sorted (first and last inside the shard, one in the
+// middle far outside) is refused: nothing is written outside the shard's rows.
+TEST(ServerTable, RefusesUnsortedKeysFromAPeer) {
+  TableSpec spec;
+  spec.id = 1;
+  spec.name = "t";
+  spec.num_keys = 256;
+  FinalizeContext ctx;
+  ctx.table = 1;
+  ctx.range = KeyRange{64, 128};
+  ctx.width = 1;
+  TypedServerTable<float> table(spec, ctx, std::make_unique<SumRule<float>>(), nullptr);
+  const std::vector<Key> keys{64, 1000000, 100};
+  const std::vector<float> values{1, 1, 1};
+  Message m;
+  m.head.type = MsgType::kPush;
+  m.keys = Blob::CopyOf(keys.data(), keys.size() * sizeof(Key));
+  m.values = Blob::CopyOf(values.data(), values.size() * sizeof(float));
+  m.SyncSizes();
+  Status s = table.Push(m);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("not sorted and unique"), std::string::npos) << s.message();
+  m.head.type = MsgType::kPull;
+  m.values = Blob();
+  m.SyncSizes();
+  EXPECT_EQ(table.Pull(m).status().code(), StatusCode::kInvalidArgument);
+  // Sorted keys of the shard are still served.
+  const std::vector<Key> good{64, 100, 127};
+  m.keys = Blob::CopyOf(good.data(), good.size() * sizeof(Key));
+  m.SyncSizes();
+  auto got = table.Pull(m);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(got->size(), 3 * sizeof(float));
 }
 
 }  // namespace
