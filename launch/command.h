@@ -41,7 +41,7 @@ Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& ar
 
 /// Runs `run`. When it fails and the output folder `dir` did not exist before, removes what
 /// the run made of it: a failed training leaves no half-written folder behind. (A folder that
-/// existed is left as it is.)
+/// existed is left as it is.) An exception from `run` becomes an Internal error (exit 1).
 Status CleanNewDirOnFailure(const std::string& dir, const std::function<Status()>& run);
 
 /// Checks for numeric options with plain messages (CLI11's PositiveNumber prints its range

@@ -76,7 +76,12 @@ Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& ar
 Status CleanNewDirOnFailure(const std::string& dir, const std::function<Status()>& run) {
   std::error_code ec;
   const bool existed = dir.empty() || std::filesystem::exists(dir, ec);
-  Status s = run();
+  Status s;
+  try {
+    s = run();
+  } catch (const std::exception& e) {  // a bug: still remove the folder, then report it
+    s = Internal(fmt::format("internal error: {}", e.what()));
+  }
   if (!s.ok() && !existed) std::filesystem::remove_all(dir, ec);  // best effort: the error is what matters
   return s;
 }
