@@ -1,5 +1,7 @@
 // The real `ecps` binary on inputs that used to abort it: bytes that are not UTF-8 in a CSV
-// header, a data value or an output path (all reach metrics.json).
+// header, a data value or an output path (all reach metrics.json), a model path that is a
+// folder or a device; and item-CF with more neighbour slots than real neighbours, whose
+// model must hold only the real ones.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +86,68 @@ TEST(NonUtf8, KMeansWithSuchAColumnAndItemCfWithSuchIdsFinish) {
            " --out " + Q(dir / ("cf" + kBad)));
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_TRUE(nlohmann::json::accept(ReadBytes(dir / ("cf" + kBad) / "metrics.json")));
+}
+
+TEST(ModelPath, AFolderOrADeviceIsABadInputNotACrash) {
+  const auto dir = TempDir("model_path");
+  fs::create_directories(dir / "m" / "model.bin");
+  fs::create_directories(dir / "c" / "model.ecps");
+  WriteBytes(dir / "users.csv", "id,age\nu1,3\n");
+  EcpsRun r =
+      Ecps("segment --model " + Q(dir / "m") + " --data " + Q(dir / "users.csv") + " --out -");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("model.bin: is a folder, not a model file"), std::string::npos) << r.out;
+  r = Ecps("predict --model " + Q(dir / "m") + " --data " + Q(dir / "users.csv") + " --out -");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("is a folder"), std::string::npos) << r.out;
+  r = Ecps("recommend --model " + Q(dir / "c") + " --user u1");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("model.ecps: is a folder, not a model file"), std::string::npos) << r.out;
+  r = Ecps("similar --model " + Q(dir / "c") + " --item x");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  r = Ecps("segment --model /dev/zero --data " + Q(dir / "users.csv") +
+           " --out -");  // an endless stream
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("/dev/zero: not a regular file"), std::string::npos) << r.out;
+}
+
+TEST(CfNeighbours, MoreSlotsThanRealNeighboursStoreOnlyTheRealOnes) {
+  // 12 items, each with at most 11 neighbours: --neighbors 11 and 10000 must give the same
+  // lists, recommendations and answers, and models of the same size.
+  const auto dir = TempDir("cf_slots");
+  std::string inter = "user,item\n";
+  for (int u = 0; u < 40; ++u) {
+    for (int t = 0; t < 3 + u % 4; ++t)
+      inter += "u" + std::to_string(u) + ",i" + std::to_string((u * 7 + t * 3) % 12) + "\n";
+  }
+  WriteBytes(dir / "inter.csv", inter);
+  std::string reference[5];
+  std::uintmax_t sizes[2] = {0, 0};
+  int run = 0;
+  for (const char* k : {"11", "10000"}) {
+    const fs::path out = dir / ("k" + std::string(k));
+    EcpsRun r = Ecps("train itemcf --local --quiet --train " + Q(dir / "inter.csv") +
+                     " --neighbors " + k + " --out " + Q(out));
+    ASSERT_EQ(r.rc, 0) << r.out;
+    sizes[run] = fs::file_size(out / "model.ecps");
+    const std::string answers[5] = {ReadBytes(out / "neighbors.csv"),
+                                    ReadBytes(out / "recommendations.csv"),
+                                    Ecps("similar --model " + Q(out) + " --item i3 -n 20").out,
+                                    Ecps("recommend --model " + Q(out) + " --user u5 -n 20").out,
+                                    Ecps("recommend --model " + Q(out) + " --user u38 -n 5").out};
+    for (int a = 0; a < 5; ++a) {
+      if (run == 0) {
+        reference[a] = answers[a];
+        EXPECT_GT(answers[a].size(), 20u) << a;
+      } else {
+        EXPECT_EQ(answers[a], reference[a]) << "answer " << a << " differs with --neighbors " << k;
+      }
+    }
+    ++run;
+  }
+  // Dense slots would take 12 x 10000 x 8 bytes (~1 MB).
+  EXPECT_EQ(sizes[1], sizes[0]) << "the model stores empty neighbour slots";
+  EXPECT_LT(sizes[1], 20000u);
 }
 
 }  // namespace
