@@ -234,7 +234,13 @@ Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
   }
   if (mpi_job) s = AgreeAcrossProcesses(s);
   if (s.ok()) s = InterruptStatus();
-  if (s.ok()) s = run();
+  if (s.ok()) {
+    try {
+      s = run();
+    } catch (const std::exception& e) {  // a bug: report it; the staged outputs still go
+      s = Internal(fmt::format("internal error: {}", e.what()));
+    }
+  }
   if (s.ok()) s = InterruptStatus();  // a signal before the outputs are in place cancels them
   if (s.ok() && staged) s = staged->Publish();
   return s;  // unpublished staged outputs are removed with `staged`

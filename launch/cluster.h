@@ -65,7 +65,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
 /// outputs are published cancels them. With `cluster` set, the command is a training on
 /// those cluster options: under an MPI launcher every rank calls this, and every rank learns
 /// whether rank 0 could take the folder. With `cluster` null (e.g. generate), only this
-/// process is involved.
+/// process is involved. An exception from `run` becomes an Internal error (exit 1).
 Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
                         const std::function<Status()>& run);
 

@@ -63,7 +63,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ecps: error: %s\nRun the command with --help for its options.\n", e.what());
     return 2;
   }
-  ecps::Status s = selected ? selected() : ecps::InvalidArgument("no command given");
+  ecps::Status s;
+  try {
+    s = selected ? selected() : ecps::InvalidArgument("no command given");
+  } catch (const std::exception& e) {  // no exception leaves main: exit 1, "anything else"
+    s = ecps::Internal(std::string("internal error: ") + e.what());
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "ecps: error: %s\n", s.message().c_str());
     std::fflush(stderr);

@@ -125,6 +125,7 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                                                       static_cast<std::size_t>(o->threads));
       }
       o->cf.quiet = o->cluster.quiet;
+      o->cf.single_process = o->cluster.local || !UnderMpiLauncher();
       return RunWritingOutput(&o->cluster, o->cf.out, [&] {
         return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
           return RunCluster(o->cluster, factory);

@@ -105,7 +105,7 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
         cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); },
         [&](sched::Job& j) -> Status {
           if (cluster.quiet) return Status::Ok();
-          std::printf("%s\n", static_cast<JobT&>(j).metrics().dump(2).c_str());
+          std::printf("%s\n", models::DumpJson(static_cast<JobT&>(j).metrics(), 2).c_str());
           std::fflush(stdout);  // before the log lines that follow on stderr
           return Status::Ok();
         });

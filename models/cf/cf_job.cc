@@ -1,6 +1,7 @@
 #include "models/cf/cf_job.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <any>
@@ -64,8 +65,22 @@ constexpr std::size_t kChunk = std::size_t{1} << 18;
 
 // Gives memory freed by this thread's large buffers back to the system: glibc keeps freed
 // blocks in per-thread arenas, so with several worker threads the peak would otherwise be
-// the sum of every thread's peak rather than the live data.
+// the sum of every thread's peak rather than the live data. Not under AddressSanitizer,
+// whose allocator is not glibc's (malloc_trim there crashes about one run in 20).
+#if defined(__SANITIZE_ADDRESS__)
+#define ECPS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ECPS_ASAN 1
+#endif
+#endif
+#ifdef ECPS_ASAN
+void ReleaseFreeMemory() {}
+#else
 void ReleaseFreeMemory() { malloc_trim(0); }
+#endif
+
+std::uint64_t DefaultBlockSize(std::uint64_t n, int workers, std::uint64_t requested);
 
 // ---- Options as typed values ----------------------------------------------------------
 
@@ -282,6 +297,9 @@ class IngestJob final : public sched::Job {
   Status ShuffleByUser(sched::JobContext& ctx, const IdDictionary& users, const std::vector<std::uint32_t>& gu,
                        const std::vector<std::uint32_t>& gi, Rows* rows);
   void GroupAndSplit(const Rows& rows, std::uint32_t n_users, CountReport* report);
+  // Logs the NeighborListBytes estimate; warns above half this machine's memory, refuses
+  // above all of it when every rank runs in this process.
+  Status CheckNeighborMemory(ps::Node& node, std::uint32_t n_entities, int workers) const;
 
   const CfOptions& o_;
   const Settings& s_;
@@ -667,6 +685,30 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
                {"dropped_test_items", total.dropped}};
   node.log().info("{}: {} rows ({}), {} users, {} items, {} training interactions, {} users to evaluate",
                   o_.train, rows, s_.format.Describe(), n_users, n_items, st_->nnz, total.evaluated_users);
+  return CheckNeighborMemory(node, n_entities, static_cast<int>(workers.size()));
+}
+
+Status IngestJob::CheckNeighborMemory(ps::Node& node, std::uint32_t n_entities, int workers) const {
+  const std::uint64_t k = s_.sim.k;
+  const std::uint64_t bytes =
+      NeighborListBytes(n_entities, s_.item_based && !o_.item_attributes.empty() ? st_->n_items : 0,
+                        k, workers, DefaultBlockSize(n_entities, workers, o_.block_size));
+  const std::uint64_t memory = PhysicalMemoryBytes();
+  constexpr double kGiB = 1024.0 * 1024 * 1024;
+  const std::string figure =
+      fmt::format("the neighbour lists (--neighbors {} for {} {}) need about {:.1f} GiB", k,
+                  n_entities, s_.item_based ? "items" : "users", bytes / kGiB);
+  if (memory > 0 && bytes > memory && o_.single_process) {
+    return InvalidArgument(
+        fmt::format("{}, more than this machine's {:.1f} GiB: use a smaller --neighbors", figure,
+                    memory / kGiB));
+  }
+  if (memory > 0 && bytes > memory / 2) {
+    node.log().warn("{} of this machine's {:.1f} GiB during the similarity phase{}", figure,
+                    memory / kGiB, o_.single_process ? "" : " (all ranks together)");
+  } else {
+    node.log().info("{} during the similarity phase", figure);
+  }
   return Status::Ok();
 }
 
@@ -1002,10 +1044,13 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
 }
 
 // Neighbour lists for entities `keys` (sorted) pulled from cf.neighbors into `lists` (rows
-// indexed by `row_of(key)`).
+// indexed by `row_of(key)`, increasing with the key), closed at `n` rows.
 template <class RowOf>
-Status PullNeighbors(ps::KVClient& kv, ps::TableId table, std::span<const ps::Key> keys, std::size_t k, RowOf row_of,
-                     NeighborLists* lists, ps::Deadline deadline) {
+Status PullNeighbors(ps::KVClient& kv, ps::TableId table, std::span<const ps::Key> keys,
+                     std::size_t k, RowOf row_of, std::size_t n, NeighborLists* lists,
+                     ps::Deadline deadline) {
+  *lists = NeighborLists();
+  lists->k = static_cast<std::uint32_t>(k);
   const std::size_t per = std::max<std::size_t>(1, kChunk / (2 * k));
   std::vector<double> buf;
   std::vector<Neighbor> row;
@@ -1016,13 +1061,11 @@ Status PullNeighbors(ps::KVClient& kv, ps::TableId table, std::span<const ps::Ke
     for (std::size_t t = 0; t < part.size(); ++t) {
       row.clear();
       DecodeRow(buf.data() + t * 2 * k, k, &row);
-      const std::size_t at = row_of(part[t]) * k;
-      for (std::size_t s = 0; s < row.size(); ++s) {
-        lists->id[at + s] = row[s].id;
-        lists->score[at + s] = static_cast<float>(row[s].score);
-      }
+      const std::size_t at = row_of(part[t]);
+      for (const Neighbor& nb : row) lists->Add(at, nb.id, static_cast<float>(nb.score));
     }
   }
+  lists->Finish(n);
   return Status::Ok();
 }
 
@@ -1064,7 +1107,6 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
   const std::size_t k = s_.sim.k;
   const std::uint32_t n_items = st_->n_items;
   NeighborLists lists, content;
-  lists.k = static_cast<std::uint32_t>(k);
   ContentMix mix;
   // usercf: our users' neighbours' training rows, as CSR over `nb_users`.
   std::vector<std::uint32_t> nb_users;
@@ -1075,15 +1117,12 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
     std::vector<ps::Key> needed(own.train_item.begin(), own.train_item.end());
     std::sort(needed.begin(), needed.end());
     needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
-    lists.id.assign(static_cast<std::size_t>(n_items) * k, NeighborLists::kNone);
-    lists.score.assign(lists.id.size(), 0.0f);
     auto row_of = [](ps::Key key) { return static_cast<std::size_t>(key); };
-    ECPS_RETURN_IF_ERROR(PullNeighbors(kv, kNeighbors, needed, k, row_of, &lists, deadline));
+    ECPS_RETURN_IF_ERROR(
+        PullNeighbors(kv, kNeighbors, needed, k, row_of, n_items, &lists, deadline));
     if (has_content()) {
-      content.k = lists.k;
-      content.id.assign(lists.id.size(), NeighborLists::kNone);
-      content.score.assign(lists.id.size(), 0.0f);
-      ECPS_RETURN_IF_ERROR(PullNeighbors(kv, kContent, needed, k, row_of, &content, deadline));
+      ECPS_RETURN_IF_ERROR(
+          PullNeighbors(kv, kContent, needed, k, row_of, n_items, &content, deadline));
       mix.content = &content;
       mix.item_count = st_->item_count;
       mix.cold_threshold = static_cast<std::uint32_t>(o_.cold_threshold);
@@ -1091,17 +1130,13 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
     }
   } else {
     std::vector<ps::Key> mine(own.users.begin(), own.users.end());
-    lists.id.assign(own.size() * k, NeighborLists::kNone);
-    lists.score.assign(lists.id.size(), 0.0f);
     ECPS_RETURN_IF_ERROR(PullNeighbors(
         kv, kNeighbors, mine, k,
         [&](ps::Key key) {
           return static_cast<std::size_t>(std::lower_bound(own.users.begin(), own.users.end(), key) - own.users.begin());
         },
-        &lists, deadline));
-    for (auto v : lists.id) {
-      if (v != NeighborLists::kNone) nb_users.push_back(v);
-    }
+        own.size(), &lists, deadline));
+    nb_users = lists.id;
     std::sort(nb_users.begin(), nb_users.end());
     nb_users.erase(std::unique(nb_users.begin(), nb_users.end()), nb_users.end());
     ECPS_RETURN_IF_ERROR(matrix_float() ? PullRows<float>(kv, nb_users, &nb_ptr, &nb_item, &nb_val, deadline)
@@ -1139,7 +1174,7 @@ Status ModelJob::RecommendAndEvaluate(sched::JobContext& ctx, PodWriter* report,
       } else {
         auto ids = lists.Ids(p);
         auto sims = lists.Scores(p);
-        for (std::size_t s = 0; s < ids.size() && ids[s] != NeighborLists::kNone; ++s) {
+        for (std::size_t s = 0; s < ids.size(); ++s) {
           const std::size_t v = static_cast<std::size_t>(
               std::lower_bound(nb_users.begin(), nb_users.end(), ids[s]) - nb_users.begin());
           std::span<const std::uint32_t> items(nb_item.data() + nb_ptr[v], nb_ptr[v + 1] - nb_ptr[v]);
@@ -1312,27 +1347,26 @@ class CsvOut {
 
 // Scheduler: the rows of a neighbour table, as each server sent them on `topic`.
 Result<NeighborLists> ReceiveLists(ps::Node& node, std::uint32_t topic, std::size_t n, std::size_t k) {
-  NeighborLists lists;
-  lists.k = static_cast<std::uint32_t>(k);
-  lists.id.assign(n * k, NeighborLists::kNone);
-  lists.score.assign(lists.id.size(), 0.0f);
-  std::vector<Neighbor> row;
+  std::vector<std::vector<Neighbor>> rows(n);  // servers may answer in any order
   for (int s = 0; s < node.roles().num_servers(); ++s) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(topic, node.roles().ServerRank(s), node.DefaultDeadline()));
     ECPS_ASSIGN_OR_RETURN(PodReader rd, PodReader::Open(m.control));
     ECPS_ASSIGN_OR_RETURN(auto begin, rd.NextValue<ps::Key>());
     ECPS_ASSIGN_OR_RETURN(auto end, rd.NextValue<ps::Key>());
-    ECPS_ASSIGN_OR_RETURN(auto rows, rd.Next<double>());
-    if (rows.size() != (end - begin) * 2 * k || end > n) return Internal("neighbour rows of the wrong size");
-    for (ps::Key e = begin; e < end; ++e) {
-      row.clear();
-      DecodeRow(rows.data() + (e - begin) * 2 * k, k, &row);
-      for (std::size_t t = 0; t < row.size(); ++t) {
-        lists.id[e * k + t] = row[t].id;
-        lists.score[e * k + t] = static_cast<float>(row[t].score);
-      }
+    ECPS_ASSIGN_OR_RETURN(auto dense, rd.Next<double>());
+    if (end > n || begin > end || dense.size() != (end - begin) * 2 * k) {
+      return Internal("neighbour rows of the wrong size");
     }
+    for (ps::Key e = begin; e < end; ++e)
+      DecodeRow(dense.data() + (e - begin) * 2 * k, k, &rows[e]);
   }
+  NeighborLists lists;
+  lists.k = static_cast<std::uint32_t>(k);
+  for (std::size_t e = 0; e < n; ++e) {
+    for (const Neighbor& nb : rows[e]) lists.Add(e, nb.id, static_cast<float>(nb.score));
+    std::vector<Neighbor>().swap(rows[e]);
+  }
+  lists.Finish(n);
   return lists;
 }
 
@@ -1389,7 +1423,7 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
       auto ids = nl.Ids(e);
       auto sc = nl.Scores(e);
       const std::string entity = CsvField(eids[e]);
-      for (std::size_t t = 0; t < ids.size() && ids[t] != NeighborLists::kNone; ++t) {
+      for (std::size_t t = 0; t < ids.size(); ++t) {
         fmt::format_to(std::back_inserter(out.buf()), "{},{},{:.6g}\n", entity, CsvField(eids[ids[t]]), sc[t]);
       }
       ECPS_RETURN_IF_ERROR(out.MaybeFlush());
@@ -1456,8 +1490,7 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
   }
   std::size_t with_neighbors = 0, neighbor_slots = 0;
   for (std::size_t e = 0; e < lists.size(); ++e) {
-    auto ids = lists.Ids(e);
-    const auto n = static_cast<std::size_t>(std::find(ids.begin(), ids.end(), NeighborLists::kNone) - ids.begin());
+    const std::size_t n = lists.Ids(e).size();
     with_neighbors += n > 0 ? 1 : 0;
     neighbor_slots += n;
   }
@@ -1609,6 +1642,20 @@ Status CfOptions::Validate() const {
   ECPS_RETURN_IF_ERROR(ParseScoring(scoring, false).status());
   ECPS_RETURN_IF_ERROR(ParseSplitKind(split).status());
   return ParseEvalTarget(evaluate_on).status();
+}
+
+std::uint64_t NeighborListBytes(std::uint64_t entities, std::uint64_t content_items,
+                                std::uint64_t k, int workers, std::uint64_t block) {
+  const std::uint64_t slot = 2 * sizeof(double);
+  const auto w = static_cast<std::uint64_t>(std::max(workers, 1));
+  return (entities + content_items) * k * slot + w * 2 * std::min(block, entities) * k * slot;
+}
+
+std::uint64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0
+             ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page)
+             : 0;
 }
 
 Status TrainCf(const CfOptions& options, const ClusterRunner& run) {

@@ -96,9 +96,21 @@ struct CfOptions {
   bool write_neighbors = true;
   /// No progress lines (set from --quiet).
   bool quiet = false;
+  /// Every rank runs in this process (--local): a NeighborListBytes estimate above this
+  /// machine's memory is then refused before the similarity phase (else only warned about).
+  bool single_process = true;
 
   Status Validate() const;
 };
+
+/// Memory the neighbour lists take during the similarity phase, in all ranks together: the
+/// servers' tables of k slots (two doubles each) per entity, and per item for content lists
+/// (`content_items`, 0 without), plus on each worker the two blocks of `block` entities of
+/// its current task. The saved model holds only the real neighbours.
+std::uint64_t NeighborListBytes(std::uint64_t entities, std::uint64_t content_items,
+                                std::uint64_t k, int workers, std::uint64_t block);
+/// This machine's physical memory in bytes (0 when unknown).
+std::uint64_t PhysicalMemoryBytes();
 
 /// Runs a job on the cluster: RunCluster in the command, RunLocal in tests. Called twice.
 using ClusterRunner = std::function<Status(const sched::JobFactory&)>;

@@ -1,5 +1,6 @@
 #include "models/cf/model.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -8,29 +9,73 @@
 
 namespace ecps::models::cf {
 
+namespace {
+// A CSR pointer of `rows` rows over `entries` entries: starts at 0, never decreases, ends at
+// `entries`; `max_row` (> 0) bounds each row.
+bool GoodPointer(const std::vector<std::uint64_t>& ptr, std::size_t rows, std::size_t entries,
+                 std::uint64_t max_row = 0) {
+  if (ptr.size() != rows + 1 || ptr.front() != 0 || ptr.back() != entries) return false;
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (ptr[r + 1] < ptr[r] || (max_row > 0 && ptr[r + 1] - ptr[r] > max_row)) return false;
+  }
+  return true;
+}
+
+// Neighbour lists of `rows` entities, each of at most k neighbours that are entities below
+// `ids` with finite scores; "" when they are, else what is wrong.
+std::string CheckLists(const NeighborLists& l, std::size_t rows, std::size_t ids) {
+  if (l.k == 0) return "k is 0";
+  if (l.score.size() != l.id.size()) {
+    return fmt::format("{} ids but {} scores", l.id.size(), l.score.size());
+  }
+  if (!GoodPointer(l.ptr, rows, l.id.size(), l.k)) {
+    return fmt::format("the list pointer does not cover {} entities of at most {} neighbours", rows,
+                       l.k);
+  }
+  for (auto j : l.id) {
+    if (j >= ids) return fmt::format("neighbour index {} is not below {}", j, ids);
+  }
+  for (float s : l.score) {
+    if (!std::isfinite(s)) return "a neighbour score is not finite";
+  }
+  return "";
+}
+}  // namespace
+
 Status CheckModel(const CfModel& m, const std::string& path) {
   const std::size_t users = m.user_ids.size(), items = m.item_ids.size();
   const std::size_t entities = m.item_based() ? items : users;
   auto bad = [&](const std::string& what) { return DataError(fmt::format("{}: inconsistent model: {}", path, what)); };
   if (m.kind != "itemcf" && m.kind != "usercf") return bad("kind \"" + m.kind + "\"");
-  if (m.train_ptr.size() != users + 1) return bad("training pointer size");
-  if (m.train_ptr.back() != m.train_item.size()) return bad("training entries");
+  if (m.scoring != "sum" && m.scoring != "average") return bad("scoring \"" + m.scoring + "\"");
+  if (users >= NeighborLists::kNone || items >= NeighborLists::kNone) {
+    return bad("too many users or items");
+  }
+  if (!GoodPointer(m.train_ptr, users, m.train_item.size())) {
+    return bad(fmt::format("the training pointer does not cover {} users and {} entries in order",
+                           users, m.train_item.size()));
+  }
   if (!m.train_val.empty() && m.train_val.size() != m.train_item.size()) return bad("training values");
   if (!m.train_age.empty() && m.train_age.size() != m.train_item.size()) return bad("training ages");
+  if (!(m.recency_decay > 0 && m.recency_decay <= 1)) return bad("recency decay outside (0, 1]");
   if (m.train_age.empty() && m.recency_decay < 1.0) return bad("recency decay without training ages");
+  if (!(m.content_blend >= 0 && m.content_blend <= 1)) return bad("content blend outside [0, 1]");
   if (m.item_count.size() != items) return bad("item counts");
-  if (m.neighbors.size() != entities || m.neighbors.score.size() != m.neighbors.id.size()) return bad("neighbour lists");
-  if (m.has_content() && (m.content.size() != items || m.content.score.size() != m.content.id.size())) {
-    return bad("content neighbour lists");
+  if (std::string why = CheckLists(m.neighbors, entities, entities); !why.empty()) {
+    return bad("neighbour lists: " + why);
   }
-  for (auto j : m.content.id) {
-    if (j != NeighborLists::kNone && j >= items) return bad("content neighbour index out of range");
+  if (m.has_content()) {
+    if (std::string why = CheckLists(m.content, items, items); !why.empty()) {
+      return bad("content neighbour lists: " + why);
+    }
+  } else if (!m.content.id.empty()) {
+    return bad("content neighbour lists without k");
   }
   for (auto j : m.train_item) {
-    if (j >= items) return bad("item index out of range");
+    if (j >= items) return bad(fmt::format("training item index {} is not below {}", j, items));
   }
-  for (auto j : m.neighbors.id) {
-    if (j != NeighborLists::kNone && j >= entities) return bad("neighbour index out of range");
+  for (float v : m.train_val) {
+    if (!std::isfinite(v)) return bad("a training value is not finite");
   }
   return Status::Ok();
 }
@@ -58,7 +103,7 @@ void RecommendForUser(const CfModel& m, const Popularity& pop, std::uint32_t u, 
   } else {
     auto ids = m.neighbors.Ids(u);
     auto sims = m.neighbors.Scores(u);
-    for (std::size_t s = 0; s < ids.size() && ids[s] != NeighborLists::kNone; ++s) {
+    for (std::size_t s = 0; s < ids.size(); ++s) {
       ScoreFromUser(m.Items(ids[s]), m.Values(ids[s]), sims[s], scores);
     }
   }

@@ -17,7 +17,9 @@
 namespace ecps::models::cf {
 
 struct CfModel {
-  static constexpr std::uint32_t kVersion = 1;
+  /// 2: neighbour lists hold only real neighbours (CSR). Version 1 files (k slots per
+  /// entity) are refused with a message to train again.
+  static constexpr std::uint32_t kVersion = 2;
   static constexpr const char* kKind = "cf";
 
   std::string kind;        ///< "itemcf" or "usercf": what the neighbour lists are of
@@ -69,7 +71,10 @@ struct CfModel {
   }
 };
 
-/// Checks the model's internal sizes (a decoded model from a foreign build could be off).
+/// Checks that the decoded parts fit together before anything indexes with them: sizes,
+/// CSR pointers that start at 0, never decrease and end at their arrays' sizes, every index
+/// in range, finite scores and values, known kind and scoring. A payload with a recomputed
+/// checksum can hold anything.
 Status CheckModel(const CfModel& m, const std::string& path);
 Status SaveCfModel(const std::string& path, const CfModel& model);
 /// Loads DIR/model.ecps (or a file path) and checks it.

@@ -84,7 +84,7 @@ namespace {
 void AddList(const NeighborLists& lists, std::uint32_t item, double weight, double value, ItemScores* scores) {
   auto ids = lists.Ids(item);
   auto sims = lists.Scores(item);
-  for (std::size_t s = 0; s < ids.size() && ids[s] != NeighborLists::kNone; ++s) {
+  for (std::size_t s = 0; s < ids.size(); ++s) {
     scores->Add(ids[s], sims[s] * weight, value);
   }
 }

@@ -30,18 +30,36 @@ enum class Scoring { kSum, kAverage };
 Result<Scoring> ParseScoring(std::string_view s, bool explicit_ratings);
 const char* ScoringName(Scoring s);
 
-/// Neighbour lists of every entity: n x k slots, best first, id kNone when empty.
+/// Neighbour lists of every entity, best first, at most k each; only real neighbours are
+/// stored (CSR: entity e's list is id/score[ptr[e], ptr[e + 1])). Built by Add() in
+/// increasing entity order and Finish().
 struct NeighborLists {
-  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;
+  static constexpr std::uint32_t kNone = 0xFFFFFFFFu;  ///< an empty slot in a dense row
   std::uint32_t k = 0;
+  std::vector<std::uint64_t> ptr{0};
   std::vector<std::uint32_t> id;
   std::vector<float> score;
 
-  std::size_t size() const { return k ? id.size() / k : 0; }
-  std::span<const std::uint32_t> Ids(std::size_t e) const { return {id.data() + e * k, k}; }
-  std::span<const float> Scores(std::size_t e) const { return {score.data() + e * k, k}; }
+  std::size_t size() const { return ptr.empty() ? 0 : ptr.size() - 1; }
+  std::span<const std::uint32_t> Ids(std::size_t e) const {
+    return {id.data() + ptr[e], ptr[e + 1] - ptr[e]};
+  }
+  std::span<const float> Scores(std::size_t e) const {
+    return {score.data() + ptr[e], ptr[e + 1] - ptr[e]};
+  }
+  /// Appends a neighbour to entity e's list; e is never below an earlier call's, and the
+  /// entities skipped get empty lists.
+  void Add(std::size_t e, std::uint32_t neighbor, float s) {
+    while (ptr.size() <= e) ptr.push_back(id.size());
+    id.push_back(neighbor);
+    score.push_back(s);
+  }
+  /// Closes the lists at n entities.
+  void Finish(std::size_t n) {
+    while (ptr.size() <= n) ptr.push_back(id.size());
+  }
   template <class A>
-  void serialize(A& ar) { ar(k, id, score); }
+  void serialize(A& ar) { ar(k, ptr, id, score); }
 };
 
 /// Training interactions per item and the resulting order (count desc, index asc).

@@ -1,5 +1,7 @@
 #include "models/common/model_file.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -41,18 +43,59 @@ Status SaveModelFile(const std::string& path, const std::string& kind, std::uint
   return WriteFileAtomic(path, out);
 }
 
-Result<std::string> ModelFileKind(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(fmt::format("{}: no such model file", path));
+namespace {
+// Refuses a path that is not a regular file (a folder, a device, a pipe) before opening it.
+Status CheckRegularFile(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) return NotFound(fmt::format("{}: no such model file", path));
+  if (fs::is_directory(st)) {
+    return DataError(fmt::format("{}: is a folder, not a model file", path));
+  }
+  if (!fs::is_regular_file(st)) {
+    return DataError(fmt::format("{}: not a regular file, so not a model file", path));
+  }
+  return Status::Ok();
+}
+
+// The header, read and checked for magic and length only; `size` is the file's size.
+Result<std::string> ReadHeader(const std::string& path, std::ifstream* in, std::uint64_t* size) {
+  ECPS_RETURN_IF_ERROR(CheckRegularFile(path));
+  std::error_code ec;
+  *size = std::filesystem::file_size(path, ec);
+  if (ec) return IoError(fmt::format("{}: {}", path, ec.message()));
+  in->open(path, std::ios::binary);
+  if (!*in) return IoError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   std::string head(kHeaderBytes, '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  if (in.gcount() < static_cast<std::streamsize>(12 + kKindBytes) ||
-      std::memcmp(head.data(), kMagic, sizeof kMagic) != 0) {
+  in->read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in->gcount(), 0)));
+  if (head.size() < sizeof kMagic || std::memcmp(head.data(), kMagic, sizeof kMagic) != 0) {
     return DataError(fmt::format("{}: not an ecps model file", path));
   }
+  if (head.size() < kHeaderBytes) {
+    return DataError(fmt::format("{}: truncated model file ({} bytes, the header alone is {})",
+                                 path, head.size(), kHeaderBytes));
+  }
+  return head;
+}
+
+// The kind in a header, and whether the bytes after it are all zero.
+std::string HeaderKind(const std::string& head, bool* padding_zero) {
   std::string kind(head.data() + 12, kKindBytes);
   kind.resize(std::strlen(kind.c_str()));
+  *padding_zero = std::all_of(head.begin() + 12 + static_cast<std::ptrdiff_t>(kind.size()),
+                              head.begin() + 12 + kKindBytes, [](char c) { return c == '\0'; });
   return kind;
+}
+}  // namespace
+
+Result<std::string> ModelFileKind(const std::string& path) {
+  std::ifstream in;
+  std::uint64_t size = 0;
+  ECPS_ASSIGN_OR_RETURN(std::string head, ReadHeader(path, &in, &size));
+  bool padding_zero = false;
+  return HeaderKind(head, &padding_zero);
 }
 
 Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::string& file) {
@@ -75,33 +118,36 @@ Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::strin
 }
 
 Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(fmt::format("{}: no such model file", path));
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.size() < kHeaderBytes || std::memcmp(data.data(), kMagic, sizeof kMagic) != 0) {
-    if (data.size() >= sizeof kMagic && std::memcmp(data.data(), kMagic, sizeof kMagic) == 0) {
-      return DataError(fmt::format("{}: truncated model file ({} bytes, the header alone is {})", path,
-                                   data.size(), kHeaderBytes));
-    }
-    return DataError(fmt::format("{}: not an ecps model file", path));
-  }
-  const auto file_version = Get<std::uint32_t>(data.data() + 8);
-  std::string file_kind(data.data() + 12, kKindBytes);
-  file_kind.resize(std::strlen(file_kind.c_str()));
-  const auto size = Get<std::uint64_t>(data.data() + 12 + kKindBytes);
-  const auto crc = Get<std::uint32_t>(data.data() + 20 + kKindBytes);
+  std::ifstream in;
+  std::uint64_t file_size = 0;
+  ECPS_ASSIGN_OR_RETURN(std::string head, ReadHeader(path, &in, &file_size));
+  const auto file_version = Get<std::uint32_t>(head.data() + 8);
+  bool padding_zero = false;
+  const std::string file_kind = HeaderKind(head, &padding_zero);
+  const auto size = Get<std::uint64_t>(head.data() + 12 + kKindBytes);
+  const auto crc = Get<std::uint32_t>(head.data() + 20 + kKindBytes);
   if (file_kind != kind) {
     return DataError(fmt::format("{}: this is a {} model; expected a {} model", path, file_kind, kind));
   }
+  if (!padding_zero) {
+    return DataError(
+        fmt::format("{}: corrupt header: bytes after the model kind are not zero", path));
+  }
   if (file_version != version) {
-    return DataError(fmt::format("{}: model format version {}, but this ecps reads version {}", path,
-                                 file_version, version));
+    return DataError(fmt::format(
+        "{}: model format version {}, but this ecps reads version {}{}", path, file_version,
+        version, file_version < version ? " (train the model again with this ecps)" : ""));
   }
-  if (data.size() - kHeaderBytes != size) {
-    return DataError(fmt::format("{}: truncated or padded model file: header promises {} payload bytes, found {}",
-                                 path, size, data.size() - kHeaderBytes));
+  if (file_size - kHeaderBytes != size) {
+    return DataError(fmt::format(
+        "{}: truncated or padded model file: header promises {} payload bytes, found {}", path,
+        size, file_size - kHeaderBytes));
   }
-  std::string payload = data.substr(kHeaderBytes);
+  std::string payload(static_cast<std::size_t>(size), '\0');
+  in.read(payload.data(), static_cast<std::streamsize>(payload.size()));
+  if (static_cast<std::uint64_t>(in.gcount()) != size) {
+    return IoError(fmt::format("{}: read {} of {} payload bytes", path, in.gcount(), size));
+  }
   if (Crc32(payload) != crc) {
     return DataError(fmt::format("{}: checksum mismatch: the model file is corrupt", path));
   }

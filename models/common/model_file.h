@@ -1,7 +1,11 @@
-// Model files: a small header (magic, format version, model kind, payload size, CRC-32)
-// followed by the model as a Cereal binary archive. Loading refuses, with a clear message,
-// a file that is not an ecps model, a model of another kind or format version, a truncated
-// file, and a file whose checksum does not match.
+// Model files: a small header (magic, format version, model kind zero-padded to 16 bytes,
+// payload size, CRC-32) followed by the model as a Cereal binary archive. Loading refuses,
+// with a clear message naming the file, a path that is not a regular file, a file that is
+// not an ecps model, a model of another kind or format version, a header with non-zero
+// padding, a truncated or padded file and a file whose checksum does not match — all from
+// the header and the file's size, before the payload is read. The checksum only catches
+// accidents: the payload is then decoded by ModelInputArchive, which checks every count
+// against the bytes left, and each loader checks that the decoded parts fit together.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +13,8 @@
 #include <string>
 
 #include <cereal/archives/binary.hpp>
+
+#include "models/common/model_archive.h"
 
 #include "ps/status.h"
 
@@ -40,13 +46,18 @@ Status SaveModel(const std::string& path, const std::string& kind, std::uint32_t
   return SaveModelFile(path, kind, version, os.str());
 }
 
+/// Loads a model of `kind` and `version` into `model`. Refusals (DataError, NotFound) name the
+/// file and what is wrong; nothing is allocated beyond a small multiple of the file's size.
 template <class T>
 Status LoadModel(const std::string& path, const std::string& kind, std::uint32_t version, T* model) {
   ECPS_ASSIGN_OR_RETURN(std::string payload, LoadModelFile(path, kind, version));
   try {
-    std::istringstream is(payload);
-    cereal::BinaryInputArchive ar(is);
+    ModelInputArchive ar(payload);
     ar(*model);
+    if (ar.remaining() != 0) {
+      return DataError(path + ": the model does not decode (" + std::to_string(ar.remaining()) +
+                       " bytes follow the model)");
+    }
   } catch (const std::exception& e) {
     return DataError(path + ": the model does not decode (" + e.what() + ")");
   }

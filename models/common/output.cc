@@ -280,8 +280,12 @@ Status WriteFileAtomic(const std::string& path, std::string_view content) {
   return w->Commit();
 }
 
+std::string DumpJson(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Status WriteJsonFile(const std::string& path, const nlohmann::json& j) {
-  return WriteFileAtomic(path, j.dump(2) + "\n");
+  return WriteFileAtomic(path, DumpJson(j, 2) + "\n");
 }
 
 Result<std::unique_ptr<JsonLinesLog>> JsonLinesLog::Open(const std::string& path) {
@@ -309,7 +313,7 @@ Status JsonLinesLog::Close() { return Create(); }
 
 Status JsonLinesLog::Append(const nlohmann::json& line) {
   ECPS_RETURN_IF_ERROR(Create());
-  std::string s = line.dump() + "\n";
+  std::string s = DumpJson(line) + "\n";
   if (std::fwrite(s.data(), 1, s.size(), f_) != s.size() || std::fflush(f_) != 0) {
     return IoError(fmt::format("{}: write failed: {}", path_, std::strerror(errno)));
   }

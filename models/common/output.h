@@ -96,6 +96,10 @@ class AtomicWriter {
 
 /// Writes a whole file atomically.
 Status WriteFileAtomic(const std::string& path, std::string_view content);
+/// `j` as JSON text (indented by `indent` spaces, one line when negative). Every JSON text
+/// ecps writes or prints goes through here: bytes that are not UTF-8 (from a CSV header, a
+/// data value or a path) become U+FFFD instead of making the serialiser throw.
+std::string DumpJson(const nlohmann::json& j, int indent = -1);
 /// Writes `j` as indented JSON, atomically.
 Status WriteJsonFile(const std::string& path, const nlohmann::json& j);
 

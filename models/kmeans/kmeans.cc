@@ -432,8 +432,9 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
                  {"out", options_.out}};
   result_.metrics = m;
   ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", m));
-  ctx.node.log().info("kmeans: k={} inertia {:.6g} silhouette {} Davies-Bouldin {} -> {}", k, sum.inertia,
-                      m["silhouette"].dump(), m["davies_bouldin"].dump(), options_.out);
+  ctx.node.log().info("kmeans: k={} inertia {:.6g} silhouette {} Davies-Bouldin {} -> {}", k,
+                      sum.inertia, DumpJson(m["silhouette"]), DumpJson(m["davies_bouldin"]),
+                      options_.out);
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 #include "models/kmeans/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -68,10 +69,45 @@ void Normalizer::Apply(double* x, std::size_t n) const {
 }
 
 Status KMeansModel::Check() const {
-  if (k == 0 || d == 0 || d != schema.dim() || centroids.size() != k * d || sizes.size() != k ||
-      mean_distance.size() != k || normalizer.shift.size() != d || normalizer.scale.size() != d) {
-    return DataError(fmt::format("the k-means model's parts do not fit together (k {}, d {}, schema {} features)",
-                                 k, d, schema.dim()));
+  auto bad = [](const std::string& what) { return DataError("inconsistent model: " + what); };
+  if (k == 0 || d == 0 || sizes.size() != k || mean_distance.size() != k || d != schema.dim() ||
+      centroids.size() != k * d || normalizer.shift.size() != d || normalizer.scale.size() != d) {
+    return bad(fmt::format(
+        "the k-means model's parts do not fit together (k {}, d {}, schema {} features)", k, d,
+        schema.dim()));
+  }
+  std::size_t width = 0;
+  for (const auto& c : schema.columns()) {
+    switch (c.kind) {
+      case worker::ColumnEncoding::Kind::kNumeric:
+      case worker::ColumnEncoding::Kind::kOrdinal:
+        width += 1;
+        break;
+      case worker::ColumnEncoding::Kind::kOneHot:
+        width += c.categories.size();
+        break;
+      default:
+        return bad(fmt::format("column \"{}\" has an unknown encoding", c.column));
+    }
+  }
+  if (width != d) {
+    return bad(fmt::format("the columns encode {} features, the model has {}", width, d));
+  }
+  if (normalizer.kind != Normalize::kMinMax && normalizer.kind != Normalize::kZScore &&
+      normalizer.kind != Normalize::kNone) {
+    return bad("unknown normalisation");
+  }
+  auto finite = [](const std::vector<double>& v) {
+    return std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+  };
+  if (!finite(centroids) || !finite(mean_distance) || !finite(normalizer.shift) ||
+      !finite(normalizer.scale) ||
+      std::any_of(normalizer.scale.begin(), normalizer.scale.end(),
+                  [](double x) { return x == 0; })) {
+    return bad("a centroid, distance or normalisation value is not finite (or a scale is 0)");
+  }
+  if (std::isnan(anomaly_threshold) || (score != "relative" && score != "distance")) {
+    return bad("anomaly threshold or score kind");
   }
   return Status::Ok();
 }

@@ -1,6 +1,7 @@
 #include "models/lr/linreg_job.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 
 #include <Eigen/Dense>
@@ -199,7 +200,18 @@ LinRegJob::LinRegJob(LinRegOptions options) : options_(std::move(options)) {
 Result<LinRegModel> LoadLinRegModel(const std::string& path) {
   LinRegModel m;
   ECPS_RETURN_IF_ERROR(LoadModel(path, LinRegModel::kKind, LinRegModel::kVersion, &m));
-  if (m.format > 2 || m.coef.empty()) return DataError(path + ": the model is inconsistent (format or coefficients)");
+  auto keys = FeatureSpaceKeys(m.format, m.hash_bits, m.num_features, m.columns);
+  if (!keys.ok()) {
+    return DataError(fmt::format("{}: inconsistent model: {}", path, keys.status().message()));
+  }
+  if (m.coef.size() != *keys) {
+    return DataError(
+        fmt::format("{}: inconsistent model: {} coefficients, but the feature space has {} columns",
+                    path, m.coef.size(), *keys));
+  }
+  if (!std::all_of(m.coef.begin(), m.coef.end(), [](double c) { return std::isfinite(c); })) {
+    return DataError(path + ": inconsistent model: a coefficient is not finite");
+  }
   return m;
 }
 
@@ -324,7 +336,7 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
   metrics_["solve_seconds"] = solve_s;
   metrics_["roles"] = {{"servers", node.roles().num_servers()}, {"workers", static_cast<int>(workers.size())}};
   node.log().info("linreg: {} columns, {} training rows; eval rmse {}, r2 {}", sums.d, total.n,
-                  metrics_["rmse"].dump(), metrics_["r2"].dump());
+                  DumpJson(metrics_["rmse"]), DumpJson(metrics_["r2"]));
   return Status::Ok();
 }
 

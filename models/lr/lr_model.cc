@@ -106,14 +106,66 @@ Status SaveLrModel(const std::string& path, const LrModel& model) {
   return SaveModel(path, LrModel::kKind, LrModel::kVersion, model);
 }
 
+Result<std::uint64_t> FeatureSpaceKeys(std::uint8_t format, int hash_bits,
+                                       std::uint64_t num_features,
+                                       const worker::CsvColumns& columns) {
+  if (format > static_cast<std::uint8_t>(worker::DataFormat::kCsv)) {
+    return DataError(fmt::format("data format {} is unknown", format));
+  }
+  if (hash_bits < 1 || hash_bits > 30) {
+    return DataError(fmt::format("hash_bits {} is outside 1..30", hash_bits));
+  }
+  if (num_features >= (std::uint64_t{1} << 31)) {
+    return DataError(fmt::format("num_features {} is too large (at most 2^31 - 1)", num_features));
+  }
+  if (static_cast<worker::DataFormat>(format) != worker::DataFormat::kCsv) {
+    return (num_features > 0 ? num_features : std::uint64_t{1} << hash_bits) + 1;
+  }
+  const std::uint64_t buckets = columns.categorical.empty() ? 0 : std::uint64_t{1} << hash_bits;
+  return buckets + 1 + columns.numeric.size();
+}
+
+namespace {
+Status CheckLrModel(const LrModel& m) {
+  ECPS_ASSIGN_OR_RETURN(const std::uint64_t keys,
+                        FeatureSpaceKeys(m.format, m.hash_bits, m.num_features, m.columns));
+  if (m.num_keys != keys) {
+    return DataError(
+        fmt::format("num_keys is {}, but the feature space has {} keys", m.num_keys, keys));
+  }
+  if (m.keys.size() != m.weights.size()) {
+    return DataError(fmt::format("{} keys but {} weights", m.keys.size(), m.weights.size()));
+  }
+  for (std::size_t i = 0; i < m.keys.size(); ++i) {
+    if (m.keys[i] >= m.num_keys || (i > 0 && m.keys[i] <= m.keys[i - 1])) {
+      return DataError(fmt::format("key {} (entry {}) is out of order or not below num_keys {}",
+                                   m.keys[i], i, m.num_keys));
+    }
+    if (!std::isfinite(m.weights[i])) {
+      return DataError(fmt::format("the weight of key {} is not finite", m.keys[i]));
+    }
+  }
+  const auto& sc = m.scaling;
+  if (sc.mean.size() != sc.scale.size() || sc.log.size() != sc.mean.size() ||
+      (!sc.empty() && sc.mean.size() != m.columns.numeric.size())) {
+    return DataError(
+        fmt::format("scaling for {}/{}/{} columns, but the model has {} numeric columns",
+                    sc.mean.size(), sc.scale.size(), sc.log.size(), m.columns.numeric.size()));
+  }
+  for (std::size_t j = 0; j < sc.mean.size(); ++j) {
+    if (!std::isfinite(sc.mean[j]) || !std::isfinite(sc.scale[j]) || sc.log[j] > 1) {
+      return DataError(fmt::format("the scaling of column {} is not finite", j));
+    }
+  }
+  return Status::Ok();
+}
+}  // namespace
+
 Result<LrModel> LoadLrModel(const std::string& path) {
   LrModel m;
   ECPS_RETURN_IF_ERROR(LoadModel(path, LrModel::kKind, LrModel::kVersion, &m));
-  if (m.keys.size() != m.weights.size() || m.format > 2 ||
-      std::any_of(m.keys.begin(), m.keys.end(), [&](std::uint32_t k) { return k >= m.num_keys; }) ||
-      m.scaling.mean.size() != m.scaling.scale.size() || m.scaling.log.size() != m.scaling.mean.size() ||
-      (!m.scaling.empty() && m.scaling.mean.size() != m.columns.numeric.size())) {
-    return DataError(path + ": the model is inconsistent (keys, weights or scaling do not match)");
+  if (Status s = CheckLrModel(m); !s.ok()) {
+    return DataError(fmt::format("{}: inconsistent model: {}", path, s.message()));
   }
   return m;
 }

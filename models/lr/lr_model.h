@@ -91,7 +91,18 @@ struct LrModel {
 Result<worker::ExampleParser> ScoringParser(worker::ParserOptions o, const worker::CsvColumns& columns,
                                             const std::string& data_path);
 
+/// The number of keys (weights) of a saved feature space: its buckets (2^hash_bits, or
+/// num_features for indexed libsvm/libffm; none for CSV without categorical columns), the
+/// bias and one per numeric CSV column. An error (no path) for a feature space that
+/// training would not accept: a format, hash_bits or num_features out of range.
+Result<std::uint64_t> FeatureSpaceKeys(std::uint8_t format, int hash_bits,
+                                       std::uint64_t num_features,
+                                       const worker::CsvColumns& columns);
+
 Status SaveLrModel(const std::string& path, const LrModel& model);
+/// Loads and checks a model: the feature space, num_keys against it, keys ascending below
+/// num_keys, one finite weight per key, the scaling one finite entry per numeric column.
+/// Refusals are DataErrors naming the file.
 Result<LrModel> LoadLrModel(const std::string& path);
 
 /// Probability of every row of `data_path` under `model`, in file order.

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "models/cf/attributes.h"
+#include "models/cf/cf_job.h"
 #include "models/cf/ids.h"
 #include "models/cf/metrics.h"
 #include "models/cf/model.h"
@@ -54,8 +55,11 @@ TEST(Ids, MappingRoundTripsThroughTheModelFile) {
   m.user_ids = {"1", "2", "alice", "bob,jr"};
   m.item_ids = {"5", "x\"y", "z"};
   m.neighbors.k = 2;
-  m.neighbors.id = {1, 2, NeighborLists::kNone, NeighborLists::kNone, 0, NeighborLists::kNone};
-  m.neighbors.score = {0.5f, 0.25f, 0, 0, 0.75f, 0};
+  m.neighbors.Add(0, 1, 0.5f);  // item 0: 1, 2; item 1: none; item 2: 0
+  m.neighbors.Add(0, 2, 0.25f);
+  m.neighbors.Add(2, 0, 0.75f);
+  m.neighbors.Finish(3);
+  EXPECT_EQ(m.neighbors.ptr, (std::vector<std::uint64_t>{0, 2, 2, 3}));
   m.train_ptr = {0, 1, 3, 3, 4};
   m.train_item = {0, 1, 2, 0};
   m.train_age = {0, 1, 0, 0};
@@ -68,6 +72,8 @@ TEST(Ids, MappingRoundTripsThroughTheModelFile) {
   EXPECT_EQ(back->user_ids, m.user_ids);
   EXPECT_EQ(back->item_ids, m.item_ids);
   EXPECT_EQ(back->neighbors.id, m.neighbors.id);
+  EXPECT_EQ(back->neighbors.ptr, m.neighbors.ptr);
+  EXPECT_EQ(back->neighbors.score, m.neighbors.score);
   EXPECT_EQ(back->train_item, m.train_item);
   // A model whose sizes do not fit is refused.
   m.train_item.push_back(7);
@@ -77,6 +83,15 @@ TEST(Ids, MappingRoundTripsThroughTheModelFile) {
   auto bad = LoadCfModel((dir / "bad.ecps").string());
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("inconsistent model"), std::string::npos);
+}
+
+TEST(NeighborMemory, TheEstimateCountsTheServersSlotsAndEachWorkersTask) {
+  // Servers: (items + content items) x k slots of two doubles; each worker: two blocks of k.
+  EXPECT_EQ(NeighborListBytes(1000, 0, 10000, 2, 500), 1000ull * 10000 * 16 + 2ull * 2 * 500 * 10000 * 16);
+  EXPECT_EQ(NeighborListBytes(1000, 1000, 20, 1, 4000), 2000ull * 20 * 16 + 2ull * 1000 * 20 * 16);
+  // The issue's Amazon Games run (--neighbors 10000, ~17k items) is in the GiB: worth a word.
+  EXPECT_GT(NeighborListBytes(17000, 0, 10000, 2, 8500), std::uint64_t{2} << 30);
+  EXPECT_GT(PhysicalMemoryBytes(), std::uint64_t{1} << 28);
 }
 
 // ---- Splits ------------------------------------------------------------------------------
@@ -257,9 +272,11 @@ TEST(Scoring, ExcludesSeenItemsRanksByScoreThenPopularity) {
   // Items 0..5. Neighbours: 0 -> {1: 0.5, 2: 0.4}, 3 -> {2: 0.3, 0: 0.9}.
   NeighborLists nb;
   nb.k = 2;
-  nb.id = {1, 2, NeighborLists::kNone, NeighborLists::kNone, NeighborLists::kNone, NeighborLists::kNone,
-           2, 0, NeighborLists::kNone, NeighborLists::kNone, NeighborLists::kNone, NeighborLists::kNone};
-  nb.score = {0.5f, 0.4f, 0, 0, 0, 0, 0.3f, 0.9f, 0, 0, 0, 0};
+  nb.Add(0, 1, 0.5f);
+  nb.Add(0, 2, 0.4f);
+  nb.Add(3, 2, 0.3f);
+  nb.Add(3, 0, 0.9f);
+  nb.Finish(6);
   const auto pop = Popularity::From({1, 2, 3, 9, 5, 5});  // order: 3, 4, 5, 2, 1, 0
   EXPECT_EQ(pop.order, (std::vector<std::uint32_t>{3, 4, 5, 2, 1, 0}));
   ItemScores scores(6);
