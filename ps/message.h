@@ -12,7 +12,7 @@
 
 #include <cereal/archives/binary.hpp>
 
-#include "ps/control_archive.h"
+#include "ps/bounded_archive.h"
 #include "ps/status.h"
 #include "ps/types.h"
 
@@ -128,11 +128,11 @@ Blob EncodeControl(const T& value) {
 }
 
 /// Parses a blob written by EncodeControl; fails (not throws) on malformed bytes, before
-/// allocating more than a small multiple of the blob's size (see ControlInputArchive).
+/// allocating more than a small multiple of the blob's size (see BoundedInputArchive).
 template <class T>
 Status DecodeControl(const Blob& blob, T* value) {
   try {
-    ControlInputArchive ar(blob.View());
+    BoundedInputArchive ar(blob.View());
     ar(*value);
   } catch (const std::exception& e) {
     return Internal(std::string("malformed control payload: ") + e.what());

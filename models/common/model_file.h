@@ -4,7 +4,7 @@
 // not an ecps model, a model of another kind or format version, a header with non-zero
 // padding, a truncated or padded file and a file whose checksum does not match — all from
 // the header and the file's size, before the payload is read. The checksum only catches
-// accidents: the payload is then decoded by ModelInputArchive, which checks every count
+// accidents: the payload is then decoded by ps::BoundedInputArchive, which checks every count
 // against the bytes left, and each loader checks that the decoded parts fit together.
 #pragma once
 
@@ -14,8 +14,7 @@
 
 #include <cereal/archives/binary.hpp>
 
-#include "models/common/model_archive.h"
-
+#include "ps/bounded_archive.h"
 #include "ps/status.h"
 
 namespace ecps::models {
@@ -52,10 +51,10 @@ template <class T>
 Status LoadModel(const std::string& path, const std::string& kind, std::uint32_t version, T* model) {
   ECPS_ASSIGN_OR_RETURN(std::string payload, LoadModelFile(path, kind, version));
   try {
-    ModelInputArchive ar(payload);
+    ps::BoundedInputArchive ar(payload);
     ar(*model);
-    if (ar.remaining() != 0) {
-      return DataError(path + ": the model does not decode (" + std::to_string(ar.remaining()) +
+    if (ar.left() != 0) {
+      return DataError(path + ": the model does not decode (" + std::to_string(ar.left()) +
                        " bytes follow the model)");
     }
   } catch (const std::exception& e) {

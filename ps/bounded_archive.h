@@ -1,4 +1,5 @@
-// ControlInputArchive: reads what cereal::BinaryOutputArchive wrote, from bytes a peer sent.
+// BoundedInputArchive: reads what cereal::BinaryOutputArchive wrote, from bytes that may have
+// been crafted: a control payload a peer sent, or a model file's payload (models/common/model_file.h).
 //
 // Cereal's own binary input archive trusts every length prefix: two bytes that announce a
 // vector of 2^40 elements make it allocate before it finds the data missing, and a bool is
@@ -23,11 +24,11 @@
 
 namespace ecps::ps {
 
-class ControlInputArchive
-    : public cereal::InputArchive<ControlInputArchive, cereal::AllowEmptyClassElision> {
+class BoundedInputArchive
+    : public cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision> {
  public:
-  explicit ControlInputArchive(std::string_view bytes)
-      : cereal::InputArchive<ControlInputArchive, cereal::AllowEmptyClassElision>(this),
+  explicit BoundedInputArchive(std::string_view bytes)
+      : cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision>(this),
         next_(bytes.data()),
         left_(bytes.size()) {}
 
@@ -53,35 +54,35 @@ class ControlInputArchive
 
 template <class T>
 inline std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>> CEREAL_LOAD_FUNCTION_NAME(
-    ControlInputArchive& ar, T& t) {
+    BoundedInputArchive& ar, T& t) {
   ar.LoadBinary(std::addressof(t), sizeof(t));
 }
 
-inline void CEREAL_LOAD_FUNCTION_NAME(ControlInputArchive& ar, bool& b) {
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, bool& b) {
   unsigned char byte = 0;
   ar.LoadBinary(&byte, 1);
-  if (byte > 1) throw cereal::Exception("a bool stored as " + std::to_string(byte));
+  if (byte > 1) throw cereal::Exception("a flag is " + std::to_string(byte) + ", not 0 or 1");
   b = byte == 1;
 }
 
 template <class T>
-inline void CEREAL_LOAD_FUNCTION_NAME(ControlInputArchive& ar, cereal::NameValuePair<T>& t) {
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::NameValuePair<T>& t) {
   ar(t.value);
 }
 
 template <class T>
-inline void CEREAL_LOAD_FUNCTION_NAME(ControlInputArchive& ar, cereal::SizeTag<T>& t) {
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::SizeTag<T>& t) {
   cereal::size_type size = 0;
   ar.LoadBinary(&size, sizeof size);
   if (size > ar.left()) {
-    throw cereal::Exception("a length of " + std::to_string(size) + " with only " + std::to_string(ar.left()) +
-                            " bytes left");
+    throw cereal::Exception("a count of " + std::to_string(size) + " elements, but only " +
+                            std::to_string(ar.left()) + " bytes follow");
   }
   t.size = static_cast<std::remove_reference_t<T>>(size);
 }
 
 template <class T>
-inline void CEREAL_LOAD_FUNCTION_NAME(ControlInputArchive& ar, cereal::BinaryData<T>& bd) {
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::BinaryData<T>& bd) {
   ar.LoadBinary(bd.data, static_cast<std::size_t>(bd.size));
 }
 
@@ -90,7 +91,7 @@ inline void CEREAL_LOAD_FUNCTION_NAME(ControlInputArchive& ar, cereal::BinaryDat
 // Values saved in minimal form (enums) are read back as BinaryOutputArchive wrote them.
 namespace cereal::traits::detail {
 template <>
-struct get_output_from_input<ecps::ps::ControlInputArchive> {
+struct get_output_from_input<ecps::ps::BoundedInputArchive> {
   using type = cereal::BinaryOutputArchive;
 };
 }  // namespace cereal::traits::detail
