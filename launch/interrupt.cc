@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "models/common/output.h"
+
 namespace ecps::launch {
 namespace {
 
@@ -28,8 +30,10 @@ sigset_t Watched() {
 
 std::string_view SignalName(int signo) { return signo == SIGINT ? "SIGINT" : "SIGTERM"; }
 
-// Ends the process by `signo` (its default action), as it would end without the watcher.
+// Ends the process by `signo` (its default action), as it would end without the watcher,
+// after removing the temporary files of the outputs it was writing.
 [[noreturn]] void DieBy(int signo) {
+  models::RemoveUnfinishedFiles();
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigaction(signo, &dfl, nullptr);

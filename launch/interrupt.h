@@ -5,8 +5,9 @@
 // exists, so every thread inherits the block, and starts one thread that takes them with
 // sigwait (nothing runs in signal-handler context). What a signal does depends on whether an
 // InterruptibleScope is open:
-//   - none open (parsing, predict, segment, ...): the signal's default action; the process
-//     ends by the signal, as without the watcher;
+//   - none open (parsing, predict, segment, ...): the temporary files of the outputs being
+//     written are removed (models::RemoveUnfinishedFiles), then the signal's default action
+//     ends the process, as without the watcher;
 //   - one open (a training, generate, the pipeline): the signal is recorded, and the code in
 //     the scope polls InterruptStatus() at its safe points (every rank's heartbeat thread
 //     turns it into a job abort within ~100 ms: sched::RunOptions::interrupt);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -235,12 +236,40 @@ Status PrepareOutputDir(const std::string& dir) {
   return Status::Ok();
 }
 
+namespace {
+
+// The temporary files of the AtomicWriters that are open in this process, for
+// RemoveUnfinishedFiles() (a signal that ends the process).
+std::mutex g_unfinished_mu;
+std::vector<std::string>& Unfinished() {
+  static auto* files = new std::vector<std::string>;  // never destroyed: used at exit
+  return *files;
+}
+void TrackUnfinished(const std::string& tmp) {
+  std::lock_guard lock(g_unfinished_mu);
+  Unfinished().push_back(tmp);
+}
+void ForgetUnfinished(const std::string& tmp) {
+  std::lock_guard lock(g_unfinished_mu);
+  auto& v = Unfinished();
+  if (auto it = std::find(v.begin(), v.end(), tmp); it != v.end()) v.erase(it);
+}
+
+}  // namespace
+
+void RemoveUnfinishedFiles() {
+  std::lock_guard lock(g_unfinished_mu);
+  for (const auto& tmp : Unfinished()) std::remove(tmp.c_str());
+  Unfinished().clear();
+}
+
 Result<std::unique_ptr<AtomicWriter>> AtomicWriter::Open(const std::string& path) {
   std::string dest = StagedPath(path);
   fs::path p(dest);
   std::string tmp = (p.parent_path() / ("." + p.filename().string() + ".tmp" + std::to_string(getpid()))).string();
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return IoError(fmt::format("{}: cannot create: {}", path, std::strerror(errno)));
+  TrackUnfinished(tmp);
   return std::unique_ptr<AtomicWriter>(new AtomicWriter(path, std::move(dest), std::move(tmp), f));
 }
 
@@ -248,6 +277,7 @@ AtomicWriter::~AtomicWriter() {
   if (f_) {
     std::fclose(f_);
     std::remove(tmp_.c_str());
+    ForgetUnfinished(tmp_);
   }
 }
 
@@ -266,11 +296,11 @@ Status AtomicWriter::Commit() {
   bool ok = std::fflush(f_) == 0 && fsync(fileno(f_)) == 0;
   ok = (std::fclose(f_) == 0) && ok;
   f_ = nullptr;
-  if (!ok || std::rename(tmp_.c_str(), dest_.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(tmp_.c_str());
-    return IoError(fmt::format("{}: cannot finish writing: {}", path_, why));
-  }
+  const bool renamed = ok && std::rename(tmp_.c_str(), dest_.c_str()) == 0;
+  const std::string why = std::strerror(errno);
+  if (!renamed) std::remove(tmp_.c_str());
+  ForgetUnfinished(tmp_);
+  if (!renamed) return IoError(fmt::format("{}: cannot finish writing: {}", path_, why));
   return Status::Ok();
 }
 

@@ -94,6 +94,11 @@ class AtomicWriter {
   bool failed_ = false;
 };
 
+/// Removes the temporary files of every AtomicWriter still open in this process. For a
+/// process about to die by a signal (launch/interrupt.cc), so that it leaves no
+/// `.NAME.tmpPID` behind; the writers must not be used afterwards.
+void RemoveUnfinishedFiles();
+
 /// Writes a whole file atomically.
 Status WriteFileAtomic(const std::string& path, std::string_view content);
 /// `j` as JSON text (indented by `indent` spaces, one line when negative). Every JSON text

@@ -1,0 +1,75 @@
+// launch/interrupt: what SIGTERM and SIGINT do to a process with the signal watcher, in a
+// child process (gtest death tests), with real signals and real files.
+#include "launch/interrupt.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <optional>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "models/common/output.h"
+
+namespace ecps::launch {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::set<std::string> Names(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
+class Watcher : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    GTEST_FLAG_SET(death_test_style, "fast");  // forked child: it sees the parent's dir_
+    dir_ = fs::temp_directory_path() / ("ecps_interrupt_" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+// Opens a file for writing as `ecps predict` does, and is sent `signo` while writing it.
+[[noreturn]] void SignalledWhileWriting(const fs::path& file, int signo, bool interruptible) {
+  spdlog::set_default_logger(spdlog::stderr_logger_st("stderr"));  // as ecps logs
+  StartSignalWatcher();
+  std::optional<InterruptibleScope> scope;
+  if (interruptible) scope.emplace();
+  auto w = models::AtomicWriter::Open(file.string());
+  if (!w.ok() || !(*w)->Write("half of a file\n").ok()) std::_Exit(10);
+  kill(getpid(), signo);
+  // Outside a scope the process ends by the signal; inside one, the signal is recorded and
+  // the code stops at its next safe point (here: the next turn of this loop).
+  for (int i = 0; i < 500 && InterruptStatus().ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::_Exit(InterruptStatus().ok() ? 11 : 12);
+}
+
+TEST_F(Watcher, ASignalOutsideAScopeEndsTheProcessAndRemovesTheFileItWasWriting) {
+  for (int signo : {SIGTERM, SIGINT}) {
+    EXPECT_EXIT(SignalledWhileWriting(dir_ / "scores.txt", signo, false),
+                ::testing::KilledBySignal(signo), "");
+    EXPECT_EQ(Names(dir_), std::set<std::string>{}) << "the process left a temporary file";
+  }
+}
+
+TEST_F(Watcher, ASignalInsideAScopeIsRecordedForTheNextSafePoint) {
+  EXPECT_EXIT(SignalledWhileWriting(dir_ / "scores.txt", SIGTERM, true), ::testing::ExitedWithCode(12),
+              "SIGTERM received: stopping at the next safe point");
+}
+
+}  // namespace
+}  // namespace ecps::launch
