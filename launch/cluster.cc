@@ -1,6 +1,7 @@
 #include "launch/cluster.h"
 
 #include <cstdlib>
+#include <limits>
 
 #include <mpi.h>
 #include <fmt/format.h>
@@ -131,9 +132,21 @@ std::vector<std::string> GivenClusterArgs(const CLI::App& app) {
 
 Status AgreeAcrossProcesses(const Status& mine) {
   if (!g_mpi_initialised) return mine;
-  int failed = mine.ok() ? 0 : 1, any = 0;
-  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (any && mine.ok()) return Aborted("another rank failed in this step (see its message)");
+  // The lowest failing code wins: a cause (a data error, 2) ranks below its consequences
+  // (the job's abort, 4), so every process exits with the cause's code whichever exits first.
+  constexpr int kNone = std::numeric_limits<int>::max();
+  const int code = mine.ok() ? kNone : static_cast<int>(mine.code());
+  int lowest = kNone;
+  MPI_Allreduce(&code, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (lowest == kNone || lowest == code) return mine;
+  const auto agreed = static_cast<StatusCode>(lowest);
+  if (mine.ok()) {
+    return Status(agreed, fmt::format("another rank failed in this step ({}; see its message)",
+                                      StatusCodeName(agreed)));
+  }
+  if (mine.code() == StatusCode::kAborted || mine.code() == StatusCode::kPeerLost) {
+    return Status(agreed, mine.message());  // this process failed because of the other one
+  }
   return mine;
 }
 

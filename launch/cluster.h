@@ -73,9 +73,13 @@ Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
 /// ("--workers=3", ...), for passing on to other commands (the pipeline's stages).
 std::vector<std::string> GivenClusterArgs(const CLI::App& app);
 
-/// Under MPI: every process contributes its status and learns whether any process failed
-/// (then a process that succeeded gets kAborted naming the failure elsewhere). In single-node
-/// mode: returns `mine`. Every process must call it the same number of times.
+/// Under MPI: every process contributes its status and learns whether any process failed.
+/// The processes agree on the lowest failing code (a cause such as kDataError ranks below the
+/// kAborted/kPeerLost it causes elsewhere), so that every process exits with the same code: a
+/// process that succeeded gets that code with "another rank failed in this step"; one that
+/// failed with kAborted or kPeerLost keeps its message under that code; any other failure is
+/// returned as it was. In single-node mode: returns `mine`. Every process must call it the
+/// same number of times.
 Status AgreeAcrossProcesses(const Status& mine);
 
 /// Under MPI: rank 0's `value` on every process (collective: every process calls it once,
