@@ -1471,6 +1471,9 @@ Status ModelJob::WriteOutputs(sched::JobContext& ctx, const NeighborLists& lists
       }
       m.train_ptr.push_back(m.train_item.size());
     }
+    // The checks `recommend` applies when loading (finite scores included): a model that
+    // would be refused is not written.
+    if (Status s = CheckModel(m, "the trained model"); !s.ok()) return Internal(s.message());
     ECPS_RETURN_IF_ERROR(SaveCfModel(path("model.ecps"), m));
   }
 
