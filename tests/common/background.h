@@ -1,5 +1,6 @@
-// Helpers of the interrupt and output-folder tests: an ecps process (or mpirun) running in
-// the background, signalled and waited for like a user or a batch system would.
+// An ecps process (or mpirun) running in the background, signalled and waited for like a
+// user or a batch system would, and the folder helpers of the tests that use it (interrupts,
+// output folders, killed ranks).
 #pragma once
 
 #include <signal.h>

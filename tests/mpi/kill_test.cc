@@ -21,59 +21,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "tests/common/background.h"
+
+namespace ecps::testing {
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Starts `command` through sh in a new process group; the guard kills the whole group when
-// the test ends, so a failed assertion never leaves a job running.
-class Spawned {
- public:
-  explicit Spawned(const std::string& command) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    setpgid(pid_, pid_);
-  }
-  ~Spawned() {
-    if (pid_ > 0 && !reaped_) {
-      kill(-pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  void reaped() { reaped_ = true; }
-
- private:
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-};
-
-// Waits for the process up to `seconds`; returns its exit status, or -1 on timeout.
-int WaitFor(Spawned& p, double seconds) {
-  auto until = Clock::now() + std::chrono::duration<double>(seconds);
-  while (Clock::now() < until) {
-    int status = 0;
-    if (waitpid(p.pid(), &status, WNOHANG) == p.pid()) {
-      p.reaped();
-      kill(-p.pid(), SIGKILL);  // anything the launcher left behind
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return -1;
-}
 
 bool WaitForFile(const fs::path& p, const std::string& needle, double seconds) {
   auto until = Clock::now() + std::chrono::duration<double>(seconds);
@@ -85,14 +38,14 @@ bool WaitForFile(const fs::path& p, const std::string& needle, double seconds) {
 }
 
 fs::path FreshDir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / fmt::format("ecps_{}_{}", name, getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return testing::FreshDir(fs::temp_directory_path(), fmt::format("ecps_{}_{}", name, getpid()));
 }
 
-// exec: the spawned process becomes mpirun itself, so its children are the ranks.
-const char* kMpirun = "OMPI_MCA_pml=ob1 exec mpirun --oversubscribe --allow-run-as-root";
+// The exit code of a process that ended (128 + the signal when killed), -1 while it runs.
+int ExitCode(const Ended& e) { return e.exited ? e.code : e.signal ? 128 + e.signal : -1; }
+
+// Background execs the command: the process is mpirun itself, so its children are the ranks.
+const char* kMpirun = "env OMPI_MCA_pml=ob1 mpirun --oversubscribe --allow-run-as-root";
 
 class KillRank : public ::testing::TestWithParam<int> {};
 
@@ -104,16 +57,15 @@ TEST_P(KillRank, SurvivorsExitNonZeroNamingTheDeadRank) {
       "{} demo --clocks 100000000 --keys 2000000 --slow-worker-ms 5 > {d}/log.$OMPI_COMM_WORLD_RANK 2>&1 & "
       "echo $! > {d}/pid.$OMPI_COMM_WORLD_RANK; wait $!; echo $? > {d}/rc.$OMPI_COMM_WORLD_RANK",
       ECPS_BINARY, fmt::arg("d", dir.string()));
-  const std::string cmd = fmt::format("{} --enable-recovery -np 4 sh -c '{}' > {}/mpirun.log 2>&1",
-                                      kMpirun, rank_cmd, dir.string());
-  Spawned mpirun(cmd);
+  Background mpirun(fmt::format("{} --enable-recovery -np 4 sh -c '{}'", kMpirun, rank_cmd),
+                    dir / "mpirun.log");
   ASSERT_TRUE(WaitForFile(dir / "log.0", "shard plan", 60)) << "the job did not start";
   for (int r = 0; r < 4; ++r) ASSERT_TRUE(WaitForFile(dir / fmt::format("pid.{}", r), "", 30));
   std::this_thread::sleep_for(std::chrono::seconds(1));  // let training run
   const pid_t victim_pid = std::stoi(Slurp(dir / fmt::format("pid.{}", victim)));
   ASSERT_EQ(kill(victim_pid, SIGKILL), 0);
   const auto killed_at = Clock::now();
-  const int rc = WaitFor(mpirun, 60);
+  const int rc = ExitCode(mpirun.Wait(60));
   const double took = std::chrono::duration<double>(Clock::now() - killed_at).count();
   ASSERT_NE(rc, -1) << "mpirun still running 60 s after the kill: a hang";
   EXPECT_LT(took, 30.0) << "survivors must stop within 30 s";
@@ -134,10 +86,9 @@ INSTANTIATE_TEST_SUITE_P(Mpi, KillRank, ::testing::Values(0, 1, 2),
 
 TEST(KillRankDefaultMpirun, LauncherEndsTheJobNamingTheRank) {
   const fs::path dir = FreshDir("killdefault");
-  const std::string cmd = fmt::format(
-      "{} -np 4 {} demo --clocks 100000000 --slow-worker-ms 20 > {d}/out.log 2>&1", kMpirun, ECPS_BINARY,
-      fmt::arg("d", dir.string()));
-  Spawned mpirun(cmd);
+  Background mpirun(
+      fmt::format("{} -np 4 {} demo --clocks 100000000 --slow-worker-ms 20", kMpirun, ECPS_BINARY),
+      dir / "out.log");
   ASSERT_TRUE(WaitForFile(dir / "out.log", "shard plan", 60));
   std::this_thread::sleep_for(std::chrono::seconds(1));
   // The ranks are mpirun's children (mpirun replaced the shell: exec).
@@ -155,7 +106,7 @@ TEST(KillRankDefaultMpirun, LauncherEndsTheJobNamingTheRank) {
   ASSERT_EQ(ranks.size(), 4u) << pids;
   ASSERT_EQ(kill(ranks[3], SIGKILL), 0);
   const auto killed_at = Clock::now();
-  const int rc = WaitFor(mpirun, 60);
+  const int rc = ExitCode(mpirun.Wait(60));
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - killed_at).count(), 30.0);
   EXPECT_NE(rc, 0);
   EXPECT_NE(rc, -1);
@@ -165,3 +116,4 @@ TEST(KillRankDefaultMpirun, LauncherEndsTheJobNamingTheRank) {
 }
 
 }  // namespace
+}  // namespace ecps::testing

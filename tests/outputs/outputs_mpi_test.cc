@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/outputs/running_ecps.h"
+#include "tests/common/background.h"
 
 namespace ecps::testing {
 namespace {

@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/outputs/running_ecps.h"
+#include "tests/common/background.h"
 
 namespace ecps::testing {
 namespace {
