@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets of fuzz/ (clang-15, ASan+UBSan) into build-fuzz/ and runs each
+# Builds the libFuzzer targets of fuzz/ (clang-15, ASan+UBSan) into build-asan/ and runs each
 # for SECONDS (default 60) on a copy of its committed corpus fuzz/corpus/<target>/ (the
 # committed corpus never grows). Exits 1 when any target finds a crash, sanitizer report,
 # uncaught exception, timeout or out-of-memory, naming the target and the input that did it.
@@ -8,8 +8,8 @@
 #   scripts/fuzz.sh --list                  list the targets
 #   FUZZ_JOBS=2 scripts/fuzz.sh 60          run two targets at a time
 #
-# Inputs that crashed are kept in build-fuzz/fuzz-out/<target>/ (crash-*, timeout-*, oom-*,
-# leak-*) with the target's log; reproduce one with build-fuzz/fuzz/fuzz_<target> FILE.
+# Inputs that crashed are kept in build-asan/fuzz-out/<target>/ (crash-*, timeout-*, oom-*,
+# leak-*) with the target's log; reproduce one with build-asan/fuzz/fuzz_<target> FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,18 +37,9 @@ for t in "${names[@]}"; do
   grep -qx "$t" <<<"$all" || { echo "fuzz.sh: unknown target \"$t\" (targets: $(echo $all))" >&2; exit 2; }
 done
 
-for tool in clang-15 clang++-15; do
-  command -v "$tool" >/dev/null || { echo "fuzz.sh: $tool is missing (apt-get install clang-15 libfuzzer-15-dev)" >&2; exit 2; }
-done
-
-# Configure once; later runs only rebuild what changed. -O1 with line tables: readable stacks,
-# and the sanitizers cost less build time than at -O2.
-build=build-fuzz
-if [[ ! -f $build/CMakeCache.txt ]]; then
-  CC=clang-15 CXX=clang++-15 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" \
-    -DECPS_FUZZ=ON -DECPS_BUILD_TESTS=OFF -DECPS_BUILD_BENCH=OFF >/dev/null
-fi
+# The ASan build (clang-15, -O1, ASan + UBSan, coverage instrumentation) that the ASan test
+# pass of scripts/run-tests.sh uses too; later runs only rebuild what changed.
+build=$(scripts/sanitizers/configure.sh address)
 targets=()
 for t in "${names[@]}"; do targets+=("fuzz_$t"); done
 mkdir -p "$build"

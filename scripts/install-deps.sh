@@ -12,8 +12,9 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # the Slurm test starts a real single-node cluster
   slurm-wlm slurmctld slurmd slurm-client munge
-  # the fuzz pass: libFuzzer targets built with clang
-  clang-15 libfuzzer-15-dev
+  # the ASan and fuzz passes: clang, libFuzzer, and llvm-symbolizer for the sanitizers' stacks
+  # (their suppressions match symbolized frames)
+  clang-15 libfuzzer-15-dev llvm-15
 )
 if [[ "${1:-}" == "--with-bench" ]]; then
   # peers that the benchmarks run side by side with ecps
