@@ -51,6 +51,13 @@ inline std::vector<Rank> WorkerRanks(const RoleTable& roles) {
   return r;
 }
 
+/// All server ranks, in server order.
+inline std::vector<Rank> ServerRanks(const RoleTable& roles) {
+  std::vector<Rank> r;
+  for (int s = 0; s < roles.num_servers(); ++s) r.push_back(roles.ServerRank(s));
+  return r;
+}
+
 /// Every rank but the scheduler.
 inline std::vector<Rank> NonSchedulerRanks(const RoleTable& roles) {
   std::vector<Rank> r;

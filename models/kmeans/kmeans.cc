@@ -13,6 +13,7 @@
 #include <tbb/parallel_reduce.h>
 
 #include "models/common/binary_metrics.h"
+#include "models/common/csv_field.h"
 #include "models/common/output.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
@@ -119,24 +120,6 @@ Status KMeansJob::RunWorker(sched::JobContext& ctx) {
   }
   return RunKMeansWorker(options_, schema_, layout_, threads, ctx);
 }
-
-namespace {
-
-// Quotes a CSV field when it needs it.
-void AppendCsvField(std::string* out, std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out->append(s);
-    return;
-  }
-  out->push_back('"');
-  for (char c : s) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
-}  // namespace
 
 Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   auto& st = *state_;

@@ -9,6 +9,7 @@
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
 
+#include "models/common/csv_field.h"
 #include "models/common/model_file.h"
 #include "models/common/output.h"
 #include "models/lr/lr_data.h"
@@ -361,7 +362,7 @@ Status LinRegJob::FinishScheduler(sched::JobContext&) {
     if (name.empty() && o.num_features > 0) name = std::to_string(k);
     // Columns nobody used (empty hash buckets) have a zero (ridge) or minimum-norm tiny
     // coefficient: listed only when named.
-    if (!name.empty()) csv += fmt::format("{},{},{:.17g}\n", CsvQuote(name), k, coef_[k]);
+    if (!name.empty()) csv += fmt::format("{},{},{:.17g}\n", CsvField(name), k, coef_[k]);
   }
   ECPS_RETURN_IF_ERROR(WriteFileAtomic(options_.out + "/coefficients.csv", csv));
   return WriteJsonFile(options_.out + "/metrics.json", metrics_);

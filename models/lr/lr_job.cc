@@ -31,11 +31,6 @@ constexpr std::uint32_t kDoneTopic = 1103;      // worker -> servers: every cloc
 constexpr std::uint32_t kWeightsTopic = 1104;   // server -> scheduler: non-zero weights
 constexpr std::size_t kMaxCategoryNames = 100000;
 
-using SteadyTime = std::chrono::steady_clock::time_point;
-double Since(SteadyTime t) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(); }
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 struct SetupReport {
   std::uint64_t train_rows = 0, test_rows = 0, nnz = 0, bad_rows = 0;
@@ -85,12 +80,6 @@ struct WeightShard {
 // What to try when a training diverges (its weights or loss overflow to inf or nan).
 constexpr const char* kDivergedHint =
     "lower --alpha (ftrl) or --learning-rate (sgd, adagrad), or scale the features";
-
-std::vector<ps::Rank> ServerRanks(const ps::RoleTable& roles) {
-  std::vector<ps::Rank> r;
-  for (int s = 0; s < roles.num_servers(); ++s) r.push_back(roles.ServerRank(s));
-  return r;
-}
 
 }  // namespace
 
@@ -158,7 +147,7 @@ Status LrJob::SetupServer(ps::KVServer& server) {
 
 Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
   ECPS_RETURN_IF_ERROR(init_);
-  start_s_ = NowSeconds();
+  since_plan_.Restart();
   // Read the feature names now: a bad --featindex stops the job before training, not after.
   if (!options_.featindex.empty() && options_.export_weights != "none") {
     ECPS_RETURN_IF_ERROR(AddFeatindexNames(options_.featindex, *parser_, &featindex_names_));
@@ -214,9 +203,9 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
 
   // ---- Train ---------------------------------------------------------------------------
   const std::uint64_t K = parser.num_keys();
-  const SteadyTime t_group = std::chrono::steady_clock::now();
+  const ps::Stopwatch t_group;
   const BatchedRows batches = GroupByBatch(train, K, options_.seed, plan.num_batches);
-  const double group_s = Since(t_group);
+  const double group_s = t_group.Seconds();
   train = {};  // the batched copy replaces it
   GradientKernel kernel(std::max(1, tbb::info::default_concurrency()));
   const float scale = options_.update.algorithm == Algorithm::kSgd ? static_cast<float>(1.0 / plan.nominal_batch) : 1.0f;
@@ -232,31 +221,31 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
 
   const int staleness = node.options().staleness;
   for (int epoch = 0; epoch < options_.epochs; ++epoch) {
-    const SteadyTime t_epoch = std::chrono::steady_clock::now();
+    const ps::Stopwatch t_epoch;
     const std::vector<std::uint32_t> order = EpochBatchOrder(plan.num_batches, options_.seed, epoch);
     ProgressMsg msg;
     msg.epoch = epoch;
     if (epoch == 0) msg.index_s = group_s;
-    SteadyTime last_report = t_epoch;
+    ps::Stopwatch last_report = t_epoch;
     for (std::uint32_t b : order) {
       const auto bkeys = batches.Keys(b);
       keys.assign(bkeys.begin(), bkeys.end());
-      const SteadyTime t_pull = std::chrono::steady_clock::now();
+      const ps::Stopwatch t_pull;
       ECPS_RETURN_IF_ERROR(pull(keys, &weights));
-      msg.wait_s += Since(t_pull);
-      const SteadyTime t_grad = std::chrono::steady_clock::now();
+      msg.wait_s += t_pull.Seconds();
+      const ps::Stopwatch t_grad;
       msg.loss_sum += kernel.Gradient(batches, b, weights.data(), scale, &grads);
-      msg.compute_s += Since(t_grad);
+      msg.compute_s += t_grad.Seconds();
       msg.nnz += batches.Nnz(b);
       msg.examples += batches.Rows(b);
       ps::Handle push = 0;
       if (!keys.empty()) push = kv.Push<float>(kWeights, keys, grads);
       ECPS_RETURN_IF_ERROR(kv.Clock());
-      const SteadyTime t_wait = std::chrono::steady_clock::now();
+      const ps::Stopwatch t_wait;
       if (push) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(push, deadline()), "push lr.weights");
-      msg.wait_s += Since(t_wait);
-      if (Since(last_report) >= options_.progress_interval_s) {
-        last_report = std::chrono::steady_clock::now();
+      msg.wait_s += t_wait.Seconds();
+      if (last_report.Seconds() >= options_.progress_interval_s) {
+        last_report.Restart();
         ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kProgressTopic, ps::EncodeControl(msg)));
       }
     }
@@ -278,11 +267,11 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       msg.has_eval = true;
     }
     msg.epoch_end = true;
-    msg.epoch_s = Since(t_epoch);
+    msg.epoch_s = t_epoch.Seconds();
     ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kProgressTopic, ps::EncodeControl(msg)));
   }
   // Every clock of this worker precedes this message on each server (FIFO per pair).
-  for (ps::Rank s : ServerRanks(node.roles())) ECPS_RETURN_IF_ERROR(node.SendControl(s, kDoneTopic, {}));
+  for (ps::Rank s : ps::ServerRanks(node.roles())) ECPS_RETURN_IF_ERROR(node.SendControl(s, kDoneTopic, {}));
   return Status::Ok();
 }
 
@@ -338,7 +327,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   sched::ProgressOptions po;
   po.quiet = node.log().level() > spdlog::level::info;
   sched::Progress progress(node.log(), "lr", all.train_rows * static_cast<std::uint64_t>(options_.epochs), po);
-  const SteadyTime t_train = std::chrono::steady_clock::now();
+  const ps::Stopwatch t_train;
   std::map<ps::Rank, ProgressMsg> latest;  // per worker, its latest message of the current epoch
   struct EpochAcc {
     int ends = 0;
@@ -374,7 +363,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
         seen += static_cast<double>(p.examples);
       }
     }
-    const double el = Since(t_train);
+    const double el = t_train.Seconds();
     progress.Update(done, fmt::format("epoch {}/{}, train loss {:.4f}, {:.0f} ex/s", finished + 1, options_.epochs,
                                       seen > 0 ? loss / seen : last_loss, el > 0 ? done / el : 0.0));
     if (!m.epoch_end) continue;
@@ -421,7 +410,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       latest.clear();
     }
   }
-  const double train_s = Since(t_train);
+  const double train_s = t_train.Seconds();
   progress.Finish(fmt::format("train loss {:.4f}", last_loss));
 
   nlohmann::json& j = metrics_;
@@ -475,13 +464,13 @@ Status LrJob::FinishServer(sched::JobContext& ctx) {
       shard.weights.push_back(values[i]);
     }
   }
-  return ps::Gather(node, kWeightsTopic, ServerRanks(node.roles()), shard, node.DefaultDeadline()).status();
+  return ps::Gather(node, kWeightsTopic, ps::ServerRanks(node.roles()), shard, node.DefaultDeadline()).status();
 }
 
 Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
   ps::Node& node = ctx.node;
-  ECPS_ASSIGN_OR_RETURN(auto shards, ps::Gather(node, kWeightsTopic, ServerRanks(node.roles()), WeightShard{},
+  ECPS_ASSIGN_OR_RETURN(auto shards, ps::Gather(node, kWeightsTopic, ps::ServerRanks(node.roles()), WeightShard{},
                                                 node.DefaultDeadline()));
   model_.algorithm = options_.algorithm;
   model_.SetFeatureSpace(*parser_);
@@ -510,7 +499,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   }
   metrics_["nonzero_weights"] = model_.keys.size();
   metrics_["num_keys"] = parser_->num_keys();
-  metrics_["total_seconds"] = NowSeconds() - start_s_;
+  metrics_["total_seconds"] = since_plan_.Seconds();
   ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", metrics_));
   node.log().info("lr: wrote {}/model.bin ({} non-zero weights of {}) and metrics.json", options_.out,
                   model_.keys.size(), parser_->num_keys());

@@ -26,6 +26,7 @@
 #include "models/lr/lr_eval.h"
 #include "models/lr/lr_model.h"
 #include "models/lr/lr_update.h"
+#include "ps/stopwatch.h"
 #include "scheduler/job.h"
 #include "worker/example_parser.h"
 
@@ -122,7 +123,7 @@ class LrJob final : public sched::Job {
   FeatureNames featindex_names_;  // from --featindex
   nlohmann::json metrics_;
   LrModel model_;
-  double start_s_ = 0;
+  ps::Stopwatch since_plan_;  // from MakePlan: the job's total time
 };
 
 }  // namespace ecps::models::lr

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "models/common/csv_field.h"
 #include "models/common/model_file.h"
 #include "models/common/output.h"
 #include "models/lr/lr_kernels.h"
@@ -242,16 +243,6 @@ void AddCsvNames(const worker::ExampleParser& parser, const std::vector<std::vec
   }
 }
 
-std::string CsvQuote(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    q += c;
-    if (c == '"') q += '"';
-  }
-  return q + "\"";
-}
-
 Status ExportWeights(const LrModel& model, const FeatureNames& names, const std::string& dir, bool csv_out,
                      bool json_out) {
   std::vector<std::size_t> order(model.keys.size());
@@ -263,7 +254,7 @@ Status ExportWeights(const LrModel& model, const FeatureNames& names, const std:
   nlohmann::json arr = nlohmann::json::array();
   for (std::size_t i : order) {
     const std::string& name = names.Get(model.keys[i]);
-    if (csv_out) csv += fmt::format("{},{},{}\n", CsvQuote(name), model.keys[i], model.weights[i]);
+    if (csv_out) csv += fmt::format("{},{},{}\n", CsvField(name), model.keys[i], model.weights[i]);
     if (json_out) arr.push_back({{"feature", name.empty() ? nlohmann::json(nullptr) : nlohmann::json(name)},
                    {"key", model.keys[i]},
                    {"weight", model.weights[i]}});

@@ -127,9 +127,6 @@ Status AddFeatindexNames(const std::string& path, const worker::ExampleParser& p
 void AddCsvNames(const worker::ExampleParser& parser, const std::vector<std::vector<std::string>>& categories,
                  FeatureNames* names);
 
-/// `s` as one CSV field: quoted (with doubled quotes) when it holds a comma, quote or newline.
-std::string CsvQuote(const std::string& s);
-
 /// Writes DIR/weights.csv (feature,key,weight) and/or DIR/weights.json, non-zero weights
 /// sorted by decreasing |weight|; unknown names are empty (csv) or null (json).
 Status ExportWeights(const LrModel& model, const FeatureNames& names, const std::string& dir, bool csv, bool json);
