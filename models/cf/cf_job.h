@@ -21,6 +21,10 @@
 //     protocol (metrics.h) — and sends its rows and metric partials to the scheduler, which
 //     writes DIR/recommendations.csv, neighbors.csv, model.ecps, metrics.json(l).
 //
+// Files: ingest_job.h (job 1), model_job.h (job 2: tables and similarity blocks),
+// recommend.h (scoring and evaluation on the workers), outputs.h (the scheduler's files),
+// messages.h (what the ranks send each other), train_state.h (what the jobs share).
+//
 // Memory per worker: its users' interactions plus the two blocks of the current task and
 // one block-wide accumulator per thread; per server: its share of the matrix and of the
 // neighbour lists. Nothing is n_items x n_items.

@@ -1,0 +1,374 @@
+#include "models/cf/model_job.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "models/cf/outputs.h"
+#include "models/cf/pack.h"
+#include "models/cf/recommend.h"
+#include "models/cf/topk.h"
+#include "ps/collective.h"
+#include "scheduler/progress.h"
+
+namespace ecps::models::cf {
+namespace {
+
+// Content similarity: cosine over binary attribute features.
+SimilarityOptions ContentOptions(std::size_t k) {
+  SimilarityOptions c;
+  c.measure = Measure::kCosine;
+  c.k = k;
+  c.binary = true;
+  return c;
+}
+
+// The attribute features of the items of `like`, as a block.
+EntityBlock ContentBlock(const ItemFeatures& f, const EntityBlock& like, std::size_t k) {
+  EntityBlock b;
+  b.begin = like.begin;
+  b.end = like.end;
+  for (std::uint32_t e = b.begin; e <= b.end; ++e) b.ptr.push_back(f.ptr[e] - f.ptr[b.begin]);
+  b.ctx.assign(f.feat.begin() + static_cast<std::ptrdiff_t>(f.ptr[b.begin]),
+               f.feat.begin() + static_cast<std::ptrdiff_t>(f.ptr[b.end]));
+  b.Prepare(ContentOptions(k), {}, static_cast<std::uint32_t>(f.names.size()));
+  return b;
+}
+
+// One server's rows of a neighbour table, for the scheduler.
+Status SendServerRows(sched::JobContext& ctx, ps::TableId table, std::uint32_t topic) {
+  auto rows = ctx.server->Rows<double>(table);
+  auto range = ctx.server->RangeOf(table);
+  PodWriter w;
+  w.AddValue(range.begin).AddValue(range.end).Add(rows);
+  return ctx.node.SendControl(ps::RoleTable::kSchedulerRank, topic, w.Finish());
+}
+
+}  // namespace
+
+std::vector<ps::TableSpec> ModelJob::Tables() const {
+  const auto list_width = static_cast<std::uint32_t>(2 * settings_.sim.k);
+  return {
+      {kMatrix, "cf.matrix",
+       MatrixIsFloat(settings_, *state_) ? ps::ValueType::kFloat32 : ps::ValueType::kFloat64,
+       MatrixWidth(settings_), state_->nnz, false},
+      {kNeighbors, "cf.neighbors", ps::ValueType::kFloat64, list_width, n_entities(), false},
+      {kContextStats, "cf.context_stats", ps::ValueType::kFloat64, 2, n_contexts(), false},
+      // Content neighbours of items (one unused key when there are no attributes).
+      {kContent, "cf.content", ps::ValueType::kFloat64, list_width,
+       HasContent(options_, settings_) ? state_->n_items : 1, false},
+  };
+}
+
+Status ModelJob::SetupServer(ps::KVServer& server) {
+  auto t = Tables();
+  if (MatrixIsFloat(settings_, *state_)) {
+    ECPS_RETURN_IF_ERROR(server.AddTable<float>(t[0], std::make_unique<ps::AssignRule<float>>()));
+  } else {
+    ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[0], std::make_unique<ps::AssignRule<double>>()));
+  }
+  ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[1], std::make_unique<TopKMergeRule>()));
+  ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[2], std::make_unique<ps::SumRule<double>>()));
+  return server.AddTable<double>(t[3], std::make_unique<TopKMergeRule>());
+}
+
+Result<sched::ShardPlan> ModelJob::MakePlan(const ps::RoleTable& roles) {
+  sched::ShardPlan p;
+  p.num_workers = roles.num_workers();
+  p.file_ranges.resize(static_cast<std::size_t>(p.num_workers));
+  sched::PlanBlocks(n_entities(), p.num_workers,
+                    DefaultBlockSize(n_entities(), p.num_workers, options_.block_size), &p);
+  return p;
+}
+
+// This worker's training entries, entity-major, into cf.matrix at the scheduler's offsets.
+template <class T>
+Status ModelJob::PushMatrix(ps::KVClient& kv, ps::Deadline deadline) {
+  const OwnUsers& own = state_->own;
+  const auto& entities = state_->entities;
+  const std::uint32_t width = MatrixWidth(settings_);
+  const bool values = width == 2;
+  // Entity-major copy of the entries (contexts ascending within an entity).
+  std::vector<std::uint64_t> eptr(entities.size() + 1, 0);
+  std::vector<std::uint32_t> ectx;
+  std::vector<float> evals;
+  if (settings_.item_based) {
+    std::vector<std::uint32_t> pos(state_->n_items, 0);
+    for (std::size_t k = 0; k < entities.size(); ++k)
+      pos[entities[k]] = static_cast<std::uint32_t>(k);
+    for (auto j : own.train_item) ++eptr[pos[j] + 1];
+    std::partial_sum(eptr.begin(), eptr.end(), eptr.begin());
+    ectx.resize(own.train_item.size());
+    if (values) evals.resize(own.train_item.size());
+    std::vector<std::uint64_t> fill(eptr.begin(), eptr.end() - 1);
+    for (std::size_t p = 0; p < own.size(); ++p) {
+      for (std::uint64_t t = own.train_ptr[p]; t < own.train_ptr[p + 1]; ++t) {
+        const std::uint64_t q = fill[pos[own.train_item[t]]]++;
+        ectx[q] = own.users[p];
+        if (values) evals[q] = own.train_val.empty() ? 1.0f : own.train_val[t];
+      }
+    }
+  }
+  // For usercf the entities are our users with entries, in order: the CSR itself.
+  std::size_t p_user = 0;
+  auto entries = [&](std::size_t k, std::span<const std::uint32_t>* ctx,
+                     std::span<const float>* val) {
+    if (settings_.item_based) {
+      *ctx = {ectx.data() + eptr[k], eptr[k + 1] - eptr[k]};
+      *val = values ? std::span<const float>(evals.data() + eptr[k], eptr[k + 1] - eptr[k])
+                    : std::span<const float>{};
+      return;
+    }
+    while (own.users[p_user] != entities[k]) ++p_user;
+    *ctx = own.Train(p_user);
+    *val = own.Values(p_user);
+  };
+  std::vector<ps::Key> keys;
+  std::vector<T> vals;
+  const std::size_t staged = std::min(kChunk, own.train_item.size());
+  keys.reserve(staged);
+  vals.reserve(staged * width);
+  auto flush = [&]() -> Status {
+    if (keys.empty()) return Status::Ok();
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Push<T>(kMatrix, keys, vals), deadline), "push cf.matrix");
+    keys.clear();
+    vals.clear();
+    return Status::Ok();
+  };
+  for (std::size_t k = 0; k < entities.size(); ++k) {
+    std::span<const std::uint32_t> ctx;
+    std::span<const float> val;
+    entries(k, &ctx, &val);
+    for (std::size_t t = 0; t < ctx.size(); ++t) {
+      keys.push_back(state_->offsets[k] + t);
+      vals.push_back(static_cast<T>(ctx[t]));
+      if (values) vals.push_back(val.empty() ? T(1) : static_cast<T>(val[t]));
+      if (keys.size() == kChunk) ECPS_RETURN_IF_ERROR(flush());
+    }
+  }
+  return flush();
+}
+
+// Sums and counts of each context's values (the means adjusted cosine centres by).
+Status ModelJob::PushContextStats(ps::KVClient& kv, ps::Deadline deadline) {
+  const OwnUsers& own = state_->own;
+  std::vector<ps::Key> keys;
+  std::vector<double> vals;
+  if (settings_.item_based) {  // contexts = our users
+    for (std::size_t p = 0; p < own.size(); ++p) {
+      auto v = own.Values(p);
+      if (v.empty()) continue;
+      keys.push_back(own.users[p]);
+      vals.push_back(static_cast<double>(v.size()));
+      double sum = 0;
+      for (float x : v) sum += x;
+      vals.push_back(sum);
+    }
+  } else {  // contexts = items
+    std::vector<double> cnt(state_->n_items, 0), sum(state_->n_items, 0);
+    for (std::size_t t = 0; t < own.train_item.size(); ++t) {
+      cnt[own.train_item[t]] += 1;
+      sum[own.train_item[t]] += own.train_val.empty() ? 1.0 : own.train_val[t];
+    }
+    for (std::uint32_t j = 0; j < state_->n_items; ++j) {
+      if (cnt[j] == 0) continue;
+      keys.push_back(j);
+      vals.push_back(cnt[j]);
+      vals.push_back(sum[j]);
+    }
+  }
+  if (keys.empty()) return Status::Ok();
+  return kv.Wait(kv.Push<double>(kContextStats, keys, vals), deadline)
+      .WithContext("push cf.context_stats");
+}
+
+// The mean value of each context, from cf.context_stats.
+Result<std::vector<double>> ModelJob::PullContextMeans(ps::KVClient& kv, ps::Deadline deadline) {
+  std::vector<double> stats(2 * static_cast<std::size_t>(n_contexts()));
+  ECPS_RETURN_IF_ERROR_CTX(
+      kv.Wait(kv.PullRange<double>(kContextStats, 0, n_contexts(), stats), deadline),
+      "pull cf.context_stats");
+  std::vector<double> context_mean(n_contexts());
+  for (std::size_t c = 0; c < context_mean.size(); ++c) {
+    context_mean[c] = stats[2 * c] > 0 ? stats[2 * c + 1] / stats[2 * c] : 0.0;
+  }
+  return context_mean;
+}
+
+template <class T>
+Result<std::shared_ptr<EntityBlock>> ModelJob::LoadBlock(ps::KVClient& kv,
+                                                         const sched::ShardPlan& plan,
+                                                         std::uint32_t b,
+                                                         std::span<const double> context_mean,
+                                                         ps::Deadline deadline) {
+  auto blk = std::make_shared<EntityBlock>();
+  blk->begin = static_cast<std::uint32_t>(plan.block_bounds[b]);
+  blk->end = static_cast<std::uint32_t>(plan.block_bounds[b + 1]);
+  const auto& ptr = state_->ptr;
+  const std::uint64_t lo = ptr[blk->begin], hi = ptr[blk->end];
+  blk->ptr.resize(blk->size() + 1);
+  for (std::uint32_t e = 0; e <= blk->size(); ++e) blk->ptr[e] = ptr[blk->begin + e] - lo;
+  const std::uint32_t width = MatrixWidth(settings_);
+  blk->ctx.resize(hi - lo);
+  if (width == 2) blk->val.resize(hi - lo);
+  std::vector<T> buf(std::min<std::uint64_t>(kChunk, hi - lo) * width);
+  for (std::uint64_t pos = lo; pos < hi; pos += kChunk) {
+    const std::uint64_t n = std::min<std::uint64_t>(kChunk, hi - pos);
+    std::span<T> out(buf.data(), n * width);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PullRange<T>(kMatrix, pos, pos + n, out), deadline),
+                             "pull cf.matrix");
+    for (std::uint64_t t = 0; t < n; ++t) {
+      blk->ctx[pos - lo + t] = static_cast<std::uint32_t>(buf[t * width]);
+      if (width == 2) blk->val[pos - lo + t] = static_cast<float>(buf[t * width + 1]);
+    }
+  }
+  // An entity's entries arrive grouped by the worker that pushed them. Sums of ratings
+  // depend on their order, so they are sorted by context; counts (binary data) do not.
+  if (!settings_.sim.binary) blk->SortEntities();
+  blk->Prepare(settings_.sim, context_mean, n_contexts());
+  return blk;
+}
+
+Status ModelJob::PushContentBlock(ps::KVClient& kv, const EntityBlock& r, const EntityBlock& c,
+                                  ps::Deadline deadline) {
+  const std::size_t k = settings_.sim.k;
+  const bool diagonal = r.begin == c.begin;
+  const EntityBlock content_r = ContentBlock(state_->features, r, k);
+  const EntityBlock content_c = diagonal ? EntityBlock{} : ContentBlock(state_->features, c, k);
+  std::vector<double> out_r(r.size() * 2 * k, 0.0), out_c(diagonal ? 0 : c.size() * 2 * k, 0.0);
+  ComputeBlock(content_r, diagonal ? content_r : content_c, ContentOptions(k), out_r.data(),
+               out_c.data());
+  ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PushRange<double>(kContent, r.begin, r.end, out_r), deadline),
+                           "push cf.content");
+  if (diagonal) return Status::Ok();
+  return kv.Wait(kv.PushRange<double>(kContent, c.begin, c.end, out_c), deadline)
+      .WithContext("push cf.content");
+}
+
+Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
+                                                    std::span<const double> context_mean) {
+  ps::Node& node = ctx.node;
+  ps::KVClient& kv = *ctx.client;
+  auto deadline = [&] { return node.DefaultDeadline(); };
+  const bool matrix_float = MatrixIsFloat(settings_, *state_);
+  // Keep the blocks of the current task; tasks come sorted by row block.
+  std::map<std::uint32_t, std::shared_ptr<EntityBlock>> cache;
+  std::uint64_t pairs = 0;
+  const std::size_t width = 2 * settings_.sim.k;
+  std::vector<double> out_r, out_c;
+  for (const auto& task : ctx.plan.block_tasks[static_cast<std::size_t>(node.index())]) {
+    bool evicted = false;
+    for (auto it = cache.begin(); it != cache.end();) {
+      const bool keep = it->first == task.row_block || it->first == task.col_block;
+      evicted |= !keep;
+      it = keep ? std::next(it) : cache.erase(it);
+    }
+    if (evicted) ReleaseFreeMemory();
+    const ps::Stopwatch load_time;
+    for (std::uint32_t b : {task.row_block, task.col_block}) {
+      if (cache.count(b)) continue;
+      ECPS_ASSIGN_OR_RETURN(
+          cache[b], matrix_float ? LoadBlock<float>(kv, ctx.plan, b, context_mean, deadline())
+                                 : LoadBlock<double>(kv, ctx.plan, b, context_mean, deadline()));
+    }
+    const double load_s = load_time.Seconds();
+    const ps::Stopwatch compute_time;
+    const EntityBlock& r = *cache[task.row_block];
+    const EntityBlock& c = *cache[task.col_block];
+    const bool diagonal = task.row_block == task.col_block;
+    out_r.assign(r.size() * width, 0.0);
+    out_c.assign(diagonal ? 0 : c.size() * width, 0.0);
+    const std::uint64_t task_pairs = ComputeBlock(r, c, settings_.sim, out_r.data(), out_c.data());
+    auto hr = kv.PushRange<double>(kNeighbors, r.begin, r.end, out_r);
+    ps::Handle hc = 0;
+    if (!diagonal) hc = kv.PushRange<double>(kNeighbors, c.begin, c.end, out_c);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hr, deadline()), "push cf.neighbors");
+    if (hc) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hc, deadline()), "push cf.neighbors");
+    if (HasContent(options_, settings_))
+      ECPS_RETURN_IF_ERROR(PushContentBlock(kv, r, c, deadline()));
+    pairs += task_pairs;
+    node.log().debug("block ({}, {}): load {:.3f} s, compute and push {:.3f} s, {} pairs",
+                     task.row_block, task.col_block, load_s, compute_time.Seconds(), task_pairs);
+    ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicProgress,
+                                          ps::EncodeControl(task_pairs)));
+  }
+  return pairs;
+}
+
+Status ModelJob::RunWorker(sched::JobContext& ctx) {
+  ps::Node& node = ctx.node;
+  ps::KVClient& kv = *ctx.client;
+  auto deadline = [&] { return node.DefaultDeadline(); };
+  const bool adjusted = settings_.sim.measure == Measure::kAdjustedCosine;
+  const ps::Stopwatch similarity_time;
+  ECPS_RETURN_IF_ERROR(MatrixIsFloat(settings_, *state_) ? PushMatrix<float>(kv, deadline())
+                                                         : PushMatrix<double>(kv, deadline()));
+  node.log().debug("pushed {} matrix entries in {:.3f} s", state_->own.train_item.size(),
+                   similarity_time.Seconds());
+  if (adjusted) ECPS_RETURN_IF_ERROR(PushContextStats(kv, deadline()));
+  ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
+  std::vector<double> context_mean;
+  if (adjusted) {
+    ECPS_ASSIGN_OR_RETURN(context_mean, PullContextMeans(kv, deadline()));
+  }
+  ECPS_ASSIGN_OR_RETURN(const std::uint64_t pairs, ComputeSimilarities(ctx, context_mean));
+  ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
+  const double similarity_s = similarity_time.Seconds();
+
+  const ps::Stopwatch recommend_time;
+  ECPS_ASSIGN_OR_RETURN(const UserResults results,
+                        RecommendAndEvaluate(kv, {options_, settings_, *state_}, deadline()));
+  return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicReport,
+                          EncodeWorkerReport(pairs, similarity_s, state_->own, results,
+                                             options_.save_model, recommend_time.Seconds()));
+}
+
+Status ModelJob::RunScheduler(sched::JobContext& ctx) {
+  ps::Node& node = ctx.node;
+  std::uint64_t total = 0;
+  for (const auto& t : ctx.plan.block_tasks) total += t.size();
+  sched::ProgressOptions po;
+  po.quiet = options_.quiet;
+  sched::Progress progress(node.log(), fmt::format("{} similarity blocks", options_.kind), total,
+                           po);
+  std::uint64_t pairs = 0;
+  for (std::uint64_t done = 0; done < total;) {
+    ECPS_ASSIGN_OR_RETURN(ps::Message m,
+                          node.RecvControl(kTopicProgress, -1, node.DefaultDeadline()));
+    std::uint64_t p = 0;
+    ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &p));
+    pairs += p;
+    ++done;
+    progress.Update(done, fmt::format("{} candidate pairs", pairs));
+  }
+  progress.Finish(fmt::format("{} candidate pairs", pairs));
+  for (int w = 0; w < node.roles().num_workers(); ++w) {
+    ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicReport, node.roles().WorkerRank(w),
+                                                          node.DefaultDeadline()));
+    ECPS_ASSIGN_OR_RETURN(WorkerReport report,
+                          DecodeWorkerReport(std::move(m), options_.metrics_k.size()));
+    reports_.push_back(std::move(report));
+  }
+  return Status::Ok();
+}
+
+Status ModelJob::FinishServer(sched::JobContext& ctx) {
+  ECPS_RETURN_IF_ERROR(SendServerRows(ctx, kNeighbors, kTopicServerRows));
+  if (!HasContent(options_, settings_)) return Status::Ok();
+  return SendServerRows(ctx, kContent, kTopicServerContent);
+}
+
+Status ModelJob::FinishScheduler(sched::JobContext& ctx) {
+  ECPS_ASSIGN_OR_RETURN(auto lists,
+                        ReceiveLists(ctx.node, kTopicServerRows, n_entities(), settings_.sim.k));
+  NeighborLists content;
+  if (HasContent(options_, settings_)) {
+    ECPS_ASSIGN_OR_RETURN(
+        content, ReceiveLists(ctx.node, kTopicServerContent, state_->n_items, settings_.sim.k));
+  }
+  return WriteOutputs(ctx, {options_, settings_, *state_, reports_, lists, content});
+}
+
+}  // namespace ecps::models::cf

@@ -1,0 +1,354 @@
+#include "models/cf/outputs.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "models/cf/pack.h"
+#include "models/cf/topk.h"
+#include "models/common/csv_field.h"
+#include "models/common/output.h"
+#include "ps/stopwatch.h"
+
+namespace ecps::models::cf {
+namespace {
+
+// Streams text to an AtomicWriter in large pieces.
+class CsvOut {
+ public:
+  static Result<CsvOut> Open(const std::string& path) {
+    ECPS_ASSIGN_OR_RETURN(auto w, AtomicWriter::Open(path));
+    return CsvOut(std::move(w));
+  }
+  std::string& buf() { return buf_; }
+  Status MaybeFlush() {
+    if (buf_.size() < (1u << 20)) return Status::Ok();
+    ECPS_RETURN_IF_ERROR(writer_->Write(buf_));
+    buf_.clear();
+    return Status::Ok();
+  }
+  Status Commit() {
+    ECPS_RETURN_IF_ERROR(writer_->Write(buf_));
+    return writer_->Commit();
+  }
+
+ private:
+  explicit CsvOut(std::unique_ptr<AtomicWriter> writer) : writer_(std::move(writer)) {}
+  std::unique_ptr<AtomicWriter> writer_;
+  std::string buf_;
+};
+
+// Where each user's rows are in the workers' reports.
+class UserLocator {
+ public:
+  UserLocator(const std::vector<WorkerReport>& reports, std::uint32_t n_users)
+      : where_(n_users, {kNowhere, 0}) {
+    for (std::size_t r = 0; r < reports.size(); ++r) {
+      for (std::size_t p = 0; p < reports[r].users.size(); ++p) {
+        where_[reports[r].users[p]] = {static_cast<std::uint32_t>(r),
+                                       static_cast<std::uint32_t>(p)};
+      }
+    }
+  }
+  bool Found(std::uint32_t u) const { return where_[u].first != kNowhere; }
+  std::uint32_t report(std::uint32_t u) const { return where_[u].first; }
+  std::size_t position(std::uint32_t u) const { return where_[u].second; }
+
+ private:
+  static constexpr std::uint32_t kNowhere = ~0u;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> where_;  // (report, position)
+};
+
+Status WriteRecommendations(const std::string& path, const TrainedResults& in,
+                            const UserLocator& where) {
+  const auto N = static_cast<std::size_t>(in.options.top_n);
+  const auto& user_ids = in.state.user_ids;
+  const auto& item_ids = in.state.item_ids;
+  ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path));
+  out.buf() += "user,item,score\n";
+  for (std::uint32_t u = 0; u < in.state.n_users; ++u) {
+    if (!where.Found(u)) continue;
+    const WorkerReport& r = in.reports[where.report(u)];
+    const std::size_t p = where.position(u);
+    const std::string user = CsvField(user_ids[u]);
+    for (std::size_t t = 0; t < r.rec_count[p]; ++t) {
+      fmt::format_to(std::back_inserter(out.buf()), "{},{},{:.6g}\n", user,
+                     CsvField(item_ids[r.rec_items[p * N + t]]), r.rec_scores[p * N + t]);
+    }
+    ECPS_RETURN_IF_ERROR(out.MaybeFlush());
+  }
+  return out.Commit();
+}
+
+// `lists` with entity ids `ids`, one line per neighbour under `header`.
+Status WriteNeighborLists(const std::string& path, const NeighborLists& lists,
+                          const std::vector<std::string>& ids, const char* header) {
+  ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path));
+  out.buf() += header;
+  for (std::size_t e = 0; e < lists.size(); ++e) {
+    auto neighbors = lists.Ids(e);
+    auto scores = lists.Scores(e);
+    const std::string entity = CsvField(ids[e]);
+    for (std::size_t t = 0; t < neighbors.size(); ++t) {
+      fmt::format_to(std::back_inserter(out.buf()), "{},{},{:.6g}\n", entity,
+                     CsvField(ids[neighbors[t]]), scores[t]);
+    }
+    ECPS_RETURN_IF_ERROR(out.MaybeFlush());
+  }
+  return out.Commit();
+}
+
+// The model file's content: options, ids, neighbour lists and every user's training rows.
+CfModel BuildModel(const TrainedResults& in, const UserLocator& where) {
+  const CfOptions& options = in.options;
+  const RankState& state = in.state;
+  CfModel m;
+  m.kind = options.kind;
+  m.similarity = MeasureName(in.settings.sim.measure);
+  m.scoring = ScoringName(in.settings.scoring);
+  m.recency_decay = options.recency_decay;
+  if (HasContent(options, in.settings)) {
+    m.content = in.content;
+    m.cold_threshold = static_cast<std::uint32_t>(options.cold_threshold);
+    m.content_blend = options.content_blend;
+  }
+  m.explicit_ratings = in.settings.explicit_ratings;
+  m.user_ids = state.user_ids;
+  m.item_ids = state.item_ids;
+  m.neighbors = in.neighbors;
+  m.item_count = state.item_count;
+  m.train_ptr.assign(1, 0);
+  m.train_ptr.reserve(static_cast<std::size_t>(state.n_users) + 1);
+  m.train_item.reserve(state.nnz);
+  if (options.recency_decay < 1.0) m.train_age.reserve(state.nnz);
+  if (in.settings.explicit_ratings) m.train_val.reserve(state.nnz);
+  for (std::uint32_t u = 0; u < state.n_users; ++u) {
+    if (where.Found(u)) {
+      const WorkerReport& r = in.reports[where.report(u)];
+      const std::size_t p = where.position(u);
+      const auto b = static_cast<std::ptrdiff_t>(r.train_ptr[p]),
+                 e = static_cast<std::ptrdiff_t>(r.train_ptr[p + 1]);
+      m.train_item.insert(m.train_item.end(), r.train_item.begin() + b, r.train_item.begin() + e);
+      if (!r.train_age.empty())
+        m.train_age.insert(m.train_age.end(), r.train_age.begin() + b, r.train_age.begin() + e);
+      if (!r.train_val.empty())
+        m.train_val.insert(m.train_val.end(), r.train_val.begin() + b, r.train_val.begin() + e);
+    }
+    m.train_ptr.push_back(m.train_item.size());
+  }
+  return m;
+}
+
+// The workers' partials added up.
+struct MergedReports {
+  EvalSums model, popularity;
+  Coverage model_coverage, popularity_coverage;
+  std::uint64_t pairs = 0;
+  double similarity_s = 0, recommend_s = 0;  // the slowest worker's
+};
+
+MergedReports Merge(const TrainedResults& in) {
+  MergedReports total{EvalSums(in.options.metrics_k.size()), EvalSums(in.options.metrics_k.size()),
+                      Coverage(in.state.n_items), Coverage(in.state.n_items)};
+  for (const auto& r : in.reports) {
+    total.model.Merge(r.model);
+    total.popularity.Merge(r.popularity);
+    total.model_coverage.Merge(r.model_coverage);
+    total.popularity_coverage.Merge(r.popularity_coverage);
+    total.pairs += r.pairs;
+    total.similarity_s = std::max(total.similarity_s, r.similarity_s);
+    total.recommend_s = std::max(total.recommend_s, r.recommend_s);
+  }
+  return total;
+}
+
+// metrics.json's "config" section.
+nlohmann::json ConfigJson(const CfOptions& o, const Settings& settings) {
+  return {{"train", o.train},
+          {"similarity", o.similarity},
+          {"neighbors", o.neighbors},
+          {"n", o.top_n},
+          {"shrinkage", o.shrinkage},
+          {"min_support", o.min_support},
+          {"block_size", o.block_size},
+          {"scoring", ScoringName(settings.scoring)},
+          {"fill_popular", o.fill_popular},
+          {"recency_decay", o.recency_decay},
+          {"feedback", settings.explicit_ratings ? "explicit" : "implicit"},
+          {"split", o.split},
+          {"evaluate_on", o.evaluate_on},
+          {"holdout_fraction", o.holdout_fraction},
+          {"min_user_interactions", o.min_user_interactions},
+          {"metrics_k", o.metrics_k},
+          {"sampled_negatives", o.sampled_negatives},
+          {"seed", o.seed}};
+}
+
+// metrics.json without its timings.
+nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
+                           const sched::ShardPlan& plan, const ps::RoleTable& roles) {
+  const CfOptions& o = in.options;
+  const RankState& state = in.state;
+  nlohmann::json j;
+  j["model"] = o.kind;
+  j["config"] = ConfigJson(o, in.settings);
+  j["data"] = state.data;
+  if (HasContent(o, in.settings)) {
+    std::size_t cold = 0;
+    for (auto c : state.item_count)
+      cold += c < static_cast<std::uint32_t>(o.cold_threshold) ? 1 : 0;
+    j["content"] = {{"attributes", o.item_attributes},
+                    {"items_with_attributes", state.features.items_with_attributes},
+                    {"features", state.features.names.size()},
+                    {"cold_items", cold},
+                    {"cold_threshold", o.cold_threshold},
+                    {"content_blend", o.content_blend}};
+  }
+  std::size_t with_neighbors = 0, neighbor_slots = 0;
+  for (std::size_t e = 0; e < in.neighbors.size(); ++e) {
+    const std::size_t n = in.neighbors.Ids(e).size();
+    with_neighbors += n > 0 ? 1 : 0;
+    neighbor_slots += n;
+  }
+  const std::size_t tasks =
+      std::accumulate(plan.block_tasks.begin(), plan.block_tasks.end(), std::size_t{0},
+                      [](std::size_t a, const auto& t) { return a + t.size(); });
+  const std::size_t n_lists = in.neighbors.size();
+  j["similarity"] = {
+      {"blocks", plan.block_bounds.size() - 1},
+      {"tasks", tasks},
+      {"candidate_pairs", total.pairs},
+      {"entities_with_neighbors", with_neighbors},
+      {"mean_neighbors", n_lists ? static_cast<double>(neighbor_slots) / n_lists : 0.0}};
+  const double n_items = state.n_items ? state.n_items : 1;
+  if (in.settings.evaluate) {
+    auto mj = total.model.ToJson(o.metrics_k), pj = total.popularity.ToJson(o.metrics_k);
+    j["evaluation"] = {{"split", o.split},
+                       {"on", o.evaluate_on},
+                       {"users", total.model.users},
+                       {"sampled_negatives", o.sampled_negatives},
+                       {"full", {{o.kind, mj["full"]}, {"popularity", pj["full"]}}},
+                       {"sampled", {{o.kind, mj["sampled"]}, {"popularity", pj["sampled"]}}}};
+  }
+  j["coverage"] = {
+      {"n", o.top_n},
+      {o.kind, static_cast<double>(total.model_coverage.Count()) / n_items},
+      {"popularity", static_cast<double>(total.popularity_coverage.Count()) / n_items}};
+  j["roles"] = {{"servers", roles.num_servers()}, {"workers", roles.num_workers()}};
+  return j;
+}
+
+// metrics.jsonl: one line per protocol and method (nothing without evaluation).
+Status WriteMetricLines(const std::string& path, const TrainedResults& in,
+                        const nlohmann::json& metrics) {
+  ECPS_ASSIGN_OR_RETURN(auto log, JsonLinesLog::Open(path));
+  if (in.settings.evaluate) {
+    for (const char* protocol : {"full", "sampled"}) {
+      for (const std::string& method : {in.options.kind, std::string("popularity")}) {
+        nlohmann::json line = metrics["evaluation"][protocol][method];
+        line["protocol"] = protocol;
+        line["method"] = method;
+        ECPS_RETURN_IF_ERROR(log->Append(line));
+      }
+    }
+  }
+  return log->Close();
+}
+
+void LogSummary(ps::Node& node, const TrainedResults& in, const MergedReports& total,
+                const nlohmann::json& j) {
+  const CfOptions& o = in.options;
+  if (in.settings.evaluate) {
+    const std::string k = std::to_string(in.settings.max_k);
+    auto val = [&](const char* protocol, const std::string& method, const std::string& metric) {
+      return j["evaluation"][protocol][method][metric + "@" + k].get<double>();
+    };
+    node.log().info(
+        "{} on {} ({} users): full HR@{} {:.4f} NDCG@{} {:.4f} (popularity {:.4f} / {:.4f}); "
+        "sampled "
+        "HR@{} {:.4f} NDCG@{} {:.4f} (popularity {:.4f} / {:.4f})",
+        o.kind, o.evaluate_on, total.model.users, k, val("full", o.kind, "HR"), k,
+        val("full", o.kind, "NDCG"), val("full", "popularity", "HR"),
+        val("full", "popularity", "NDCG"), k, val("sampled", o.kind, "HR"), k,
+        val("sampled", o.kind, "NDCG"), val("sampled", "popularity", "HR"),
+        val("sampled", "popularity", "NDCG"));
+  }
+  node.log().info(
+      "{}: {} entities with neighbours (mean {:.1f}), similarity {:.2f} s, recommendations {:.2f} "
+      "s; "
+      "outputs in {}",
+      o.kind, j["similarity"]["entities_with_neighbors"].get<std::size_t>(),
+      j["similarity"]["mean_neighbors"].get<double>(), total.similarity_s, total.recommend_s,
+      o.out);
+}
+
+}  // namespace
+
+Result<NeighborLists> ReceiveLists(ps::Node& node, std::uint32_t topic, std::size_t n,
+                                   std::size_t k) {
+  std::vector<std::vector<Neighbor>> rows(n);  // servers may answer in any order
+  for (int s = 0; s < node.roles().num_servers(); ++s) {
+    ECPS_ASSIGN_OR_RETURN(
+        ps::Message m, node.RecvControl(topic, node.roles().ServerRank(s), node.DefaultDeadline()));
+    ECPS_ASSIGN_OR_RETURN(PodReader rd, PodReader::Open(m.control));
+    ECPS_ASSIGN_OR_RETURN(auto begin, rd.NextValue<ps::Key>());
+    ECPS_ASSIGN_OR_RETURN(auto end, rd.NextValue<ps::Key>());
+    ECPS_ASSIGN_OR_RETURN(auto dense, rd.Next<double>());
+    if (end > n || begin > end || dense.size() != (end - begin) * 2 * k) {
+      return Internal("neighbour rows of the wrong size");
+    }
+    for (ps::Key e = begin; e < end; ++e)
+      DecodeRow(dense.data() + (e - begin) * 2 * k, k, &rows[e]);
+  }
+  NeighborLists lists;
+  lists.k = static_cast<std::uint32_t>(k);
+  for (std::size_t e = 0; e < n; ++e) {
+    for (const Neighbor& nb : rows[e]) lists.Add(e, nb.id, static_cast<float>(nb.score));
+    std::vector<Neighbor>().swap(rows[e]);
+  }
+  lists.Finish(n);
+  return lists;
+}
+
+Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
+  const ps::Stopwatch write_time;
+  const CfOptions& o = in.options;
+  ECPS_RETURN_IF_ERROR(PrepareOutputDir(o.out));
+  auto path = [&](const char* name) { return (std::filesystem::path(o.out) / name).string(); };
+  const UserLocator where(in.reports, in.state.n_users);
+  if (o.top_n > 0)
+    ECPS_RETURN_IF_ERROR(WriteRecommendations(path("recommendations.csv"), in, where));
+  if (o.write_neighbors) {
+    const bool items = in.settings.item_based;
+    ECPS_RETURN_IF_ERROR(WriteNeighborLists(
+        path("neighbors.csv"), in.neighbors, items ? in.state.item_ids : in.state.user_ids,
+        items ? "item,neighbor,score\n" : "user,neighbor,score\n"));
+    if (HasContent(o, in.settings)) {
+      ECPS_RETURN_IF_ERROR(WriteNeighborLists(path("content_neighbors.csv"), in.content,
+                                              in.state.item_ids, "item,neighbor,score\n"));
+    }
+  }
+  if (o.save_model) {
+    const CfModel model = BuildModel(in, where);
+    // The checks `recommend` applies when loading (finite scores included): a model that
+    // would be refused is not written.
+    if (Status s = CheckModel(model, "the trained model"); !s.ok()) return Internal(s.message());
+    ECPS_RETURN_IF_ERROR(SaveCfModel(path("model.ecps"), model));
+  }
+  const MergedReports total = Merge(in);
+  nlohmann::json j = MetricsJson(in, total, ctx.plan, ctx.node.roles());
+  j["timings"] = {{"ingest_s", in.state.ingest_s},
+                  {"similarity_s", total.similarity_s},
+                  {"recommend_s", total.recommend_s},
+                  {"write_s", write_time.Seconds()},
+                  {"total_s", in.state.since_start.Seconds()}};
+  ECPS_RETURN_IF_ERROR(WriteJsonFile(path("metrics.json"), j));
+  ECPS_RETURN_IF_ERROR(WriteMetricLines(path("metrics.jsonl"), in, j));
+  LogSummary(ctx.node, in, total, j);
+  return Status::Ok();
+}
+
+}  // namespace ecps::models::cf

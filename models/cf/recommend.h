@@ -1,0 +1,24 @@
+// A worker's last step of CF training (model_job.h): after the similarity phase, pull the
+// neighbour lists its own users need, score and list their top N, and evaluate the lists
+// against their held-out items (the model and the popularity baseline, full ranking and
+// the sampled protocol, metrics.h).
+#pragma once
+
+#include "models/cf/messages.h"
+#include "models/cf/train_state.h"
+#include "ps/kv_client.h"
+
+namespace ecps::models::cf {
+
+/// What the recommendation step reads: the options and this worker's state.
+struct RecommendInputs {
+  const CfOptions& options;
+  const Settings& settings;
+  const RankState& state;
+};
+
+/// Recommends for and evaluates this worker's own users.
+Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs& in,
+                                         ps::Deadline deadline);
+
+}  // namespace ecps::models::cf
