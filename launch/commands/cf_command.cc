@@ -16,7 +16,23 @@
 namespace ecps::launch {
 namespace {
 
-void AddTrainCf(CommandTree& tree, const std::string& kind) {
+// An option that takes one of `choices`' spellings (refused as CLI::IsMember refuses, the
+// spellings and the default in the help) and stores its value in `*value`.
+template <class E, std::size_t N>
+CLI::Option* AddChoice(CLI::App* app, const std::string& name, E* value,
+                       const models::cf::Choice<E> (&choices)[N], const std::string& help) {
+  std::vector<std::string> spellings;
+  for (const auto& c : choices) spellings.emplace_back(c.text);
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [value, &choices](const std::string& s) { *value = *models::cf::FindChoice(choices, s); },
+          help)
+      ->check(CLI::IsMember(spellings))
+      ->default_str(std::string(models::cf::SpellingOf(choices, *value)));
+}
+
+void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   struct Opts {
     ClusterOptions cluster;
     models::cf::CfOptions cf;
@@ -24,9 +40,9 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
   };
   auto o = std::make_shared<Opts>();
   o->cf.kind = kind;
-  const bool item = kind == "itemcf";
+  const bool item = kind == models::cf::CfKind::kItemCf;
   auto* sub = tree.train->add_subcommand(
-      kind, item ? "Item-based collaborative filtering: item x item similarity blocks on the workers, "
+      o->cf.kind_name(), item ? "Item-based collaborative filtering: item x item similarity blocks on the workers, "
                    "top-k neighbour lists merged on the servers, top-N recommendations per user"
                  : "User-based collaborative filtering: user x user similarity blocks on the workers, "
                    "top-k neighbour lists merged on the servers, top-N recommendations per user");
@@ -36,17 +52,16 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                  "Interaction file: user item [rating [timestamp]] per line, separated by commas, tabs or "
                  "spaces; string or integer ids")
       ->required();
-  in->add_option("--header", c.header, "First line is a header: auto (detected), yes or no")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "yes", "no"}));
-  in->add_option("--feedback", c.feedback,
-                 "implicit (every interaction counts 1), explicit (ratings), or auto (explicit when the "
-                 "file has a rating column)")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "implicit", "explicit"}));
+  AddChoice(in, "--header", &c.header, models::cf::kHeaderModes,
+            "First line is a header: auto (detected), yes or no");
+  AddChoice(in, "--feedback", &c.feedback, models::cf::kFeedbacks,
+            "implicit (every interaction counts 1), explicit (ratings), or auto (explicit when the "
+            "file has a rating column)");
   in->add_flag("--skip-bad-rows", c.skip_bad_rows,
                "Count and skip malformed rows (reported in metrics.json) instead of stopping at the first");
   auto* m = sub->add_option_group("Model");
-  m->add_option("--similarity", c.similarity, "cosine, adjusted-cosine, pearson or jaccard")
-      ->capture_default_str()->check(CLI::IsMember({"cosine", "adjusted-cosine", "pearson", "jaccard"}));
+  AddChoice(m, "--similarity", &c.similarity, models::cf::kMeasures,
+            "cosine, adjusted-cosine, pearson or jaccard");
   m->add_option("--neighbors,-k", c.neighbors, item ? "Neighbours kept per item" : "Neighbours kept per user")
       ->capture_default_str()->check(Interval(1, 10000));
   m->add_option("--shrinkage", c.shrinkage, "Shrink similarities by n / (n + lambda), n = co-support (0: off)")
@@ -57,10 +72,9 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
                 "Entities per similarity block; memory per worker follows it (0: the fewest blocks that give each "
                 "worker about two tasks, at most 65536 wide)")
       ->capture_default_str();
-  m->add_option("--scoring", c.scoring,
-                "sum (weighted sum of similarities), average (normalised by the similarities: a predicted "
-                "rating), or auto (average for explicit ratings, sum otherwise)")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "sum", "average"}));
+  AddChoice(m, "--scoring", &c.scoring, models::cf::kScorings,
+            "sum (weighted sum of similarities), average (normalised by the similarities: a predicted "
+            "rating), or auto (average for explicit ratings, sum otherwise)");
   if (item) {
     m->add_option("--recency-decay", c.recency_decay,
                   "Weight of a user's training item when scoring: decay^age, age 0 = the latest (1: off; "
@@ -95,13 +109,11 @@ void AddTrainCf(CommandTree& tree, const std::string& kind) {
       ->capture_default_str();
   out->add_option("--write-neighbors", c.write_neighbors, "Write neighbors.csv")->capture_default_str();
   auto* ev = sub->add_option_group("Evaluation");
-  ev->add_option("--split", c.split,
-                 "none; leave-last-out (per user, by timestamp or file order); leave-one-out (random); "
-                 "holdout (--holdout-fraction of each user's interactions)")
-      ->capture_default_str()->check(CLI::IsMember({"none", "leave-last-out", "leave-one-out", "holdout"}));
-  ev->add_option("--evaluate-on", c.evaluate_on,
-                 "test, or validation (the second held-out item; the test item is dropped: for tuning)")
-      ->capture_default_str()->check(CLI::IsMember({"test", "validation"}));
+  AddChoice(ev, "--split", &c.split, models::cf::kSplitKinds,
+            "none; leave-last-out (per user, by timestamp or file order); leave-one-out (random); "
+            "holdout (--holdout-fraction of each user's interactions)");
+  AddChoice(ev, "--evaluate-on", &c.evaluate_on, models::cf::kEvalTargets,
+            "test, or validation (the second held-out item; the test item is dropped: for tuning)");
   ev->add_option("--holdout-fraction", c.holdout_fraction, "Share of interactions held out by --split holdout")
       ->capture_default_str()->check(Fraction());
   ev->add_option("--min-user-interactions", c.min_user_interactions,
@@ -226,8 +238,8 @@ void AddSimilar(CommandTree& tree) {
 }  // namespace
 
 void AddCfCommands(CommandTree& tree) {
-  AddTrainCf(tree, "itemcf");
-  AddTrainCf(tree, "usercf");
+  AddTrainCf(tree, models::cf::CfKind::kItemCf);
+  AddTrainCf(tree, models::cf::CfKind::kUserCf);
   AddRecommend(tree);
   AddSimilar(tree);
 }

@@ -31,35 +31,39 @@ void ReleaseFreeMemory() {}
 void ReleaseFreeMemory() { malloc_trim(0); }
 #endif
 
-Result<Settings> ResolveSettings(const CfOptions& o) {
+Result<Settings> ResolveSettings(CfOptions* options) {
+  CfOptions& o = *options;
   ECPS_RETURN_IF_ERROR(o.Validate());
   Settings s;
-  s.item_based = o.kind == "itemcf";
-  ECPS_ASSIGN_OR_RETURN(s.header, worker::ParseHeaderMode(o.header));
-  ECPS_ASSIGN_OR_RETURN(s.format, worker::DetectInteractionFormat(o.train, s.header));
-  if (o.feedback == "explicit" && !s.format.has_rating()) {
+  s.item_based = o.item_based();
+  ECPS_ASSIGN_OR_RETURN(s.format, worker::DetectInteractionFormat(o.train, o.header));
+  if (o.feedback == Feedback::kExplicit && !s.format.has_rating()) {
     return InvalidArgument(fmt::format("--feedback explicit: {} has no rating column ({})", o.train,
                                        s.format.Describe()));
   }
-  s.explicit_ratings = o.feedback == "explicit" || (o.feedback == "auto" && s.format.has_rating());
-  ECPS_ASSIGN_OR_RETURN(s.split.kind, ParseSplitKind(o.split));
-  ECPS_ASSIGN_OR_RETURN(s.split.target, ParseEvalTarget(o.evaluate_on));
+  s.explicit_ratings = o.feedback == Feedback::kExplicit ||
+                       (o.feedback == Feedback::kAuto && s.format.has_rating());
+  o.feedback = s.explicit_ratings ? Feedback::kExplicit : Feedback::kImplicit;
+  s.split.kind = o.split;
+  s.split.target = o.evaluate_on;
   s.split.holdout_fraction = o.holdout_fraction;
   s.split.min_user_interactions = o.min_user_interactions;
   s.split.seed = o.seed;
-  ECPS_ASSIGN_OR_RETURN(s.sim.measure, ParseMeasure(o.similarity));
+  s.sim.measure = o.similarity;
   if (NeedsRatings(s.sim.measure) && !s.explicit_ratings) {
     return InvalidArgument(
         fmt::format("--similarity {} centres ratings, but the feedback is implicit ({}: {}); use "
-                    "cosine or jaccard, "
-                    "or give a file with a rating column",
-                    o.similarity, o.train, s.format.Describe()));
+                    "cosine or jaccard, or give a file with a rating column",
+                    SpellingOf(kMeasures, o.similarity), o.train, s.format.Describe()));
   }
   s.sim.k = static_cast<std::size_t>(o.neighbors);
   s.sim.shrinkage = o.shrinkage;
   s.sim.min_support = static_cast<std::uint32_t>(o.min_support);
   s.sim.binary = !s.explicit_ratings || s.sim.measure == Measure::kJaccard;
-  ECPS_ASSIGN_OR_RETURN(s.scoring, ParseScoring(o.scoring, s.explicit_ratings));
+  if (o.scoring == ScoringChoice::kAuto) {
+    o.scoring = s.explicit_ratings ? ScoringChoice::kAverage : ScoringChoice::kSum;
+  }
+  s.scoring = o.scoring == ScoringChoice::kAverage ? Scoring::kAverage : Scoring::kSum;
   s.evaluate = s.split.kind != SplitKind::kNone;
   s.max_k = *std::max_element(o.metrics_k.begin(), o.metrics_k.end());
   return s;
@@ -78,14 +82,8 @@ std::uint64_t DefaultBlockSize(std::uint64_t n, int workers, std::uint64_t reque
 }
 
 Status CfOptions::Validate() const {
-  if (kind != "itemcf" && kind != "usercf")
-    return InvalidArgument("kind must be itemcf or usercf, got \"" + kind + "\"");
   if (train.empty()) return InvalidArgument("--train: an interaction file is required");
   if (out.empty()) return InvalidArgument("--out: an output folder is required");
-  if (feedback != "auto" && feedback != "implicit" && feedback != "explicit") {
-    return InvalidArgument("--feedback must be auto, implicit or explicit, got \"" + feedback +
-                           "\"");
-  }
   if (neighbors < 1 || neighbors > 10000)
     return InvalidArgument(fmt::format("--neighbors must be in [1, 10000], got {}", neighbors));
   if (top_n < 0) return InvalidArgument(fmt::format("-n must be >= 0, got {}", top_n));
@@ -106,7 +104,7 @@ Status CfOptions::Validate() const {
     if (k < 1) return InvalidArgument(fmt::format("--metrics-k: cutoffs must be >= 1, got {}", k));
   }
   if (sampled_negatives < 1) return InvalidArgument("--sampled-negatives must be >= 1");
-  if (!item_attributes.empty() && kind != "itemcf") {
+  if (!item_attributes.empty() && !item_based()) {
     return InvalidArgument("--item-attributes: content-based similarity is for itemcf");
   }
   if (cold_threshold < 0)
@@ -119,11 +117,29 @@ Status CfOptions::Validate() const {
   if (!(recency_decay > 0 && recency_decay <= 1)) {
     return InvalidArgument(fmt::format("--recency-decay must be in (0, 1], got {}", recency_decay));
   }
-  ECPS_RETURN_IF_ERROR(worker::ParseHeaderMode(header).status());
-  ECPS_RETURN_IF_ERROR(ParseMeasure(similarity).status());
-  ECPS_RETURN_IF_ERROR(ParseScoring(scoring, false).status());
-  ECPS_RETURN_IF_ERROR(ParseSplitKind(split).status());
-  return ParseEvalTarget(evaluate_on).status();
+  return Status::Ok();
+}
+
+nlohmann::json CfOptions::ToJson() const {
+  auto text = [](std::string_view spelling) { return std::string(spelling); };
+  return {{"train", train},
+          {"similarity", text(SpellingOf(kMeasures, similarity))},
+          {"neighbors", neighbors},
+          {"n", top_n},
+          {"shrinkage", shrinkage},
+          {"min_support", min_support},
+          {"block_size", block_size},
+          {"scoring", text(SpellingOf(kScorings, scoring))},
+          {"fill_popular", fill_popular},
+          {"recency_decay", recency_decay},
+          {"feedback", text(SpellingOf(kFeedbacks, feedback))},
+          {"split", text(SpellingOf(kSplitKinds, split))},
+          {"evaluate_on", text(SpellingOf(kEvalTargets, evaluate_on))},
+          {"holdout_fraction", holdout_fraction},
+          {"min_user_interactions", min_user_interactions},
+          {"metrics_k", metrics_k},
+          {"sampled_negatives", sampled_negatives},
+          {"seed", seed}};
 }
 
 std::uint64_t NeighborListBytes(std::uint64_t entities, std::uint64_t content_items,
@@ -140,8 +156,9 @@ std::uint64_t PhysicalMemoryBytes() {
              : 0;
 }
 
-Status TrainCf(const CfOptions& options, const ClusterRunner& run) {
-  ECPS_ASSIGN_OR_RETURN(const Settings settings, ResolveSettings(options));
+Status TrainCf(const CfOptions& given, const ClusterRunner& run) {
+  CfOptions options = given;
+  ECPS_ASSIGN_OR_RETURN(const Settings settings, ResolveSettings(&options));
   RankStates states;
   const ps::Stopwatch training_time;
   ECPS_RETURN_IF_ERROR(run([&](ps::Rank rank) {

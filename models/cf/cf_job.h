@@ -35,26 +35,29 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "models/cf/choices.h"
 #include "ps/status.h"
 #include "scheduler/job.h"
 
 namespace ecps::models::cf {
 
 struct CfOptions {
-  /// "itemcf" (neighbours of items) or "usercf" (neighbours of users).
-  std::string kind = "itemcf";
+  /// Neighbours of items (itemcf) or of users (usercf).
+  CfKind kind = CfKind::kItemCf;
   /// Interaction file: user item [rating [timestamp]].
   std::string train;
   /// Output folder.
   std::string out;
   /// Header row: auto, yes or no.
-  std::string header = "auto";
+  worker::HeaderMode header = worker::HeaderMode::kAuto;
   /// auto (explicit when the file has a rating column), implicit or explicit.
-  std::string feedback = "auto";
+  Feedback feedback = Feedback::kAuto;
   /// Count and skip malformed rows instead of failing.
   bool skip_bad_rows = false;
   /// cosine, adjusted-cosine, pearson or jaccard.
-  std::string similarity = "cosine";
+  Measure similarity = Measure::kCosine;
   /// Neighbours kept per entity.
   int neighbors = 20;
   /// Recommendations per user in recommendations.csv (0: none).
@@ -67,7 +70,7 @@ struct CfOptions {
   /// tasks, at most 65536 entities wide).
   std::uint64_t block_size = 0;
   /// auto, sum or average (see scoring.h).
-  std::string scoring = "auto";
+  ScoringChoice scoring = ScoringChoice::kAuto;
   /// itemcf: a user's training item of age a (0 = latest) weighs decay^a when scoring
   /// (1 = no recency weighting).
   double recency_decay = 1.0;
@@ -84,9 +87,9 @@ struct CfOptions {
   /// After the scored items, fill lists with popular items.
   bool fill_popular = true;
   /// none, leave-last-out, leave-one-out or holdout.
-  std::string split = "none";
+  SplitKind split = SplitKind::kNone;
   /// test or validation.
-  std::string evaluate_on = "test";
+  EvalTarget evaluate_on = EvalTarget::kTest;
   double holdout_fraction = 0.2;
   int min_user_interactions = 3;
   /// Cutoffs of the ranking metrics.
@@ -104,7 +107,14 @@ struct CfOptions {
   /// machine's memory is then refused before the similarity phase (else only warned about).
   bool single_process = true;
 
+  bool item_based() const { return kind == CfKind::kItemCf; }
+  /// "itemcf" or "usercf".
+  std::string kind_name() const { return std::string(SpellingOf(kKinds, kind)); }
+  /// The ranges and relations of the values (each enum is valid by its type).
   Status Validate() const;
+  /// metrics.json's "config": the options that shape the model and its evaluation, by
+  /// their spellings.
+  nlohmann::json ToJson() const;
 };
 
 /// Memory the neighbour lists take during the similarity phase, in all ranks together: the

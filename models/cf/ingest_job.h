@@ -16,7 +16,7 @@ class IngestJob final : public sched::Job {
  public:
   IngestJob(const CfOptions& options, const Settings& settings, std::shared_ptr<RankState> state)
       : options_(options), settings_(settings), state_(std::move(state)) {}
-  std::string name() const override { return options_.kind + ".ingest"; }
+  std::string name() const override { return options_.kind_name() + ".ingest"; }
   std::vector<ps::TableSpec> Tables() const override { return {}; }
   Status SetupServer(ps::KVServer&) override { return Status::Ok(); }
   /// Byte ranges of the interaction file (and of the attributes file) per worker.

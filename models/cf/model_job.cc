@@ -331,7 +331,7 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
   for (const auto& t : ctx.plan.block_tasks) total += t.size();
   sched::ProgressOptions po;
   po.quiet = options_.quiet;
-  sched::Progress progress(node.log(), fmt::format("{} similarity blocks", options_.kind), total,
+  sched::Progress progress(node.log(), fmt::format("{} similarity blocks", options_.kind_name()), total,
                            po);
   std::uint64_t pairs = 0;
   for (std::uint64_t done = 0; done < total;) {

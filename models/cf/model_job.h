@@ -18,7 +18,7 @@ class ModelJob final : public sched::Job {
  public:
   ModelJob(const CfOptions& options, const Settings& settings, std::shared_ptr<RankState> state)
       : options_(options), settings_(settings), state_(std::move(state)) {}
-  std::string name() const override { return options_.kind; }
+  std::string name() const override { return options_.kind_name(); }
   std::vector<ps::TableSpec> Tables() const override;
   Status SetupServer(ps::KVServer& server) override;
   /// The similarity block tasks of each worker.

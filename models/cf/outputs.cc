@@ -106,7 +106,7 @@ CfModel BuildModel(const TrainedResults& in, const UserLocator& where) {
   const CfOptions& options = in.options;
   const RankState& state = in.state;
   CfModel m;
-  m.kind = options.kind;
+  m.kind = options.kind_name();
   m.similarity = MeasureName(in.settings.sim.measure);
   m.scoring = ScoringName(in.settings.scoring);
   m.recency_decay = options.recency_decay;
@@ -165,36 +165,15 @@ MergedReports Merge(const TrainedResults& in) {
   return total;
 }
 
-// metrics.json's "config" section.
-nlohmann::json ConfigJson(const CfOptions& o, const Settings& settings) {
-  return {{"train", o.train},
-          {"similarity", o.similarity},
-          {"neighbors", o.neighbors},
-          {"n", o.top_n},
-          {"shrinkage", o.shrinkage},
-          {"min_support", o.min_support},
-          {"block_size", o.block_size},
-          {"scoring", ScoringName(settings.scoring)},
-          {"fill_popular", o.fill_popular},
-          {"recency_decay", o.recency_decay},
-          {"feedback", settings.explicit_ratings ? "explicit" : "implicit"},
-          {"split", o.split},
-          {"evaluate_on", o.evaluate_on},
-          {"holdout_fraction", o.holdout_fraction},
-          {"min_user_interactions", o.min_user_interactions},
-          {"metrics_k", o.metrics_k},
-          {"sampled_negatives", o.sampled_negatives},
-          {"seed", o.seed}};
-}
-
 // metrics.json without its timings.
 nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
                            const sched::ShardPlan& plan, const ps::RoleTable& roles) {
   const CfOptions& o = in.options;
   const RankState& state = in.state;
+  const std::string kind = o.kind_name();
   nlohmann::json j;
-  j["model"] = o.kind;
-  j["config"] = ConfigJson(o, in.settings);
+  j["model"] = kind;
+  j["config"] = o.ToJson();
   j["data"] = state.data;
   if (HasContent(o, in.settings)) {
     std::size_t cold = 0;
@@ -226,16 +205,16 @@ nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
   const double n_items = state.n_items ? state.n_items : 1;
   if (in.settings.evaluate) {
     auto mj = total.model.ToJson(o.metrics_k), pj = total.popularity.ToJson(o.metrics_k);
-    j["evaluation"] = {{"split", o.split},
-                       {"on", o.evaluate_on},
+    j["evaluation"] = {{"split", std::string(SpellingOf(kSplitKinds, o.split))},
+                       {"on", std::string(SpellingOf(kEvalTargets, o.evaluate_on))},
                        {"users", total.model.users},
                        {"sampled_negatives", o.sampled_negatives},
-                       {"full", {{o.kind, mj["full"]}, {"popularity", pj["full"]}}},
-                       {"sampled", {{o.kind, mj["sampled"]}, {"popularity", pj["sampled"]}}}};
+                       {"full", {{kind, mj["full"]}, {"popularity", pj["full"]}}},
+                       {"sampled", {{kind, mj["sampled"]}, {"popularity", pj["sampled"]}}}};
   }
   j["coverage"] = {
       {"n", o.top_n},
-      {o.kind, static_cast<double>(total.model_coverage.Count()) / n_items},
+      {kind, static_cast<double>(total.model_coverage.Count()) / n_items},
       {"popularity", static_cast<double>(total.popularity_coverage.Count()) / n_items}};
   j["roles"] = {{"servers", roles.num_servers()}, {"workers", roles.num_workers()}};
   return j;
@@ -247,7 +226,7 @@ Status WriteMetricLines(const std::string& path, const TrainedResults& in,
   ECPS_ASSIGN_OR_RETURN(auto log, JsonLinesLog::Open(path));
   if (in.settings.evaluate) {
     for (const char* protocol : {"full", "sampled"}) {
-      for (const std::string& method : {in.options.kind, std::string("popularity")}) {
+      for (const std::string& method : {in.options.kind_name(), std::string("popularity")}) {
         nlohmann::json line = metrics["evaluation"][protocol][method];
         line["protocol"] = protocol;
         line["method"] = method;
@@ -261,6 +240,7 @@ Status WriteMetricLines(const std::string& path, const TrainedResults& in,
 void LogSummary(ps::Node& node, const TrainedResults& in, const MergedReports& total,
                 const nlohmann::json& j) {
   const CfOptions& o = in.options;
+  const std::string kind = o.kind_name();
   if (in.settings.evaluate) {
     const std::string k = std::to_string(in.settings.max_k);
     auto val = [&](const char* protocol, const std::string& method, const std::string& metric) {
@@ -268,19 +248,17 @@ void LogSummary(ps::Node& node, const TrainedResults& in, const MergedReports& t
     };
     node.log().info(
         "{} on {} ({} users): full HR@{} {:.4f} NDCG@{} {:.4f} (popularity {:.4f} / {:.4f}); "
-        "sampled "
-        "HR@{} {:.4f} NDCG@{} {:.4f} (popularity {:.4f} / {:.4f})",
-        o.kind, o.evaluate_on, total.model.users, k, val("full", o.kind, "HR"), k,
-        val("full", o.kind, "NDCG"), val("full", "popularity", "HR"),
-        val("full", "popularity", "NDCG"), k, val("sampled", o.kind, "HR"), k,
-        val("sampled", o.kind, "NDCG"), val("sampled", "popularity", "HR"),
+        "sampled HR@{} {:.4f} NDCG@{} {:.4f} (popularity {:.4f} / {:.4f})",
+        kind, SpellingOf(kEvalTargets, o.evaluate_on), total.model.users, k, val("full", kind, "HR"), k,
+        val("full", kind, "NDCG"), val("full", "popularity", "HR"),
+        val("full", "popularity", "NDCG"), k, val("sampled", kind, "HR"), k,
+        val("sampled", kind, "NDCG"), val("sampled", "popularity", "HR"),
         val("sampled", "popularity", "NDCG"));
   }
   node.log().info(
-      "{}: {} entities with neighbours (mean {:.1f}), similarity {:.2f} s, recommendations {:.2f} "
-      "s; "
-      "outputs in {}",
-      o.kind, j["similarity"]["entities_with_neighbors"].get<std::size_t>(),
+      "{}: {} entities with neighbours (mean {:.1f}), similarity {:.2f} s, recommendations "
+      "{:.2f} s; outputs in {}",
+      kind, j["similarity"]["entities_with_neighbors"].get<std::size_t>(),
       j["similarity"]["mean_neighbors"].get<double>(), total.similarity_s, total.recommend_s,
       o.out);
 }

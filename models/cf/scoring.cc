@@ -8,13 +8,6 @@
 
 namespace ecps::models::cf {
 
-Result<Scoring> ParseScoring(std::string_view s, bool explicit_ratings) {
-  if (s == "sum") return Scoring::kSum;
-  if (s == "average") return Scoring::kAverage;
-  if (s == "auto") return explicit_ratings ? Scoring::kAverage : Scoring::kSum;
-  return InvalidArgument(fmt::format("--scoring must be auto, sum or average, got \"{}\"", s));
-}
-
 const char* ScoringName(Scoring s) { return s == Scoring::kSum ? "sum" : "average"; }
 
 Popularity Popularity::From(std::vector<std::uint32_t> counts) {

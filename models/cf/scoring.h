@@ -26,8 +26,6 @@ namespace ecps::models::cf {
 
 enum class Scoring { kSum, kAverage };
 
-/// "sum", "average", or "auto" (average for explicit ratings, sum otherwise).
-Result<Scoring> ParseScoring(std::string_view s, bool explicit_ratings);
 const char* ScoringName(Scoring s);
 
 /// Neighbour lists of every entity, best first, at most k each; only real neighbours are

@@ -10,26 +10,11 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
+#include "models/cf/choices.h"
+
 namespace ecps::models::cf {
 
-Result<Measure> ParseMeasure(std::string_view s) {
-  if (s == "cosine") return Measure::kCosine;
-  if (s == "adjusted-cosine") return Measure::kAdjustedCosine;
-  if (s == "pearson") return Measure::kPearson;
-  if (s == "jaccard") return Measure::kJaccard;
-  return InvalidArgument(
-      fmt::format("--similarity must be cosine, adjusted-cosine, pearson or jaccard, got \"{}\"", s));
-}
-
-const char* MeasureName(Measure m) {
-  switch (m) {
-    case Measure::kCosine: return "cosine";
-    case Measure::kAdjustedCosine: return "adjusted-cosine";
-    case Measure::kPearson: return "pearson";
-    case Measure::kJaccard: return "jaccard";
-  }
-  return "?";
-}
+const char* MeasureName(Measure m) { return SpellingOf(kMeasures, m).data(); }
 
 void EntityBlock::SortEntities() {
   const bool with_values = !val.empty();

@@ -38,7 +38,6 @@ namespace ecps::models::cf {
 
 enum class Measure { kCosine, kAdjustedCosine, kPearson, kJaccard };
 
-Result<Measure> ParseMeasure(std::string_view s);
 const char* MeasureName(Measure m);
 /// Adjusted cosine and Pearson centre ratings: with implicit (all-1) data they are 0.
 inline bool NeedsRatings(Measure m) { return m == Measure::kAdjustedCosine || m == Measure::kPearson; }

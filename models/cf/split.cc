@@ -8,21 +8,6 @@
 
 namespace ecps::models::cf {
 
-Result<SplitKind> ParseSplitKind(std::string_view s) {
-  if (s == "none") return SplitKind::kNone;
-  if (s == "leave-last-out") return SplitKind::kLeaveLastOut;
-  if (s == "leave-one-out") return SplitKind::kLeaveOneOut;
-  if (s == "holdout") return SplitKind::kHoldout;
-  return InvalidArgument(
-      fmt::format("--split must be none, leave-last-out, leave-one-out or holdout, got \"{}\"", s));
-}
-
-Result<EvalTarget> ParseEvalTarget(std::string_view s) {
-  if (s == "test") return EvalTarget::kTest;
-  if (s == "validation") return EvalTarget::kValidation;
-  return InvalidArgument(fmt::format("--evaluate-on must be test or validation, got \"{}\"", s));
-}
-
 double UnitHash(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
   std::uint64_t h = ps::MixId(seed ^ ps::MixId(a * 0x9E3779B97F4A7C15ULL + ps::MixId(b + 0x632BE59BD9B4E019ULL)));
   return static_cast<double>(h >> 11) * 0x1.0p-53;

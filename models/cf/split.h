@@ -26,9 +26,6 @@ namespace ecps::models::cf {
 enum class SplitKind { kNone, kLeaveLastOut, kLeaveOneOut, kHoldout };
 enum class EvalTarget { kTest, kValidation };
 
-Result<SplitKind> ParseSplitKind(std::string_view s);
-Result<EvalTarget> ParseEvalTarget(std::string_view s);
-
 struct SplitOptions {
   SplitKind kind = SplitKind::kNone;
   EvalTarget target = EvalTarget::kTest;

@@ -27,13 +27,11 @@ namespace ecps::models::cf {
 /// The options as typed values, resolved once against the interaction file's format.
 struct Settings {
   bool item_based = true;
-  worker::HeaderMode header = worker::HeaderMode::kAuto;
   worker::InteractionFormat format;
   /// Ratings are used: --feedback explicit, or auto with a rating column.
   bool explicit_ratings = false;
   SplitOptions split;
   SimilarityOptions sim;
-  /// auto resolved by the feedback.
   Scoring scoring = Scoring::kSum;
   /// A split holds out items to evaluate on.
   bool evaluate = false;
@@ -41,8 +39,9 @@ struct Settings {
   int max_k = 0;
 };
 
-/// Validates `options` and resolves them against the file (its header and columns).
-Result<Settings> ResolveSettings(const CfOptions& options);
+/// Validates `*options` and resolves them against the file (its header and columns); sets
+/// the autos of `*options` (feedback, scoring) to what they resolve to.
+Result<Settings> ResolveSettings(CfOptions* options);
 
 /// Entities per similarity block: `requested`, or when 0 the fewest blocks that give each
 /// worker about two tasks, at most 65536 entities wide.

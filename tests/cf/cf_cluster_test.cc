@@ -42,14 +42,14 @@ TEST_P(SameForAnyWorkerCount, NeighboursAndRecommendationsAreIdentical) {
   std::string reference_nb, reference_rec;
   for (auto [servers, workers] : std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {2, 4}}) {
     models::cf::CfOptions o;
-    o.kind = p.kind;
+    o.kind = *models::cf::FindChoice(models::cf::kKinds, p.kind);
     o.train = file;
-    o.similarity = p.similarity;
-    o.feedback = p.ratings ? "explicit" : "implicit";
+    o.similarity = *models::cf::FindChoice(models::cf::kMeasures, p.similarity);
+    o.feedback = p.ratings ? models::cf::Feedback::kExplicit : models::cf::Feedback::kImplicit;
     o.neighbors = 7;
     o.top_n = 5;
     o.shrinkage = 2;
-    o.split = "leave-last-out";
+    o.split = models::cf::SplitKind::kLeaveLastOut;
     o.out = (dir / ("w" + std::to_string(workers))).string();
     Status s = Train(o, servers, workers);
     ASSERT_TRUE(s.ok()) << s.ToString();
@@ -84,8 +84,8 @@ TEST(CfCluster, NoSeenItemRecommendedAndNoHeldOutItemInTraining) {
   const auto file = WriteInteractions(dir / "interactions.csv", rows, true);
   models::cf::CfOptions o;
   o.train = file;
-  o.feedback = "implicit";
-  o.split = "leave-last-out";
+  o.feedback = models::cf::Feedback::kImplicit;
+  o.split = models::cf::SplitKind::kLeaveLastOut;
   o.top_n = 30;
   o.out = (dir / "out").string();
   ASSERT_TRUE(Train(o, 1, 3).ok());
@@ -143,7 +143,7 @@ TEST(CfCluster, BadInputStopsTheJobNamingFileAndLine) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   auto j = nlohmann::json::parse(Slurp(fs::path(o.out) / "metrics.json"));
   EXPECT_EQ(j["data"]["bad_rows_skipped"].get<int>(), 1);
-  o.similarity = "pearson";  // needs ratings; the file has none
+  o.similarity = models::cf::Measure::kPearson;  // needs ratings; the file has none
   s = Train(o, 1, 1);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("implicit"), std::string::npos) << s.ToString();
@@ -156,7 +156,7 @@ TEST(CfCluster, ItemCfBeatsPopularityOnAmazonGames) {
   const auto dir = TempDir("games");
   models::cf::CfOptions o;
   o.train = data.string();
-  o.split = "leave-last-out";
+  o.split = models::cf::SplitKind::kLeaveLastOut;
   o.out = dir.string();
   o.write_neighbors = false;
   o.save_model = false;
@@ -204,7 +204,7 @@ TEST(CfContent, ColdItemsUseAttributeNeighboursAndAreTheSameForAnyWorkerCount) {
   for (auto [servers, workers] : std::vector<std::pair<int, int>>{{1, 1}, {2, 3}}) {
     models::cf::CfOptions o;
     o.train = file;
-    o.feedback = "implicit";
+    o.feedback = models::cf::Feedback::kImplicit;
     o.item_attributes = attrs;
     o.cold_threshold = 8;
     o.content_blend = 0.3;
