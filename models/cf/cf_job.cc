@@ -35,14 +35,13 @@ Result<Settings> ResolveSettings(CfOptions* options) {
   CfOptions& o = *options;
   ECPS_RETURN_IF_ERROR(o.Validate());
   Settings s;
-  s.item_based = o.item_based();
   ECPS_ASSIGN_OR_RETURN(s.format, worker::DetectInteractionFormat(o.train, o.header));
   if (o.feedback == Feedback::kExplicit && !s.format.has_rating()) {
     return InvalidArgument(fmt::format("--feedback explicit: {} has no rating column ({})", o.train,
                                        s.format.Describe()));
   }
-  s.explicit_ratings = o.feedback == Feedback::kExplicit ||
-                       (o.feedback == Feedback::kAuto && s.format.has_rating());
+  s.explicit_ratings =
+      o.feedback == Feedback::kExplicit || (o.feedback == Feedback::kAuto && s.format.has_rating());
   o.feedback = s.explicit_ratings ? Feedback::kExplicit : Feedback::kImplicit;
   s.split.kind = o.split;
   s.split.target = o.evaluate_on;

@@ -30,17 +30,21 @@ struct Choice {
 };
 
 // The spellings, in the order the help lists them.
-inline constexpr Choice<CfKind> kKinds[] = {{"itemcf", CfKind::kItemCf}, {"usercf", CfKind::kUserCf}};
-inline constexpr Choice<worker::HeaderMode> kHeaderModes[] = {
-    {"auto", worker::HeaderMode::kAuto}, {"yes", worker::HeaderMode::kYes}, {"no", worker::HeaderMode::kNo}};
-inline constexpr Choice<Feedback> kFeedbacks[] = {
-    {"auto", Feedback::kAuto}, {"implicit", Feedback::kImplicit}, {"explicit", Feedback::kExplicit}};
+inline constexpr Choice<CfKind> kKinds[] = {{"itemcf", CfKind::kItemCf},
+                                            {"usercf", CfKind::kUserCf}};
+inline constexpr Choice<worker::HeaderMode> kHeaderModes[] = {{"auto", worker::HeaderMode::kAuto},
+                                                              {"yes", worker::HeaderMode::kYes},
+                                                              {"no", worker::HeaderMode::kNo}};
+inline constexpr Choice<Feedback> kFeedbacks[] = {{"auto", Feedback::kAuto},
+                                                  {"implicit", Feedback::kImplicit},
+                                                  {"explicit", Feedback::kExplicit}};
 inline constexpr Choice<Measure> kMeasures[] = {{"cosine", Measure::kCosine},
                                                 {"adjusted-cosine", Measure::kAdjustedCosine},
                                                 {"pearson", Measure::kPearson},
                                                 {"jaccard", Measure::kJaccard}};
-inline constexpr Choice<ScoringChoice> kScorings[] = {
-    {"auto", ScoringChoice::kAuto}, {"sum", ScoringChoice::kSum}, {"average", ScoringChoice::kAverage}};
+inline constexpr Choice<ScoringChoice> kScorings[] = {{"auto", ScoringChoice::kAuto},
+                                                      {"sum", ScoringChoice::kSum},
+                                                      {"average", ScoringChoice::kAverage}};
 inline constexpr Choice<SplitKind> kSplitKinds[] = {{"none", SplitKind::kNone},
                                                     {"leave-last-out", SplitKind::kLeaveLastOut},
                                                     {"leave-one-out", SplitKind::kLeaveOneOut},

@@ -374,14 +374,13 @@ Result<FileSummary> AssignIds(ps::Node& node, const std::string& train, RankStat
 
 // Scheduler: adds up the workers' counts into the matrix layout and the popularity (into
 // `state`), builds the item features, and sends each worker its Layout. Returns the totals.
-Result<CountReport> LayOutMatrix(ps::Node& node, const CfOptions& options, const Settings& settings,
-                                 RankState* state) {
+Result<CountReport> LayOutMatrix(ps::Node& node, const CfOptions& options, RankState* state) {
   const auto workers = ps::WorkerRanks(node.roles());
   ECPS_ASSIGN_OR_RETURN(
       auto counts, ps::Gather(node, kTopicCounts, workers, CountReport{}, node.DefaultDeadline()));
   const std::uint32_t n_items = state->n_items;
   std::vector<std::uint64_t> ptr(
-      static_cast<std::size_t>(state->n_entities(settings.item_based)) + 1, 0);
+      static_cast<std::size_t>(state->n_entities(options.item_based())) + 1, 0);
   std::vector<std::uint32_t> item_count(n_items, 0);
   CountReport total;
   for (const auto& c : counts) {
@@ -439,16 +438,16 @@ Result<CountReport> LayOutMatrix(ps::Node& node, const CfOptions& options, const
 // above all of it when every rank runs in this process.
 Status CheckNeighborMemory(ps::Node& node, const CfOptions& options, const Settings& settings,
                            const RankState& state, int workers) {
-  const std::uint32_t n_entities = state.n_entities(settings.item_based);
+  const std::uint32_t n_entities = state.n_entities(options.item_based());
   const std::uint64_t k = settings.sim.k;
   const std::uint64_t bytes = NeighborListBytes(
-      n_entities, settings.item_based && !options.item_attributes.empty() ? state.n_items : 0, k,
+      n_entities, options.item_based() && !options.item_attributes.empty() ? state.n_items : 0, k,
       workers, DefaultBlockSize(n_entities, workers, options.block_size));
   const std::uint64_t memory = PhysicalMemoryBytes();
   constexpr double kGiB = 1024.0 * 1024 * 1024;
   const std::string figure =
       fmt::format("the neighbour lists (--neighbors {} for {} {}) need about {:.1f} GiB", k,
-                  n_entities, settings.item_based ? "items" : "users", bytes / kGiB);
+                  n_entities, options.item_based() ? "items" : "users", bytes / kGiB);
   if (memory > 0 && bytes > memory && options.single_process) {
     return InvalidArgument(
         fmt::format("{}, more than this machine's {:.1f} GiB: use a smaller --neighbors", figure,
@@ -498,7 +497,7 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   ReleaseFreeMemory();
 
   // Entity counts -> scheduler; the matrix layout back.
-  CountEntries(state_->own, global.n_items, settings_.item_based, &counts);
+  CountEntries(state_->own, global.n_items, options_.item_based(), &counts);
   ECPS_RETURN_IF_ERROR(
       ps::Gather(node, kTopicCounts, ps::WorkerRanks(node.roles()), counts, node.DefaultDeadline())
           .status());
@@ -537,8 +536,7 @@ Status IngestJob::FinishServer(sched::JobContext& ctx) {
 Status IngestJob::RunScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   ECPS_ASSIGN_OR_RETURN(const FileSummary file, AssignIds(node, options_.train, state_.get()));
-  ECPS_ASSIGN_OR_RETURN(const CountReport total,
-                        LayOutMatrix(node, options_, settings_, state_.get()));
+  ECPS_ASSIGN_OR_RETURN(const CountReport total, LayOutMatrix(node, options_, state_.get()));
   state_->data = {{"file", options_.train},
                   {"format", settings_.format.Describe()},
                   {"feedback", settings_.explicit_ratings ? "explicit" : "implicit"},

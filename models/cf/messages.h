@@ -44,12 +44,12 @@ constexpr std::size_t kChunk = std::size_t{1} << 18;
 inline std::uint32_t MatrixWidth(const Settings& settings) { return settings.sim.binary ? 1 : 2; }
 /// cf.matrix holds context indices (and float ratings): floats are exact for indices below
 /// 2^24 and halve the servers' memory; doubles beyond.
-inline bool MatrixIsFloat(const Settings& settings, const RankState& state) {
-  return state.n_contexts(settings.item_based) <= (1u << 24);
+inline bool MatrixIsFloat(const CfOptions& options, const RankState& state) {
+  return state.n_contexts(options.item_based()) <= (1u << 24);
 }
 /// itemcf with item attributes: content neighbours in cf.content.
-inline bool HasContent(const CfOptions& options, const Settings& settings) {
-  return settings.item_based && !options.item_attributes.empty();
+inline bool HasContent(const CfOptions& options) {
+  return options.item_based() && !options.item_attributes.empty();
 }
 
 /// A worker's distinct ids (canonical order) and what its reader skipped.

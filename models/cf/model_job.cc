@@ -52,19 +52,19 @@ std::vector<ps::TableSpec> ModelJob::Tables() const {
   const auto list_width = static_cast<std::uint32_t>(2 * settings_.sim.k);
   return {
       {kMatrix, "cf.matrix",
-       MatrixIsFloat(settings_, *state_) ? ps::ValueType::kFloat32 : ps::ValueType::kFloat64,
+       MatrixIsFloat(options_, *state_) ? ps::ValueType::kFloat32 : ps::ValueType::kFloat64,
        MatrixWidth(settings_), state_->nnz, false},
       {kNeighbors, "cf.neighbors", ps::ValueType::kFloat64, list_width, n_entities(), false},
       {kContextStats, "cf.context_stats", ps::ValueType::kFloat64, 2, n_contexts(), false},
       // Content neighbours of items (one unused key when there are no attributes).
       {kContent, "cf.content", ps::ValueType::kFloat64, list_width,
-       HasContent(options_, settings_) ? state_->n_items : 1, false},
+       HasContent(options_) ? state_->n_items : 1, false},
   };
 }
 
 Status ModelJob::SetupServer(ps::KVServer& server) {
   auto t = Tables();
-  if (MatrixIsFloat(settings_, *state_)) {
+  if (MatrixIsFloat(options_, *state_)) {
     ECPS_RETURN_IF_ERROR(server.AddTable<float>(t[0], std::make_unique<ps::AssignRule<float>>()));
   } else {
     ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[0], std::make_unique<ps::AssignRule<double>>()));
@@ -94,7 +94,7 @@ Status ModelJob::PushMatrix(ps::KVClient& kv, ps::Deadline deadline) {
   std::vector<std::uint64_t> eptr(entities.size() + 1, 0);
   std::vector<std::uint32_t> ectx;
   std::vector<float> evals;
-  if (settings_.item_based) {
+  if (options_.item_based()) {
     std::vector<std::uint32_t> pos(state_->n_items, 0);
     for (std::size_t k = 0; k < entities.size(); ++k)
       pos[entities[k]] = static_cast<std::uint32_t>(k);
@@ -115,7 +115,7 @@ Status ModelJob::PushMatrix(ps::KVClient& kv, ps::Deadline deadline) {
   std::size_t p_user = 0;
   auto entries = [&](std::size_t k, std::span<const std::uint32_t>* ctx,
                      std::span<const float>* val) {
-    if (settings_.item_based) {
+    if (options_.item_based()) {
       *ctx = {ectx.data() + eptr[k], eptr[k + 1] - eptr[k]};
       *val = values ? std::span<const float>(evals.data() + eptr[k], eptr[k + 1] - eptr[k])
                     : std::span<const float>{};
@@ -156,7 +156,7 @@ Status ModelJob::PushContextStats(ps::KVClient& kv, ps::Deadline deadline) {
   const OwnUsers& own = state_->own;
   std::vector<ps::Key> keys;
   std::vector<double> vals;
-  if (settings_.item_based) {  // contexts = our users
+  if (options_.item_based()) {  // contexts = our users
     for (std::size_t p = 0; p < own.size(); ++p) {
       auto v = own.Values(p);
       if (v.empty()) continue;
@@ -252,7 +252,7 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
   ps::Node& node = ctx.node;
   ps::KVClient& kv = *ctx.client;
   auto deadline = [&] { return node.DefaultDeadline(); };
-  const bool matrix_float = MatrixIsFloat(settings_, *state_);
+  const bool matrix_float = MatrixIsFloat(options_, *state_);
   // Keep the blocks of the current task; tasks come sorted by row block.
   std::map<std::uint32_t, std::shared_ptr<EntityBlock>> cache;
   std::uint64_t pairs = 0;
@@ -286,8 +286,7 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
     if (!diagonal) hc = kv.PushRange<double>(kNeighbors, c.begin, c.end, out_c);
     ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hr, deadline()), "push cf.neighbors");
     if (hc) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hc, deadline()), "push cf.neighbors");
-    if (HasContent(options_, settings_))
-      ECPS_RETURN_IF_ERROR(PushContentBlock(kv, r, c, deadline()));
+    if (HasContent(options_)) ECPS_RETURN_IF_ERROR(PushContentBlock(kv, r, c, deadline()));
     pairs += task_pairs;
     node.log().debug("block ({}, {}): load {:.3f} s, compute and push {:.3f} s, {} pairs",
                      task.row_block, task.col_block, load_s, compute_time.Seconds(), task_pairs);
@@ -303,8 +302,8 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
   auto deadline = [&] { return node.DefaultDeadline(); };
   const bool adjusted = settings_.sim.measure == Measure::kAdjustedCosine;
   const ps::Stopwatch similarity_time;
-  ECPS_RETURN_IF_ERROR(MatrixIsFloat(settings_, *state_) ? PushMatrix<float>(kv, deadline())
-                                                         : PushMatrix<double>(kv, deadline()));
+  ECPS_RETURN_IF_ERROR(MatrixIsFloat(options_, *state_) ? PushMatrix<float>(kv, deadline())
+                                                        : PushMatrix<double>(kv, deadline()));
   node.log().debug("pushed {} matrix entries in {:.3f} s", state_->own.train_item.size(),
                    similarity_time.Seconds());
   if (adjusted) ECPS_RETURN_IF_ERROR(PushContextStats(kv, deadline()));
@@ -331,8 +330,8 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
   for (const auto& t : ctx.plan.block_tasks) total += t.size();
   sched::ProgressOptions po;
   po.quiet = options_.quiet;
-  sched::Progress progress(node.log(), fmt::format("{} similarity blocks", options_.kind_name()), total,
-                           po);
+  sched::Progress progress(node.log(), fmt::format("{} similarity blocks", options_.kind_name()),
+                           total, po);
   std::uint64_t pairs = 0;
   for (std::uint64_t done = 0; done < total;) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m,
@@ -356,7 +355,7 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
 
 Status ModelJob::FinishServer(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(SendServerRows(ctx, kNeighbors, kTopicServerRows));
-  if (!HasContent(options_, settings_)) return Status::Ok();
+  if (!HasContent(options_)) return Status::Ok();
   return SendServerRows(ctx, kContent, kTopicServerContent);
 }
 
@@ -364,7 +363,7 @@ Status ModelJob::FinishScheduler(sched::JobContext& ctx) {
   ECPS_ASSIGN_OR_RETURN(auto lists,
                         ReceiveLists(ctx.node, kTopicServerRows, n_entities(), settings_.sim.k));
   NeighborLists content;
-  if (HasContent(options_, settings_)) {
+  if (HasContent(options_)) {
     ECPS_ASSIGN_OR_RETURN(
         content, ReceiveLists(ctx.node, kTopicServerContent, state_->n_items, settings_.sim.k));
   }

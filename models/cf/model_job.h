@@ -30,8 +30,8 @@ class ModelJob final : public sched::Job {
   Status FinishScheduler(sched::JobContext& ctx) override;
 
  private:
-  std::uint32_t n_entities() const { return state_->n_entities(settings_.item_based); }
-  std::uint32_t n_contexts() const { return state_->n_contexts(settings_.item_based); }
+  std::uint32_t n_entities() const { return state_->n_entities(options_.item_based()); }
+  std::uint32_t n_contexts() const { return state_->n_contexts(options_.item_based()); }
   template <class T>
   Status PushMatrix(ps::KVClient& kv, ps::Deadline deadline);
   Status PushContextStats(ps::KVClient& kv, ps::Deadline deadline);

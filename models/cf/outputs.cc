@@ -110,7 +110,7 @@ CfModel BuildModel(const TrainedResults& in, const UserLocator& where) {
   m.similarity = MeasureName(in.settings.sim.measure);
   m.scoring = ScoringName(in.settings.scoring);
   m.recency_decay = options.recency_decay;
-  if (HasContent(options, in.settings)) {
+  if (HasContent(options)) {
     m.content = in.content;
     m.cold_threshold = static_cast<std::uint32_t>(options.cold_threshold);
     m.content_blend = options.content_blend;
@@ -175,7 +175,7 @@ nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
   j["model"] = kind;
   j["config"] = o.ToJson();
   j["data"] = state.data;
-  if (HasContent(o, in.settings)) {
+  if (HasContent(o)) {
     std::size_t cold = 0;
     for (auto c : state.item_count)
       cold += c < static_cast<std::uint32_t>(o.cold_threshold) ? 1 : 0;
@@ -249,8 +249,8 @@ void LogSummary(ps::Node& node, const TrainedResults& in, const MergedReports& t
     node.log().info(
         "{} on {} ({} users): full HR@{} {:.4f} NDCG@{} {:.4f} (popularity {:.4f} / {:.4f}); "
         "sampled HR@{} {:.4f} NDCG@{} {:.4f} (popularity {:.4f} / {:.4f})",
-        kind, SpellingOf(kEvalTargets, o.evaluate_on), total.model.users, k, val("full", kind, "HR"), k,
-        val("full", kind, "NDCG"), val("full", "popularity", "HR"),
+        kind, SpellingOf(kEvalTargets, o.evaluate_on), total.model.users, k,
+        val("full", kind, "HR"), k, val("full", kind, "NDCG"), val("full", "popularity", "HR"),
         val("full", "popularity", "NDCG"), k, val("sampled", kind, "HR"), k,
         val("sampled", kind, "NDCG"), val("sampled", "popularity", "HR"),
         val("sampled", "popularity", "NDCG"));
@@ -300,11 +300,11 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
   if (o.top_n > 0)
     ECPS_RETURN_IF_ERROR(WriteRecommendations(path("recommendations.csv"), in, where));
   if (o.write_neighbors) {
-    const bool items = in.settings.item_based;
+    const bool items = in.options.item_based();
     ECPS_RETURN_IF_ERROR(WriteNeighborLists(
         path("neighbors.csv"), in.neighbors, items ? in.state.item_ids : in.state.user_ids,
         items ? "item,neighbor,score\n" : "user,neighbor,score\n"));
-    if (HasContent(o, in.settings)) {
+    if (HasContent(o)) {
       ECPS_RETURN_IF_ERROR(WriteNeighborLists(path("content_neighbors.csv"), in.content,
                                               in.state.item_ids, "item,neighbor,score\n"));
     }

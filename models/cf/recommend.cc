@@ -110,7 +110,7 @@ Status PullNeighborhoods(ps::KVClient& kv, const RecommendInputs& in, ps::Deadli
                          Neighborhoods* out) {
   const OwnUsers& own = in.state.own;
   const std::size_t k = in.settings.sim.k;
-  if (in.settings.item_based) {
+  if (in.options.item_based()) {
     std::vector<ps::Key> needed(own.train_item.begin(), own.train_item.end());
     std::sort(needed.begin(), needed.end());
     needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
@@ -118,7 +118,7 @@ Status PullNeighborhoods(ps::KVClient& kv, const RecommendInputs& in, ps::Deadli
     const std::uint32_t n_items = in.state.n_items;
     ECPS_RETURN_IF_ERROR(
         PullNeighbors(kv, kNeighbors, needed, k, row_of, n_items, &out->lists, deadline));
-    if (HasContent(in.options, in.settings)) {
+    if (HasContent(in.options)) {
       ECPS_RETURN_IF_ERROR(
           PullNeighbors(kv, kContent, needed, k, row_of, n_items, &out->content, deadline));
       out->mix.content = &out->content;
@@ -140,7 +140,7 @@ Status PullNeighborhoods(ps::KVClient& kv, const RecommendInputs& in, ps::Deadli
   std::sort(rows.users.begin(), rows.users.end());
   rows.users.erase(std::unique(rows.users.begin(), rows.users.end()), rows.users.end());
   const std::uint32_t width = MatrixWidth(in.settings);
-  return MatrixIsFloat(in.settings, in.state)
+  return MatrixIsFloat(in.options, in.state)
              ? PullRows<float>(kv, in.state.ptr, width, &rows, deadline)
              : PullRows<double>(kv, in.state.ptr, width, &rows, deadline);
 }
@@ -166,7 +166,7 @@ void ScoreUser(const RecommendInputs& in, const Neighborhoods& hoods, std::size_
                ThreadResults* local) {
   const OwnUsers& own = in.state.own;
   local->scores.Clear();
-  if (in.settings.item_based) {
+  if (in.options.item_based()) {
     UserItemWeights(own.Values(p), own.Ages(p), in.options.recency_decay, &local->weights);
     ScoreFromItems(own.Train(p), local->weights, hoods.lists, &local->scores, &hoods.mix);
   } else {

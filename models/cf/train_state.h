@@ -24,9 +24,8 @@
 
 namespace ecps::models::cf {
 
-/// The options as typed values, resolved once against the interaction file's format.
+/// What the options resolve to against the interaction file (its format and columns).
 struct Settings {
-  bool item_based = true;
   worker::InteractionFormat format;
   /// Ratings are used: --feedback explicit, or auto with a rating column.
   bool explicit_ratings = false;
