@@ -7,8 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "models/kmeans/kernel.h"
+#include "models/kmeans/local_kmeans.h"
 #include "models/kmeans/quality.h"
-#include "models/kmeans/worker_run.h"
+#include "models/kmeans/random.h"
 
 namespace ecps::models::kmeans {
 namespace {
