@@ -24,11 +24,13 @@ class Seeding {
   explicit Seeding(WorkerState& state) : state_(state) {}
 
   Status Run() {
-    const std::string kind = state_.options.InitKind();
     min_d2_.assign(state_.n, kInf);
     state_.centroids.clear();
-    if (kind == "kmeans++") return PlusPlus(state_.k);
-    if (kind == "kmeans-parallel") return Parallel();
+    switch (state_.options.init) {
+      case InitMethod::kPlusPlus: return PlusPlus(state_.k);
+      case InitMethod::kParallel: return Parallel();
+      case InitMethod::kFile: break;
+    }
     return FromFile();
   }
 
@@ -188,7 +190,7 @@ class Seeding {
 
   // k rows of a CSV file whose header names the features (original units).
   Status FromFile() {
-    const std::string& path = state_.options.init;
+    const std::string& path = state_.options.init_file;
     ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(path));
     std::string_view line;
     ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));

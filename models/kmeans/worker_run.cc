@@ -104,8 +104,7 @@ class WorkerRun {
     for (std::size_t f = 0; f < d; ++f)
       var[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
 
-    ECPS_ASSIGN_OR_RETURN(kmeans::Normalize kind, ParseNormalize(state_.options.normalize));
-    state_.normalizer = Normalizer::Fit(kind, mn, mx, mean, var);
+    state_.normalizer = Normalizer::Fit(state_.options.normalize, mn, mx, mean, var);
     state_.ForChunks([&](std::size_t b, std::size_t e) {
       state_.normalizer.Apply(state_.users.features.data() + b * d, e - b);
     });
@@ -278,7 +277,7 @@ class WorkerRun {
       const double m = mean_distance_[static_cast<std::size_t>(state_.labels[i])];
       relative_[i] = m > 0 ? d2_[i] / m : 0.0;
     }
-    scores_ = state_.options.score == "relative" ? relative_ : d2_;
+    scores_ = state_.options.score == RiskScore::kRelative ? relative_ : d2_;
     return state_.Report(PhaseReport::Trained(state_.summary.iterations, state_.summary.inertia,
                                               state_.summary.train_seconds));
   }
