@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/kmeans/kernel.h"
 #include "models/kmeans/model.h"
 #include "models/kmeans/tables.h"
 #include "scheduler/job.h"
@@ -77,6 +78,8 @@ struct KMeansOptions {
   int threads = 0;
   /// No progress display.
   bool quiet = false;
+  /// Which compute kernels may run (tests and benchmarks; every kind gives the same bits).
+  KernelKind kernel = KernelKind::kAuto;
 
   /// Checks ranges, and that init_file exists with InitMethod::kFile.
   Status Validate() const;

@@ -131,7 +131,8 @@ class Lloyd {
       if (state_.d * sizeof(double) > 64) __builtin_prefetch(state_.X(i) + state_.d - 1);
     };
     if (!screen) {
-      Assign(state_.X(s0), state_.norms.data() + s0, s1 - s0, panel, next, acc.d2.data());
+      Assign(state_.X(s0), state_.norms.data() + s0, s1 - s0, panel, next, acc.d2.data(),
+             state_.options.kernel);
       if (moved) {
         for (std::size_t i = s0; i < s1; ++i) note(i);
       }
@@ -174,8 +175,10 @@ class Lloyd {
     if (moved.empty()) return;
     if (moved.size() * 8 > m) {
       if (state_.labels[s0] >= 0)
-        AccumulateSums(state_.X(s0), m, d, state_.labels.data() + s0, state_.k, acc.sub.data());
-      AccumulateSums(state_.X(s0), m, d, next, state_.k, acc.add.data());  // unmoved users cancel
+        AccumulateSums(state_.X(s0), m, d, state_.labels.data() + s0, state_.k, acc.sub.data(),
+                       state_.options.kernel);
+      // Unmoved users cancel.
+      AccumulateSums(state_.X(s0), m, d, next, state_.k, acc.add.data(), state_.options.kernel);
     } else {
       for (std::size_t i : moved) {
         const double* x = state_.X(i);
@@ -222,7 +225,7 @@ class Lloyd {
           std::uint64_t changed = 0;
           for (std::size_t i = s0; i < s1; ++i) changed += next[i - s0] != state_.labels[i];
           AccumulateSumsAndNorms(state_.X(s0), state_.q.data() + s0, s1 - s0, state_.d, next,
-                                 state_.k, acc.add.data(), acc.q.data());
+                                 state_.k, acc.add.data(), acc.q.data(), state_.options.kernel);
           std::copy(next, next + (s1 - s0),
                     state_.labels.begin() + static_cast<std::ptrdiff_t>(s0));
           acc.changed += changed;

@@ -154,7 +154,8 @@ class Seeding {
       state_.ForChunks([&](std::size_t b, std::size_t e) {
         std::vector<std::int32_t> lab(e - b);
         std::vector<double> dd(e - b);
-        Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data());
+        Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+             state_.options.kernel);
         for (std::size_t i = b; i < e; ++i) min_d2_[i] = std::min(min_d2_[i], dd[i - b]);
       });
     }
@@ -169,7 +170,8 @@ class Seeding {
     state_.ForChunks([&](std::size_t b, std::size_t e) {
       std::vector<std::int32_t> lab(e - b);
       std::vector<double> dd(e - b);
-      Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data());
+      Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+             state_.options.kernel);
       auto& p = part.local();
       for (auto c : lab) p[static_cast<std::size_t>(c)] += 1.0;
     });

@@ -162,7 +162,7 @@ class WorkerRun {
     state_.ForChunks([&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i) state_.q[i] = state_.NormFromOrigin(i);
     });
-    if (ScreenAvailable()) {
+    if (ScreenAvailable(state_.options.kernel)) {
       int e = 0;
       (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
       state_.screen.Reset(state_.n, d, state_.origin, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
@@ -232,7 +232,8 @@ class WorkerRun {
     state_.ForChunks([&](std::size_t b, std::size_t e) {
       auto& acc = part.local();
       AssignAndAccumulate(state_.X(b), state_.norms.data() + b, e - b, panel,
-                          state_.labels.data() + b, d2_.data() + b, acc.stats.data());
+                          state_.labels.data() + b, d2_.data() + b, acc.stats.data(),
+                          state_.options.kernel);
       for (std::size_t i = b; i < e; ++i) {
         const auto c = static_cast<std::size_t>(state_.labels[i]);
         const double sq =
@@ -271,7 +272,7 @@ class WorkerRun {
     state_.summary.inertia = totals.reduce.Sum(0) / state_.d2_scale;
     state_.summary.normalizer = state_.normalizer;
     state_.summary.threads = state_.threads;
-    state_.summary.kernel = KernelName();
+    state_.summary.kernel = KernelName(state_.options.kernel);
     relative_.resize(state_.n);
     for (std::size_t i = 0; i < state_.n; ++i) {
       const double m = mean_distance_[static_cast<std::size_t>(state_.labels[i])];

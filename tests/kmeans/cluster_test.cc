@@ -160,10 +160,8 @@ TEST(KMeansCluster, ScreenAndFloat64KernelAgreeAndIncrementalSumsStayExact) {
     o.seed = 3;
     o.max_iter = 60;
     o.tol = 0;
-    models::kmeans::SetKernelKind(kind);
-    auto r = RunJob(o, 1, workers);
-    models::kmeans::SetKernelKind(models::kmeans::KernelKind::kAuto);
-    return r;
+    o.kernel = kind;
+    return RunJob(o, 1, workers);
   };
   const auto screen = run(models::kmeans::KernelKind::kAuto, 2, "screen");
   ASSERT_TRUE(screen.status.ok()) << screen.status.ToString();
