@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <string>
 
 #include "ps/stopwatch.h"
 
@@ -19,7 +18,8 @@ class Lloyd {
   Status Run() {
     const std::size_t d = state_.d, k = state_.k;
     const std::size_t sw = state_.layout.stats_width();
-    std::string stop = "max-iter";
+    const char* stop = "max-iter";
+    bool converged = false;
     sums_.assign(k * sw, 0.0);
     q_sums_.assign(k, 0);
     std::uint64_t moved_last = 0;
@@ -80,17 +80,19 @@ class Lloyd {
       // centroids moved less than tol.
       if (global_changed == 0) {
         stop = "assignments unchanged";
+        converged = true;
         ++it;
         break;
       }
       if (shift <= state_.tol) {
         stop = "centroid movement <= tol";
+        converged = true;
         ++it;
         break;
       }
     }
     state_.summary.iterations = it;
-    state_.summary.converged = stop != "max-iter";
+    state_.summary.converged = converged;
     state_.summary.stop_reason = stop;
     return Status::Ok();
   }
