@@ -1,10 +1,10 @@
 #include "models/kmeans/lloyd.h"
 
-#include <tbb/enumerable_thread_specific.h>
-
 #include <algorithm>
 #include <bit>
 #include <cstring>
+
+#include <tbb/enumerable_thread_specific.h>
 
 #include "ps/stopwatch.h"
 
@@ -41,8 +41,9 @@ class Lloyd {
       }
       for (const auto& a : lloyd_acc_) {
         if (a.add.empty()) continue;
-        for (std::size_t j = 0; j < sums_.size(); ++j)
+        for (std::size_t j = 0; j < sums_.size(); ++j) {
           sums_[j] += a.add[j] - a.sub[j];  // exact (grid)
+        }
         for (std::size_t j = 0; j < k; ++j) q_sums_[j] += a.q[j];
         changed += a.changed;
       }
@@ -69,8 +70,9 @@ class Lloyd {
       }
       const int relocated = Relocate(farthest, &next, &counts);
       double shift = 0;
-      for (std::size_t j = 0; j < k * d; ++j)
+      for (std::size_t j = 0; j < k * d; ++j) {
         shift += (next[j] - state_.centroids[j]) * (next[j] - state_.centroids[j]);
+      }
       state_.centroids = std::move(next);
       const double secs = iteration_time.Seconds();
       state_.summary.iteration_seconds.push_back(secs);
@@ -176,9 +178,10 @@ class Lloyd {
     const std::int32_t* next = acc.next.data() + (s0 - i0);
     if (moved.empty()) return;
     if (moved.size() * 8 > m) {
-      if (state_.labels[s0] >= 0)
+      if (state_.labels[s0] >= 0) {
         AccumulateSums(state_.X(s0), m, d, state_.labels.data() + s0, state_.k, acc.sub.data(),
                        state_.options.kernel);
+      }
       // Unmoved users cancel.
       AccumulateSums(state_.X(s0), m, d, next, state_.k, acc.add.data(), state_.options.kernel);
     } else {
@@ -319,8 +322,9 @@ class Lloyd {
         const double n_old = (*counts)[old];
         if (n_old <= 1) continue;
         double* c_old = next->data() + old * d;
-        for (std::size_t f = 0; f < d; ++f)
+        for (std::size_t f = 0; f < d; ++f) {
           c_old[f] = (c_old[f] * n_old - e.payload[f]) / (n_old - 1);
+        }
         (*counts)[old] = n_old - 1;
         std::copy_n(e.payload, d, next->data() + j * d);
         (*counts)[j] = 1;

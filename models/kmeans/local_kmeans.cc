@@ -18,8 +18,9 @@ double WeightedCost(const std::vector<double>& points, const std::vector<double>
   double cost = 0;
   for (std::size_t i = 0; i < n; ++i) {
     double best = kInf;
-    for (std::size_t j = 0; j < k; ++j)
+    for (std::size_t j = 0; j < k; ++j) {
       best = std::min(best, SquaredDistance(&points[i * d], &c[j * d], d));
+    }
     cost += weights[i] * best;
   }
   return cost;

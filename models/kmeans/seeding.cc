@@ -1,12 +1,12 @@
 #include "models/kmeans/seeding.h"
 
-#include <fmt/format.h>
-#include <tbb/enumerable_thread_specific.h>
-
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <numeric>
+
+#include <fmt/format.h>
+#include <tbb/enumerable_thread_specific.h>
 
 #include "models/kmeans/local_kmeans.h"
 #include "models/kmeans/random.h"
@@ -100,8 +100,9 @@ class Seeding {
                               picked[choice].payload + d);
       const double* c = state_.centroids.data() + at;
       state_.ForChunks([&](std::size_t b, std::size_t e) {
-        for (std::size_t i = b; i < e; ++i)
+        for (std::size_t i = b; i < e; ++i) {
           min_d2_[i] = std::min(min_d2_[i], SquaredDistance(state_.X(i), c, d));
+        }
       });
     }
     return Status::Ok();
@@ -140,8 +141,9 @@ class Seeding {
       // In input order, so that every worker appends the same list.
       std::vector<std::pair<double, const double*>> picks;
       for (const auto& p : parts) {
-        for (std::size_t j = 0; j < p.ties.size(); ++j)
+        for (std::size_t j = 0; j < p.ties.size(); ++j) {
           picks.emplace_back(p.ties[j], p.x.data() + j * d);
+        }
       }
       std::sort(picks.begin(), picks.end(),
                 [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -196,9 +198,10 @@ class Seeding {
     ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(path));
     std::string_view line;
     ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));
-    if (!more)
+    if (!more) {
       return DataError(
           fmt::format("{}: empty file (expected a header and {} centroids)", path, state_.k));
+    }
     ECPS_ASSIGN_OR_RETURN(auto header, worker::CsvHeader::Parse(line, ',', path));
     std::vector<std::size_t> cols;
     for (const auto& name : state_.schema.output_names()) {

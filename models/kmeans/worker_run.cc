@@ -1,11 +1,11 @@
 #include "models/kmeans/worker_run.h"
 
-#include <fmt/format.h>
-#include <tbb/enumerable_thread_specific.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+
+#include <fmt/format.h>
+#include <tbb/enumerable_thread_specific.h>
 
 #include "models/kmeans/lloyd.h"
 #include "models/kmeans/random.h"
@@ -60,8 +60,9 @@ class WorkerRun {
     state_.n = state_.users.size();
     state_.x_data = state_.users.features.data();
     state_.hashes.resize(state_.n);
-    for (std::size_t i = 0; i < state_.n; ++i)
+    for (std::size_t i = 0; i < state_.n; ++i) {
       state_.hashes[i] = ps::HashFeature(state_.users.id(i), state_.options.seed);
+    }
     return state_.ToScheduler(kLoadTopic, report);
   }
 
@@ -69,9 +70,10 @@ class WorkerRun {
     const std::size_t d = state_.d;
     ECPS_ASSIGN_OR_RETURN(const ReduceRow extremes, CountAndExtremes());
     state_.total = static_cast<std::uint64_t>(extremes.Sum(0));
-    if (state_.total == 0)
+    if (state_.total == 0) {
       return DataError(
           fmt::format("{}: no users to cluster (no valid data rows)", state_.options.data));
+    }
     if (state_.total < state_.k) {
       return InvalidArgument(
           fmt::format("--k {} exceeds the number of users ({})", state_.k, state_.total));
@@ -90,8 +92,9 @@ class WorkerRun {
     ECPS_ASSIGN_OR_RETURN(
         const ReduceRow sums,
         FixedColumnSums([](std::size_t, std::size_t, double v) { return v; }, sc));
-    for (std::size_t f = 0; f < d; ++f)
+    for (std::size_t f = 0; f < d; ++f) {
       mean[f] = sums.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    }
     // Pass 3: the variance, as the mean squared deviation from that mean.
     for (std::size_t f = 0; f < d; ++f) {
       const double r = mx[f] - mn[f];
@@ -101,8 +104,9 @@ class WorkerRun {
                           FixedColumnSums([&](std::size_t, std::size_t f,
                                               double v) { return (v - mean[f]) * (v - mean[f]); },
                                           sc));
-    for (std::size_t f = 0; f < d; ++f)
+    for (std::size_t f = 0; f < d; ++f) {
       var[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    }
 
     state_.normalizer = Normalizer::Fit(state_.options.normalize, mn, mx, mean, var);
     state_.ForChunks([&](std::size_t b, std::size_t e) {
@@ -133,8 +137,9 @@ class WorkerRun {
     state_.x.resize(state_.n * d);
     state_.ForChunks([&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i) {
-        for (std::size_t f = 0; f < d; ++f)
+        for (std::size_t f = 0; f < d; ++f) {
           state_.x[i * d + f] = SnapToGrid(state_.X(i)[f], grid[f]);
+        }
       }
     });
     std::vector<double>().swap(state_.users.features);
@@ -154,9 +159,10 @@ class WorkerRun {
     state_.origin = mean;
     state_.normalizer.Apply(state_.origin.data(), 1);
     double r2 = 0;
-    for (std::size_t f = 0; f < d; ++f)
+    for (std::size_t f = 0; f < d; ++f) {
       r2 += std::max((lo[f] - state_.origin[f]) * (lo[f] - state_.origin[f]),
                      (hi[f] - state_.origin[f]) * (hi[f] - state_.origin[f]));
+    }
     state_.q_scale = std::ldexp(1.0, FixedExponent(r2 * 1.01, state_.total));
     state_.q.resize(state_.n);
     state_.ForChunks([&](std::size_t b, std::size_t e) {
@@ -290,8 +296,9 @@ class WorkerRun {
     // The silhouette sample: the users with the smallest keys U(seed, sample round, user).
     if (state_.options.silhouette_sample > 0) {
       std::vector<std::pair<double, std::size_t>> keys(state_.n);
-      for (std::size_t i = 0; i < state_.n; ++i)
+      for (std::size_t i = 0; i < state_.n; ++i) {
         keys[i] = {UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]), i};
+      }
       const std::size_t s = std::min<std::size_t>(state_.n, state_.options.silhouette_sample);
       auto by_key = [&](const auto& a, const auto& b) {
         return a.first < b.first ||

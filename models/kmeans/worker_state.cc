@@ -37,10 +37,12 @@ struct WorkerState::Round {
 
 Status WorkerState::RunRound(const Round& round) {
   std::vector<ps::Handle> pushes;
-  if (round.push_stats)
+  if (round.push_stats) {
     pushes.push_back(kv_.PushRange<double>(kStatsTable, 0, k, *round.push_stats));
-  if (round.push_reduce)
+  }
+  if (round.push_reduce) {
     pushes.push_back(kv_.PushRange<double>(kReduceTable, 0, 1, *round.push_reduce));
+  }
   if (round.push_top) pushes.push_back(kv_.PushRange<double>(kTopTable, 0, 1, *round.push_top));
   // Pushes reach a server before this worker's clock and pulls (messages from one sender
   // arrive in order): their acks are awaited with the pulls, one round trip in all.

@@ -3,12 +3,12 @@
 // and the typed exchanges with the servers (one clock each) and the scheduler.
 #pragma once
 
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
-
 #include <cstdint>
 #include <limits>
 #include <vector>
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/kmeans.h"
