@@ -1,4 +1,5 @@
-// Collectives over control messages: broadcast from the scheduler, gather at the scheduler.
+// Collectives over control messages: broadcast from the scheduler, gather at the scheduler,
+// all-gather among a group of ranks.
 // For small payloads (plans, metric partials, progress); bulk data goes through tables.
 #pragma once
 
@@ -39,6 +40,29 @@ Result<std::vector<T>> Gather(Node& node, std::uint32_t topic, const std::vector
   std::vector<T> out(from.size());
   for (std::size_t i = 0; i < from.size(); ++i) {
     ECPS_ASSIGN_OR_RETURN(Message m, node.RecvControl(topic, from[i], deadline));
+    ECPS_RETURN_IF_ERROR(DecodeControl(m.control, &out[i]));
+  }
+  return out;
+}
+
+/// Every rank in `group` sends `value` to every other rank in `group` and returns the values
+/// of all of them in the order of `group` (its own included, not sent). The caller must be in
+/// `group`; every rank of it calls with the same topic and group. Each receive waits until
+/// `deadline`.
+template <class T>
+Result<std::vector<T>> AllGather(Node& node, std::uint32_t topic, const std::vector<Rank>& group,
+                                 const T& value, Deadline deadline) {
+  const Rank self = node.rank();
+  for (Rank r : group) {
+    if (r != self) ECPS_RETURN_IF_ERROR(node.SendControl(r, topic, EncodeControl(value)));
+  }
+  std::vector<T> out(group.size());
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (group[i] == self) {
+      out[i] = value;
+      continue;
+    }
+    ECPS_ASSIGN_OR_RETURN(Message m, node.RecvControl(topic, group[i], deadline));
     ECPS_RETURN_IF_ERROR(DecodeControl(m.control, &out[i]));
   }
   return out;

@@ -2,6 +2,9 @@
 // `ecps segment`: assigns new users with a saved k-means model.
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,10 +17,37 @@ namespace ecps::launch {
 
 namespace {
 
+using models::kmeans::InitMethod;
+using models::kmeans::Normalize;
+using models::kmeans::RiskScore;
+
+// The accepted spellings of the closed sets, in the order --help lists them.
+const std::vector<std::pair<std::string, Normalize>> kNormalizeNames = {
+    {"minmax", Normalize::kMinMax}, {"zscore", Normalize::kZScore}, {"none", Normalize::kNone}};
+const std::vector<std::pair<std::string, RiskScore>> kScoreNames = {{"relative", RiskScore::kRelative},
+                                                                    {"distance", RiskScore::kDistance}};
+// Any other --init is a file.
+const std::vector<std::pair<std::string, InitMethod>> kInitNames = {
+    {"kmeans++", InitMethod::kPlusPlus}, {"k-means++", InitMethod::kPlusPlus},
+    {"kmeans-parallel", InitMethod::kParallel}, {"kmeans||", InitMethod::kParallel},
+    {"k-means||", InitMethod::kParallel}};
+
+// The value of `name` in `names`; `fallback` when it is not there.
+template <class T>
+T ByName(const std::vector<std::pair<std::string, T>>& names, const std::string& name, T fallback) {
+  for (const auto& [n, v] : names) {
+    if (n == name) return v;
+  }
+  return fallback;
+}
+
 void AddTrainKMeans(CommandTree& tree) {
+  // The closed sets are read as text (CLI11 checks them against the lists above, with the
+  // messages of IsMember) and turned into their enums once, before the job is made.
   struct Opts {
     ClusterOptions cluster;
     models::kmeans::KMeansOptions km;
+    std::string normalize = "minmax", init = "kmeans++", score = "relative";
   };
   auto o = std::make_shared<Opts>();
   auto& km = o->km;
@@ -48,10 +78,10 @@ void AddTrainKMeans(CommandTree& tree) {
   auto* model = sub->add_option_group("Model");
   model->add_option("--k", km.k, "Number of clusters (segments)")
       ->capture_default_str()->check(Interval(1, 1 << 20));
-  model->add_option("--normalize", km.normalize, "minmax (to [0, 1]), zscore, or none")
+  model->add_option("--normalize", o->normalize, "minmax (to [0, 1]), zscore, or none")
       ->capture_default_str()
-      ->check(CLI::IsMember({"minmax", "zscore", "none"}));
-  model->add_option("--init", km.init,
+      ->check(CLI::IsMember(kNormalizeNames));
+  model->add_option("--init", o->init,
                     "kmeans++, kmeans-parallel (k-means||), or a CSV file of k centroids in original units "
                     "whose header names the features")
       ->capture_default_str();
@@ -76,11 +106,11 @@ void AddTrainKMeans(CommandTree& tree) {
                 "Add a risk score per user to assignments.csv and flag the top --anomaly-rate share");
   out->add_option("--anomaly-rate", km.anomaly_rate, "Share of users flagged as anomalies")
       ->capture_default_str()->check(Fraction());
-  out->add_option("--score", km.score,
+  out->add_option("--score", o->score,
                   "Risk score: relative (distance to the nearest centroid / that cluster's mean distance) or "
                   "distance")
       ->capture_default_str()
-      ->check(CLI::IsMember({"relative", "distance"}));
+      ->check(CLI::IsMember(kScoreNames));
   out->add_option("--silhouette-sample", km.silhouette_sample,
                   "Users in the seeded sample for the silhouette score (0 = skip)")
       ->capture_default_str();
@@ -89,6 +119,10 @@ void AddTrainKMeans(CommandTree& tree) {
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       o->km.quiet = o->cluster.quiet;
+      o->km.normalize = ByName(kNormalizeNames, o->normalize, Normalize::kMinMax);
+      o->km.score = ByName(kScoreNames, o->score, RiskScore::kRelative);
+      o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
+      o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
       if (o->cluster.consistency != "bsp") {
         return InvalidArgument("train kmeans: --consistency must be bsp (each iteration needs the previous "
                                "one's centroids)");

@@ -3,7 +3,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -13,8 +12,6 @@ namespace {
 
 constexpr std::size_t kBlock = 8;  // points per micro-kernel block
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-std::atomic<KernelKind> g_kind{KernelKind::kAuto};
 
 bool CpuHasAvx2Fma() {
   static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -297,8 +294,8 @@ __attribute__((target("avx512f,avx512dq,avx2,fma"))) void AccumulateNormsAvx512(
   }
 }
 
-bool UseAvx2() { return g_kind.load(std::memory_order_relaxed) != KernelKind::kPortable && CpuHasAvx2Fma(); }
-bool UseAvx512() { return g_kind.load(std::memory_order_relaxed) == KernelKind::kAuto && CpuHasAvx512(); }
+bool UseAvx2(KernelKind kind) { return kind != KernelKind::kPortable && CpuHasAvx2Fma(); }
+bool UseAvx512(KernelKind kind) { return kind == KernelKind::kAuto && CpuHasAvx512(); }
 
 }  // namespace
 
@@ -321,10 +318,11 @@ void CentroidPanel::Set(std::span<const double> centroids, std::size_t num, std:
   for (std::size_t i = 0; i < ct.size(); ++i) std::fill_n(ctv.begin() + static_cast<std::ptrdiff_t>(8 * i), 8, ct[i]);
 }
 
-void SetKernelKind(KernelKind kind) { g_kind.store(kind); }
-bool UsingAvx2() { return UseAvx2(); }
-bool UsingAvx512() { return UseAvx512(); }
-std::string KernelName() { return UseAvx512() ? "avx512" : UseAvx2() ? "avx2+fma" : "portable"; }
+bool UsingAvx2(KernelKind kind) { return UseAvx2(kind); }
+bool UsingAvx512(KernelKind kind) { return UseAvx512(kind); }
+std::string KernelName(KernelKind kind) {
+  return UseAvx512(kind) ? "avx512" : UseAvx2(kind) ? "avx2+fma" : "portable";
+}
 
 void SquaredNorms(const double* x, std::size_t n, std::size_t d, double* out) {
   for (std::size_t i = 0; i < n; ++i) {
@@ -336,8 +334,8 @@ void SquaredNorms(const double* x, std::size_t n, std::size_t d, double* out) {
 }
 
 void Assign(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,
-            std::int32_t* labels, double* d2) {
-  if (!UseAvx2()) {
+            std::int32_t* labels, double* d2, KernelKind kind) {
+  if (!UseAvx2(kind)) {
     AssignPortable(x, norms, n, panel, labels, d2);
     return;
   }
@@ -345,7 +343,7 @@ void Assign(const double* x, const double* norms, std::size_t n, const CentroidP
   // 64-byte alignment for the aligned loads of the transposed block.
   auto addr = reinterpret_cast<std::uintptr_t>(buf.data());
   double* xt = buf.data() + ((64 - addr % 64) % 64) / sizeof(double);
-  if (UseAvx512() && panel.d <= 8) {
+  if (UseAvx512(kind) && panel.d <= 8) {
     kSmall[panel.d](x, norms, n, panel, labels, d2);
   } else {
     AssignAvx2(x, norms, n, panel, labels, d2, xt);
@@ -426,9 +424,10 @@ int FixedExponent(double bound, std::uint64_t count) {
 }
 
 void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t n, std::size_t d,
-                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc) {
-  if (!UseAvx512() || d > 8) {
-    AccumulateSums(x, n, d, labels, k, acc);
+                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc,
+                            KernelKind kind) {
+  if (!UseAvx512(kind) || d > 8) {
+    AccumulateSums(x, n, d, labels, k, acc, kind);
     for (std::size_t i = 0; i < n; ++i) q_acc[labels[i]] += q[i];
     return;
   }
@@ -449,18 +448,18 @@ void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t 
 }
 
 void AssignAndAccumulate(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,
-                         std::int32_t* labels, double* d2, double* acc) {
+                         std::int32_t* labels, double* d2, double* acc, KernelKind kind) {
   // Two passes over a chunk that stays in cache: adding each row inside the AVX-512 kernel
   // measured slower (its masked read-modify-writes of the sums) than this second pass.
-  Assign(x, norms, n, panel, labels, d2);
-  AccumulateSums(x, n, panel.d, labels, panel.k, acc);
+  Assign(x, norms, n, panel, labels, d2, kind);
+  AccumulateSums(x, n, panel.d, labels, panel.k, acc, kind);
 }
 
 void AccumulateSums(const double* x, std::size_t n, std::size_t d, const std::int32_t* labels, std::size_t k,
-                    double* acc) {
+                    double* acc, KernelKind kind) {
   const std::size_t w = d + 1;
   std::vector<double> copies(4 * k * w, 0.0);
-  if (UseAvx2()) {
+  if (UseAvx2(kind)) {
     AccumulateAvx2(x, n, d, labels, k, copies.data());
   } else {
     AccumulatePortable(x, n, d, labels, k, copies.data());

@@ -37,14 +37,14 @@ struct CentroidPanel {
   void Set(std::span<const double> centroids, std::size_t k, std::size_t d);
 };
 
+/// Which kernels may run: kAuto = the best the CPU has (AVX-512, else AVX2+FMA, else
+/// portable); kAvx2 = at most AVX2+FMA; kPortable = the portable kernel. All give the same
+/// bits; tests and benchmarks compare them. The functions that choose take it last.
 enum class KernelKind { kAuto, kAvx2, kPortable };
-/// Tests and benchmarks: kAuto = the best the CPU has (AVX-512, else AVX2+FMA, else
-/// portable); kAvx2 = at most AVX2+FMA; kPortable = the portable kernel. Process-wide.
-void SetKernelKind(KernelKind kind);
 /// Which kernel runs: "avx512", "avx2+fma" or "portable".
-std::string KernelName();
-bool UsingAvx2();
-bool UsingAvx512();
+std::string KernelName(KernelKind kind = KernelKind::kAuto);
+bool UsingAvx2(KernelKind kind = KernelKind::kAuto);
+bool UsingAvx512(KernelKind kind = KernelKind::kAuto);
 
 /// ||x_i||^2 for n points (row-major n x d), as an fma chain over the features.
 void SquaredNorms(const double* x, std::size_t n, std::size_t d, double* out);
@@ -52,7 +52,7 @@ void SquaredNorms(const double* x, std::size_t n, std::size_t d, double* out);
 /// For n points: labels[i] = the nearest centroid (lowest index on ties) and d2[i] = the
 /// squared distance to it (norms[i] + min_j(||c_j||^2 - 2 x.c_j), clamped at 0).
 void Assign(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,
-            std::int32_t* labels, double* d2);
+            std::int32_t* labels, double* d2, KernelKind kind = KernelKind::kAuto);
 
 /// The label Assign gives one point (the same operations in the same order), for callers
 /// that need it for a few points only.
@@ -90,15 +90,16 @@ inline double SnapToGrid(double v, double scale) {
 /// Adds each point's coordinates to row labels[i] of `acc` and 1 to that row's count; `acc`
 /// is k x (d + 1) (sums, then count). Exact when the coordinates are on a grid (above).
 void AccumulateSums(const double* x, std::size_t n, std::size_t d, const std::int32_t* labels, std::size_t k,
-                    double* acc);
+                    double* acc, KernelKind kind = KernelKind::kAuto);
 
 /// AccumulateSums, and q_acc[labels[i]] += q[i] (integers, |sum| < 2^52). For the Lloyd
 /// loop's recomputation of all sums; one pass, vectorised for d <= 8 with AVX-512.
 void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t n, std::size_t d,
-                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc);
+                            const std::int32_t* labels, std::size_t k, double* acc, std::int64_t* q_acc,
+                            KernelKind kind = KernelKind::kAuto);
 
 /// Assign, then AccumulateSums on the same points (call it on cache-sized chunks).
 void AssignAndAccumulate(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,
-                         std::int32_t* labels, double* d2, double* acc);
+                         std::int32_t* labels, double* d2, double* acc, KernelKind kind = KernelKind::kAuto);
 
 }  // namespace ecps::models::kmeans

@@ -39,10 +39,17 @@ double Median(std::vector<double> v) {
 
 // ---- Options -------------------------------------------------------------------------------
 
-std::string KMeansOptions::InitKind() const {
-  if (init == "kmeans++" || init == "k-means++") return "kmeans++";
-  if (init == "kmeans-parallel" || init == "kmeans||" || init == "k-means||") return "kmeans-parallel";
-  return "file";
+const char* InitMethodName(InitMethod method) {
+  switch (method) {
+    case InitMethod::kPlusPlus: return "kmeans++";
+    case InitMethod::kParallel: return "kmeans-parallel";
+    case InitMethod::kFile: return "file";
+  }
+  return "?";
+}
+
+const char* RiskScoreName(RiskScore score) {
+  return score == RiskScore::kDistance ? "distance" : "relative";
 }
 
 Status KMeansOptions::Validate() const {
@@ -50,9 +57,8 @@ Status KMeansOptions::Validate() const {
   if (out.empty()) return InvalidArgument("--out: give the output folder");
   if (k < 1) return InvalidArgument("--k must be >= 1");
   if (k > (1u << 20)) return InvalidArgument(fmt::format("--k {} is too large (at most 1048576)", k));
-  ECPS_RETURN_IF_ERROR(ParseNormalize(normalize).status());
-  if (InitKind() == "file" && !std::filesystem::exists(init)) {
-    return NotFound(fmt::format("--init \"{}\": not kmeans++ or kmeans-parallel, and no such file", init));
+  if (init == InitMethod::kFile && !std::filesystem::exists(init_file)) {
+    return NotFound(fmt::format("--init \"{}\": not kmeans++ or kmeans-parallel, and no such file", init_file));
   }
   if (init_steps < 1) return InvalidArgument(fmt::format("--init-steps must be >= 1, got {}", init_steps));
   if (oversampling < 0) return InvalidArgument("--oversampling must be >= 0 (0 = 2k)");
@@ -62,10 +68,23 @@ Status KMeansOptions::Validate() const {
     return InvalidArgument(fmt::format("--anomaly-rate must be in (0, 1), got {}", anomaly_rate));
   }
   if (threads < 0) return InvalidArgument("--threads must be >= 0 (0 = automatic)");
-  if (score != "relative" && score != "distance") {
-    return InvalidArgument(fmt::format("--score must be relative or distance, got \"{}\"", score));
-  }
   return Status::Ok();
+}
+
+nlohmann::json KMeansOptions::ToJson() const {
+  return {{"data", data},
+          {"id_column", columns.id_column},
+          {"features", columns.features},
+          {"one_hot", columns.one_hot},
+          {"ordinal", columns.ordinal},
+          {"label_column", columns.label_column},
+          {"skip_bad_rows", skip_bad_rows},
+          {"init_steps", init_steps},
+          {"oversampling", oversampling},
+          {"anomaly_scores", anomaly_scores},
+          {"anomaly_rate", anomaly_rate},
+          {"score", RiskScoreName(score)},
+          {"out", out}};
 }
 
 Result<worker::FeatureSchema> PrepareKMeans(const KMeansOptions& options) {
@@ -151,9 +170,10 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     PhaseReport r;
     ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &r));
     if (r.kind == PhaseReport::kNormalized) {
-      node.log().info("kmeans: normalised ({}) in {:.3f} s", options_.normalize, r.seconds);
+      node.log().info("kmeans: normalised ({}) in {:.3f} s", NormalizeName(options_.normalize), r.seconds);
     } else if (r.kind == PhaseReport::kInitialized) {
-      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k, options_.InitKind(), r.seconds);
+      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k, InitMethodName(options_.init),
+                      r.seconds);
     } else if (r.kind == PhaseReport::kIteration) {
       st.iterations.push_back(r);
       ECPS_RETURN_IF_ERROR(jsonl->Append({{"iteration", r.iteration},
@@ -296,7 +316,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   model.sizes = sum.sizes;
   model.mean_distance = sum.mean_distance;
   model.anomaly_threshold = options_.anomaly_scores ? st.anomaly_threshold : std::numeric_limits<double>::infinity();
-  model.score = options_.score;
+  model.score = RiskScoreName(options_.score);
   result_.initial_centroids = sum.initial_centroids;
   // The readers' limit on values keeps every sum finite; this guards the model file anyway.
   for (std::size_t i = 0; i < model.centroids.size(); ++i) {
@@ -367,8 +387,8 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
       {"silhouette_sample", st.silhouette_sample},
       {"davies_bouldin", NumberOrNull(DaviesBouldin(sum.centroids, sum.mean_distance, sum.sizes, d))},
       {"sizes", sum.sizes},
-      {"normalize", options_.normalize},
-      {"init", options_.InitKind()},
+      {"normalize", NormalizeName(options_.normalize)},
+      {"init", InitMethodName(options_.init)},
       {"seed", options_.seed},
       {"tol", options_.tol},
       {"max_iter", options_.max_iter},
@@ -385,9 +405,9 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         {"threads_per_worker", sum.threads},
         {"kernel", sum.kernel}}},
   };
-  if (options_.InitKind() == "kmeans-parallel") m["init_candidates"] = sum.init_candidates;
+  if (options_.init == InitMethod::kParallel) m["init_candidates"] = sum.init_candidates;
   if (options_.anomaly_scores) {
-    m["anomaly"] = {{"score", options_.score},
+    m["anomaly"] = {{"score", RiskScoreName(options_.score)},
                     {"rate", options_.anomaly_rate},
                     {"threshold", NumberOrNull(st.anomaly_threshold)},
                     {"flagged", st.flagged}};
@@ -395,24 +415,12 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   if (st.has_auc) {
     m["label_column"] = schema_.label_column();
     const double rel = ExactAuc(st.auc_relative), dist = ExactAuc(st.auc_distance);
-    m["roc_auc"] = NumberOrNull(options_.score == "relative" ? rel : dist);
+    m["roc_auc"] = NumberOrNull(options_.score == RiskScore::kRelative ? rel : dist);
     m["roc_auc_by_score"] = {{"relative", NumberOrNull(rel)}, {"distance", NumberOrNull(dist)}};
     m["positives"] = st.auc_relative.positives();
     m["negatives"] = st.auc_relative.negatives();
   }
-  m["config"] = {{"data", options_.data},
-                 {"id_column", options_.columns.id_column},
-                 {"features", options_.columns.features},
-                 {"one_hot", options_.columns.one_hot},
-                 {"ordinal", options_.columns.ordinal},
-                 {"label_column", options_.columns.label_column},
-                 {"skip_bad_rows", options_.skip_bad_rows},
-                 {"init_steps", options_.init_steps},
-                 {"oversampling", options_.oversampling},
-                 {"anomaly_scores", options_.anomaly_scores},
-                 {"anomaly_rate", options_.anomaly_rate},
-                 {"score", options_.score},
-                 {"out", options_.out}};
+  m["config"] = options_.ToJson();
   result_.metrics = m;
   ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", m));
   ctx.node.log().info("kmeans: k={} inertia {:.6g} silhouette {} Davies-Bouldin {} -> {}", k,

@@ -20,12 +20,23 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/kmeans/kernel.h"
 #include "models/kmeans/model.h"
 #include "models/kmeans/tables.h"
 #include "scheduler/job.h"
 #include "worker/feature_csv.h"
 
 namespace ecps::models::kmeans {
+
+/// Where the initial centroids come from.
+enum class InitMethod { kPlusPlus, kParallel, kFile };
+/// "kmeans++", "kmeans-parallel" or "file" (metrics.json and the log).
+const char* InitMethodName(InitMethod method);
+
+/// The risk score of a user.
+enum class RiskScore { kRelative, kDistance };
+/// "relative" or "distance" (metrics.json, the model file).
+const char* RiskScoreName(RiskScore score);
 
 struct KMeansOptions {
   /// CSV file with a header; one row per user.
@@ -37,10 +48,12 @@ struct KMeansOptions {
   /// Number of clusters.
   std::uint64_t k = 8;
   /// minmax (to [0, 1]), zscore, or none.
-  std::string normalize = "minmax";
-  /// kmeans++, kmeans-parallel (k-means||), or a CSV file of k initial centroids in original
-  /// units whose header names the features.
-  std::string init = "kmeans++";
+  Normalize normalize = Normalize::kMinMax;
+  /// k-means++, k-means||, or init_file.
+  InitMethod init = InitMethod::kPlusPlus;
+  /// With InitMethod::kFile: a CSV file of k initial centroids in original units whose header
+  /// names the features.
+  std::string init_file;
   /// k-means|| rounds (Spark's initializationSteps).
   int init_steps = 2;
   /// k-means|| oversampling factor l (expected points per round); 0 = 2k.
@@ -55,9 +68,9 @@ struct KMeansOptions {
   std::string out;
   /// Write a risk score per row and flag the top anomaly_rate share.
   bool anomaly_scores = false;
-  /// The risk score: "relative" = distance to the nearest centroid / that cluster's mean
-  /// distance; "distance" = the distance itself.
-  std::string score = "relative";
+  /// The risk score: relative = distance to the nearest centroid / that cluster's mean
+  /// distance; distance = the distance itself.
+  RiskScore score = RiskScore::kRelative;
   double anomaly_rate = 0.01;
   /// Users in the seeded sample for the silhouette score (0 = skip it).
   std::uint64_t silhouette_sample = 5000;
@@ -65,10 +78,13 @@ struct KMeansOptions {
   int threads = 0;
   /// No progress display.
   bool quiet = false;
+  /// Which compute kernels may run (tests and benchmarks; every kind gives the same bits).
+  KernelKind kernel = KernelKind::kAuto;
 
+  /// Checks ranges, and that init_file exists with InitMethod::kFile.
   Status Validate() const;
-  /// "kmeans++", "kmeans-parallel" or "file".
-  std::string InitKind() const;
+  /// The options that metrics.json lists under "config".
+  nlohmann::json ToJson() const;
 };
 
 /// What the scheduler holds after a successful run (also written to --out).

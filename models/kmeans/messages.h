@@ -35,6 +35,16 @@ struct PhaseReport {
   std::uint64_t changed = 0;  ///< users whose cluster changed
   int relocated = 0;      ///< empty clusters re-seeded
   double seconds = 0;     ///< wall time of the phase or iteration
+
+  static PhaseReport Normalized(double seconds) { return {kNormalized, 0, 0, 0, 0, 0, seconds}; }
+  static PhaseReport Initialized(double seconds) { return {kInitialized, 0, 0, 0, 0, 0, seconds}; }
+  static PhaseReport Iteration(int iteration, double inertia, double shift, std::uint64_t changed,
+                               int relocated, double seconds) {
+    return {kIteration, iteration, inertia, shift, changed, relocated, seconds};
+  }
+  static PhaseReport Trained(int iterations, double inertia, double seconds) {
+    return {kTrained, iterations, inertia, 0, 0, 0, seconds};
+  }
   template <class A>
   void serialize(A& ar) { ar(kind, iteration, inertia, shift, changed, relocated, seconds); }
 };

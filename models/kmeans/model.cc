@@ -16,13 +16,6 @@
 
 namespace ecps::models::kmeans {
 
-Result<Normalize> ParseNormalize(const std::string& s) {
-  if (s == "minmax") return Normalize::kMinMax;
-  if (s == "zscore") return Normalize::kZScore;
-  if (s == "none") return Normalize::kNone;
-  return InvalidArgument(fmt::format("--normalize must be minmax, zscore or none, got \"{}\"", s));
-}
-
 const char* NormalizeName(Normalize n) {
   switch (n) {
     case Normalize::kMinMax: return "minmax";

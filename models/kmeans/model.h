@@ -18,7 +18,6 @@
 namespace ecps::models::kmeans {
 
 enum class Normalize : std::uint8_t { kMinMax = 0, kZScore = 1, kNone = 2 };
-Result<Normalize> ParseNormalize(const std::string& s);
 const char* NormalizeName(Normalize n);
 
 /// Per-feature affine map into the fitted space: fitted = (x - shift) / scale.

@@ -186,7 +186,7 @@ void FreeLarge(void* p, std::size_t bytes) {
   ::operator delete(p, std::align_val_t{bytes < 2 * kHuge ? 64 : kHuge});
 }
 
-bool ScreenAvailable() { return UsingAvx512() && CpuHasScreen(); }
+bool ScreenAvailable(KernelKind kind) { return UsingAvx512(kind) && CpuHasScreen(); }
 
 void ScreenPoints::Reset(std::size_t n, std::size_t d, std::vector<double> origin, double scale) {
   n_ = n;

@@ -20,13 +20,15 @@
 #include <span>
 #include <vector>
 
+#include "models/kmeans/kernel.h"
+
 namespace ecps::models::kmeans {
 
 /// Points per screen block (one AVX-512 register of float32).
 constexpr std::size_t kScreenBlock = 16;
 
-/// True when the screen runs here: the CPU has AVX-512 and SetKernelKind allows it (kAuto).
-bool ScreenAvailable();
+/// True when the screen runs here: the CPU has AVX-512 and `kind` allows it (kAuto).
+bool ScreenAvailable(KernelKind kind = KernelKind::kAuto);
 
 /// Memory for large arrays that are streamed or read at random: 64-byte aligned (whole cache
 /// lines per block) and, from 4 MiB on, in 2 MiB pages where the kernel offers them (fewer TLB

@@ -23,6 +23,9 @@ using ::testing::HasSubstr;
 using kmtest::Options;
 using kmtest::RunJob;
 using kmtest::TempDir;
+using models::kmeans::InitMethod;
+using models::kmeans::Normalize;
+using models::kmeans::RiskScore;
 
 
 TEST(KMeansCluster, OneTwoAndFourWorkersGiveIdenticalResults) {
@@ -34,7 +37,7 @@ TEST(KMeansCluster, OneTwoAndFourWorkersGiveIdenticalResults) {
     nlohmann::json reference;
     for (int w : {1, 2, 4}) {
       auto o = Options(dir / "users.csv", dir / fmt::format("out-{}", w), 4, 5);
-      o.init = init;
+      o.init = init == "kmeans++" ? InitMethod::kPlusPlus : InitMethod::kParallel;
       o.anomaly_scores = true;
       o.seed = 7;
       auto r = RunJob(o, w == 4 ? 2 : 1, w);
@@ -104,8 +107,9 @@ TEST(KMeansCluster, AgreesWithBruteForceLloydFromTheSameStart) {
   kmtest::WriteFile(dir / "init.csv", init);
   for (int iters : {1, 3, 6}) {
     auto o = Options(dir / "users.csv", dir / "out", d, k);
-    o.normalize = "none";
-    o.init = dir / "init.csv";
+    o.normalize = Normalize::kNone;
+    o.init = InitMethod::kFile;
+  o.init_file = dir / "init.csv";
     o.max_iter = iters;
     o.tol = 0;
     auto r = RunJob(o, 2, 3);
@@ -152,14 +156,12 @@ TEST(KMeansCluster, ScreenAndFloat64KernelAgreeAndIncrementalSumsStayExact) {
   };
   auto run = [&](models::kmeans::KernelKind kind, int workers, const std::string& out) {
     auto o = Options(dir / "users.csv", dir / out, d, k);
-    o.normalize = "none";
+    o.normalize = Normalize::kNone;
     o.seed = 3;
     o.max_iter = 60;
     o.tol = 0;
-    models::kmeans::SetKernelKind(kind);
-    auto r = RunJob(o, 1, workers);
-    models::kmeans::SetKernelKind(models::kmeans::KernelKind::kAuto);
-    return r;
+    o.kernel = kind;
+    return RunJob(o, 1, workers);
   };
   const auto screen = run(models::kmeans::KernelKind::kAuto, 2, "screen");
   ASSERT_TRUE(screen.status.ok()) << screen.status.ToString();
@@ -211,8 +213,8 @@ TEST(KMeansCluster, InitialisationsAreReproducibleAndSeeded) {
   std::set<std::vector<double>> points(p.x.begin(), p.x.end());
   for (const std::string init : {"kmeans++", "kmeans-parallel"}) {
     auto o = Options(dir / "users.csv", dir / "out", 3, 6);
-    o.normalize = "none";
-    o.init = init;
+    o.normalize = Normalize::kNone;
+    o.init = init == "kmeans++" ? InitMethod::kPlusPlus : InitMethod::kParallel;
     o.max_iter = 1;
     o.seed = 11;
     auto a = RunJob(o, 1, 2);
@@ -244,7 +246,7 @@ TEST(KMeansCluster, PlantedSeparableClustersAreRecovered) {
   kmtest::WritePlanted(dir / "users.csv", p);
   for (const std::string init : {"kmeans++", "kmeans-parallel"}) {
     auto o = Options(dir / "users.csv", dir / "out", 5, 8);
-    o.init = init;
+    o.init = init == "kmeans++" ? InitMethod::kPlusPlus : InitMethod::kParallel;
     auto r = RunJob(o, 1, 2);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     const auto assign = kmtest::ReadAssignments(dir / "out/assignments.csv");
@@ -266,8 +268,9 @@ TEST(KMeansCluster, EmptyClustersAreReseededWithTheFarthestUsers) {
   std::string first;
   for (int w : {1, 3}) {
     auto o = Options(dir / "users.csv", dir / "out", 2, 3);
-    o.normalize = "none";
-    o.init = dir / "init.csv";
+    o.normalize = Normalize::kNone;
+    o.init = InitMethod::kFile;
+  o.init_file = dir / "init.csv";
     auto r = RunJob(o, 1, w);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     const auto lines = kmtest::ReadFile(dir / "out/metrics.jsonl");
@@ -303,11 +306,12 @@ TEST(KMeansCluster, PlantedOutliersGetTheHighestRiskScores) {
   kmtest::WriteFile(dir / "init.csv", init);
   for (const std::string score : {"relative", "distance"}) {
     auto o = Options(dir / "users.csv", dir / "out", 3, 4);
-    o.normalize = "zscore";
-    o.init = dir / "init.csv";
+    o.normalize = Normalize::kZScore;
+    o.init = InitMethod::kFile;
+  o.init_file = dir / "init.csv";
     o.anomaly_scores = true;
     o.anomaly_rate = 20.0 / static_cast<double>(p.x.size());
-    o.score = score;
+    o.score = score == "relative" ? RiskScore::kRelative : RiskScore::kDistance;
     auto r = RunJob(o, 1, 2);
     ASSERT_TRUE(r.status.ok()) << r.status.ToString();
     std::set<std::string> flagged;
@@ -362,14 +366,15 @@ TEST(KMeansCluster, BadInputsFailWithFileLineAndColumn) {
   r = RunJob(Options(dir / "missing.csv", dir / "out", 2, 1), 1, 1);
   EXPECT_EQ(r.status.code(), StatusCode::kNotFound);
   auto o = Options(dir / "users.csv", dir / "out", 2, 2);
-  o.init = dir / "init.csv";
+  o.init = InitMethod::kFile;
+  o.init_file = dir / "init.csv";
   kmtest::WriteFile(dir / "init.csv", "f0,f1\n1,2\n");
   r = RunJob(o, 1, 1);
   EXPECT_THAT(r.status.message(), HasSubstr("init.csv: 1 centroids for --k 2"));
   kmtest::WriteFile(dir / "init.csv", "f0,f1\n1,2\n3,x\n");
   r = RunJob(o, 1, 1);
   EXPECT_THAT(r.status.message(), HasSubstr("init.csv:3: column \"f1\": \"x\" is not a finite number"));
-  o.init = dir / "nope.csv";
+  o.init_file = dir / "nope.csv";
   EXPECT_THAT(RunJob(o, 1, 1).status.message(), HasSubstr("not kmeans++ or kmeans-parallel, and no such file"));
   o = Options(dir / "users.csv", dir / "out", 2, 1);
   o.anomaly_rate = 1.5;
@@ -460,7 +465,7 @@ TEST(KMeansCluster, SegmentAssignsLikeTrainingWithTheSavedModel) {
   const auto p = kmtest::MakePlanted(1200, 3, 4, 6.0, 9);
   kmtest::WritePlanted(dir / "users.csv", p);
   auto o = Options(dir / "users.csv", dir / "model", 3, 4);
-  o.normalize = "zscore";
+  o.normalize = Normalize::kZScore;
   o.anomaly_scores = true;
   ASSERT_TRUE(RunJob(o, 1, 2).status.ok());
   models::kmeans::SegmentOptions so;

@@ -7,8 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "models/kmeans/kernel.h"
+#include "models/kmeans/local_kmeans.h"
 #include "models/kmeans/quality.h"
-#include "models/kmeans/worker_run.h"
+#include "models/kmeans/random.h"
 
 namespace ecps::models::kmeans {
 namespace {
@@ -34,12 +35,10 @@ struct Out {
 };
 
 Out RunAssign(const Case& t, KernelKind kind) {
-  SetKernelKind(kind);
   CentroidPanel p;
   p.Set(t.c, t.k, t.d);
   Out o{std::vector<std::int32_t>(t.n), std::vector<double>(t.n)};
-  Assign(t.x.data(), t.norms.data(), t.n, p, o.labels.data(), o.d2.data());
-  SetKernelKind(KernelKind::kAuto);
+  Assign(t.x.data(), t.norms.data(), t.n, p, o.labels.data(), o.d2.data(), kind);
   return o;
 }
 
@@ -100,7 +99,7 @@ TEST(KMeansKernel, SumsOnTheGridAreExactInAnyOrderAndSplit) {
   for (auto& v : t.x) v = SnapToGrid(std::clamp(v, -10.0, 10.0), grid);
   std::vector<std::int32_t> labels(n);
   for (std::size_t i = 0; i < n; ++i) labels[i] = static_cast<std::int32_t>((i * 7919) % k);
-  auto sums = [&](const std::vector<std::size_t>& order, std::size_t chunk) {
+  auto sums = [&](const std::vector<std::size_t>& order, std::size_t chunk, KernelKind kind) {
     std::vector<double> x, acc(k * (d + 1), 0.0);
     std::vector<std::int32_t> l;
     for (std::size_t i : order) {
@@ -109,18 +108,16 @@ TEST(KMeansKernel, SumsOnTheGridAreExactInAnyOrderAndSplit) {
     }
     for (std::size_t b = 0; b < n; b += chunk) {
       std::vector<double> part(k * (d + 1), 0.0);
-      AccumulateSums(x.data() + b * d, std::min(chunk, n - b), d, l.data() + b, k, part.data());
+      AccumulateSums(x.data() + b * d, std::min(chunk, n - b), d, l.data() + b, k, part.data(), kind);
       for (std::size_t j = 0; j < part.size(); ++j) acc[j] += part[j];
     }
     return acc;
   };
   std::vector<std::size_t> order(n);
   for (std::size_t i = 0; i < n; ++i) order[i] = i;
-  const auto a = sums(order, n);
+  const auto a = sums(order, n, KernelKind::kAuto);
   std::shuffle(order.begin(), order.end(), std::mt19937_64(5));
-  SetKernelKind(KernelKind::kPortable);
-  const auto b = sums(order, 97);
-  SetKernelKind(KernelKind::kAuto);
+  const auto b = sums(order, 97, KernelKind::kPortable);
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t j = 0; j < a.size(); ++j) EXPECT_EQ(a[j], b[j]) << "entry " << j;
 }
@@ -141,16 +138,12 @@ TEST(KMeansKernel, SumsAndNormsInOnePassMatchTheSeparateSums) {
     }
     std::vector<double> expect(k * (d + 1), 0.0);
     std::vector<std::int64_t> expect_q(k, 0);
-    SetKernelKind(KernelKind::kPortable);
-    AccumulateSums(t.x.data(), n, d, labels.data(), k, expect.data());
-    SetKernelKind(KernelKind::kAuto);
+    AccumulateSums(t.x.data(), n, d, labels.data(), k, expect.data(), KernelKind::kPortable);
     for (std::size_t i = 0; i < n; ++i) expect_q[static_cast<std::size_t>(labels[i])] += q[i];
     for (auto kind : {KernelKind::kPortable, KernelKind::kAvx2, KernelKind::kAuto}) {
       std::vector<double> acc(k * (d + 1), 0.0);
       std::vector<std::int64_t> acc_q(k, 0);
-      SetKernelKind(kind);
-      AccumulateSumsAndNorms(t.x.data(), q.data(), n, d, labels.data(), k, acc.data(), acc_q.data());
-      SetKernelKind(KernelKind::kAuto);
+      AccumulateSumsAndNorms(t.x.data(), q.data(), n, d, labels.data(), k, acc.data(), acc_q.data(), kind);
       EXPECT_EQ(acc, expect) << "d " << d;
       EXPECT_EQ(acc_q, expect_q) << "d " << d;
     }

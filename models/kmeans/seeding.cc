@@ -1,0 +1,257 @@
+#include "models/kmeans/seeding.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <tbb/enumerable_thread_specific.h>
+
+#include "models/kmeans/local_kmeans.h"
+#include "models/kmeans/random.h"
+#include "ps/collective.h"
+#include "worker/csv.h"
+#include "worker/line_reader.h"
+
+namespace ecps::models::kmeans {
+namespace {
+
+constexpr std::uint64_t kParallelRound = 1ull << 20;  // k-means|| selection rounds
+
+class Seeding {
+ public:
+  explicit Seeding(WorkerState& state) : state_(state) {}
+
+  Status Run() {
+    min_d2_.assign(state_.n, kInf);
+    state_.centroids.clear();
+    switch (state_.options.init) {
+      case InitMethod::kPlusPlus: return PlusPlus(state_.k);
+      case InitMethod::kParallel: return Parallel();
+      case InitMethod::kFile: break;
+    }
+    return FromFile();
+  }
+
+  // Greedy D^2 sampling (as scikit-learn's k-means++) until there are `target` centroids.
+  // Round r draws L = 2 + ln k candidates with probability proportional to w (w = squared
+  // distance to the nearest centroid so far; w = 1 for the first pick, which takes a single
+  // candidate): the users with the smallest exponential keys E / w, E = -ln U(seed, r, user),
+  // which is weighted sampling without replacement whatever the split of users. Each worker
+  // offers its best L, kmeans.top keeps the global best L; a second clock sums, for every
+  // candidate, the potential sum_i min(w_i, |x_i - c|^2), and the smallest potential wins.
+  Status PlusPlus(std::size_t target) {
+    const std::size_t d = state_.d;
+    const auto trials = std::min<std::size_t>(
+        state_.layout.m, 2 + static_cast<std::size_t>(std::log(static_cast<double>(state_.k))));
+    while (state_.centroids.size() / d < target) {
+      const std::size_t r = state_.centroids.size() / d;
+      const bool first = r == 0;
+      const std::size_t want = first ? 1 : trials;
+      tbb::enumerable_thread_specific<TopList> part(
+          [&] { return TopList(want, state_.layout.payload()); });
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        auto& list = part.local();
+        std::vector<double> payload(d + 1, 0.0);
+        for (std::size_t i = b; i < e; ++i) {
+          const double w = first ? 1.0 : min_d2_[i];
+          const double score = std::log(UniformFor(state_.options.seed, r, state_.hashes[i])) /
+                               w;  // -key; -inf when w = 0
+          if (!list.WouldKeep(score, state_.Tie(i))) continue;
+          std::copy(state_.X(i), state_.X(i) + d, payload.begin());
+          list.Offer(score, state_.Tie(i), payload.data());
+        }
+      });
+      TopList list(state_.layout.m, state_.layout.payload());
+      for (const auto& p : part) list.Merge(p);
+      const auto row = list.Row();
+      ECPS_ASSIGN_OR_RETURN(const auto merged, state_.MergeTopAcrossWorkers(row));
+      auto picked = ReadTop(merged, state_.layout.m, state_.layout.entry_width());
+      if (picked.size() > want) picked.resize(want);
+      if (picked.empty()) return Internal("k-means++: no user was offered as a centroid");
+      std::size_t choice = 0;
+      if (picked.size() > 1) {
+        // The potential of each candidate, summed exactly across workers.
+        const std::vector<TopEntry> cands = picked;
+        tbb::enumerable_thread_specific<std::vector<std::int64_t>> pot(
+            [&] { return std::vector<std::int64_t>(cands.size(), 0); });
+        state_.ForChunks([&](std::size_t b, std::size_t e) {
+          auto& p = pot.local();
+          for (std::size_t i = b; i < e; ++i) {
+            for (std::size_t c = 0; c < cands.size(); ++c) {
+              p[c] +=
+                  ToFixed(std::min(min_d2_[i], SquaredDistance(state_.X(i), cands[c].payload, d)),
+                          state_.d2_scale);
+            }
+          }
+        });
+        ReduceRow prow(state_.layout);
+        for (const auto& p : pot) {
+          for (std::size_t c = 0; c < cands.size(); ++c) prow.Sum(c) += static_cast<double>(p[c]);
+        }
+        ECPS_ASSIGN_OR_RETURN(const ReduceRow potentials, state_.ReduceAcrossWorkers(prow));
+        for (std::size_t c = 1; c < cands.size(); ++c) {
+          if (potentials.Sum(c) < potentials.Sum(choice)) choice = c;
+        }
+      }
+      const std::size_t at = state_.centroids.size();
+      state_.centroids.insert(state_.centroids.end(), picked[choice].payload,
+                              picked[choice].payload + d);
+      const double* c = state_.centroids.data() + at;
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        for (std::size_t i = b; i < e; ++i) {
+          min_d2_[i] = std::min(min_d2_[i], SquaredDistance(state_.X(i), c, d));
+        }
+      });
+    }
+    return Status::Ok();
+  }
+
+  // k-means|| (Bahmani et al., "Scalable K-Means++", VLDB 2012): one uniform pick, then
+  // `init_steps` rounds that keep each user independently with probability l * w / phi
+  // (phi = the total of w), then a weighted k-means++ and Lloyd on the candidates.
+  Status Parallel() {
+    const std::size_t d = state_.d;
+    const auto workers = ps::WorkerRanks(state_.ctx.node.roles());
+    ECPS_RETURN_IF_ERROR(PlusPlus(1));
+    const double l = state_.options.oversampling > 0 ? state_.options.oversampling
+                                                     : 2.0 * static_cast<double>(state_.k);
+    for (int step = 1; step <= state_.options.init_steps; ++step) {
+      tbb::enumerable_thread_specific<std::int64_t> part(0);
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        auto& p = part.local();
+        for (std::size_t i = b; i < e; ++i) p += ToFixed(min_d2_[i], state_.d2_scale);
+      });
+      ReduceRow row(state_.layout);
+      row.Sum(0) = static_cast<double>(std::accumulate(part.begin(), part.end(), std::int64_t{0}));
+      ECPS_ASSIGN_OR_RETURN(const ReduceRow totals, state_.ReduceAcrossWorkers(row));
+      const double phi = totals.Sum(0) / state_.d2_scale;
+      if (!(phi > 0)) break;  // every user sits on a candidate
+      CandidatePart mine;
+      for (std::size_t i = 0; i < state_.n; ++i) {
+        if (UniformFor(state_.options.seed, kParallelRound + static_cast<std::uint64_t>(step),
+                       state_.hashes[i]) < l * min_d2_[i] / phi) {
+          mine.ties.push_back(state_.Tie(i));
+          mine.x.insert(mine.x.end(), state_.X(i), state_.X(i) + d);
+        }
+      }
+      ECPS_ASSIGN_OR_RETURN(auto parts, ps::AllGather(state_.ctx.node, kCandidatesTopic, workers,
+                                                      mine, state_.Deadline()));
+      // In input order, so that every worker appends the same list.
+      std::vector<std::pair<double, const double*>> picks;
+      for (const auto& p : parts) {
+        for (std::size_t j = 0; j < p.ties.size(); ++j) {
+          picks.emplace_back(p.ties[j], p.x.data() + j * d);
+        }
+      }
+      std::sort(picks.begin(), picks.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<double> fresh;
+      for (const auto& p : picks) fresh.insert(fresh.end(), p.second, p.second + d);
+      if (fresh.empty()) continue;
+      state_.centroids.insert(state_.centroids.end(), fresh.begin(), fresh.end());
+      CentroidPanel panel;
+      panel.Set(fresh, fresh.size() / d, d);
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        std::vector<std::int32_t> lab(e - b);
+        std::vector<double> dd(e - b);
+        Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+             state_.options.kernel);
+        for (std::size_t i = b; i < e; ++i) min_d2_[i] = std::min(min_d2_[i], dd[i - b]);
+      });
+    }
+    const std::size_t candidates = state_.centroids.size() / d;
+    state_.summary.init_candidates = candidates;
+    if (candidates <= state_.k) return PlusPlus(state_.k);  // too few: continue with D^2 sampling
+    // Weight of a candidate = the users nearest to it.
+    CentroidPanel panel;
+    panel.Set(state_.centroids, candidates, d);
+    tbb::enumerable_thread_specific<std::vector<double>> part(
+        [&] { return std::vector<double>(candidates, 0.0); });
+    state_.ForChunks([&](std::size_t b, std::size_t e) {
+      std::vector<std::int32_t> lab(e - b);
+      std::vector<double> dd(e - b);
+      Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+             state_.options.kernel);
+      auto& p = part.local();
+      for (auto c : lab) p[static_cast<std::size_t>(c)] += 1.0;
+    });
+    std::vector<double> counts(candidates, 0.0);
+    for (const auto& p : part) {
+      for (std::size_t j = 0; j < candidates; ++j) counts[j] += p[j];
+    }
+    ECPS_ASSIGN_OR_RETURN(auto all, ps::AllGather(state_.ctx.node, kWeightsTopic, workers, counts,
+                                                  state_.Deadline()));
+    std::vector<double> weights(candidates, 0.0);
+    for (const auto& c : all) {
+      for (std::size_t j = 0; j < candidates; ++j) weights[j] += c[j];
+    }
+    state_.centroids =
+        LocalWeightedKMeans(state_.centroids, weights, d, state_.k, state_.options.seed);
+    return Status::Ok();
+  }
+
+  // k rows of a CSV file whose header names the features (original units).
+  Status FromFile() {
+    const std::string& path = state_.options.init_file;
+    ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(path));
+    std::string_view line;
+    ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));
+    if (!more) {
+      return DataError(
+          fmt::format("{}: empty file (expected a header and {} centroids)", path, state_.k));
+    }
+    ECPS_ASSIGN_OR_RETURN(auto header, worker::CsvHeader::Parse(line, ',', path));
+    std::vector<std::size_t> cols;
+    for (const auto& name : state_.schema.output_names()) {
+      ECPS_ASSIGN_OR_RETURN(std::size_t c, header.Find(name));
+      cols.push_back(c);
+    }
+    std::vector<std::string_view> fields;
+    std::deque<std::string> scratch;
+    std::vector<double> row(state_.d);
+    while (true) {
+      ECPS_ASSIGN_OR_RETURN(more, reader->Next(&line));
+      if (!more) break;
+      if (worker::Trim(line).empty()) continue;
+      Status s = worker::SplitCsv(line, ',', &fields, &scratch);
+      if (!s.ok()) return s.WithContext(reader->Where());
+      if (fields.size() != header.names().size()) {
+        return DataError(fmt::format("{}: expected {} fields (as in the header), found {}",
+                                     reader->Where(), header.names().size(), fields.size()));
+      }
+      for (std::size_t f = 0; f < state_.d; ++f) {
+        auto v = worker::ParseDouble(fields[cols[f]]);
+        if (!v) {
+          return DataError(fmt::format("{}: column \"{}\": \"{}\" is not a finite number",
+                                       reader->Where(), state_.schema.output_names()[f],
+                                       worker::Trim(fields[cols[f]])));
+        }
+        if (!worker::WithinDataLimit(*v)) {
+          return DataError(fmt::format("{}: column \"{}\": {}", reader->Where(),
+                                       state_.schema.output_names()[f],
+                                       worker::DataLimitMessage(fields[cols[f]])));
+        }
+        row[f] = *v;
+      }
+      state_.normalizer.Apply(row.data(), 1);
+      state_.centroids.insert(state_.centroids.end(), row.begin(), row.end());
+    }
+    if (state_.centroids.size() != state_.k * state_.d) {
+      return DataError(fmt::format("{}: {} centroids for --k {}", path,
+                                   state_.centroids.size() / state_.d, state_.k));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  WorkerState& state_;
+  std::vector<double> min_d2_;  // per user: squared distance to the nearest centroid so far
+};
+
+}  // namespace
+
+Status InitializeCentroids(WorkerState& state) { return Seeding(state).Run(); }
+
+}  // namespace ecps::models::kmeans

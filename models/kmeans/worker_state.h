@@ -1,0 +1,144 @@
+// What every phase of a k-means worker shares (internal to models/kmeans): the worker's
+// users and their derived arrays, the centroids, the grids of its exact sums, its threads,
+// and the typed exchanges with the servers (one clock each) and the scheduler.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include "models/kmeans/kernel.h"
+#include "models/kmeans/kmeans.h"
+#include "models/kmeans/messages.h"
+#include "models/kmeans/screen.h"
+#include "ps/message.h"
+#include "worker/user_shard.h"
+
+namespace ecps::models::kmeans {
+
+inline constexpr double kInf = std::numeric_limits<double>::infinity();
+inline constexpr std::size_t kChunk = 2048;  // users per task
+
+/// A kmeans.reduce row: the push counter, then `layout.sums` exact sums, then `layout.maxes`
+/// maxima. Made with the counter at 1, the sums at 0 and the maxima at -inf.
+class ReduceRow {
+ public:
+  explicit ReduceRow(const TableLayout& layout);
+  double& Sum(std::size_t i) { return values_[1 + i]; }
+  double Sum(std::size_t i) const { return values_[1 + i]; }
+  double& Max(std::size_t i) { return values_[1 + sums_ + i]; }
+  double Max(std::size_t i) const { return values_[1 + sums_ + i]; }
+  const std::vector<double>& values() const { return values_; }
+  std::vector<double>& values() { return values_; }
+
+ private:
+  std::size_t sums_;
+  std::vector<double> values_;
+};
+
+/// The servers' totals of one Lloyd-type clock: kmeans.stats (k x stats_width: the new
+/// centroids, then the count) and the kmeans.reduce row.
+struct ClusterTotals {
+  std::vector<double> stats;
+  ReduceRow reduce;
+};
+
+/// One worker's data and plumbing, shared by loading, seeding, Lloyd and the results.
+class WorkerState {
+ public:
+  WorkerState(const KMeansOptions& job_options, const worker::FeatureSchema& feature_schema,
+              const TableLayout& table_layout, int thread_count, sched::JobContext& job_context);
+
+  // ---- Exchanges: each is one clock of every worker, pushes before it, pulls after ----
+
+  /// Pushes this worker's kmeans.reduce row and returns the totals over all workers.
+  Result<ReduceRow> ReduceAcrossWorkers(const ReduceRow& mine);
+  /// Pushes this worker's kmeans.top list (TopList::Row) and returns the global list.
+  Result<std::vector<double>> MergeTopAcrossWorkers(const std::vector<double>& mine);
+  /// Pushes this worker's cluster sums (k x stats_width) and reduce row; returns the totals.
+  Result<ClusterTotals> ClusterSumsAcrossWorkers(const std::vector<double>& sums,
+                                                 const ReduceRow& mine);
+
+  /// Worker 0 tells the scheduler where the job is (PhaseReport's constructors); others no-op.
+  Status Report(const PhaseReport& report);
+  template <class T>
+  Status ToScheduler(std::uint32_t topic, const T& value) {
+    return ctx.node.SendControl(ps::RoleTable::kSchedulerRank, topic, ps::EncodeControl(value));
+  }
+  ps::Deadline Deadline() const { return ctx.node.DefaultDeadline(); }
+
+  // ---- Threads ----
+
+  /// Runs body(begin, end) over chunks of the local users on this worker's threads.
+  template <class F>
+  void ForChunks(F&& body) {
+    if (n == 0) return;
+    arena.execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(0, n, kChunk),
+          [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
+          tbb::simple_partitioner());
+    });
+  }
+  /// Runs body(b0, b1) over ranges of whole screen blocks (16 users each; the last block may
+  /// be partial) on this worker's threads.
+  template <class F>
+  void ForBlocks(F&& body) {
+    const std::size_t blocks = (n + kScreenBlock - 1) / kScreenBlock;
+    if (blocks == 0) return;
+    arena.execute([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(0, blocks, 4 * kChunk / kScreenBlock),
+          [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
+          tbb::simple_partitioner());
+    });
+  }
+
+  // ---- Users ----
+
+  const double* X(std::size_t i) const { return x_data + i * d; }
+  /// The user's byte offset: the tie-break of every ranking (the same in any split).
+  double Tie(std::size_t i) const { return static_cast<double>(users.offsets[i]); }
+  /// ||x_i - o||^2 on its grid (q[i]; the same bits whichever worker holds the user).
+  std::int64_t NormFromOrigin(std::size_t i) const {
+    return ToFixed(SquaredDistance(X(i), origin.data(), d), q_scale);
+  }
+
+  const KMeansOptions& options;
+  const worker::FeatureSchema& schema;
+  const TableLayout& layout;
+  sched::JobContext& ctx;
+  tbb::task_arena arena;
+  int threads;
+  int worker;  ///< this worker's index
+  std::size_t k, d;
+
+  worker::UserTable users;  ///< its features move to x once normalised and snapped
+  std::vector<double, CacheAligned<double>> x;
+  const double* x_data = nullptr;     ///< the features: users's, then x
+  std::size_t n = 0;                  ///< this worker's users
+  std::uint64_t total = 0;            ///< users of all workers
+  std::vector<std::uint64_t> hashes;  ///< per user: hash of the id and seed
+  std::vector<double> norms;          ///< per user: ||x||^2
+  std::vector<std::int32_t> labels;   ///< per user: its cluster (-1 before the first)
+  std::vector<std::int64_t> q;        ///< per user: ToFixed(||x - o||^2, q_scale)
+  Normalizer normalizer;
+  double d2_scale = 1, dist_scale = 1;  ///< grids of squared distances and distances
+  double tol = 0;                       ///< the Lloyd stop on centroid movement
+  std::vector<double> origin;           ///< o: the data mean, fitted space
+  double q_scale = 1;                   ///< grid of the sums of ||x - o||^2
+  ScreenPoints screen;                  ///< the float32 screen's copy of the users
+  std::vector<double> centroids;        ///< k x d, fitted space
+  Summary summary;
+
+ private:
+  struct Round;  // rows pushed before one clock and tables pulled after it
+  Status RunRound(const Round& round);
+
+  ps::KVClient& kv_;
+};
+
+}  // namespace ecps::models::kmeans
