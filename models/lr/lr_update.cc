@@ -37,15 +37,15 @@ Status UpdateOptions::Validate() const {
 
 std::unique_ptr<ps::Rule<float>> MakeRule(const UpdateOptions& o) {
   switch (o.algorithm) {
-    case Algorithm::kSgd: return std::make_unique<ps::SgdRule<float>>(o.learning_rate);
-    case Algorithm::kAdaGrad: return std::make_unique<ps::AdaGradRule<float>>(o.learning_rate);
+    case Algorithm::kSgd: return std::make_unique<SgdRule<float>>(o.learning_rate);
+    case Algorithm::kAdaGrad: return std::make_unique<AdaGradRule<float>>(o.learning_rate);
     case Algorithm::kFtrl: break;
   }
-  return std::make_unique<ps::FtrlRule<float>>(ps::FtrlParams{o.alpha, o.beta, o.l1, o.l2});
+  return std::make_unique<FtrlRule<float>>(FtrlParams{o.alpha, o.beta, o.l1, o.l2});
 }
 
 MiniBatchFinalizer::MiniBatchFinalizer(const UpdateOptions& options) : options_(options), rule_(MakeRule(options)) {
-  if (options.algorithm == Algorithm::kSgd) sgd_ = static_cast<ps::SgdRule<float>*>(rule_.get());
+  if (options.algorithm == Algorithm::kSgd) sgd_ = static_cast<SgdRule<float>*>(rule_.get());
 }
 
 void MiniBatchFinalizer::Accumulate(const ps::RowSpan<float>& rows, const float* pushed) {

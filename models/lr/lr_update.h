@@ -3,7 +3,7 @@
 //
 // The weight table is clocked: pushes for clock t (each worker's part of global mini-batch
 // t) are summed, and when every worker has finished clock t, MiniBatchFinalizer applies the
-// rule (SGD, AdaGrad or FTRL-Proximal from ps/rules.h) once to the sum. The update sequence
+// rule (SGD, AdaGrad or FTRL-Proximal, optimizers.h) once to the sum. The update sequence
 // is therefore the same for any number of workers, up to the order of float additions.
 //
 // Semantics: the rules are the per-coordinate online algorithms with one step per global
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "models/lr/optimizers.h"
 #include "ps/rules.h"
 #include "ps/status.h"
 
@@ -64,7 +65,7 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
  private:
   UpdateOptions options_;
   std::unique_ptr<ps::Rule<float>> rule_;
-  ps::SgdRule<float>* sgd_ = nullptr;  // rule_ when it is SGD (for the schedule)
+  SgdRule<float>* sgd_ = nullptr;  // rule_ when it is SGD (for the schedule)
   std::vector<float> state_;
   // Pushes of each clock, kept compact (keyed by the address of the clock's aggregate
   // buffer, which the server passes to both Accumulate and Finalize): a clock costs

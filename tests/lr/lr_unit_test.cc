@@ -177,7 +177,7 @@ TEST(LrUpdate, FtrlWithL1GivesExactZerosAndMatchesTheClosedForm) {
     std::vector<float> g = {0.1f, -0.1f, 0.15f, -0.05f, 2.0f, -3.0f, 1.5f, -2.5f};
     RunClock(f, values, agg, {{{0, 1, 2, 3, 4, 5, 6, 7}, g}}, c);
     for (int k = 0; k < 8; ++k) {  // the textbook FTRL-Proximal recursion, in double
-      const double w = ps::FtrlRule<double>::Weight(z[k], n[k], {o.alpha, o.beta, o.l1, o.l2});
+      const double w = FtrlRule<double>::Weight(z[k], n[k], {o.alpha, o.beta, o.l1, o.l2});
       const double sigma = (std::sqrt(n[k] + g[k] * g[k]) - std::sqrt(n[k])) / o.alpha;
       z[k] += g[k] - sigma * w;
       n[k] += g[k] * g[k];
@@ -186,7 +186,7 @@ TEST(LrUpdate, FtrlWithL1GivesExactZerosAndMatchesTheClosedForm) {
   for (int k = 0; k < 4; ++k) EXPECT_EQ(values[k], 0.0f) << "key " << k << " must be exactly zero";
   for (int k = 4; k < 8; ++k) {
     EXPECT_NE(values[k], 0.0f);
-    EXPECT_NEAR(values[k], ps::FtrlRule<double>::Weight(z[k], n[k], {o.alpha, o.beta, o.l1, o.l2}), 1e-5);
+    EXPECT_NEAR(values[k], FtrlRule<double>::Weight(z[k], n[k], {o.alpha, o.beta, o.l1, o.l2}), 1e-5);
   }
   // Without L1 the same gradients give no zeros.
   UpdateOptions dense = o;
