@@ -8,6 +8,8 @@
 
 #include <map>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "ps/node.h"
@@ -33,7 +35,9 @@ class KVServer {
                   std::unique_ptr<Finalizer<T>> finalizer = nullptr);
 
   /// This server's rows of a table (for checkpoints, exports and tests). Only safe to call
-  /// when no messages are being processed (after the job's final barrier).
+  /// when no messages are being processed (after the job's final barrier). A table that
+  /// does not exist or holds another value type is a bug of the caller: std::logic_error
+  /// (which the command turns into an internal error, exit 1).
   template <class T>
   std::span<const T> Rows(TableId id) const;
   KeyRange RangeOf(TableId id) const;
@@ -41,9 +45,8 @@ class KVServer {
   /// Smallest number of clocks finished by every worker, as this server has seen.
   Clock min_clock() const { return min_clock_; }
 
-  Status AddTableImpl(std::unique_ptr<ServerTable> table);
-
  private:
+  Status AddTableImpl(std::unique_ptr<ServerTable> table);
   void Handle(Message&& m);
   void HandleClock(const Message& m);
   void Reply(const Message& request, MsgType type, Blob values, Blob control = {},
@@ -82,9 +85,14 @@ Status KVServer::AddTable(const TableSpec& spec, std::unique_ptr<Rule<T>> rule,
 template <class T>
 std::span<const T> KVServer::Rows(TableId id) const {
   auto it = tables_.find(id);
-  assert(it != tables_.end());
+  if (it == tables_.end()) {
+    throw std::logic_error("KVServer::Rows: no table " + std::to_string(id) + " on this server");
+  }
   auto* t = dynamic_cast<const TypedServerTable<T>*>(it->second.get());
-  assert(t != nullptr);
+  if (t == nullptr) {
+    throw std::logic_error("KVServer::Rows: table " + it->second->spec().name +
+                           " holds another value type");
+  }
   return t->values();
 }
 

@@ -90,8 +90,8 @@ class MpiTransport final : public Transport {
       if (now >= deadline) return Timeout("recv: no message before the deadline");
       // Back off in proportion to how long the rank has been idle (nothing received or sent):
       // a fiftieth of the idle time, capped. Latency added to a message stays near 2% of the
-      // silence before it (after ~4 ms of silence, sleeps of ~80 us rather than the ~400 us
-      // of a tenth), and an idle rank wakes at most 1/max_idle_sleep_us times a second.
+      // silence before it (after ~4 ms of silence, sleeps of ~80 us), and an idle rank wakes
+      // at most 1/max_idle_sleep_us times a second.
       const SteadyClock::time_point last{SteadyClock::duration(last_activity_.load(std::memory_order_relaxed))};
       const auto idle_us = std::chrono::duration_cast<std::chrono::microseconds>(now - last).count();
       if (idle_us < 50) {

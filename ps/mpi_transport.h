@@ -2,8 +2,9 @@
 //
 // Send posts non-blocking MPI_Isend calls straight from the message's buffers (no packing
 // copy) and keeps the message alive until MPI reports completion. Recv is driven by the
-// node's dispatcher thread: it probes with MPI_Improbe and, while idle, sleeps for a tenth
-// of the time it has been idle (capped), so a waiting rank does not burn a core (Open MPI's blocking calls would).
+// node's dispatcher thread: it probes with MPI_Improbe and, while idle, sleeps for a fiftieth
+// of the time it has been idle (capped), so a waiting rank does not burn a core (Open MPI's
+// blocking calls would).
 #pragma once
 
 #include <memory>

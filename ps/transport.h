@@ -2,8 +2,10 @@
 //
 // One backend per file: inproc_transport.h (threads of one process; single-node mode and
 // tests), mpi_transport.h (Open MPI ranks under mpirun or srun) and faulty_transport.h (a
-// decorator that injects failures for tests). Nothing above ps/ names a backend except
-// launch/, which picks one.
+// decorator that injects failures for tests). Two places above ps/ name a backend: launch/,
+// which picks MPI for a run under a launcher, and scheduler/local_cluster (single-node mode),
+// whose job is to run every rank as a thread over the in-process one (wrapped in the faulty
+// one where a test asks for failures). Jobs, models and the scheduler see only Transport.
 #pragma once
 
 #include <functional>
