@@ -1,6 +1,8 @@
 #include "launch/cluster.h"
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <limits>
 
 #include <mpi.h>
@@ -130,14 +132,34 @@ std::vector<std::string> GivenClusterArgs(const CLI::App& app) {
   return out;
 }
 
-Status AgreeAcrossProcesses(const Status& mine) {
+Status AgreeAcrossProcesses(const Status& mine, std::optional<double> timeout_s) {
   if (!g_mpi_initialised) return mine;
   // The lowest failing code wins: a cause (a data error, 2) ranks below its consequences
   // (the job's abort, 4), so every process exits with the cause's code whichever exits first.
   constexpr int kNone = std::numeric_limits<int>::max();
   const int code = mine.ok() ? kNone : static_cast<int>(mine.code());
-  int lowest = kNone;
-  MPI_Allreduce(&code, &lowest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  // buf = {code, lowest}: on the heap, because on a timeout the reduction stays posted and
+  // MPI may still write into it; it is then left to the process's exit.
+  auto* buf = new int[2]{code, kNone};
+  MPI_Request request;
+  MPI_Iallreduce(&buf[0], &buf[1], 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &request);
+  const auto start = std::chrono::steady_clock::now();
+  auto pause = std::chrono::microseconds(50);
+  for (int done = 0;;) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done) break;
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (timeout_s && waited > *timeout_s) {
+      return PeerLost(fmt::format(
+          "no word from every other process within {:g} s after this step (one of them "
+          "stopped?){}",
+          *timeout_s, mine.ok() ? "" : "; this process failed: " + mine.ToString()));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
+  }
+  const int lowest = buf[1];
+  delete[] buf;
   if (lowest == kNone || lowest == code) return mine;
   const auto agreed = static_cast<StatusCode>(lowest);
   if (mine.ok()) {

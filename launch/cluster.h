@@ -73,14 +73,21 @@ Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
 /// ("--workers=3", ...), for passing on to other commands (the pipeline's stages).
 std::vector<std::string> GivenClusterArgs(const CLI::App& app);
 
+/// How long processes that are in step (before and after a job) wait for each other in
+/// AgreeAcrossProcesses: far above the skew of a loaded machine, far below "forever".
+inline constexpr double kInStepAgreeTimeoutS = 120.0;
+
 /// Under MPI: every process contributes its status and learns whether any process failed.
 /// The processes agree on the lowest failing code (a cause such as kDataError ranks below the
 /// kAborted/kPeerLost it causes elsewhere), so that every process exits with the same code: a
 /// process that succeeded gets that code with "another rank failed in this step"; one that
 /// failed with kAborted or kPeerLost keeps its message under that code; any other failure is
 /// returned as it was. In single-node mode: returns `mine`. Every process must call it the
-/// same number of times.
-Status AgreeAcrossProcesses(const Status& mine);
+/// same number of times. A process that has not heard from every other one within
+/// `timeout_s` (none: wait as long as it takes) returns kPeerLost: a process stopped
+/// between jobs, where no heartbeat watches it.
+Status AgreeAcrossProcesses(const Status& mine,
+                            std::optional<double> timeout_s = kInStepAgreeTimeoutS);
 
 /// Under MPI: rank 0's `value` on every process (collective: every process calls it once,
 /// in step). In single-node mode: `value`.

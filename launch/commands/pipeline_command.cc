@@ -173,7 +173,9 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
     const auto t0 = std::chrono::steady_clock::now();
     Status s = Status::Ok();
     if (stage.training || printing) s = p.run();  // data generation happens once, on rank 0
-    s = AgreeAcrossProcesses(s);  // every rank learns whether the stage failed anywhere
+    // Every rank learns whether the stage failed anywhere. After a training the ranks are in
+    // step; a stage that only rank 0 runs (data generation) takes as long as it takes.
+    s = stage.training ? AgreeAcrossProcesses(s) : AgreeAcrossProcesses(s, std::nullopt);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!s.ok()) return s.WithContext(fmt::format("pipeline stage [{}]", stage.section));
     results.push_back({stage.section, stage.what, p.dir, secs});

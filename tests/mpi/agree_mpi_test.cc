@@ -2,6 +2,9 @@
 // process failed, and all of them agree on one exit code, the cause's.
 #include <mpi.h>
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "launch/cluster.h"
@@ -51,6 +54,23 @@ TEST(AgreeAcrossProcesses, AnUnrelatedFailureKeepsItsOwnCode) {
   const Status agreed = AgreeAcrossProcesses(mine);
   EXPECT_EQ(agreed.code(), r == 1 ? StatusCode::kIoError : StatusCode::kInvalidArgument)
       << agreed.ToString();
+}
+
+// Last: it leaves ranks 0 and 1's reduction to be completed by rank 2's late call.
+TEST(AgreeAcrossProcesses, ZZAProcessThatNeverComesIsReportedAfterTheTimeout) {
+  const int r = Rank();
+  if (r == 2) {  // "stopped between jobs": here, late by ten times the others' timeout
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    EXPECT_TRUE(AgreeAcrossProcesses(Status::Ok(), 0.5).ok());
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const Status agreed = AgreeAcrossProcesses(Status::Ok(), 0.5);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(agreed.code(), StatusCode::kPeerLost) << agreed.ToString();
+  EXPECT_NE(agreed.message().find("no word from every other process within 0.5 s"), std::string::npos)
+      << agreed.message();
+  EXPECT_LT(waited, 4.0) << "it waited for the late process instead of its timeout";
 }
 
 }  // namespace
