@@ -38,9 +38,10 @@ void EncodeRow(std::span<const Neighbor> best, std::size_t k, double* row);
 /// Appends the neighbours stored in a 2k-double row to `out`; returns how many.
 std::size_t DecodeRow(const double* row, std::size_t k, std::vector<Neighbor>* out);
 
-/// Server rule of the neighbour table (width 2k): stored row := best k of (stored ∪ pushed).
-/// Candidate ids pushed for a row must not repeat across pushes (each pair of entities is
-/// scored in exactly one block); a repeated id keeps its best entry.
+/// Server rule of the neighbour table (width 2k): stored row := best k of (stored ∪ pushed),
+/// a merge of the two best-first lists (ps/best_first.h). Candidate ids pushed for a row
+/// must not repeat across pushes (each pair of entities is scored in exactly one block); a
+/// repeated id keeps its best entry.
 class TopKMergeRule final : public ps::Rule<double> {
  public:
   std::string name() const override { return "topk-merge"; }
@@ -48,7 +49,9 @@ class TopKMergeRule final : public ps::Rule<double> {
   void Apply(const ps::RowSpan<double>& rows, const double* pushed) override;
 
  private:
+  std::vector<double> merged_;
   std::vector<Neighbor> scratch_;
+  std::vector<std::uint32_t> ids_;
 };
 
 }  // namespace ecps::models::cf

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
+
+#include "ps/best_first.h"
 
 namespace ecps::models::kmeans {
 
@@ -63,22 +66,14 @@ void ReduceFinalizer::Finalize(const ps::FinalizeContext&, std::span<const doubl
 // ---- kmeans.top --------------------------------------------------------------------------
 
 void MergeTop(const double* a, const double* b, std::size_t m, std::size_t w, double* out) {
-  std::size_t i = 0, j = 0;
-  for (std::size_t o = 0; o < m; ++o) {
-    const bool av = i < m && a[i * w] != 0;
-    const bool bv = j < m && b[j * w] != 0;
-    const double* pick = nullptr;
-    if (av && (!bv || !Better(b[j * w + 1], b[j * w + 2], a[i * w + 1], a[i * w + 2]))) {
-      pick = a + (i++) * w;
-    } else if (bv) {
-      pick = b + (j++) * w;
-    }
-    if (pick) {
-      std::memcpy(out + o * w, pick, w * sizeof(double));
-    } else {
-      std::fill(out + o * w, out + (o + 1) * w, 0.0);
-    }
-  }
+  const auto valid = [](const double* e) { return e[0] != 0; };
+  const auto better = [](const double* e, const double* f) { return Better(e[1], e[2], f[1], f[2]); };
+  const std::size_t na = ps::CountLeading(a, m, w, valid), nb = ps::CountLeading(b, m, w, valid);
+  std::vector<double> merged((na + nb) * w);
+  ps::MergeBestFirst(a, na, b, nb, w, better, merged.data());
+  const std::size_t kept = std::min(m, na + nb) * w;
+  std::copy(merged.begin(), merged.begin() + static_cast<std::ptrdiff_t>(kept), out);
+  std::fill(out + kept, out + m * w, 0.0);
 }
 
 void TopFinalizer::Accumulate(const ps::RowSpan<double>& rows, const double* pushed) {
