@@ -85,6 +85,10 @@ Status LinRegOptions::Validate() {
   return Status::Ok();
 }
 
+nlohmann::json LinRegOptions::ToJson() const {
+  return {{"evaluated_on", EvaluatedOn(test, holdout, seed)}, {"l2", l2}};
+}
+
 NormalSums ComputeNormalSums(const worker::SparseData& data, std::uint64_t d) {
   const std::size_t C = static_cast<std::size_t>(std::max(1, tbb::info::default_concurrency()));
   const std::size_t n = data.rows();
@@ -326,10 +330,9 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
     }
   }
   metrics_ = all.eval.ToJson();
-  metrics_["evaluated_on"] = EvaluatedOn(options_.test, options_.holdout, options_.seed);
+  metrics_.update(options_.ToJson());
   metrics_["train"] = all.train.ToJson();
   metrics_["columns"] = sums.d;
-  metrics_["l2"] = options_.l2;
   metrics_["bad_rows"] = all.bad_rows;
   metrics_["bad_row_examples"] = all.bad_messages;
   metrics_["load_seconds"] = load_s;
