@@ -20,13 +20,16 @@
 namespace ecps::launch {
 namespace {
 
-// Adds an option taking one of `names` (CLI11 checks the spelling) whose value `set` parses into
-// its enum; `default_name` is shown as the default.
-template <class Set>
-CLI::Option* AddChoiceOption(CLI::Option_group& group, const std::string& flag, Set set, const std::string& help,
-                             const std::string& default_name, std::vector<std::string> names) {
-  return group.add_option_function<std::string>(flag, std::move(set), help)
-      ->default_str(default_name)
+// Adds an option taking one of `names` (CLI11 refuses any other spelling) into `*value`, which
+// holds its default; `parse` turns a name into the enum, `name` the enum into its name.
+template <class Enum, class Parse, class Name>
+CLI::Option* AddChoiceOption(CLI::Option_group& group, const std::string& flag, Enum* value,
+                             Parse parse, Name name, const std::string& help,
+                             std::vector<std::string> names) {
+  return group
+      .add_option_function<std::string>(
+          flag, [value, parse](const std::string& s) { *value = parse(s).value(); }, help)
+      ->default_str(std::string(name(*value)))
       ->check(CLI::IsMember(std::move(names)));
 }
 
@@ -37,15 +40,15 @@ void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
                 "Training file(s): `--train a.txt b.txt` or one --train each (a comma is part of "
                 "a path); each worker reads its byte range of each")
       ->required();
-  g->add_option("--test", data.test, "Test file (same format); without it a seeded --holdout fraction is used");
+  g->add_option("--test", data.test,
+                "Test file (same format); without it a seeded --holdout fraction is used");
   g->add_option("--holdout", data.holdout,
                 "Fraction of the training rows held out for evaluation (seeded by --seed) when no --test "
                 "is given; 0 = no evaluation")
       ->capture_default_str()->check(Interval(0, 1, false, true));
-  AddChoiceOption(
-      *g, "--format", [&p](const std::string& name) { p.format = worker::ParseDataFormat(name).value(); },
-      "libsvm (label idx:val ...), libffm (label field:idx:val ...) or csv",
-      std::string(worker::DataFormatName(p.format)), {"libsvm", "libffm", "csv"});
+  AddChoiceOption(*g, "--format", &p.format, worker::ParseDataFormat, worker::DataFormatName,
+                  "libsvm (label idx:val ...), libffm (label field:idx:val ...) or csv",
+                  {"libsvm", "libffm", "csv"});
   g->add_option("--hash-bits", p.hash_bits, "Hashed features go to 2^B buckets (1..30)")
       ->capture_default_str()->check(Interval(1, 30));
   g->add_flag("--no-bias", [&p](std::int64_t) { p.bias = false; }, "Do not add a bias (intercept) feature");
@@ -131,11 +134,9 @@ void AddLrTrain(CommandTree& tree) {
   sub->add_option("--featindex", lr.featindex,
                   "libsvm: file of name<TAB>index lines naming the features in the weight export");
   auto* t = sub->add_option_group("Training");
-  AddChoiceOption(
-      *t, "--algorithm",
-      [&u = lr.update](const std::string& name) { u.algorithm = models::lr::ParseAlgorithm(name).value(); },
-      "ftrl (FTRL-Proximal), adagrad or sgd", models::lr::AlgorithmName(lr.update.algorithm),
-      {"ftrl", "adagrad", "sgd"});
+  AddChoiceOption(*t, "--algorithm", &lr.update.algorithm, models::lr::ParseAlgorithm,
+                  models::lr::AlgorithmName, "ftrl (FTRL-Proximal), adagrad or sgd",
+                  {"ftrl", "adagrad", "sgd"});
   t->add_option("--epochs", lr.epochs, "Passes over the training data")
       ->capture_default_str()->check(AtLeast(1));
   t->add_option("--batch-size", lr.batch_size,
@@ -159,11 +160,10 @@ void AddLrTrain(CommandTree& tree) {
   t->add_option("--seed", lr.seed, "Seed of the mini-batches (membership and order) and of the holdout split")->capture_default_str();
   t->add_option("--threshold", lr.threshold, "Probability from which a prediction counts as positive")
       ->capture_default_str()->check(Fraction());
-  AddChoiceOption(
-      *t, "--export-weights",
-      [&lr](const std::string& name) { lr.export_weights = models::lr::ParseWeightExport(name).value(); },
-      "Write the non-zero weights as csv, json, both or none", models::lr::WeightExportName(lr.export_weights),
-      {"csv", "json", "both", "none"});
+  AddChoiceOption(*t, "--export-weights", &lr.export_weights, models::lr::ParseWeightExport,
+                  models::lr::WeightExportName,
+                  "Write the non-zero weights as csv, json, both or none",
+                  {"csv", "json", "both", "none"});
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
       ->capture_default_str()->check(NonNegative());
   AddClusterOptions(*sub, o->cluster);

@@ -75,9 +75,8 @@ double Predict(std::span<const std::uint32_t> keys, const float* values, const s
 
 }  // namespace
 
-Status LinRegOptions::Validate() {
+Status LinRegOptions::Validate() const {
   if (train.empty()) return InvalidArgument("--train is required");
-  parser.label_kind = worker::LabelKind::kReal;
   ECPS_RETURN_IF_ERROR(parser.Validate());
   if (!(l2 >= 0)) return InvalidArgument(fmt::format("--l2 {} must be >= 0", l2));
   if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
@@ -189,6 +188,7 @@ nlohmann::json RegressionEval::ToJson() const {
 }
 
 LinRegJob::LinRegJob(LinRegOptions options) : options_(std::move(options)) {
+  options_.parser.label_kind = worker::LabelKind::kReal;
   init_ = [&]() -> Status {
     ECPS_RETURN_IF_ERROR(options_.Validate());
     ECPS_ASSIGN_OR_RETURN(auto p, MakeTrainingParser(options_.parser, options_.train[0]));

@@ -35,8 +35,8 @@ struct LinRegOptions : DataOptions {
   /// Largest column count accepted.
   std::uint64_t max_columns = 8192;
 
-  /// Checks the options and sets parser.label_kind to real-valued labels.
-  Status Validate();
+  /// Checks the options (the job sets parser.label_kind to real-valued labels first).
+  Status Validate() const;
   /// The options as metrics.json holds them: "evaluated_on" and "l2".
   nlohmann::json ToJson() const;
 };
@@ -86,6 +86,7 @@ Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model, const st
 
 class LinRegJob final : public sched::Job {
  public:
+  /// Takes `options` with parser.label_kind set to real-valued labels.
   explicit LinRegJob(LinRegOptions options);
   std::string name() const override { return "linreg"; }
   std::vector<ps::TableSpec> Tables() const override;

@@ -94,7 +94,8 @@ const char* WeightExportName(WeightExport e) {
 }
 
 Result<WeightExport> ParseWeightExport(const std::string& name) {
-  for (WeightExport e : {WeightExport::kCsv, WeightExport::kJson, WeightExport::kBoth, WeightExport::kNone}) {
+  for (WeightExport e :
+       {WeightExport::kCsv, WeightExport::kJson, WeightExport::kBoth, WeightExport::kNone}) {
     if (name == WeightExportName(e)) return e;
   }
   return InvalidArgument(fmt::format("--export-weights \"{}\" (csv, json, both or none)", name));
@@ -117,12 +118,13 @@ Status LrOptions::Validate() const {
 
 nlohmann::json LrOptions::ToJson() const {
   const auto& u = update;
-  return {{"algorithm", AlgorithmName(u.algorithm)}, {"alpha", u.alpha}, {"beta", u.beta}, {"l1", u.l1},
-          {"l2", u.l2}, {"learning_rate", u.learning_rate}, {"lr_decay", u.lr_decay}, {"epochs", epochs},
-          {"batch_size", batch_size}, {"hash_bits", parser.hash_bits},
-          {"format", std::string(worker::DataFormatName(parser.format))}, {"standardize", standardize},
-          {"log_transform", log_transform}, {"seed", seed}, {"train", train}, {"test", test},
-          {"holdout", holdout}};
+  return {{"algorithm", AlgorithmName(u.algorithm)}, {"alpha", u.alpha}, {"beta", u.beta},
+          {"l1", u.l1}, {"l2", u.l2}, {"learning_rate", u.learning_rate},
+          {"lr_decay", u.lr_decay}, {"epochs", epochs}, {"batch_size", batch_size},
+          {"hash_bits", parser.hash_bits},
+          {"format", std::string(worker::DataFormatName(parser.format))},
+          {"standardize", standardize}, {"log_transform", log_transform}, {"seed", seed},
+          {"train", train}, {"test", test}, {"holdout", holdout}};
 }
 
 LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads) {
@@ -512,7 +514,8 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
     if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
     const WeightExport e = options_.export_weights;
-    ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != WeightExport::kJson, e != WeightExport::kCsv));
+    ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != WeightExport::kJson,
+                                       e != WeightExport::kCsv));
   }
   metrics_["nonzero_weights"] = model_.keys.size();
   metrics_["num_keys"] = parser_->num_keys();
