@@ -20,25 +20,35 @@
 namespace ecps::launch {
 namespace {
 
-// Options shared by lr and linreg: the data and how rows become features.
-struct DataFlags {
-  std::string format = "libsvm";
-};
+// Adds an option taking one of `names` (CLI11 refuses any other spelling) into `*value`, which
+// holds its default; `parse` turns a name into the enum, `name` the enum into its name.
+template <class Enum, class Parse, class Name>
+CLI::Option* AddChoiceOption(CLI::Option_group& group, const std::string& flag, Enum* value,
+                             Parse parse, Name name, const std::string& help,
+                             std::vector<std::string> names) {
+  return group
+      .add_option_function<std::string>(
+          flag, [value, parse](const std::string& s) { *value = parse(s).value(); }, help)
+      ->default_str(std::string(name(*value)))
+      ->check(CLI::IsMember(std::move(names)));
+}
 
-void AddDataOptions(CLI::App& sub, worker::ParserOptions& p, DataFlags& d, std::vector<std::string>& train,
-                    std::string& test, double& holdout, bool& skip_bad_rows, std::string& out) {
+void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
+  worker::ParserOptions& p = data.parser;
   auto* g = sub.add_option_group("Data", "Input files and how rows become features");
-  g->add_option("--train", train,
+  g->add_option("--train", data.train,
                 "Training file(s): `--train a.txt b.txt` or one --train each (a comma is part of "
                 "a path); each worker reads its byte range of each")
       ->required();
-  g->add_option("--test", test, "Test file (same format); without it a seeded --holdout fraction is used");
-  g->add_option("--holdout", holdout,
+  g->add_option("--test", data.test,
+                "Test file (same format); without it a seeded --holdout fraction is used");
+  g->add_option("--holdout", data.holdout,
                 "Fraction of the training rows held out for evaluation (seeded by --seed) when no --test "
                 "is given; 0 = no evaluation")
       ->capture_default_str()->check(Interval(0, 1, false, true));
-  g->add_option("--format", d.format, "libsvm (label idx:val ...), libffm (label field:idx:val ...) or csv")
-      ->capture_default_str()->check(CLI::IsMember({"libsvm", "libffm", "csv"}));
+  AddChoiceOption(*g, "--format", &p.format, worker::ParseDataFormat, worker::DataFormatName,
+                  "libsvm (label idx:val ...), libffm (label field:idx:val ...) or csv",
+                  {"libsvm", "libffm", "csv"});
   g->add_option("--hash-bits", p.hash_bits, "Hashed features go to 2^B buckets (1..30)")
       ->capture_default_str()->check(Interval(1, 30));
   g->add_flag("--no-bias", [&p](std::int64_t) { p.bias = false; }, "Do not add a bias (intercept) feature");
@@ -53,14 +63,9 @@ void AddDataOptions(CLI::App& sub, worker::ParserOptions& p, DataFlags& d, std::
   g->add_option("--ignore-columns", p.ignore_columns, "csv: columns not used when columns are inferred")
       ->delimiter(',');
   g->add_option("--delimiter", p.delimiter, "csv: field separator")->capture_default_str();
-  g->add_flag("--skip-bad-rows", skip_bad_rows,
+  g->add_flag("--skip-bad-rows", data.skip_bad_rows,
               "Skip malformed rows (counted in metrics.json) instead of stopping at the first one");
-  g->add_option("--out", out, "Output folder")->required();
-}
-
-Status ApplyFormat(const DataFlags& d, worker::ParserOptions* p) {
-  ECPS_ASSIGN_OR_RETURN(p->format, worker::ParseDataFormat(d.format));
-  return Status::Ok();
+  g->add_option("--out", data.out, "Output folder")->required();
 }
 
 // The memory lr's key space takes: in single-node mode every server and worker of this
@@ -116,7 +121,6 @@ void AddLrTrain(CommandTree& tree) {
   struct Opts {
     ClusterOptions cluster;
     models::lr::LrOptions lr;
-    DataFlags data;
     bool no_standardize = false;
     bool no_log = false;
   };
@@ -126,12 +130,13 @@ void AddLrTrain(CommandTree& tree) {
       "Logistic regression for click-through / conversion prediction: workers compute mini-batch "
       "gradients of the log-loss on their shard, servers apply FTRL-Proximal, AdaGrad or SGD");
   auto& lr = o->lr;
-  AddDataOptions(*sub, lr.parser, o->data, lr.train, lr.test, lr.holdout, lr.skip_bad_rows, lr.out);
+  AddDataOptions(*sub, lr);
   sub->add_option("--featindex", lr.featindex,
                   "libsvm: file of name<TAB>index lines naming the features in the weight export");
   auto* t = sub->add_option_group("Training");
-  t->add_option("--algorithm", lr.algorithm, "ftrl (FTRL-Proximal), adagrad or sgd")
-      ->capture_default_str()->check(CLI::IsMember({"ftrl", "adagrad", "sgd"}));
+  AddChoiceOption(*t, "--algorithm", &lr.update.algorithm, models::lr::ParseAlgorithm,
+                  models::lr::AlgorithmName, "ftrl (FTRL-Proximal), adagrad or sgd",
+                  {"ftrl", "adagrad", "sgd"});
   t->add_option("--epochs", lr.epochs, "Passes over the training data")
       ->capture_default_str()->check(AtLeast(1));
   t->add_option("--batch-size", lr.batch_size,
@@ -155,15 +160,16 @@ void AddLrTrain(CommandTree& tree) {
   t->add_option("--seed", lr.seed, "Seed of the mini-batches (membership and order) and of the holdout split")->capture_default_str();
   t->add_option("--threshold", lr.threshold, "Probability from which a prediction counts as positive")
       ->capture_default_str()->check(Fraction());
-  t->add_option("--export-weights", lr.export_weights, "Write the non-zero weights as csv, json, both or none")
-      ->capture_default_str()->check(CLI::IsMember({"csv", "json", "both", "none"}));
+  AddChoiceOption(*t, "--export-weights", &lr.export_weights, models::lr::ParseWeightExport,
+                  models::lr::WeightExportName,
+                  "Write the non-zero weights as csv, json, both or none",
+                  {"csv", "json", "both", "none"});
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
       ->capture_default_str()->check(NonNegative());
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
-      ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lr.parser));
       o->lr.standardize = !o->no_standardize;
       o->lr.log_transform = !o->no_log;
       return TrainAndPrint<models::lr::LrJob>(o->cluster, o->lr);
@@ -175,7 +181,6 @@ void AddLinRegTrain(CommandTree& tree) {
   struct Opts {
     ClusterOptions cluster;
     models::lr::LinRegOptions lin;
-    DataFlags data;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.train->add_subcommand(
@@ -185,7 +190,7 @@ void AddLinRegTrain(CommandTree& tree) {
   auto& lin = o->lin;
   lin.parser.label_kind = worker::LabelKind::kReal;
   lin.parser.hash_bits = 8;
-  AddDataOptions(*sub, lin.parser, o->data, lin.train, lin.test, lin.holdout, lin.skip_bad_rows, lin.out);
+  AddDataOptions(*sub, lin);
   sub->add_option("--num-features", lin.parser.num_features,
                   "libsvm/libffm: indices are columns 0..N-1 as they are (no hashing); 0 = hash into 2^hash-bits")
       ->capture_default_str()->check(Interval(0, 2147483647));
@@ -195,10 +200,7 @@ void AddLinRegTrain(CommandTree& tree) {
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
-    *sel = [o]() -> Status {
-      ECPS_RETURN_IF_ERROR(ApplyFormat(o->data, &o->lin.parser));
-      return TrainAndPrint<models::lr::LinRegJob>(o->cluster, o->lin);
-    };
+    *sel = [o]() -> Status { return TrainAndPrint<models::lr::LinRegJob>(o->cluster, o->lin); };
   });
 }
 

@@ -75,14 +75,17 @@ double Predict(std::span<const std::uint32_t> keys, const float* values, const s
 
 }  // namespace
 
-Status LinRegOptions::Validate() {
+Status LinRegOptions::Validate() const {
   if (train.empty()) return InvalidArgument("--train is required");
-  parser.label_kind = worker::LabelKind::kReal;
   ECPS_RETURN_IF_ERROR(parser.Validate());
   if (!(l2 >= 0)) return InvalidArgument(fmt::format("--l2 {} must be >= 0", l2));
   if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
   if (out.empty()) return InvalidArgument("--out is required");
   return Status::Ok();
+}
+
+nlohmann::json LinRegOptions::ToJson() const {
+  return {{"evaluated_on", EvaluatedOn(test, holdout, seed)}, {"l2", l2}};
 }
 
 NormalSums ComputeNormalSums(const worker::SparseData& data, std::uint64_t d) {
@@ -185,6 +188,7 @@ nlohmann::json RegressionEval::ToJson() const {
 }
 
 LinRegJob::LinRegJob(LinRegOptions options) : options_(std::move(options)) {
+  options_.parser.label_kind = worker::LabelKind::kReal;
   init_ = [&]() -> Status {
     ECPS_RETURN_IF_ERROR(options_.Validate());
     ECPS_ASSIGN_OR_RETURN(auto p, MakeTrainingParser(options_.parser, options_.train[0]));
@@ -326,10 +330,9 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
     }
   }
   metrics_ = all.eval.ToJson();
-  metrics_["evaluated_on"] = EvaluatedOn(options_.test, options_.holdout, options_.seed);
+  metrics_.update(options_.ToJson());
   metrics_["train"] = all.train.ToJson();
   metrics_["columns"] = sums.d;
-  metrics_["l2"] = options_.l2;
   metrics_["bad_rows"] = all.bad_rows;
   metrics_["bad_row_examples"] = all.bad_messages;
   metrics_["load_seconds"] = load_s;

@@ -20,26 +20,25 @@
 #include <cereal/types/vector.hpp>
 #include <nlohmann/json.hpp>
 
+#include "models/lr/lr_data.h"
 #include "scheduler/job.h"
 #include "worker/example_parser.h"
 #include "worker/sparse_data.h"
 
 namespace ecps::models::lr {
 
-struct LinRegOptions {
-  std::vector<std::string> train;
-  std::string test;
-  double holdout = 0.2;
-  worker::ParserOptions parser;
-  bool skip_bad_rows = false;
+/// The options of `train linreg`; `out` holds model.bin, coefficients.csv and metrics.json.
+struct LinRegOptions : DataOptions {
   /// Ridge strength (not applied to the intercept).
   double l2 = 1e-6;
   std::uint64_t seed = 1;
-  std::string out;
   /// Largest column count accepted.
   std::uint64_t max_columns = 8192;
 
-  Status Validate();
+  /// Checks the options (the job sets parser.label_kind to real-valued labels first).
+  Status Validate() const;
+  /// The options as metrics.json holds them: "evaluated_on" and "l2".
+  nlohmann::json ToJson() const;
 };
 
 /// Sums of one shard: the normal equations' parts. `xtx` is the upper triangle, row-major
@@ -87,6 +86,7 @@ Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model, const st
 
 class LinRegJob final : public sched::Job {
  public:
+  /// Takes `options` with parser.label_kind set to real-valued labels.
   explicit LinRegJob(LinRegOptions options);
   std::string name() const override { return "linreg"; }
   std::vector<ps::TableSpec> Tables() const override;

@@ -14,6 +14,19 @@
 
 namespace ecps::models::lr {
 
+/// Options shared by lr and linreg: the data and how rows become features.
+struct DataOptions {
+  /// Training files (each worker reads its byte range of each).
+  std::vector<std::string> train;
+  /// Test file; when empty, a seeded `holdout` fraction of the training rows is held out.
+  std::string test;
+  double holdout = 0.2;
+  worker::ParserOptions parser;
+  bool skip_bad_rows = false;
+  /// Output folder.
+  std::string out;
+};
+
 /// The parser for `options` (for csv: columns resolved from the first training file).
 Result<worker::ExampleParser> MakeTrainingParser(const worker::ParserOptions& options,
                                                  const std::string& first_train_file);

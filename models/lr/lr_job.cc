@@ -83,23 +83,48 @@ constexpr const char* kDivergedHint =
 
 }  // namespace
 
-Status LrOptions::Validate() {
+const char* WeightExportName(WeightExport e) {
+  switch (e) {
+    case WeightExport::kCsv: return "csv";
+    case WeightExport::kJson: return "json";
+    case WeightExport::kBoth: return "both";
+    case WeightExport::kNone: return "none";
+  }
+  return "?";
+}
+
+Result<WeightExport> ParseWeightExport(const std::string& name) {
+  for (WeightExport e :
+       {WeightExport::kCsv, WeightExport::kJson, WeightExport::kBoth, WeightExport::kNone}) {
+    if (name == WeightExportName(e)) return e;
+  }
+  return InvalidArgument(fmt::format("--export-weights \"{}\" (csv, json, both or none)", name));
+}
+
+Status LrOptions::Validate() const {
   if (train.empty()) return InvalidArgument("--train is required");
   ECPS_RETURN_IF_ERROR(parser.Validate());
   if (parser.label_kind != worker::LabelKind::kBinary) return InvalidArgument("lr needs binary labels");
-  ECPS_ASSIGN_OR_RETURN(update.algorithm, ParseAlgorithm(algorithm));
   ECPS_RETURN_IF_ERROR(update.Validate());
   if (epochs < 1) return InvalidArgument(fmt::format("--epochs {} must be >= 1", epochs));
   if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
   if (!(threshold > 0 && threshold < 1)) return InvalidArgument(fmt::format("--threshold {} is outside (0, 1)", threshold));
   if (out.empty()) return InvalidArgument("--out is required");
-  if (export_weights != "csv" && export_weights != "json" && export_weights != "both" && export_weights != "none") {
-    return InvalidArgument(fmt::format("--export-weights \"{}\" (csv, json, both or none)", export_weights));
-  }
   if (!featindex.empty() && parser.format != worker::DataFormat::kLibsvm) {
     return InvalidArgument("--featindex applies to libsvm data");
   }
   return Status::Ok();
+}
+
+nlohmann::json LrOptions::ToJson() const {
+  const auto& u = update;
+  return {{"algorithm", AlgorithmName(u.algorithm)}, {"alpha", u.alpha}, {"beta", u.beta},
+          {"l1", u.l1}, {"l2", u.l2}, {"learning_rate", u.learning_rate},
+          {"lr_decay", u.lr_decay}, {"epochs", epochs}, {"batch_size", batch_size},
+          {"hash_bits", parser.hash_bits},
+          {"format", std::string(worker::DataFormatName(parser.format))},
+          {"standardize", standardize}, {"log_transform", log_transform}, {"seed", seed},
+          {"train", train}, {"test", test}, {"holdout", holdout}};
 }
 
 LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads) {
@@ -149,7 +174,7 @@ Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
   ECPS_RETURN_IF_ERROR(init_);
   since_plan_.Restart();
   // Read the feature names now: a bad --featindex stops the job before training, not after.
-  if (!options_.featindex.empty() && options_.export_weights != "none") {
+  if (!options_.featindex.empty() && options_.export_weights != WeightExport::kNone) {
     ECPS_RETURN_IF_ERROR(AddFeatindexNames(options_.featindex, *parser_, &featindex_names_));
   }
   return PlanTrainTest(options_.out, options_.train, options_.test, roles.num_workers());
@@ -438,13 +463,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["roles"] = {{"servers", node.roles().num_servers()}, {"workers", W}};
   j["consistency"] = node.options().staleness < 0 ? "asp" : node.options().staleness == 0 ? "bsp" : "ssp";
   j["staleness"] = node.options().staleness;
-  const auto& u = options_.update;
-  j["config"] = {{"algorithm", options_.algorithm}, {"alpha", u.alpha}, {"beta", u.beta}, {"l1", u.l1}, {"l2", u.l2},
-                 {"learning_rate", u.learning_rate}, {"lr_decay", u.lr_decay}, {"epochs", options_.epochs},
-                 {"batch_size", options_.batch_size}, {"hash_bits", options_.parser.hash_bits},
-                 {"format", std::string(worker::DataFormatName(options_.parser.format))},
-                 {"standardize", options_.standardize}, {"log_transform", options_.log_transform}, {"seed", options_.seed}, {"train", options_.train},
-                 {"test", options_.test}, {"holdout", options_.holdout}};
+  j["config"] = options_.ToJson();
   return Status::Ok();
 }
 
@@ -472,7 +491,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   ECPS_ASSIGN_OR_RETURN(auto shards, ps::Gather(node, kWeightsTopic, ps::ServerRanks(node.roles()), WeightShard{},
                                                 node.DefaultDeadline()));
-  model_.algorithm = options_.algorithm;
+  model_.algorithm = AlgorithmName(options_.update.algorithm);
   model_.SetFeatureSpace(*parser_);
   model_.keys.clear();
   model_.weights.clear();
@@ -490,12 +509,13 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
                                  model_.weights.size(), kDivergedHint));
   }
   ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_));
-  if (options_.export_weights != "none") {
+  if (options_.export_weights != WeightExport::kNone) {
     FeatureNames names = featindex_names_;
     if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
-    const std::string& e = options_.export_weights;
-    ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != "json", e != "csv"));
+    const WeightExport e = options_.export_weights;
+    ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != WeightExport::kJson,
+                                       e != WeightExport::kCsv));
   }
   metrics_["nonzero_weights"] = model_.keys.size();
   metrics_["num_keys"] = parser_->num_keys();

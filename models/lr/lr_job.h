@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/lr/lr_data.h"
 #include "models/lr/lr_eval.h"
 #include "models/lr/lr_model.h"
 #include "models/lr/lr_update.h"
@@ -32,17 +33,18 @@
 
 namespace ecps::models::lr {
 
-struct LrOptions {
-  /// Training files (each worker reads its byte range of each).
-  std::vector<std::string> train;
-  /// Test file; when empty, a seeded `holdout` fraction of the training rows is held out.
-  std::string test;
-  double holdout = 0.2;
-  worker::ParserOptions parser;
+/// Which weight exports `train lr` writes.
+enum class WeightExport { kCsv, kJson, kBoth, kNone };
+/// "csv", "json", "both" or "none"; ParseWeightExport is its inverse.
+const char* WeightExportName(WeightExport e);
+Result<WeightExport> ParseWeightExport(const std::string& name);
+
+/// The options of `train lr`; `out` holds model.bin, metrics.json, metrics.jsonl and
+/// weights.csv/json.
+struct LrOptions : DataOptions {
   /// libsvm: `name<TAB>index` map giving the exported weights their feature names.
   std::string featindex;
-  bool skip_bad_rows = false;
-  std::string algorithm = "ftrl";
+  /// The rule and its parameters (update.algorithm: FTRL, AdaGrad or SGD).
   UpdateOptions update;
   int epochs = 3;
   /// Examples per global mini-batch (on average; batches are hash-assigned). 0 = automatic:
@@ -59,15 +61,13 @@ struct LrOptions {
   std::uint64_t seed = 1;
   /// Probability at or above which a prediction counts as positive (accuracy, F1, ...).
   double threshold = 0.5;
-  /// Output folder (model.bin, metrics.json, metrics.jsonl, weights.csv/json).
-  std::string out;
-  /// Which weight exports to write: csv, json, both or none.
-  std::string export_weights = "both";
+  WeightExport export_weights = WeightExport::kBoth;
   /// Seconds between progress messages from workers.
   double progress_interval_s = 1.0;
 
-  /// Checks the options and fills update.algorithm from `algorithm`.
-  Status Validate();
+  Status Validate() const;
+  /// The training configuration as metrics.json's "config" holds it.
+  nlohmann::json ToJson() const;
 };
 
 /// Memory of the arrays an lr job sizes by its key space, estimated before any rank starts

@@ -84,7 +84,7 @@ double MaxWeightDiff(const LrModel& a, const LrModel& b) {
 TEST_F(LrCluster, SameModelFor1And2And4WorkersUnderBsp) {
   for (const char* algorithm : {"ftrl", "adagrad", "sgd"}) {
     LrOptions o = Options(std::string("eq_") + algorithm);
-    o.algorithm = algorithm;
+    o.update.algorithm = ParseAlgorithm(algorithm).value();
     if (std::string(algorithm) == "sgd") o.update.learning_rate = 0.5;
     const LrRun one = RunLr(o, 1, 1);
     ASSERT_GT(one.model.keys.size(), 1000u);
