@@ -139,7 +139,8 @@ Status AgreeAcrossProcesses(const Status& mine, std::optional<double> timeout_s)
   constexpr int kNone = std::numeric_limits<int>::max();
   const int code = mine.ok() ? kNone : static_cast<int>(mine.code());
   // buf = {code, lowest}: on the heap, because on a timeout the reduction stays posted and
-  // MPI may still write into it; it is then left to the process's exit.
+  // MPI may still write into it; it is then kept (reachable) until the process exits.
+  static auto* abandoned = new std::vector<int*>;  // never destroyed: used until exit
   auto* buf = new int[2]{code, kNone};
   MPI_Request request;
   MPI_Iallreduce(&buf[0], &buf[1], 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD, &request);
@@ -150,6 +151,7 @@ Status AgreeAcrossProcesses(const Status& mine, std::optional<double> timeout_s)
     if (done) break;
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (timeout_s && waited > *timeout_s) {
+      abandoned->push_back(buf);
       return PeerLost(fmt::format(
           "no word from every other process within {:g} s after this step (one of them "
           "stopped?){}",
