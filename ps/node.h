@@ -34,8 +34,6 @@ struct NodeOptions {
   double heartbeat_timeout_s = 10.0;
   /// Default deadline for blocking calls that the caller does not bound itself.
   double default_timeout_s = 600.0;
-  /// Consistency of the job's tables: -1 = ASP (no bound), 0 = BSP, s > 0 = SSP(s).
-  int staleness = 0;
 };
 
 /// Barrier groups. Members of a group must call Barrier() the same number of times.
