@@ -45,10 +45,7 @@ Status InitMpi() {
 Status ClusterOptions::Validate() const {
   if (servers < 1) return InvalidArgument(fmt::format("--servers must be >= 1, got {}", servers));
   if (workers < 1) return InvalidArgument(fmt::format("--workers must be >= 1, got {}", workers));
-  if (consistency != "bsp" && consistency != "ssp" && consistency != "asp") {
-    return InvalidArgument(fmt::format("--consistency must be bsp, ssp or asp, got \"{}\"", consistency));
-  }
-  if (consistency == "ssp" && staleness < 1) {
+  if (consistency == ps::Consistency::Mode::kSsp && staleness < 1) {
     return InvalidArgument(fmt::format("--staleness must be >= 1 with ssp, got {}", staleness));
   }
   // Written so that NaN fails too (the command line refuses it; callers in code might not).
@@ -74,8 +71,12 @@ ps::NodeOptions ClusterOptions::ToNodeOptions() const {
   o.heartbeat_interval_s = heartbeat_interval_s;
   o.heartbeat_timeout_s = heartbeat_timeout_s;
   o.default_timeout_s = request_timeout_s;
-  o.staleness = consistency == "bsp" ? 0 : consistency == "asp" ? -1 : staleness;
   return o;
+}
+
+ps::Consistency ClusterOptions::Consistency() const {
+  if (consistency == ps::Consistency::Mode::kSsp) return ps::Consistency::Ssp(staleness);
+  return {consistency, 0};
 }
 
 spdlog::level::level_enum ClusterOptions::Level() const {
@@ -93,10 +94,18 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
   g->add_option("--workers", o.workers,
                 "Workers in single-node mode (under mpirun: all ranks after the servers)")
       ->capture_default_str()->check(Positive());
-  g->add_option("--consistency", o.consistency,
-                "bsp: wait for every worker each clock; ssp: let workers run up to --staleness "
-                "clocks ahead; asp: never wait")
-      ->capture_default_str()->check(CLI::IsMember({"bsp", "ssp", "asp"}));
+  using Mode = ps::Consistency::Mode;
+  g->add_option_function<std::string>(
+       "--consistency",
+       [&o](const std::string& name) {
+         for (Mode m : {Mode::kBsp, Mode::kSsp, Mode::kAsp}) {
+           if (ps::Consistency::ModeName(m) == name) o.consistency = m;
+         }
+       },
+       "bsp: wait for every worker each clock; ssp: let workers run up to --staleness "
+       "clocks ahead; asp: never wait")
+      ->default_str(std::string(ps::Consistency::ModeName(o.consistency)))
+      ->check(CLI::IsMember({"bsp", "ssp", "asp"}));
   g->add_option("--staleness", o.staleness, "Clocks a worker may run ahead under ssp")
       ->capture_default_str()->check(NonNegative());
   g->add_option("--heartbeat-interval", o.heartbeat_interval_s, "Seconds between heartbeats")
@@ -219,6 +228,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
     ECPS_ASSIGN_OR_RETURN(auto roles, ps::RoleTable::Make(options.servers, options.workers));
     sched::LocalClusterOptions lo;
     lo.run.interrupt = InterruptStatus;
+    lo.run.consistency = options.Consistency();
     lo.node = options.ToNodeOptions();
     lo.log_level = options.Level();
     lo.sink = sink;
@@ -249,6 +259,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
   auto job = make_job(rank);
   sched::RunOptions run;
   run.interrupt = [where = roles.Describe(rank)] { return InterruptStatus().WithContext(where); };
+  run.consistency = options.Consistency();
   ECPS_RETURN_IF_ERROR(sched::RunNode(node, *job, run));
   if (rank == 0 && on_scheduler) return on_scheduler(*job);
   return Status::Ok();

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/common.h>
 
+#include "ps/consistency.h"
 #include "ps/node.h"
 #include "scheduler/job.h"
 
@@ -26,9 +27,9 @@ struct ClusterOptions {
   int servers = 1;
   /// Workers in single-node mode.
   int workers = 2;
-  /// bsp, ssp or asp.
-  std::string consistency = "bsp";
-  /// Staleness bound s for ssp.
+  /// --consistency (bsp, ssp or asp).
+  ps::Consistency::Mode consistency = ps::Consistency::Mode::kBsp;
+  /// --staleness: the bound s under ssp.
   int staleness = 2;
   double heartbeat_interval_s = 1.0;
   double heartbeat_timeout_s = 10.0;
@@ -39,6 +40,8 @@ struct ClusterOptions {
 
   Status Validate() const;
   ps::NodeOptions ToNodeOptions() const;
+  /// The consistency the options select.
+  ps::Consistency Consistency() const;
   spdlog::level::level_enum Level() const;
 };
 

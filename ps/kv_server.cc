@@ -6,8 +6,10 @@
 
 namespace ecps::ps {
 
-KVServer::KVServer(Node& node)
-    : node_(node), worker_clock_(static_cast<std::size_t>(node.roles().num_workers()), 0) {
+KVServer::KVServer(Node& node, Consistency consistency)
+    : node_(node),
+      consistency_(consistency),
+      worker_clock_(static_cast<std::size_t>(node.roles().num_workers()), 0) {
   node_.SetHandler(Service::kServer, [this](Message&& m) { Handle(std::move(m)); });
 }
 
@@ -63,7 +65,7 @@ void KVServer::Handle(Message&& m) {
 }
 
 bool KVServer::PullReady(const Message& m) const {
-  const int s = node_.options().staleness;
+  const int s = consistency_.Bound();
   if (s < 0) return true;  // ASP
   // A worker at clock c must see every update from clocks <= c-s-1: every worker must have
   // finished clocks 0..c-s-1, i.e. min_clock >= c-s.

@@ -3,7 +3,7 @@
 // Holds this server's key range of every table, applies pushes with the table's rule (or
 // combines them per clock and finalizes), answers pulls, and enforces the job's consistency:
 // a pull from a worker at clock c is answered only once every worker has finished clocks
-// 0..c-s-1 (s = staleness; BSP s = 0, SSP s > 0, ASP never waits).
+// 0..c-s-1 (ps/consistency.h; BSP s = 0, SSP s > 0, ASP never waits).
 #pragma once
 
 #include <map>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ps/consistency.h"
 #include "ps/node.h"
 #include "ps/rules.h"
 #include "ps/server_table.h"
@@ -21,8 +22,9 @@ namespace ecps::ps {
 
 class KVServer {
  public:
-  /// Registers as `node`'s server handler; construct before node.Start().
-  explicit KVServer(Node& node);
+  /// Registers as `node`'s server handler; construct before node.Start(). Pulls wait as
+  /// `consistency` says.
+  KVServer(Node& node, Consistency consistency);
   ~KVServer();
   KVServer(const KVServer&) = delete;
   KVServer& operator=(const KVServer&) = delete;
@@ -57,6 +59,7 @@ class KVServer {
   void AnswerPull(const Message& m);
 
   Node& node_;
+  const Consistency consistency_;
   std::map<TableId, std::unique_ptr<ServerTable>> tables_;
   std::vector<Clock> worker_clock_;  // clocks finished, per worker index
   Clock min_clock_ = 0;

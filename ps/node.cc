@@ -24,6 +24,10 @@ Node::Node(RoleTable roles, std::unique_ptr<Transport> transport, NodeOptions op
       last_heard_(new std::atomic<SteadyClock::rep>[static_cast<std::size_t>(roles.size())]) {
   assert(transport_->size() == roles_.size());
   for (int r = 0; r < roles_.size(); ++r) last_heard_[static_cast<std::size_t>(r)] = NowTicks();
+  if (role() != Role::kScheduler) {
+    scheduler_watch_.emplace(roles_, std::vector<Rank>{RoleTable::kSchedulerRank},
+                             options_.heartbeat_timeout_s, [this](Rank r) { return SecondsSinceHeard(r); });
+  }
 }
 
 Node::~Node() { Stop(); }
@@ -194,12 +198,8 @@ void Node::HeartbeatLoop() {
         beat(RoleTable::kSchedulerRank);
       }
     }
-    if (role() != Role::kScheduler && monitoring_ && !aborted() &&
-        PeerSilent(RoleTable::kSchedulerRank)) {
-      SetAbort(PeerLost(fmt::format("lost {}: nothing heard for {:.1f} s (heartbeat timeout {} s)",
-                                    roles_.Describe(RoleTable::kSchedulerRank),
-                                    SecondsSinceHeard(RoleTable::kSchedulerRank),
-                                    options_.heartbeat_timeout_s)));
+    if (scheduler_watch_ && monitoring_ && !aborted() && KeepingUp()) {
+      if (Status lost = scheduler_watch_->FirstLost(); !lost.ok()) SetAbort(lost);
     }
     for (auto& t : tickers_) t();
   }
@@ -209,12 +209,11 @@ double Node::SecondsSinceHeard(Rank r) const {
   return SecondsSince(last_heard_[static_cast<std::size_t>(r)].load());
 }
 
-bool Node::PeerSilent(Rank r) const {
-  // Judge only while this node's dispatcher keeps up: it is turning over now, and has been
-  // for a while since its last stall (a long handler), so queued heartbeats have been read.
+bool Node::KeepingUp() const {
+  // Turning over now, and for a while since its last stall (a long handler), so queued
+  // heartbeats have been read.
   const double beat = options_.heartbeat_interval_s;
-  return SecondsSinceHeard(r) > options_.heartbeat_timeout_s &&
-         SecondsSince(last_progress_.load()) < beat &&
+  return SecondsSince(last_progress_.load()) < beat &&
          SecondsSince(caught_up_since_.load()) > 2 * beat;
 }
 

@@ -16,11 +16,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include <spdlog/logger.h>
 
+#include "ps/failure_detector.h"
 #include "ps/message.h"
 #include "ps/roles.h"
 #include "ps/transport.h"
@@ -34,8 +36,6 @@ struct NodeOptions {
   double heartbeat_timeout_s = 10.0;
   /// Default deadline for blocking calls that the caller does not bound itself.
   double default_timeout_s = 600.0;
-  /// Consistency of the job's tables: -1 = ASP (no bound), 0 = BSP, s > 0 = SSP(s).
-  int staleness = 0;
 };
 
 /// Barrier groups. Members of a group must call Barrier() the same number of times.
@@ -105,13 +105,13 @@ class Node {
   /// Waits for the scheduler's shutdown message (servers use it to know when to stop).
   Status WaitForShutdown(Deadline deadline);
 
-  // ---- For the scheduler service ---------------------------------------------------
+  // ---- Failure detection (ps/failure_detector.h) ---------------------------------------
 
   /// Seconds since a message from `r` was last received (since Start() when none yet).
   double SecondsSinceHeard(Rank r) const;
-  /// True when `r` has been silent for longer than the heartbeat timeout while this node's
-  /// dispatcher kept up with its queue (so the silence is not this node falling behind).
-  bool PeerSilent(Rank r) const;
+  /// True while this node's dispatcher keeps up with its queue (turned over within a
+  /// heartbeat interval, no stall in the last two), so a silence it sees is the peer's.
+  bool KeepingUp() const;
   /// Marks that no further heartbeats are expected (normal end): monitors stand down.
   void StopMonitoring() { monitoring_.store(false); }
   bool monitoring() const { return monitoring_.load(); }
@@ -129,6 +129,8 @@ class Node {
   std::unique_ptr<Transport> transport_;
   NodeOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
+  // Non-scheduler ranks: watches the scheduler.
+  std::optional<FailureDetector> scheduler_watch_;
 
   std::map<Service, std::function<void(Message&&)>> handlers_;
   std::vector<std::function<void()>> tickers_;

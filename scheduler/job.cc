@@ -1,8 +1,12 @@
 #include "scheduler/job.h"
 
+#include <algorithm>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "ps/collective.h"
 #include "scheduler/scheduler_service.h"
@@ -21,8 +25,24 @@ Result<ShardPlan> Job::MakePlan(const ps::RoleTable& roles) {
 Status Job::RunScheduler(JobContext&) { return Status::Ok(); }
 Status Job::FinishServer(JobContext&) { return Status::Ok(); }
 Status Job::FinishScheduler(JobContext&) { return Status::Ok(); }
+ConsistencyNeed Job::NeededConsistency() const { return {}; }
+
+namespace {
+// InvalidArgument when `job` does not support `consistency`.
+Status CheckConsistency(const Job& job, const ps::Consistency& consistency) {
+  const ConsistencyNeed need = job.NeededConsistency();
+  if (std::find(need.modes.begin(), need.modes.end(), consistency.mode) != need.modes.end()) {
+    return Status::Ok();
+  }
+  std::vector<std::string_view> names;
+  for (auto m : need.modes) names.push_back(ps::Consistency::ModeName(m));
+  return InvalidArgument(fmt::format("train {}: --consistency must be {} ({})", job.name(),
+                                     fmt::join(names, " or "), need.why));
+}
+}  // namespace
 
 Status RunNode(ps::Node& node, Job& job, const RunOptions& options) {
+  ECPS_RETURN_IF_ERROR(CheckConsistency(job, options.consistency));
   const auto role = node.role();
   std::optional<SchedulerService> service;
   std::optional<ps::KVServer> server;
@@ -51,7 +71,7 @@ Status RunNode(ps::Node& node, Job& job, const RunOptions& options) {
       service.emplace(node);
       break;
     case ps::Role::kServer: {
-      server.emplace(node);
+      server.emplace(node, options.consistency);
       Status s = job.SetupServer(*server);
       if (!s.ok()) {
         node.Start();
@@ -76,7 +96,8 @@ Status RunNode(ps::Node& node, Job& job, const RunOptions& options) {
   }
   Status s = ps::Broadcast(node, kPlanTopic, ps::NonSchedulerRanks(node.roles()), &plan, phase_deadline());
   if (!s.ok()) return fail(s, "receive shard plan");
-  JobContext ctx{node, plan, client ? &*client : nullptr, server ? &*server : nullptr};
+  JobContext ctx{node, plan, client ? &*client : nullptr, server ? &*server : nullptr,
+                 options.consistency};
 
   s = node.Barrier(ps::BarrierGroup::kAll, phase_deadline());
   if (!s.ok()) return fail(s, "start barrier");

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "ps/consistency.h"
 #include "ps/kv_client.h"
 #include "ps/kv_server.h"
 #include "ps/node.h"
@@ -28,6 +29,15 @@ struct JobContext {
   const ShardPlan& plan;
   ps::KVClient* client = nullptr;
   ps::KVServer* server = nullptr;
+  /// The consistency the job's tables run under.
+  ps::Consistency consistency;
+};
+
+/// The consistency modes a job can run under, and why when not every mode.
+struct ConsistencyNeed {
+  std::vector<ps::Consistency::Mode> modes = {ps::Consistency::Mode::kBsp, ps::Consistency::Mode::kSsp,
+                                              ps::Consistency::Mode::kAsp};
+  std::string why;
 };
 
 class Job {
@@ -49,6 +59,8 @@ class Job {
   virtual Status FinishServer(JobContext& ctx);
   /// Scheduler, after every worker finished, alongside FinishServer. Default: nothing.
   virtual Status FinishScheduler(JobContext& ctx);
+  /// The consistency modes the job supports (default: every mode). RunNode refuses others.
+  virtual ConsistencyNeed NeededConsistency() const;
 };
 
 /// Builds the job object of one rank (single-node mode calls it once per rank: ranks do not
@@ -63,10 +75,14 @@ struct RunOptions {
   /// Polled about every 100 ms on this rank's heartbeat thread while the job runs: a non-OK
   /// status (e.g. a signal asking the process to stop) aborts the job with it on every rank.
   std::function<Status()> interrupt;
+  /// Consistency of the job's tables.
+  ps::Consistency consistency;
 };
 
 /// Plays `node`'s role in `job`: sets up the role's services, starts the node, runs the
 /// phases, and stops the node. Returns the job's first failure (as seen by this rank).
+/// A consistency the job does not support is refused before the node starts
+/// (InvalidArgument "train <job>: --consistency must be ... (<why>)").
 Status RunNode(ps::Node& node, Job& job, const RunOptions& options = {});
 
 }  // namespace ecps::sched

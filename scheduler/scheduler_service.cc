@@ -1,6 +1,6 @@
 #include "scheduler/scheduler_service.h"
 
-#include <fmt/format.h>
+#include "ps/collective.h"
 
 namespace ecps::sched {
 
@@ -10,7 +10,11 @@ using ps::MsgType;
 using ps::Rank;
 using ps::Role;
 
-SchedulerService::SchedulerService(ps::Node& node) : node_(node) {
+SchedulerService::SchedulerService(ps::Node& node)
+    : node_(node),
+      detector_(node.roles(), ps::NonSchedulerRanks(node.roles()), node.options().heartbeat_timeout_s,
+                [&node](Rank r) { return node.SecondsSinceHeard(r); },
+                "; the process died or its host is unreachable") {
   node_.SetHandler(ps::Service::kScheduler, [this](Message&& m) { OnBarrier(m); });
   node_.AddTicker([this] { Monitor(); });
 }
@@ -36,16 +40,8 @@ void SchedulerService::OnBarrier(const Message& m) {
 }
 
 void SchedulerService::Monitor() {
-  if (!node_.monitoring() || node_.aborted()) return;
-  for (Rank r = 1; r < node_.roles().size(); ++r) {
-    if (node_.PeerSilent(r)) {
-      (void)node_.Abort(PeerLost(fmt::format(
-          "lost {}: nothing heard for {:.1f} s (heartbeat timeout {} s); the process died or "
-          "its host is unreachable",
-          node_.roles().Describe(r), node_.SecondsSinceHeard(r), node_.options().heartbeat_timeout_s)));
-      return;
-    }
-  }
+  if (!node_.monitoring() || node_.aborted() || !node_.KeepingUp()) return;
+  if (Status lost = detector_.FirstLost(); !lost.ok()) (void)node_.Abort(lost);
 }
 
 }  // namespace ecps::sched

@@ -9,6 +9,7 @@
 #include <map>
 #include <utility>
 
+#include "ps/failure_detector.h"
 #include "ps/node.h"
 
 namespace ecps::sched {
@@ -24,6 +25,7 @@ class SchedulerService {
   int GroupSize(ps::BarrierGroup g) const;
 
   ps::Node& node_;
+  ps::FailureDetector detector_;  // every other rank
   std::map<std::pair<std::uint32_t, std::uint64_t>, int> arrivals_;  // dispatcher thread only
 };
 

@@ -123,10 +123,6 @@ void AddTrainKMeans(CommandTree& tree) {
       o->km.score = ByName(kScoreNames, o->score, RiskScore::kRelative);
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
-      if (o->cluster.consistency != "bsp") {
-        return InvalidArgument("train kmeans: --consistency must be bsp (each iteration needs the previous "
-                               "one's centroids)");
-      }
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
       const bool local = o->cluster.local || !UnderMpiLauncher();
       const int local_workers = local ? o->cluster.workers : 1;

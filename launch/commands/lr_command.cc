@@ -75,7 +75,7 @@ void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
 Status CheckLrMemory(const ClusterOptions& cluster, const models::lr::LrJob& job, int hash_bits) {
   ECPS_RETURN_IF_ERROR(cluster.Validate());
   const bool mpi = !cluster.local && UnderMpiLauncher();
-  const models::lr::LrMemoryEstimate e = job.EstimateMemory(cluster.ToNodeOptions().staleness);
+  const models::lr::LrMemoryEstimate e = job.EstimateMemory(cluster.Consistency().Bound());
   const auto servers = static_cast<std::uint64_t>(cluster.servers);
   const std::uint64_t per_server = (e.servers_bytes + servers - 1) / servers;
   const std::string made_of = fmt::format("{} keys x {} bytes on {} server(s), {} per worker", e.num_keys,

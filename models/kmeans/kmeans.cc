@@ -130,9 +130,6 @@ Result<sched::ShardPlan> KMeansJob::MakePlan(const ps::RoleTable& roles) {
 }
 
 Status KMeansJob::RunWorker(sched::JobContext& ctx) {
-  if (ctx.node.options().staleness != 0) {
-    return InvalidArgument("k-means needs --consistency bsp (each iteration uses the previous one's centroids)");
-  }
   int threads = options_.threads;
   if (threads <= 0) {
     threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_workers_);

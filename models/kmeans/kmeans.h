@@ -101,6 +101,9 @@ class KMeansJob final : public sched::Job {
   KMeansJob(KMeansOptions options, worker::FeatureSchema schema, int local_workers = 1);
 
   std::string name() const override { return "kmeans"; }
+  sched::ConsistencyNeed NeededConsistency() const override {
+    return {{ps::Consistency::Mode::kBsp}, "each iteration needs the previous one's centroids"};
+  }
   std::vector<ps::TableSpec> Tables() const override;
   Status SetupServer(ps::KVServer& server) override;
   Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override;

@@ -244,7 +244,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
     return kv.Wait(kv.Pull<float>(kWeights, ks, *out), deadline()).WithContext("pull lr.weights");
   };
 
-  const int staleness = node.options().staleness;
+  const int staleness = ctx.consistency.Bound();
   for (int epoch = 0; epoch < options_.epochs; ++epoch) {
     const ps::Stopwatch t_epoch;
     const std::vector<std::uint32_t> order = EpochBatchOrder(plan.num_batches, options_.seed, epoch);
@@ -461,8 +461,8 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["examples_per_s"] = train_s > 0 ? static_cast<double>(all.train_rows) * options_.epochs / train_s : 0.0;
   j["nnz_per_s_per_worker"] = nnz_per_s;
   j["roles"] = {{"servers", node.roles().num_servers()}, {"workers", W}};
-  j["consistency"] = node.options().staleness < 0 ? "asp" : node.options().staleness == 0 ? "bsp" : "ssp";
-  j["staleness"] = node.options().staleness;
+  j["consistency"] = std::string(ctx.consistency.Name());
+  j["staleness"] = ctx.consistency.Bound();
   j["config"] = options_.ToJson();
   return Status::Ok();
 }

@@ -46,7 +46,7 @@ Status PsCheckJob::RunWorker(sched::JobContext& ctx) {
   const int w = ctx.node.index();
   const int W = ctx.node.roles().num_workers();
   const int C = options_.clocks;
-  const int s = ctx.node.options().staleness;
+  const int s = ctx.consistency.Bound();
   const std::uint64_t K = options_.keys;
   auto deadline = [&] { return ctx.node.DefaultDeadline(); };
   PsCheckReport report;
@@ -158,8 +158,8 @@ Status PsCheckJob::RunScheduler(sched::JobContext& ctx) {
       "pscheck passed: {} worker(s) x {} clock(s) on {} server(s), {} values checked exactly, "
       "largest staleness seen {} (allowed: {})",
       ctx.node.roles().num_workers(), options_.clocks, ctx.node.roles().num_servers(), checked, stale,
-      ctx.node.options().staleness < 0 ? std::string("any (ASP)")
-                                       : std::to_string(ctx.node.options().staleness));
+      ctx.consistency.Bound() < 0 ? std::string("any (ASP)")
+                                  : std::to_string(ctx.consistency.Bound()));
   return Status::Ok();
 }
 

@@ -33,7 +33,7 @@ class Relay : public ::testing::Test {
       nodes_.push_back(std::make_unique<ps::Node>(
           roles_, hub->Endpoint(r), o, ps::MakeRankLogger(roles_, r, sink, spdlog::level::off)));
     }
-    server_.emplace(*nodes_[kServer]);
+    server_.emplace(*nodes_[kServer], ps::Consistency::Bsp());
     ASSERT_TRUE(server_->AddTable<float>(tables_[0], std::make_unique<ps::SumRule<float>>()).ok());
     client_.emplace(*nodes_[kWorker], tables_);
     nodes_[kServer]->Start();

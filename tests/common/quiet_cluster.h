@@ -11,7 +11,9 @@ namespace ecps::testing {
 
 inline sched::LocalClusterOptions QuietCluster(int staleness = 0, double timeout_s = 60) {
   sched::LocalClusterOptions o;
-  o.node.staleness = staleness;
+  o.run.consistency = staleness < 0    ? ps::Consistency::Asp()
+                      : staleness == 0 ? ps::Consistency::Bsp()
+                                       : ps::Consistency::Ssp(staleness);
   o.node.default_timeout_s = timeout_s;
   o.sink = std::make_shared<spdlog::sinks::null_sink_mt>();
   return o;

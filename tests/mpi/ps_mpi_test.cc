@@ -34,12 +34,13 @@ Status RunHere(const std::shared_ptr<sched::Job>& job, int staleness = 0) {
   auto transport = ps::MakeMpiTransport(MPI_COMM_WORLD);
   if (!transport.ok()) return transport.status();
   ps::NodeOptions o;
-  o.staleness = staleness;
   o.default_timeout_s = 60;
   ps::Node node(roles, std::move(transport).value(), o,
                 ps::MakeRankLogger(roles, WorldRank(), std::make_shared<spdlog::sinks::null_sink_mt>(),
                                    spdlog::level::off));
-  return sched::RunNode(node, *job);
+  sched::RunOptions run;
+  run.consistency = staleness == 0 ? ps::Consistency::Bsp() : ps::Consistency::Ssp(staleness);
+  return sched::RunNode(node, *job, run);
 }
 
 std::shared_ptr<models::PsCheckJob> Check(int slow_ms) {
