@@ -123,6 +123,8 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
   l->add_flag("--quiet,-q", o.quiet, "Only warnings and errors; no progress lines");
 }
 
+bool ClusterOptions::RunsLocally() const { return local || !UnderMpiLauncher(); }
+
 bool UnderMpiLauncher() {
   return Env("OMPI_COMM_WORLD_SIZE") != nullptr || Env("PMIX_RANK") != nullptr ||
          Env("PMI_RANK") != nullptr;
@@ -224,7 +226,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
         "Start ecps with `srun --mpi=pmix` (or pass --local to run each task alone on purpose)",
         ntasks));
   }
-  if (options.local || !UnderMpiLauncher()) {
+  if (options.RunsLocally()) {
     ECPS_ASSIGN_OR_RETURN(auto roles, ps::RoleTable::Make(options.servers, options.workers));
     sched::LocalClusterOptions lo;
     lo.run.interrupt = InterruptStatus;
@@ -268,7 +270,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
 Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
                         const std::function<Status()>& run) {
   InterruptibleScope interruptible;
-  const bool mpi_job = cluster != nullptr && !cluster->local && UnderMpiLauncher();
+  const bool mpi_job = cluster != nullptr && !cluster->RunsLocally();
   if (mpi_job) ECPS_RETURN_IF_ERROR(InitMpi());
   std::unique_ptr<models::StagedOutput> staged;
   Status s = Status::Ok();

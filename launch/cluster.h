@@ -39,6 +39,11 @@ struct ClusterOptions {
   bool quiet = false;
 
   Status Validate() const;
+  /// Whether the job runs in this process alone (every role a thread: --local, or no MPI
+  /// launcher detected) rather than as one rank of an MPI job.
+  bool RunsLocally() const;
+  /// Workers in this process: `workers` when it runs locally, else 1 (one rank, one role).
+  int WorkersInThisProcess() const { return RunsLocally() ? workers : 1; }
   ps::NodeOptions ToNodeOptions() const;
   /// The consistency the options select.
   ps::Consistency Consistency() const;

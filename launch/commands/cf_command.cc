@@ -137,7 +137,7 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                                                       static_cast<std::size_t>(o->threads));
       }
       o->cf.quiet = o->cluster.quiet;
-      o->cf.single_process = o->cluster.local || !UnderMpiLauncher();
+      o->cf.single_process = o->cluster.RunsLocally();
       return RunWritingOutput(&o->cluster, o->cf.out, [&] {
         return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
           return RunCluster(o->cluster, factory);

@@ -124,8 +124,7 @@ void AddTrainKMeans(CommandTree& tree) {
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
-      const bool local = o->cluster.local || !UnderMpiLauncher();
-      const int local_workers = local ? o->cluster.workers : 1;
+      const int local_workers = o->cluster.WorkersInThisProcess();
       return RunWritingOutput(&o->cluster, o->km.out, [&] {
         return RunCluster(o->cluster, [o, schema, local_workers](ps::Rank) {
           return std::make_shared<models::kmeans::KMeansJob>(o->km, schema, local_workers);

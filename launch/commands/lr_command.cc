@@ -74,7 +74,7 @@ void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
 // refused when more than is available.
 Status CheckLrMemory(const ClusterOptions& cluster, const models::lr::LrJob& job, int hash_bits) {
   ECPS_RETURN_IF_ERROR(cluster.Validate());
-  const bool mpi = !cluster.local && UnderMpiLauncher();
+  const bool mpi = !cluster.RunsLocally();
   const models::lr::LrMemoryEstimate e = job.EstimateMemory(cluster.Consistency().Bound());
   const auto servers = static_cast<std::uint64_t>(cluster.servers);
   const std::uint64_t per_server = (e.servers_bytes + servers - 1) / servers;
