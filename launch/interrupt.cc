@@ -52,10 +52,13 @@ void Watch() {
     if (sigwait(&set, &signo) != 0) continue;
     if (g_scopes.load() == 0 || g_signal.load() != 0) DieBy(signo);
     g_signal.store(signo);
-    spdlog::warn(
-        "{} received: stopping at the next safe point and removing this run's unfinished "
-        "outputs (send it again to stop at once)",
-        SignalName(signo));
+    // Through a reference of its own: main may be shutting spdlog down meanwhile.
+    if (const auto logger = spdlog::default_logger()) {
+      logger->warn(
+          "{} received: stopping at the next safe point and removing this run's unfinished "
+          "outputs (send it again to stop at once)",
+          SignalName(signo));
+    }
   }
 }
 

@@ -72,7 +72,9 @@ int main(int argc, char** argv) {
   if (!s.ok()) {
     std::fprintf(stderr, "ecps: error: %s\n", s.message().c_str());
     std::fflush(stderr);
-    spdlog::shutdown();
+    // Flushed, not shut down: _exit skips destructors, and the signal watcher's thread may
+    // be logging through the same logger at this moment.
+    if (const auto logger = spdlog::default_logger()) logger->flush();
     // Under MPI with a failed job, peers may be gone: MPI_Finalize could hang, so leave
     // without it and let the launcher report the exit code.
     const int interrupted = InterruptExitCode(s);  // 130 SIGINT, 143 SIGTERM
