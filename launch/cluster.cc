@@ -1,6 +1,7 @@
 #include "launch/cluster.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 #include <limits>
@@ -45,6 +46,7 @@ Status InitMpi() {
 Status ClusterOptions::Validate() const {
   if (servers < 1) return InvalidArgument(fmt::format("--servers must be >= 1, got {}", servers));
   if (workers < 1) return InvalidArgument(fmt::format("--workers must be >= 1, got {}", workers));
+  if (threads < 0) return InvalidArgument(fmt::format("--threads must be >= 0, got {}", threads));
   if (consistency == ps::Consistency::Mode::kSsp && staleness < 1) {
     return InvalidArgument(fmt::format("--staleness must be >= 1 with ssp, got {}", staleness));
   }
@@ -94,6 +96,10 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
   g->add_option("--workers", o.workers,
                 "Workers in single-node mode (under mpirun: all ranks after the servers)")
       ->capture_default_str()->check(Positive());
+  g->add_option("--threads", o.threads,
+                "Compute threads of each worker (0: this machine's cores shared out among the "
+                "workers of this process)")
+      ->capture_default_str()->check(NonNegative());
   using Mode = ps::Consistency::Mode;
   g->add_option_function<std::string>(
        "--consistency",
@@ -124,6 +130,12 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
 }
 
 bool ClusterOptions::RunsLocally() const { return local || !UnderMpiLauncher(); }
+
+int ClusterOptions::ThreadsPerWorker() const {
+  if (threads > 0) return threads;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, cores / WorkersInThisProcess());
+}
 
 bool UnderMpiLauncher() {
   return Env("OMPI_COMM_WORLD_SIZE") != nullptr || Env("PMIX_RANK") != nullptr ||
@@ -231,6 +243,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
     sched::LocalClusterOptions lo;
     lo.run.interrupt = InterruptStatus;
     lo.run.consistency = options.Consistency();
+    lo.run.worker_threads = options.ThreadsPerWorker();
     lo.node = options.ToNodeOptions();
     lo.log_level = options.Level();
     lo.sink = sink;
@@ -262,6 +275,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
   sched::RunOptions run;
   run.interrupt = [where = roles.Describe(rank)] { return InterruptStatus().WithContext(where); };
   run.consistency = options.Consistency();
+  run.worker_threads = options.ThreadsPerWorker();
   ECPS_RETURN_IF_ERROR(sched::RunNode(node, *job, run));
   if (rank == 0 && on_scheduler) return on_scheduler(*job);
   return Status::Ok();

@@ -31,6 +31,9 @@ struct ClusterOptions {
   ps::Consistency::Mode consistency = ps::Consistency::Mode::kBsp;
   /// --staleness: the bound s under ssp.
   int staleness = 2;
+  /// --threads: compute threads of each worker; 0 = this machine's cores shared out among
+  /// the workers of this process.
+  int threads = 0;
   double heartbeat_interval_s = 1.0;
   double heartbeat_timeout_s = 10.0;
   /// Deadline of a single push/pull/barrier inside a phase.
@@ -44,13 +47,16 @@ struct ClusterOptions {
   bool RunsLocally() const;
   /// Workers in this process: `workers` when it runs locally, else 1 (one rank, one role).
   int WorkersInThisProcess() const { return RunsLocally() ? workers : 1; }
+  /// Compute threads of each worker: `threads`, or the cores divided among
+  /// WorkersInThisProcess() (at least 1).
+  int ThreadsPerWorker() const;
   ps::NodeOptions ToNodeOptions() const;
   /// The consistency the options select.
   ps::Consistency Consistency() const;
   spdlog::level::level_enum Level() const;
 };
 
-/// Adds --local, --servers, --workers, --consistency, --staleness, --heartbeat-*,
+/// Adds --local, --servers, --workers, --threads, --consistency, --staleness, --heartbeat-*,
 /// --request-timeout, --log-level and --quiet to `app`.
 void AddClusterOptions(CLI::App& app, ClusterOptions& options);
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <tbb/task_arena.h>
 
 #include "ps/collective.h"
 #include "scheduler/scheduler_service.h"
@@ -97,13 +98,16 @@ Status RunNode(ps::Node& node, Job& job, const RunOptions& options) {
   Status s = ps::Broadcast(node, kPlanTopic, ps::NonSchedulerRanks(node.roles()), &plan, phase_deadline());
   if (!s.ok()) return fail(s, "receive shard plan");
   JobContext ctx{node, plan, client ? &*client : nullptr, server ? &*server : nullptr,
-                 options.consistency};
+                 options.consistency, std::max(1, options.worker_threads)};
 
   s = node.Barrier(ps::BarrierGroup::kAll, phase_deadline());
   if (!s.ok()) return fail(s, "start barrier");
 
   // Phase 2: work.
-  if (role == ps::Role::kWorker) s = job.RunWorker(ctx);
+  if (role == ps::Role::kWorker) {
+    tbb::task_arena arena(ctx.threads);
+    arena.execute([&] { s = job.RunWorker(ctx); });
+  }
   if (role == ps::Role::kScheduler) s = job.RunScheduler(ctx);
   if (!s.ok()) return fail(s, "run");
   s = node.Barrier(ps::BarrierGroup::kAll, phase_deadline());

@@ -31,6 +31,9 @@ struct JobContext {
   ps::KVServer* server = nullptr;
   /// The consistency the job's tables run under.
   ps::Consistency consistency;
+  /// Compute threads of this rank's worker (>= 1). RunNode runs RunWorker inside a oneTBB
+  /// task arena of this size, so a job's parallel loops use no more.
+  int threads = 1;
 };
 
 /// The consistency modes a job can run under, and why when not every mode.
@@ -77,6 +80,8 @@ struct RunOptions {
   std::function<Status()> interrupt;
   /// Consistency of the job's tables.
   ps::Consistency consistency;
+  /// Compute threads of each worker (>= 1); see JobContext::threads.
+  int worker_threads = 1;
 };
 
 /// Plays `node`'s role in `job`: sets up the role's services, starts the node, runs the

@@ -5,7 +5,6 @@
 #include <memory>
 
 #include <fmt/format.h>
-#include <tbb/global_control.h>
 
 #include "launch/cluster.h"
 #include "launch/command.h"
@@ -36,7 +35,6 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   struct Opts {
     ClusterOptions cluster;
     models::cf::CfOptions cf;
-    int threads = 0;
   };
   auto o = std::make_shared<Opts>();
   o->cf.kind = kind;
@@ -125,17 +123,10 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                  "Random non-interacted items each held-out item is ranked among (SASRec protocol)")
       ->capture_default_str()->check(AtLeast(1));
   ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
-  sub->add_option("--threads", o->threads, "Compute threads per process (0: all cores)")
-      ->capture_default_str()->check(NonNegative());
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
-      std::unique_ptr<tbb::global_control> limit;
-      if (o->threads > 0) {
-        limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                      static_cast<std::size_t>(o->threads));
-      }
       o->cf.quiet = o->cluster.quiet;
       o->cf.single_process = o->cluster.RunsLocally();
       return RunWritingOutput(&o->cluster, o->cf.out, [&] {

@@ -96,8 +96,6 @@ void AddTrainKMeans(CommandTree& tree) {
       ->capture_default_str()->check(NonNegative());
   model->add_option("--seed", km.seed, "Seed of every random choice (same seed = same result)")
       ->capture_default_str();
-  model->add_option("--threads", km.threads, "Compute threads per worker (0 = cores / local workers)")
-      ->capture_default_str()->check(NonNegative());
   auto* out = sub->add_option_group("Output");
   out->add_option("--out", km.out,
                   "Output folder: assignments.csv, profiles.csv/.json, metrics.json(l), model.bin")
@@ -124,10 +122,9 @@ void AddTrainKMeans(CommandTree& tree) {
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
-      const int local_workers = o->cluster.WorkersInThisProcess();
       return RunWritingOutput(&o->cluster, o->km.out, [&] {
-        return RunCluster(o->cluster, [o, schema, local_workers](ps::Rank) {
-          return std::make_shared<models::kmeans::KMeansJob>(o->km, schema, local_workers);
+        return RunCluster(o->cluster, [o, schema](ps::Rank) {
+          return std::make_shared<models::kmeans::KMeansJob>(o->km, schema);
         });
       });
     };

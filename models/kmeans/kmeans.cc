@@ -67,7 +67,6 @@ Status KMeansOptions::Validate() const {
   if (!(anomaly_rate > 0 && anomaly_rate < 1)) {
     return InvalidArgument(fmt::format("--anomaly-rate must be in (0, 1), got {}", anomaly_rate));
   }
-  if (threads < 0) return InvalidArgument("--threads must be >= 0 (0 = automatic)");
   return Status::Ok();
 }
 
@@ -108,9 +107,9 @@ struct KMeansJob::SchedulerState {
   std::uint64_t rows_written = 0;
 };
 
-KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema, int local_workers)
+KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema)
     : options_(std::move(options)), schema_(std::move(schema)),
-      layout_(TableLayout::For(options_.k, schema_.dim())), local_workers_(std::max(1, local_workers)),
+      layout_(TableLayout::For(options_.k, schema_.dim())),
       state_(std::make_shared<SchedulerState>()) {}
 
 std::vector<ps::TableSpec> KMeansJob::Tables() const { return layout_.Specs(); }
@@ -130,11 +129,7 @@ Result<sched::ShardPlan> KMeansJob::MakePlan(const ps::RoleTable& roles) {
 }
 
 Status KMeansJob::RunWorker(sched::JobContext& ctx) {
-  int threads = options_.threads;
-  if (threads <= 0) {
-    threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / local_workers_);
-  }
-  return RunKMeansWorker(options_, schema_, layout_, threads, ctx);
+  return RunKMeansWorker(options_, schema_, layout_, ctx);
 }
 
 Status KMeansJob::RunScheduler(sched::JobContext& ctx) {

@@ -74,8 +74,6 @@ struct KMeansOptions {
   double anomaly_rate = 0.01;
   /// Users in the seeded sample for the silhouette score (0 = skip it).
   std::uint64_t silhouette_sample = 5000;
-  /// Compute threads per worker (0 = the machine's cores divided among the local workers).
-  int threads = 0;
   /// No progress display.
   bool quiet = false;
   /// Which compute kernels may run (tests and benchmarks; every kind gives the same bits).
@@ -97,8 +95,7 @@ struct KMeansResult {
 class KMeansJob final : public sched::Job {
  public:
   /// `schema` = FeatureSchema::Make(options.columns), made once by the caller.
-  /// `local_workers`: workers of this process (for the default thread count).
-  KMeansJob(KMeansOptions options, worker::FeatureSchema schema, int local_workers = 1);
+  KMeansJob(KMeansOptions options, worker::FeatureSchema schema);
 
   std::string name() const override { return "kmeans"; }
   sched::ConsistencyNeed NeededConsistency() const override {
@@ -118,7 +115,6 @@ class KMeansJob final : public sched::Job {
   KMeansOptions options_;
   worker::FeatureSchema schema_;
   TableLayout layout_;
-  int local_workers_;
   KMeansResult result_;
   struct SchedulerState;
   std::shared_ptr<SchedulerState> state_;

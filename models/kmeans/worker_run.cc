@@ -24,8 +24,8 @@ constexpr std::size_t kAssignChunkRows = 1 << 16;
 class WorkerRun {
  public:
   WorkerRun(const KMeansOptions& options, const worker::FeatureSchema& schema,
-            const TableLayout& layout, int threads, sched::JobContext& ctx)
-      : state_(options, schema, layout, threads, ctx) {}
+            const TableLayout& layout, sched::JobContext& ctx)
+      : state_(options, schema, layout, ctx) {}
 
   Status Run() {
     ps::Stopwatch phase;
@@ -277,7 +277,7 @@ class WorkerRun {
     state_.summary.mean_distance = mean_distance_;
     state_.summary.inertia = totals.reduce.Sum(0) / state_.d2_scale;
     state_.summary.normalizer = state_.normalizer;
-    state_.summary.threads = state_.threads;
+    state_.summary.threads = state_.ctx.threads;
     state_.summary.kernel = KernelName(state_.options.kernel);
     relative_.resize(state_.n);
     for (std::size_t i = 0; i < state_.n; ++i) {
@@ -368,8 +368,8 @@ class WorkerRun {
 }  // namespace
 
 Status RunKMeansWorker(const KMeansOptions& options, const worker::FeatureSchema& schema,
-                       const TableLayout& layout, int threads, sched::JobContext& ctx) {
-  WorkerRun run(options, schema, layout, threads, ctx);
+                       const TableLayout& layout, sched::JobContext& ctx) {
+  WorkerRun run(options, schema, layout, ctx);
   return run.Run();
 }
 

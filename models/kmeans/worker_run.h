@@ -8,6 +8,6 @@ namespace ecps::models::kmeans {
 
 /// Runs one worker's part of the job. Every worker runs the same sequence of clocks.
 Status RunKMeansWorker(const KMeansOptions& options, const worker::FeatureSchema& schema,
-                       const TableLayout& layout, int threads, sched::JobContext& ctx);
+                       const TableLayout& layout, sched::JobContext& ctx);
 
 }  // namespace ecps::models::kmeans

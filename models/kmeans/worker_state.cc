@@ -12,14 +12,11 @@ ReduceRow::ReduceRow(const TableLayout& layout)
 
 WorkerState::WorkerState(const KMeansOptions& job_options,
                          const worker::FeatureSchema& feature_schema,
-                         const TableLayout& table_layout, int thread_count,
-                         sched::JobContext& job_context)
+                         const TableLayout& table_layout, sched::JobContext& job_context)
     : options(job_options),
       schema(feature_schema),
       layout(table_layout),
       ctx(job_context),
-      arena(thread_count),
-      threads(thread_count),
       worker(job_context.node.index()),
       k(table_layout.k),
       d(table_layout.d),

@@ -1,6 +1,6 @@
 // What every phase of a k-means worker shares (internal to models/kmeans): the worker's
-// users and their derived arrays, the centroids, the grids of its exact sums, its threads,
-// and the typed exchanges with the servers (one clock each) and the scheduler.
+// users and their derived arrays, the centroids, the grids of its exact sums, the parallel
+// loops over its users, and the typed exchanges with the servers (one clock each) and the scheduler.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,6 @@
 #include <vector>
 
 #include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
 
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/kmeans.h"
@@ -50,7 +49,7 @@ struct ClusterTotals {
 class WorkerState {
  public:
   WorkerState(const KMeansOptions& job_options, const worker::FeatureSchema& feature_schema,
-              const TableLayout& table_layout, int thread_count, sched::JobContext& job_context);
+              const TableLayout& table_layout, sched::JobContext& job_context);
 
   // ---- Exchanges: each is one clock of every worker, pushes before it, pulls after ----
 
@@ -72,16 +71,14 @@ class WorkerState {
 
   // ---- Threads ----
 
-  /// Runs body(begin, end) over chunks of the local users on this worker's threads.
+  /// Runs body(begin, end) over chunks of the local users on this worker's threads (JobContext::threads).
   template <class F>
   void ForChunks(F&& body) {
     if (n == 0) return;
-    arena.execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<std::size_t>(0, n, kChunk),
-          [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
-          tbb::simple_partitioner());
-    });
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, n, kChunk),
+        [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
+        tbb::simple_partitioner());
   }
   /// Runs body(b0, b1) over ranges of whole screen blocks (16 users each; the last block may
   /// be partial) on this worker's threads.
@@ -89,12 +86,10 @@ class WorkerState {
   void ForBlocks(F&& body) {
     const std::size_t blocks = (n + kScreenBlock - 1) / kScreenBlock;
     if (blocks == 0) return;
-    arena.execute([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<std::size_t>(0, blocks, 4 * kChunk / kScreenBlock),
-          [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
-          tbb::simple_partitioner());
-    });
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, blocks, 4 * kChunk / kScreenBlock),
+        [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
+        tbb::simple_partitioner());
   }
 
   // ---- Users ----
@@ -111,8 +106,6 @@ class WorkerState {
   const worker::FeatureSchema& schema;
   const TableLayout& layout;
   sched::JobContext& ctx;
-  tbb::task_arena arena;
-  int threads;
   int worker;  ///< this worker's index
   std::size_t k, d;
 

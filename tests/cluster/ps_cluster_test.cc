@@ -1,5 +1,11 @@
 // In-process cluster tests: scheduler + 2 servers + 3 workers as threads of this process.
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include <gtest/gtest.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include "models/pscheck/pscheck.h"
 #include "scheduler/local_cluster.h"
@@ -93,6 +99,55 @@ TEST(ClusterPs, WorkerErrorStopsEveryRankWithItsMessage) {
     EXPECT_NE(results[r].message().find("rank 4 (worker 1)"), std::string::npos) << results[r].message();
     EXPECT_NE(results[r].message().find("train.txt:1832: feature \"7:x\" is not idx:value"), std::string::npos)
         << results[r].message();
+  }
+}
+
+// Records, on each worker, the thread count the job was given and the concurrency that its
+// parallel loops see.
+class ThreadsJob final : public sched::Job {
+ public:
+  std::string name() const override { return "threads"; }
+  std::vector<ps::TableSpec> Tables() const override { return {}; }
+  Status SetupServer(ps::KVServer&) override { return Status::Ok(); }
+  Status RunWorker(sched::JobContext& ctx) override {
+    given = ctx.threads;
+    seen = tbb::this_task_arena::max_concurrency();
+    tbb::parallel_for(0, 64, [&](int) {
+      const int now = ++running;
+      int top = peak.load();
+      while (now > top && !peak.compare_exchange_weak(top, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      --running;
+    });
+    return Status::Ok();
+  }
+  int given = 0, seen = 0;
+  std::atomic<int> running{0}, peak{0};
+};
+
+TEST(ClusterPs, EveryWorkerRunsInAnArenaOfItsThreadCount) {
+  for (int threads : {1, 3}) {
+    auto options = Quiet();
+    options.run.worker_threads = threads;
+    std::vector<std::shared_ptr<ThreadsJob>> jobs;
+    std::mutex mu;
+    auto results = sched::RunLocalEach(Roles(1, 2), options, [&](ps::Rank) {
+      auto j = std::make_shared<ThreadsJob>();
+      std::lock_guard lock(mu);
+      jobs.push_back(j);
+      return j;
+    });
+    for (const auto& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+    int workers = 0;
+    for (const auto& j : jobs) {
+      if (j->given == 0) continue;  // the scheduler and the server
+      ++workers;
+      EXPECT_EQ(j->given, threads);
+      EXPECT_EQ(j->seen, threads);
+      EXPECT_LE(j->peak.load(), threads);
+    }
+    EXPECT_EQ(workers, 2);
   }
 }
 

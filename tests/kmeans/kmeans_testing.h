@@ -107,7 +107,6 @@ inline models::kmeans::KMeansOptions Options(const std::string& data, const std:
   o.columns.features = FeatureNames(d);
   o.k = k;
   o.quiet = true;
-  o.threads = 1;
   o.silhouette_sample = 500;
   return o;
 }
@@ -129,7 +128,7 @@ inline RunResult RunJob(const models::kmeans::KMeansOptions& o, int servers, int
   const sched::LocalClusterOptions lo = testing::QuietCluster();
   std::shared_ptr<models::kmeans::KMeansJob> scheduler;
   auto results = sched::RunLocalEach(*ps::RoleTable::Make(servers, workers), lo, [&](ps::Rank rank) {
-    auto j = std::make_shared<models::kmeans::KMeansJob>(o, *schema, workers);
+    auto j = std::make_shared<models::kmeans::KMeansJob>(o, *schema);
     if (rank == 0) scheduler = j;
     return j;
   });
