@@ -1,9 +1,9 @@
 // Server-side update and aggregation rules: what a server does with pushed values.
 //
 // A Rule applies one push to the stored rows (sum, assign, or a model's own: the optimisers
-// of logistic regression are in models/lr/optimizers.h). A Finalizer runs on clocked tables once per clock, after every worker's
-// push for that clock has been combined; it is where k-means turns sums into centroids and
-// where differential-privacy noise is added to aggregates.
+// of logistic regression are in models/lr/optimizers.h). A Finalizer runs on clocked tables
+// once per clock, after every worker's push for that clock has been combined; it is where
+// k-means turns sums into centroids.
 //
 // Rules run on the server's dispatcher thread, one message at a time: no locking inside.
 #pragma once

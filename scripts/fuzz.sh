@@ -61,7 +61,7 @@ run_one() {
   rm -rf "$dir"
   mkdir -p "$dir/corpus"
   if [[ -d fuzz/corpus/$t ]]; then cp -r "fuzz/corpus/$t/." "$dir/corpus/"; fi
-  # Inputs that once crashed a loader run first, as regression checks.
+  # The kept crash inputs of the loaders (fuzz/findings-models) run first, as regression checks.
   for f in fuzz/findings-models/"$t"-*; do [[ -f $f ]] && cp "$f" "$dir/corpus/"; done
   local rc=0
   "$build/fuzz/fuzz_$t" "$dir/corpus" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \

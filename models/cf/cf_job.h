@@ -10,8 +10,9 @@
 //     adds up per-worker entity counts into the layout of an entity-major matrix (items for
 //     itemcf, users for usercf) and tells each worker where its entries go.
 //  2. model — tables on the servers: cf.matrix (the training matrix, entity-major: one key
-//     per interaction), cf.neighbors (width 2k, merged by TopKMergeRule) and
-//     cf.context_stats (context sums, for adjusted cosine). Workers push their entries into
+//     per interaction), cf.neighbors (width 2k, merged by TopKMergeRule), cf.context_stats
+//     (context sums, for adjusted cosine) and cf.content (the items' attribute neighbours,
+//     merged the same way). Workers push their entries into
 //     cf.matrix; the scheduler's block plan (sched::PlanBlocks) splits the entity space
 //     into blocks and gives each worker (row block, column block) tasks; for each task a
 //     worker pulls the two blocks' entries, computes both directions sparsely

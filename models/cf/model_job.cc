@@ -69,9 +69,13 @@ Status ModelJob::SetupServer(ps::KVServer& server) {
   } else {
     ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[0], std::make_unique<ps::AssignRule<double>>()));
   }
-  ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[1], std::make_unique<TopKMergeRule>()));
+  auto neighbor_rule = std::make_unique<TopKMergeRule>();
+  auto content_rule = std::make_unique<TopKMergeRule>();
+  neighbor_rule_ = neighbor_rule.get();
+  content_rule_ = content_rule.get();
+  ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[1], std::move(neighbor_rule)));
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[2], std::make_unique<ps::SumRule<double>>()));
-  return server.AddTable<double>(t[3], std::make_unique<TopKMergeRule>());
+  return server.AddTable<double>(t[3], std::move(content_rule));
 }
 
 Result<sched::ShardPlan> ModelJob::MakePlan(const ps::RoleTable& roles) {
@@ -354,6 +358,8 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
 }
 
 Status ModelJob::FinishServer(sched::JobContext& ctx) {
+  ECPS_RETURN_IF_ERROR_CTX(neighbor_rule_->status(), "table cf.neighbors");
+  ECPS_RETURN_IF_ERROR_CTX(content_rule_->status(), "table cf.content");
   ECPS_RETURN_IF_ERROR(SendServerRows(ctx, kNeighbors, kTopicServerRows));
   if (!HasContent(options_)) return Status::Ok();
   return SendServerRows(ctx, kContent, kTopicServerContent);

@@ -14,6 +14,8 @@
 
 namespace ecps::models::cf {
 
+class TopKMergeRule;
+
 class ModelJob final : public sched::Job {
  public:
   ModelJob(const CfOptions& options, const Settings& settings, std::shared_ptr<RankState> state)
@@ -25,7 +27,8 @@ class ModelJob final : public sched::Job {
   Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override;
   Status RunWorker(sched::JobContext& ctx) override;
   Status RunScheduler(sched::JobContext& ctx) override;
-  /// Each server sends the scheduler its rows of the neighbour tables.
+  /// Each server sends the scheduler its rows of the neighbour tables, or returns the
+  /// violation a merge rule found.
   Status FinishServer(sched::JobContext& ctx) override;
   Status FinishScheduler(sched::JobContext& ctx) override;
 
@@ -53,6 +56,9 @@ class ModelJob final : public sched::Job {
   const Settings& settings_;
   std::shared_ptr<RankState> state_;
   std::vector<WorkerReport> reports_;  // scheduler
+  // Servers: the rules of cf.neighbors and cf.content, owned by the server's tables.
+  const TopKMergeRule* neighbor_rule_ = nullptr;
+  const TopKMergeRule* content_rule_ = nullptr;
 };
 
 }  // namespace ecps::models::cf

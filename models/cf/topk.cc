@@ -39,33 +39,30 @@ std::size_t DecodeRow(const double* row, std::size_t k, std::vector<Neighbor>* o
 void TopKMergeRule::Apply(const ps::RowSpan<double>& rows, const double* pushed) {
   const std::size_t k = rows.width / 2;
   const auto valid = [](const double* e) { return e[0] >= 0; };
-  const auto better = [](const double* e, const double* f) {
-    return Better({static_cast<std::uint32_t>(e[0]), e[1]}, {static_cast<std::uint32_t>(f[0]), f[1]});
+  const auto entry = [](const double* e) {
+    return Neighbor{static_cast<std::uint32_t>(e[0]), e[1]};
   };
+  const auto better = [&](const double* e, const double* f) { return Better(entry(e), entry(f)); };
   rows.ForEach(pushed, [&](double* stored, double*, const double* p) {
     if (p[0] < 0) return;  // nothing pushed for this row
     const std::size_t ns = ps::CountLeading(stored, k, 2, valid);
     const std::size_t np = ps::CountLeading(p, k, 2, valid);
-    merged_.resize(2 * (ns + np));
-    ps::MergeBestFirst(stored, ns, p, np, 2, better, merged_.data());
     const std::size_t n = ns + np;
-    ids_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) ids_[i] = static_cast<std::uint32_t>(merged_[2 * i]);
-    std::sort(ids_.begin(), ids_.end());
-    const bool repeats = std::adjacent_find(ids_.begin(), ids_.end()) != ids_.end();
-    // Best first, so the first entry of an id is its best: later ones are dropped.
-    scratch_.clear();
-    ids_.clear();
-    for (std::size_t i = 0; i < n && scratch_.size() < k; ++i) {
-      const auto id = static_cast<std::uint32_t>(merged_[2 * i]);
-      if (repeats) {
-        const auto at = std::lower_bound(ids_.begin(), ids_.end(), id);
-        if (at != ids_.end() && *at == id) continue;
-        ids_.insert(at, id);
+    merged_.resize(2 * n);
+    ps::MergeBestFirst(stored, ns, p, np, 2, better, merged_.data());
+    for (std::size_t i = 1; i < n; ++i) {
+      if (merged_[2 * i] != merged_[2 * i - 2]) continue;
+      if (status_.ok()) {
+        const auto key = rows.base + static_cast<ps::Key>((stored - rows.values) / rows.width);
+        const auto id = static_cast<std::uint32_t>(merged_[2 * i]);
+        status_ =
+            Internal("id " + std::to_string(id) + " pushed twice for key " + std::to_string(key));
       }
-      scratch_.push_back({id, merged_[2 * i + 1]});
+      return;
     }
-    EncodeRow(scratch_, k, stored);
+    const std::size_t kept = std::min(n, k);
+    std::copy_n(merged_.data(), 2 * kept, stored);
+    EncodeRow({}, k - kept, stored + 2 * kept);  // pads with id -1
   });
 }
 

@@ -39,19 +39,23 @@ void EncodeRow(std::span<const Neighbor> best, std::size_t k, double* row);
 std::size_t DecodeRow(const double* row, std::size_t k, std::vector<Neighbor>* out);
 
 /// Server rule of the neighbour table (width 2k): stored row := best k of (stored ∪ pushed),
-/// a merge of the two best-first lists (ps/best_first.h). Candidate ids pushed for a row
-/// must not repeat across pushes (each pair of entities is scored in exactly one block); a
-/// repeated id keeps its best entry.
+/// a merge of the two best-first lists (ps/best_first.h).
+///
+/// Contract of the pushers: an id is pushed at most once per row over the whole job (each
+/// pair of entities is scored in exactly one block), and a pair's score depends on the pair
+/// only. A repeated id would then meet its twin as a neighbour in the merge: the rule leaves
+/// that row as it was and keeps the violation in status(), which the job returns.
 class TopKMergeRule final : public ps::Rule<double> {
  public:
   std::string name() const override { return "topk-merge"; }
   double InitialValue() const override { return -1.0; }  // id -1: empty
   void Apply(const ps::RowSpan<double>& rows, const double* pushed) override;
+  /// Ok, or the first push that repeated an id.
+  const Status& status() const { return status_; }
 
  private:
   std::vector<double> merged_;
-  std::vector<Neighbor> scratch_;
-  std::vector<std::uint32_t> ids_;
+  Status status_;
 };
 
 }  // namespace ecps::models::cf

@@ -450,7 +450,7 @@ void AccumulateSumsAndNorms(const double* x, const std::int64_t* q, std::size_t 
 void AssignAndAccumulate(const double* x, const double* norms, std::size_t n, const CentroidPanel& panel,
                          std::int32_t* labels, double* d2, double* acc, KernelKind kind) {
   // Two passes over a chunk that stays in cache: adding each row inside the AVX-512 kernel
-  // measured slower (its masked read-modify-writes of the sums) than this second pass.
+  // is slower (its masked read-modify-writes of the sums) than this second pass.
   Assign(x, norms, n, panel, labels, d2, kind);
   AccumulateSums(x, n, panel.d, labels, panel.k, acc, kind);
 }

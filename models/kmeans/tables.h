@@ -6,14 +6,13 @@
 //   kmeans.stats   k keys x (d + 1): per cluster the coordinate sums and the count. The
 //                  finalizer writes the new centroid (sums / count) and the count; a cluster
 //                  nobody was assigned to keeps its previous centroid with count 0 (the workers
-//                  then re-seed it). This is the hook where differential privacy will add
-//                  noise to the sums and counts.
+//                  then re-seed it).
 //   kmeans.reduce  1 key: job-wide scalars. Column 0 counts pushes; then `sums` integer-valued
 //                  columns that are added; then `maxes` columns that keep the maximum.
 //   kmeans.top     1 key: the best m candidates (score descending, tie ascending) of all
-//                  workers, each entry (valid, score, tie, d coordinates, one extra value). Used for weighted
-//                  sampling with exponential keys (k-means++), the farthest points that re-seed
-//                  empty clusters, and sampling without replacement.
+//                  workers, each entry (valid, score, tie, d coordinates, one extra value).
+//                  Used for weighted sampling with exponential keys (k-means++), the farthest
+//                  points that re-seed empty clusters, and sampling without replacement.
 //
 // Every combination is exact and independent of the order in which pushes arrive (sums of
 // values on a grid that stay below 2^53 grid steps — see kernel.h —, max, and a total order),

@@ -192,6 +192,22 @@ TEST(TopK, MergeRuleEqualsSelectionFromAllCandidatesInAnyOrderAndGrouping) {
   TopKMergeRule rule;
   rule.Apply(ps::RowSpan<double>{stored.data(), nullptr, 2 * k, 0, 0, nullptr, 0, 1}, empty.data());
   EXPECT_EQ(stored, std::vector<double>(2 * k, -1.0));
+  EXPECT_TRUE(rule.status().ok());
+}
+
+TEST(TopK, MergeRuleRefusesAnIdPushedTwice) {
+  const std::size_t k = 3;
+  std::vector<double> stored(2 * k, -1.0), first(2 * k), again(2 * k);
+  EncodeRow(std::vector<Neighbor>{{4, 0.9}, {2, 0.5}}, k, first.data());
+  EncodeRow(std::vector<Neighbor>{{7, 0.7}, {2, 0.5}}, k, again.data());
+  TopKMergeRule rule;
+  const ps::RowSpan<double> rows{stored.data(), nullptr, 2 * k, 0, 12, nullptr, 12, 1};
+  rule.Apply(rows, first.data());
+  ASSERT_TRUE(rule.status().ok());
+  rule.Apply(rows, again.data());
+  EXPECT_EQ(rule.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(rule.status().message(), "id 2 pushed twice for key 12");
+  EXPECT_EQ(stored, first);  // the row is left as it was
 }
 
 // ---- Metrics -------------------------------------------------------------------------------

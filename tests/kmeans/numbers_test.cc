@@ -15,7 +15,7 @@ namespace ecps {
 namespace {
 
 TEST(KMeansNumbers, HugeFeatureValueIsRefusedWithFileLineAndColumn) {
-  // Before the fix: exit 0, every user in one cluster at distance inf.
+  // Unchecked, such a value ends in exit 0 with every user in one cluster at distance inf.
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("ecps_kmeans_numbers_{}", getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);

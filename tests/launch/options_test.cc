@@ -134,7 +134,7 @@ TEST_F(Inputs, NegativeValuesOfUnsignedOptionsSaySo) {
             std::string::npos)
       << k.out;
   EXPECT_EQ(k.out.find("18446744073709551615"), std::string::npos) << k.out;
-  // --seed -1 was taken as 2^64 - 1 without a word.
+  // --seed -1 is refused, not taken as 2^64 - 1.
   ExpectUsageError(fmt::format("generate --users 20 --items 30 --out {} --seed -1", Path("shop")),
                    "--seed", "must be a non-negative integer, not -1");
   EXPECT_FALSE(fs::exists(dir_ / "shop"));
@@ -155,7 +155,7 @@ TEST_F(Inputs, InfiniteLearningRatesAndTolerancesAreRefused) {
 }
 
 TEST_F(Inputs, AnEmptyStringInAConfigIsAValueNotTheNextArgument) {
-  // `out = ""` used to swallow the next word: the outputs went to a folder named --quiet.
+  // `out = ""` is an empty value: the next word (--quiet) is not taken as the output folder.
   Write("demo.toml", "keys = 100\nclocks = 1\nout = \"\"\n");
   CommandRun r = InRepo(
       fmt::format("cd {} && {} demo --config demo.toml --quiet", dir_.string(), ECPS_BINARY));

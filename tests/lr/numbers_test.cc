@@ -42,7 +42,7 @@ std::string Svm(const std::string& bad_token = "", int bad_row = 0, double scale
 }
 
 TEST(LrNumbers, HugeCsvValueIsRefusedWithFileLineAndColumn) {
-  // Before the fix: exit 0 and a model whose weights were all NaN (-1e300 became -inf as a float).
+  // Unchecked, -1e300 becomes -inf as a float: exit 0 and a model whose weights are all NaN.
   TempDir dir("num_csv");
   WriteText(dir / "train.csv", ShopCsv("-1e300", 2));
   const auto run = RunEcps(fmt::format("train lr --local --quiet --format csv --label-column y --train {} --out {}",
@@ -56,7 +56,7 @@ TEST(LrNumbers, HugeCsvValueIsRefusedWithFileLineAndColumn) {
 }
 
 TEST(LrNumbers, LibsvmValueBeyondTheLimitIsRefused) {
-  // Before the fix 1e30 fitted a float and was trained on.
+  // 1e30 fits a float: unchecked, it would be trained on.
   TempDir dir("num_svm");
   WriteText(dir / "train.svm", Svm("9:1e30", 5));
   const auto run = RunEcps(fmt::format("train lr --local --quiet --train {} --out {}", dir / "train.svm", dir / "out"));
@@ -86,7 +86,7 @@ TEST(LrNumbers, NanAndInfTokensAreRefusedInLibsvmAndLibffm) {
 
 TEST(LrNumbers, DivergingTrainingStopsWithoutWritingTheModel) {
   // A step so large that the float weights overflow at the first update (1e30 x a gradient
-  // of ~5e14, values within the limit). Before the fix: exit 0 and a model of inf/NaN weights.
+  // of ~5e14, values within the limit). Unchecked: exit 0 and a model of inf/NaN weights.
   TempDir dir("num_diverge");
   WriteText(dir / "train.svm", Svm("", 0, 5e14));
   const auto run = RunEcps(fmt::format("train lr --local --quiet --algorithm sgd --learning-rate 1e30 --holdout 0 "
@@ -100,7 +100,7 @@ TEST(LrNumbers, DivergingTrainingStopsWithoutWritingTheModel) {
 
 TEST(LrNumbers, KeySpaceBeyondAvailableMemoryIsRefusedBeforeStarting) {
   // 2^30 keys with 1001 open clock buffers per key (ssp): terabytes, more than any machine
-  // has. Before the fix the servers started allocating them.
+  // has: refused before the servers allocate anything.
   TempDir dir("num_mem");
   WriteText(dir / "train.svm", Svm());
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,4 +1,4 @@
-// The real `ecps` binary on inputs that used to abort it: bytes that are not UTF-8 in a CSV
+// The real `ecps` binary on inputs that must not abort it: bytes that are not UTF-8 in a CSV
 // header, a data value or an output path (all reach metrics.json), a model path that is a
 // folder or a device; and item-CF with more neighbour slots than real neighbours, whose
 // model must hold only the real ones.
