@@ -53,5 +53,7 @@ void AddKMeansCommand(CommandTree& tree);  ///< train kmeans, segment
 /// `ecps train lr`, `ecps train linreg`, `ecps predict` (launch/commands/lr_command.cc).
 void AddLrCommands(CommandTree& tree);
 void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, similar
+/// `ecps privacy epsilon`, `ecps privacy noise` (launch/commands/privacy_command.cc).
+void AddPrivacyCommands(CommandTree& tree);
 
 }  // namespace ecps::launch

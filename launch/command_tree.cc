@@ -26,6 +26,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddLrCommands(tree);
   AddCfCommands(tree);
   AddPipelineCommand(tree);
+  AddPrivacyCommands(tree);
   CheckNumberTypes(app);
 }
 
