@@ -39,8 +39,9 @@ struct ShardPlan {
   std::vector<std::vector<FileRange>> file_ranges;
   /// Users are owned by worker UserOwner(id): a hash of the id, the same on every rank.
   std::uint64_t user_hash_seed = 0x5eed;
-  /// Entity blocks for similarity work: boundaries of the blocks (num_blocks + 1 values)
-  /// and, per worker, its block pairs. Empty until a model asks for a block plan.
+  /// An all-pairs plan over an entity range (PlanBlocks): boundaries of the blocks
+  /// (num_blocks + 1 values) and, per worker, its (row block, column block) tasks. Empty until
+  /// a model that compares all pairs (CF similarity) asks for one.
   std::vector<std::uint64_t> block_bounds;
   std::vector<std::vector<BlockTask>> block_tasks;
 
