@@ -1,0 +1,104 @@
+// The noise source: its distribution (fixed test seeds, so the bounds cannot flake), the grid
+// its results lie on, and that entropy-keyed streams differ.
+#include "privacy/noise.h"
+
+#include <cmath>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace ecps::privacy {
+namespace {
+
+struct Moments {
+  double mean = 0, variance = 0, within_one_sd = 0;
+};
+
+template <class T>
+Moments Measure(const std::vector<T>& v, double center, double sd) {
+  Moments m;
+  const auto n = static_cast<double>(v.size());
+  for (T x : v) m.mean += static_cast<double>(x);
+  m.mean /= n;
+  for (T x : v) {
+    const double d = static_cast<double>(x) - center;
+    m.variance += d * d;
+    if (std::abs(d) <= sd) m.within_one_sd += 1;
+  }
+  m.variance /= n;
+  m.within_one_sd /= n;
+  return m;
+}
+
+constexpr std::size_t kN = 200001;  // odd: the last sample comes from an unpaired draw
+
+TEST(GaussianNoise, AddsNoiseOfTheStatedStandardDeviationToEveryValue) {
+  for (std::uint64_t seed : {1, 2, 3}) {
+    auto noise = GaussianNoise::FromTestSeed(seed);
+    std::vector<double> v(kN, 5.0);
+    noise.AddTo(std::span<double>(v), 3.0);
+    const Moments m = Measure(v, 5.0, 3.0);
+    // Sampling sd of the mean: 3/sqrt(n) = 0.0067; of variance/9: sqrt(2/n) = 0.0032;
+    // of the share within one sd: 0.001. Each bound is 5 of those.
+    EXPECT_NEAR(m.mean, 5.0, 0.034) << "seed " << seed;
+    EXPECT_NEAR(m.variance / 9.0, 1.0, 0.016) << "seed " << seed;
+    EXPECT_NEAR(m.within_one_sd, 0.682689, 0.0052) << "seed " << seed;
+    std::size_t unchanged = 0;
+    for (double x : v) unchanged += x == 5.0;
+    EXPECT_LT(unchanged, 20u);  // P(|z| < grid/2/sd) per value is about 1e-4
+  }
+}
+
+TEST(GaussianNoise, FloatValuesGetTheSameDistribution) {
+  auto noise = GaussianNoise::FromTestSeed(11);
+  std::vector<float> v(kN, 0.0f);
+  noise.AddTo(std::span<float>(v), 0.5);
+  const Moments m = Measure(v, 0.0, 0.5);
+  EXPECT_NEAR(m.mean, 0.0, 0.0056);
+  EXPECT_NEAR(m.variance / 0.25, 1.0, 0.016);
+}
+
+TEST(GaussianNoise, NoisyValuesLieOnThePowerOfTwoGrid) {
+  EXPECT_EQ(GaussianNoise::SnapGrid(1.0), std::ldexp(1.0, -12));
+  EXPECT_EQ(GaussianNoise::SnapGrid(1.5), std::ldexp(1.0, -12));
+  EXPECT_EQ(GaussianNoise::SnapGrid(0.99), std::ldexp(1.0, -13));
+  EXPECT_EQ(GaussianNoise::SnapGrid(40.0), std::ldexp(1.0, 5 - 12));
+  auto noise = GaussianNoise::FromTestSeed(5);
+  std::vector<double> v(10000);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.1 * static_cast<double>(i) + 1e-9;
+  const double sd = 2.5, grid = GaussianNoise::SnapGrid(sd);
+  noise.AddTo(std::span<double>(v), sd);
+  for (double x : v) ASSERT_EQ(std::fmod(x, grid), 0.0) << x;
+}
+
+TEST(GaussianNoise, ATestSeedReplaysAndEntropyDoesNot) {
+  auto a = GaussianNoise::FromTestSeed(9), b = GaussianNoise::FromTestSeed(9);
+  auto c = GaussianNoise::FromTestSeed(10);
+  std::vector<double> x(1000), y(1000), z(1000);
+  a.Standard(x);
+  b.Standard(y);
+  c.Standard(z);
+  EXPECT_EQ(x, y);
+  EXPECT_NE(x, z);
+  auto e1 = GaussianNoise::FromEntropy(), e2 = GaussianNoise::FromEntropy();
+  ASSERT_TRUE(e1.ok() && e2.ok());
+  std::vector<double> p(1000), q(1000);
+  e1->Standard(p);
+  e2->Standard(q);
+  EXPECT_NE(p, q);
+  EXPECT_NE(p, x);
+}
+
+TEST(GaussianNoise, StandardSamplesAreIndependentAcrossRefills) {
+  // More than one 64 KiB keystream block: neighbouring samples are uncorrelated.
+  auto noise = GaussianNoise::FromTestSeed(3);
+  std::vector<double> z(kN);
+  noise.Standard(z);
+  double lag1 = 0;
+  for (std::size_t i = 1; i < z.size(); ++i) lag1 += z[i] * z[i - 1];
+  lag1 /= static_cast<double>(z.size() - 1);
+  EXPECT_NEAR(lag1, 0.0, 5.0 / std::sqrt(static_cast<double>(kN)));
+}
+
+}  // namespace
+}  // namespace ecps::privacy
