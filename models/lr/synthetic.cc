@@ -6,7 +6,7 @@
 #include <numbers>
 #include <vector>
 
-#include "models/common/output.h"
+#include "util/files.h"
 #include "util/hash.h"
 
 namespace ecps::models::lr {
@@ -58,7 +58,7 @@ Status WriteSyntheticCtr(const SyntheticCtrOptions& o, const std::string& path) 
   }
   const double bias = std::log(o.base_rate / (1 - o.base_rate)) - bias_shift;
 
-  ECPS_ASSIGN_OR_RETURN(auto out, AtomicWriter::Open(path));
+  ECPS_ASSIGN_OR_RETURN(auto out, util::AtomicWriter::Open(path));
   std::string buf;
   buf.reserve(1 << 22);
   char num[32];
