@@ -11,7 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "models/common/output.h"
+#include "util/files.h"
+#include "util/output_folder.h"
 
 namespace ecps::datagen {
 namespace {
@@ -102,8 +103,8 @@ Status ShopOptions::Validate() const {
 
 Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
   ECPS_RETURN_IF_ERROR(o.Validate());
-  ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(dir));
-  ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(dir + "/truth"));
+  ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(dir));
+  ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(dir + "/truth"));
   std::mt19937_64 rng(o.seed);
   std::uniform_real_distribution<double> unif(0.0, 1.0);
   auto normal = [&](double mean, double sd) { return std::normal_distribution<double>(mean, sd)(rng); };
@@ -273,14 +274,14 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
   std::string model_csv = fmt::format("feature,weight\nbias,{}\n", bias);
   for (const auto& [name, w] : weights) model_csv += fmt::format("{},{}\n", name, w);
 
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/users.csv", users_csv));
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/items.csv", items_csv));
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/interactions.csv", inter_csv));
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/impressions.libsvm", train_svm));
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/impressions_test.libsvm", test_svm));
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/featindex.txt", fi.Dump()));
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/truth/user_segments.csv", truth_csv));
-  ECPS_RETURN_IF_ERROR(models::WriteFileAtomic(dir + "/truth/click_model.csv", model_csv));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/users.csv", users_csv));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/items.csv", items_csv));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/interactions.csv", inter_csv));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/impressions.libsvm", train_svm));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/impressions_test.libsvm", test_svm));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/featindex.txt", fi.Dump()));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/truth/user_segments.csv", truth_csv));
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/truth/click_model.csv", model_csv));
   sum.users = users.size();
   sum.items = items.size();
   sum.test_impressions = n_test;

@@ -12,10 +12,10 @@
 
 #include "launch/command.h"
 #include "launch/interrupt.h"
-#include "models/common/output.h"
 #include "ps/logging.h"
 #include "ps/mpi_transport.h"
 #include "scheduler/local_cluster.h"
+#include "util/output_folder.h"
 
 namespace ecps::launch {
 namespace {
@@ -286,10 +286,10 @@ Status RunWritingOutput(const ClusterOptions* cluster, const std::string& dir,
   InterruptibleScope interruptible;
   const bool mpi_job = cluster != nullptr && !cluster->RunsLocally();
   if (mpi_job) ECPS_RETURN_IF_ERROR(InitMpi());
-  std::unique_ptr<models::StagedOutput> staged;
+  std::unique_ptr<util::StagedOutput> staged;
   Status s = Status::Ok();
   if (!dir.empty() && (!mpi_job || g_mpi_rank == 0)) {
-    auto begun = models::StagedOutput::Begin(dir);
+    auto begun = util::StagedOutput::Begin(dir);
     if (begun.ok()) {
       staged = std::move(begun).value();
     } else {

@@ -71,7 +71,7 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
                   const std::function<Status(sched::Job&)>& on_scheduler = {});
 
 /// Runs `run`, a command that writes the output folder `dir` (none when empty), so that the
-/// folder never holds half a run: the outputs are staged (models::StagedOutput) by the
+/// folder never holds half a run: the outputs are staged (util::StagedOutput) by the
 /// process that writes them (this one, or rank 0 of an MPI job) and appear in `dir` only
 /// when `run` succeeds; a failure or an interrupt leaves `dir` as it was (and no folder when
 /// there was none). A second run on the same `dir` is refused (exit 2). SIGINT/SIGTERM stop

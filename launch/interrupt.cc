@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "models/common/output.h"
+#include "util/files.h"
 
 namespace ecps::launch {
 namespace {
@@ -33,7 +33,7 @@ std::string_view SignalName(int signo) { return signo == SIGINT ? "SIGINT" : "SI
 // Ends the process by `signo` (its default action), as it would end without the watcher,
 // after removing the temporary files of the outputs it was writing.
 [[noreturn]] void DieBy(int signo) {
-  models::RemoveUnfinishedFiles();
+  util::RemoveUnfinishedFiles();
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   sigaction(signo, &dfl, nullptr);

@@ -6,7 +6,7 @@
 // sigwait (nothing runs in signal-handler context). What a signal does depends on whether an
 // InterruptibleScope is open:
 //   - none open (parsing, predict, segment, ...): the temporary files of the outputs being
-//     written are removed (models::RemoveUnfinishedFiles), then the signal's default action
+//     written are removed (util::RemoveUnfinishedFiles), then the signal's default action
 //     ends the process, as without the watcher;
 //   - one open (a training, generate, the pipeline): the signal is recorded, and the code in
 //     the scope polls InterruptStatus() at its safe points (every rank's heartbeat thread

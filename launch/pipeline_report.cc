@@ -10,7 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "models/common/output.h"
+#include "util/crc32.h"
+#include "util/files.h"
 #include "worker/csv.h"
 #include "worker/line_reader.h"
 
@@ -216,7 +217,7 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
     const fs::path profiles = fs::path(st.dir) / "profiles.csv";
     if (fs::exists(profiles)) s += "Segment profiles (original units):\n\n" + CsvMarkdown(profiles.string(), 50) + "\n";
   }
-  return models::WriteFileAtomic((fs::path(out) / "summary.md").string(), s);
+  return util::WriteFileAtomic((fs::path(out) / "summary.md").string(), s);
 }
 
 Status WriteManifest(const std::string& out) {
@@ -230,10 +231,10 @@ Status WriteManifest(const std::string& out) {
   std::sort(files.begin(), files.end());
   nlohmann::json list = nlohmann::json::array();
   for (const auto& rel : files) {
-    ECPS_ASSIGN_OR_RETURN(auto crc, models::FileCrc32((fs::path(out) / rel).string()));
+    ECPS_ASSIGN_OR_RETURN(auto crc, util::FileCrc32((fs::path(out) / rel).string()));
     list.push_back({{"path", rel}, {"bytes", crc.second}, {"crc32", fmt::format("{:08x}", crc.first)}});
   }
-  return models::WriteJsonFile((fs::path(out) / "manifest.json").string(), {{"files", list}});
+  return util::WriteJsonFile((fs::path(out) / "manifest.json").string(), {{"files", list}});
 }
 
 }  // namespace ecps::launch

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <span>
 #include <string>
-#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -71,15 +70,5 @@ class RangePartition {
 
 /// True when `keys` is strictly increasing (sorted and unique).
 bool SortedUnique(std::span<const Key> keys);
-
-/// 64-bit hash of a feature name or id, stable across platforms and runs (FNV-1a followed
-/// by a MurmurHash3 finaliser for avalanche). `seed` separates hash spaces (e.g. fields).
-std::uint64_t HashFeature(std::string_view feature, std::uint64_t seed = 0);
-/// Mixes an integer id (MurmurHash3 finaliser); for hashing user ids into buckets.
-std::uint64_t MixId(std::uint64_t id);
-/// Maps a hash to a bucket in [0, num_buckets) without modulo bias worth caring about.
-inline Key HashToBucket(std::uint64_t hash, Key num_buckets) {
-  return static_cast<Key>((static_cast<U128>(hash) * num_buckets) >> 64);
-}
 
 }  // namespace ecps::ps

@@ -7,7 +7,7 @@
 namespace ecps::ps {
 
 /// A parameter key. Tables own a bounded range [begin, end) of keys; sparse features are
-/// hashed into that range first (HashToBucket in table.h).
+/// hashed into that range first (util::HashToBucket in util/hash.h).
 using Key = std::uint64_t;
 /// Rank of a process (MPI) or of a thread-node (single-node mode) in the job.
 using Rank = int;

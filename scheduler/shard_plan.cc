@@ -6,12 +6,13 @@
 
 #include <fmt/format.h>
 
-#include "ps/table.h"
+#include "ps/types.h"
+#include "util/hash.h"
 
 namespace ecps::sched {
 
 int ShardPlan::UserOwner(std::string_view user_id) const {
-  return static_cast<int>(ps::HashToBucket(ps::HashFeature(user_id, user_hash_seed),
+  return static_cast<int>(util::HashToBucket(util::HashFeature(user_id, user_hash_seed),
                                            static_cast<ps::Key>(num_workers)));
 }
 

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "ps/table.h"
+#include "util/hash.h"
 #include "worker/csv.h"
 #include "worker/line_reader.h"
 
@@ -62,7 +62,7 @@ std::string Quoted(std::string_view s) {
 }
 
 std::uint32_t Bucket(std::uint64_t hash, std::uint64_t buckets) {
-  return static_cast<std::uint32_t>(ps::HashToBucket(hash, buckets));
+  return static_cast<std::uint32_t>(util::HashToBucket(hash, buckets));
 }
 
 }  // namespace
@@ -212,23 +212,23 @@ Result<ExampleParser> ExampleParser::MakeCsv(const ParserOptions& options, const
   for (const auto& n : columns.categorical) {
     ECPS_ASSIGN_OR_RETURN(std::size_t i, header.Find(n));
     p.categorical_index_.push_back(i);
-    p.categorical_seed_.push_back(ps::HashFeature(n, 0xca7e6025ULL));
+    p.categorical_seed_.push_back(util::HashFeature(n, 0xca7e6025ULL));
   }
   return p;
 }
 
 std::uint32_t ExampleParser::IndexKey(std::uint64_t index) const {
   if (options_.num_features > 0) return static_cast<std::uint32_t>(index);
-  return Bucket(ps::MixId(index ^ kIndexSeed), num_buckets_);
+  return Bucket(util::MixId(index ^ kIndexSeed), num_buckets_);
 }
 
 std::uint32_t ExampleParser::FieldIndexKey(std::uint64_t field, std::uint64_t index) const {
   if (options_.num_features > 0) return static_cast<std::uint32_t>(index);
-  return Bucket(ps::MixId(index ^ ps::MixId(field + kIndexSeed)), num_buckets_);
+  return Bucket(util::MixId(index ^ util::MixId(field + kIndexSeed)), num_buckets_);
 }
 
 std::uint32_t ExampleParser::CategoryKey(std::size_t j, std::string_view value) const {
-  return Bucket(ps::HashFeature(value, categorical_seed_[j]), num_buckets_);
+  return Bucket(util::HashFeature(value, categorical_seed_[j]), num_buckets_);
 }
 
 std::string_view ExampleParser::CategoryValue(const ParseScratch& scratch, std::size_t j) const {

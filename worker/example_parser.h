@@ -11,7 +11,7 @@
 //   [0, num_buckets)            hashed (or, with num_features > 0, direct) feature ids
 //   num_buckets                 the bias term (value 1 on every row), when bias is on
 //   num_buckets + 1 + j         numeric CSV column j (its value as read)
-// Hashing is stable across runs, platforms and worker counts (ps::MixId / ps::HashFeature),
+// Hashing is stable across runs, platforms and worker counts (util::MixId / util::HashFeature),
 // so a key means the same feature everywhere, and `ecps predict` reproduces it.
 //
 // Feature values and real labels are finite numbers within kMaxDataMagnitude (csv.h); a

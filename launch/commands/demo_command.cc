@@ -6,8 +6,9 @@
 
 #include "launch/cluster.h"
 #include "launch/command.h"
-#include "models/common/output.h"
 #include "models/pscheck/pscheck.h"
+#include "util/files.h"
+#include "util/output_folder.h"
 
 namespace ecps::launch {
 
@@ -48,8 +49,8 @@ void AddDemoCommand(CommandTree& tree) {
                                    {"pull_seconds", r.pull_seconds}});
                 checked += r.values_checked;
               }
-              ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(o->out));
-              return models::WriteJsonFile(
+              ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(o->out));
+              return util::WriteJsonFile(
                   o->out + "/metrics.json",
                   {{"passed", true}, {"values_checked", checked}, {"workers", workers}});
             });

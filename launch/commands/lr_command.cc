@@ -12,10 +12,10 @@
 #include "launch/command.h"
 #include "launch/memory.h"
 #include "models/common/model_file.h"
-#include "models/common/output.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
 #include "models/lr/lr_model.h"
+#include "util/files.h"
 
 namespace ecps::launch {
 namespace {
@@ -110,7 +110,7 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
         cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); },
         [&](sched::Job& j) -> Status {
           if (cluster.quiet) return Status::Ok();
-          std::printf("%s\n", models::DumpJson(static_cast<JobT&>(j).metrics(), 2).c_str());
+          std::printf("%s\n", util::DumpJson(static_cast<JobT&>(j).metrics(), 2).c_str());
           std::fflush(stdout);  // before the log lines that follow on stderr
           return Status::Ok();
         });
@@ -247,7 +247,7 @@ void AddPredict(CommandTree& tree) {
         }
         return Status::Ok();
       }
-      return models::WriteFileAtomic(o->out, text);
+      return util::WriteFileAtomic(o->out, text);
     };
   });
 }

@@ -31,7 +31,7 @@
 #include "launch/config.h"
 #include "launch/interrupt.h"
 #include "launch/pipeline_report.h"
-#include "models/common/output.h"
+#include "util/output_folder.h"
 
 namespace ecps::launch {
 namespace {
@@ -154,10 +154,10 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
   // folder); SIGINT/SIGTERM stop the running stage, which leaves nothing, and the pipeline.
   InterruptibleScope interruptible;
   const bool printing = IsPrintingProcess();
-  std::unique_ptr<models::OutputLock> lock;
+  std::unique_ptr<util::OutputLock> lock;
   Status locked = Status::Ok();
   if (printing) {
-    auto taken = models::OutputLock::Acquire(out);
+    auto taken = util::OutputLock::Acquire(out);
     if (taken.ok()) {
       lock = std::move(taken).value();
     } else {
@@ -183,7 +183,7 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
   }
   if (results.empty()) return InvalidArgument(fmt::format("{}: no stage to run", o.config));
   if (!printing) return Status::Ok();
-  ECPS_RETURN_IF_ERROR(models::PrepareOutputDir(out));
+  ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(out));
   ECPS_RETURN_IF_ERROR(WriteSummary(out, results));
   ECPS_RETURN_IF_ERROR(WriteManifest(out));
   spdlog::info("pipeline: done; report in {}/summary.md, file list in {}/manifest.json", out, out);

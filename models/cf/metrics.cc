@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "ps/table.h"
+#include "util/hash.h"
 
 namespace ecps::models::cf {
 
@@ -92,12 +92,12 @@ void SampleNegatives(std::uint64_t seed, std::uint32_t user, std::uint32_t n_ite
                                                interacted.begin());
   const std::size_t available = n_items - std::min<std::size_t>(n_items, inside);
   count = std::min(count, available);
-  std::uint64_t state = ps::MixId(seed * 0x9E3779B97F4A7C15ULL ^ ps::MixId(user + 1));
+  std::uint64_t state = util::MixId(seed * 0x9E3779B97F4A7C15ULL ^ util::MixId(user + 1));
   std::unordered_set<std::uint32_t> picked;
   while (out->size() < count) {
     state += 0x9E3779B97F4A7C15ULL;  // SplitMix64
-    const std::uint64_t r = ps::MixId(state);
-    const auto item = static_cast<std::uint32_t>((static_cast<ps::U128>(r) * n_items) >> 64);
+    const std::uint64_t r = util::MixId(state);
+    const auto item = static_cast<std::uint32_t>(util::HashToBucket(r, n_items));
     if (std::binary_search(interacted.begin(), interacted.end(), item)) continue;
     if (!picked.insert(item).second) continue;
     out->push_back(item);

@@ -10,8 +10,9 @@
 #include "models/cf/pack.h"
 #include "models/cf/topk.h"
 #include "models/common/csv_field.h"
-#include "models/common/output.h"
 #include "ps/stopwatch.h"
+#include "util/files.h"
+#include "util/output_folder.h"
 
 namespace ecps::models::cf {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 class CsvOut {
  public:
   static Result<CsvOut> Open(const std::string& path) {
-    ECPS_ASSIGN_OR_RETURN(auto w, AtomicWriter::Open(path));
+    ECPS_ASSIGN_OR_RETURN(auto w, util::AtomicWriter::Open(path));
     return CsvOut(std::move(w));
   }
   std::string& buf() { return buf_; }
@@ -36,8 +37,8 @@ class CsvOut {
   }
 
  private:
-  explicit CsvOut(std::unique_ptr<AtomicWriter> writer) : writer_(std::move(writer)) {}
-  std::unique_ptr<AtomicWriter> writer_;
+  explicit CsvOut(std::unique_ptr<util::AtomicWriter> writer) : writer_(std::move(writer)) {}
+  std::unique_ptr<util::AtomicWriter> writer_;
   std::string buf_;
 };
 
@@ -223,7 +224,7 @@ nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
 // metrics.jsonl: one line per protocol and method (nothing without evaluation).
 Status WriteMetricLines(const std::string& path, const TrainedResults& in,
                         const nlohmann::json& metrics) {
-  ECPS_ASSIGN_OR_RETURN(auto log, JsonLinesLog::Open(path));
+  ECPS_ASSIGN_OR_RETURN(auto log, util::JsonLinesLog::Open(path));
   if (in.settings.evaluate) {
     for (const char* protocol : {"full", "sampled"}) {
       for (const std::string& method : {in.options.kind_name(), std::string("popularity")}) {
@@ -294,7 +295,7 @@ Result<NeighborLists> ReceiveLists(ps::Node& node, std::uint32_t topic, std::siz
 Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
   const ps::Stopwatch write_time;
   const CfOptions& o = in.options;
-  ECPS_RETURN_IF_ERROR(PrepareOutputDir(o.out));
+  ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(o.out));
   auto path = [&](const char* name) { return (std::filesystem::path(o.out) / name).string(); };
   const UserLocator where(in.reports, in.state.n_users);
   if (o.top_n > 0)
@@ -323,7 +324,7 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
                   {"recommend_s", total.recommend_s},
                   {"write_s", write_time.Seconds()},
                   {"total_s", in.state.since_start.Seconds()}};
-  ECPS_RETURN_IF_ERROR(WriteJsonFile(path("metrics.json"), j));
+  ECPS_RETURN_IF_ERROR(util::WriteJsonFile(path("metrics.json"), j));
   ECPS_RETURN_IF_ERROR(WriteMetricLines(path("metrics.jsonl"), in, j));
   LogSummary(ctx.node, in, total, j);
   return Status::Ok();

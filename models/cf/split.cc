@@ -4,12 +4,13 @@
 
 #include <fmt/format.h>
 
-#include "ps/table.h"
+#include "util/hash.h"
 
 namespace ecps::models::cf {
 
 double UnitHash(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
-  std::uint64_t h = ps::MixId(seed ^ ps::MixId(a * 0x9E3779B97F4A7C15ULL + ps::MixId(b + 0x632BE59BD9B4E019ULL)));
+  std::uint64_t h = util::MixId(
+      seed ^ util::MixId(a * 0x9E3779B97F4A7C15ULL + util::MixId(b + 0x632BE59BD9B4E019ULL)));
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 

@@ -8,7 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "models/common/output.h"
+#include "util/crc32.h"
+#include "util/files.h"
 
 namespace ecps::models {
 namespace {
@@ -38,9 +39,9 @@ Status SaveModelFile(const std::string& path, const std::string& kind, std::uint
   k.resize(kKindBytes, '\0');
   out += k;
   Put(&out, static_cast<std::uint64_t>(payload.size()));
-  Put(&out, Crc32(payload));
+  Put(&out, util::Crc32(payload));
   out += payload;
-  return WriteFileAtomic(path, out);
+  return util::WriteFileAtomic(path, out);
 }
 
 namespace {
@@ -148,7 +149,7 @@ Result<std::string> LoadModelFile(const std::string& path, const std::string& ki
   if (static_cast<std::uint64_t>(in.gcount()) != size) {
     return IoError(fmt::format("{}: read {} of {} payload bytes", path, in.gcount(), size));
   }
-  if (Crc32(payload) != crc) {
+  if (util::Crc32(payload) != crc) {
     return DataError(fmt::format("{}: checksum mismatch: the model file is corrupt", path));
   }
   return payload;

@@ -14,13 +14,14 @@
 
 #include "models/common/binary_metrics.h"
 #include "models/common/csv_field.h"
-#include "models/common/output.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
 #include "models/kmeans/quality.h"
 #include "models/kmeans/worker_run.h"
 #include "ps/collective.h"
 #include "scheduler/progress.h"
+#include "util/files.h"
+#include "util/output_folder.h"
 
 namespace ecps::models::kmeans {
 
@@ -137,7 +138,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   auto& node = ctx.node;
   const auto workers = ps::WorkerRanks(node.roles());
   const auto deadline = [&] { return node.DefaultDeadline(); };
-  ECPS_RETURN_IF_ERROR(PrepareOutputDir(options_.out));
+  ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(options_.out));
 
   ECPS_ASSIGN_OR_RETURN(st.loads, ps::Gather(node, kLoadTopic, workers, worker::LoadReport{}, deadline()));
   std::uint64_t read = 0, skipped = 0, forwarded = 0;
@@ -152,7 +153,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     for (const auto& e : l.skipped_examples) node.log().warn("skipped: {}", e);
   }
 
-  ECPS_ASSIGN_OR_RETURN(auto jsonl, JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
+  ECPS_ASSIGN_OR_RETURN(auto jsonl, util::JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
   sched::ProgressOptions po;
   po.quiet = options_.quiet;
   // Total unknown: most runs stop well before --max-iter.
@@ -238,7 +239,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   }
 
   // assignments.csv: the workers' streams merged by input order.
-  ECPS_ASSIGN_OR_RETURN(auto file, AtomicWriter::Open(options_.out + "/assignments.csv"));
+  ECPS_ASSIGN_OR_RETURN(auto file, util::AtomicWriter::Open(options_.out + "/assignments.csv"));
   const bool with_scores = options_.anomaly_scores;
   ECPS_RETURN_IF_ERROR(file->Write(with_scores ? "id,cluster,distance,score,anomaly\n" : "id,cluster,distance\n"));
   struct Stream {
@@ -348,8 +349,8 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   }
   nlohmann::json overall = nlohmann::json::object();
   for (std::size_t f = 0; f < d; ++f) overall[names[f]] = sum.mean[f];
-  ECPS_RETURN_IF_ERROR(WriteFileAtomic(options_.out + "/profiles.csv", csv));
-  ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/profiles.json",
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/profiles.csv", csv));
+  ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/profiles.json",
                                      {{"segments", segments}, {"overall_mean", overall}, {"users", sum.users}}));
 
   std::uint64_t read = 0, skipped = 0;
@@ -414,10 +415,10 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   }
   m["config"] = options_.ToJson();
   result_.metrics = m;
-  ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", m));
+  ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", m));
   ctx.node.log().info("kmeans: k={} inertia {:.6g} silhouette {} Davies-Bouldin {} -> {}", k,
-                      sum.inertia, DumpJson(m["silhouette"]), DumpJson(m["davies_bouldin"]),
-                      options_.out);
+                      sum.inertia, util::DumpJson(m["silhouette"]),
+                      util::DumpJson(m["davies_bouldin"]), options_.out);
   return Status::Ok();
 }
 

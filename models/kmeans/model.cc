@@ -10,8 +10,8 @@
 #include <tbb/task_arena.h>
 
 #include "models/common/model_file.h"
-#include "models/common/output.h"
 #include "models/kmeans/kernel.h"
+#include "util/files.h"
 #include "worker/line_reader.h"
 
 namespace ecps::models::kmeans {
@@ -130,12 +130,12 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
   ECPS_ASSIGN_OR_RETURN(auto parser, worker::FeatureRowParser::Open(schema, o.data));
   ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(o.data));
 
-  std::unique_ptr<AtomicWriter> file;
+  std::unique_ptr<util::AtomicWriter> file;
   std::FILE* stdout_sink = nullptr;
   if (o.out == "-") {
     stdout_sink = stdout;
   } else {
-    ECPS_ASSIGN_OR_RETURN(file, AtomicWriter::Open(o.out));
+    ECPS_ASSIGN_OR_RETURN(file, util::AtomicWriter::Open(o.out));
   }
   auto write = [&](std::string_view s) -> Status {
     if (file) return file->Write(s);

@@ -12,7 +12,7 @@
 #include "models/kmeans/seeding.h"
 #include "models/kmeans/worker_state.h"
 #include "ps/stopwatch.h"
-#include "ps/table.h"
+#include "util/hash.h"
 
 namespace ecps::models::kmeans {
 namespace {
@@ -61,7 +61,7 @@ class WorkerRun {
     state_.x_data = state_.users.features.data();
     state_.hashes.resize(state_.n);
     for (std::size_t i = 0; i < state_.n; ++i) {
-      state_.hashes[i] = ps::HashFeature(state_.users.id(i), state_.options.seed);
+      state_.hashes[i] = util::HashFeature(state_.users.id(i), state_.options.seed);
     }
     return state_.ToScheduler(kLoadTopic, report);
   }

@@ -11,10 +11,10 @@
 
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
-#include "models/common/output.h"
 #include "models/lr/lr_data.h"
 #include "models/lr/lr_model.h"
 #include "ps/collective.h"
+#include "util/files.h"
 
 namespace ecps::models::lr {
 namespace {
@@ -340,7 +340,7 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
   metrics_["solve_seconds"] = solve_s;
   metrics_["roles"] = {{"servers", node.roles().num_servers()}, {"workers", static_cast<int>(workers.size())}};
   node.log().info("linreg: {} columns, {} training rows; eval rmse {}, r2 {}", sums.d, total.n,
-                  DumpJson(metrics_["rmse"]), DumpJson(metrics_["r2"]));
+                  util::DumpJson(metrics_["rmse"]), util::DumpJson(metrics_["r2"]));
   return Status::Ok();
 }
 
@@ -367,8 +367,8 @@ Status LinRegJob::FinishScheduler(sched::JobContext&) {
     // coefficient: listed only when named.
     if (!name.empty()) csv += fmt::format("{},{},{:.17g}\n", CsvField(name), k, coef_[k]);
   }
-  ECPS_RETURN_IF_ERROR(WriteFileAtomic(options_.out + "/coefficients.csv", csv));
-  return WriteJsonFile(options_.out + "/metrics.json", metrics_);
+  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/coefficients.csv", csv));
+  return util::WriteJsonFile(options_.out + "/metrics.json", metrics_);
 }
 
 }  // namespace ecps::models::lr

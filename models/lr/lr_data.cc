@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "models/common/output.h"
 #include "models/lr/lr_kernels.h"
+#include "util/output_folder.h"
 #include "worker/line_reader.h"
 
 namespace ecps::models::lr {
@@ -28,7 +28,7 @@ void WarnAboutIdentifiers(const worker::ExampleParser& parser, spdlog::logger& l
 
 Result<sched::ShardPlan> PlanTrainTest(const std::string& out_dir, std::vector<std::string> train,
                                        const std::string& test, int num_workers) {
-  ECPS_RETURN_IF_ERROR(PrepareOutputDir(out_dir));
+  ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(out_dir));
   if (!test.empty()) train.push_back(test);
   return sched::PlanFiles(train, num_workers);
 }

@@ -12,11 +12,11 @@
 #include <fmt/ranges.h>
 #include <tbb/info.h>
 
-#include "models/common/output.h"
 #include "models/lr/lr_data.h"
 #include "models/lr/lr_kernels.h"
 #include "ps/collective.h"
 #include "scheduler/progress.h"
+#include "util/files.h"
 #include "worker/line_reader.h"
 #include "worker/sparse_data.h"
 
@@ -348,7 +348,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
                   "loaded in {:.2f} s",
                   all.train_rows, all.nnz, all.test_rows, W, plan.num_batches, plan.nominal_batch, load_s);
 
-  ECPS_ASSIGN_OR_RETURN(auto jsonl, JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
+  ECPS_ASSIGN_OR_RETURN(auto jsonl, util::JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
   sched::ProgressOptions po;
   po.quiet = node.log().level() > spdlog::level::info;
   sched::Progress progress(node.log(), "lr", all.train_rows * static_cast<std::uint64_t>(options_.epochs), po);
@@ -520,7 +520,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   metrics_["nonzero_weights"] = model_.keys.size();
   metrics_["num_keys"] = parser_->num_keys();
   metrics_["total_seconds"] = since_plan_.Seconds();
-  ECPS_RETURN_IF_ERROR(WriteJsonFile(options_.out + "/metrics.json", metrics_));
+  ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", metrics_));
   node.log().info("lr: wrote {}/model.bin ({} non-zero weights of {}) and metrics.json", options_.out,
                   model_.keys.size(), parser_->num_keys());
   return Status::Ok();

@@ -8,18 +8,19 @@
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
 
-#include "ps/table.h"
+#include "util/hash.h"
 
 namespace ecps::models::lr {
 
 std::uint32_t BatchOf(std::uint64_t id, std::uint64_t seed, int epoch, std::uint32_t num_batches) {
-  const std::uint64_t salt = ps::MixId(seed * 0x100000001b3ULL + static_cast<std::uint64_t>(epoch) + 1);
-  return static_cast<std::uint32_t>(ps::HashToBucket(ps::MixId(id ^ salt), num_batches));
+  const std::uint64_t salt =
+      util::MixId(seed * 0x100000001b3ULL + static_cast<std::uint64_t>(epoch) + 1);
+  return static_cast<std::uint32_t>(util::HashToBucket(util::MixId(id ^ salt), num_batches));
 }
 
 bool HeldOut(std::uint64_t id, std::uint64_t seed, double fraction) {
   if (fraction <= 0) return false;
-  const std::uint64_t h = ps::MixId(id ^ ps::MixId(seed ^ 0x401d07ULL));
+  const std::uint64_t h = util::MixId(id ^ util::MixId(seed ^ 0x401d07ULL));
   return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;
 }
 
@@ -149,10 +150,10 @@ std::vector<std::uint32_t> EpochBatchOrder(std::uint32_t num_batches, std::uint6
   std::vector<std::uint32_t> order(num_batches);
   for (std::uint32_t b = 0; b < num_batches; ++b) order[b] = b;
   // Fisher-Yates with a hash-based generator: identical on every platform and worker.
-  std::uint64_t state = ps::MixId(seed ^ (0xba7c4ULL + static_cast<std::uint64_t>(epoch)));
+  std::uint64_t state = util::MixId(seed ^ (0xba7c4ULL + static_cast<std::uint64_t>(epoch)));
   for (std::uint32_t i = num_batches; i > 1; --i) {
-    state = ps::MixId(state + 0x9e3779b97f4a7c15ULL);
-    std::swap(order[i - 1], order[static_cast<std::uint32_t>(ps::HashToBucket(state, i))]);
+    state = util::MixId(state + 0x9e3779b97f4a7c15ULL);
+    std::swap(order[i - 1], order[static_cast<std::uint32_t>(util::HashToBucket(state, i))]);
   }
   return order;
 }

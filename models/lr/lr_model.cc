@@ -10,8 +10,8 @@
 
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
-#include "models/common/output.h"
 #include "models/lr/lr_kernels.h"
+#include "util/files.h"
 #include "worker/line_reader.h"
 
 namespace ecps::models::lr {
@@ -259,14 +259,14 @@ Status ExportWeights(const LrModel& model, const FeatureNames& names, const std:
                    {"key", model.keys[i]},
                    {"weight", model.weights[i]}});
   }
-  if (csv_out) ECPS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/weights.csv", csv));
+  if (csv_out) ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/weights.csv", csv));
   if (!json_out) return Status::Ok();
   nlohmann::json j;
   j["algorithm"] = model.algorithm;
   j["num_keys"] = model.num_keys;
   j["nonzero_weights"] = model.keys.size();
   j["weights"] = std::move(arr);
-  return WriteJsonFile(dir + "/weights.json", j);
+  return util::WriteJsonFile(dir + "/weights.json", j);
 }
 
 }  // namespace ecps::models::lr

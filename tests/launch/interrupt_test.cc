@@ -16,7 +16,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "models/common/output.h"
+#include "util/files.h"
 
 namespace ecps::launch {
 namespace {
@@ -47,7 +47,7 @@ class Watcher : public ::testing::Test {
   StartSignalWatcher();
   std::optional<InterruptibleScope> scope;
   if (interruptible) scope.emplace();
-  auto w = models::AtomicWriter::Open(file.string());
+  auto w = util::AtomicWriter::Open(file.string());
   if (!w.ok() || !(*w)->Write("half of a file\n").ok()) std::_Exit(10);
   kill(getpid(), signo);
   // Outside a scope the process ends by the signal; inside one, the signal is recorded and

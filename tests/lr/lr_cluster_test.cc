@@ -9,7 +9,6 @@
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
 
-#include "models/common/output.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
 #include "models/lr/synthetic.h"

@@ -6,7 +6,7 @@
 // ranks 10 s before SIGKILL instead of 1 s: it checks ecps's own way out, which takes tens of
 // milliseconds, not whether a loaded machine schedules it within Open MPI's second (a rank
 // killed anyway leaves only the hidden staging folder, which the next run on that --out
-// clears: unit_models_common.StagedOutput.WhatAKilledRunLeftIsClearedByTheNextRun).
+// clears: unit_util.StagedOutput.WhatAKilledRunLeftIsClearedByTheNextRun).
 #include <signal.h>
 
 #include <gtest/gtest.h>

@@ -3,9 +3,9 @@
 // usage errors and bad inputs (exit code 2, the problem named, no outputs left behind).
 #include <gtest/gtest.h>
 
-#include "models/common/output.h"
 #include "tests/common/shared_data.h"
 #include "tests/pipeline/pipeline_support.h"
+#include "util/crc32.h"
 
 namespace ecps::testing {
 namespace {
@@ -60,7 +60,7 @@ TEST(Pipeline, DemoRunsEndToEndWithReportAndManifest) {
     ++files;
     const std::string rel = fs::relative(e.path(), out).string();
     ASSERT_TRUE(manifest.count(rel)) << rel << " missing from manifest.json";
-    auto crc = models::FileCrc32(e.path().string());
+    auto crc = util::FileCrc32(e.path().string());
     ASSERT_TRUE(crc.ok());
     EXPECT_EQ(manifest[rel], fmt::format("{:08x}", crc->first)) << rel;
   }

@@ -14,11 +14,12 @@
 
 #include "models/cf/model.h"
 #include "models/common/model_file.h"
-#include "models/common/output.h"
 #include "models/kmeans/model.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_model.h"
 #include "tests/common/files.h"
+#include "util/crc32.h"
+#include "util/files.h"
 
 namespace ecps {
 namespace {
@@ -34,7 +35,7 @@ using testing::WriteBytes;
 
 // Makes a tampered file look intact: the header's CRC-32 recomputed over the payload.
 std::string WithChecksum(std::string file) {
-  const std::uint32_t crc = models::Crc32(std::string_view(file).substr(kPayloadAt));
+  const std::uint32_t crc = util::Crc32(std::string_view(file).substr(kPayloadAt));
   std::memcpy(file.data() + kCrcAt, &crc, sizeof crc);
   return file;
 }
@@ -389,12 +390,12 @@ TEST(JsonText, BytesThatAreNotUtf8BecomeReplacementCharacters) {
   j["path"] = std::string("out\xff/x");
   j[std::string("col\xc3")] = std::string("b\xfe");
   std::string text;
-  ASSERT_NO_THROW(text = models::DumpJson(j, 2));
+  ASSERT_NO_THROW(text = util::DumpJson(j, 2));
   const auto back = nlohmann::json::parse(text);
   EXPECT_EQ(back["path"], "out\xef\xbf\xbd/x");
   EXPECT_EQ(back["col\xef\xbf\xbd"], "b\xef\xbf\xbd");
   const auto dir = TempDir("json");
-  ASSERT_TRUE(models::WriteJsonFile((dir / "m.json").string(), j).ok());
+  ASSERT_TRUE(util::WriteJsonFile((dir / "m.json").string(), j).ok());
   EXPECT_TRUE(nlohmann::json::accept(ReadBytes(dir / "m.json")));
 }
 
