@@ -178,6 +178,28 @@ std::string CtrMarkdown(const nlohmann::json& m) {
                       {"examples_per_s", "training examples/s"}});
 }
 
+// The stage's privacy budget from metrics.json's `privacy` object (scalars, and objects of
+// scalars as "name.key"), or a line saying that the stage is not differentially private.
+std::string PrivacyMarkdown(const nlohmann::json& m) {
+  const auto it = m.find("privacy");
+  if (it == m.end() || !it->is_object()) {
+    return "Privacy: not differentially private (trained without `--dp-*` options).\n\n";
+  }
+  std::string rows;
+  for (const auto& [key, value] : it->items()) {
+    if (value.is_object()) {
+      for (const auto& [sub, v] : value.items()) {
+        if (!v.is_object() && !v.is_array()) rows += fmt::format("| {}.{} | {} |\n", key, sub, Number(v));
+      }
+    } else if (!value.is_array()) {
+      rows += fmt::format("| {} | {} |\n", key, Number(value));
+    }
+  }
+  return "Privacy budget of this stage (differential privacy; `metrics.json` → `privacy`):\n\n"
+         "| | |\n|---|---|\n" +
+         rows + "\n";
+}
+
 }  // namespace
 
 Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages) {
@@ -210,6 +232,7 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
         } else {
           s += MetricsMarkdown(m);
         }
+        if (st.name == "segment" || st.name == "recommend" || st.name == "ctr") s += PrivacyMarkdown(m);
       } catch (const std::exception& e) {
         s += fmt::format("(metrics.json unreadable: {})\n\n", e.what());
       }
