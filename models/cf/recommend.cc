@@ -243,9 +243,17 @@ Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs
                       Coverage(n_items)};
   tbb::enumerable_thread_specific<ThreadResults> per_thread(
       [&] { return ThreadResults(n_items, num_k); });
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, own.size(), 16), [&](const auto& range) {
+  // The evaluation sums are kept per fixed chunk of users and added in chunk order, so that
+  // they do not depend on which thread took which users.
+  constexpr std::size_t kUsersPerChunk = 64;
+  const std::size_t num_chunks = (own.size() + kUsersPerChunk - 1) / kUsersPerChunk;
+  std::vector<EvalSums> model_chunks(num_chunks), popularity_chunks(num_chunks);
+  tbb::parallel_for(std::size_t{0}, num_chunks, [&](std::size_t c) {
     ThreadResults& l = per_thread.local();
-    for (std::size_t p = range.begin(); p != range.end() && score_users; ++p) {
+    l.model = EvalSums(num_k);
+    l.popularity = EvalSums(num_k);
+    const std::size_t end = std::min(own.size(), (c + 1) * kUsersPerChunk);
+    for (std::size_t p = c * kUsersPerChunk; p != end && score_users; ++p) {
       const auto train = own.Train(p);
       ScoreUser(in, hoods, p, &l);
       l.scores.Top(L, train, pop, in.options.fill_popular, &l.list);
@@ -263,10 +271,14 @@ Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs
       const auto targets = own.Targets(p);
       if (in.settings.evaluate && !targets.empty()) EvaluateUser(in, pop, p, targets, &l);
     }
+    model_chunks[c] = std::move(l.model);
+    popularity_chunks[c] = std::move(l.popularity);
   });
+  for (std::size_t c = 0; c < num_chunks; ++c) {
+    results.model.Merge(model_chunks[c]);
+    results.popularity.Merge(popularity_chunks[c]);
+  }
   for (auto& l : per_thread) {
-    results.model.Merge(l.model);
-    results.popularity.Merge(l.popularity);
     results.model_coverage.Merge(l.model_coverage);
     results.popularity_coverage.Merge(l.popularity_coverage);
   }

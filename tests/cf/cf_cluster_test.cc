@@ -18,8 +18,9 @@ namespace {
 
 using namespace testing_cf;
 
-Status Train(models::cf::CfOptions o, int servers, int workers) {
-  const sched::LocalClusterOptions lo = testing::QuietCluster(0, 120);
+Status Train(models::cf::CfOptions o, int servers, int workers, int threads = 1) {
+  sched::LocalClusterOptions lo = testing::QuietCluster(0, 120);
+  lo.run.worker_threads = threads;
   o.quiet = true;
   auto roles = *ps::RoleTable::Make(servers, workers);
   return models::cf::TrainCf(o, [&](const sched::JobFactory& f) { return sched::RunLocal(roles, lo, f); });
@@ -64,6 +65,29 @@ TEST_P(SameForAnyWorkerCount, NeighboursAndRecommendationsAreIdentical) {
     }
     EXPECT_EQ(nb, reference_nb) << workers << " workers: neighbour lists differ from 1 worker";
     EXPECT_EQ(rec, reference_rec) << workers << " workers: recommendations differ from 1 worker";
+  }
+}
+
+TEST(CfCluster, EvaluationIsTheSameForAnyThreadCount) {
+  const auto dir = TempDir("threads");
+  const auto file = WriteInteractions(dir / "interactions.csv", MakeInteractions(3000, 400, 12, 5), false);
+  std::string reference;
+  for (int threads : {1, 3, 4}) {
+    models::cf::CfOptions o;
+    o.train = file;
+    o.neighbors = 20;
+    o.split = models::cf::SplitKind::kLeaveLastOut;
+    o.out = (dir / ("t" + std::to_string(threads))).string();
+    Status s = Train(o, 1, 1, threads);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    const auto metrics = nlohmann::json::parse(Slurp(fs::path(o.out) / "metrics.json"));
+    ASSERT_TRUE(metrics.contains("evaluation"));
+    const std::string evaluation = metrics["evaluation"].dump();
+    if (reference.empty()) {
+      reference = evaluation;
+      continue;
+    }
+    EXPECT_EQ(evaluation, reference) << threads << " threads differ from 1 thread";
   }
 }
 
