@@ -8,6 +8,7 @@
 
 #include "launch/cluster.h"
 #include "launch/command.h"
+#include "launch/privacy_options.h"
 #include "models/cf/cf_job.h"
 #include "models/cf/ids.h"
 #include "models/cf/model.h"
@@ -35,6 +36,7 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   struct Opts {
     ClusterOptions cluster;
     models::cf::CfOptions cf;
+    IdPrivacyOptions ids;
   };
   auto o = std::make_shared<Opts>();
   o->cf.kind = kind;
@@ -123,11 +125,13 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                  "Random non-interacted items each held-out item is ranked among (SASRec protocol)")
       ->capture_default_str()->check(AtLeast(1));
   ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
+  AddIdPrivacyOptions(*sub, o->ids, "");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       o->cf.quiet = o->cluster.quiet;
+      ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
       o->cf.single_process = o->cluster.RunsLocally();
       return RunWritingOutput(&o->cluster, o->cf.out, [&] {
         return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
