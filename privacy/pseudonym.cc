@@ -22,7 +22,66 @@ std::string_view TrimId(std::string_view s) {
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
+constexpr std::size_t kBlock = 64;  // SHA-256's block size
+
+using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+
+MdCtx NewCtx() { return MdCtx(EVP_MD_CTX_new(), &EVP_MD_CTX_free); }
+
+std::string Sha256(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr)) return {};
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+// A SHA-256 context that has absorbed one 64-byte block: the key padded, xor `pad`.
+MdCtx PadState(const std::string& block_key, unsigned char pad) {
+  unsigned char block[kBlock];
+  for (std::size_t i = 0; i < kBlock; ++i) {
+    block[i] = static_cast<unsigned char>((i < block_key.size() ? block_key[i] : 0) ^ pad);
+  }
+  MdCtx ctx = NewCtx();
+  if (!ctx || !EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) ||
+      !EVP_DigestUpdate(ctx.get(), block, kBlock)) {
+    return MdCtx(nullptr, &EVP_MD_CTX_free);
+  }
+  return ctx;
+}
+
+// SHA-256 of `data` continued from `state` (copied into this thread's scratch context).
+bool Continue(const EVP_MD_CTX* state, const void* data, std::size_t size, unsigned char* digest) {
+  thread_local MdCtx scratch = NewCtx();
+  unsigned int len = 0;
+  return scratch && EVP_MD_CTX_copy_ex(scratch.get(), state) &&
+         EVP_DigestUpdate(scratch.get(), data, size) &&
+         EVP_DigestFinal_ex(scratch.get(), digest, &len);
+}
+
 }  // namespace
+
+struct PseudonymKey::PadStates {
+  MdCtx inner = MdCtx(nullptr, &EVP_MD_CTX_free);
+  MdCtx outer = MdCtx(nullptr, &EVP_MD_CTX_free);
+};
+
+PseudonymKey::PseudonymKey(std::string bytes) : bytes_(std::move(bytes)) {
+  // RFC 2104: a key longer than a block is hashed first.
+  const std::string block_key = bytes_.size() > kBlock ? Sha256(bytes_) : bytes_;
+  auto pads = std::make_shared<PadStates>();
+  pads->inner = PadState(block_key, 0x36);
+  pads->outer = PadState(block_key, 0x5c);
+  pads_ = std::move(pads);
+}
+
+std::string PseudonymKey::Mac(std::string_view data) const {
+  unsigned char inner[32], mac[32];
+  if (!pads_->inner || !pads_->outer || !Continue(pads_->inner.get(), data.data(), data.size(), inner) ||
+      !Continue(pads_->outer.get(), inner, sizeof inner, mac)) {
+    return HmacSha256(bytes_, data);  // only when OpenSSL fails to allocate: the one-shot path
+  }
+  return std::string(reinterpret_cast<const char*>(mac), sizeof mac);
+}
 
 Result<PseudonymKey> PseudonymKey::Load(const std::string& path) {
   // Opened first and checked through the descriptor, so that the file checked is the one read.
@@ -81,7 +140,7 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
 
 std::string Pseudonymize(const PseudonymKey& key, std::string_view id) {
   static constexpr char kHex[] = "0123456789abcdef";
-  const std::string mac = HmacSha256(key.bytes(), id);
+  const std::string mac = key.Mac(id);
   std::string out;
   out.reserve(kPseudonymChars);
   for (std::size_t i = 0; i < kPseudonymChars / 2 && i < mac.size(); ++i) {

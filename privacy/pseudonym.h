@@ -18,7 +18,9 @@ inline constexpr std::size_t kMinKeyBytes = 16;
 /// ids the chance that two share a pseudonym is about n^2 / 2^129 = 1.5e-21 (birthday bound).
 inline constexpr std::size_t kPseudonymChars = 32;
 
-/// A secret HMAC key: the whole content of a key file (any bytes, line ending included).
+/// A secret HMAC key: the whole content of a key file (any bytes, line ending included), with
+/// the SHA-256 states after its inner and outer pad blocks, so that each id costs only its
+/// own hashing. Copies share those states (read-only, safe across threads).
 class PseudonymKey {
  public:
   /// Reads `path`. Refused (kInvalidArgument, naming the file): a missing file, a directory or
@@ -29,10 +31,15 @@ class PseudonymKey {
   static Result<PseudonymKey> FromBytes(std::string bytes, bool allow_short = false);
 
   const std::string& bytes() const { return bytes_; }
+  /// HMAC-SHA-256(key, data), 32 raw bytes, from the precomputed pad states.
+  std::string Mac(std::string_view data) const;
+
+  struct PadStates;  // privacy/pseudonym.cc
 
  private:
-  explicit PseudonymKey(std::string bytes) : bytes_(std::move(bytes)) {}
+  explicit PseudonymKey(std::string bytes);
   std::string bytes_;
+  std::shared_ptr<const PadStates> pads_;
 };
 
 /// HMAC-SHA-256 of `data` under `key` (32 raw bytes).

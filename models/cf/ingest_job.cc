@@ -58,15 +58,22 @@ Status ReadInteractions(const sched::FileRange& range, const Settings& settings,
   const std::size_t guess = static_cast<std::size_t>((range.end - range.begin) / 4 + 16);
   rows.Reserve(rows.size() + guess, settings.explicit_ratings, settings.format.has_timestamp());
   worker::InteractionRow row;
-  std::string kept_id;
+  // The last raw user id and what ids made of it: files often hold a user's rows together.
+  std::string last_raw, kept_id;
+  bool have_last = false, keep = true;
   std::unordered_set<std::string> excluded;
   while (true) {
     ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
     if (!more) break;
     if (ids) {
-      if (!ids->Map(row.user, &kept_id)) {
+      if (!have_last || row.user != last_raw) {
+        last_raw.assign(row.user);
+        keep = ids->Map(row.user, &kept_id);
+        have_last = true;
+        if (!keep) excluded.insert(kept_id);
+      }
+      if (!keep) {
         ++local->report.excluded;
-        excluded.insert(kept_id);
         continue;
       }
       row.user = kept_id;

@@ -70,6 +70,20 @@ TEST(Pseudonymize, SameKeySameIdDifferentKeyDifferent) {
   EXPECT_NE(Pseudonymize(a, "user42"), Pseudonymize(a, "user43"));
 }
 
+TEST(Pseudonymize, PrecomputedPadsMatchOneShotHmacForShortAndLongKeys) {
+  // RFC 4231 case 6: a 131-byte key (longer than a block: hashed first).
+  const auto long_key = PseudonymKey::FromBytes(std::string(131, '\xaa')).value();
+  EXPECT_EQ(Hex(long_key.Mac("Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  for (const std::size_t size : {16, 63, 64, 65, 200}) {
+    const auto key = PseudonymKey::FromBytes(std::string(size, 'k')).value();
+    for (const char* id : {"", "u1", "a longer id with spaces, commas and \"quotes\""}) {
+      EXPECT_EQ(key.Mac(id), HmacSha256(key.bytes(), id)) << size << " " << id;
+      EXPECT_EQ(Pseudonymize(key, id), Hex(HmacSha256(key.bytes(), id)).substr(0, kPseudonymChars));
+    }
+  }
+}
+
 TEST(PseudonymKey, RefusesShortKeys) {
   EXPECT_FALSE(PseudonymKey::FromBytes("short").ok());
 }
