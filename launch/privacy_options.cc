@@ -23,4 +23,17 @@ void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& 
   }
 }
 
+void AddLookupKeyOption(CLI::App& sub, std::string& key_file) {
+  sub.add_option("--pseudonymize-key", key_file,
+                 "The key file the model was trained with (train --pseudonymize-key): --user is "
+                 "then a raw id, looked up by its pseudonym");
+}
+
+Status PseudonymizeLookup(const std::string& key_file, std::string* id) {
+  if (key_file.empty() || id->empty()) return Status::Ok();
+  ECPS_ASSIGN_OR_RETURN(const auto key, privacy::PseudonymKey::Load(key_file));
+  *id = privacy::Pseudonymize(key, *id);
+  return Status::Ok();
+}
+
 }  // namespace ecps::launch

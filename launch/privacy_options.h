@@ -27,4 +27,10 @@ struct IdPrivacyOptions {
 /// --mask-columns may name; empty = the command takes no --mask-columns.
 void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& mask_help);
 
+/// Adds --pseudonymize-key to a command that looks up a user id given on the command line
+/// (`recommend`, `similar`) in a model trained with that key.
+void AddLookupKeyOption(CLI::App& sub, std::string& key_file);
+/// Replaces *id by its pseudonym under the key in `key_file`; nothing when `key_file` is empty.
+Status PseudonymizeLookup(const std::string& key_file, std::string* id);
+
 }  // namespace ecps::launch

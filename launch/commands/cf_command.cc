@@ -153,6 +153,7 @@ void AddRecommend(CommandTree& tree) {
     std::string user;
     int n = 10;
     bool fill = true;
+    std::string key_file;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -162,9 +163,11 @@ void AddRecommend(CommandTree& tree) {
   sub->add_option("--user", o->user, "User id as in the training file")->required();
   sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(Positive());
   sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
+  AddLookupKeyOption(*sub, o->key_file);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
+      ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
       const auto pop = models::cf::Popularity::From(m.item_count);
       std::vector<models::cf::Scored> top;
@@ -191,6 +194,7 @@ void AddSimilar(CommandTree& tree) {
     std::string item;
     std::string user;
     int n = 10;
+    std::string key_file;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -200,9 +204,11 @@ void AddSimilar(CommandTree& tree) {
   auto* user = sub->add_option("--user", o->user, "User id (usercf models)");
   item->excludes(user);
   sub->add_option("-n,--top-n", o->n, "Number of neighbours")->capture_default_str()->check(Positive());
+  AddLookupKeyOption(*sub, o->key_file);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
+      ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
       const bool by_item = m.item_based();
       const std::string& id = by_item ? o->item : o->user;

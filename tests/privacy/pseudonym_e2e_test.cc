@@ -2,7 +2,9 @@
 // output file or log line, the same key gives the same outputs (and `ecps pseudonymize` the
 // same ids), another key other pseudonyms, and opted-out users change nothing but their own
 // absence: the outputs equal a run on the input with their rows removed by hand.
+#include <cstdio>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -55,6 +57,17 @@ std::string Cf(const std::string& kind, const fs::path& data, const fs::path& ou
                                      kind, data.string(), out.string(), extra));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.err;
+}
+
+// Standard output of `ecps args`.
+std::string EcpsOut(const std::string& args) {
+  std::string out;
+  FILE* p = ::popen(fmt::format("{} {} 2>/dev/null", ECPS_BINARY, args).c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
 }
 
 std::string KeyOption(const fs::path& key) { return fmt::format("--pseudonymize-key '{}'", key.string()); }
@@ -199,6 +212,19 @@ TEST_P(CfPseudonyms, OutputsAndLogHoldPseudonymsOnly) {
   EXPECT_EQ(ReadBytes(a / "neighbors.csv"), ReadBytes(b / "neighbors.csv"));
   Cf(kind, shop.interactions, c, KeyOption(shop.key2));
   for (const auto& u : FirstColumn(c / "recommendations.csv")) EXPECT_FALSE(all.contains(u)) << u;
+
+  // `recommend --user <raw id> --pseudonymize-key` finds the user's pseudonymised rows.
+  const std::string raw = shop.user_ids[0];
+  const std::string pseudonym = *Pseudonyms(shop.key1, {raw}).begin();
+  std::string expected = "item,score\n";
+  std::istringstream lines(ReadBytes(a / "recommendations.csv"));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(pseudonym + ",", 0) == 0) expected += line.substr(pseudonym.size() + 1) + "\n";
+  }
+  ASSERT_GT(expected.size(), 20u);
+  EXPECT_EQ(EcpsOut(fmt::format("recommend --model '{}' --user {} -n 5 {}", a.string(), raw,
+                                KeyOption(shop.key1))),
+            expected);
 }
 
 TEST_P(CfPseudonyms, OptOutsEqualARunWithoutTheirRows) {
