@@ -55,5 +55,7 @@ void AddLrCommands(CommandTree& tree);
 void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, similar
 /// `ecps privacy epsilon`, `ecps privacy noise` (launch/commands/privacy_command.cc).
 void AddPrivacyCommands(CommandTree& tree);
+/// `ecps pseudonymize` (launch/commands/pseudonymize_command.cc).
+void AddPseudonymizeCommand(CommandTree& tree);
 
 }  // namespace ecps::launch

@@ -107,6 +107,7 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
   };
 
   std::vector<double> x(d);
+  std::string kept_id;  // the id that ShardLoadOptions::ids keeps
   for (const auto& range : ranges) {
     ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::Open(range));
     std::string_view line;
@@ -130,6 +131,13 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
         ++report->rows_skipped;
         if (report->skipped_examples.size() < kSkippedExamples) report->skipped_examples.push_back(full.message());
         continue;
+      }
+      if (options.ids) {
+        if (!options.ids->Map(id, &kept_id)) {
+          ++report->rows_excluded;
+          continue;
+        }
+        id = kept_id;
       }
       const int owner = plan.UserOwner(id);
       if (owner == worker_index) {

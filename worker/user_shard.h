@@ -17,6 +17,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "privacy/pseudonym.h"
 #include "ps/node.h"
 #include "scheduler/shard_plan.h"
 #include "worker/feature_csv.h"
@@ -56,6 +57,10 @@ struct ShardLoadOptions {
   std::uint32_t topic = 0;
   /// Rows per forwarded batch.
   std::size_t batch_rows = 8192;
+  /// When set, each id is replaced as it is read (privacy/pseudonym.h) and the rows of
+  /// opted-out users are dropped (counted in LoadReport::rows_excluded) before anything else
+  /// sees them. Not owned.
+  const privacy::IdFilter* ids = nullptr;
 };
 
 /// What one worker saw while loading.
@@ -65,9 +70,12 @@ struct LoadReport {
   std::uint64_t rows_forwarded = 0;  ///< rows sent to other workers
   std::uint64_t users_owned = 0;     ///< users this worker holds after the exchange
   std::vector<std::string> skipped_examples;  ///< "file:line: why" for the first few skipped
+  std::uint64_t rows_excluded = 0;  ///< rows of opted-out users dropped (ShardLoadOptions::ids)
 
   template <class A>
-  void serialize(A& ar) { ar(rows_read, rows_skipped, rows_forwarded, users_owned, skipped_examples); }
+  void serialize(A& ar) {
+    ar(rows_read, rows_skipped, rows_forwarded, users_owned, skipped_examples, rows_excluded);
+  }
 };
 
 /// Loads this worker's users (see the file comment). Every worker of the job calls it at the

@@ -8,6 +8,7 @@
 
 #include "launch/cluster.h"
 #include "launch/command.h"
+#include "launch/privacy_options.h"
 #include "models/cf/cf_job.h"
 #include "models/cf/ids.h"
 #include "models/cf/model.h"
@@ -35,6 +36,7 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   struct Opts {
     ClusterOptions cluster;
     models::cf::CfOptions cf;
+    IdPrivacyOptions ids;
   };
   auto o = std::make_shared<Opts>();
   o->cf.kind = kind;
@@ -123,11 +125,13 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                  "Random non-interacted items each held-out item is ranked among (SASRec protocol)")
       ->capture_default_str()->check(AtLeast(1));
   ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
+  AddIdPrivacyOptions(*sub, o->ids, "");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       o->cf.quiet = o->cluster.quiet;
+      ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
       o->cf.single_process = o->cluster.RunsLocally();
       return RunWritingOutput(&o->cluster, o->cf.out, [&] {
         return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
@@ -149,6 +153,7 @@ void AddRecommend(CommandTree& tree) {
     std::string user;
     int n = 10;
     bool fill = true;
+    std::string key_file;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -158,9 +163,11 @@ void AddRecommend(CommandTree& tree) {
   sub->add_option("--user", o->user, "User id as in the training file")->required();
   sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(Positive());
   sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
+  AddLookupKeyOption(*sub, o->key_file);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
+      ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
       const auto pop = models::cf::Popularity::From(m.item_count);
       std::vector<models::cf::Scored> top;
@@ -187,6 +194,7 @@ void AddSimilar(CommandTree& tree) {
     std::string item;
     std::string user;
     int n = 10;
+    std::string key_file;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -196,9 +204,11 @@ void AddSimilar(CommandTree& tree) {
   auto* user = sub->add_option("--user", o->user, "User id (usercf models)");
   item->excludes(user);
   sub->add_option("-n,--top-n", o->n, "Number of neighbours")->capture_default_str()->check(Positive());
+  AddLookupKeyOption(*sub, o->key_file);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
+      ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
       const bool by_item = m.item_based();
       const std::string& id = by_item ? o->item : o->user;

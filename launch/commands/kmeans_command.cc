@@ -10,6 +10,7 @@
 
 #include "launch/cluster.h"
 #include "launch/command.h"
+#include "launch/privacy_options.h"
 #include "models/kmeans/kmeans.h"
 #include "models/kmeans/model.h"
 
@@ -47,6 +48,7 @@ void AddTrainKMeans(CommandTree& tree) {
   struct Opts {
     ClusterOptions cluster;
     models::kmeans::KMeansOptions km;
+    IdPrivacyOptions ids;
     std::string normalize = "minmax", init = "kmeans++", score = "relative";
   };
   auto o = std::make_shared<Opts>();
@@ -112,11 +114,15 @@ void AddTrainKMeans(CommandTree& tree) {
   out->add_option("--silhouette-sample", km.silhouette_sample,
                   "Users in the seeded sample for the silhouette score (0 = skip)")
       ->capture_default_str();
+  AddIdPrivacyOptions(*sub, o->ids, "Output columns to drop: id (or the --id-column name) leaves "
+                                     "the ids out of assignments.csv, whose rows stay in input order");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       o->km.quiet = o->cluster.quiet;
+      ECPS_ASSIGN_OR_RETURN(o->km.ids, o->ids.LoadFilter());
+      o->km.mask_columns = o->ids.mask_columns;
       o->km.normalize = ByName(kNormalizeNames, o->normalize, Normalize::kMinMax);
       o->km.score = ByName(kScoreNames, o->score, RiskScore::kRelative);
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);

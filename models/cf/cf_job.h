@@ -33,12 +33,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "models/cf/choices.h"
+#include "privacy/pseudonym.h"
 #include "ps/status.h"
 #include "scheduler/job.h"
 
@@ -107,6 +109,9 @@ struct CfOptions {
   /// Every rank runs in this process (--local): a NeighborListBytes estimate above this
   /// machine's memory is then refused before the similarity phase (else only warned about).
   bool single_process = true;
+  /// Pseudonymised user ids and opt-outs, applied as the interactions are read; null = ids
+  /// as they are. metrics.json's "data" then has excluded_rows, excluded_users, pseudonymized.
+  std::shared_ptr<const privacy::IdFilter> ids;
 
   bool item_based() const { return kind == CfKind::kItemCf; }
   /// "itemcf" or "usercf".

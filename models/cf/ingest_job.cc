@@ -4,6 +4,7 @@
 #include <cstring>
 #include <numeric>
 #include <tuple>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -46,8 +47,9 @@ struct LocalRows {
   IdReport report;  // rows, skipped rows and examples; the ids are added later
 };
 
+// `ids` (may be null) replaces each user id as it is read and drops opted-out users' rows.
 Status ReadInteractions(const sched::FileRange& range, const Settings& settings, bool skip_bad_rows,
-                        LocalRows* local) {
+                        const privacy::IdFilter* ids, LocalRows* local) {
   ECPS_ASSIGN_OR_RETURN(auto reader,
                         worker::InteractionReader::Open(range, settings.format, skip_bad_rows));
   Rows& rows = local->rows;
@@ -56,14 +58,32 @@ Status ReadInteractions(const sched::FileRange& range, const Settings& settings,
   const std::size_t guess = static_cast<std::size_t>((range.end - range.begin) / 4 + 16);
   rows.Reserve(rows.size() + guess, settings.explicit_ratings, settings.format.has_timestamp());
   worker::InteractionRow row;
+  // The last raw user id and what ids made of it: files often hold a user's rows together.
+  std::string last_raw, kept_id;
+  bool have_last = false, keep = true;
+  std::unordered_set<std::string> excluded;
   while (true) {
     ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
     if (!more) break;
+    if (ids) {
+      if (!have_last || row.user != last_raw) {
+        last_raw.assign(row.user);
+        keep = ids->Map(row.user, &kept_id);
+        have_last = true;
+        if (!keep) excluded.insert(kept_id);
+      }
+      if (!keep) {
+        ++local->report.excluded;
+        continue;
+      }
+      row.user = kept_id;
+    }
     rows.user.push_back(local->users.Intern(row.user));
     rows.item.push_back(local->items.Intern(row.item));
     if (settings.explicit_ratings) rows.value.push_back(static_cast<float>(row.rating));
     if (settings.format.has_timestamp()) rows.ts.push_back(row.timestamp);
   }
+  local->report.excluded_users.assign(excluded.begin(), excluded.end());
   local->report.skipped += reader->skipped();
   for (const auto& e : reader->skipped_examples()) {
     if (local->report.examples.size() < worker::InteractionReader::kMaxExamples)
@@ -324,6 +344,8 @@ void CountEntries(const OwnUsers& own, std::uint32_t n_items, bool item_based,
 struct FileSummary {
   std::uint64_t rows = 0, skipped = 0;
   std::vector<std::string> examples;
+  std::uint64_t excluded_rows = 0;
+  std::unordered_set<std::string> excluded_users;
 };
 
 // Scheduler: merges the workers' ids into canonical order (into `state`) and sends each
@@ -337,6 +359,8 @@ Result<FileSummary> AssignIds(ps::Node& node, const std::string& train, RankStat
   for (auto& r : reports) {
     file.rows += r.rows;
     file.skipped += r.skipped;
+    file.excluded_rows += r.excluded;
+    file.excluded_users.insert(r.excluded_users.begin(), r.excluded_users.end());
     for (auto& e : r.examples) {
       if (file.examples.size() < worker::InteractionReader::kMaxExamples)
         file.examples.push_back(e);
@@ -474,7 +498,8 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   const auto& ranges = ctx.plan.file_ranges[static_cast<std::size_t>(node.index())];
   LocalRows local;
-  ECPS_RETURN_IF_ERROR(ReadInteractions(ranges[0], settings_, options_.skip_bad_rows, &local));
+  ECPS_RETURN_IF_ERROR(ReadInteractions(ranges[0], settings_, options_.skip_bad_rows, options_.ids.get(),
+                                        &local));
   local.report.rows = local.rows.size();
   // Item attributes: their items join the id mapping (an item may have attributes only).
   AttributeRows attrs;
@@ -550,6 +575,15 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
                   {"evaluated_users", total.evaluated_users},
                   {"held_out_targets", total.targets},
                   {"dropped_test_items", total.dropped}};
+  if (options_.ids) {
+    state_->data["excluded_rows"] = file.excluded_rows;
+    state_->data["excluded_users"] = file.excluded_users.size();
+    state_->data["pseudonymized"] = options_.ids->pseudonymizes();
+    if (file.excluded_rows > 0) {
+      node.log().info("{}: {} row(s) of {} opted-out user(s) dropped", options_.train,
+                      file.excluded_rows, file.excluded_users.size());
+    }
+  }
   node.log().info(
       "{}: {} rows ({}), {} users, {} items, {} training interactions, {} users to evaluate",
       options_.train, file.rows, settings_.format.Describe(), state_->n_users, state_->n_items,

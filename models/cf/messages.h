@@ -57,9 +57,12 @@ struct IdReport {
   std::vector<std::string> users, items;
   std::uint64_t rows = 0, skipped = 0;
   std::vector<std::string> examples;
+  /// Rows of opted-out users dropped, and those users' distinct (pseudonymised) ids.
+  std::uint64_t excluded = 0;
+  std::vector<std::string> excluded_users;
   template <class A>
   void serialize(A& ar) {
-    ar(users, items, rows, skipped, examples);
+    ar(users, items, rows, skipped, examples, excluded, excluded_users);
   }
 };
 

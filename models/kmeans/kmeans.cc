@@ -68,8 +68,18 @@ Status KMeansOptions::Validate() const {
   if (!(anomaly_rate > 0 && anomaly_rate < 1)) {
     return InvalidArgument(fmt::format("--anomaly-rate must be in (0, 1), got {}", anomaly_rate));
   }
+  for (const auto& c : mask_columns) {
+    if (c != "id" && c != columns.id_column) {
+      return InvalidArgument(fmt::format(
+          "--mask-columns: \"{}\" is not a column of the outputs that copies input (only the id: "
+          "id or \"{}\")",
+          c, columns.id_column));
+    }
+  }
   return Status::Ok();
 }
+
+bool KMeansOptions::MasksIds() const { return !mask_columns.empty(); }
 
 nlohmann::json KMeansOptions::ToJson() const {
   return {{"data", data},
@@ -141,12 +151,14 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(options_.out));
 
   ECPS_ASSIGN_OR_RETURN(st.loads, ps::Gather(node, kLoadTopic, workers, worker::LoadReport{}, deadline()));
-  std::uint64_t read = 0, skipped = 0, forwarded = 0;
+  std::uint64_t read = 0, skipped = 0, forwarded = 0, excluded = 0;
   for (const auto& l : st.loads) {
     read += l.rows_read;
     skipped += l.rows_skipped;
     forwarded += l.rows_forwarded;
+    excluded += l.rows_excluded;
   }
+  if (excluded > 0) node.log().info("kmeans: {} row(s) of opted-out users dropped", excluded);
   node.log().info("kmeans: read {} rows ({} skipped as bad, {} forwarded to their owners) on {} worker(s)", read,
                   skipped, forwarded, workers.size());
   for (const auto& l : st.loads) {
@@ -241,7 +253,9 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   // assignments.csv: the workers' streams merged by input order.
   ECPS_ASSIGN_OR_RETURN(auto file, util::AtomicWriter::Open(options_.out + "/assignments.csv"));
   const bool with_scores = options_.anomaly_scores;
-  ECPS_RETURN_IF_ERROR(file->Write(with_scores ? "id,cluster,distance,score,anomaly\n" : "id,cluster,distance\n"));
+  const bool with_ids = !options_.MasksIds();
+  ECPS_RETURN_IF_ERROR(file->Write(fmt::format("{}cluster,distance{}\n", with_ids ? "id," : "",
+                                               with_scores ? ",score,anomaly" : "")));
   struct Stream {
     AssignChunk chunk;
     std::size_t pos = 0;
@@ -273,8 +287,11 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     const auto& c = s.chunk;
     const std::size_t i = s.pos++;
     const std::uint64_t b = i ? c.id_end[i - 1] : 0;
-    AppendCsvField(&buf, std::string_view(c.id_bytes).substr(b, c.id_end[i] - b));
-    buf += fmt::format(",{},{}", c.labels[i], c.distances[i]);
+    if (with_ids) {
+      AppendCsvField(&buf, std::string_view(c.id_bytes).substr(b, c.id_end[i] - b));
+      buf += ',';
+    }
+    buf += fmt::format("{},{}", c.labels[i], c.distances[i]);
     if (with_scores) {
       const double tie = static_cast<double>(c.offsets[i]);
       const bool flag = !Better(st.anomaly_threshold, st.threshold_tie, c.scores[i], tie);
@@ -353,11 +370,12 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/profiles.json",
                                      {{"segments", segments}, {"overall_mean", overall}, {"users", sum.users}}));
 
-  std::uint64_t read = 0, skipped = 0;
+  std::uint64_t read = 0, skipped = 0, excluded = 0;
   std::vector<std::string> examples;
   for (const auto& l : st.loads) {
     read += l.rows_read;
     skipped += l.rows_skipped;
+    excluded += l.rows_excluded;
     examples.insert(examples.end(), l.skipped_examples.begin(), l.skipped_examples.end());
   }
   std::vector<double> ms;
@@ -412,6 +430,10 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     m["roc_auc_by_score"] = {{"relative", NumberOrNull(rel)}, {"distance", NumberOrNull(dist)}};
     m["positives"] = st.auc_relative.positives();
     m["negatives"] = st.auc_relative.negatives();
+  }
+  if (options_.ids) {
+    m["excluded_rows"] = excluded;
+    m["pseudonymized"] = options_.ids->pseudonymizes();
   }
   m["config"] = options_.ToJson();
   result_.metrics = m;

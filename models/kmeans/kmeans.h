@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/model.h"
 #include "models/kmeans/tables.h"
+#include "privacy/pseudonym.h"
 #include "scheduler/job.h"
 #include "worker/feature_csv.h"
 
@@ -78,6 +80,14 @@ struct KMeansOptions {
   bool quiet = false;
   /// Which compute kernels may run (tests and benchmarks; every kind gives the same bits).
   KernelKind kernel = KernelKind::kAuto;
+  /// Pseudonymised ids and opt-outs, applied by the reader (worker/user_shard.h); null = ids
+  /// as they are. metrics.json then has excluded_rows and pseudonymized.
+  std::shared_ptr<const privacy::IdFilter> ids;
+  /// Output columns to drop: "id" (or the id column's name) leaves the ids out of
+  /// assignments.csv, whose rows stay in input order.
+  std::vector<std::string> mask_columns;
+  /// True when mask_columns names the id.
+  bool MasksIds() const;
 
   /// Checks ranges, and that init_file exists with InitMethod::kFile.
   Status Validate() const;

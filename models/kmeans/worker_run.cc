@@ -52,6 +52,7 @@ class WorkerRun {
     worker::ShardLoadOptions lo;
     lo.skip_bad_rows = state_.options.skip_bad_rows;
     lo.topic = kRowsTopic;
+    lo.ids = state_.options.ids.get();
     worker::LoadReport report;
     auto loaded = worker::LoadUserShard(state_.ctx.node, state_.ctx.plan, state_.worker,
                                         state_.schema, lo, &report);
