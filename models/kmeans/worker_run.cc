@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -36,7 +37,11 @@ class WorkerRun {
     state_.summary.normalize_seconds = phase.Seconds();
     ECPS_RETURN_IF_ERROR(state_.Report(PhaseReport::Normalized(state_.summary.normalize_seconds)));
     phase.Restart();
-    ECPS_RETURN_IF_ERROR(InitializeCentroids(state_));
+    if (state_.options.dp.enabled() && state_.options.init != InitMethod::kFile) {
+      state_.centroids = UniformCentroids(state_.k, state_.d, state_.options.seed);  // no data
+    } else {
+      ECPS_RETURN_IF_ERROR(InitializeCentroids(state_));
+    }
     state_.summary.init_seconds = phase.Seconds();
     state_.summary.initial_centroids = state_.centroids;
     ECPS_RETURN_IF_ERROR(state_.Report(PhaseReport::Initialized(state_.summary.init_seconds)));
@@ -79,33 +84,25 @@ class WorkerRun {
           fmt::format("--k {} exceeds the number of users ({})", state_.k, state_.total));
     }
     std::vector<double> mn(d), mx(d), mean(d), var(d);
-    for (std::size_t f = 0; f < d; ++f) {
-      mx[f] = extremes.Max(f);
-      mn[f] = -extremes.Max(d + f);
-    }
-    // Pass 2: the mean, from exact fixed-point sums.
-    std::vector<double> sc(d);
-    for (std::size_t f = 0; f < d; ++f) {
-      sc[f] = std::ldexp(1.0,
-                         FixedExponent(std::max(std::fabs(mn[f]), std::fabs(mx[f])), state_.total));
-    }
-    ECPS_ASSIGN_OR_RETURN(
-        const ReduceRow sums,
-        FixedColumnSums([](std::size_t, std::size_t, double v) { return v; }, sc));
-    for (std::size_t f = 0; f < d; ++f) {
-      mean[f] = sums.Sum(f) / sc[f] / static_cast<double>(state_.total);
-    }
-    // Pass 3: the variance, as the mean squared deviation from that mean.
-    for (std::size_t f = 0; f < d; ++f) {
-      const double r = mx[f] - mn[f];
-      sc[f] = std::ldexp(1.0, FixedExponent(r * r, state_.total));
-    }
-    ECPS_ASSIGN_OR_RETURN(const ReduceRow squares,
-                          FixedColumnSums([&](std::size_t, std::size_t f,
-                                              double v) { return (v - mean[f]) * (v - mean[f]); },
-                                          sc));
-    for (std::size_t f = 0; f < d; ++f) {
-      var[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    const auto& dp = state_.options.dp;
+    if (dp.enabled()) {
+      // Private: the given bounds, never the data's extremes or moments; rows clipped into
+      // them (the mean, the Lloyd origin, is the box's centre; the variance is unused).
+      mn = dp.lo;
+      mx = dp.hi;
+      for (std::size_t f = 0; f < d; ++f) mean[f] = 0.5 * (mn[f] + mx[f]);
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        double* x = state_.users.features.data();
+        for (std::size_t i = b * d; i < e * d; ++i) {
+          x[i] = std::clamp(x[i], mn[i % d], mx[i % d]);
+        }
+      });
+    } else {
+      for (std::size_t f = 0; f < d; ++f) {
+        mx[f] = extremes.Max(f);
+        mn[f] = -extremes.Max(d + f);
+      }
+      ECPS_RETURN_IF_ERROR(DataMoments(mn, mx, &mean, &var));
     }
 
     state_.normalizer = Normalizer::Fit(state_.options.normalize, mn, mx, mean, var);
@@ -174,6 +171,39 @@ class WorkerRun {
       state_.screen.Reset(state_.n, d, state_.origin, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
       state_.ForBlocks(
           [&](std::size_t b0, std::size_t b1) { state_.screen.Fill(state_.x_data, b0, b1); });
+    }
+    return Status::Ok();
+  }
+
+  // Passes 2 and 3 of the column statistics: the mean and variance of every column, from
+  // exact fixed-point sums (the variance as the mean squared deviation from that mean).
+  Status DataMoments(const std::vector<double>& mn, const std::vector<double>& mx,
+                     std::vector<double>* mean, std::vector<double>* var) {
+    const std::size_t d = state_.d;
+    // Pass 2: the mean, from exact fixed-point sums.
+    std::vector<double> sc(d);
+    for (std::size_t f = 0; f < d; ++f) {
+      sc[f] = std::ldexp(1.0,
+                         FixedExponent(std::max(std::fabs(mn[f]), std::fabs(mx[f])), state_.total));
+    }
+    ECPS_ASSIGN_OR_RETURN(
+        const ReduceRow sums,
+        FixedColumnSums([](std::size_t, std::size_t, double v) { return v; }, sc));
+    for (std::size_t f = 0; f < d; ++f) {
+      (*mean)[f] = sums.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    }
+    // Pass 3: the variance, as the mean squared deviation from that mean.
+    for (std::size_t f = 0; f < d; ++f) {
+      const double r = mx[f] - mn[f];
+      sc[f] = std::ldexp(1.0, FixedExponent(r * r, state_.total));
+    }
+    const std::vector<double>& mu = *mean;
+    ECPS_ASSIGN_OR_RETURN(
+        const ReduceRow squares,
+        FixedColumnSums(
+            [&mu](std::size_t, std::size_t f, double v) { return (v - mu[f]) * (v - mu[f]); }, sc));
+    for (std::size_t f = 0; f < d; ++f) {
+      (*var)[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
     }
     return Status::Ok();
   }
@@ -257,25 +287,36 @@ class WorkerRun {
       for (std::size_t j = 0; j < k; ++j) dist[j] += p.dist[j];
       inertia += p.inertia;
     }
-    ReduceRow row(state_.layout);
-    row.Sum(0) = static_cast<double>(inertia);
-    for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(dist[j]);
-    ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals, state_.ClusterSumsAcrossWorkers(stats, row));
-
     state_.summary.centroids = state_.centroids;
     state_.summary.label_means.assign(k * d, 0.0);
     state_.summary.sizes.assign(k, 0);
     mean_distance_.assign(k, 0.0);
-    for (std::size_t j = 0; j < k; ++j) {
-      const double count = totals.stats[j * sw + d];
-      state_.summary.sizes[j] = static_cast<std::uint64_t>(count);
-      const double* src =
-          count > 0 ? totals.stats.data() + j * sw : state_.centroids.data() + j * d;
-      std::copy_n(src, d, state_.summary.label_means.data() + j * d);
-      if (count > 0) mean_distance_[j] = totals.reduce.Sum(1 + j) / state_.dist_scale / count;
+    if (state_.options.dp.enabled()) {
+      // Private: no statistic of the final assignment leaves the workers (no clock); the
+      // sizes are the last iteration's noisy counts, the means the private centroids.
+      for (std::size_t j = 0; j < k; ++j) {
+        state_.summary.sizes[j] =
+            static_cast<std::uint64_t>(std::max(0.0, std::round(state_.noisy_counts[j])));
+      }
+      state_.summary.label_means = state_.centroids;
+      state_.summary.inertia = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      ReduceRow row(state_.layout);
+      row.Sum(0) = static_cast<double>(inertia);
+      for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(dist[j]);
+      ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals, state_.ClusterSumsAcrossWorkers(stats, row));
+
+      for (std::size_t j = 0; j < k; ++j) {
+        const double count = totals.stats[j * sw + d];
+        state_.summary.sizes[j] = static_cast<std::uint64_t>(count);
+        const double* src =
+            count > 0 ? totals.stats.data() + j * sw : state_.centroids.data() + j * d;
+        std::copy_n(src, d, state_.summary.label_means.data() + j * d);
+        if (count > 0) mean_distance_[j] = totals.reduce.Sum(1 + j) / state_.dist_scale / count;
+      }
+      state_.summary.inertia = totals.reduce.Sum(0) / state_.d2_scale;
     }
     state_.summary.mean_distance = mean_distance_;
-    state_.summary.inertia = totals.reduce.Sum(0) / state_.d2_scale;
     state_.summary.normalizer = state_.normalizer;
     state_.summary.threads = state_.ctx.threads;
     state_.summary.kernel = KernelName(state_.options.kernel);

@@ -125,6 +125,7 @@ class WorkerState {
   double q_scale = 1;                   ///< grid of the sums of ||x - o||^2
   ScreenPoints screen;                  ///< the float32 screen's copy of the users
   std::vector<double> centroids;        ///< k x d, fitted space
+  std::vector<double> noisy_counts;     ///< under DP: the last iteration's noisy counts (k)
   Summary summary;
 
  private:
