@@ -40,5 +40,33 @@ TEST(KMeansMpi, SameResultsAsInProcessForTwoAndFourWorkers) {
   }
 }
 
+// DP k-means under mpirun: the servers' noise (replayed from --dp-seed) reaches every worker
+// as in-process, so the private model and outputs are the same bytes.
+TEST(KMeansMpi, PrivateRunGivesTheInProcessBytes) {
+  kmtest::TempDir dir("mpi-dp");
+  const auto p = kmtest::MakePlanted(3000, 4, 5, 6.0, 23);
+  kmtest::WritePlanted(dir / "users.csv", p);
+  const std::string train = fmt::format(
+      "{} train kmeans --data {} --id-column user --features f0,f1,f2,f3 --k 5 --dp-epsilon 4 "
+      "--dp-bounds f0=-30:130,f1=-30:130,f2=-30:130,f3=-30:130 --dp-seed 3 --threads 1 --quiet",
+      ECPS_BINARY, dir / "users.csv");
+  ASSERT_EQ(Sh(train + " --local --workers 2 --servers 1 --out " + (dir / "local") + " 2>" +
+               (dir / "local.err")),
+            0)
+      << kmtest::ReadFile(dir / "local.err");
+  const std::string out = dir / "np4";
+  const std::string cmd = fmt::format(
+      "OMPI_MCA_pml=ob1 OMPI_MCA_rmaps_base_oversubscribe=1 mpirun --allow-run-as-root --oversubscribe -np 4 "
+      "{} --servers 1 --out {} 2>{}.err",
+      train, out, out);
+  ASSERT_EQ(Sh(cmd), 0) << cmd << "\n" << kmtest::ReadFile(out + ".err");
+  for (const char* f : {"model.bin", "assignments.csv", "profiles.csv"}) {
+    EXPECT_EQ(kmtest::ReadFile(out + "/" + f), kmtest::ReadFile(dir / (std::string("local/") + f))) << f;
+  }
+  const auto m = nlohmann::json::parse(kmtest::ReadFile(out + "/metrics.json"));
+  EXPECT_EQ(m["privacy"]["steps"], 10);
+  EXPECT_FALSE(m.contains("inertia"));
+}
+
 }  // namespace
 }  // namespace ecps
