@@ -127,8 +127,14 @@ void DpStatsFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<const 
   for (std::size_t r = 0; r < rows; ++r) {
     double* v = values.data() + r * w;
     noise_->AddTo(std::span<double>(v, d), sum_stddev_);
-    const double divisor = std::max(counts_[r], 1.0);
-    for (std::size_t f = 0; f < d; ++f) v[f] = std::clamp(v[f] / divisor, 0.0, 1.0);
+    if (counts_[r] < sum_stddev_) {
+      // The mean's noise would be wider than the box: a fresh uniform centroid instead
+      // (post-processing of the noisy count; no data involved).
+      noise_->Standard(std::span<double>(v, d));
+      for (std::size_t f = 0; f < d; ++f) v[f] = 0.5 * std::erfc(-v[f] / std::sqrt(2.0));
+    } else {
+      for (std::size_t f = 0; f < d; ++f) v[f] = std::clamp(v[f] / counts_[r], 0.0, 1.0);
+    }
     v[d] = counts_[r];
   }
 }

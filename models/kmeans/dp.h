@@ -65,8 +65,10 @@ Status ParseDpBounds(const std::vector<std::string>& specs, const std::vector<st
 Result<DpNoisePlan> PlanDpNoise(const DpKMeansOptions& options, int iterations, std::size_t d);
 
 /// kmeans.stats under DP: every row (d sums, then the count) gets the plan's noise once per
-/// clock; the row becomes the centroid noisy sums / max(noisy count, 1), clipped into
-/// [0, 1]^d, and the noisy count.
+/// clock; the row becomes the centroid noisy sums / noisy count, clipped into [0, 1]^d, and
+/// the noisy count. A cluster whose noisy count is below the sums' noise stddev (its mean
+/// would be noise wider than the box) gets a centroid uniform in [0, 1]^d from the noise
+/// stream instead (the private run's re-seeding of empty clusters).
 class DpStatsFinalizer final : public ps::Finalizer<double> {
  public:
   /// With `test_seed`, the noise replays from it (mixed with the server's index); else

@@ -68,12 +68,25 @@ TEST(DpKMeans, NoiseOnCountsAndSumsHasThePlannedScale) {
   EXPECT_DOUBLE_EQ(plan.sum_stddev(), 5.0);
 }
 
-TEST(DpKMeans, EveryClusterIsNoisedEvenWhenEmpty) {
-  const DpNoisePlan plan = FixedPlan(2, 1.0, 1.0);
-  const auto v = Finalize(plan, 50, 0.0, 0.0);
+TEST(DpKMeans, EmptyClustersAreNoisedAndReseededUniformly) {
+  // Count 0, sums 0: noisy counts (sd 1) all below the sums' sd 10 · sqrt(2), so every
+  // centroid is re-drawn uniform in [0, 1]^2: 2000 values of mean 1/2 and sd sqrt(1/12);
+  // the mean's sd is 0.00645, 5 sd = 0.032.
+  const DpNoisePlan plan = FixedPlan(2, 1.0, 10.0);
+  const std::size_t rows = 1000;
+  const auto v = Finalize(plan, rows, 0.0, 0.0);
   int nonzero = 0;
-  for (std::size_t r = 0; r < 50; ++r) nonzero += v[r * 3 + 2] != 0.0;
-  EXPECT_GE(nonzero, 49);  // P(a snapped N(0, 1) sample is exactly 0) is about 2^-13
+  double sum = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    nonzero += v[r * 3 + 2] != 0.0;
+    for (std::size_t f = 0; f < 2; ++f) {
+      EXPECT_GT(v[r * 3 + f], 0.0);
+      EXPECT_LT(v[r * 3 + f], 1.0);
+      sum += v[r * 3 + f];
+    }
+  }
+  EXPECT_GE(nonzero, static_cast<int>(rows) - 1);  // P(a snapped N(0, 1) value is 0) ~ 2^-13
+  EXPECT_NEAR(sum / (2 * rows), 0.5, 0.032);
 }
 
 TEST(DpKMeans, CentroidsAreClippedIntoTheBox) {
