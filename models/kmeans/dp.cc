@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "models/kmeans/local_kmeans.h"
 #include "models/kmeans/random.h"
 #include "privacy/rdp_accountant.h"
 #include "worker/csv.h"
@@ -14,6 +15,12 @@ namespace ecps::models::kmeans {
 namespace {
 
 constexpr std::uint64_t kInitRound = 1ull << 41;  // UniformCentroids' draws
+
+// Replayable noise for --dp-seed: each server and table its own stream.
+privacy::GaussianNoise TestNoise(std::uint64_t seed, const ps::FinalizeContext& ctx) {
+  return privacy::GaussianNoise::FromTestSeed(
+      Mix64(seed ^ Mix64(static_cast<std::uint64_t>(ctx.server_index) + 1) ^ Mix64(ctx.table)));
+}
 
 std::optional<double> ParseFinite(std::string_view s) {
   auto v = worker::ParseDouble(s);
@@ -75,17 +82,18 @@ Result<double> DpNoisePlan::EpsilonAfter(int t) const {
   privacy::SampledGaussian m;
   m.noise_multiplier = sigma;
   m.sample_rate = 1;
-  m.steps = static_cast<std::uint64_t>(t);
+  m.steps = static_cast<std::uint64_t>(t + init_steps);
   ECPS_ASSIGN_OR_RETURN(const privacy::Guarantee g, privacy::ComputeEpsilon(m, delta));
   return g.epsilon;
 }
 
-Result<DpNoisePlan> PlanDpNoise(const DpKMeansOptions& options, int iterations, std::size_t d) {
+Result<DpNoisePlan> PlanDpNoise(const DpKMeansOptions& options, int iterations, std::size_t d,
+                                int init_steps) {
   privacy::NoiseRequest request;
   request.epsilon = options.epsilon;
   request.delta = options.delta;
   request.sample_rate = 1;  // every user takes part in every iteration
-  request.steps = static_cast<std::uint64_t>(iterations);
+  request.steps = static_cast<std::uint64_t>(iterations + init_steps);
   auto sigma = privacy::FindNoiseMultiplier(request);
   if (!sigma.ok()) {
     return InvalidArgument(fmt::format(
@@ -95,6 +103,7 @@ Result<DpNoisePlan> PlanDpNoise(const DpKMeansOptions& options, int iterations, 
   }
   DpNoisePlan plan;
   plan.iterations = iterations;
+  plan.init_steps = init_steps;
   plan.d = d;
   plan.delta = options.delta;
   plan.count_share = options.count_share;
@@ -114,10 +123,7 @@ DpStatsFinalizer::DpStatsFinalizer(const DpNoisePlan& plan,
 
 void DpStatsFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<const double> aggregate,
                                 std::span<double> values) {
-  if (!noise_) {  // test seed: each server its own replayable stream
-    noise_ = privacy::GaussianNoise::FromTestSeed(
-        Mix64(*test_seed_ ^ Mix64(static_cast<std::uint64_t>(ctx.server_index) + 1)));
-  }
+  if (!noise_) noise_ = TestNoise(*test_seed_, ctx);
   const std::size_t w = ctx.width, d = d_, rows = ctx.range.size();
   std::copy(aggregate.begin(), aggregate.begin() + static_cast<std::ptrdiff_t>(rows * w),
             values.begin());
@@ -141,6 +147,68 @@ void DpStatsFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<const 
 
 // ---- Initialisation and reporting -------------------------------------------------------------
 
+DpGrid DpGrid::For(std::size_t d) {
+  DpGrid g;
+  g.d = d;
+  std::size_t per = 2, cells = 1;
+  for (std::size_t f = 0; f < d && cells <= kMaxCells; ++f) cells *= 2;
+  if (d == 0 || cells > kMaxCells) return g;
+  while (true) {  // the largest per-dimension count whose d-th power fits
+    std::size_t c = 1;
+    for (std::size_t f = 0; f < d && c <= kMaxCells; ++f) c *= per + 1;
+    if (c > kMaxCells) break;
+    ++per;
+  }
+  g.per_dim = per;
+  g.cells = 1;
+  for (std::size_t f = 0; f < d; ++f) g.cells *= per;
+  return g;
+}
+
+std::size_t DpGrid::Cell(const double* x) const {
+  std::size_t cell = 0;
+  for (std::size_t f = d; f-- > 0;) {
+    const auto i = static_cast<std::size_t>(std::clamp(x[f], 0.0, 1.0) * static_cast<double>(per_dim));
+    cell = cell * per_dim + std::min(i, per_dim - 1);
+  }
+  return cell;
+}
+
+std::vector<double> DpGrid::Centre(std::size_t cell) const {
+  std::vector<double> c(d);
+  for (std::size_t f = 0; f < d; ++f, cell /= per_dim) {
+    c[f] = (static_cast<double>(cell % per_dim) + 0.5) / static_cast<double>(per_dim);
+  }
+  return c;
+}
+
+std::vector<double> CentroidsFromHistogram(const DpGrid& grid, const std::vector<double>& noisy,
+                                           double threshold, std::size_t k, std::uint64_t seed) {
+  std::vector<double> points, weights;
+  for (std::size_t cell = 0; cell < noisy.size(); ++cell) {
+    if (!(noisy[cell] > threshold)) continue;
+    const auto c = grid.Centre(cell);
+    points.insert(points.end(), c.begin(), c.end());
+    weights.push_back(noisy[cell]);
+  }
+  if (weights.size() >= k) return LocalWeightedKMeans(points, weights, grid.d, k, seed);
+  auto out = UniformCentroids(k, grid.d, seed);
+  std::copy(points.begin(), points.end(), out.begin());
+  return out;
+}
+
+DpCountFinalizer::DpCountFinalizer(double stddev, std::optional<privacy::GaussianNoise> noise,
+                                   std::optional<std::uint64_t> test_seed)
+    : stddev_(stddev), noise_(std::move(noise)), test_seed_(test_seed) {}
+
+void DpCountFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<const double> aggregate,
+                                std::span<double> values) {
+  if (!noise_) noise_ = TestNoise(*test_seed_, ctx);
+  const std::size_t n = ctx.range.size() * ctx.width;
+  std::copy_n(aggregate.begin(), n, values.begin());
+  noise_->AddTo(values.subspan(0, n), stddev_);
+}
+
 std::vector<double> UniformCentroids(std::size_t k, std::size_t d, std::uint64_t seed) {
   std::vector<double> c(k * d);
   for (std::size_t i = 0; i < c.size(); ++i) c[i] = UniformFor(seed, kInitRound, i);
@@ -162,8 +230,9 @@ nlohmann::json DpPrivacyJson(const DpNoisePlan& plan, double epsilon_spent,
           {"sum_sensitivity", std::sqrt(static_cast<double>(plan.d))},
           {"count_share", plan.count_share},
           {"sample_rate", 1.0},
-          {"steps", plan.iterations},
+          {"steps", plan.steps()},
           {"iterations", plan.iterations},
+          {"init", plan.init_steps ? "noisy histogram (one step)" : "no data"},
           {"bounds", bounds},
           {"neighbouring", "add/remove one user"},
           {"accountant", "rdp"},

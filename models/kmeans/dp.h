@@ -9,6 +9,12 @@
 // 1/σ² = 1/σ_c² + 1/σ_s²: one Gaussian mechanism of unit sensitivity and noise multiplier σ.
 // T iterations compose to T·α/(2σ²); privacy::FindNoiseMultiplier(q = 1, steps = T) finds σ
 // for (ε, δ), and the count share F splits it: 1/σ_c² = F/σ², 1/σ_s² = (1 − F)/σ².
+//
+// The initial centroids come from a noisy histogram: the box [0, 1]^d cut into g^d cells, one
+// count per cell with N(0, σ²) noise (one user is in one cell: sensitivity 1, so the same RDP
+// as one iteration; then T + 1 steps), and weighted k-means on the centres of the cells whose
+// noisy count exceeds 3σ (post-processing). Without a histogram (--init FILE, or d too large
+// for a grid) the centroids are the file's or uniform in the box, and the steps are T.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +33,7 @@ namespace ecps::models::kmeans {
 /// The noise of a private run.
 struct DpNoisePlan {
   int iterations = 0;
+  int init_steps = 0;  ///< 1 with the histogram initialisation, else 0
   std::size_t d = 0;
   double delta = 0, count_share = 0;
   double sigma = 0;        ///< σ: the combined noise multiplier of one iteration
@@ -34,7 +41,8 @@ struct DpNoisePlan {
   double sigma_sum = 0;    ///< σ_s = σ / sqrt(1 − F): noise multiplier of the sums
   /// The standard deviation of the noise on one per-feature sum: σ_s·sqrt(d).
   double sum_stddev() const;
-  /// ε spent after `t` iterations (balle conversion).
+  int steps() const { return iterations + init_steps; }
+  /// ε spent after the initialisation and `t` iterations (balle conversion).
   Result<double> EpsilonAfter(int t) const;
 };
 
@@ -61,8 +69,44 @@ Status ParseDpBounds(const std::vector<std::string>& specs, const std::vector<st
                      std::vector<double>* lo, std::vector<double>* hi);
 
 /// The plan that meets (options.epsilon, options.delta) over `iterations` iterations of `d`
-/// features; refuses a budget that cannot be met, with the accountant's message.
-Result<DpNoisePlan> PlanDpNoise(const DpKMeansOptions& options, int iterations, std::size_t d);
+/// features, after `init_steps` (0 or 1) histogram steps; refuses a budget that cannot be
+/// met, with the accountant's message.
+Result<DpNoisePlan> PlanDpNoise(const DpKMeansOptions& options, int iterations, std::size_t d,
+                                int init_steps = 0);
+
+/// kmeans.dp_init: the initialisation's noisy histogram (one key per cell, width 1).
+inline constexpr ps::TableId kDpHistogramTable = 4;
+
+/// The histogram's grid over [0, 1]^d: `per_dim` cells per feature, at most kMaxCells in all;
+/// cells = 0 when even 2 per feature would exceed it (no histogram).
+struct DpGrid {
+  static constexpr std::size_t kMaxCells = 4096;
+  std::size_t d = 0, per_dim = 0, cells = 0;
+  static DpGrid For(std::size_t d);
+  /// The cell of a point of [0, 1]^d.
+  std::size_t Cell(const double* x) const;
+  /// The centre of a cell, d values.
+  std::vector<double> Centre(std::size_t cell) const;
+};
+
+/// k initial centroids from noisy cell counts: weighted k-means (seeded) on the centres of
+/// the cells whose count exceeds `threshold`; uniform centroids fill up when fewer than k.
+std::vector<double> CentroidsFromHistogram(const DpGrid& grid, const std::vector<double>& noisy,
+                                           double threshold, std::size_t k, std::uint64_t seed);
+
+/// kmeans.dp_init under DP: N(0, stddev²) on every cell's count, once.
+class DpCountFinalizer final : public ps::Finalizer<double> {
+ public:
+  DpCountFinalizer(double stddev, std::optional<privacy::GaussianNoise> noise,
+                   std::optional<std::uint64_t> test_seed);
+  void Finalize(const ps::FinalizeContext& ctx, std::span<const double> aggregate,
+                std::span<double> values) override;
+
+ private:
+  double stddev_;
+  std::optional<privacy::GaussianNoise> noise_;
+  std::optional<std::uint64_t> test_seed_;
+};
 
 /// kmeans.stats under DP: every row (d sums, then the count) gets the plan's noise once per
 /// clock; the row becomes the centroid noisy sums / noisy count, clipped into [0, 1]^d, and

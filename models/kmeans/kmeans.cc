@@ -30,6 +30,12 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 nlohmann::json NumberOrNull(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
+// The initialisation a run used: under DP no k-means++ or k-means|| (they read the data).
+const char* ReportedInit(const KMeansOptions& o) {
+  if (!o.dp.enabled() || o.init == InitMethod::kFile) return InitMethodName(o.init);
+  return o.dp.plan.init_steps > 0 ? "dp-histogram" : "uniform-in-bounds";
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return kNaN;
   std::sort(v.begin(), v.end());
@@ -135,7 +141,8 @@ Status PrepareDp(KMeansOptions* options, const worker::FeatureSchema& schema) {
       dp.hi.push_back(std::max(1.0, static_cast<double>(m) - 1));
     }
   }
-  ECPS_ASSIGN_OR_RETURN(dp.plan, PlanDpNoise(dp, options->max_iter, schema.dim()));
+  const bool histogram = options->init != InitMethod::kFile && DpGrid::For(schema.dim()).cells > 0;
+  ECPS_ASSIGN_OR_RETURN(dp.plan, PlanDpNoise(dp, options->max_iter, schema.dim(), histogram ? 1 : 0));
   options->silhouette_sample = 0;
   options->score = RiskScore::kDistance;
   return Status::Ok();
@@ -163,18 +170,34 @@ KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema)
       layout_(TableLayout::For(options_.k, schema_.dim())),
       state_(std::make_shared<SchedulerState>()) {}
 
-std::vector<ps::TableSpec> KMeansJob::Tables() const { return layout_.Specs(); }
+std::vector<ps::TableSpec> KMeansJob::Tables() const {
+  auto specs = layout_.Specs();
+  if (options_.dp.enabled() && options_.dp.plan.init_steps > 0) {
+    specs.push_back({kDpHistogramTable, "kmeans.dp_init", ps::ValueType::kFloat64, 1,
+                     DpGrid::For(layout_.d).cells, true});
+  }
+  return specs;
+}
 
 Status KMeansJob::SetupServer(ps::KVServer& server) {
   const auto specs = layout_.Specs();
+  const auto& dp = options_.dp;
   std::unique_ptr<ps::Finalizer<double>> stats = std::make_unique<StatsFinalizer>(layout_.d);
-  if (options_.dp.enabled()) {
-    std::optional<privacy::GaussianNoise> noise;
-    if (!options_.dp.test_seed) {
-      ECPS_ASSIGN_OR_RETURN(noise, privacy::GaussianNoise::FromEntropy());
-    }
-    stats = std::make_unique<DpStatsFinalizer>(options_.dp.plan, std::move(noise),
-                                               options_.dp.test_seed);
+  // Under DP every noisy table has its own stream: from entropy, or replayed (--dp-seed).
+  const auto noise = [&]() -> Result<std::optional<privacy::GaussianNoise>> {
+    if (dp.test_seed) return std::optional<privacy::GaussianNoise>();
+    ECPS_ASSIGN_OR_RETURN(auto n, privacy::GaussianNoise::FromEntropy());
+    return std::optional<privacy::GaussianNoise>(std::move(n));
+  };
+  if (dp.enabled()) {
+    ECPS_ASSIGN_OR_RETURN(auto stats_noise, noise());
+    stats = std::make_unique<DpStatsFinalizer>(dp.plan, std::move(stats_noise), dp.test_seed);
+  }
+  if (dp.enabled() && dp.plan.init_steps > 0) {
+    ECPS_ASSIGN_OR_RETURN(auto init_noise, noise());
+    ECPS_RETURN_IF_ERROR(server.AddTable<double>(
+        Tables().back(), std::make_unique<ps::SumRule<double>>(),
+        std::make_unique<DpCountFinalizer>(dp.plan.sigma, std::move(init_noise), dp.test_seed)));
   }
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(specs[0], std::make_unique<ps::SumRule<double>>(),
                                                std::move(stats)));
@@ -233,7 +256,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     if (r.kind == PhaseReport::kNormalized) {
       node.log().info("kmeans: normalised ({}) in {:.3f} s", NormalizeName(options_.normalize), r.seconds);
     } else if (r.kind == PhaseReport::kInitialized) {
-      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k, InitMethodName(options_.init),
+      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k, ReportedInit(options_),
                       r.seconds);
     } else if (r.kind == PhaseReport::kIteration && dp.enabled()) {
       // Only what the noisy centroids give: ε spent, their movement, time.
@@ -518,7 +541,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         "profiles.overall_mean", "profiles.users"};
     for (const auto& key : omitted) m.erase(key);
     m["omitted_under_dp"] = omitted;
-    m["init"] = options_.init == InitMethod::kFile ? "file" : "uniform-in-bounds";
+    m["init"] = ReportedInit(options_);
     m["sizes_are_noisy"] = true;
     m["privacy"] = DpPrivacyJson(options_.dp.plan, st.epsilon_spent, names, options_.dp.lo,
                                  options_.dp.hi, options_.dp.test_seed.has_value());

@@ -37,7 +37,9 @@ class WorkerRun {
     state_.summary.normalize_seconds = phase.Seconds();
     ECPS_RETURN_IF_ERROR(state_.Report(PhaseReport::Normalized(state_.summary.normalize_seconds)));
     phase.Restart();
-    if (state_.options.dp.enabled() && state_.options.init != InitMethod::kFile) {
+    if (state_.options.dp.enabled() && state_.options.dp.plan.init_steps > 0) {
+      ECPS_ASSIGN_OR_RETURN(state_.centroids, PrivateHistogramCentroids());
+    } else if (state_.options.dp.enabled() && state_.options.init != InitMethod::kFile) {
       state_.centroids = UniformCentroids(state_.k, state_.d, state_.options.seed);  // no data
     } else {
       ECPS_RETURN_IF_ERROR(InitializeCentroids(state_));
@@ -206,6 +208,17 @@ class WorkerRun {
       (*var)[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
     }
     return Status::Ok();
+  }
+
+  // DP initialisation: this worker's users counted per cell of the grid; the servers add the
+  // noise (kmeans.dp_init); weighted k-means on the cells above 3σ (dp.h).
+  Result<std::vector<double>> PrivateHistogramCentroids() {
+    const DpGrid grid = DpGrid::For(state_.d);
+    std::vector<double> counts(grid.cells, 0.0);
+    for (std::size_t i = 0; i < state_.n; ++i) counts[grid.Cell(state_.X(i))] += 1;
+    ECPS_ASSIGN_OR_RETURN(const auto noisy, state_.ColumnAcrossWorkers(kDpHistogramTable, counts));
+    const auto& plan = state_.options.dp.plan;
+    return CentroidsFromHistogram(grid, noisy, 3 * plan.sigma, state_.k, state_.options.seed);
   }
 
   // Pass 1 of the column statistics: the number of users (sum 0) and the max and -min of

@@ -64,7 +64,9 @@ TEST_F(DpKMeansRun, WritesThePrivacyReportAndAModelInTheBoundsBox) {
   EXPECT_LE(p["epsilon"].get<double>(), 1.0);
   EXPECT_GT(p["epsilon"].get<double>(), 1.0 - 1e-5);
   EXPECT_EQ(p["delta"].get<double>(), 1e-6);
-  EXPECT_EQ(p["steps"].get<int>(), 10);
+  EXPECT_EQ(p["steps"].get<int>(), 11);  // the histogram initialisation and 10 iterations
+  EXPECT_EQ(p["iterations"].get<int>(), 10);
+  EXPECT_EQ(m["init"], "dp-histogram");
   EXPECT_EQ(p["accountant"], "rdp");
   EXPECT_EQ(p["conversion"], "balle");
   EXPECT_GT(p["noise_multiplier_count"].get<double>(), p["noise_multiplier_sum"].get<double>());

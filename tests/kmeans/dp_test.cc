@@ -1,6 +1,7 @@
 // DP k-means pieces: the noise plan and its composition, the servers' noisy finalizer (scale
 // of the noise on counts and sums, clipping into the box), the bounds parser, the uniform
 // initialisation.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -152,6 +153,54 @@ TEST(DpKMeans, BoundsAreParsedPerFeature) {
   refused({"age=18", "spend=0:1"}, "age=18");       // no ':'
   refused({"height=1:2", "age=1:2", "spend=0:1"}, "height");  // unknown
   refused({"age=1:2", "age=1:3", "spend=0:1"}, "age");        // twice
+}
+
+TEST(DpKMeans, HistogramGridFitsTheCellLimit) {
+  EXPECT_EQ(DpGrid::For(5).per_dim, 5u);  // 5^5 = 3125 <= 4096 < 6^5
+  EXPECT_EQ(DpGrid::For(5).cells, 3125u);
+  EXPECT_EQ(DpGrid::For(1).cells, 4096u);
+  EXPECT_EQ(DpGrid::For(12).cells, 4096u);  // 2^12
+  EXPECT_EQ(DpGrid::For(13).cells, 0u);     // no histogram: uniform initialisation
+  const DpGrid g = DpGrid::For(3);
+  for (std::size_t c = 0; c < g.cells; ++c) EXPECT_EQ(g.Cell(g.Centre(c).data()), c);
+  const double corner[3] = {1.0, 0.0, 1.0};
+  EXPECT_EQ(g.Centre(g.Cell(corner)), (std::vector<double>{0.96875, 0.03125, 0.96875}));  // 16 per dim
+}
+
+TEST(DpKMeans, HistogramCountsGetThePlannedNoise) {
+  // 4000 cells of count 0, noise sd 2: 5 sd bounds as above, sqrt(2/3999)·5 = 0.112 on the
+  // variance ratio and 5·2/sqrt(4000) = 0.158 on the mean.
+  const std::size_t n = 4000;
+  std::vector<double> aggregate(n, 0.0), values(n, 0.0);
+  DpCountFinalizer finalizer(2.0, std::nullopt, 11);
+  ps::FinalizeContext ctx;
+  ctx.range = {0, n};
+  ctx.width = 1;
+  finalizer.Finalize(ctx, aggregate, values);
+  const auto [mean, var] = Moments(values);
+  EXPECT_LT(std::fabs(mean), 0.158);
+  EXPECT_NEAR(var / 4.0, 1.0, 0.112);
+}
+
+TEST(DpKMeans, InitialCentroidsAreTheHeavyCells) {
+  const DpGrid g = DpGrid::For(2);  // 64 per dimension
+  std::vector<double> noisy(g.cells, 5.0);  // below the threshold 10
+  const std::vector<std::size_t> heavy = {3, 700, 4000};
+  for (std::size_t c : heavy) noisy[c] = 500;
+  auto centroids = CentroidsFromHistogram(g, noisy, 10.0, 3, 1);
+  std::vector<std::vector<double>> got, want;
+  for (std::size_t j = 0; j < 3; ++j) got.emplace_back(centroids.begin() + 2 * j, centroids.begin() + 2 * j + 2);
+  for (std::size_t c : heavy) want.push_back(g.Centre(c));
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(got, want);
+  // Fewer heavy cells than k: uniform centroids fill up, in the box.
+  centroids = CentroidsFromHistogram(g, noisy, 10.0, 5, 1);
+  ASSERT_EQ(centroids.size(), 10u);
+  for (double v : centroids) {
+    EXPECT_GE(v, 0.0);
+    EXPECT_LE(v, 1.0);
+  }
 }
 
 TEST(DpKMeans, UniformCentroidsDependOnTheSeedOnly) {

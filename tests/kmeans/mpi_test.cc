@@ -66,7 +66,7 @@ TEST(KMeansMpi, PrivateRunGivesTheInProcessBytes) {
     EXPECT_EQ(kmtest::ReadFile(out + "/" + f), kmtest::ReadFile(dir / (std::string("local/") + f))) << f;
   }
   const auto m = nlohmann::json::parse(kmtest::ReadFile(out + "/metrics.json"));
-  EXPECT_EQ(m["privacy"]["steps"], 10);
+  EXPECT_EQ(m["privacy"]["steps"], 11);
   EXPECT_FALSE(m.contains("inertia"));
 }
 
