@@ -121,6 +121,8 @@ std::string SegmentMarkdown(const nlohmann::json& m) {
                       {"k", "segments (k)"},
                       {"normalize", "normalisation"},
                       {"iterations", "iterations"},
+                      {"privacy/epsilon", "differential privacy: ε spent"},
+                      {"privacy/delta", "differential privacy: δ"},
                       {"inertia", "inertia (normalised space)"},
                       {"silhouette", "silhouette (seeded sample)"},
                       {"davies_bouldin", "Davies-Bouldin index"},
