@@ -119,8 +119,8 @@ void AddTrainKMeans(CommandTree& tree) {
   auto* dp = sub->add_option_group("Differential privacy");
   dp->add_option("--dp-epsilon", km.dp.epsilon,
                  "Train privately: the total ε over all iterations (> 0; needs --dp-bounds). Runs "
-                 "exactly --max-iter iterations (default 10 under DP), initialises uniformly in the "
-                 "bounds' box, and leaves the data's statistics out of the outputs")
+                 "exactly --max-iter iterations (default 10 under DP), initialises from a noisy "
+                 "histogram of the bounds' box, and leaves the data's statistics out of the outputs")
       ->check(Positive());
   dp->add_option("--dp-delta", km.dp.delta,
                  "The δ of the (ε, δ) guarantee, in (0, 1); keep it well below 1 / users")

@@ -52,8 +52,10 @@ class Lloyd {
       }
       moved_last = changed;
       ReduceRow row(state_.layout);
-      row.Sum(0) = static_cast<double>(changed);
-      for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(q_sums_[j]);
+      if (!dp) {  // exact totals the other workers would see; a private run has no use for them
+        row.Sum(0) = static_cast<double>(changed);
+        for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(q_sums_[j]);
+      }
       ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals,
                             state_.ClusterSumsAcrossWorkers(sums_, row));
 

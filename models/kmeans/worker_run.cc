@@ -222,9 +222,14 @@ class WorkerRun {
   }
 
   // Pass 1 of the column statistics: the number of users (sum 0) and the max and -min of
-  // every column (maxima f and d + f), over all workers.
+  // every column (maxima f and d + f), over all workers (under DP the number only).
   Result<ReduceRow> CountAndExtremes() {
     const std::size_t d = state_.d;
+    if (state_.options.dp.enabled()) {  // the count only: the extremes are the bounds
+      ReduceRow row(state_.layout);
+      row.Sum(0) = static_cast<double>(state_.n);
+      return state_.ReduceAcrossWorkers(row);
+    }
     tbb::enumerable_thread_specific<std::vector<double>> part(
         [&] { return std::vector<double>(2 * d, -kInf); });
     state_.ForChunks([&](std::size_t b, std::size_t e) {
