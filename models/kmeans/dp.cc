@@ -49,7 +49,9 @@ Status ParseDpBounds(const std::vector<std::string>& specs, const std::vector<st
                                          name, fmt::join(names, ", ")));
     }
     const auto f = static_cast<std::size_t>(it - names.begin());
-    if (seen[f]) return InvalidArgument(fmt::format("--dp-bounds: feature \"{}\" given twice", name));
+    if (seen[f]) {
+      return InvalidArgument(fmt::format("--dp-bounds: feature \"{}\" given twice", name));
+    }
     const auto l = ParseFinite(std::string_view(spec).substr(eq + 1, colon - eq - 1));
     const auto h = ParseFinite(std::string_view(spec).substr(colon + 1));
     if (!l || !h) {
@@ -168,7 +170,8 @@ DpGrid DpGrid::For(std::size_t d) {
 std::size_t DpGrid::Cell(const double* x) const {
   std::size_t cell = 0;
   for (std::size_t f = d; f-- > 0;) {
-    const auto i = static_cast<std::size_t>(std::clamp(x[f], 0.0, 1.0) * static_cast<double>(per_dim));
+    const double at = std::clamp(x[f], 0.0, 1.0) * static_cast<double>(per_dim);
+    const auto i = static_cast<std::size_t>(at);
     cell = cell * per_dim + std::min(i, per_dim - 1);
   }
   return cell;

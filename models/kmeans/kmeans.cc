@@ -142,7 +142,8 @@ Status PrepareDp(KMeansOptions* options, const worker::FeatureSchema& schema) {
     }
   }
   const bool histogram = options->init != InitMethod::kFile && DpGrid::For(schema.dim()).cells > 0;
-  ECPS_ASSIGN_OR_RETURN(dp.plan, PlanDpNoise(dp, options->max_iter, schema.dim(), histogram ? 1 : 0));
+  ECPS_ASSIGN_OR_RETURN(dp.plan,
+                        PlanDpNoise(dp, options->max_iter, schema.dim(), histogram ? 1 : 0));
   options->silhouette_sample = 0;
   options->score = RiskScore::kDistance;
   return Status::Ok();
@@ -237,8 +238,9 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
                     dp.plan.sigma_sum, dp.plan.sum_stddev(),
                     dp.test_seed ? "; --dp-seed: replayable noise, NOT PRIVATE" : "");
   } else {
-    node.log().info("kmeans: read {} rows ({} skipped as bad, {} forwarded to their owners) on {} worker(s)",
-                    read, skipped, forwarded, workers.size());
+    node.log().info(
+        "kmeans: read {} rows ({} skipped as bad, {} forwarded to their owners) on {} worker(s)",
+        read, skipped, forwarded, workers.size());
     for (const auto& l : st.loads) {
       for (const auto& e : l.skipped_examples) node.log().warn("skipped: {}", e);
     }
@@ -254,9 +256,13 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     PhaseReport r;
     ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &r));
     if (r.kind == PhaseReport::kNormalized) {
-      node.log().info("kmeans: normalised ({}) in {:.3f} s", NormalizeName(options_.normalize), r.seconds);
+      node.log().info("kmeans: normalised ({}) in {:.3f} s",
+                      dp.enabled() ? "minmax by --dp-bounds, rows clipped"
+                                   : NormalizeName(options_.normalize),
+                      r.seconds);
     } else if (r.kind == PhaseReport::kInitialized) {
-      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k, ReportedInit(options_),
+      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k,
+                      ReportedInit(options_),
                       r.seconds);
     } else if (r.kind == PhaseReport::kIteration && dp.enabled()) {
       // Only what the noisy centroids give: ε spent, their movement, time.
@@ -441,7 +447,8 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   const std::uint64_t users =
       dp ? std::accumulate(sum.sizes.begin(), sum.sizes.end(), std::uint64_t{0}) : sum.users;
   for (std::size_t j = 0; j < k; ++j) {
-    const double share = users ? static_cast<double>(sum.sizes[j]) / static_cast<double>(users) : 0.0;
+    const double share =
+        users ? static_cast<double>(sum.sizes[j]) / static_cast<double>(users) : 0.0;
     nlohmann::json centroid = nlohmann::json::object();
     std::string description = fmt::format("segment {} ({:.1f}% of users):", j, 100.0 * share);
     csv += fmt::format("{},{},{}", j, sum.sizes[j], share);
@@ -463,7 +470,8 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   nlohmann::json overall = nlohmann::json::object();
   for (std::size_t f = 0; f < d; ++f) overall[names[f]] = sum.mean[f];
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/profiles.csv", csv));
-  nlohmann::json profiles = {{"segments", segments}, {"overall_mean", overall}, {"users", sum.users}};
+  nlohmann::json profiles = {
+      {"segments", segments}, {"overall_mean", overall}, {"users", sum.users}};
   if (dp) {
     profiles.erase("overall_mean");
     profiles.erase("users");

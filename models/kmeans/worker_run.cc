@@ -322,7 +322,8 @@ class WorkerRun {
       ReduceRow row(state_.layout);
       row.Sum(0) = static_cast<double>(inertia);
       for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(dist[j]);
-      ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals, state_.ClusterSumsAcrossWorkers(stats, row));
+      ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals,
+                            state_.ClusterSumsAcrossWorkers(stats, row));
 
       for (std::size_t j = 0; j < k; ++j) {
         const double count = totals.stats[j * sw + d];

@@ -62,7 +62,8 @@ class WorkerState {
                                                  const ReduceRow& mine);
   /// Pushes one value per key of `table` (width 1, keys [0, mine.size())) and returns what
   /// the servers' finalizer made of the totals (DP: the noisy histogram).
-  Result<std::vector<double>> ColumnAcrossWorkers(ps::TableId table, const std::vector<double>& mine);
+  Result<std::vector<double>> ColumnAcrossWorkers(ps::TableId table,
+                                                  const std::vector<double>& mine);
 
   /// Worker 0 tells the scheduler where the job is (PhaseReport's constructors); others no-op.
   Status Report(const PhaseReport& report);
