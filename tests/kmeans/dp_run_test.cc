@@ -126,6 +126,43 @@ TEST_F(DpKMeansRun, AnOutlierBeyondTheBoundsIsClippedAndLeavesNoTrace) {
   EXPECT_GT(plain->normalizer.scale[0], 1e5);
 }
 
+TEST_F(DpKMeansRun, EncodedFeaturesNeedNoBoundsAndManyFeaturesStartUniformly) {
+  // 12 numeric features, a one-hot column of 2 and an ordinal one of 3 (15 outputs): no
+  // histogram grid (2^15 cells exceed its limit), so uniform initial centroids and exactly
+  // --max-iter steps; one-hot outputs normalised by [0, 1], the ordinal one by [0, 2].
+  std::string csv = "id";
+  std::string names, bounds;
+  for (int f = 0; f < 12; ++f) {
+    csv += fmt::format(",x{}", f);
+    names += fmt::format("x{},", f);
+    bounds += fmt::format("{}x{}=0:10", f ? "," : "", f);
+  }
+  csv += ",colour,size\n";
+  for (int u = 0; u < 300; ++u) {
+    csv += fmt::format("u{}", u);
+    for (int f = 0; f < 12; ++f) csv += fmt::format(",{}", (u * (f + 3)) % 11);
+    csv += u % 2 ? ",red,S\n" : ",blue,L\n";
+  }
+  std::ofstream(dir_ / "wide.csv", std::ios::binary) << csv;
+  const auto run = testing::RunEcps(fmt::format(
+      "train kmeans --local --quiet --data {} --id-column id --features {}colour,size "
+      "--one-hot 'colour=red|blue' --ordinal 'size=S|M|L' --k 3 --max-iter 4 --out {} "
+      "--dp-epsilon 8 --dp-bounds {} --dp-seed 2",
+      (dir_ / "wide.csv").string(), names, (dir_ / "wide").string(), bounds));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto m = nlohmann::json::parse(Slurp(dir_ / "wide/metrics.json"));
+  EXPECT_EQ(m["init"], "uniform-in-bounds");
+  EXPECT_EQ(m["privacy"]["steps"], 4);
+  auto model = models::kmeans::LoadKMeansModel((dir_ / "wide/model.bin").string());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  ASSERT_EQ(model->d, 15u);  // 12 + colour=red, colour=blue + size
+  for (std::size_t f = 0; f < 12; ++f) EXPECT_EQ(model->normalizer.scale[f], 10.0);
+  EXPECT_EQ(model->normalizer.shift[12], 0.0);
+  EXPECT_EQ(model->normalizer.scale[12], 1.0);
+  EXPECT_EQ(model->normalizer.scale[13], 1.0);
+  EXPECT_EQ(model->normalizer.scale[14], 2.0);
+}
+
 TEST_F(DpKMeansRun, BadPrivacyOptionsAreRefusedNamingOptionAndFeature) {
   struct Case {
     std::string extra, expect;
