@@ -33,6 +33,9 @@ const std::vector<std::pair<std::string, InitMethod>> kInitNames = {
     {"kmeans-parallel", InitMethod::kParallel}, {"kmeans||", InitMethod::kParallel},
     {"k-means||", InitMethod::kParallel}};
 
+// Lloyd iterations of a private run without --max-iter: each one spends budget.
+constexpr int kDpDefaultIterations = 10;
+
 // The value of `name` in `names`; `fallback` when it is not there.
 template <class T>
 T ByName(const std::vector<std::pair<std::string, T>>& names, const std::string& name, T fallback) {
@@ -50,6 +53,7 @@ void AddTrainKMeans(CommandTree& tree) {
     models::kmeans::KMeansOptions km;
     IdPrivacyOptions ids;
     std::string normalize = "minmax", init = "kmeans++", score = "relative";
+    std::uint64_t dp_seed = 0;
   };
   auto o = std::make_shared<Opts>();
   auto& km = o->km;
@@ -116,10 +120,56 @@ void AddTrainKMeans(CommandTree& tree) {
       ->capture_default_str();
   AddIdPrivacyOptions(*sub, o->ids, "Output columns to drop: id (or the --id-column name) leaves "
                                      "the ids out of assignments.csv, whose rows stay in input order");
+  auto* dp = sub->add_option_group("Differential privacy");
+  dp->add_option("--dp-epsilon", km.dp.epsilon,
+                 "Train privately: the total ε over all iterations (> 0; needs --dp-bounds). Runs "
+                 "exactly --max-iter iterations (default 10 under DP), initialises from a noisy "
+                 "histogram of the bounds' box, and leaves the data's statistics out of the outputs")
+      ->check(Positive());
+  dp->add_option("--dp-delta", km.dp.delta,
+                 "The δ of the (ε, δ) guarantee, in (0, 1); keep it well below 1 / users")
+      ->capture_default_str()->check(Fraction());
+  dp->add_option("--dp-bounds", km.dp.bounds,
+                 "NAME=LO:HI for every numeric feature, comma-separated (e.g. age=18:90); values are "
+                 "clipped to them and mapped to [0, 1]; one-hot and ordinal features need none")
+      ->delimiter(',');
+  dp->add_option("--dp-count-share", km.dp.count_share,
+                 "Share of each iteration's privacy budget (of 1/σ²) spent on the cluster counts, "
+                 "in (0, 1); the rest goes to the per-feature sums")
+      ->capture_default_str()->check(Fraction());
+  auto* dp_seed = dp->add_option("--dp-seed", o->dp_seed,
+                                 "TESTS ONLY: replayable noise from this seed; the run is NOT private");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
-  sub->callback([o, sel = tree.selected] {
-    *sel = [o]() -> Status {
+  sub->callback([o, sub, dp_seed, sel = tree.selected] {
+    const auto given = [sub](const char* name) { return sub->get_option(name)->count() > 0; };
+    const bool dp_given = given("--dp-epsilon");
+    const bool tol_given = given("--tol"), iter_given = given("--max-iter");
+    const bool score_given = given("--score");
+    std::string dp_only;
+    for (const char* name : {"--dp-delta", "--dp-bounds", "--dp-count-share", "--dp-seed"}) {
+      if (given(name) && dp_only.empty()) dp_only = name;
+    }
+    if (dp_seed->count() > 0) o->km.dp.test_seed = o->dp_seed;
+    *sel = [o, dp_given, tol_given, iter_given, score_given, dp_only]() -> Status {
+      if (!dp_given && !dp_only.empty()) {
+        return InvalidArgument(fmt::format("{}: only with --dp-epsilon", dp_only));
+      }
+      if (dp_given) {
+        if (tol_given) {
+          return InvalidArgument("--tol: a private run does exactly --max-iter iterations (no stop "
+                                 "on the data); leave --tol out");
+        }
+        if (score_given && o->score == "relative") {
+          return InvalidArgument("--score relative: not available under --dp-epsilon (it divides "
+                                 "by the clusters' mean distances, statistics of the data)");
+        }
+        if (!iter_given) o->km.max_iter = kDpDefaultIterations;
+        if (o->km.dp.test_seed) {
+          std::fprintf(stderr, "warning: --dp-seed makes the noise replayable: this run is NOT "
+                               "differentially private (for tests only)\n");
+        }
+      }
       o->km.quiet = o->cluster.quiet;
       ECPS_ASSIGN_OR_RETURN(o->km.ids, o->ids.LoadFilter());
       o->km.mask_columns = o->ids.mask_columns;
@@ -128,6 +178,7 @@ void AddTrainKMeans(CommandTree& tree) {
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
+      ECPS_RETURN_IF_ERROR(models::kmeans::PrepareDp(&o->km, schema));
       return RunWritingOutput(&o->cluster, o->km.out, [&] {
         return RunCluster(o->cluster, [o, schema](ps::Rank) {
           return std::make_shared<models::kmeans::KMeansJob>(o->km, schema);

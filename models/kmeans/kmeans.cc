@@ -30,6 +30,12 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 nlohmann::json NumberOrNull(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
+// The initialisation a run used: under DP no k-means++ or k-means|| (they read the data).
+const char* ReportedInit(const KMeansOptions& o) {
+  if (!o.dp.enabled() || o.init == InitMethod::kFile) return InitMethodName(o.init);
+  return o.dp.plan.init_steps > 0 ? "dp-histogram" : "uniform-in-bounds";
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return kNaN;
   std::sort(v.begin(), v.end());
@@ -102,6 +108,57 @@ Result<worker::FeatureSchema> PrepareKMeans(const KMeansOptions& options) {
   return worker::FeatureSchema::Make(options.columns);
 }
 
+Status PrepareDp(KMeansOptions* options, const worker::FeatureSchema& schema) {
+  auto& dp = options->dp;
+  if (!dp.enabled()) return Status::Ok();
+  const auto refuse = [](const char* option, const char* why) {
+    return InvalidArgument(fmt::format("{}: not available under --dp-epsilon ({})", option, why));
+  };
+  if (options->normalize != Normalize::kMinMax) {
+    return refuse("--normalize", "a private run maps every feature to [0, 1] by its --dp-bounds");
+  }
+  if (schema.has_label()) return refuse("--label-column", "the ROC AUC is a statistic of the data");
+  if (options->anomaly_scores) {
+    return refuse("--anomaly-scores",
+                  "the flag threshold is a quantile of the data; assignments.csv's distance to the "
+                  "private centroid is each user's risk score");
+  }
+  if (!(dp.delta > 0 && dp.delta < 1)) return InvalidArgument("--dp-delta must be in (0, 1)");
+  if (!(dp.count_share > 0 && dp.count_share < 1)) {
+    return InvalidArgument("--dp-count-share must be in (0, 1)");
+  }
+  // Numeric features take their bounds from --dp-bounds; encoded ones have known ranges.
+  std::vector<std::string> numeric;
+  for (const auto& c : schema.columns()) {
+    if (c.kind == worker::ColumnEncoding::Kind::kNumeric) numeric.push_back(c.column);
+  }
+  std::vector<double> lo, hi;
+  ECPS_RETURN_IF_ERROR(ParseDpBounds(dp.bounds, numeric, &lo, &hi));
+  dp.lo.clear();
+  dp.hi.clear();
+  std::size_t next = 0;
+  for (const auto& c : schema.columns()) {
+    using Kind = worker::ColumnEncoding::Kind;
+    const std::size_t m = c.categories.size();
+    if (c.kind == Kind::kNumeric) {
+      dp.lo.push_back(lo[next]);
+      dp.hi.push_back(hi[next++]);
+    } else if (c.kind == Kind::kOneHot) {
+      dp.lo.insert(dp.lo.end(), m, 0.0);
+      dp.hi.insert(dp.hi.end(), m, 1.0);
+    } else {
+      dp.lo.push_back(0.0);
+      dp.hi.push_back(std::max(1.0, static_cast<double>(m) - 1));
+    }
+  }
+  const bool histogram = options->init != InitMethod::kFile && DpGrid::For(schema.dim()).cells > 0;
+  ECPS_ASSIGN_OR_RETURN(dp.plan,
+                        PlanDpNoise(dp, options->max_iter, schema.dim(), histogram ? 1 : 0));
+  options->silhouette_sample = 0;
+  options->score = RiskScore::kDistance;
+  return Status::Ok();
+}
+
 // ---- Job -----------------------------------------------------------------------------------
 
 struct KMeansJob::SchedulerState {
@@ -116,6 +173,7 @@ struct KMeansJob::SchedulerState {
   bool has_auc = false;
   ScoreCounts auc_relative, auc_distance;
   std::uint64_t rows_written = 0;
+  double epsilon_spent = 0;  ///< DP: after the last iteration reported
 };
 
 KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema)
@@ -123,12 +181,37 @@ KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema)
       layout_(TableLayout::For(options_.k, schema_.dim())),
       state_(std::make_shared<SchedulerState>()) {}
 
-std::vector<ps::TableSpec> KMeansJob::Tables() const { return layout_.Specs(); }
+std::vector<ps::TableSpec> KMeansJob::Tables() const {
+  auto specs = layout_.Specs();
+  if (options_.dp.enabled() && options_.dp.plan.init_steps > 0) {
+    specs.push_back({kDpHistogramTable, "kmeans.dp_init", ps::ValueType::kFloat64, 1,
+                     DpGrid::For(layout_.d).cells, true});
+  }
+  return specs;
+}
 
 Status KMeansJob::SetupServer(ps::KVServer& server) {
   const auto specs = layout_.Specs();
+  const auto& dp = options_.dp;
+  std::unique_ptr<ps::Finalizer<double>> stats = std::make_unique<StatsFinalizer>(layout_.d);
+  // Under DP every noisy table has its own stream: from entropy, or replayed (--dp-seed).
+  const auto noise = [&]() -> Result<std::optional<privacy::GaussianNoise>> {
+    if (dp.test_seed) return std::optional<privacy::GaussianNoise>();
+    ECPS_ASSIGN_OR_RETURN(auto n, privacy::GaussianNoise::FromEntropy());
+    return std::optional<privacy::GaussianNoise>(std::move(n));
+  };
+  if (dp.enabled()) {
+    ECPS_ASSIGN_OR_RETURN(auto stats_noise, noise());
+    stats = std::make_unique<DpStatsFinalizer>(dp.plan, std::move(stats_noise), dp.test_seed);
+  }
+  if (dp.enabled() && dp.plan.init_steps > 0) {
+    ECPS_ASSIGN_OR_RETURN(auto init_noise, noise());
+    ECPS_RETURN_IF_ERROR(server.AddTable<double>(
+        Tables().back(), std::make_unique<ps::SumRule<double>>(),
+        std::make_unique<DpCountFinalizer>(dp.plan.sigma, std::move(init_noise), dp.test_seed)));
+  }
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(specs[0], std::make_unique<ps::SumRule<double>>(),
-                                               std::make_unique<StatsFinalizer>(layout_.d)));
+                                               std::move(stats)));
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(specs[1], std::make_unique<ps::SumRule<double>>(),
                                                std::make_unique<ReduceFinalizer>(layout_.sums, layout_.maxes)));
   return server.AddTable<double>(specs[2], std::make_unique<ps::SumRule<double>>(),
@@ -158,11 +241,21 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     forwarded += l.rows_forwarded;
     excluded += l.rows_excluded;
   }
-  if (excluded > 0) node.log().info("kmeans: {} row(s) of opted-out users dropped", excluded);
-  node.log().info("kmeans: read {} rows ({} skipped as bad, {} forwarded to their owners) on {} worker(s)", read,
-                  skipped, forwarded, workers.size());
-  for (const auto& l : st.loads) {
-    for (const auto& e : l.skipped_examples) node.log().warn("skipped: {}", e);
+  const auto& dp = options_.dp;
+  if (dp.enabled()) {  // row counts and bad rows are statistics of the data
+    node.log().info("kmeans: data read on {} worker(s); DP run: {} iterations, ε {} δ {}, noise "
+                    "σ_count {:.4g} σ_sum {:.4g} (x sqrt(d) = {:.4g}){}",
+                    workers.size(), dp.plan.iterations, dp.epsilon, dp.delta, dp.plan.sigma_count,
+                    dp.plan.sigma_sum, dp.plan.sum_stddev(),
+                    dp.test_seed ? "; --dp-seed: replayable noise, NOT PRIVATE" : "");
+  } else {
+    if (excluded > 0) node.log().info("kmeans: {} row(s) of opted-out users dropped", excluded);
+    node.log().info(
+        "kmeans: read {} rows ({} skipped as bad, {} forwarded to their owners) on {} worker(s)",
+        read, skipped, forwarded, workers.size());
+    for (const auto& l : st.loads) {
+      for (const auto& e : l.skipped_examples) node.log().warn("skipped: {}", e);
+    }
   }
 
   ECPS_ASSIGN_OR_RETURN(auto jsonl, util::JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
@@ -175,10 +268,27 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     PhaseReport r;
     ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &r));
     if (r.kind == PhaseReport::kNormalized) {
-      node.log().info("kmeans: normalised ({}) in {:.3f} s", NormalizeName(options_.normalize), r.seconds);
-    } else if (r.kind == PhaseReport::kInitialized) {
-      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k, InitMethodName(options_.init),
+      node.log().info("kmeans: normalised ({}) in {:.3f} s",
+                      dp.enabled() ? "minmax by --dp-bounds, rows clipped"
+                                   : NormalizeName(options_.normalize),
                       r.seconds);
+    } else if (r.kind == PhaseReport::kInitialized) {
+      node.log().info("kmeans: {} initial centroids ({}) in {:.3f} s", options_.k,
+                      ReportedInit(options_),
+                      r.seconds);
+    } else if (r.kind == PhaseReport::kIteration && dp.enabled()) {
+      // Only what the noisy centroids give: ε spent, their movement, time.
+      st.iterations.push_back(r);
+      ECPS_ASSIGN_OR_RETURN(st.epsilon_spent, dp.plan.EpsilonAfter(r.iteration));
+      ECPS_RETURN_IF_ERROR(jsonl->Append({{"iteration", r.iteration},
+                                          {"epsilon_spent", st.epsilon_spent},
+                                          {"centroid_shift", r.shift},
+                                          {"seconds", r.seconds}}));
+      node.log().info("kmeans: DP iteration {}/{}: ε spent {:.6g} of {} (δ {}), shift {:.3g}",
+                      r.iteration, dp.plan.iterations, st.epsilon_spent, dp.epsilon, dp.delta,
+                      r.shift);
+      progress.Update(static_cast<std::uint64_t>(r.iteration),
+                      fmt::format("ε spent {:.4g}, shift {:.3g}", st.epsilon_spent, r.shift));
     } else if (r.kind == PhaseReport::kIteration) {
       st.iterations.push_back(r);
       ECPS_RETURN_IF_ERROR(jsonl->Append({{"iteration", r.iteration},
@@ -189,6 +299,9 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
                                           {"seconds", r.seconds}}));
       progress.Update(static_cast<std::uint64_t>(r.iteration),
                       fmt::format("inertia {:.6g}, shift {:.3g}, {} moved", r.inertia, r.shift, r.changed));
+    } else if (dp.enabled()) {
+      progress.Finish(fmt::format("{} private iteration(s), ε {:.6g}", r.iteration, st.epsilon_spent));
+      break;
     } else {
       progress.Finish(fmt::format("final inertia {:.6g} after {} iteration(s)", r.inertia, r.iteration));
       break;
@@ -345,8 +458,14 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     AppendCsvField(&csv, n);
   }
   csv += '\n';
+  const bool dp = options_.dp.enabled();
+  // Under DP the sizes are noisy counts and the shares their shares (the exact number of
+  // users is not released).
+  const std::uint64_t users =
+      dp ? std::accumulate(sum.sizes.begin(), sum.sizes.end(), std::uint64_t{0}) : sum.users;
   for (std::size_t j = 0; j < k; ++j) {
-    const double share = sum.users ? static_cast<double>(sum.sizes[j]) / static_cast<double>(sum.users) : 0.0;
+    const double share =
+        users ? static_cast<double>(sum.sizes[j]) / static_cast<double>(users) : 0.0;
     nlohmann::json centroid = nlohmann::json::object();
     std::string description = fmt::format("segment {} ({:.1f}% of users):", j, 100.0 * share);
     csv += fmt::format("{},{},{}", j, sum.sizes[j], share);
@@ -363,12 +482,19 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
                         {"mean_distance", sum.mean_distance[j]},
                         {"centroid", centroid},
                         {"description", description}});
+    if (dp) segments.back().erase("mean_distance");
   }
   nlohmann::json overall = nlohmann::json::object();
   for (std::size_t f = 0; f < d; ++f) overall[names[f]] = sum.mean[f];
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/profiles.csv", csv));
-  ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/profiles.json",
-                                     {{"segments", segments}, {"overall_mean", overall}, {"users", sum.users}}));
+  nlohmann::json profiles = {
+      {"segments", segments}, {"overall_mean", overall}, {"users", sum.users}};
+  if (dp) {
+    profiles.erase("overall_mean");
+    profiles.erase("users");
+    profiles["sizes_are_noisy"] = true;
+  }
+  ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/profiles.json", profiles));
 
   std::uint64_t read = 0, skipped = 0, excluded = 0;
   std::vector<std::string> examples;
@@ -436,8 +562,27 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     m["pseudonymized"] = options_.ids->pseudonymizes();
   }
   m["config"] = options_.ToJson();
+  if (dp) {
+    // Statistics of the training data that no noise covers are left out (see README).
+    const std::vector<std::string> omitted = {
+        "users",      "rows_read",         "rows_skipped",   "skipped_examples",
+        "inertia",    "silhouette",        "silhouette_sample", "davies_bouldin",
+        "tol",        "converged",         "stop_reason",    "profiles.mean_distance",
+        "profiles.overall_mean", "profiles.users"};
+    for (const auto& key : omitted) m.erase(key);
+    m["omitted_under_dp"] = omitted;
+    m["init"] = ReportedInit(options_);
+    m["sizes_are_noisy"] = true;
+    m["privacy"] = DpPrivacyJson(options_.dp.plan, st.epsilon_spent, names, options_.dp.lo,
+                                 options_.dp.hi, options_.dp.test_seed.has_value());
+  }
   result_.metrics = m;
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", m));
+  if (dp) {
+    ctx.node.log().info("kmeans: k={} private model (ε {:.6g}, δ {}) -> {}", k, st.epsilon_spent,
+                        options_.dp.delta, options_.out);
+    return Status::Ok();
+  }
   ctx.node.log().info("kmeans: k={} inertia {:.6g} silhouette {} Davies-Bouldin {} -> {}", k,
                       sum.inertia, util::DumpJson(m["silhouette"]),
                       util::DumpJson(m["davies_bouldin"]), options_.out);

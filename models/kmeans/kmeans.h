@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/kmeans/dp.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/model.h"
 #include "models/kmeans/tables.h"
@@ -88,6 +89,8 @@ struct KMeansOptions {
   std::vector<std::string> mask_columns;
   /// True when mask_columns names the id.
   bool MasksIds() const;
+  /// Differential privacy (models/kmeans/dp.h); resolved by PrepareDp.
+  DpKMeansOptions dp;
 
   /// Checks ranges, and that init_file exists with InitMethod::kFile.
   Status Validate() const;
@@ -132,5 +135,11 @@ class KMeansJob final : public sched::Job {
 
 /// Validates the options and makes the schema; the command and tests call it first.
 Result<worker::FeatureSchema> PrepareKMeans(const KMeansOptions& options);
+
+/// With options->dp.enabled(): refuses what a private run cannot do (--normalize other than
+/// minmax, --one-hot, --ordinal, --label-column, --anomaly-scores, k-means|| options are
+/// ignored), parses the bounds and plans the noise for exactly --max-iter iterations; makes
+/// the run private (silhouette off, score "distance"). A no-op otherwise. After PrepareKMeans.
+Status PrepareDp(KMeansOptions* options, const worker::FeatureSchema& schema);
 
 }  // namespace ecps::models::kmeans

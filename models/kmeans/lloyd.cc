@@ -19,6 +19,9 @@ class Lloyd {
     const std::size_t d = state_.d, k = state_.k;
     const std::size_t sw = state_.layout.stats_width();
     const char* stop = "max-iter";
+    // Under DP: exactly max_iter iterations (a stop on the data would need its own budget),
+    // and no re-seeding from users' rows: the servers' centroids are the private release.
+    const bool dp = state_.options.dp.enabled();
     bool converged = false;
     sums_.assign(k * sw, 0.0);
     q_sums_.assign(k, 0);
@@ -49,8 +52,10 @@ class Lloyd {
       }
       moved_last = changed;
       ReduceRow row(state_.layout);
-      row.Sum(0) = static_cast<double>(changed);
-      for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(q_sums_[j]);
+      if (!dp) {  // exact totals the other workers would see; a private run has no use for them
+        row.Sum(0) = static_cast<double>(changed);
+        for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(q_sums_[j]);
+      }
       ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals,
                             state_.ClusterSumsAcrossWorkers(sums_, row));
 
@@ -65,10 +70,11 @@ class Lloyd {
       const double global_inertia = LloydInertia(state_.centroids, next, counts, q);
       const auto global_changed = static_cast<std::uint64_t>(totals.reduce.Sum(0));
       std::vector<double> farthest;
-      if (std::find(counts.begin(), counts.end(), 0.0) != counts.end()) {
+      if (!dp && std::find(counts.begin(), counts.end(), 0.0) != counts.end()) {
         ECPS_ASSIGN_OR_RETURN(farthest, FarthestUsers(panel));
       }
-      const int relocated = Relocate(farthest, &next, &counts);
+      const int relocated = dp ? 0 : Relocate(farthest, &next, &counts);
+      if (dp) state_.noisy_counts = counts;
       double shift = 0;
       for (std::size_t j = 0; j < k * d; ++j) {
         shift += (next[j] - state_.centroids[j]) * (next[j] - state_.centroids[j]);
@@ -80,6 +86,7 @@ class Lloyd {
           PhaseReport::Iteration(it + 1, global_inertia, shift, global_changed, relocated, secs)));
       // scikit-learn's rules: labels unchanged (the update did not move anything), or the
       // centroids moved less than tol.
+      if (dp) continue;
       if (global_changed == 0) {
         stop = "assignments unchanged";
         converged = true;

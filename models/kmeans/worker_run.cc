@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -36,7 +37,13 @@ class WorkerRun {
     state_.summary.normalize_seconds = phase.Seconds();
     ECPS_RETURN_IF_ERROR(state_.Report(PhaseReport::Normalized(state_.summary.normalize_seconds)));
     phase.Restart();
-    ECPS_RETURN_IF_ERROR(InitializeCentroids(state_));
+    if (state_.options.dp.enabled() && state_.options.dp.plan.init_steps > 0) {
+      ECPS_ASSIGN_OR_RETURN(state_.centroids, PrivateHistogramCentroids());
+    } else if (state_.options.dp.enabled() && state_.options.init != InitMethod::kFile) {
+      state_.centroids = UniformCentroids(state_.k, state_.d, state_.options.seed);  // no data
+    } else {
+      ECPS_RETURN_IF_ERROR(InitializeCentroids(state_));
+    }
     state_.summary.init_seconds = phase.Seconds();
     state_.summary.initial_centroids = state_.centroids;
     ECPS_RETURN_IF_ERROR(state_.Report(PhaseReport::Initialized(state_.summary.init_seconds)));
@@ -80,33 +87,25 @@ class WorkerRun {
           fmt::format("--k {} exceeds the number of users ({})", state_.k, state_.total));
     }
     std::vector<double> mn(d), mx(d), mean(d), var(d);
-    for (std::size_t f = 0; f < d; ++f) {
-      mx[f] = extremes.Max(f);
-      mn[f] = -extremes.Max(d + f);
-    }
-    // Pass 2: the mean, from exact fixed-point sums.
-    std::vector<double> sc(d);
-    for (std::size_t f = 0; f < d; ++f) {
-      sc[f] = std::ldexp(1.0,
-                         FixedExponent(std::max(std::fabs(mn[f]), std::fabs(mx[f])), state_.total));
-    }
-    ECPS_ASSIGN_OR_RETURN(
-        const ReduceRow sums,
-        FixedColumnSums([](std::size_t, std::size_t, double v) { return v; }, sc));
-    for (std::size_t f = 0; f < d; ++f) {
-      mean[f] = sums.Sum(f) / sc[f] / static_cast<double>(state_.total);
-    }
-    // Pass 3: the variance, as the mean squared deviation from that mean.
-    for (std::size_t f = 0; f < d; ++f) {
-      const double r = mx[f] - mn[f];
-      sc[f] = std::ldexp(1.0, FixedExponent(r * r, state_.total));
-    }
-    ECPS_ASSIGN_OR_RETURN(const ReduceRow squares,
-                          FixedColumnSums([&](std::size_t, std::size_t f,
-                                              double v) { return (v - mean[f]) * (v - mean[f]); },
-                                          sc));
-    for (std::size_t f = 0; f < d; ++f) {
-      var[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    const auto& dp = state_.options.dp;
+    if (dp.enabled()) {
+      // Private: the given bounds, never the data's extremes or moments; rows clipped into
+      // them (the mean, the Lloyd origin, is the box's centre; the variance is unused).
+      mn = dp.lo;
+      mx = dp.hi;
+      for (std::size_t f = 0; f < d; ++f) mean[f] = 0.5 * (mn[f] + mx[f]);
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        double* x = state_.users.features.data();
+        for (std::size_t i = b * d; i < e * d; ++i) {
+          x[i] = std::clamp(x[i], mn[i % d], mx[i % d]);
+        }
+      });
+    } else {
+      for (std::size_t f = 0; f < d; ++f) {
+        mx[f] = extremes.Max(f);
+        mn[f] = -extremes.Max(d + f);
+      }
+      ECPS_RETURN_IF_ERROR(DataMoments(mn, mx, &mean, &var));
     }
 
     state_.normalizer = Normalizer::Fit(state_.options.normalize, mn, mx, mean, var);
@@ -179,10 +178,59 @@ class WorkerRun {
     return Status::Ok();
   }
 
+  // Passes 2 and 3 of the column statistics: the mean and variance of every column, from
+  // exact fixed-point sums (the variance as the mean squared deviation from that mean).
+  Status DataMoments(const std::vector<double>& mn, const std::vector<double>& mx,
+                     std::vector<double>* mean, std::vector<double>* var) {
+    const std::size_t d = state_.d;
+    // Pass 2: the mean, from exact fixed-point sums.
+    std::vector<double> sc(d);
+    for (std::size_t f = 0; f < d; ++f) {
+      sc[f] = std::ldexp(1.0,
+                         FixedExponent(std::max(std::fabs(mn[f]), std::fabs(mx[f])), state_.total));
+    }
+    ECPS_ASSIGN_OR_RETURN(
+        const ReduceRow sums,
+        FixedColumnSums([](std::size_t, std::size_t, double v) { return v; }, sc));
+    for (std::size_t f = 0; f < d; ++f) {
+      (*mean)[f] = sums.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    }
+    // Pass 3: the variance, as the mean squared deviation from that mean.
+    for (std::size_t f = 0; f < d; ++f) {
+      const double r = mx[f] - mn[f];
+      sc[f] = std::ldexp(1.0, FixedExponent(r * r, state_.total));
+    }
+    const std::vector<double>& mu = *mean;
+    ECPS_ASSIGN_OR_RETURN(
+        const ReduceRow squares,
+        FixedColumnSums(
+            [&mu](std::size_t, std::size_t f, double v) { return (v - mu[f]) * (v - mu[f]); }, sc));
+    for (std::size_t f = 0; f < d; ++f) {
+      (*var)[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    }
+    return Status::Ok();
+  }
+
+  // DP initialisation: this worker's users counted per cell of the grid; the servers add the
+  // noise (kmeans.dp_init); weighted k-means on the cells above 3σ (dp.h).
+  Result<std::vector<double>> PrivateHistogramCentroids() {
+    const DpGrid grid = DpGrid::For(state_.d);
+    std::vector<double> counts(grid.cells, 0.0);
+    for (std::size_t i = 0; i < state_.n; ++i) counts[grid.Cell(state_.X(i))] += 1;
+    ECPS_ASSIGN_OR_RETURN(const auto noisy, state_.ColumnAcrossWorkers(kDpHistogramTable, counts));
+    const auto& plan = state_.options.dp.plan;
+    return CentroidsFromHistogram(grid, noisy, 3 * plan.sigma, state_.k, state_.options.seed);
+  }
+
   // Pass 1 of the column statistics: the number of users (sum 0) and the max and -min of
-  // every column (maxima f and d + f), over all workers.
+  // every column (maxima f and d + f), over all workers (under DP the number only).
   Result<ReduceRow> CountAndExtremes() {
     const std::size_t d = state_.d;
+    if (state_.options.dp.enabled()) {  // the count only: the extremes are the bounds
+      ReduceRow row(state_.layout);
+      row.Sum(0) = static_cast<double>(state_.n);
+      return state_.ReduceAcrossWorkers(row);
+    }
     tbb::enumerable_thread_specific<std::vector<double>> part(
         [&] { return std::vector<double>(2 * d, -kInf); });
     state_.ForChunks([&](std::size_t b, std::size_t e) {
@@ -258,25 +306,37 @@ class WorkerRun {
       for (std::size_t j = 0; j < k; ++j) dist[j] += p.dist[j];
       inertia += p.inertia;
     }
-    ReduceRow row(state_.layout);
-    row.Sum(0) = static_cast<double>(inertia);
-    for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(dist[j]);
-    ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals, state_.ClusterSumsAcrossWorkers(stats, row));
-
     state_.summary.centroids = state_.centroids;
     state_.summary.label_means.assign(k * d, 0.0);
     state_.summary.sizes.assign(k, 0);
     mean_distance_.assign(k, 0.0);
-    for (std::size_t j = 0; j < k; ++j) {
-      const double count = totals.stats[j * sw + d];
-      state_.summary.sizes[j] = static_cast<std::uint64_t>(count);
-      const double* src =
-          count > 0 ? totals.stats.data() + j * sw : state_.centroids.data() + j * d;
-      std::copy_n(src, d, state_.summary.label_means.data() + j * d);
-      if (count > 0) mean_distance_[j] = totals.reduce.Sum(1 + j) / state_.dist_scale / count;
+    if (state_.options.dp.enabled()) {
+      // Private: no statistic of the final assignment leaves the workers (no clock); the
+      // sizes are the last iteration's noisy counts, the means the private centroids.
+      for (std::size_t j = 0; j < k; ++j) {
+        state_.summary.sizes[j] =
+            static_cast<std::uint64_t>(std::max(0.0, std::round(state_.noisy_counts[j])));
+      }
+      state_.summary.label_means = state_.centroids;
+      state_.summary.inertia = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      ReduceRow row(state_.layout);
+      row.Sum(0) = static_cast<double>(inertia);
+      for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(dist[j]);
+      ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals,
+                            state_.ClusterSumsAcrossWorkers(stats, row));
+
+      for (std::size_t j = 0; j < k; ++j) {
+        const double count = totals.stats[j * sw + d];
+        state_.summary.sizes[j] = static_cast<std::uint64_t>(count);
+        const double* src =
+            count > 0 ? totals.stats.data() + j * sw : state_.centroids.data() + j * d;
+        std::copy_n(src, d, state_.summary.label_means.data() + j * d);
+        if (count > 0) mean_distance_[j] = totals.reduce.Sum(1 + j) / state_.dist_scale / count;
+      }
+      state_.summary.inertia = totals.reduce.Sum(0) / state_.d2_scale;
     }
     state_.summary.mean_distance = mean_distance_;
-    state_.summary.inertia = totals.reduce.Sum(0) / state_.d2_scale;
     state_.summary.normalizer = state_.normalizer;
     state_.summary.threads = state_.ctx.threads;
     state_.summary.kernel = KernelName(state_.options.kernel);

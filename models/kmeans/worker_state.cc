@@ -85,6 +85,17 @@ Result<ClusterTotals> WorkerState::ClusterSumsAcrossWorkers(const std::vector<do
   return totals;
 }
 
+Result<std::vector<double>> WorkerState::ColumnAcrossWorkers(ps::TableId table,
+                                                             const std::vector<double>& mine) {
+  std::vector<double> totals(mine.size());
+  const ps::Handle push = kv_.PushRange<double>(table, 0, mine.size(), mine);
+  ECPS_RETURN_IF_ERROR_CTX(kv_.Clock(), "clock");
+  const ps::Handle pull = kv_.PullRange<double>(table, 0, mine.size(), std::span<double>(totals));
+  ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(push, Deadline()), "push");
+  ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(pull, Deadline()), "pull");
+  return totals;
+}
+
 Status WorkerState::Report(const PhaseReport& report) {
   if (worker != 0) return Status::Ok();
   return ToScheduler(kProgressTopic, report);

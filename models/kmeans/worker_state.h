@@ -60,6 +60,10 @@ class WorkerState {
   /// Pushes this worker's cluster sums (k x stats_width) and reduce row; returns the totals.
   Result<ClusterTotals> ClusterSumsAcrossWorkers(const std::vector<double>& sums,
                                                  const ReduceRow& mine);
+  /// Pushes one value per key of `table` (width 1, keys [0, mine.size())) and returns what
+  /// the servers' finalizer made of the totals (DP: the noisy histogram).
+  Result<std::vector<double>> ColumnAcrossWorkers(ps::TableId table,
+                                                  const std::vector<double>& mine);
 
   /// Worker 0 tells the scheduler where the job is (PhaseReport's constructors); others no-op.
   Status Report(const PhaseReport& report);
@@ -125,6 +129,7 @@ class WorkerState {
   double q_scale = 1;                   ///< grid of the sums of ||x - o||^2
   ScreenPoints screen;                  ///< the float32 screen's copy of the users
   std::vector<double> centroids;        ///< k x d, fitted space
+  std::vector<double> noisy_counts;     ///< under DP: the last iteration's noisy counts (k)
   Summary summary;
 
  private:
