@@ -25,8 +25,8 @@ std::uint32_t StepsPerEpoch(double q) {
   return static_cast<std::uint32_t>(std::max<double>(1.0, std::round(1.0 / q)));
 }
 
-// What would meet ε at δ when σ ≤ kMaxNoiseMultiplier does not: the smallest ε reachable, the
-// most epochs, or the largest sample rate (halving) that would.
+// What would meet ε at δ when σ ≤ kMaxNoiseMultiplier does not: the smallest ε reachable, and
+// the most epochs or else the largest sample rate (halving) that would.
 std::string Suggestion(const DpOptions& o, double q, int epochs, double delta) {
   privacy::Accounting acc;
   acc.conversion = o.conversion;
@@ -39,13 +39,16 @@ std::string Suggestion(const DpOptions& o, double q, int epochs, double delta) {
     ways.push_back(fmt::format("the smallest epsilon these settings reach (noise multiplier capped at {:g}) is {:.4g}",
                                privacy::kMaxNoiseMultiplier, *floor));
   }
-  for (int e = epochs - 1; e >= 1; --e) {
-    if (meets(q, e)) {
-      ways.push_back(fmt::format("--epochs {} would meet it", e));
-      break;
+  if (epochs > 1 && meets(q, 1)) {  // ε grows with the epochs: the most that meet it
+    int lo = 1, hi = epochs - 1;
+    while (lo < hi) {
+      const int mid = lo + (hi - lo + 1) / 2;
+      if (meets(q, mid)) lo = mid; else hi = mid - 1;
     }
+    ways.push_back(fmt::format("--epochs {} would meet it", lo));
   }
-  for (int k = 1; k <= 30; ++k) {
+  // Only without an epochs suggestion: the accountant is slow at fractional q and large σ.
+  for (int k = 1; k <= 10 && ways.size() < 2; ++k) {  // ε shrinks about as sqrt(q): down to q / 1024
     const double rate = q / std::ldexp(1.0, k);
     if (1.0 / rate > 1e9) break;
     if (meets(rate, epochs)) {
