@@ -96,6 +96,11 @@ Result<DpPlan> ResolveDp(const DpOptions& o, std::uint64_t rows, std::uint64_t b
                                     : std::min(1.0, static_cast<double>(batch) / static_cast<double>(rows));
   p.steps_per_epoch = StepsPerEpoch(p.sample_rate);
   p.steps = std::uint64_t{p.steps_per_epoch} * static_cast<std::uint64_t>(epochs);
+  if (p.steps > std::uint64_t{0xffffffff}) {  // steps are the sampler's 32-bit nonce word
+    return InvalidArgument(fmt::format("DP-SGD: {} steps ({} epochs of {}) exceed 2^32 - 1; use fewer epochs or a "
+                                       "larger --dp-sample-rate",
+                                       p.steps, epochs, p.steps_per_epoch));
+  }
   p.delta = o.delta > 0 ? o.delta : 1.0 / static_cast<double>(rows);
   p.expected_batch = p.sample_rate * static_cast<double>(rows);
   if (o.epsilon > 0) {

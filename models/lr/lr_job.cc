@@ -518,8 +518,10 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
         spent = fmt::format("train logloss {:.5f}", last_loss);
       }
       line["seconds"] = e.max_s;
-      line["examples_per_s"] = e.max_s > 0 ? static_cast<double>(e.sum.examples) / e.max_s : 0.0;
-      line["nnz_per_s_per_worker"] = e.nnz_per_s;
+      if (!dp) {  // under DP these would count the secret samples
+        line["examples_per_s"] = e.max_s > 0 ? static_cast<double>(e.sum.examples) / e.max_s : 0.0;
+        line["nnz_per_s_per_worker"] = e.nnz_per_s;
+      }
       line["worker_seconds"] = e.time_split;
       if (evaluating()) {
         final_eval = e.eval.ToJson(options_.threshold);
@@ -533,7 +535,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
                                                  final_eval["logloss"].is_null() ? NAN : final_eval["logloss"].get<double>())
                                    : std::string(),
                       e.max_s);
-      nnz_per_s = e.nnz_per_s;
+      if (!dp) nnz_per_s = e.nnz_per_s;
       epochs.erase(finished);
       ++finished;
       latest.clear();
