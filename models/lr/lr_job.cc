@@ -334,8 +334,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       const ps::Stopwatch t_grad;
       if (plan.dp) {
         ClippedGradient(train, members, step_index, weights.data(), plan.dp_plan.clip, &grads);
-        for (std::uint32_t r : members) msg.nnz += train.keys(r).size();
-        msg.examples += members.size();
+        // Progress counts expected rows: the realised sample sizes stay on the worker.
+        msg.examples += static_cast<std::uint64_t>(plan.dp_plan.expected_batch / node.roles().num_workers());
       } else {
         const std::uint32_t b = order[step];
         msg.loss_sum += kernel.Gradient(batches, b, weights.data(), scale, &grads);
@@ -570,7 +570,10 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["consistency"] = std::string(ctx.consistency.Name());
   j["staleness"] = ctx.consistency.Bound();
   j["config"] = options_.ToJson();
-  if (dp) j["privacy"] = PrivacyJson(plan.dp_plan, options_.dp.conversion);
+  if (dp) {
+    j["privacy"] = PrivacyJson(plan.dp_plan, options_.dp.conversion);
+    if (options_.dp.has_seed) j["privacy"]["test_seed"] = true;  // replayable: not private
+  }
   return Status::Ok();
 }
 
