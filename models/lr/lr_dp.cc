@@ -189,6 +189,30 @@ void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32
   }
 }
 
+Result<DpStart> StartDp(const DpOptions& o, bool sgd, std::uint64_t rows, std::uint64_t batch, int epochs,
+                        spdlog::logger& log) {
+  DpStart start;
+  ECPS_ASSIGN_OR_RETURN(start.plan, ResolveDp(o, rows, batch, epochs));
+  DpPlan& p = start.plan;
+  if (o.has_seed) {
+    p.key = privacy::TestSamplingKey(o.seed);
+    log.warn("lr: --dp-seed {}: the noise and the batches can be replayed: THIS RUN IS NOT PRIVATE (tests only)", o.seed);
+  } else {
+    ECPS_ASSIGN_OR_RETURN(p.key, privacy::RandomSamplingKey());
+  }
+  log.info("lr: DP-SGD: noise multiplier {:.4g}, clip {:g}, sample rate {:.4g} (~{:.0f} rows a step), {} steps; "
+           "epsilon {:.4g} at delta {:.3g} ({} conversion){}",
+           p.noise_multiplier, p.clip, p.sample_rate, p.expected_batch, p.steps, p.epsilon, p.delta,
+           privacy::ConversionName(o.conversion), o.delta > 0 ? "" : " (delta = 1 / training rows)");
+  DpServerParams& sp = start.server;
+  sp.stddev = p.noise_multiplier * p.clip;
+  sp.grad_scale = sgd ? 1.0 / p.expected_batch : 1.0;
+  sp.steps = p.steps;
+  sp.has_seed = o.has_seed;
+  sp.seed = o.seed;
+  return start;
+}
+
 Result<DpNoise> DpNoise::Make(const DpServerParams& params, int server_index) {
   DpNoise n;
   n.slices_.reserve(kSlices);

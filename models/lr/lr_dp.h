@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
 
 #include "models/lr/lr_kernels.h"
 #include "privacy/noise.h"
@@ -97,6 +98,16 @@ struct DpServerParams {
   template <class A>
   void serialize(A& ar) { ar(stddev, grad_scale, steps, has_seed, seed); }
 };
+
+/// The scheduler's start of a DP run: the plan (ResolveDp) with its sampling key (from
+/// getrandom, or from the test seed, which `log` warns loudly about), logged, and what the
+/// servers need (`sgd`: the rule divides by the expected batch).
+struct DpStart {
+  DpPlan plan;
+  DpServerParams server;
+};
+Result<DpStart> StartDp(const DpOptions& options, bool sgd, std::uint64_t rows, std::uint64_t batch, int epochs,
+                        spdlog::logger& log);
 
 /// Gaussian noise over a server's whole key range, in a fixed number of slices (each its own
 /// stream) noised in parallel: the result does not depend on the thread count.

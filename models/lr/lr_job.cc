@@ -82,33 +82,15 @@ struct WeightShard {
   void serialize(A& ar) { ar(keys, weights); }
 };
 
-// Scheduler, DP-SGD: resolves the plan, draws the sampling key, and sets up the servers'
-// noise before the workers get the plan.
-Status StartDp(ps::Node& node, const LrOptions& options, std::uint64_t rows, std::uint64_t batch, TrainPlan* out) {
-  TrainPlan& plan = *out;
-  const DpOptions& o = options.dp;
-  ECPS_ASSIGN_OR_RETURN(plan.dp_plan, ResolveDp(o, rows, batch, options.epochs));
-  DpPlan& p = plan.dp_plan;
-  plan.dp = true;
-  if (o.has_seed) {
-    p.key = privacy::TestSamplingKey(o.seed);
-    node.log().warn("lr: --dp-seed {}: the noise and the batches can be replayed: THIS RUN IS NOT PRIVATE (tests only)",
-                    o.seed);
-  } else {
-    ECPS_ASSIGN_OR_RETURN(p.key, privacy::RandomSamplingKey());
-  }
-  node.log().info("lr: DP-SGD: noise multiplier {:.4g}, clip {:g}, sample rate {:.4g} (~{:.0f} rows a step), {} steps; "
-                  "epsilon {:.4g} at delta {:.3g} ({} conversion){}",
-                  p.noise_multiplier, p.clip, p.sample_rate, p.expected_batch, p.steps, p.epsilon, p.delta,
-                  privacy::ConversionName(o.conversion), o.delta > 0 ? "" : " (delta = 1 / training rows)");
-  DpServerParams sp;
-  sp.stddev = p.noise_multiplier * p.clip;
-  sp.grad_scale = options.update.algorithm == Algorithm::kSgd ? 1.0 / p.expected_batch : 1.0;
-  sp.steps = p.steps;
-  sp.has_seed = o.has_seed;
-  sp.seed = o.seed;
+// Scheduler, DP-SGD: the plan with its key, and the servers' noise set up before the workers
+// get it.
+Status StartDp(ps::Node& node, const LrOptions& options, std::uint64_t rows, std::uint64_t batch, TrainPlan* plan) {
+  ECPS_ASSIGN_OR_RETURN(DpStart start, StartDp(options.dp, options.update.algorithm == Algorithm::kSgd, rows, batch,
+                                               options.epochs, node.log()));
+  plan->dp = true;
+  plan->dp_plan = start.plan;
   const auto servers = ps::ServerRanks(node.roles());
-  for (ps::Rank s : servers) ECPS_RETURN_IF_ERROR(node.SendControl(s, kDpServerTopic, ps::EncodeControl(sp)));
+  for (ps::Rank s : servers) ECPS_RETURN_IF_ERROR(node.SendControl(s, kDpServerTopic, ps::EncodeControl(start.server)));
   for (ps::Rank s : servers) {
     ECPS_RETURN_IF_ERROR_CTX(node.RecvControl(kDpAckTopic, s, node.DefaultDeadline()).status(), "DP noise set-up");
   }
