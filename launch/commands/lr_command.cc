@@ -122,7 +122,8 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
 void AddDpOptions(CLI::App& sub, models::lr::DpOptions& dp) {
   auto* g = sub.add_option_group("Differential privacy (DP-SGD)",
                                  "Train with (epsilon, delta)-differential privacy for each training example "
-                                 "(README: Privacy)");
+                                 "(README: Privacy). Every key is noised each step: use a small --hash-bits; "
+                                 "numeric CSV columns are not scaled");
   auto* eps = g->add_option("--dp-epsilon", dp.epsilon,
                             "DP-SGD with this privacy budget epsilon (> 0): the smallest noise multiplier that "
                             "meets it at --dp-delta for the run's epochs and sample rate")
