@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -72,12 +73,28 @@ std::array<std::uint32_t, 16> ChaCha20Block(const SamplingKey& key, std::uint32_
   return s;
 }
 
-PoissonSampler::PoissonSampler(const SamplingKey& key, double sample_rate) : key_(key), q_(sample_rate) {}
+PoissonSampler::PoissonSampler(const SamplingKey& key, double sample_rate)
+    : key_(key), q_(sample_rate), log1m_q_(std::log1p(-sample_rate)) {}
 
-double PoissonSampler::Uniform(std::uint64_t id, std::uint32_t step) const {
-  const auto out = ChaCha20Block(key_, 0, {static_cast<std::uint32_t>(id), static_cast<std::uint32_t>(id >> 32), step});
-  const std::uint64_t bits = (static_cast<std::uint64_t>(out[1]) << 32) | out[0];
-  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+void PoissonSampler::Steps(std::uint64_t id, std::uint32_t window, std::uint32_t steps,
+                           std::vector<std::uint32_t>* out) const {
+  if (!(q_ > 0)) return;
+  const std::array<std::uint32_t, 3> nonce{static_cast<std::uint32_t>(id), static_cast<std::uint32_t>(id >> 32),
+                                           window};
+  double next = -1;  // the last step joined (-1: the window's start)
+  for (std::uint32_t j = 0;; ++j) {
+    double gap = 1;  // q = 1: every step
+    if (q_ < 1) {
+      const auto block = ChaCha20Block(key_, j, nonce);
+      const std::uint64_t bits = (static_cast<std::uint64_t>(block[1]) << 32) | block[0];
+      const double u = static_cast<double>((bits >> 11) + 1) * 0x1.0p-53;  // (0, 1]
+      // P(gap > k) = (1 − q)^k: the failures before a success, plus one.
+      gap = std::floor(std::log(u) / log1m_q_) + 1;
+    }
+    next += gap;
+    if (!(next < static_cast<double>(steps))) return;
+    out->push_back(static_cast<std::uint32_t>(next));
+  }
 }
 
 }  // namespace ecps::privacy

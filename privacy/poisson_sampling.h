@@ -1,14 +1,17 @@
-// Poisson sampling for DP-SGD from secret randomness: at step t every record joins the batch
-// independently with probability q. Membership is a keyed pseudo-random function of (record
-// id, step) under a 256-bit key: the ChaCha20 block function (RFC 8439) with the key, block
-// counter 0 and the nonce (id, step); its first 64 output bits, as a uniform in [0, 1), are
-// compared with q. Who holds a record does not matter (the same batches for any number of
-// workers), and without the key nobody can tell which records a step used, which the
-// accountant (rdp_accountant.h) assumes.
+// Poisson sampling for DP-SGD from secret randomness: at each step every record joins the batch
+// independently with probability q. Record `id`'s steps within a window (an epoch of `steps`
+// steps) are drawn as geometric gaps — the same distribution as one Bernoulli(q) per step —
+// each gap from a keyed pseudo-random function of (id, window, gap index) under a 256-bit key:
+// the ChaCha20 block function (RFC 8439) with the key, the gap index as block counter and the
+// nonce (id, window); its first 64 output bits give a uniform in (0, 1]. A record costs about
+// 1 + q·steps blocks per window rather than one per step. Who holds a record does not matter
+// (the same batches for any number of workers), and without the key nobody can tell which
+// records a step used, which the accountant (rdp_accountant.h) assumes.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "ps/status.h"
 
@@ -27,18 +30,19 @@ SamplingKey TestSamplingKey(std::uint64_t seed);
 std::array<std::uint32_t, 16> ChaCha20Block(const SamplingKey& key, std::uint32_t counter,
                                             const std::array<std::uint32_t, 3>& nonce);
 
-/// Whether record `id` joins step `step`'s batch at sample rate `q` in [0, 1].
+/// Record `id`'s steps of each window at sample rate `q` in (0, 1].
 class PoissonSampler {
  public:
   PoissonSampler(const SamplingKey& key, double sample_rate);
-  /// The uniform in [0, 1) (53 bits) of (id, step) under the key.
-  double Uniform(std::uint64_t id, std::uint32_t step) const;
-  bool Member(std::uint64_t id, std::uint32_t step) const { return Uniform(id, step) < q_; }
+  /// Appends to `out`, ascending, the steps in [0, steps) of window `window` that record `id`
+  /// joins.
+  void Steps(std::uint64_t id, std::uint32_t window, std::uint32_t steps, std::vector<std::uint32_t>* out) const;
   double sample_rate() const { return q_; }
 
  private:
   SamplingKey key_;
   double q_;
+  double log1m_q_;  // log(1 − q)
 };
 
 }  // namespace ecps::privacy

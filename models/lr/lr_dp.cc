@@ -96,11 +96,6 @@ Result<DpPlan> ResolveDp(const DpOptions& o, std::uint64_t rows, std::uint64_t b
                                     : std::min(1.0, static_cast<double>(batch) / static_cast<double>(rows));
   p.steps_per_epoch = StepsPerEpoch(p.sample_rate);
   p.steps = std::uint64_t{p.steps_per_epoch} * static_cast<std::uint64_t>(epochs);
-  if (p.steps > std::uint64_t{0xffffffff}) {  // steps are the sampler's 32-bit nonce word
-    return InvalidArgument(fmt::format("DP-SGD: {} steps ({} epochs of {}) exceed 2^32 - 1; use fewer epochs or a "
-                                       "larger --dp-sample-rate",
-                                       p.steps, epochs, p.steps_per_epoch));
-  }
   p.delta = o.delta > 0 ? o.delta : 1.0 / static_cast<double>(rows);
   p.expected_batch = p.sample_rate * static_cast<double>(rows);
   if (o.epsilon > 0) {
@@ -137,18 +132,35 @@ nlohmann::json PrivacyJson(const DpPlan& plan, privacy::Conversion conversion) {
           {"conversion", std::string(privacy::ConversionName(conversion))}};
 }
 
-std::vector<std::uint32_t> SampleRows(const worker::SparseData& data, const privacy::PoissonSampler& sampler,
-                                      std::uint32_t step) {
+EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
+                         std::uint32_t steps) {
+  constexpr std::size_t kChunks = 64;
   const std::size_t n = data.rows();
-  std::vector<std::uint8_t> in(n);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 4096), [&](const auto& r) {
-    for (std::size_t i = r.begin(); i < r.end(); ++i) in[i] = sampler.Member(data.id(i), step) ? 1 : 0;
+  struct Join {
+    std::uint32_t step, row;
+  };
+  std::vector<std::vector<Join>> joins(kChunks);
+  tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
+    std::vector<std::uint32_t> st;
+    for (std::size_t i = n * c / kChunks; i < n * (c + 1) / kChunks; ++i) {
+      st.clear();
+      sampler.Steps(data.id(i), epoch, steps, &st);
+      for (std::uint32_t s : st) joins[c].push_back({s, static_cast<std::uint32_t>(i)});
+    }
   });
-  std::vector<std::uint32_t> rows;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (in[i]) rows.push_back(static_cast<std::uint32_t>(i));
+  // Counting sort by step; chunks in order keep each step's rows in row order.
+  EpochSamples out;
+  out.offsets.assign(std::size_t{steps} + 1, 0);
+  for (const auto& js : joins) {
+    for (const Join& j : js) ++out.offsets[j.step + 1];
   }
-  return rows;
+  for (std::uint32_t s = 0; s < steps; ++s) out.offsets[s + 1] += out.offsets[s];
+  out.rows.resize(out.offsets[steps]);
+  std::vector<std::uint64_t> next(out.offsets.begin(), out.offsets.end() - 1);
+  for (const auto& js : joins) {
+    for (const Join& j : js) out.rows[next[j.step]++] = j.row;
+  }
+  return out;
 }
 
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,

@@ -2,7 +2,8 @@
 // them once the training rows are counted, and the pieces each role runs.
 //
 //  - workers: each step, every training row joins independently with probability q
-//    (privacy::PoissonSampler under a secret key the scheduler draws), and each member's
+//    (privacy::PoissonSampler under a secret key the scheduler draws; drawn an epoch at a
+//    time, SampleEpoch), and each member's
 //    log-loss gradient (p − y)·x is scaled to L2 norm at most C (ClippedGradient);
 //  - servers: once per step, before the rule, N(0, σ²C²) is added to the summed gradient of
 //    every key they own, pushed or not (DpNoise), and SGD divides by the expected batch q·n;
@@ -78,9 +79,19 @@ nlohmann::json PrivacyJson(const DpPlan& plan, privacy::Conversion conversion);
 /// min(1, clip / norm): the factor that brings a gradient of L2 norm `norm` to at most `clip`.
 inline double ClipFactor(double norm, double clip) { return norm > clip ? clip / norm : 1.0; }
 
-/// The rows of `data` in step `step`'s Poisson sample, in row order (parallel).
-std::vector<std::uint32_t> SampleRows(const worker::SparseData& data, const privacy::PoissonSampler& sampler,
-                                      std::uint32_t step);
+/// A worker's Poisson samples of one epoch: the rows of step s (in row order) are
+/// rows[offsets[s] .. offsets[s + 1]).
+struct EpochSamples {
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::uint32_t> rows;
+  std::span<const std::uint32_t> Step(std::uint32_t s) const {
+    return {rows.data() + offsets[s], offsets[s + 1] - offsets[s]};
+  }
+};
+/// The samples of `data`'s rows (by example id) for the `steps` steps of epoch `epoch`
+/// (parallel over fixed row chunks: the result does not depend on the thread count).
+EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
+                         std::uint32_t steps);
 
 /// Sum over `rows` of the log-loss gradients (p − y)·x_i, each scaled to L2 norm <= clip
 /// (repeated keys of a row are merged before the norm is taken), into grads (indexed by

@@ -297,13 +297,18 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
     if (epoch == 0) msg.index_s = group_s;
     ps::Stopwatch last_report = t_epoch;
     const std::size_t num_steps = plan.dp ? plan.dp_plan.steps_per_epoch : order.size();
+    EpochSamples samples;  // DP: this epoch's Poisson samples of the rows
+    if (plan.dp) {
+      const ps::Stopwatch t_sample;
+      samples = SampleEpoch(train, sampler, static_cast<std::uint32_t>(epoch), plan.dp_plan.steps_per_epoch);
+      msg.compute_s += t_sample.Seconds();
+    }
     for (std::size_t step = 0; step < num_steps; ++step) {
-      std::vector<std::uint32_t> members;  // DP: this step's Poisson sample of the rows
+      std::span<const std::uint32_t> members;
       if (plan.dp) {
         const ps::Stopwatch t_sample;
-        members = SampleRows(train, sampler, static_cast<std::uint32_t>(epoch * num_steps + step));
-        const std::span<const std::uint32_t> rows(members);
-        step_index.Build(train, &rows);
+        members = samples.Step(static_cast<std::uint32_t>(step));
+        step_index.Build(train, &members);
         keys = step_index.keys();
         msg.compute_s += t_sample.Seconds();
       } else {

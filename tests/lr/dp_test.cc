@@ -4,6 +4,7 @@
 // dp_run_test.cc.
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <numeric>
 
 #include <gtest/gtest.h>
@@ -45,11 +46,14 @@ TEST(DpSampling, PoissonBatchSizesHaveBinomialMeanAndVariance) {
   // (5 sd: 10.9); the sample variance's sd is about 950*sqrt(2/199) = 95.2 (5 sd: 476).
   const privacy::PoissonSampler sampler(privacy::TestSamplingKey(1), 0.05);
   constexpr int kN = 20000, kSteps = 200;
-  std::vector<double> sizes;
-  for (std::uint32_t t = 0; t < kSteps; ++t) {
-    int count = 0;
-    for (std::uint64_t id = 0; id < kN; ++id) count += sampler.Member((id << 7) | 3, t) ? 1 : 0;
-    sizes.push_back(count);
+  std::vector<double> sizes(kSteps, 0.0);
+  std::vector<std::uint32_t> st;
+  for (std::uint64_t id = 0; id < kN; ++id) {
+    st.clear();
+    sampler.Steps((id << 7) | 3, 0, kSteps, &st);
+    ASSERT_TRUE(std::is_sorted(st.begin(), st.end()));
+    ASSERT_EQ(std::adjacent_find(st.begin(), st.end()), st.end());
+    for (std::uint32_t s : st) sizes[s] += 1;
   }
   const double mean = std::accumulate(sizes.begin(), sizes.end(), 0.0) / kSteps;
   double var = 0;
@@ -57,11 +61,30 @@ TEST(DpSampling, PoissonBatchSizesHaveBinomialMeanAndVariance) {
   var /= kSteps - 1;
   EXPECT_NEAR(mean, 1000.0, 5 * 2.18);
   EXPECT_NEAR(var, 950.0, 5 * 95.2);
-  // Another key gives other batches (step 0: two independent samples share ~q² n = 50 ids).
+  // Step 0 of another window, or of another key, is another sample: two independent samples
+  // share Binomial(20000, 0.0025) ids (mean 50, sd 7.1); the same key and window share all.
+  auto step0 = [&](const privacy::PoissonSampler& s, std::uint32_t window) {
+    std::vector<bool> in(kN);
+    for (std::uint64_t id = 0; id < kN; ++id) {
+      st.clear();
+      s.Steps((id << 7) | 3, window, 1, &st);
+      in[id] = !st.empty();
+    }
+    return in;
+  };
   const privacy::PoissonSampler other(privacy::TestSamplingKey(2), 0.05);
-  int both = 0;
-  for (std::uint64_t id = 0; id < kN; ++id) both += sampler.Member((id << 7) | 3, 0) && other.Member((id << 7) | 3, 0);
-  EXPECT_LT(both, 50 + 5 * 7.1);  // Binomial(20000, 0.0025): sd 7.1
+  const auto a = step0(sampler, 0), b = step0(other, 0), c = step0(sampler, 1), a2 = step0(sampler, 0);
+  int ab = 0, ac = 0;
+  for (int id = 0; id < kN; ++id) {
+    ab += a[id] && b[id];
+    ac += a[id] && c[id];
+  }
+  EXPECT_LT(ab, 50 + 5 * 7.1);
+  EXPECT_LT(ac, 50 + 5 * 7.1);
+  EXPECT_EQ(a, a2);
+  st.clear();
+  privacy::PoissonSampler(privacy::TestSamplingKey(1), 1.0).Steps(9, 0, 5, &st);
+  EXPECT_EQ(st, (std::vector<std::uint32_t>{0, 1, 2, 3, 4}));
 }
 
 // ---- Clipping ------------------------------------------------------------------------------
