@@ -197,10 +197,15 @@ Status LrJob::RunServer(sched::JobContext& ctx) {
   if (!options_.dp.enabled()) return Status::Ok();
   // The noise settings arrive before any worker starts (the scheduler waits for this ack).
   ps::Node& node = ctx.node;
-  ECPS_ASSIGN_OR_RETURN(auto got, node.RecvControl(kDpServerTopic, ps::RoleTable::kSchedulerRank,
-                                                   node.DefaultDeadline()));
+  // They follow the workers' loading, which may take longer than one default deadline; a lost
+  // scheduler aborts the job.
+  auto got = node.RecvControl(kDpServerTopic, ps::RoleTable::kSchedulerRank, node.DefaultDeadline());
+  while (!got.ok() && got.status().code() == StatusCode::kTimeout && !node.aborted()) {
+    got = node.RecvControl(kDpServerTopic, ps::RoleTable::kSchedulerRank, node.DefaultDeadline());
+  }
+  ECPS_RETURN_IF_ERROR_CTX(got.status(), "waiting for the DP settings");
   DpServerParams params;
-  ECPS_RETURN_IF_ERROR(ps::DecodeControl(got.control, &params));
+  ECPS_RETURN_IF_ERROR(ps::DecodeControl(got->control, &params));
   ECPS_RETURN_IF_ERROR(finalizer_->EnableDp(params, node.index()));
   return node.SendControl(ps::RoleTable::kSchedulerRank, kDpAckTopic, {});
 }
