@@ -148,14 +148,15 @@ nlohmann::json LrOptions::ToJson() const {
           {"train", train}, {"test", test}, {"holdout", holdout}};
 }
 
-LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads) {
+LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads,
+                                  bool dp) {
   const std::uint64_t state = algorithm == Algorithm::kFtrl ? 2 : algorithm == Algorithm::kAdaGrad ? 1 : 0;
   // Open clock buffers: the clocks a worker may run ahead (BSP 0, SSP s; ASP taken as 1) plus
   // the one being finalized.
   const std::uint64_t clocks = static_cast<std::uint64_t>(staleness < 0 ? 1 : staleness) + 1;
   LrMemoryEstimate e;
   e.num_keys = num_keys;
-  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks);
+  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks) + (dp ? sizeof(double) + sizeof(float) : 0);
   e.servers_bytes = num_keys * e.server_bytes_per_key;
   // Per 64 keys: KeyIndex's word (bits, prefix) and one bitmap word per thread while it is
   // built; GroupByBatch's bitmap and prefix words per thread.
@@ -167,7 +168,7 @@ LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, i
 
 LrMemoryEstimate LrJob::EstimateMemory(int staleness) const {
   return EstimateLrMemory(parser_ ? parser_->num_keys() : 1, options_.update.algorithm, staleness,
-                          tbb::info::default_concurrency());
+                          tbb::info::default_concurrency(), options_.dp.enabled());
 }
 
 LrJob::LrJob(LrOptions options) : options_(std::move(options)) { init_ = Init(); }
@@ -417,6 +418,10 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   if (options_.standardize && num_numeric > 0 && !dp) plan.scaling = all.numeric.Scaling(options_.log_transform);
   model_.scaling = plan.scaling;
   if (dp) {
+    if (options_.test.empty() && options_.holdout > 0) {
+      node.log().warn("lr: DP-SGD: the holdout metrics come from held-out training rows and are outside the "
+                      "privacy guarantee; give --test for metrics of public data");
+    }
     if (options_.standardize && num_numeric > 0) {
       node.log().warn("lr: DP-SGD: numeric columns are used as they are (scaling them by the training data's own "
                       "statistics would not be private); scale them beforehand with public bounds");

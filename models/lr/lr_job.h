@@ -89,8 +89,9 @@ struct LrMemoryEstimate {
   std::uint64_t worker_bytes = 0;
 };
 /// `staleness`: the cluster's bound (0 BSP, s SSP, negative ASP); `threads`: oneTBB threads
-/// of a worker.
-LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads);
+/// of a worker; `dp`: DP-SGD, whose servers noise a dense double and float gradient per key.
+LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads,
+                                  bool dp = false);
 
 class LrJob final : public sched::Job {
  public:
