@@ -24,6 +24,7 @@ Result<ShardPlan> Job::MakePlan(const ps::RoleTable& roles) {
   return p;
 }
 Status Job::RunScheduler(JobContext&) { return Status::Ok(); }
+Status Job::RunServer(JobContext&) { return Status::Ok(); }
 Status Job::FinishServer(JobContext&) { return Status::Ok(); }
 Status Job::FinishScheduler(JobContext&) { return Status::Ok(); }
 ConsistencyNeed Job::NeededConsistency() const { return {}; }
@@ -109,6 +110,7 @@ Status RunNode(ps::Node& node, Job& job, const RunOptions& options) {
     arena.execute([&] { s = job.RunWorker(ctx); });
   }
   if (role == ps::Role::kScheduler) s = job.RunScheduler(ctx);
+  if (role == ps::Role::kServer) s = job.RunServer(ctx);
   if (!s.ok()) return fail(s, "run");
   s = node.Barrier(ps::BarrierGroup::kAll, phase_deadline());
   if (!s.ok()) return fail(s, "end-of-work barrier");

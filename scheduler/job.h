@@ -3,7 +3,8 @@
 // Every rank of a job builds the same Job object (from the same options) and calls RunNode.
 // The runner then drives the roles in lock-step phases:
 //   1. servers add the job's tables; the scheduler makes the shard plan and sends it out;
-//   2. barrier; workers run RunWorker while the scheduler runs RunScheduler;
+//   2. barrier; workers run RunWorker while the scheduler runs RunScheduler (and servers
+//      RunServer, beside their dispatcher);
 //   3. barrier; servers run FinishServer (e.g. hand their model shard to the scheduler)
 //      while the scheduler runs FinishScheduler (e.g. write the outputs);
 //   4. barrier; the scheduler sends shutdown and every rank stops.
@@ -58,6 +59,9 @@ class Job {
   virtual Status RunScheduler(JobContext& ctx);
   /// Workers: the training or computation.
   virtual Status RunWorker(JobContext& ctx) = 0;
+  /// Servers, while the workers run, beside the server's dispatcher (e.g. to receive settings
+  /// from the scheduler before the first clock). Default: nothing.
+  virtual Status RunServer(JobContext& ctx);
   /// Servers, after every worker finished. Default: nothing.
   virtual Status FinishServer(JobContext& ctx);
   /// Scheduler, after every worker finished, alongside FinishServer. Default: nothing.

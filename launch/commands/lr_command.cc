@@ -15,6 +15,7 @@
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
 #include "models/lr/lr_model.h"
+#include "privacy/rdp_accountant.h"
 #include "util/files.h"
 
 namespace ecps::launch {
@@ -117,12 +118,60 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
   });
 }
 
+// The --dp-* options of `train lr` (models/lr/lr_dp.h), in their own group.
+void AddDpOptions(CLI::App& sub, models::lr::DpOptions& dp) {
+  auto* g = sub.add_option_group("Differential privacy (DP-SGD)",
+                                 "Train with (epsilon, delta)-differential privacy for each training example "
+                                 "(README: Privacy). Every key is noised each step: use a small --hash-bits; "
+                                 "numeric CSV columns are not scaled");
+  auto* eps = g->add_option("--dp-epsilon", dp.epsilon,
+                            "DP-SGD with this privacy budget epsilon (> 0): the smallest noise multiplier that "
+                            "meets it at --dp-delta for the run's epochs and sample rate")
+                  ->check(Positive());
+  auto* sigma = g->add_option("--dp-noise-multiplier", dp.noise_multiplier,
+                              "DP-SGD with this noise multiplier sigma (noise stddev = sigma * --dp-clip), in "
+                              "[0.001, 10000]; the epsilon it gives at --dp-delta is reported")
+                    ->check(Interval(privacy::kMinNoiseMultiplier, privacy::kMaxNoiseMultiplier));
+  eps->excludes(sigma);
+  g->add_option("--dp-delta", dp.delta,
+                "delta in (0, 1) of the guarantee; default 1 / (training rows) (choose it well below that)")
+      ->check(Fraction());
+  g->add_option("--dp-clip", dp.clip, "C: each example's gradient is scaled to L2 norm at most C (> 0)")
+      ->capture_default_str()->check(Positive());
+  g->add_option("--dp-sample-rate", dp.sample_rate,
+                "q in (0, 1]: each step every training example joins independently with probability q; "
+                "steps per epoch = round(1/q); default: batch size / training rows")
+      ->check(Interval(1e-9, 1, false, false));
+  g->add_option_function<std::string>(
+       "--dp-conversion",
+       [&dp](const std::string& name) { dp.conversion = privacy::ParseConversion(name).value(); },
+       "How the RDP accountant converts to (epsilon, delta): balle (Balle et al. 2020) or classic (Mironov 2017)")
+      ->default_str(std::string(privacy::ConversionName(dp.conversion)))
+      ->check(CLI::IsMember({"balle", "classic"}));
+  g->add_option_function<std::uint64_t>(
+      "--dp-seed",
+      [&dp](std::uint64_t seed) {
+        dp.has_seed = true;
+        dp.seed = seed;
+      },
+      "TESTS ONLY: replays the noise and the batches from this seed, so the run is NOT private");
+}
+
+// Whether any option of the DP group was given.
+bool AnyDpOption(const CLI::App& group) {
+  for (const CLI::Option* opt : group.get_options()) {
+    if (opt->count() > 0) return true;
+  }
+  return false;
+}
+
 void AddLrTrain(CommandTree& tree) {
   struct Opts {
     ClusterOptions cluster;
     models::lr::LrOptions lr;
     bool no_standardize = false;
     bool no_log = false;
+    CLI::App* dp_group = nullptr;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.train->add_subcommand(
@@ -166,12 +215,17 @@ void AddLrTrain(CommandTree& tree) {
                   {"csv", "json", "both", "none"});
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
       ->capture_default_str()->check(NonNegative());
+  AddDpOptions(*sub, lr.dp);
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
+  o->dp_group = sub->get_option_group("Differential privacy (DP-SGD)");
   sub->callback([o, sel = tree.selected] {
-    *sel = [o]() -> Status {
+    // Read while the command tree exists: the pipeline runs the command after its tree is gone.
+    const bool any_dp_option = AnyDpOption(*o->dp_group);
+    *sel = [o, any_dp_option]() -> Status {
       o->lr.standardize = !o->no_standardize;
       o->lr.log_transform = !o->no_log;
+      ECPS_RETURN_IF_ERROR(o->lr.dp.Validate(any_dp_option));
       return TrainAndPrint<models::lr::LrJob>(o->cluster, o->lr);
     };
   });

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include <cereal/types/array.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <fmt/format.h>
@@ -29,6 +30,8 @@ constexpr std::uint32_t kPlanTopic = 1101;      // scheduler -> workers: batches
 constexpr std::uint32_t kProgressTopic = 1102;  // worker -> scheduler: progress, epoch ends
 constexpr std::uint32_t kDoneTopic = 1103;      // worker -> servers: every clock sent
 constexpr std::uint32_t kWeightsTopic = 1104;   // server -> scheduler: non-zero weights
+constexpr std::uint32_t kDpServerTopic = 1105;  // scheduler -> servers: DP noise settings
+constexpr std::uint32_t kDpAckTopic = 1106;     // server -> scheduler: DP noise set up
 constexpr std::size_t kMaxCategoryNames = 100000;
 
 
@@ -48,8 +51,10 @@ struct TrainPlan {
   std::uint32_t num_batches = 1;
   double nominal_batch = 1;
   NumericScaling scaling;
+  bool dp = false;  // DP-SGD: dp_plan replaces the batches (its key is never written)
+  DpPlan dp_plan;
   template <class A>
-  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling); }
+  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling, dp, dp_plan); }
 };
 
 struct ProgressMsg {
@@ -76,6 +81,21 @@ struct WeightShard {
   template <class A>
   void serialize(A& ar) { ar(keys, weights); }
 };
+
+// Scheduler, DP-SGD: the plan with its key, and the servers' noise set up before the workers
+// get it.
+Status StartDp(ps::Node& node, const LrOptions& options, std::uint64_t rows, std::uint64_t batch, TrainPlan* plan) {
+  ECPS_ASSIGN_OR_RETURN(DpStart start, StartDp(options.dp, options.update.algorithm == Algorithm::kSgd, rows, batch,
+                                               options.epochs, node.log()));
+  plan->dp = true;
+  plan->dp_plan = start.plan;
+  const auto servers = ps::ServerRanks(node.roles());
+  for (ps::Rank s : servers) ECPS_RETURN_IF_ERROR(node.SendControl(s, kDpServerTopic, ps::EncodeControl(start.server)));
+  for (ps::Rank s : servers) {
+    ECPS_RETURN_IF_ERROR_CTX(node.RecvControl(kDpAckTopic, s, node.DefaultDeadline()).status(), "DP noise set-up");
+  }
+  return Status::Ok();
+}
 
 // What to try when a training diverges (its weights or loss overflow to inf or nan).
 constexpr const char* kDivergedHint =
@@ -106,6 +126,7 @@ Status LrOptions::Validate() const {
   ECPS_RETURN_IF_ERROR(parser.Validate());
   if (parser.label_kind != worker::LabelKind::kBinary) return InvalidArgument("lr needs binary labels");
   ECPS_RETURN_IF_ERROR(update.Validate());
+  ECPS_RETURN_IF_ERROR(dp.Validate(false));
   if (epochs < 1) return InvalidArgument(fmt::format("--epochs {} must be >= 1", epochs));
   if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
   if (!(threshold > 0 && threshold < 1)) return InvalidArgument(fmt::format("--threshold {} is outside (0, 1)", threshold));
@@ -127,14 +148,15 @@ nlohmann::json LrOptions::ToJson() const {
           {"train", train}, {"test", test}, {"holdout", holdout}};
 }
 
-LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads) {
+LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads,
+                                  bool dp) {
   const std::uint64_t state = algorithm == Algorithm::kFtrl ? 2 : algorithm == Algorithm::kAdaGrad ? 1 : 0;
   // Open clock buffers: the clocks a worker may run ahead (BSP 0, SSP s; ASP taken as 1) plus
   // the one being finalized.
   const std::uint64_t clocks = static_cast<std::uint64_t>(staleness < 0 ? 1 : staleness) + 1;
   LrMemoryEstimate e;
   e.num_keys = num_keys;
-  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks);
+  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks) + (dp ? sizeof(double) + sizeof(float) : 0);
   e.servers_bytes = num_keys * e.server_bytes_per_key;
   // Per 64 keys: KeyIndex's word (bits, prefix) and one bitmap word per thread while it is
   // built; GroupByBatch's bitmap and prefix words per thread.
@@ -146,7 +168,7 @@ LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, i
 
 LrMemoryEstimate LrJob::EstimateMemory(int staleness) const {
   return EstimateLrMemory(parser_ ? parser_->num_keys() : 1, options_.update.algorithm, staleness,
-                          tbb::info::default_concurrency());
+                          tbb::info::default_concurrency(), options_.dp.enabled());
 }
 
 LrJob::LrJob(LrOptions options) : options_(std::move(options)) { init_ = Init(); }
@@ -166,8 +188,27 @@ Status LrJob::SetupServer(ps::KVServer& server) {
   ECPS_RETURN_IF_ERROR(init_);
   // The table's own rule is unused (a clocked table with a finalizer); the finalizer keeps
   // the real rule and its state.
-  return server.AddTable<float>(Tables()[0], std::make_unique<ps::SumRule<float>>(),
-                                std::make_unique<MiniBatchFinalizer>(options_.update));
+  auto finalizer = std::make_unique<MiniBatchFinalizer>(options_.update);
+  finalizer_ = finalizer.get();
+  return server.AddTable<float>(Tables()[0], std::make_unique<ps::SumRule<float>>(), std::move(finalizer));
+}
+
+Status LrJob::RunServer(sched::JobContext& ctx) {
+  ECPS_RETURN_IF_ERROR(init_);
+  if (!options_.dp.enabled()) return Status::Ok();
+  // The noise settings arrive before any worker starts (the scheduler waits for this ack).
+  ps::Node& node = ctx.node;
+  // They follow the workers' loading, which may take longer than one default deadline; a lost
+  // scheduler aborts the job.
+  auto got = node.RecvControl(kDpServerTopic, ps::RoleTable::kSchedulerRank, node.DefaultDeadline());
+  while (!got.ok() && got.status().code() == StatusCode::kTimeout && !node.aborted()) {
+    got = node.RecvControl(kDpServerTopic, ps::RoleTable::kSchedulerRank, node.DefaultDeadline());
+  }
+  ECPS_RETURN_IF_ERROR_CTX(got.status(), "waiting for the DP settings");
+  DpServerParams params;
+  ECPS_RETURN_IF_ERROR(ps::DecodeControl(got->control, &params));
+  ECPS_RETURN_IF_ERROR(finalizer_->EnableDp(params, node.index()));
+  return node.SendControl(ps::RoleTable::kSchedulerRank, kDpAckTopic, {});
 }
 
 Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
@@ -192,8 +233,11 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   // ---- Load this worker's rows -------------------------------------------------------
   worker::LoadOptions lo;
   lo.skip_bad_rows = options_.skip_bad_rows;
-  lo.keep_values = options_.standardize && !parser.csv_columns().numeric.empty();
-  lo.max_categories = kMaxCategoryNames;
+  const bool dp = options_.dp.enabled();
+  // Under DP nothing computed from the training rows leaves the worker except through the
+  // noisy steps: no scaling statistics, category names or bad-row texts.
+  lo.keep_values = !dp && options_.standardize && !parser.csv_columns().numeric.empty();
+  lo.max_categories = dp ? 0 : kMaxCategoryNames;
   ECPS_ASSIGN_OR_RETURN(WorkerShard shard, LoadWorkerShard(ranges, options_.train.size(), parser, lo,
                                                            options_.test.empty() ? options_.holdout : 0.0,
                                                            options_.seed));
@@ -204,7 +248,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   report.test_rows = test.rows();
   report.nnz = train.nnz();
   report.bad_rows = shard.stats.bad_rows;
-  report.bad_messages = std::move(shard.stats.bad_messages);
+  if (!dp) report.bad_messages = std::move(shard.stats.bad_messages);
   report.categories = std::move(shard.stats.categories);
   const std::size_t num_numeric = parser.csv_columns().numeric.size();
   if (lo.keep_values) {
@@ -229,10 +273,15 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   // ---- Train ---------------------------------------------------------------------------
   const std::uint64_t K = parser.num_keys();
   const ps::Stopwatch t_group;
-  const BatchedRows batches = GroupByBatch(train, K, options_.seed, plan.num_batches);
+  BatchedRows batches;
+  if (!plan.dp) {
+    batches = GroupByBatch(train, K, options_.seed, plan.num_batches);
+    train = {};  // the batched copy replaces it
+  }
   const double group_s = t_group.Seconds();
-  train = {};  // the batched copy replaces it
   GradientKernel kernel(std::max(1, tbb::info::default_concurrency()));
+  const privacy::PoissonSampler sampler(plan.dp_plan.key, plan.dp_plan.sample_rate);
+  KeyIndex step_index(plan.dp ? K : 0);
   const float scale = options_.update.algorithm == Algorithm::kSgd ? static_cast<float>(1.0 / plan.nominal_batch) : 1.0f;
   KeyIndex test_index(K);
   test_index.Build(test, nullptr);
@@ -247,22 +296,46 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   const int staleness = ctx.consistency.Bound();
   for (int epoch = 0; epoch < options_.epochs; ++epoch) {
     const ps::Stopwatch t_epoch;
-    const std::vector<std::uint32_t> order = EpochBatchOrder(plan.num_batches, options_.seed, epoch);
+    const std::vector<std::uint32_t> order =
+        plan.dp ? std::vector<std::uint32_t>() : EpochBatchOrder(plan.num_batches, options_.seed, epoch);
     ProgressMsg msg;
     msg.epoch = epoch;
     if (epoch == 0) msg.index_s = group_s;
     ps::Stopwatch last_report = t_epoch;
-    for (std::uint32_t b : order) {
-      const auto bkeys = batches.Keys(b);
-      keys.assign(bkeys.begin(), bkeys.end());
+    const std::size_t num_steps = plan.dp ? plan.dp_plan.steps_per_epoch : order.size();
+    EpochSamples samples;  // DP: this epoch's Poisson samples of the rows
+    if (plan.dp) {
+      const ps::Stopwatch t_sample;
+      samples = SampleEpoch(train, sampler, static_cast<std::uint32_t>(epoch), plan.dp_plan.steps_per_epoch);
+      msg.compute_s += t_sample.Seconds();
+    }
+    for (std::size_t step = 0; step < num_steps; ++step) {
+      std::span<const std::uint32_t> members;
+      if (plan.dp) {
+        const ps::Stopwatch t_sample;
+        members = samples.Step(static_cast<std::uint32_t>(step));
+        step_index.Build(train, &members);
+        keys = step_index.keys();
+        msg.compute_s += t_sample.Seconds();
+      } else {
+        const auto bkeys = batches.Keys(order[step]);
+        keys.assign(bkeys.begin(), bkeys.end());
+      }
       const ps::Stopwatch t_pull;
       ECPS_RETURN_IF_ERROR(pull(keys, &weights));
       msg.wait_s += t_pull.Seconds();
       const ps::Stopwatch t_grad;
-      msg.loss_sum += kernel.Gradient(batches, b, weights.data(), scale, &grads);
+      if (plan.dp) {
+        ClippedGradient(train, members, step_index, weights.data(), plan.dp_plan.clip, &grads);
+        // Progress counts expected rows: the realised sample sizes stay on the worker.
+        msg.examples += static_cast<std::uint64_t>(plan.dp_plan.expected_batch / node.roles().num_workers());
+      } else {
+        const std::uint32_t b = order[step];
+        msg.loss_sum += kernel.Gradient(batches, b, weights.data(), scale, &grads);
+        msg.nnz += batches.Nnz(b);
+        msg.examples += batches.Rows(b);
+      }
       msg.compute_s += t_grad.Seconds();
-      msg.nnz += batches.Nnz(b);
-      msg.examples += batches.Rows(b);
       ps::Handle push = 0;
       if (!keys.empty()) push = kv.Push<float>(kWeights, keys, grads);
       ECPS_RETURN_IF_ERROR(kv.Clock());
@@ -341,12 +414,29 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   plan.num_batches = static_cast<std::uint32_t>(
       std::clamp<std::uint64_t>((all.train_rows + batch / 2) / batch, 1, std::uint64_t{1} << 30));
   plan.nominal_batch = static_cast<double>(all.train_rows) / plan.num_batches;
-  if (options_.standardize && num_numeric > 0) plan.scaling = all.numeric.Scaling(options_.log_transform);
+  const bool dp = options_.dp.enabled();
+  if (options_.standardize && num_numeric > 0 && !dp) plan.scaling = all.numeric.Scaling(options_.log_transform);
   model_.scaling = plan.scaling;
+  if (dp) {
+    if (options_.test.empty() && options_.holdout > 0) {
+      node.log().warn("lr: DP-SGD: the holdout metrics come from held-out training rows and are outside the "
+                      "privacy guarantee; give --test for metrics of public data");
+    }
+    if (options_.standardize && num_numeric > 0) {
+      node.log().warn("lr: DP-SGD: numeric columns are used as they are (scaling them by the training data's own "
+                      "statistics would not be private); scale them beforehand with public bounds");
+    }
+    ECPS_RETURN_IF_ERROR(StartDp(node, options_, all.train_rows, batch, &plan));
+  }
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, node.DefaultDeadline()), "training plan");
-  node.log().info("lr: {} training rows ({} non-zeros), {} evaluation rows, {} worker(s), {} batches of ~{:.0f} per epoch, "
-                  "loaded in {:.2f} s",
-                  all.train_rows, all.nnz, all.test_rows, W, plan.num_batches, plan.nominal_batch, load_s);
+  if (dp) {
+    plan.num_batches = plan.dp_plan.steps_per_epoch;
+    plan.nominal_batch = plan.dp_plan.expected_batch;
+  }
+  node.log().info("lr: {} training rows ({} non-zeros), {} evaluation rows, {} worker(s), {} {}batches of ~{:.0f} per "
+                  "epoch, loaded in {:.2f} s",
+                  all.train_rows, all.nnz, all.test_rows, W, plan.num_batches, dp ? "Poisson " : "",
+                  plan.nominal_batch, load_s);
 
   ECPS_ASSIGN_OR_RETURN(auto jsonl, util::JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
   sched::ProgressOptions po;
@@ -389,8 +479,9 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       }
     }
     const double el = t_train.Seconds();
-    progress.Update(done, fmt::format("epoch {}/{}, train loss {:.4f}, {:.0f} ex/s", finished + 1, options_.epochs,
-                                      seen > 0 ? loss / seen : last_loss, el > 0 ? done / el : 0.0));
+    progress.Update(done, fmt::format("epoch {}/{}, {}{:.0f} ex/s", finished + 1, options_.epochs,
+                                      dp ? std::string() : fmt::format("train loss {:.4f}, ", seen > 0 ? loss / seen : last_loss),
+                                      el > 0 ? done / el : 0.0));
     if (!m.epoch_end) continue;
     EpochAcc& acc = epochs[m.epoch];
     ++acc.ends;
@@ -411,32 +502,44 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
         return DataError(fmt::format("training diverged: the training log-loss of epoch {} is {}; {}",
                                      finished + 1, last_loss, kDivergedHint));
       }
-      line["train_logloss"] = last_loss;
-      line["train_examples"] = e.sum.examples;
+      std::string spent;
+      if (dp) {  // no statistics of the training rows; the budget spent so far instead
+        ECPS_ASSIGN_OR_RETURN(const double eps,
+                              EpsilonAfter(plan.dp_plan, std::uint64_t{plan.dp_plan.steps_per_epoch} * (finished + 1),
+                                           options_.dp.conversion));
+        line["epsilon"] = eps;
+        spent = fmt::format("epsilon {:.4g} of {:.4g} spent", eps, plan.dp_plan.epsilon);
+      } else {
+        line["train_logloss"] = last_loss;
+        line["train_examples"] = e.sum.examples;
+        spent = fmt::format("train logloss {:.5f}", last_loss);
+      }
       line["seconds"] = e.max_s;
-      line["examples_per_s"] = e.max_s > 0 ? static_cast<double>(e.sum.examples) / e.max_s : 0.0;
-      line["nnz_per_s_per_worker"] = e.nnz_per_s;
+      if (!dp) {  // under DP these would count the secret samples
+        line["examples_per_s"] = e.max_s > 0 ? static_cast<double>(e.sum.examples) / e.max_s : 0.0;
+        line["nnz_per_s_per_worker"] = e.nnz_per_s;
+      }
       line["worker_seconds"] = e.time_split;
       if (evaluating()) {
         final_eval = e.eval.ToJson(options_.threshold);
         line["test"] = final_eval;
       }
       ECPS_RETURN_IF_ERROR(jsonl->Append(line));
-      node.log().info("lr: epoch {}/{}: train logloss {:.5f}{}, {:.2f} s", finished + 1, options_.epochs, last_loss,
+      node.log().info("lr: epoch {}/{}: {}{}, {:.2f} s", finished + 1, options_.epochs, spent,
                       evaluating() ? fmt::format(", {} auc {:.5f} logloss {:.5f}",
                                                  options_.test.empty() ? "holdout" : "test",
                                                  final_eval["auc"].is_null() ? NAN : final_eval["auc"].get<double>(),
                                                  final_eval["logloss"].is_null() ? NAN : final_eval["logloss"].get<double>())
                                    : std::string(),
                       e.max_s);
-      nnz_per_s = e.nnz_per_s;
+      if (!dp) nnz_per_s = e.nnz_per_s;
       epochs.erase(finished);
       ++finished;
       latest.clear();
     }
   }
   const double train_s = t_train.Seconds();
-  progress.Finish(fmt::format("train loss {:.4f}", last_loss));
+  progress.Finish(dp ? fmt::format("epsilon {:.4g}", plan.dp_plan.epsilon) : fmt::format("train loss {:.4f}", last_loss));
 
   nlohmann::json& j = metrics_;
   j = nlohmann::json::object();
@@ -447,7 +550,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     j["logloss"] = nullptr;
   }
   j["evaluated_on"] = EvaluatedOn(options_.test, options_.holdout, options_.seed);
-  j["train_logloss"] = last_loss;
+  j["train_logloss"] = dp ? nlohmann::json(nullptr) : nlohmann::json(last_loss);
   j["train_rows"] = all.train_rows;
   j["train_nnz"] = all.nnz;
   j["eval_rows"] = all.test_rows;
@@ -464,8 +567,13 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["consistency"] = std::string(ctx.consistency.Name());
   j["staleness"] = ctx.consistency.Bound();
   j["config"] = options_.ToJson();
+  if (dp) {
+    j["privacy"] = PrivacyJson(plan.dp_plan, options_.dp.conversion);
+    if (options_.dp.has_seed) j["privacy"]["test_seed"] = true;  // replayable: not private
+  }
   return Status::Ok();
 }
+
 
 Status LrJob::FinishServer(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);

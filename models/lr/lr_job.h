@@ -9,6 +9,8 @@
 //    epoch they score their test rows and send mergeable metric partials.
 //  - servers own the weights by key range in one clocked table; MiniBatchFinalizer applies
 //    SGD, AdaGrad or FTRL-Proximal once per clock to the summed gradient (lr_update.h).
+//  - with --dp-*, DP-SGD (lr_dp.h): Poisson-sampled steps instead of the hash batches,
+//    clipped per-example gradients, noise on every key of the servers, ε per epoch.
 //  - the scheduler combines load reports (row counts, numeric column statistics), sends the
 //    batch plan, shows progress, writes metrics.jsonl per epoch, and at the end gathers the
 //    non-zero weights from the servers and writes model.bin, weights.csv/json and
@@ -24,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/lr/lr_data.h"
+#include "models/lr/lr_dp.h"
 #include "models/lr/lr_eval.h"
 #include "models/lr/lr_model.h"
 #include "models/lr/lr_update.h"
@@ -64,6 +67,8 @@ struct LrOptions : DataOptions {
   WeightExport export_weights = WeightExport::kBoth;
   /// Seconds between progress messages from workers.
   double progress_interval_s = 1.0;
+  /// DP-SGD (lr_dp.h) when dp.enabled(): Poisson batches, clipped gradients, server noise.
+  DpOptions dp;
 
   Status Validate() const;
   /// The training configuration as metrics.json's "config" holds it.
@@ -84,8 +89,9 @@ struct LrMemoryEstimate {
   std::uint64_t worker_bytes = 0;
 };
 /// `staleness`: the cluster's bound (0 BSP, s SSP, negative ASP); `threads`: oneTBB threads
-/// of a worker.
-LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads);
+/// of a worker; `dp`: DP-SGD, whose servers noise a dense double and float gradient per key.
+LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads,
+                                  bool dp = false);
 
 class LrJob final : public sched::Job {
  public:
@@ -97,6 +103,7 @@ class LrJob final : public sched::Job {
   Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override;
   Status RunWorker(sched::JobContext& ctx) override;
   Status RunScheduler(sched::JobContext& ctx) override;
+  Status RunServer(sched::JobContext& ctx) override;
   Status FinishServer(sched::JobContext& ctx) override;
   Status FinishScheduler(sched::JobContext& ctx) override;
 
@@ -118,6 +125,7 @@ class LrJob final : public sched::Job {
   LrOptions options_;
   Status init_;
   std::unique_ptr<worker::ExampleParser> parser_;
+  MiniBatchFinalizer* finalizer_ = nullptr;  // server: owned by the server's table
   // Scheduler state.
   std::vector<std::vector<std::string>> categories_;
   FeatureNames featindex_names_;  // from --featindex

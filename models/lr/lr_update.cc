@@ -115,6 +115,10 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
     }
   }
   if (p != pending_.end()) pending_.erase(p);
+  {
+    std::lock_guard lock(dp_mu_);
+    if (dp_) return FinalizeDp(ctx, values);
+  }
   if (keys_.empty()) return;
 
   const bool decay_l2 = options_.algorithm != Algorithm::kFtrl && options_.l2 > 0;
@@ -127,6 +131,35 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
   constexpr std::size_t kSlice = 8192;
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, keys_.size(), kSlice), [&](const auto& r) {
     ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, keys_.data() + r.begin(), 0,
+                            r.size()};
+    rule_->Apply(rows, grads_.data() + r.begin());
+  });
+}
+
+Status MiniBatchFinalizer::EnableDp(const DpServerParams& params, int server_index) {
+  ECPS_ASSIGN_OR_RETURN(DpNoise noise, DpNoise::Make(params, server_index));
+  std::lock_guard lock(dp_mu_);
+  dp_ = std::make_unique<DpServerParams>(params);
+  noise_ = std::make_unique<DpNoise>(std::move(noise));
+  return Status::Ok();
+}
+
+void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<float> values) {
+  if (static_cast<std::uint64_t>(ctx.clock) >= dp_->steps) return;  // e.g. SSP's trailing empty clocks
+  const std::size_t n = ctx.range.size();
+  const ps::Key base = ctx.range.begin;
+  dense_.assign(n, 0.0);
+  for (std::size_t i = 0; i < keys_.size(); ++i) dense_[keys_[i] - base] = grads_[i];
+  noise_->AddTo(dense_, dp_->stddev);  // every key, pushed or not
+  grads_.resize(n);
+  const double scale = dp_->grad_scale;
+  const float l2 = options_.algorithm != Algorithm::kFtrl ? static_cast<float>(options_.l2) : 0.0f;
+  for (std::size_t i = 0; i < n; ++i) grads_[i] = static_cast<float>(dense_[i] * scale) + l2 * values[i];
+  const std::size_t sw = rule_->StateWidth(1);
+  if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * ctx.clock));
+  constexpr std::size_t kSlice = 8192;
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kSlice), [&](const auto& r) {
+    ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, nullptr, base + r.begin(),
                             r.size()};
     rule_->Apply(rows, grads_.data() + r.begin());
   });

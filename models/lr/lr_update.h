@@ -14,9 +14,11 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "models/lr/lr_dp.h"
 #include "models/lr/optimizers.h"
 #include "ps/rules.h"
 #include "ps/status.h"
@@ -62,7 +64,15 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   void Finalize(const ps::FinalizeContext& ctx, std::span<const float> aggregate,
                 std::span<float> values) override;
 
+  /// DP-SGD from now on (call before the first clock; safe beside Finalize on another
+  /// thread): each clock below params.steps adds N(0, stddev²) to the summed gradient of
+  /// every key of the server's range, multiplies it by grad_scale, and applies the rule to
+  /// every key; later clocks change nothing.
+  Status EnableDp(const DpServerParams& params, int server_index);
+
  private:
+  void FinalizeDp(const ps::FinalizeContext& ctx, std::span<float> values);
+
   UpdateOptions options_;
   std::unique_ptr<ps::Rule<float>> rule_;
   SgdRule<float>* sgd_ = nullptr;  // rule_ when it is SGD (for the schedule)
@@ -79,6 +89,11 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   std::map<const float*, bool> dense_push_;
   std::vector<ps::Key> keys_;
   std::vector<float> grads_;
+  // DP-SGD (EnableDp): set once by another thread before the first clock.
+  std::mutex dp_mu_;
+  std::unique_ptr<DpServerParams> dp_;
+  std::unique_ptr<DpNoise> noise_;
+  std::vector<double> dense_;
 };
 
 }  // namespace ecps::models::lr

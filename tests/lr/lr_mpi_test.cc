@@ -79,5 +79,37 @@ TEST(LrMpi, OneTwoAndFourWorkersUnderMpirunMatchSingleNode) {
   EXPECT_NE(testing::ReadText(dir / "err.txt").find("checksum mismatch"), std::string::npos);
 }
 
+TEST(LrMpi, DpSgdUnderMpirunMatchesSingleNodeWithTheTestSeed) {
+  // --dp-seed replays the batches (keyed by row id and step) and each server's noise (by
+  // server index): 2 workers under mpirun -np 5 (2 servers) give the single-node model of 1
+  // worker and 2 servers, up to float summation order.
+  TempDir dir("mpi_dp");
+  SyntheticCtrOptions g;
+  g.rows = 3000;
+  g.fields = 8;
+  g.max_cardinality = 500;
+  ASSERT_TRUE(WriteSyntheticCtr(g, dir / "train.svm").ok());
+  const std::string common =
+      fmt::format("train lr --train {} --holdout 0.1 --hash-bits 10 --epochs 1 --dp-noise-multiplier 1 --dp-delta 1e-5 "
+                  "--dp-seed 5 --servers 2 -q",
+                  dir / "train.svm");
+  ASSERT_EQ(Shell(fmt::format("{} {} --local --workers 1 --out {}", ECPS_BINARY, common, dir / "local")), 0);
+  const std::string out = dir / "np5";
+  ASSERT_EQ(Shell(fmt::format("env OMPI_MCA_pml=ob1 mpirun --allow-run-as-root --oversubscribe -np 5 {} {} --out {} "
+                              "> {}.log 2>&1",
+                              ECPS_BINARY, common, out, out)),
+            0)
+      << testing::ReadText(out + ".log");
+  EXPECT_EQ(Metrics(out)["privacy"], Metrics(dir / "local")["privacy"]);
+  const auto a = LoadLrModel(dir / "local/model.bin");
+  const auto b = LoadLrModel(out + "/model.bin");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const auto wa = a->DenseWeights(), wb = b->DenseWeights();
+  double diff = 0;
+  for (std::size_t k = 0; k < wa.size(); ++k) diff = std::max(diff, static_cast<double>(std::fabs(wa[k] - wb[k])));
+  EXPECT_LE(diff, 1e-4);
+  EXPECT_GT(a->keys.size(), 500u);
+}
+
 }  // namespace
 }  // namespace ecps

@@ -1,0 +1,137 @@
+// DP-SGD for `ecps train lr` (issue 12): the options, the plan the scheduler resolves from
+// them once the training rows are counted, and the pieces each role runs.
+//
+//  - workers: each step, every training row joins independently with probability q
+//    (privacy::PoissonSampler under a secret key the scheduler draws; drawn an epoch at a
+//    time, SampleEpoch), and each member's
+//    log-loss gradient (p − y)·x is scaled to L2 norm at most C (ClippedGradient);
+//  - servers: once per step, before the rule, N(0, σ²C²) is added to the summed gradient of
+//    every key they own, pushed or not (DpNoise), and SGD divides by the expected batch q·n;
+//  - the scheduler: σ from (ε, δ) with the RDP accountant, or ε from σ; ε spent per epoch.
+// The servers are trusted: what is protected is each training example in what leaves the
+// servers (weights, models, metrics of the test set).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
+
+#include "models/lr/lr_kernels.h"
+#include "privacy/noise.h"
+#include "privacy/poisson_sampling.h"
+#include "privacy/rdp_accountant.h"
+#include "worker/sparse_data.h"
+
+namespace ecps::models::lr {
+
+/// The --dp-* options of `train lr`. DP is on when epsilon or noise_multiplier is set.
+struct DpOptions {
+  double epsilon = 0;           ///< target ε (> 0), or 0
+  double noise_multiplier = 0;  ///< σ directly (> 0), or 0
+  double delta = 0;             ///< δ in (0, 1); 0 = 1 / training rows
+  double clip = 1;              ///< C: per-example L2 bound of the gradient
+  double sample_rate = 0;       ///< q in (0, 1]; 0 = batch size / training rows
+  privacy::Conversion conversion = privacy::Conversion::kBalle;
+  bool has_seed = false;        ///< --dp-seed given: replayable noise and batches (tests)
+  std::uint64_t seed = 0;
+
+  bool enabled() const { return epsilon > 0 || noise_multiplier > 0; }
+  /// Ranges and combinations (exclusive ε / σ; other --dp-* options need one of them).
+  /// `any_dp_option`: whether any --dp-* option was given at all.
+  Status Validate(bool any_dp_option = true) const;
+};
+
+/// What the scheduler resolves (n = training rows) and sends to the workers; the key stays in
+/// memory.
+struct DpPlan {
+  double noise_multiplier = 1;
+  double sample_rate = 0;
+  double delta = 0;
+  double clip = 1;
+  double epsilon = 0;  ///< spent by the whole run
+  std::uint32_t steps_per_epoch = 1;
+  std::uint64_t steps = 1;
+  double expected_batch = 0;  ///< q·n
+  privacy::SamplingKey key{};
+  template <class A>
+  void serialize(A& ar) {
+    ar(noise_multiplier, sample_rate, delta, clip, epsilon, steps_per_epoch, steps, expected_batch, key);
+  }
+};
+
+/// The plan for `rows` training rows, `epochs` and the run's batch size (the default q is
+/// batch / rows). Steps per epoch: round(1 / q). A budget that cannot be met is refused
+/// (InvalidArgument) with what would meet it: the smallest ε reachable, fewer epochs or a
+/// smaller --dp-sample-rate. The key is left zero (the caller draws it).
+Result<DpPlan> ResolveDp(const DpOptions& options, std::uint64_t rows, std::uint64_t batch, int epochs);
+
+/// ε spent after `steps` steps of `plan`.
+Result<double> EpsilonAfter(const DpPlan& plan, std::uint64_t steps, privacy::Conversion conversion);
+
+/// metrics.json's "privacy" object.
+nlohmann::json PrivacyJson(const DpPlan& plan, privacy::Conversion conversion);
+
+/// min(1, clip / norm): the factor that brings a gradient of L2 norm `norm` to at most `clip`.
+inline double ClipFactor(double norm, double clip) { return norm > clip ? clip / norm : 1.0; }
+
+/// A worker's Poisson samples of one epoch: the rows of step s (in row order) are
+/// rows[offsets[s] .. offsets[s + 1]).
+struct EpochSamples {
+  std::vector<std::uint64_t> offsets;
+  std::vector<std::uint32_t> rows;
+  std::span<const std::uint32_t> Step(std::uint32_t s) const {
+    return {rows.data() + offsets[s], offsets[s + 1] - offsets[s]};
+  }
+};
+/// The samples of `data`'s rows (by example id) for the `steps` steps of epoch `epoch`
+/// (parallel over fixed row chunks: the result does not depend on the thread count).
+EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
+                         std::uint32_t steps);
+
+/// Sum over `rows` of the log-loss gradients (p − y)·x_i, each scaled to L2 norm <= clip
+/// (repeated keys of a row are merged before the norm is taken), into grads (indexed by
+/// position in `index`, built over `rows`). `w` is indexed like grads.
+void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
+                     const float* w, double clip, std::vector<float>* grads);
+
+/// What a server needs: the noise and the step count (clocks past it are not applied).
+struct DpServerParams {
+  double stddev = 1;      ///< σ·C
+  double grad_scale = 1;  ///< 1 / (q·n) for SGD, 1 otherwise
+  std::uint64_t steps = 1;
+  bool has_seed = false;
+  std::uint64_t seed = 0;
+  template <class A>
+  void serialize(A& ar) { ar(stddev, grad_scale, steps, has_seed, seed); }
+};
+
+/// The scheduler's start of a DP run: the plan (ResolveDp) with its sampling key (from
+/// getrandom, or from the test seed, which `log` warns loudly about), logged, and what the
+/// servers need (`sgd`: the rule divides by the expected batch).
+struct DpStart {
+  DpPlan plan;
+  DpServerParams server;
+};
+Result<DpStart> StartDp(const DpOptions& options, bool sgd, std::uint64_t rows, std::uint64_t batch, int epochs,
+                        spdlog::logger& log);
+
+/// Gaussian noise over a server's whole key range, in a fixed number of slices (each its own
+/// stream) noised in parallel: the result does not depend on the thread count.
+class DpNoise {
+ public:
+  static constexpr std::size_t kSlices = 64;
+  /// Streams from the OS's entropy, or with a test seed from seed + server_index.
+  static Result<DpNoise> Make(const DpServerParams& params, int server_index);
+  /// Adds N(0, stddev²) to each value (snapped, see privacy/noise.h).
+  void AddTo(std::span<double> values, double stddev);
+
+ private:
+  std::vector<privacy::GaussianNoise> slices_;
+};
+
+}  // namespace ecps::models::lr

@@ -1,0 +1,228 @@
+// DP-SGD for `ecps train lr` (models/lr/lr_dp.h), its pieces: the keyed Poisson sampler against
+// OpenSSL's ChaCha20 and its batch-size distribution, exact per-example clipping, the servers'
+// noise on every key, the plan (σ from the accountant, refusals with suggestions). Whole runs:
+// dp_run_test.cc.
+#include <cmath>
+#include <cstring>
+#include <algorithm>
+#include <numeric>
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include "models/lr/lr_dp.h"
+#include "models/lr/lr_update.h"
+
+namespace ecps {
+namespace {
+
+using namespace models::lr;
+
+// ---- Sampling ------------------------------------------------------------------------------
+
+TEST(DpSampling, ChaCha20BlockMatchesOpenSsl) {
+  const privacy::SamplingKey key = privacy::TestSamplingKey(5);
+  const std::array<std::uint32_t, 3> nonce{0x12345678, 0x9abcdef0, 77};
+  const auto block = privacy::ChaCha20Block(key, 0, nonce);
+  // OpenSSL's IV: the 32-bit block counter, then the 96-bit nonce, little-endian.
+  unsigned char iv[16] = {};
+  std::memcpy(iv + 4, nonce.data(), 12);
+  unsigned char k[32];
+  std::memcpy(k, key.data(), 32);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  ASSERT_EQ(EVP_EncryptInit_ex(ctx, EVP_chacha20(), nullptr, k, iv), 1);
+  unsigned char zeros[64] = {}, out[64];
+  int len = 0;
+  ASSERT_EQ(EVP_EncryptUpdate(ctx, out, &len, zeros, 64), 1);
+  EVP_CIPHER_CTX_free(ctx);
+  std::array<std::uint32_t, 16> want;
+  std::memcpy(want.data(), out, 64);
+  EXPECT_EQ(block, want);
+}
+
+TEST(DpSampling, PoissonBatchSizesHaveBinomialMeanAndVariance) {
+  // n = 20000 records, q = 0.05: a batch size is Binomial(n, q): mean 1000, variance
+  // q(1-q)n = 950 (sd 30.8). Over m = 200 steps: the mean's sd is 30.8/sqrt(200) = 2.18
+  // (5 sd: 10.9); the sample variance's sd is about 950*sqrt(2/199) = 95.2 (5 sd: 476).
+  const privacy::PoissonSampler sampler(privacy::TestSamplingKey(1), 0.05);
+  constexpr int kN = 20000, kSteps = 200;
+  std::vector<double> sizes(kSteps, 0.0);
+  std::vector<std::uint32_t> st;
+  for (std::uint64_t id = 0; id < kN; ++id) {
+    st.clear();
+    sampler.Steps((id << 7) | 3, 0, kSteps, &st);
+    ASSERT_TRUE(std::is_sorted(st.begin(), st.end()));
+    ASSERT_EQ(std::adjacent_find(st.begin(), st.end()), st.end());
+    for (std::uint32_t s : st) sizes[s] += 1;
+  }
+  const double mean = std::accumulate(sizes.begin(), sizes.end(), 0.0) / kSteps;
+  double var = 0;
+  for (double s : sizes) var += (s - mean) * (s - mean);
+  var /= kSteps - 1;
+  EXPECT_NEAR(mean, 1000.0, 5 * 2.18);
+  EXPECT_NEAR(var, 950.0, 5 * 95.2);
+  // Step 0 of another window, or of another key, is another sample: two independent samples
+  // share Binomial(20000, 0.0025) ids (mean 50, sd 7.1); the same key and window share all.
+  auto step0 = [&](const privacy::PoissonSampler& s, std::uint32_t window) {
+    std::vector<bool> in(kN);
+    for (std::uint64_t id = 0; id < kN; ++id) {
+      st.clear();
+      s.Steps((id << 7) | 3, window, 1, &st);
+      in[id] = !st.empty();
+    }
+    return in;
+  };
+  const privacy::PoissonSampler other(privacy::TestSamplingKey(2), 0.05);
+  const auto a = step0(sampler, 0), b = step0(other, 0), c = step0(sampler, 1), a2 = step0(sampler, 0);
+  int ab = 0, ac = 0;
+  for (int id = 0; id < kN; ++id) {
+    ab += a[id] && b[id];
+    ac += a[id] && c[id];
+  }
+  EXPECT_LT(ab, 50 + 5 * 7.1);
+  EXPECT_LT(ac, 50 + 5 * 7.1);
+  EXPECT_EQ(a, a2);
+  st.clear();
+  privacy::PoissonSampler(privacy::TestSamplingKey(1), 1.0).Steps(9, 0, 5, &st);
+  EXPECT_EQ(st, (std::vector<std::uint32_t>{0, 1, 2, 3, 4}));
+}
+
+// ---- Clipping ------------------------------------------------------------------------------
+
+worker::SparseData OneRow(std::vector<std::uint32_t> keys, std::vector<float> values, float label) {
+  auto b = std::make_shared<worker::RowBlock>();
+  b->keys = std::move(keys);
+  b->values = std::move(values);
+  b->row_ptr.push_back(b->keys.size());
+  b->labels.push_back(label);
+  b->ids.push_back(0);
+  b->all_ones = false;
+  return worker::SparseData::FromBlocks({b}, true);
+}
+
+double Norm(const std::vector<float>& g) {
+  double s = 0;
+  for (float v : g) s += static_cast<double>(v) * v;
+  return std::sqrt(s);
+}
+
+TEST(DpClipping, AboveTheBoundIsScaledToItExactlyBelowIsUnchanged) {
+  // w = 0: p = 0.5, label 1: the gradient is -0.5 * x.
+  for (const double clip : {0.1, 1.0, 100.0}) {
+    const auto data = OneRow({1, 4, 9}, {3.0f, -4.0f, 12.0f}, 1.0f);  // ||x|| = 13, ||g|| = 6.5
+    KeyIndex index(16);
+    index.Build(data, nullptr, false);
+    const std::vector<float> w(3, 0.0f);
+    std::vector<float> g;
+    const std::vector<std::uint32_t> rows{0};
+    ClippedGradient(data, rows, index, w.data(), clip, &g);
+    ASSERT_EQ(g.size(), 3u);
+    const double want = std::min(clip, 6.5);
+    EXPECT_NEAR(Norm(g), want, want * 1e-6) << clip;
+    const double f = std::min(1.0, clip / 6.5);
+    EXPECT_NEAR(g[0], -0.5 * 3 * f, 1e-6 * 1.5 * f);
+    EXPECT_NEAR(g[1], 0.5 * 4 * f, 1e-6 * 2 * f);
+    EXPECT_NEAR(g[2], -0.5 * 12 * f, 1e-6 * 6 * f);
+  }
+}
+
+TEST(DpClipping, RepeatedKeysOfARowAreMergedBeforeTheNorm) {
+  // Two features hashed to key 3: the gradient coordinate is 2 * 0.5 = 1 (norm 1, not sqrt(0.5)).
+  const auto data = OneRow({3, 3}, {1.0f, 1.0f}, 0.0f);
+  KeyIndex index(8);
+  index.Build(data, nullptr, false);
+  const std::vector<float> w(1, 0.0f);
+  std::vector<float> g;
+  const std::vector<std::uint32_t> rows{0};
+  ClippedGradient(data, rows, index, w.data(), 0.5, &g);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_NEAR(g[0], 0.5, 0.5e-6);
+}
+
+// ---- Server noise --------------------------------------------------------------------------
+
+TEST(DpNoise, EveryKeyGetsNoiseOfSdSigmaTimesClipAndNothingPastTheSteps) {
+  // SGD with learning rate 1 and no pushes: each weight becomes -noise, N(0, (σC)²) with
+  // σC = 2. Over n = 8192 keys the sample sd has sd 2/sqrt(2n) = 0.0156 (5 sd: 0.078) and
+  // the mean has sd 2/sqrt(n) = 0.0221 (5 sd: 0.11).
+  UpdateOptions u;
+  u.algorithm = Algorithm::kSgd;
+  u.learning_rate = 1;
+  MiniBatchFinalizer fin(u);
+  DpServerParams p;
+  p.stddev = 2;
+  p.steps = 1;
+  p.has_seed = true;
+  p.seed = 9;
+  ASSERT_TRUE(fin.EnableDp(p, 0).ok());
+  constexpr std::size_t kN = 8192;
+  std::vector<float> values(kN, 0.0f);
+  const std::vector<float> aggregate(kN, 0.0f);
+  ps::FinalizeContext ctx;
+  ctx.range = {0, kN};
+  ctx.width = 1;
+  fin.Finalize(ctx, aggregate, values);
+  double mean = 0, var = 0;
+  std::size_t zero = 0;
+  for (float v : values) {
+    mean += v;
+    zero += v == 0.0f;
+  }
+  mean /= kN;
+  for (float v : values) var += (v - mean) * (v - mean);
+  const double sd = std::sqrt(var / (kN - 1));
+  EXPECT_NEAR(sd, 2.0, 5 * 0.0156);
+  EXPECT_NEAR(mean, 0.0, 5 * 0.0221);
+  // Keys nobody pushed are noised too: a weight is exactly 0 only when the noise rounds to 0
+  // on the grid 2^-12 (P ~ 2^-12 / (2 sqrt(2 pi)) = 4.9e-5; expected 0.40 of 8192, Poisson
+  // sd 0.63: 5 sd above is 3.6).
+  EXPECT_LE(zero, 3u);
+  const std::vector<float> before = values;
+  ctx.clock = 1;  // past the plan's steps: not applied
+  fin.Finalize(ctx, aggregate, values);
+  EXPECT_EQ(values, before);
+}
+
+// ---- Plan ------------------------------------------------------------------------------------
+
+TEST(DpPlan, EpsilonGivesTheAccountantsNoiseAndRefusalsSuggest) {
+  DpOptions o;
+  o.epsilon = 1;
+  o.delta = 1e-5;
+  auto plan = ResolveDp(o, 20000, 100, 3);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->steps_per_epoch, 200u);
+  EXPECT_EQ(plan->steps, 600u);
+  EXPECT_DOUBLE_EQ(plan->sample_rate, 0.005);
+  auto sigma = privacy::FindNoiseMultiplier({1, 1e-5, 0.005, 600});
+  ASSERT_TRUE(sigma.ok());
+  EXPECT_DOUBLE_EQ(plan->noise_multiplier, *sigma);
+  EXPECT_LE(plan->epsilon, 1.0);
+  EXPECT_DOUBLE_EQ(plan->expected_batch, 100.0);
+
+  o.epsilon = 0.05;  // below what the conversion alone costs at δ = 1e-5
+  auto refused = ResolveDp(o, 20000, 100, 3);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("smallest epsilon these settings reach"), std::string::npos)
+      << refused.status().message();
+
+  // q = 1 for 2^20 epochs needs σ above the cap for ε = 0.3 (at σ = 1e4 the RDP is
+  // α·2^20/(2·10^8), ε about 0.5); fewer epochs meet it.
+  o.epsilon = 0.3;
+  o.sample_rate = 1;
+  refused = ResolveDp(o, 1000, 100, 1 << 20);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("--epochs "), std::string::npos) << refused.status().message();
+
+  DpOptions both;
+  both.epsilon = 1;
+  both.noise_multiplier = 1;
+  EXPECT_FALSE(both.Validate().ok());
+  DpOptions none;
+  EXPECT_FALSE(none.Validate(true).ok());
+  EXPECT_TRUE(none.Validate(false).ok());
+}
+
+}  // namespace
+}  // namespace ecps
