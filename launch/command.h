@@ -55,5 +55,7 @@ void AddLrCommands(CommandTree& tree);
 void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, similar
 /// `ecps privacy epsilon`, `ecps privacy noise` (launch/commands/privacy_command.cc).
 void AddPrivacyCommands(CommandTree& tree);
+/// `ecps serve` (launch/commands/serve_command.cc).
+void AddServeCommand(CommandTree& tree);
 
 }  // namespace ecps::launch

@@ -27,6 +27,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddCfCommands(tree);
   AddPipelineCommand(tree);
   AddPrivacyCommands(tree);
+  AddServeCommand(tree);
   CheckNumberTypes(app);
 }
 
