@@ -19,12 +19,11 @@ std::string CsvHeaderLine(const std::vector<std::string>& fields, char delimiter
 
 /// The CSV row of `instance` (an object) for the header `fields`: each value quoted (RFC 4180);
 /// strings as they are, numbers in the shortest form that reads back to the same double
-/// (integers as integers), booleans as true/false. A field missing, a key not among `fields`
-/// nor `ignored`, or a value that is null, an array or an object is an InvalidArgument naming
-/// "<where>.<key>".
-Status CsvLine(const nlohmann::json& instance, const std::vector<std::string>& fields,
-               const std::vector<std::string>& ignored, char delimiter, const std::string& where,
-               std::string* line);
+/// (integers as integers), booleans as true/false. Other keys are not read (as the tools
+/// read a file's other columns). A field missing, or a value that is null, an array or an
+/// object, is an InvalidArgument naming "<where>.<key>".
+Status CsvLine(const nlohmann::json& instance, const std::vector<std::string>& fields, char delimiter,
+               const std::string& where, std::string* line);
 
 /// body[key] as a string; InvalidArgument naming the field when missing or not a string.
 Result<std::string> StringField(const nlohmann::json& body, const std::string& key);

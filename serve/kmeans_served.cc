@@ -33,9 +33,7 @@ class ServedKMeans final : public ServedModel {
     std::vector<std::string> header_fields = m->fields_;
     if (!m->schema_.line_ids()) {
       header_fields.insert(header_fields.begin(), m->schema_.id_column());
-      m->ignored_ = {m->schema_.id_column()};
     }
-    if (!m->model_.schema.label_column().empty()) m->ignored_.push_back(m->model_.schema.label_column());
     m->header_line_ = CsvHeaderLine(header_fields, m->schema_.delimiter());
     ECPS_ASSIGN_OR_RETURN(auto header, worker::CsvHeader::Parse(m->header_line_, m->schema_.delimiter(), path));
     ECPS_RETURN_IF_ERROR(worker::FeatureRowParser::Bind(m->schema_, header).status());
@@ -65,7 +63,7 @@ class ServedKMeans final : public ServedModel {
       if (!schema_.line_ids() && !row.contains(schema_.id_column())) row[schema_.id_column()] = "-";
       std::vector<std::string> fields = fields_;
       if (!schema_.line_ids()) fields.insert(fields.begin(), schema_.id_column());
-      Status s = CsvLine(row, fields, ignored_, schema_.delimiter(), where, &line);
+      Status s = CsvLine(row, fields, schema_.delimiter(), where, &line);
       if (!s.ok()) return ErrorReply(400, s.message());
       std::string_view id;
       int label = 0;
@@ -93,7 +91,6 @@ class ServedKMeans final : public ServedModel {
   models::kmeans::KMeansModel model_;
   worker::FeatureSchema schema_;  // without the label (the parser points into it)
   std::vector<std::string> fields_;   // the feature columns
-  std::vector<std::string> ignored_;  // id and label columns: accepted, not used
   std::string header_line_;
   std::unique_ptr<worker::CsvHeader> header_;
   models::kmeans::CentroidPanel panel_;

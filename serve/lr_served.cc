@@ -54,7 +54,6 @@ class ServedLr final : public ServedModel {
       o.label_column = columns->label;
       m->fields_ = columns->numeric;
       m->fields_.insert(m->fields_.end(), columns->categorical.begin(), columns->categorical.end());
-      m->label_ = columns->label;
       m->delimiter_ = o.delimiter;
       ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::MakeCsv(
                                              o, *columns, CsvHeaderLine(m->fields_, o.delimiter), path));
@@ -88,7 +87,7 @@ class ServedLr final : public ServedModel {
           return ErrorReply(400, where + ": this model was trained on CSV columns: give an object of "
                                          "column names and values");
         }
-        Status s = CsvLine(x, fields_, {label_}, delimiter_, where, &line);
+        Status s = CsvLine(x, fields_, delimiter_, where, &line);
         if (!s.ok()) return ErrorReply(400, s.message());
       } else {
         if (!x.is_string()) {
@@ -137,7 +136,6 @@ class ServedLr final : public ServedModel {
   std::vector<float> dense_;  // lr: the weights over the whole key space, as PredictFile uses
   std::unique_ptr<worker::ExampleParser> parser_;
   std::vector<std::string> fields_;  // csv: the columns an instance gives, in header order
-  std::string label_;
   char delimiter_ = ',';
 };
 
