@@ -1,6 +1,7 @@
 #include "serve/api.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 namespace ecps::serve {
@@ -26,8 +27,9 @@ std::vector<std::shared_ptr<const ServedModel>> ModelRegistry::All() const {
 namespace {
 
 std::string Describe(const ServedModel& m) {
-  return fmt::format("{{\"name\": {}, \"kind\": \"{}\", \"path\": {}, \"verbs\": \"{}\", \"loaded_at\": {:.3f}}}",
-                     JsonString(m.name()), m.kind(), JsonString(m.dir()), m.verbs(), m.loaded_at());
+  return fmt::format(
+      "{{\"name\": {}, \"kind\": \"{}\", \"path\": {}, \"verbs\": \"{}\", \"loaded_at\": {:.3f}}}",
+      JsonString(m.name()), m.kind(), JsonString(m.dir()), m.verbs(), m.loaded_at());
 }
 
 Reply MethodNotAllowed(std::string_view method, std::string_view allowed) {
@@ -41,9 +43,12 @@ Reply ModelRequest(const ModelRegistry& models, std::string_view method, std::st
   const auto colon = rest.find(':');
   const std::string_view name = rest.substr(0, colon);
   const std::string verb(colon == std::string_view::npos ? "" : rest.substr(colon + 1));
-  if (!verb.empty()) *endpoint = verb == "predict" || verb == "segment" || verb == "recommend" ||
-                                         verb == "similar" ? verb : "other";
-  else *endpoint = "models";
+  if (!verb.empty())
+    *endpoint = verb == "predict" || verb == "segment" || verb == "recommend" || verb == "similar"
+                    ? verb
+                    : "other";
+  else
+    *endpoint = "models";
   const auto model = models.Find(name);
   if (!model) return ErrorReply(404, fmt::format("model \"{}\" is not served", name));
   if (verb.empty()) {
@@ -62,8 +67,9 @@ Reply ModelRequest(const ModelRegistry& models, std::string_view method, std::st
 
 }  // namespace
 
-Reply HandleRequest(const ModelRegistry& models, const ServeMetrics& metrics, std::string_view method,
-                    std::string_view target, const std::string& body, std::string* endpoint) {
+Reply HandleRequest(const ModelRegistry& models, const ServeMetrics& metrics,
+                    std::string_view method, std::string_view target, const std::string& body,
+                    std::string* endpoint) {
   target = target.substr(0, target.find('?'));
   *endpoint = "other";
   if (target == "/healthz") {

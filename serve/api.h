@@ -1,10 +1,10 @@
 // The HTTP API of `ecps serve`, apart from the network: the models being served and the
 // answer to one request (method, target, body). Endpoints (TensorFlow Serving's REST shape):
-//   GET  /healthz                       {"status": "ok"}
-//   GET  /v1/models                     {"models": [{"name", "kind", "path", "verbs", "loaded_at"}]}
-//   GET  /v1/models/NAME                one of them
-//   POST /v1/models/NAME:VERB           the model's answer (served_model.h)
-//   GET  /metrics                       Prometheus text (metrics.h)
+//   GET  /healthz             {"status": "ok"}
+//   GET  /v1/models           {"models": [{"name", "kind", "path", "verbs", "loaded_at"}]}
+//   GET  /v1/models/NAME      one of them
+//   POST /v1/models/NAME:VERB the model's answer (served_model.h)
+//   GET  /metrics             Prometheus text (metrics.h)
 // Malformed JSON or a body that does not fit: 400 {"error": ...} naming the field; unknown
 // model or path: 404; a known path with another method: 405.
 #pragma once
@@ -38,7 +38,8 @@ class ModelRegistry {
 
 /// Answers one request. `*endpoint` is set to the name under which /metrics counts it
 /// ("predict", "segment", "recommend", "similar", "models", "healthz", "metrics", "other").
-Reply HandleRequest(const ModelRegistry& models, const ServeMetrics& metrics, std::string_view method,
-                    std::string_view target, const std::string& body, std::string* endpoint);
+Reply HandleRequest(const ModelRegistry& models, const ServeMetrics& metrics,
+                    std::string_view method, std::string_view target, const std::string& body,
+                    std::string* endpoint);
 
 }  // namespace ecps::serve

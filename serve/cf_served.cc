@@ -1,12 +1,12 @@
 // itemcf and usercf models behind /v1/models/NAME:recommend and :similar, answered as
 // `ecps recommend` and `ecps similar` answer (the same functions, the same %.6g digits).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "models/cf/ids.h"
 #include "models/cf/model.h"
@@ -38,7 +38,8 @@ class ServedCf final : public ServedModel {
   Reply Handle(const std::string& verb, const json& body) const override {
     if (verb == "recommend") return Recommend(body);
     if (verb == "similar") return Similar(body);
-    return ErrorReply(400, fmt::format("model \"{}\" ({}) answers :recommend and :similar", name(), kind()));
+    return ErrorReply(
+        400, fmt::format("model \"{}\" ({}) answers :recommend and :similar", name(), kind()));
   }
 
  private:
@@ -104,8 +105,8 @@ class ServedCf final : public ServedModel {
     std::size_t shown = 0;
     for (std::size_t t = 0; t < nb.size() && shown < static_cast<std::size_t>(*n); ++t) {
       if (nb[t] == models::cf::NeighborLists::kNone) break;
-      out += fmt::format("{}{{\"{}\": {}, \"score\": {}}}", shown ? ", " : "", key, JsonString(ids[nb[t]]),
-                         Score6(sc[t]));
+      out += fmt::format("{}{{\"{}\": {}, \"score\": {}}}", shown ? ", " : "", key,
+                         JsonString(ids[nb[t]]), Score6(sc[t]));
       ++shown;
     }
     out += "]}\n";
@@ -119,6 +120,8 @@ class ServedCf final : public ServedModel {
 
 }  // namespace
 
-Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir) { return ServedCf::Load(dir); }
+Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir) {
+  return ServedCf::Load(dir);
+}
 
 }  // namespace ecps::serve

@@ -49,7 +49,8 @@ Status CsvLine(const json& instance, const std::vector<std::string>& fields, cha
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (i) *line += delimiter;
     auto it = instance.find(fields[i]);
-    if (it == instance.end()) return InvalidArgument(fmt::format("{}.{}: missing", where, fields[i]));
+    if (it == instance.end())
+      return InvalidArgument(fmt::format("{}.{}: missing", where, fields[i]));
     std::string text;
     if (it->is_string()) {
       text = it->get<std::string>();
@@ -63,8 +64,8 @@ Status CsvLine(const json& instance, const std::vector<std::string>& fields, cha
     } else if (it->is_boolean()) {
       text = it->get<bool>() ? "true" : "false";
     } else {
-      return InvalidArgument(
-          fmt::format("{}.{}: must be a number or a string, not {}", where, fields[i], it->type_name()));
+      return InvalidArgument(fmt::format("{}.{}: must be a number or a string, not {}", where,
+                                         fields[i], it->type_name()));
     }
     AppendQuoted(text, line);
   }
@@ -79,11 +80,12 @@ Result<std::string> StringField(const json& body, const std::string& key) {
   return it->get<std::string>();
 }
 
-Result<long long> IntField(const json& body, const std::string& key, long long fallback, long long lo,
-                           long long hi) {
+Result<long long> IntField(const json& body, const std::string& key, long long fallback,
+                           long long lo, long long hi) {
   auto it = body.find(key);
   if (it == body.end()) return fallback;
-  if (!it->is_number_integer()) return InvalidArgument(fmt::format("\"{}\" must be an integer", key));
+  if (!it->is_number_integer())
+    return InvalidArgument(fmt::format("\"{}\" must be an integer", key));
   const long long v = it->get<long long>();
   if (v < lo || v > hi) {
     return InvalidArgument(fmt::format("\"{}\" must be in [{}, {}], not {}", key, lo, hi, v));

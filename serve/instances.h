@@ -2,10 +2,9 @@
 // an instance is parsed exactly as the same row of a file given to the command-line tools.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ps/status.h"
 
@@ -22,8 +21,8 @@ std::string CsvHeaderLine(const std::vector<std::string>& fields, char delimiter
 /// (integers as integers), booleans as true/false. Other keys are not read (as the tools
 /// read a file's other columns). A field missing, or a value that is null, an array or an
 /// object, is an InvalidArgument naming "<where>.<key>".
-Status CsvLine(const nlohmann::json& instance, const std::vector<std::string>& fields, char delimiter,
-               const std::string& where, std::string* line);
+Status CsvLine(const nlohmann::json& instance, const std::vector<std::string>& fields,
+               char delimiter, const std::string& where, std::string* line);
 
 /// body[key] as a string; InvalidArgument naming the field when missing or not a string.
 Result<std::string> StringField(const nlohmann::json& body, const std::string& key);

@@ -1,12 +1,12 @@
 // k-means models behind /v1/models/NAME:segment (and :predict): each instance (an object of
 // the feature columns) is parsed by the model's FeatureRowParser, normalised, and assigned
 // with the kernels `ecps segment` runs, in the same order of operations.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/model.h"
@@ -35,7 +35,8 @@ class ServedKMeans final : public ServedModel {
       header_fields.insert(header_fields.begin(), m->schema_.id_column());
     }
     m->header_line_ = CsvHeaderLine(header_fields, m->schema_.delimiter());
-    ECPS_ASSIGN_OR_RETURN(auto header, worker::CsvHeader::Parse(m->header_line_, m->schema_.delimiter(), path));
+    ECPS_ASSIGN_OR_RETURN(auto header,
+                          worker::CsvHeader::Parse(m->header_line_, m->schema_.delimiter(), path));
     ECPS_RETURN_IF_ERROR(worker::FeatureRowParser::Bind(m->schema_, header).status());
     m->header_ = std::make_unique<worker::CsvHeader>(std::move(header));
     m->panel_.Set(m->model_.centroids, m->model_.k, m->model_.d);
@@ -44,7 +45,8 @@ class ServedKMeans final : public ServedModel {
 
   Reply Handle(const std::string& verb, const json& body) const override {
     if (verb != "predict" && verb != "segment") {
-      return ErrorReply(400, fmt::format("model \"{}\" (kmeans) answers :segment and :predict", name()));
+      return ErrorReply(400,
+                        fmt::format("model \"{}\" (kmeans) answers :segment and :predict", name()));
     }
     auto instances = InstancesOf(body);
     if (!instances.ok()) return ErrorReply(400, instances.status().message());
@@ -57,7 +59,8 @@ class ServedKMeans final : public ServedModel {
     for (std::size_t i = 0; i < n; ++i) {
       const json& inst = (**instances)[i];
       const std::string where = fmt::format("instances[{}]", i);
-      if (!inst.is_object()) return ErrorReply(400, where + ": must be an object of feature columns");
+      if (!inst.is_object())
+        return ErrorReply(400, where + ": must be an object of feature columns");
       json row = inst;
       // The id is not a feature: any non-empty text stands in when the instance has none.
       if (!schema_.line_ids() && !row.contains(schema_.id_column())) row[schema_.id_column()] = "-";
@@ -80,8 +83,9 @@ class ServedKMeans final : public ServedModel {
       const double dist = std::sqrt(
           models::kmeans::SquaredDistance(x.data() + i * d, model_.centroids.data() + c * d, d));
       const double score = model_.Score(c, dist);
-      out += fmt::format("{}{{\"segment\": {}, \"distance\": {:.17g}, \"risk\": {:.17g}, \"anomaly\": {}}}",
-                         i ? ", " : "", c, dist, score, score >= model_.anomaly_threshold ? 1 : 0);
+      out += fmt::format(
+          "{}{{\"segment\": {}, \"distance\": {:.17g}, \"risk\": {:.17g}, \"anomaly\": {}}}",
+          i ? ", " : "", c, dist, score, score >= model_.anomaly_threshold ? 1 : 0);
     }
     out += "]}\n";
     return Reply{200, std::move(out)};
@@ -89,8 +93,8 @@ class ServedKMeans final : public ServedModel {
 
  private:
   models::kmeans::KMeansModel model_;
-  worker::FeatureSchema schema_;  // without the label (the parser points into it)
-  std::vector<std::string> fields_;   // the feature columns
+  worker::FeatureSchema schema_;     // without the label (the parser points into it)
+  std::vector<std::string> fields_;  // the feature columns
   std::string header_line_;
   std::unique_ptr<worker::CsvHeader> header_;
   models::kmeans::CentroidPanel panel_;

@@ -1,11 +1,11 @@
 // lr and linreg models behind /v1/models/NAME:predict: instances parsed by the model's own
 // ExampleParser (the one `ecps predict` builds), scored by ScoreDense (lr) or the linear
 // predictor (linreg), printed with `ecps predict`'s digits.
+#include <fmt/format.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_kernels.h"
@@ -55,16 +55,18 @@ class ServedLr final : public ServedModel {
       m->fields_ = columns->numeric;
       m->fields_.insert(m->fields_.end(), columns->categorical.begin(), columns->categorical.end());
       m->delimiter_ = o.delimiter;
-      ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::MakeCsv(
-                                             o, *columns, CsvHeaderLine(m->fields_, o.delimiter), path));
+      ECPS_ASSIGN_OR_RETURN(auto parser,
+                            worker::ExampleParser::MakeCsv(
+                                o, *columns, CsvHeaderLine(m->fields_, o.delimiter), path));
       m->parser_ = std::make_unique<worker::ExampleParser>(std::move(parser));
     } else {
       ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::Make(o));
       m->parser_ = std::make_unique<worker::ExampleParser>(std::move(parser));
     }
     if (linreg && m->parser_->num_keys() != m->linreg_model_.coef.size()) {
-      return DataError(fmt::format("{}: model has {} coefficients, but its feature space has {} columns",
-                                   path, m->linreg_model_.coef.size(), m->parser_->num_keys()));
+      return DataError(
+          fmt::format("{}: model has {} coefficients, but its feature space has {} columns", path,
+                      m->linreg_model_.coef.size(), m->parser_->num_keys()));
     }
     return std::unique_ptr<ServedModel>(std::move(m));
   }
@@ -84,15 +86,17 @@ class ServedLr final : public ServedModel {
       const std::string where = fmt::format("instances[{}]", i);
       if (csv_) {
         if (!x.is_object()) {
-          return ErrorReply(400, where + ": this model was trained on CSV columns: give an object of "
-                                         "column names and values");
+          return ErrorReply(400, where +
+                                     ": this model was trained on CSV columns: give an object of "
+                                     "column names and values");
         }
         Status s = CsvLine(x, fields_, delimiter_, where, &line);
         if (!s.ok()) return ErrorReply(400, s.message());
       } else {
         if (!x.is_string()) {
-          return ErrorReply(400, where + ": this model was trained on libsvm/libffm lines: give the "
-                                         "line as a string");
+          return ErrorReply(400, where +
+                                     ": this model was trained on libsvm/libffm lines: give the "
+                                     "line as a string");
         }
         line = x.get<std::string>();
         if (worker::Trim(line).empty()) return ErrorReply(400, where + ": the line is empty");
@@ -122,7 +126,8 @@ class ServedLr final : public ServedModel {
       models::lr::ApplyScaling(lr_model_.scaling, *parser_, &data);
       std::vector<float> p;
       models::lr::ScoreDense(data, dense_.data(), &p);
-      for (std::size_t r = 0; r < p.size(); ++r) out += fmt::format("{}{:.8g}", r ? ", " : "", p[r]);
+      for (std::size_t r = 0; r < p.size(); ++r)
+        out += fmt::format("{}{:.8g}", r ? ", " : "", p[r]);
     }
     out += "]}\n";
     return Reply{200, std::move(out)};
@@ -141,7 +146,8 @@ class ServedLr final : public ServedModel {
 
 }  // namespace
 
-Result<std::unique_ptr<ServedModel>> LoadServedLr(const std::string& path, const std::string& kind) {
+Result<std::unique_ptr<ServedModel>> LoadServedLr(const std::string& path,
+                                                  const std::string& kind) {
   return ServedLr::Load(path, kind == models::lr::LinRegModel::kKind);
 }
 

@@ -29,7 +29,8 @@ std::string ServeMetrics::Text(std::size_t models_loaded) const {
   for (std::size_t b = 0; b < buckets_.size(); ++b) {
     cumulative += buckets_[b];
     const std::string le = b < kBounds.size() ? fmt::format("{}", kBounds[b]) : "+Inf";
-    t += fmt::format("ecps_serve_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
+    t +=
+        fmt::format("ecps_serve_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", le, cumulative);
   }
   t += fmt::format("ecps_serve_request_duration_seconds_sum {:.9g}\n", sum_seconds_);
   t += fmt::format("ecps_serve_request_duration_seconds_count {}\n", count_);

@@ -1,8 +1,8 @@
 #include "serve/served_model.h"
 
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "models/cf/model.h"
 #include "models/common/model_file.h"
@@ -40,8 +40,8 @@ Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& na
   }
   m->name_ = name;
   m->dir_ = dir;
-  m->loaded_at_ = std::chrono::duration<double>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
+  m->loaded_at_ =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   return std::shared_ptr<const ServedModel>(std::move(m));
 }
 

@@ -16,9 +16,8 @@
 
 #include <chrono>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "ps/status.h"
 #include "serve/reply.h"

@@ -1,6 +1,11 @@
 #include "serve/server.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
 #include <list>
@@ -9,11 +14,6 @@
 #include <optional>
 #include <thread>
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 namespace ecps::serve {
 namespace {
@@ -66,8 +66,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(shared_.options.max_body);
     stream_.expires_after(Timeout());
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -80,13 +81,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::header_limit) {
       return Send(ErrorReply(431, "the request header is too large"), "other", start, false);
     }
-    if (ec == http::error::bad_method || ec == http::error::bad_target || ec == http::error::bad_version ||
-        ec == http::error::bad_field || ec == http::error::bad_value ||
-        ec == http::error::bad_content_length || ec == http::error::bad_transfer_encoding ||
-        ec == http::error::bad_chunk || ec == http::error::bad_line_ending ||
-        ec == http::error::bad_obs_fold || ec == http::error::bad_chunk_extension) {
-      return Send(ErrorReply(400, fmt::format("malformed HTTP request: {}", ec.message())), "other", start,
-                  false);
+    if (ec == http::error::bad_method || ec == http::error::bad_target ||
+        ec == http::error::bad_version || ec == http::error::bad_field ||
+        ec == http::error::bad_value || ec == http::error::bad_content_length ||
+        ec == http::error::bad_transfer_encoding || ec == http::error::bad_chunk ||
+        ec == http::error::bad_line_ending || ec == http::error::bad_obs_fold ||
+        ec == http::error::bad_chunk_extension) {
+      return Send(ErrorReply(400, fmt::format("malformed HTTP request: {}", ec.message())), "other",
+                  start, false);
     }
     if (ec) return Close();  // end of stream, timeout, a client gone mid-request, drained
     busy_ = true;
@@ -105,8 +107,10 @@ class Session : public std::enable_shared_from_this<Session> {
         static_cast<http::status>(reply.status), 11);
     res->set(http::field::server, "ecps");
     res->set(http::field::content_type, reply.content_type);
-    if (reply.status == 405) res->set(http::field::allow, endpoint == "models" || endpoint == "healthz" ||
-                                                                  endpoint == "metrics" ? "GET" : "POST");
+    if (reply.status == 405)
+      res->set(
+          http::field::allow,
+          endpoint == "models" || endpoint == "healthz" || endpoint == "metrics" ? "GET" : "POST");
     res->body() = std::move(reply.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
@@ -114,10 +118,11 @@ class Session : public std::enable_shared_from_this<Session> {
     shared_.metrics.Record(endpoint, reply.status,
                            std::chrono::duration<double>(Clock::now() - start).count());
     stream_.expires_after(Timeout());
-    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-      if (ec || !res->keep_alive()) return self->Close();
-      self->Read();
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) return self->Close();
+                        self->Read();
+                      });
   }
 
   void Close() {
@@ -136,7 +141,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 class Listener {
  public:
-  Listener(net::io_context& ioc, Shared& shared) : ioc_(ioc), acceptor_(net::make_strand(ioc)), shared_(shared) {}
+  Listener(net::io_context& ioc, Shared& shared)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), shared_(shared) {}
 
   Status Open(const std::string& address, int port) {
     beast::error_code ec;
@@ -153,19 +159,20 @@ class Listener {
   tcp::endpoint local() const { return acceptor_.local_endpoint(); }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-      if (shared_.draining || !acceptor_.is_open()) return;
-      if (!ec) {
-        auto s = std::make_shared<Session>(std::move(socket), shared_);
-        {
-          std::lock_guard<std::mutex> lock(shared_.mu);
-          shared_.sessions.remove_if([](const auto& w) { return w.expired(); });
-          shared_.sessions.push_back(s);
-        }
-        s->Start();
-      }
-      Accept();
-    });
+    acceptor_.async_accept(
+        net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+          if (shared_.draining || !acceptor_.is_open()) return;
+          if (!ec) {
+            auto s = std::make_shared<Session>(std::move(socket), shared_);
+            {
+              std::lock_guard<std::mutex> lock(shared_.mu);
+              shared_.sessions.remove_if([](const auto& w) { return w.expired(); });
+              shared_.sessions.push_back(s);
+            }
+            s->Start();
+          }
+          Accept();
+        });
   }
 
   void Stop() {

@@ -1,9 +1,9 @@
 // `ecps serve`: answers trained models over HTTP/1.1 with JSON (serve/).
+#include <fmt/format.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "launch/command.h"
 #include "launch/interrupt.h"
@@ -29,18 +29,23 @@ void AddServeCommand(CommandTree& tree) {
       ->required()
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->add_option("--address", o->server.address, "IP address to listen on")->capture_default_str();
-  sub->add_option("--port", o->server.port,
-                  "TCP port (0 = a free one; the first line on stdout says `listening on ADDRESS:PORT`)")
-      ->capture_default_str()->check(Interval(0, 65535));
+  sub->add_option(
+         "--port", o->server.port,
+         "TCP port (0 = a free one; the first line on stdout says `listening on ADDRESS:PORT`)")
+      ->capture_default_str()
+      ->check(Interval(0, 65535));
   sub->add_option("--threads", o->server.threads, "Threads answering requests (1..256)")
-      ->capture_default_str()->check(Interval(1, 256));
+      ->capture_default_str()
+      ->check(Interval(1, 256));
   sub->add_option("--max-body", o->server.max_body,
                   "Largest request body in bytes; a larger one is answered 413 (1..2^31)")
-      ->capture_default_str()->check(Interval(1, 2147483648.0));
+      ->capture_default_str()
+      ->check(Interval(1, 2147483648.0));
   sub->add_option("--read-timeout", o->server.read_timeout_s,
                   "Seconds a client has to send a whole request (header and body); after them the "
                   "connection is closed (also the limit for writing an answer)")
-      ->capture_default_str()->check(Seconds());
+      ->capture_default_str()
+      ->check(Seconds());
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
@@ -52,9 +57,11 @@ void AddServeCommand(CommandTree& tree) {
         }
         const std::string name = spec.substr(0, eq);
         if (name.find_first_of(":/?# ") != std::string::npos) {
-          return InvalidArgument(fmt::format("--model {}: a name holds none of : / ? # or spaces", spec));
+          return InvalidArgument(
+              fmt::format("--model {}: a name holds none of : / ? # or spaces", spec));
         }
-        if (registry.Find(name)) return InvalidArgument(fmt::format("--model: \"{}\" given twice", name));
+        if (registry.Find(name))
+          return InvalidArgument(fmt::format("--model: \"{}\" given twice", name));
         ECPS_ASSIGN_OR_RETURN(auto model, serve::LoadServedModel(name, spec.substr(eq + 1)));
         registry.Set(std::move(model));
       }

@@ -57,7 +57,8 @@ TEST(HandleRequest, RoutesAndRefuses) {
   r = HandleRequest(models, metrics, "POST", "/v1/models/nope:predict", "{}", &endpoint);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(endpoint, "predict");
-  EXPECT_NE(r.body.find("\"error\": \"model \\\"nope\\\" is not served\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"error\": \"model \\\"nope\\\" is not served\""), std::string::npos)
+      << r.body;
   EXPECT_EQ(HandleRequest(models, metrics, "GET", "/nothing", "", &endpoint).status, 404);
   r = HandleRequest(models, metrics, "GET", "/v1/models?x=1", "", &endpoint);
   EXPECT_EQ(r.status, 200);
@@ -70,12 +71,18 @@ TEST(ServeMetrics, PrometheusText) {
   m.Record("predict", 200, 2.0);
   m.Record("predict", 400, 0.00001);
   const std::string t = m.Text(3);
-  EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"200\"} 2\n"), std::string::npos) << t;
-  EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"400\"} 1\n"), std::string::npos);
-  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"0.0001\"} 1\n"), std::string::npos);
-  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"0.0005\"} 2\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"200\"} 2\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"400\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"0.0001\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"0.0005\"} 2\n"),
+            std::string::npos);
   EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
-  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
   EXPECT_NE(t.find("ecps_serve_request_duration_seconds_count 3\n"), std::string::npos);
   EXPECT_NE(t.find("ecps_serve_models_loaded 3\n"), std::string::npos);
 }
