@@ -35,13 +35,19 @@ struct Shared {
   const ModelRegistry& models;
   ServeMetrics metrics;
   std::atomic<bool> draining{false};
+  std::atomic<int> live{0};  // connections open
   std::mutex mu;
   std::list<std::weak_ptr<Session>> sessions;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {}
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    ++shared_.live;
+  }
+  ~Session() { --shared_.live; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -162,7 +168,9 @@ class Listener {
     acceptor_.async_accept(
         net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
           if (shared_.draining || !acceptor_.is_open()) return;
-          if (!ec) {
+          if (!ec && shared_.live >= shared_.options.max_connections) {
+            Refuse(std::move(socket));
+          } else if (!ec) {
             auto s = std::make_shared<Session>(std::move(socket), shared_);
             {
               std::lock_guard<std::mutex> lock(shared_.mu);
@@ -173,6 +181,24 @@ class Listener {
           }
           Accept();
         });
+  }
+
+  // Over --max-connections: 503 and close (a short answer on a fresh socket: the write does
+  // not wait).
+  void Refuse(tcp::socket socket) {
+    const std::string body =
+        ErrorReply(503, fmt::format("more than {} connections are open (--max-connections)",
+                                    shared_.options.max_connections))
+            .body;
+    const std::string text = fmt::format(
+        "HTTP/1.1 503 Service Unavailable\r\nServer: ecps\r\nContent-Type: application/json\r\n"
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.size(), body);
+    beast::error_code ec;
+    net::write(socket, net::buffer(text), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    shared_.metrics.Record("other", 503, 0);
   }
 
   void Stop() {

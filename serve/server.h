@@ -2,7 +2,8 @@
 // run one io_context; each connection has its own strand. Keep-alive and pipelined requests
 // are answered in order. A request whose body passes `max_body` gets 413, and one whose
 // header and body are not received within `read_timeout_s` has its connection closed (a
-// client sending a byte a second is dropped). Answers are written within the same time.
+// client sending a byte a second is dropped). Answers are written within the same time. A
+// connection beyond `max_connections` gets 503 and is closed.
 //
 // Draining: once `stop_requested()` returns true (polled every 50 ms), the server stops
 // accepting, answers the requests it has received, closes idle connections (and those still
@@ -24,6 +25,8 @@ struct ServerOptions {
   int threads = 2;
   std::uint64_t max_body = 8u << 20;
   double read_timeout_s = 10;
+  /// Connections open at once; one more is answered 503 and closed.
+  int max_connections = 1024;
 };
 
 /// Serves `models` until stop_requested() returns true, then drains and returns. Prints

@@ -46,6 +46,10 @@ void AddServeCommand(CommandTree& tree) {
                   "connection is closed (also the limit for writing an answer)")
       ->capture_default_str()
       ->check(Seconds());
+  sub->add_option("--max-connections", o->server.max_connections,
+                  "Connections open at once; one more is answered 503 and closed (1..1000000)")
+      ->capture_default_str()
+      ->check(Interval(1, 1000000));
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {

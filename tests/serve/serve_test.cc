@@ -136,7 +136,11 @@ class ServeTest : public ::testing::Test {
                     "--features age,gender,purchase_frequency,rating --one-hot 'gender=F|M' --k 3 "
                     "--anomaly-scores --out {0}/seg",
                     d),
-        fmt::format("train itemcf --local -q --train {0}/data/interactions.csv --out {0}/rec", d)};
+        fmt::format("train itemcf --local -q --train {0}/data/interactions.csv --out {0}/rec", d),
+        fmt::format("train usercf --local -q --train {0}/data/interactions.csv --out {0}/urec", d),
+        fmt::format("train linreg --local -q --train {0}/ctr.csv --format csv --label-column "
+                    "avg_order_value --ignore-columns user_id,clicked --out {0}/lin",
+                    d)};
     for (const auto& t : trains) {
       const EcpsRun r = RunEcps(t);
       ASSERT_EQ(r.exit_code, 0) << t << "\n" << r.err;
@@ -144,7 +148,8 @@ class ServeTest : public ::testing::Test {
     server_ = std::make_unique<Background>(
         fmt::format(
             "{0} serve --port 0 --threads 2 --read-timeout 1 --max-body 100000 --model ctr={1}/ctr "
-            "--model imp={1}/imp --model seg={1}/seg --model rec={1}/rec",
+            "--model imp={1}/imp --model seg={1}/seg --model rec={1}/rec --model urec={1}/urec "
+            "--model lin={1}/lin --max-connections 64",
             ECPS_BINARY, d),
         dir_ / "serve.log");
     ASSERT_TRUE(server_->WaitForLog("listening on 127.0.0.1:", 30)) << server_->log();
@@ -159,8 +164,9 @@ class ServeTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  // The LR answers for the first `n` rows of ctr.csv, instances as column objects.
-  void ExpectCtrMatchesPredict(std::size_t n) {
+  // The answers of `model` (lr or linreg) for the first `n` rows of ctr.csv, instances as
+  // column objects (every column given; the model reads its own).
+  void ExpectCtrMatchesPredict(std::size_t n, const std::string& model = "ctr") {
     const auto rows = Lines(Slurp(dir_ / "ctr.csv"));
     const auto header = Split(rows[0]);
     json body = {{"instances", json::array()}};
@@ -169,11 +175,11 @@ class ServeTest : public ::testing::Test {
       for (std::size_t i = 0; i <= n; ++i) in << rows[i] << "\n";
     }
     for (std::size_t i = 1; i <= n; ++i)
-      body["instances"].push_back(RowObject(header, Split(rows[i]), "clicked"));
-    const Answer a = Post(port_, "/v1/models/ctr:predict", body.dump());
+      body["instances"].push_back(RowObject(header, Split(rows[i]), ""));
+    const Answer a = Post(port_, fmt::format("/v1/models/{}:predict", model), body.dump());
     ASSERT_EQ(a.status, 200) << a.body;
-    const auto cli = Lines(Capture(
-        fmt::format("predict --model {0}/ctr --data {0}/ctr_in.csv --out -", dir_.string())));
+    const auto cli = Lines(Capture(fmt::format(
+        "predict --model {0}/{1} --data {0}/ctr_in.csv --out -", dir_.string(), model)));
     const auto got = Matches(a.body, "([-+0-9.e]+)(?:, |\\])");
     ASSERT_EQ(cli.size(), n);
     EXPECT_EQ(got, cli) << a.body;
@@ -187,6 +193,7 @@ class ServeTest : public ::testing::Test {
 TEST_F(ServeTest, AnswersEqualTheCommandLineTools) {
   const std::string d = dir_.string();
   ExpectCtrMatchesPredict(40);
+  ExpectCtrMatchesPredict(40, "lin");
 
   // libsvm lines, with and without a label.
   const auto imp = Lines(Slurp(dir_ / "data/impressions_test.libsvm"));
@@ -255,20 +262,36 @@ TEST_F(ServeTest, AnswersEqualTheCommandLineTools) {
               csv_rows(Capture(fmt::format("similar --model {}/rec --item {} -n 7", d, item))));
   }
 
+  // usercf: recommendations and a user's neighbours.
+  for (const std::string user : {"u000002", "nobody"}) {
+    a = Post(port_, "/v1/models/urec:recommend", json{{"user", user}, {"n", 6}}.dump());
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(Matches(a.body, "\"item\": \"([^\"]+)\", \"score\": ([^}]+)\\}"),
+              csv_rows(Capture(fmt::format("recommend --model {}/urec --user {} -n 6", d, user))));
+  }
+  a = Post(port_, "/v1/models/urec:similar", json{{"user", "u000002"}, {"n", 5}}.dump());
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(Matches(a.body, "\"user\": \"([^\"]+)\", \"score\": ([^}]+)\\}"),
+            csv_rows(Capture(fmt::format("similar --model {}/urec --user u000002 -n 5", d))));
+  EXPECT_EQ(Post(port_, "/v1/models/urec:similar", json{{"item", "i00001"}}.dump()).status, 400);
+
   a = Http(port_, http::verb::get, "/v1/models");
   EXPECT_EQ(a.status, 200);
   const json models = json::parse(a.body);
-  ASSERT_EQ(models["models"].size(), 4u);
-  EXPECT_EQ(models["models"][0]["name"], "ctr");
-  EXPECT_EQ(models["models"][0]["kind"], "lr");
-  EXPECT_EQ(models["models"][2]["kind"], "itemcf");
-  EXPECT_EQ(models["models"][3]["kind"], "kmeans");
+  ASSERT_EQ(models["models"].size(), 6u);
+  std::string kinds;
+  for (const auto& m : models["models"]) {
+    kinds += m["name"].get<std::string>() + "=" + m["kind"].get<std::string>() + " ";
+  }
+  EXPECT_EQ(kinds, "ctr=lr imp=lr lin=linreg rec=itemcf seg=kmeans urec=usercf ");
+  a = Http(port_, http::verb::get, "/v1/models/seg");
+  EXPECT_EQ(json::parse(a.body)["verbs"], "predict, segment");
   a = Http(port_, http::verb::get, "/metrics");
   EXPECT_EQ(a.status, 200);
-  EXPECT_NE(a.body.find("ecps_serve_requests_total{endpoint=\"recommend\",code=\"200\"} 12\n"),
+  EXPECT_NE(a.body.find("ecps_serve_requests_total{endpoint=\"recommend\",code=\"200\"} 14\n"),
             std::string::npos)
       << a.body;
-  EXPECT_NE(a.body.find("ecps_serve_models_loaded 4\n"), std::string::npos);
+  EXPECT_NE(a.body.find("ecps_serve_models_loaded 6\n"), std::string::npos);
 }
 
 // Sends raw bytes on a fresh connection, then half-closes when `finish`; returns what comes
@@ -365,6 +388,23 @@ TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
   const std::string three =
       Raw(port_, get + get + get.substr(0, get.size() - 2) + "Connection: close\r\n\r\n", false);
   EXPECT_EQ(Matches(three, "(HTTP/1.1 200 OK)").size(), 3u) << three;
+
+  // --max-connections 64: a 65th connection gets 503; once they close, answers come again.
+  {
+    net::io_context ioc;
+    std::vector<tcp::socket> idle;
+    for (int i = 0; i < 64; ++i) {
+      idle.emplace_back(ioc);
+      idle.back().connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all accepted
+    const Answer a = Http(port_, http::verb::get, "/healthz");
+    EXPECT_EQ(a.status, 503) << a.body;
+    EXPECT_NE(a.body.find("--max-connections"), std::string::npos);
+  }
+  for (int i = 0; i < 100 && Http(port_, http::verb::get, "/healthz").status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 
   // After all that, good requests still get the right answers.
   ExpectCtrMatchesPredict(5);
