@@ -26,10 +26,13 @@ std::vector<std::shared_ptr<const ServedModel>> ModelRegistry::All() const {
 
 namespace {
 
-std::string Describe(const ServedModel& m) {
+// A model's entry in /v1/models; with its training metrics (metrics.json) when `metrics`.
+std::string Describe(const ServedModel& m, bool metrics = false) {
   return fmt::format(
-      "{{\"name\": {}, \"kind\": \"{}\", \"path\": {}, \"verbs\": \"{}\", \"loaded_at\": {:.3f}}}",
-      JsonString(m.name()), m.kind(), JsonString(m.dir()), m.verbs(), m.loaded_at());
+      "{{\"name\": {}, \"kind\": \"{}\", \"path\": {}, \"verbs\": \"{}\", \"loaded_at\": "
+      "{:.3f}{}}}",
+      JsonString(m.name()), m.kind(), JsonString(m.dir()), m.verbs(), m.loaded_at(),
+      metrics ? ", \"metrics\": " + m.metrics() : "");
 }
 
 Reply MethodNotAllowed(std::string_view method, std::string_view allowed) {
@@ -53,7 +56,7 @@ Reply ModelRequest(const ModelRegistry& models, std::string_view method, std::st
   if (!model) return ErrorReply(404, fmt::format("model \"{}\" is not served", name));
   if (verb.empty()) {
     if (method != "GET") return MethodNotAllowed(method, "GET");
-    return Reply{200, Describe(*model) + "\n"};
+    return Reply{200, Describe(*model, true) + "\n"};
   }
   if (method != "POST") return MethodNotAllowed(method, "POST");
   nlohmann::json parsed;

@@ -2,7 +2,7 @@
 // answer to one request (method, target, body). Endpoints (TensorFlow Serving's REST shape):
 //   GET  /healthz             {"status": "ok"}
 //   GET  /v1/models           {"models": [{"name", "kind", "path", "verbs", "loaded_at"}]}
-//   GET  /v1/models/NAME      one of them
+//   GET  /v1/models/NAME      one of them, with its training metrics (metrics.json)
 //   POST /v1/models/NAME:VERB the model's answer (served_model.h)
 //   GET  /metrics             Prometheus text (metrics.h)
 // Malformed JSON or a body that does not fit: 400 {"error": ...} naming the field; unknown

@@ -3,16 +3,20 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "models/cf/model.h"
 #include "models/common/model_file.h"
 #include "models/kmeans/model.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_model.h"
+#include "util/files.h"
 
 namespace ecps::serve {
 
-std::string JsonString(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
+std::string JsonString(std::string_view s) {
+  return util::DumpJson(nlohmann::json(std::string(s)));  // bytes that are not UTF-8: U+FFFD
+}
 
 Reply ErrorReply(int status, std::string_view message) {
   return Reply{status, "{\"error\": " + JsonString(message) + "}\n"};
@@ -37,6 +41,10 @@ Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& na
     } else {
       return InvalidArgument(fmt::format("{}: a {} model cannot be served", path, kind));
     }
+  }
+  if (std::ifstream in(fs::path(dir) / "metrics.json"); in) {
+    const auto metrics = nlohmann::json::parse(in, nullptr, false);
+    if (!metrics.is_discarded()) m->metrics_ = util::DumpJson(metrics);
   }
   m->name_ = name;
   m->dir_ = dir;

@@ -38,10 +38,13 @@ class ServedModel {
   virtual Reply Handle(const std::string& verb, const nlohmann::json& body) const = 0;
   /// Seconds since the epoch when the model was loaded.
   double loaded_at() const { return loaded_at_; }
+  /// The training run's metrics.json (one line), or "null" when the folder has none.
+  const std::string& metrics() const { return metrics_; }
 
  protected:
   std::string name_, dir_;
   double loaded_at_ = 0;
+  std::string metrics_ = "null";
   friend Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string&,
                                                                     const std::string&);
 };

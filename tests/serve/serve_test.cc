@@ -286,6 +286,7 @@ TEST_F(ServeTest, AnswersEqualTheCommandLineTools) {
   EXPECT_EQ(kinds, "ctr=lr imp=lr lin=linreg rec=itemcf seg=kmeans urec=usercf ");
   a = Http(port_, http::verb::get, "/v1/models/seg");
   EXPECT_EQ(json::parse(a.body)["verbs"], "predict, segment");
+  EXPECT_EQ(json::parse(a.body)["metrics"], json::parse(Slurp(dir_ / "seg/metrics.json")));
   a = Http(port_, http::verb::get, "/metrics");
   EXPECT_EQ(a.status, 200);
   EXPECT_NE(a.body.find("ecps_serve_requests_total{endpoint=\"recommend\",code=\"200\"} 14\n"),

@@ -65,6 +65,12 @@ TEST(HandleRequest, RoutesAndRefuses) {
   EXPECT_EQ(r.body, "{\"models\": []}\n");
 }
 
+TEST(JsonString, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  // Ids come from training files and may hold any bytes; an answer is still valid JSON.
+  EXPECT_EQ(JsonString("a\"\xff"), "\"a\\\"\xEF\xBF\xBD\"");
+  EXPECT_EQ(ErrorReply(404, "x").body, "{\"error\": \"x\"}\n");
+}
+
 TEST(ServeMetrics, PrometheusText) {
   ServeMetrics m;
   m.Record("predict", 200, 0.0003);
