@@ -57,5 +57,7 @@ void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, simil
 void AddPrivacyCommands(CommandTree& tree);
 /// `ecps pseudonymize` (launch/commands/pseudonymize_command.cc).
 void AddPseudonymizeCommand(CommandTree& tree);
+/// `ecps serve` (launch/commands/serve_command.cc).
+void AddServeCommand(CommandTree& tree);
 
 }  // namespace ecps::launch

@@ -28,6 +28,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddPipelineCommand(tree);
   AddPrivacyCommands(tree);
   AddPseudonymizeCommand(tree);
+  AddServeCommand(tree);
   CheckNumberTypes(app);
 }
 

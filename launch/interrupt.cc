@@ -51,14 +51,16 @@ void Watch() {
     int signo = 0;
     if (sigwait(&set, &signo) != 0) continue;
     if (g_scopes.load() == 0 || g_signal.load() != 0) DieBy(signo);
-    g_signal.store(signo);
-    // Through a reference of its own: main may be shutting spdlog down meanwhile.
+    // Through a reference of its own: main may be shutting spdlog down meanwhile. Logged
+    // before the signal is recorded, so that a command that ends as soon as it sees the
+    // signal (ecps serve drains in milliseconds) never exits in the middle of this line.
     if (const auto logger = spdlog::default_logger()) {
       logger->warn(
           "{} received: stopping at the next safe point and removing this run's unfinished "
           "outputs (send it again to stop at once)",
           SignalName(signo));
     }
+    g_signal.store(signo);
   }
 }
 

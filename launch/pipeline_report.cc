@@ -200,6 +200,21 @@ std::string PrivacyMarkdown(const nlohmann::json& m) {
          rows + "\n";
 }
 
+// How to answer the trained models over HTTP: an `ecps serve` line naming each stage that
+// wrote a model file (empty when none did).
+std::string ServeMarkdown(const std::vector<StageResult>& stages) {
+  std::string models;
+  for (const auto& st : stages) {
+    const fs::path dir(st.dir);
+    if (fs::exists(dir / "model.bin") || fs::exists(dir / "model.ecps")) {
+      models += fmt::format(" --model {}={}", st.name, st.dir);
+    }
+  }
+  if (models.empty()) return "";
+  return "## Serving\n\nAnswer these models over HTTP (README, Serving):\n\n```sh\necps serve --port 8500" +
+         models + "\n```\n\n";
+}
+
 }  // namespace
 
 Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages) {
@@ -240,6 +255,7 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
     const fs::path profiles = fs::path(st.dir) / "profiles.csv";
     if (fs::exists(profiles)) s += "Segment profiles (original units):\n\n" + CsvMarkdown(profiles.string(), 50) + "\n";
   }
+  s += ServeMarkdown(stages);
   return util::WriteFileAtomic((fs::path(out) / "summary.md").string(), s);
 }
 

@@ -18,8 +18,8 @@ struct StageResult {
 /// Writes out/summary.md: stage times; per stage its key metrics from metrics.json (segment:
 /// quality of the clustering; recommend: model vs popularity on both protocols; ctr: AUC,
 /// logloss, calibration; other stages: every top-level number), each training stage's privacy
-/// budget (metrics.json's `privacy` object, or a line saying it is not private) and the
-/// segment profiles.
+/// budget (metrics.json's `privacy` object, or a line saying it is not private), the
+/// segment profiles and the `ecps serve` command that answers the trained models.
 Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages);
 
 /// Writes out/manifest.json: every file under `out` (but the manifest) with size and CRC-32,

@@ -67,8 +67,13 @@ TEST(Pipeline, DemoRunsEndToEndWithReportAndManifest) {
   EXPECT_EQ(files, manifest.size());
 
   const std::string summary = Slurp(out / "summary.md");
-  for (const char* part : {"## segment", "Segment profiles", "## recommend", "popularity (full)", "## ctr", "| AUC |"}) {
+  for (const char* part : {"## segment", "Segment profiles", "## recommend", "popularity (full)", "## ctr", "| AUC |",
+                           "## Serving", "ecps serve --port 8500 --model segment="}) {
     EXPECT_NE(summary.find(part), std::string::npos) << part << "\n" << summary;
+  }
+  for (const char* stage : {"segment", "recommend", "ctr"}) {
+    EXPECT_NE(summary.find(fmt::format(" --model {}={}", stage, (out / stage).string())), std::string::npos)
+        << stage << "\n" << summary;
   }
   // The planted structure is found: segments match the generator's truth, item-CF beats
   // popularity on the held-out items, the click model beats chance.

@@ -1,0 +1,78 @@
+// `ecps serve`: answers trained models over HTTP/1.1 with JSON (serve/).
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "launch/command.h"
+#include "launch/interrupt.h"
+#include "serve/api.h"
+#include "serve/server.h"
+
+namespace ecps::launch {
+
+void AddServeCommand(CommandTree& tree) {
+  struct Opts {
+    serve::ServerOptions server;
+    std::vector<std::string> models;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* sub = tree.root->add_subcommand(
+      "serve",
+      "Answer trained models over HTTP/1.1 with JSON: POST /v1/models/NAME:predict (lr, linreg, "
+      "kmeans), :segment (kmeans), :recommend and :similar (itemcf, usercf); GET /healthz, "
+      "/v1/models, /metrics. SIGTERM or SIGINT: stop accepting, answer what was received, exit 0");
+  sub->add_option("--model", o->models,
+                  "NAME=DIR: serve the model trained into folder DIR (its kind is read from the "
+                  "model file) as NAME (repeatable)")
+      ->required()
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sub->add_option("--address", o->server.address, "IP address to listen on")->capture_default_str();
+  sub->add_option(
+         "--port", o->server.port,
+         "TCP port (0 = a free one; the first line on stdout says `listening on ADDRESS:PORT`)")
+      ->capture_default_str()
+      ->check(Interval(0, 65535));
+  sub->add_option("--threads", o->server.threads, "Threads answering requests (1..256)")
+      ->capture_default_str()
+      ->check(Interval(1, 256));
+  sub->add_option("--max-body", o->server.max_body,
+                  "Largest request body in bytes; a larger one is answered 413 (1..2^31)")
+      ->capture_default_str()
+      ->check(Interval(1, 2147483648.0));
+  sub->add_option("--read-timeout", o->server.read_timeout_s,
+                  "Seconds a client has to send a whole request (header and body); after them the "
+                  "connection is closed (also the limit for writing an answer)")
+      ->capture_default_str()
+      ->check(Seconds());
+  sub->add_option("--max-connections", o->server.max_connections,
+                  "Connections open at once; one more is answered 503 and closed (1..1000000)")
+      ->capture_default_str()
+      ->check(Interval(1, 1000000));
+  AddConfigOption(*sub);
+  sub->callback([o, sel = tree.selected] {
+    *sel = [o]() -> Status {
+      serve::ModelRegistry registry;
+      for (const auto& spec : o->models) {
+        const auto eq = spec.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+          return InvalidArgument(fmt::format("--model {}: give NAME=DIR", spec));
+        }
+        const std::string name = spec.substr(0, eq);
+        if (name.find_first_of(":/?# ") != std::string::npos) {
+          return InvalidArgument(
+              fmt::format("--model {}: a name holds none of : / ? # or spaces", spec));
+        }
+        if (registry.Find(name))
+          return InvalidArgument(fmt::format("--model: \"{}\" given twice", name));
+        ECPS_ASSIGN_OR_RETURN(auto model, serve::LoadServedModel(name, spec.substr(eq + 1)));
+        registry.Set(std::move(model));
+      }
+      InterruptibleScope scope;  // SIGTERM/SIGINT are recorded: the server drains, then exits 0
+      return serve::RunServer(o->server, registry, [] { return CaughtSignal() != 0; });
+    };
+  });
+}
+
+}  // namespace ecps::launch

@@ -1,0 +1,127 @@
+// itemcf and usercf models behind /v1/models/NAME:recommend and :similar, answered as
+// `ecps recommend` and `ecps similar` answer (the same functions, the same %.6g digits).
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/cf/ids.h"
+#include "models/cf/model.h"
+#include "serve/instances.h"
+#include "serve/served_model.h"
+
+namespace ecps::serve {
+namespace {
+
+using nlohmann::json;
+
+// `ecps recommend` and `ecps similar` print scores with %.6g.
+std::string Score6(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+class ServedCf final : public ServedModel {
+ public:
+  std::string kind() const override { return model_.kind; }
+  std::string verbs() const override { return "recommend, similar"; }
+
+  static Result<std::unique_ptr<ServedModel>> Load(const std::string& dir_or_file) {
+    ECPS_ASSIGN_OR_RETURN(models::cf::CfModel m, models::cf::LoadCfModel(dir_or_file));
+    return std::unique_ptr<ServedModel>(new ServedCf(std::move(m)));
+  }
+
+  Reply Handle(const std::string& verb, const json& body) const override {
+    if (verb == "recommend") return Recommend(body);
+    if (verb == "similar") return Similar(body);
+    return ErrorReply(
+        400, fmt::format("model \"{}\" ({}) answers :recommend and :similar", name(), kind()));
+  }
+
+ private:
+  explicit ServedCf(models::cf::CfModel m)
+      : model_(std::move(m)),
+        users_(model_.user_ids),
+        items_(model_.item_ids),
+        pop_(models::cf::Popularity::From(model_.item_count)) {}
+
+  static constexpr long long kMaxN = 1'000'000;
+
+  Reply Recommend(const json& body) const {
+    auto user = StringField(body, "user");
+    if (!user.ok()) return ErrorReply(400, user.status().message());
+    auto n = IntField(body, "n", 10, 1, kMaxN);
+    if (!n.ok()) return ErrorReply(400, n.status().message());
+    bool fill = true;  // `ecps recommend --fill-popular` defaults to true
+    if (auto it = body.find("fill_popular"); it != body.end()) {
+      if (!it->is_boolean()) return ErrorReply(400, "\"fill_popular\" must be true or false");
+      fill = it->get<bool>();
+    }
+    std::vector<models::cf::Scored> top;
+    const std::int64_t u = users_.Find(*user);
+    if (u < 0) {
+      models::cf::PopularTop(static_cast<std::size_t>(*n), {}, pop_, &top);
+    } else {
+      models::cf::ItemScores scores(static_cast<std::uint32_t>(model_.item_ids.size()));
+      models::cf::RecommendForUser(model_, pop_, static_cast<std::uint32_t>(u),
+                                   static_cast<std::size_t>(*n), fill, &scores, &top);
+    }
+    std::string out = "{\"user\": " + JsonString(*user);
+    if (u < 0) out += ", \"fallback\": \"popularity\"";
+    out += ", \"items\": [";
+    for (std::size_t i = 0; i < top.size(); ++i) {
+      out += fmt::format("{}{{\"item\": {}, \"score\": {}}}", i ? ", " : "",
+                         JsonString(model_.item_ids[top[i].item]), Score6(top[i].score));
+    }
+    out += "]}\n";
+    return Reply{200, std::move(out)};
+  }
+
+  Reply Similar(const json& body) const {
+    const bool by_item = model_.item_based();
+    const std::string key = by_item ? "item" : "user";
+    if (body.is_object() && body.contains(by_item ? "user" : "item")) {
+      return ErrorReply(400, fmt::format("this model is {}: give \"{}\"", model_.kind, key));
+    }
+    auto id = StringField(body, key);
+    if (!id.ok()) return ErrorReply(400, id.status().message());
+    auto n = IntField(body, "n", 10, 1, kMaxN);
+    if (!n.ok()) return ErrorReply(400, n.status().message());
+    const auto& ids = by_item ? model_.item_ids : model_.user_ids;
+    const std::int64_t e = (by_item ? items_ : users_).Find(*id);
+    if (e < 0) return ErrorReply(404, fmt::format("{} \"{}\" is not in the model", key, *id));
+    const auto ei = static_cast<std::uint32_t>(e);
+    const bool cold = by_item && model_.Mix().Cold(ei);
+    const auto& lists = cold ? model_.content : model_.neighbors;
+    auto nb = lists.Ids(ei);
+    auto sc = lists.Scores(ei);
+    std::string out = "{\"" + key + "\": " + JsonString(*id);
+    if (cold) out += ", \"cold\": true";
+    out += ", \"neighbors\": [";
+    std::size_t shown = 0;
+    for (std::size_t t = 0; t < nb.size() && shown < static_cast<std::size_t>(*n); ++t) {
+      if (nb[t] == models::cf::NeighborLists::kNone) break;
+      out += fmt::format("{}{{\"{}\": {}, \"score\": {}}}", shown ? ", " : "", key,
+                         JsonString(ids[nb[t]]), Score6(sc[t]));
+      ++shown;
+    }
+    out += "]}\n";
+    return Reply{200, std::move(out)};
+  }
+
+  const models::cf::CfModel model_;
+  const models::cf::IdIndex users_, items_;  // views into model_'s id vectors
+  const models::cf::Popularity pop_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir) {
+  return ServedCf::Load(dir);
+}
+
+}  // namespace ecps::serve

@@ -1,0 +1,56 @@
+#include "serve/served_model.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "models/cf/model.h"
+#include "models/common/model_file.h"
+#include "models/kmeans/model.h"
+#include "models/lr/linreg_job.h"
+#include "models/lr/lr_model.h"
+#include "util/files.h"
+
+namespace ecps::serve {
+
+std::string JsonString(std::string_view s) {
+  return util::DumpJson(nlohmann::json(std::string(s)));  // bytes that are not UTF-8: U+FFFD
+}
+
+Reply ErrorReply(int status, std::string_view message) {
+  return Reply{status, "{\"error\": " + JsonString(message) + "}\n"};
+}
+
+Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& name,
+                                                           const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::unique_ptr<ServedModel> m;
+  if (fs::is_directory(dir, ec) && fs::exists(fs::path(dir) / "model.ecps", ec)) {
+    ECPS_ASSIGN_OR_RETURN(m, LoadServedCf(dir));
+  } else {
+    ECPS_ASSIGN_OR_RETURN(std::string path, models::ModelFileIn(dir, "model.bin"));
+    ECPS_ASSIGN_OR_RETURN(std::string kind, models::ModelFileKind(path));
+    if (kind == models::lr::LrModel::kKind || kind == models::lr::LinRegModel::kKind) {
+      ECPS_ASSIGN_OR_RETURN(m, LoadServedLr(path, kind));
+    } else if (kind == models::kmeans::KMeansModel::kKind) {
+      ECPS_ASSIGN_OR_RETURN(m, LoadServedKMeans(path));
+    } else if (kind == models::cf::CfModel::kKind) {
+      ECPS_ASSIGN_OR_RETURN(m, LoadServedCf(path));
+    } else {
+      return InvalidArgument(fmt::format("{}: a {} model cannot be served", path, kind));
+    }
+  }
+  if (std::ifstream in(fs::path(dir) / "metrics.json"); in) {
+    const auto metrics = nlohmann::json::parse(in, nullptr, false);
+    if (!metrics.is_discarded()) m->metrics_ = util::DumpJson(metrics);
+  }
+  m->name_ = name;
+  m->dir_ = dir;
+  m->loaded_at_ =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::shared_ptr<const ServedModel>(std::move(m));
+}
+
+}  // namespace ecps::serve

@@ -1,0 +1,254 @@
+#include "serve/server.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdio>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace ecps::serve {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+class Session;
+
+std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
+
+// What every session shares.
+struct Shared {
+  Shared(const ServerOptions& o, const ModelRegistry& m) : options(o), models(m) {}
+  const ServerOptions& options;
+  const ModelRegistry& models;
+  ServeMetrics metrics;
+  std::atomic<bool> draining{false};
+  std::atomic<int> live{0};  // connections open
+  std::mutex mu;
+  std::list<std::weak_ptr<Session>> sessions;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    ++shared_.live;
+  }
+  ~Session() { --shared_.live; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+  /// Closes the connection now when it waits for a request, else after the current answer.
+  void Drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->Close();
+    });
+  }
+
+ private:
+  std::chrono::steady_clock::duration Timeout() const {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(shared_.options.read_timeout_s));
+  }
+
+  void Read() {
+    busy_ = false;
+    if (shared_.draining) return Close();
+    parser_.emplace();
+    parser_->body_limit(shared_.options.max_body);
+    stream_.expires_after(Timeout());
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    const auto start = Clock::now();
+    if (ec == http::error::body_limit) {
+      return Send(ErrorReply(413, fmt::format("the body is larger than {} bytes (--max-body)",
+                                              shared_.options.max_body)),
+                  "other", start, false);
+    }
+    if (ec == http::error::header_limit) {
+      return Send(ErrorReply(431, "the request header is too large"), "other", start, false);
+    }
+    if (ec == http::error::bad_method || ec == http::error::bad_target ||
+        ec == http::error::bad_version || ec == http::error::bad_field ||
+        ec == http::error::bad_value || ec == http::error::bad_content_length ||
+        ec == http::error::bad_transfer_encoding || ec == http::error::bad_chunk ||
+        ec == http::error::bad_line_ending || ec == http::error::bad_obs_fold ||
+        ec == http::error::bad_chunk_extension) {
+      return Send(ErrorReply(400, fmt::format("malformed HTTP request: {}", ec.message())), "other",
+                  start, false);
+    }
+    if (ec) return Close();  // end of stream, timeout, a client gone mid-request, drained
+    busy_ = true;
+    const auto& req = parser_->get();
+    std::string endpoint;
+    Reply reply = HandleRequest(shared_.models, shared_.metrics, ToView(req.method_string()),
+                                ToView(req.target()), req.body(), &endpoint);
+    Send(std::move(reply), endpoint, start, req.keep_alive() && !shared_.draining,
+         req.method() == http::verb::head);
+  }
+
+  void Send(Reply reply, const std::string& endpoint, Clock::time_point start, bool keep_alive,
+            bool head = false) {
+    busy_ = true;
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), 11);
+    res->set(http::field::server, "ecps");
+    res->set(http::field::content_type, reply.content_type);
+    if (reply.status == 405)
+      res->set(
+          http::field::allow,
+          endpoint == "models" || endpoint == "healthz" || endpoint == "metrics" ? "GET" : "POST");
+    res->body() = std::move(reply.body);
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    if (head) res->body().clear();
+    shared_.metrics.Record(endpoint, reply.status,
+                           std::chrono::duration<double>(Clock::now() - start).count());
+    stream_.expires_after(Timeout());
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !res->keep_alive()) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    busy_ = false;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  Shared& shared_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool busy_ = false;  // a request is being answered
+};
+
+class Listener {
+ public:
+  Listener(net::io_context& ioc, Shared& shared)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), shared_(shared) {}
+
+  Status Open(const std::string& address, int port) {
+    beast::error_code ec;
+    const auto addr = net::ip::make_address(address, ec);
+    if (ec) return InvalidArgument(fmt::format("--address {}: not an IP address", address));
+    const tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return IoError(fmt::format("cannot listen on {}:{}: {}", address, port, ec.message()));
+    return Status::Ok();
+  }
+  tcp::endpoint local() const { return acceptor_.local_endpoint(); }
+
+  void Accept() {
+    acceptor_.async_accept(
+        net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+          if (shared_.draining || !acceptor_.is_open()) return;
+          if (!ec && shared_.live >= shared_.options.max_connections) {
+            Refuse(std::move(socket));
+          } else if (!ec) {
+            auto s = std::make_shared<Session>(std::move(socket), shared_);
+            {
+              std::lock_guard<std::mutex> lock(shared_.mu);
+              shared_.sessions.remove_if([](const auto& w) { return w.expired(); });
+              shared_.sessions.push_back(s);
+            }
+            s->Start();
+          }
+          Accept();
+        });
+  }
+
+  // Over --max-connections: 503 and close (a short answer on a fresh socket: the write does
+  // not wait).
+  void Refuse(tcp::socket socket) {
+    const std::string body =
+        ErrorReply(503, fmt::format("more than {} connections are open (--max-connections)",
+                                    shared_.options.max_connections))
+            .body;
+    const std::string text = fmt::format(
+        "HTTP/1.1 503 Service Unavailable\r\nServer: ecps\r\nContent-Type: application/json\r\n"
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.size(), body);
+    beast::error_code ec;
+    net::write(socket, net::buffer(text), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+    shared_.metrics.Record("other", 503, 0);
+  }
+
+  void Stop() {
+    net::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+  }
+
+ private:
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  Shared& shared_;
+};
+
+}  // namespace
+
+Status RunServer(const ServerOptions& options, const ModelRegistry& models,
+                 const std::function<bool()>& stop_requested) {
+  net::io_context ioc(options.threads);
+  Shared shared(options, models);
+  Listener listener(ioc, shared);
+  ECPS_RETURN_IF_ERROR(listener.Open(options.address, options.port));
+  const auto local = listener.local();
+  std::printf("listening on %s:%u\n", local.address().to_string().c_str(), local.port());
+  std::fflush(stdout);
+  listener.Accept();
+
+  net::steady_timer poll(ioc);
+  std::function<void(beast::error_code)> check = [&](beast::error_code) {
+    if (!stop_requested()) {
+      poll.expires_after(std::chrono::milliseconds(50));
+      poll.async_wait(check);
+      return;
+    }
+    shared.draining = true;
+    listener.Stop();
+    std::lock_guard<std::mutex> lock(shared.mu);
+    for (const auto& w : shared.sessions) {
+      if (auto s = w.lock()) s->Drain();
+    }
+  };
+  poll.expires_after(std::chrono::milliseconds(50));
+  poll.async_wait(check);
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < options.threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  return Status::Ok();
+}
+
+}  // namespace ecps::serve

@@ -1,0 +1,452 @@
+// `ecps serve` as a user runs it: models trained in the test with the real binary, the server
+// started on port 0 as a child process, real HTTP requests (a Beast client, raw sockets for
+// the broken ones), every answer compared with predict/segment/recommend/similar to the last
+// printed digit; bad requests leave it answering; SIGTERM drains and exits 0.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "tests/common/background.h"
+#include "tests/common/run_ecps.h"
+
+namespace ecps::testing {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using nlohmann::json;
+
+struct Answer {
+  int status = 0;
+  std::string body;
+};
+
+// One request on a fresh connection.
+Answer Http(int port, http::verb verb, const std::string& target, const std::string& body = "") {
+  net::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "localhost");
+  req.body() = body;
+  req.prepare_payload();
+  http::write(s, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(s, buf, res);
+  return {static_cast<int>(res.result_int()), res.body()};
+}
+
+Answer Post(int port, const std::string& target, const std::string& body) {
+  return Http(port, http::verb::post, target, body);
+}
+
+// Standard output of `ecps args` (standard error dropped).
+std::string Capture(const std::string& args) {
+  std::string out;
+  FILE* p = popen(fmt::format("{} {} 2>/dev/null", ECPS_BINARY, args).c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+std::vector<std::string> Split(const std::string& line, char sep = ',') {
+  std::vector<std::string> f;
+  std::istringstream in(line);
+  for (std::string x; std::getline(in, x, sep);) f.push_back(x);
+  return f;
+}
+
+// Every match of `re`'s groups, joined with commas, one string per match.
+std::vector<std::string> Matches(const std::string& text, const std::string& re) {
+  std::vector<std::string> out;
+  const std::regex r(re);
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), r); it != std::sregex_iterator();
+       ++it) {
+    std::string row;
+    for (std::size_t g = 1; g < it->size(); ++g) row += (g > 1 ? "," : "") + (*it)[g].str();
+    out.push_back(row);
+  }
+  return out;
+}
+
+// A JSON object of a CSV row: numbers as JSON numbers, other text as strings.
+json RowObject(const std::vector<std::string>& header, const std::vector<std::string>& row,
+               const std::string& skip) {
+  json o = json::object();
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == skip) continue;
+    const json v = json::parse(row[i], nullptr, false);
+    o[header[i]] = v.is_number() ? v : json(row[i]);
+  }
+  return o;
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir(fs::temp_directory_path(), fmt::format("ecps_serve_{}", getpid()));
+    const std::string d = dir_.string();
+    ASSERT_EQ(RunEcps(fmt::format("generate --out {}/data --users 300 --items 60 "
+                                  "--impressions-per-user 6",
+                                  d))
+                  .exit_code,
+              0);
+    // A CTR table: the users' columns and a label.
+    {
+      const auto users = Lines(Slurp(dir_ / "data/users.csv"));
+      std::ofstream out(dir_ / "ctr.csv");
+      out << users[0] << ",clicked\n";
+      for (std::size_t i = 1; i < users.size(); ++i) {
+        out << users[i] << "," << (std::stod(Split(users[i])[3]) > 2.2 ? 1 : 0) << "\n";
+      }
+    }
+    const std::vector<std::string> trains = {
+        fmt::format("train lr --local -q --train {0}/ctr.csv --format csv --label-column clicked "
+                    "--ignore-columns user_id --hash-bits 10 --out {0}/ctr",
+                    d),
+        fmt::format(
+            "train lr --local -q --train {0}/data/impressions.libsvm --hash-bits 10 --out {0}/imp",
+            d),
+        fmt::format("train kmeans --local -q --data {0}/data/users.csv --id-column user_id "
+                    "--features age,gender,purchase_frequency,rating --one-hot 'gender=F|M' --k 3 "
+                    "--anomaly-scores --out {0}/seg",
+                    d),
+        fmt::format("train itemcf --local -q --train {0}/data/interactions.csv --out {0}/rec", d),
+        fmt::format("train usercf --local -q --train {0}/data/interactions.csv --out {0}/urec", d),
+        fmt::format("train linreg --local -q --train {0}/ctr.csv --format csv --label-column "
+                    "avg_order_value --ignore-columns user_id,clicked --out {0}/lin",
+                    d)};
+    for (const auto& t : trains) {
+      const EcpsRun r = RunEcps(t);
+      ASSERT_EQ(r.exit_code, 0) << t << "\n" << r.err;
+    }
+    server_ = std::make_unique<Background>(
+        fmt::format(
+            "{0} serve --port 0 --threads 2 --read-timeout 1 --max-body 100000 --model ctr={1}/ctr "
+            "--model imp={1}/imp --model seg={1}/seg --model rec={1}/rec --model urec={1}/urec "
+            "--model lin={1}/lin --max-connections 64",
+            ECPS_BINARY, d),
+        dir_ / "serve.log");
+    ASSERT_TRUE(server_->WaitForLog("listening on 127.0.0.1:", 30)) << server_->log();
+    std::smatch m;
+    const std::string log = server_->log();
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("^listening on 127\\.0\\.0\\.1:([0-9]+)\n")))
+        << "the first line says the port: " << log;
+    port_ = std::stoi(m[1].str());
+  }
+  void TearDown() override {
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // The answers of `model` (lr or linreg) for the first `n` rows of ctr.csv, instances as
+  // column objects (every column given; the model reads its own).
+  void ExpectCtrMatchesPredict(std::size_t n, const std::string& model = "ctr") {
+    const auto rows = Lines(Slurp(dir_ / "ctr.csv"));
+    const auto header = Split(rows[0]);
+    json body = {{"instances", json::array()}};
+    {
+      std::ofstream in(dir_ / "ctr_in.csv");
+      for (std::size_t i = 0; i <= n; ++i) in << rows[i] << "\n";
+    }
+    for (std::size_t i = 1; i <= n; ++i)
+      body["instances"].push_back(RowObject(header, Split(rows[i]), ""));
+    const Answer a = Post(port_, fmt::format("/v1/models/{}:predict", model), body.dump());
+    ASSERT_EQ(a.status, 200) << a.body;
+    const auto cli = Lines(Capture(fmt::format(
+        "predict --model {0}/{1} --data {0}/ctr_in.csv --out -", dir_.string(), model)));
+    const auto got = Matches(a.body, "([-+0-9.e]+)(?:, |\\])");
+    ASSERT_EQ(cli.size(), n);
+    EXPECT_EQ(got, cli) << a.body;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Background> server_;
+  int port_ = 0;
+};
+
+TEST_F(ServeTest, AnswersEqualTheCommandLineTools) {
+  const std::string d = dir_.string();
+  ExpectCtrMatchesPredict(40);
+  ExpectCtrMatchesPredict(40, "lin");
+
+  // libsvm lines, with and without a label.
+  const auto imp = Lines(Slurp(dir_ / "data/impressions_test.libsvm"));
+  json lines = json::array();
+  std::string file;
+  for (std::size_t i = 0; i < 30 && i < imp.size(); ++i) {
+    const std::string line = i % 2 ? imp[i] : imp[i].substr(imp[i].find(' ') + 1);
+    lines.push_back(line);
+    file += line + "\n";
+  }
+  { std::ofstream(dir_ / "imp_in.libsvm") << file; }
+  Answer a = Post(port_, "/v1/models/imp:predict", json{{"instances", lines}}.dump());
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(
+      Matches(a.body, "([-+0-9.e]+)(?:, |\\])"),
+      Lines(Capture(fmt::format("predict --model {0}/imp --data {0}/imp_in.libsvm --out -", d))));
+
+  // k-means: segment, distance, risk and anomaly of 30 users (:segment and :predict).
+  const auto users = Lines(Slurp(dir_ / "data/users.csv"));
+  const auto uh = Split(users[0]);
+  json inst = json::array();
+  std::string ufile = users[0] + "\n";
+  for (std::size_t i = 1; i <= 30; ++i) {
+    inst.push_back(RowObject(uh, Split(users[i]), ""));
+    ufile += users[i] + "\n";
+  }
+  { std::ofstream(dir_ / "users_in.csv") << ufile; }
+  std::vector<std::string> cli;
+  for (const auto& l :
+       Lines(Capture(fmt::format("segment --model {0}/seg --data {0}/users_in.csv --out -", d)))) {
+    if (l.starts_with("id,")) continue;
+    cli.push_back(l.substr(l.find(',') + 1));
+  }
+  ASSERT_EQ(cli.size(), 30u);
+  for (const char* verb : {"segment", "predict"}) {
+    a = Post(port_, fmt::format("/v1/models/seg:{}", verb), json{{"instances", inst}}.dump());
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(
+        Matches(
+            a.body,
+            "\"segment\": ([0-9]+), \"distance\": ([^,]+), \"risk\": ([^,]+), \"anomaly\": ([01])"),
+        cli);
+  }
+
+  // Recommendations and neighbours, known and unknown ids.
+  auto csv_rows = [](const std::string& text) {
+    auto l = Lines(text);
+    if (!l.empty()) l.erase(l.begin());  // header
+    return l;
+  };
+  for (const std::string user : {"u000001", "u000150", "u000300", "nobody"}) {
+    for (int n : {1, 5, 20}) {
+      a = Post(port_, "/v1/models/rec:recommend", json{{"user", user}, {"n", n}}.dump());
+      ASSERT_EQ(a.status, 200) << a.body;
+      EXPECT_EQ(
+          Matches(a.body, "\"item\": \"([^\"]+)\", \"score\": ([^}]+)\\}"),
+          csv_rows(Capture(fmt::format("recommend --model {}/rec --user {} -n {}", d, user, n))))
+          << user << " " << n;
+      EXPECT_EQ(a.body.find("\"fallback\": \"popularity\"") != std::string::npos, user == "nobody");
+    }
+  }
+  for (const std::string item : {"i00001", "i00030", "i00060"}) {
+    a = Post(port_, "/v1/models/rec:similar", json{{"item", item}, {"n", 7}}.dump());
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(Matches(a.body, "\"item\": \"([^\"]+)\", \"score\": ([^}]+)\\}"),
+              csv_rows(Capture(fmt::format("similar --model {}/rec --item {} -n 7", d, item))));
+  }
+
+  // usercf: recommendations and a user's neighbours.
+  for (const std::string user : {"u000002", "nobody"}) {
+    a = Post(port_, "/v1/models/urec:recommend", json{{"user", user}, {"n", 6}}.dump());
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(Matches(a.body, "\"item\": \"([^\"]+)\", \"score\": ([^}]+)\\}"),
+              csv_rows(Capture(fmt::format("recommend --model {}/urec --user {} -n 6", d, user))));
+  }
+  a = Post(port_, "/v1/models/urec:similar", json{{"user", "u000002"}, {"n", 5}}.dump());
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ(Matches(a.body, "\"user\": \"([^\"]+)\", \"score\": ([^}]+)\\}"),
+            csv_rows(Capture(fmt::format("similar --model {}/urec --user u000002 -n 5", d))));
+  EXPECT_EQ(Post(port_, "/v1/models/urec:similar", json{{"item", "i00001"}}.dump()).status, 400);
+
+  a = Http(port_, http::verb::get, "/v1/models");
+  EXPECT_EQ(a.status, 200);
+  const json models = json::parse(a.body);
+  ASSERT_EQ(models["models"].size(), 6u);
+  std::string kinds;
+  for (const auto& m : models["models"]) {
+    kinds += m["name"].get<std::string>() + "=" + m["kind"].get<std::string>() + " ";
+  }
+  EXPECT_EQ(kinds, "ctr=lr imp=lr lin=linreg rec=itemcf seg=kmeans urec=usercf ");
+  a = Http(port_, http::verb::get, "/v1/models/seg");
+  EXPECT_EQ(json::parse(a.body)["verbs"], "predict, segment");
+  EXPECT_EQ(json::parse(a.body)["metrics"], json::parse(Slurp(dir_ / "seg/metrics.json")));
+  a = Http(port_, http::verb::get, "/metrics");
+  EXPECT_EQ(a.status, 200);
+  EXPECT_NE(a.body.find("ecps_serve_requests_total{endpoint=\"recommend\",code=\"200\"} 14\n"),
+            std::string::npos)
+      << a.body;
+  EXPECT_NE(a.body.find("ecps_serve_models_loaded 6\n"), std::string::npos);
+}
+
+// Sends raw bytes on a fresh connection, then half-closes when `finish`; returns what comes
+// back until the server closes.
+std::string Raw(int port, const std::string& bytes, bool finish) {
+  net::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+  beast::error_code ec;
+  net::write(s, net::buffer(bytes), ec);
+  if (finish) s.shutdown(tcp::socket::shutdown_send, ec);
+  std::string got;
+  char buf[4096];
+  while (true) {
+    const std::size_t n = s.read_some(net::buffer(buf), ec);
+    if (ec) break;
+    got.append(buf, n);
+  }
+  return got;
+}
+
+TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
+  struct Case {
+    std::string target, body;
+    int status;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/models/ctr:predict", "{\"instances\": [", 400, "malformed JSON"},
+      {"/v1/models/ctr:predict", "", 400, "malformed JSON"},
+      {"/v1/models/ctr:predict", "[1, 2]", 400, "the body must be a JSON object"},
+      {"/v1/models/ctr:predict", "{\"instances\": 3}", 400, "\\\"instances\\\" must be an array"},
+      {"/v1/models/ctr:predict", "{\"rows\": []}", 400, "\\\"instances\\\" is missing"},
+      {"/v1/models/ctr:predict", "{\"instances\": [{\"age\": 3}]}", 400,
+       "instances[0].purchase_frequency: missing"},
+      {"/v1/models/ctr:predict", "{\"instances\": [\"1:1 2:1\"]}", 400,
+       "instances[0]: this model was trained on CSV"},
+      {"/v1/models/imp:predict", "{\"instances\": [{\"a\": 1}]}", 400,
+       "instances[0]: this model was trained on libsvm"},
+      {"/v1/models/imp:predict", "{\"instances\": [\"1:x\"]}", 400, "instances[0]: "},
+      {"/v1/models/seg:segment",
+       "{\"instances\": [{\"age\": 30, \"gender\": \"X\", \"purchase_frequency\": 1, "
+       "\"rating\": 2}]}",
+       400, "instances[0]: column \\\"gender\\\""},
+      {"/v1/models/seg:recommend", "{}", 400, ":segment"},
+      {"/v1/models/rec:recommend", "{\"user\": 7}", 400, "\\\"user\\\" must be a string"},
+      {"/v1/models/rec:recommend", "{\"user\": \"u000001\", \"n\": 0}", 400,
+       "\\\"n\\\" must be in"},
+      {"/v1/models/rec:recommend", "{\"user\": \"u000001\", \"n\": \"5\"}", 400,
+       "\\\"n\\\" must be an integer"},
+      {"/v1/models/rec:similar", "{}", 400, "\\\"item\\\" is missing"},
+      {"/v1/models/rec:similar", "{\"item\": \"nope\"}", 404,
+       "item \\\"nope\\\" is not in the model"},
+      {"/v1/models/none:predict", "{}", 404, "model \\\"none\\\" is not served"},
+      {"/v2/whatever", "{}", 404, "no such path"},
+  };
+  for (const auto& c : cases) {
+    const Answer a = Post(port_, c.target, c.body);
+    EXPECT_EQ(a.status, c.status) << c.target << " " << c.body << " -> " << a.body;
+    EXPECT_NE(a.body.find(c.says), std::string::npos) << c.body << " -> " << a.body;
+    EXPECT_TRUE(json::parse(a.body, nullptr, false).contains("error")) << a.body;
+  }
+  EXPECT_EQ(Http(port_, http::verb::get, "/v1/models/ctr:predict").status, 405);
+  EXPECT_EQ(Http(port_, http::verb::delete_, "/healthz").status, 405);
+
+  // A body over --max-body (100000): 413 as soon as the header says so.
+  std::string big =
+      "POST /v1/models/ctr:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n";
+  EXPECT_NE(Raw(port_, big + std::string(1000, ' '), false).find("HTTP/1.1 413"),
+            std::string::npos);
+  // Garbage: 400 and the connection closed.
+  EXPECT_NE(Raw(port_, "HELLO\x01 world\r\n\r\n", false).find("HTTP/1.1 400"), std::string::npos);
+  // A client gone in the middle of a request (header, then body).
+  Raw(port_, "POST /v1/models/ctr:predict HTTP/1.1\r\nHost: x\r\nContent-Len", true);
+  Raw(port_, "POST /v1/models/ctr:predict HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"inst",
+      true);
+  // A slow client (one byte, then nothing) is dropped after --read-timeout (1 s).
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(Raw(port_, "P", false), "");
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GT(waited, 0.5);
+  EXPECT_LT(waited, 5.0);
+  // Random byte strings (fixed seed), each on its own connection.
+  std::mt19937_64 rng(14);
+  for (int i = 0; i < 300; ++i) {
+    std::string bytes(rng() % 200, '\0');
+    for (auto& ch : bytes) ch = static_cast<char>(rng());
+    if (i % 3 == 0) bytes = "POST /v1/models/ctr:predict HTTP/1.1\r\n" + bytes;
+    Raw(port_, bytes, true);
+  }
+  // Keep-alive and pipelining: three requests written at once on one connection.
+  const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string three =
+      Raw(port_, get + get + get.substr(0, get.size() - 2) + "Connection: close\r\n\r\n", false);
+  EXPECT_EQ(Matches(three, "(HTTP/1.1 200 OK)").size(), 3u) << three;
+
+  // --max-connections 64: a 65th connection gets 503; once they close, answers come again.
+  {
+    net::io_context ioc;
+    std::vector<tcp::socket> idle;
+    for (int i = 0; i < 64; ++i) {
+      idle.emplace_back(ioc);
+      idle.back().connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all accepted
+    const Answer a = Http(port_, http::verb::get, "/healthz");
+    EXPECT_EQ(a.status, 503) << a.body;
+    EXPECT_NE(a.body.find("--max-connections"), std::string::npos);
+  }
+  for (int i = 0; i < 100 && Http(port_, http::verb::get, "/healthz").status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  // After all that, good requests still get the right answers.
+  ExpectCtrMatchesPredict(5);
+  EXPECT_EQ(Http(port_, http::verb::get, "/healthz").body, "{\"status\": \"ok\"}\n");
+}
+
+TEST_F(ServeTest, SigtermFinishesInFlightRequestsAndExitsZero) {
+  // Requests in flight from 4 clients when SIGTERM comes: every one that got an answer got
+  // a right one; the server exits 0 and then refuses connections.
+  const std::string body = "{\"user\": \"u000001\", \"n\": 5}";
+  const std::string expected = Post(port_, "/v1/models/rec:recommend", body).body;
+  ASSERT_NE(expected.find("\"items\""), std::string::npos);
+  std::atomic<int> answered{0}, wrong{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        try {
+          const Answer a = Post(port_, "/v1/models/rec:recommend", body);
+          if (a.status == 200 && a.body == expected) {
+            ++answered;
+          } else {
+            ++wrong;
+          }
+        } catch (const std::exception&) {
+          // refused or closed before the request was read: the server is draining
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(kill(server_->pid(), SIGTERM), 0);
+  const Ended e = server_->Wait(10);
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_TRUE(e.exited && e.code == 0) << e.Describe() << "\n" << server_->log();
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_THROW(Http(port_, http::verb::get, "/healthz"), std::exception);
+}
+
+}  // namespace
+}  // namespace ecps::testing

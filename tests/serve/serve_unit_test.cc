@@ -1,0 +1,97 @@
+// serve/ in-process: the CSV rows built from JSON instances, the request router, /metrics.
+#include <gtest/gtest.h>
+
+#include "serve/api.h"
+#include "serve/instances.h"
+#include "serve/metrics.h"
+
+namespace ecps::serve {
+namespace {
+
+using nlohmann::json;
+
+TEST(CsvLine, QuotesEveryValueAndKeepsTheHeaderOrder) {
+  std::string line;
+  const json x = {{"b", "x,\"y\""}, {"a", 31}, {"c", 0.1}, {"d", true}};
+  ASSERT_TRUE(CsvLine(x, {"a", "b", "c", "d"}, ',', "instances[0]", &line).ok());
+  EXPECT_EQ(line, "\"31\",\"x,\"\"y\"\"\",\"0.1\",\"true\"");
+  EXPECT_EQ(CsvHeaderLine({"a", "b,c", "d"}, ','), "a,\"b,c\",d");
+}
+
+TEST(CsvLine, NamesTheFieldThatDoesNotFit) {
+  std::string line;
+  Status s = CsvLine(json{{"a", 1}}, {"a", "b"}, ',', "instances[2]", &line);
+  EXPECT_NE(s.message().find("instances[2].b: missing"), std::string::npos) << s.message();
+  // Other keys are not read, as the tools do not read a file's other columns.
+  ASSERT_TRUE(CsvLine(json{{"a", 1}, {"b", 2}, {"z", 3}}, {"a", "b"}, ',', "i", &line).ok());
+  EXPECT_EQ(line, "\"1\",\"2\"");
+  s = CsvLine(json{{"a", json::array({1})}, {"b", 2}}, {"a", "b"}, ',', "instances[0]", &line);
+  EXPECT_NE(s.message().find("instances[0].a: must be a number or a string"), std::string::npos);
+  s = CsvLine(json{{"a", nullptr}, {"b", 2}}, {"a", "b"}, ',', "instances[0]", &line);
+  EXPECT_FALSE(s.ok());
+  s = CsvLine(json{{"a", "x\ny"}, {"b", 2}}, {"a", "b"}, ',', "instances[0]", &line);
+  EXPECT_FALSE(s.ok());
+}
+
+TEST(Instances, MustBeANonEmptyArrayInAnObject) {
+  EXPECT_TRUE(InstancesOf(json{{"instances", json::array({1})}}).ok());
+  for (const json& bad : {json::array(), json{{"x", 1}}, json{{"instances", 3}},
+                          json{{"instances", json::array()}}}) {
+    EXPECT_FALSE(InstancesOf(bad).ok()) << bad.dump();
+  }
+  EXPECT_EQ(*IntField(json{{"n", 5}}, "n", 10, 1, 100), 5);
+  EXPECT_EQ(*IntField(json::object(), "n", 10, 1, 100), 10);
+  EXPECT_FALSE(IntField(json{{"n", 0}}, "n", 10, 1, 100).ok());
+  EXPECT_FALSE(IntField(json{{"n", "5"}}, "n", 10, 1, 100).ok());
+  EXPECT_FALSE(StringField(json{{"user", 5}}, "user").ok());
+}
+
+TEST(HandleRequest, RoutesAndRefuses) {
+  ModelRegistry models;
+  ServeMetrics metrics;
+  std::string endpoint;
+  Reply r = HandleRequest(models, metrics, "GET", "/healthz", "", &endpoint);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(endpoint, "healthz");
+  EXPECT_EQ(HandleRequest(models, metrics, "POST", "/healthz", "", &endpoint).status, 405);
+  r = HandleRequest(models, metrics, "POST", "/v1/models/nope:predict", "{}", &endpoint);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(endpoint, "predict");
+  EXPECT_NE(r.body.find("\"error\": \"model \\\"nope\\\" is not served\""), std::string::npos)
+      << r.body;
+  EXPECT_EQ(HandleRequest(models, metrics, "GET", "/nothing", "", &endpoint).status, 404);
+  r = HandleRequest(models, metrics, "GET", "/v1/models?x=1", "", &endpoint);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"models\": []}\n");
+}
+
+TEST(JsonString, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  // Ids come from training files and may hold any bytes; an answer is still valid JSON.
+  EXPECT_EQ(JsonString("a\"\xff"), "\"a\\\"\xEF\xBF\xBD\"");
+  EXPECT_EQ(ErrorReply(404, "x").body, "{\"error\": \"x\"}\n");
+}
+
+TEST(ServeMetrics, PrometheusText) {
+  ServeMetrics m;
+  m.Record("predict", 200, 0.0003);
+  m.Record("predict", 200, 2.0);
+  m.Record("predict", 400, 0.00001);
+  const std::string t = m.Text(3);
+  EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"200\"} 2\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"400\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"0.0001\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"0.0005\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_request_duration_seconds_count 3\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_models_loaded 3\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ecps::serve
