@@ -390,21 +390,34 @@ TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
       Raw(port_, get + get + get.substr(0, get.size() - 2) + "Connection: close\r\n\r\n", false);
   EXPECT_EQ(Matches(three, "(HTTP/1.1 200 OK)").size(), 3u) << three;
 
-  // --max-connections 64: a 65th connection gets 503; once they close, answers come again.
+  // --max-connections: a connection beyond the limit gets 503; once they close, answers come
+  // again. A server of its own with a long read timeout, so that no idle connection is dropped
+  // before the extra one arrives however slow the machine (connections are accepted in order).
   {
+    Background limited(fmt::format("{} serve --port 0 --threads 1 --read-timeout 120 "
+                                   "--max-connections 8 --model ctr={}/ctr",
+                                   ECPS_BINARY, dir_.string()),
+                       dir_ / "limited.log");
+    ASSERT_TRUE(limited.WaitForLog("listening on 127.0.0.1:", 30)) << limited.log();
+    std::smatch m;
+    const std::string log = limited.log();
+    ASSERT_TRUE(std::regex_search(log, m, std::regex("^listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
+    const int port = std::stoi(m[1].str());
     net::io_context ioc;
     std::vector<tcp::socket> idle;
-    for (int i = 0; i < 64; ++i) {
+    for (int i = 0; i < 8; ++i) {
       idle.emplace_back(ioc);
-      idle.back().connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)});
+      idle.back().connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all accepted
-    const Answer a = Http(port_, http::verb::get, "/healthz");
+    const Answer a = Http(port, http::verb::get, "/healthz");
     EXPECT_EQ(a.status, 503) << a.body;
     EXPECT_NE(a.body.find("--max-connections"), std::string::npos);
-  }
-  for (int i = 0; i < 100 && Http(port_, http::verb::get, "/healthz").status != 200; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    idle.clear();
+    int status = 0;
+    for (int i = 0; i < 500 && (status = Http(port, http::verb::get, "/healthz").status) != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(status, 200) << "answers did not come back after the idle connections closed";
   }
 
   // After all that, good requests still get the right answers.
