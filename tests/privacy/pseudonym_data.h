@@ -53,6 +53,15 @@ struct Shop {
   }
 };
 
+/// Removes the shop's folder after the last test (each test binary registers one).
+class RemoveShop : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(Shop::Get().dir, ec);
+  }
+};
+
 /// Every regular file below `dir`, as (relative path, bytes).
 inline std::vector<std::pair<std::string, std::string>> FilesBelow(const fs::path& dir) {
   std::vector<std::pair<std::string, std::string>> files;

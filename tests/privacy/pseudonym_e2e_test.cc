@@ -17,14 +17,6 @@
 namespace ecps::testing {
 namespace {
 
-// Removes the shop's folder after the last test.
-class RemoveShop : public ::testing::Environment {
- public:
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(Shop::Get().dir, ec);
-  }
-};
 [[maybe_unused]] const auto* const kRemoveShop = ::testing::AddGlobalTestEnvironment(new RemoveShop);
 
 nlohmann::json Metrics(const fs::path& out) {
