@@ -51,17 +51,6 @@ std::string Cf(const std::string& kind, const fs::path& data, const fs::path& ou
   return r.err;
 }
 
-// Standard output of `ecps args`.
-std::string EcpsOut(const std::string& args) {
-  std::string out;
-  FILE* p = ::popen(fmt::format("{} {} 2>/dev/null", ECPS_BINARY, args).c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
-
 std::string KeyOption(const fs::path& key) { return fmt::format("--pseudonymize-key '{}'", key.string()); }
 
 TEST(PseudonymE2e, KMeansOutputsAndLogHoldPseudonymsOnly) {

@@ -88,5 +88,43 @@ TEST(SealedE2e, ASealedModelWithoutTheKeyWithAnotherKeyOrChangedIsRefused) {
   EXPECT_FALSE(fs::exists(out));
 }
 
+// `ecps train <kind>` on the shop's interactions into `out` with `extra` options.
+void Cf(const std::string& kind, const fs::path& out, const std::string& extra) {
+  const auto r = RunEcps(fmt::format("train {} --local --workers 2 --train '{}' --neighbors 5 -n 5 "
+                                     "--out '{}' {}",
+                                     kind, Shop::Get().interactions.string(), out.string(), extra));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(SealedE2e, CfSealsModelRecommendationsAndNeighboursAndRecommendOpensThem) {
+  const auto& shop = Shop::Get();
+  for (const std::string kind : {"itemcf", "usercf"}) {
+    const auto plain = shop.dir / (kind + "_plain"), sealed = shop.dir / (kind + "_sealed");
+    Cf(kind, plain, "");
+    Cf(kind, sealed, KeyOption(shop.key1));
+    for (const char* name : {"model.ecps", "recommendations.csv", "neighbors.csv"}) {
+      EXPECT_EQ(Opened(shop.key1, sealed / name), ReadBytes(plain / name)) << kind << " " << name;
+      const std::string bytes = ReadBytes(sealed / name);
+      for (const auto& id : shop.user_ids) {
+        if (bytes.find(id) != std::string::npos) ADD_FAILURE() << id << " found in sealed " << name;
+      }
+    }
+    const std::string user = shop.user_ids.front();
+    const std::string want = EcpsOut(fmt::format("recommend --model '{}' --user {}", plain.string(), user));
+    ASSERT_NE(want.find('\n'), std::string::npos);
+    EXPECT_EQ(EcpsOut(fmt::format("recommend --model '{}' --user {} {}", sealed.string(), user,
+                                  KeyOption(shop.key1))),
+              want);
+    const auto no_key = RunEcps(fmt::format("recommend --model '{}' --user {}", sealed.string(), user));
+    EXPECT_EQ(no_key.exit_code, 2);
+    EXPECT_NE(no_key.err.find("--encrypt-key"), std::string::npos) << no_key.err;
+    const std::string of = kind == "itemcf" ? "--item i00001" : "--user " + user;
+    const auto wrong = RunEcps(
+        fmt::format("similar --model '{}' {} {}", sealed.string(), of, KeyOption(shop.key2)));
+    EXPECT_EQ(wrong.exit_code, 2);
+    EXPECT_NE(wrong.err.find("wrong key, or the file was modified"), std::string::npos) << wrong.err;
+  }
+}
+
 }  // namespace
 }  // namespace ecps::testing
