@@ -106,36 +106,7 @@ std::string HeaderKind(const std::string& head, bool* padding_zero) {
                               head.begin() + 12 + kKindBytes, [](char c) { return c == '\0'; });
   return kind;
 }
-}  // namespace
 
-Result<std::string> ModelFileKind(const std::string& path) {
-  std::ifstream in;
-  std::uint64_t size = 0;
-  ECPS_ASSIGN_OR_RETURN(std::string head, ReadHeader(path, &in, &size));
-  bool padding_zero = false;
-  return HeaderKind(head, &padding_zero);
-}
-
-Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::string& file) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::is_directory(dir_or_file, ec)) return dir_or_file;
-  const fs::path dir(dir_or_file);
-  if (fs::exists(dir / file, ec)) return (dir / file).string();
-  std::string holds;
-  for (const char* other : {"model.bin", "model.ecps"}) {
-    if (!fs::exists(dir / other, ec)) continue;
-    auto kind = ModelFileKind((dir / other).string());
-    holds += fmt::format("{}{} ({})", holds.empty() ? "" : " and ", other,
-                         kind.ok() ? "a " + *kind + " model" : "unreadable");
-  }
-  return NotFound(fmt::format("{}: no {} in this folder ({}); {}", dir_or_file, file,
-                              holds.empty() ? "it holds no ecps model" : "it holds " + holds,
-                              "model.bin: `ecps predict` (lr, linreg), `ecps segment` (kmeans); model.ecps: "
-                              "`ecps recommend`/`ecps similar` (itemcf, usercf)"));
-}
-
-namespace {
 // Checks a whole header against `kind`, `version` and `file_size` (the model file's bytes);
 // returns the payload's size and writes its checksum into *crc.
 Result<std::uint64_t> CheckHeader(const std::string& path, const std::string& head,
@@ -173,9 +144,10 @@ Status CheckCrc(const std::string& path, std::string_view payload, std::uint32_t
   return Status::Ok();
 }
 
-// A sealed model file (already checked to be a regular file) opened with `key`, then checked.
-Result<std::string> LoadSealedModelFile(const std::string& path, const std::string& kind,
-                                        std::uint32_t version, const privacy::EncryptionKey& key) {
+
+// The plaintext of a sealed model file (already checked to be a regular file), checked for
+// magic and header length.
+Result<std::string> OpenSealedModelFile(const std::string& path, const privacy::EncryptionKey& key) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
   const std::string sealed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -183,10 +155,17 @@ Result<std::string> LoadSealedModelFile(const std::string& path, const std::stri
   auto plain = privacy::Open(key, sealed, std::filesystem::path(path).filename().string());
   if (!plain.ok()) return DataError(fmt::format("{}: {}", path, plain.status().message()));
   ECPS_RETURN_IF_ERROR(CheckMagic(path, std::string_view(*plain).substr(0, kHeaderBytes)));
+  return std::move(*plain);
+}
+
+// A sealed model file (already checked to be a regular file) opened with `key`, then checked.
+Result<std::string> LoadSealedModelFile(const std::string& path, const std::string& kind,
+                                        std::uint32_t version, const privacy::EncryptionKey& key) {
+  ECPS_ASSIGN_OR_RETURN(std::string plain, OpenSealedModelFile(path, key));
   std::uint32_t crc = 0;
   ECPS_RETURN_IF_ERROR(
-      CheckHeader(path, plain->substr(0, kHeaderBytes), plain->size(), kind, version, &crc).status());
-  std::string payload = plain->substr(kHeaderBytes);
+      CheckHeader(path, plain.substr(0, kHeaderBytes), plain.size(), kind, version, &crc).status());
+  std::string payload = plain.substr(kHeaderBytes);
   ECPS_RETURN_IF_ERROR(CheckCrc(path, payload, crc));
   return payload;
 }
@@ -200,6 +179,41 @@ bool FileLooksSealed(const std::string& path) {
   return privacy::LooksSealed(head);
 }
 }  // namespace
+
+Result<std::string> ModelFileKind(const std::string& path, const privacy::EncryptionKey* key) {
+  if (key != nullptr) {
+    ECPS_RETURN_IF_ERROR(CheckRegularFile(path));
+    if (FileLooksSealed(path)) {
+      ECPS_ASSIGN_OR_RETURN(std::string plain, OpenSealedModelFile(path, *key));
+      bool padding_zero = false;
+      return HeaderKind(plain, &padding_zero);
+    }
+  }
+  std::ifstream in;
+  std::uint64_t size = 0;
+  ECPS_ASSIGN_OR_RETURN(std::string head, ReadHeader(path, &in, &size));
+  bool padding_zero = false;
+  return HeaderKind(head, &padding_zero);
+}
+
+Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::string& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir_or_file, ec)) return dir_or_file;
+  const fs::path dir(dir_or_file);
+  if (fs::exists(dir / file, ec)) return (dir / file).string();
+  std::string holds;
+  for (const char* other : {"model.bin", "model.ecps"}) {
+    if (!fs::exists(dir / other, ec)) continue;
+    auto kind = ModelFileKind((dir / other).string());
+    holds += fmt::format("{}{} ({})", holds.empty() ? "" : " and ", other,
+                         kind.ok() ? "a " + *kind + " model" : "unreadable");
+  }
+  return NotFound(fmt::format("{}: no {} in this folder ({}); {}", dir_or_file, file,
+                              holds.empty() ? "it holds no ecps model" : "it holds " + holds,
+                              "model.bin: `ecps predict` (lr, linreg), `ecps segment` (kmeans); model.ecps: "
+                              "`ecps recommend`/`ecps similar` (itemcf, usercf)"));
+}
 
 Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
                                   const privacy::EncryptionKey* key) {

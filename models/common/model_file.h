@@ -27,8 +27,9 @@ Status SaveModelFile(const std::string& path, const std::string& kind, std::uint
                      const std::string& payload, const privacy::EncryptionKey* key = nullptr);
 
 /// The kind ("lr", "linreg", ...) written in a model file's header; an error for a file that
-/// is not an ecps model. LoadModelFile still checks the rest.
-Result<std::string> ModelFileKind(const std::string& path);
+/// is not an ecps model. LoadModelFile still checks the rest. A sealed file is opened with
+/// `key` first (refused as LoadModelFile refuses it).
+Result<std::string> ModelFileKind(const std::string& path, const privacy::EncryptionKey* key = nullptr);
 
 /// The model file to read for `dir_or_file`: the path itself when it is not a folder, else
 /// `file` inside it. When the folder lacks `file`, NotFound says what it holds instead

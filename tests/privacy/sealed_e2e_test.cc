@@ -1,7 +1,8 @@
-// --encrypt-key through the real binary (--local) on `ecps generate` data: train kmeans seals
-// model.bin and assignments.csv (the sealed bytes open to exactly what a run without the key
-// writes, and hold no raw user id); segment opens the model with the key and assigns as from
-// the plain model; without the key, with another key or after a changed byte it exits 2.
+// --encrypt-key through the real binary (--local) on `ecps generate` data: train kmeans, lr,
+// itemcf and usercf seal their model and per-user outputs (the sealed bytes open to exactly
+// what a run without the key writes, and hold no raw user id); segment, predict and recommend
+// open the model with the key and answer as from the plain model; without the key, with
+// another key or after a changed byte they exit 2.
 #include <string>
 
 #include <fmt/format.h>
@@ -124,6 +125,33 @@ TEST(SealedE2e, CfSealsModelRecommendationsAndNeighboursAndRecommendOpensThem) {
     EXPECT_EQ(wrong.exit_code, 2);
     EXPECT_NE(wrong.err.find("wrong key, or the file was modified"), std::string::npos) << wrong.err;
   }
+}
+
+TEST(SealedE2e, LrSealsTheModelAndPredictOpensIt) {
+  const auto& shop = Shop::Get();
+  const auto train = shop.dir / "shop" / "impressions.libsvm";
+  const auto test = shop.dir / "shop" / "impressions_test.libsvm";
+  const auto plain = shop.dir / "lr_plain", sealed = shop.dir / "lr_sealed";
+  for (const auto& [out, extra] : {std::pair{plain, std::string()}, {sealed, KeyOption(shop.key1)}}) {
+    const auto r = RunEcps(fmt::format("train lr --local --workers 2 --train '{}' --out '{}' {}",
+                                       train.string(), out.string(), extra));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_EQ(Opened(shop.key1, sealed / "model.bin"), ReadBytes(plain / "model.bin"));
+  const auto predict = [&](const fs::path& model, const std::string& extra) {
+    return fmt::format("predict --model '{}' --data '{}' --out - {}", model.string(), test.string(),
+                       extra);
+  };
+  const std::string want = EcpsOut(predict(plain, ""));
+  ASSERT_NE(want.find('\n'), std::string::npos);
+  EXPECT_EQ(EcpsOut(predict(sealed, KeyOption(shop.key1))), want);
+  const auto no_key = RunEcps(predict(sealed, ""));
+  EXPECT_EQ(no_key.exit_code, 2);
+  EXPECT_NE(no_key.err.find("encrypted"), std::string::npos) << no_key.err;
+  EXPECT_NE(no_key.err.find("--encrypt-key"), std::string::npos) << no_key.err;
+  const auto wrong = RunEcps(predict(sealed, KeyOption(shop.key2)));
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_NE(wrong.err.find("wrong key, or the file was modified"), std::string::npos) << wrong.err;
 }
 
 }  // namespace
