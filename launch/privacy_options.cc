@@ -36,4 +36,15 @@ Status PseudonymizeLookup(const std::string& key_file, std::string* id) {
   return Status::Ok();
 }
 
+void AddEncryptKeyOption(CLI::App& sub, std::string& key_file, const std::string& what) {
+  sub.add_option("--encrypt-key", key_file,
+                 "Secret key file (>= 16 bytes, mode 600) for AES-256-GCM: " + what);
+}
+
+Result<std::shared_ptr<const privacy::EncryptionKey>> LoadEncryptKey(const std::string& key_file) {
+  if (key_file.empty()) return std::shared_ptr<const privacy::EncryptionKey>();
+  ECPS_ASSIGN_OR_RETURN(auto key, privacy::EncryptionKey::Load(key_file));
+  return std::make_shared<const privacy::EncryptionKey>(key);
+}
+
 }  // namespace ecps::launch

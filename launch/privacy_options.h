@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "privacy/pseudonym.h"
+#include "privacy/sealed.h"
 #include "ps/status.h"
 
 namespace ecps::launch {
@@ -32,5 +33,11 @@ void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& 
 void AddLookupKeyOption(CLI::App& sub, std::string& key_file);
 /// Replaces *id by its pseudonym under the key in `key_file`; nothing when `key_file` is empty.
 Status PseudonymizeLookup(const std::string& key_file, std::string* id);
+
+/// Adds --encrypt-key (a key file, as --pseudonymize-key's) to `sub`; `what` says which files
+/// it seals (a training command) or opens (a reader).
+void AddEncryptKeyOption(CLI::App& sub, std::string& key_file, const std::string& what);
+/// The key in `key_file` (privacy::EncryptionKey::Load); null when `key_file` is empty.
+Result<std::shared_ptr<const privacy::EncryptionKey>> LoadEncryptKey(const std::string& key_file);
 
 }  // namespace ecps::launch

@@ -8,12 +8,11 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "privacy/key_file.h"
 #include "ps/status.h"
 
 namespace ecps::privacy {
 
-/// Bytes a key file must hold at least (128 bits).
-inline constexpr std::size_t kMinKeyBytes = 16;
 /// Hex characters of a pseudonym: the first 16 bytes (128 bits) of the HMAC. Among n = 10^9
 /// ids the chance that two share a pseudonym is about n^2 / 2^129 = 1.5e-21 (birthday bound).
 inline constexpr std::size_t kPseudonymChars = 32;
@@ -23,9 +22,7 @@ inline constexpr std::size_t kPseudonymChars = 32;
 /// own hashing. Copies share those states (read-only, safe across threads).
 class PseudonymKey {
  public:
-  /// Reads `path`. Refused (kInvalidArgument, naming the file): a missing file, a directory or
-  /// other non-regular file, a file that its group or others may read or write (mode & 077;
-  /// the message says `chmod 600`), and one shorter than kMinKeyBytes.
+  /// Reads `path` through ReadSecretKeyFile (privacy/key_file.h), with its refusals.
   static Result<PseudonymKey> Load(const std::string& path);
   /// A key from bytes (tests); refused when shorter than kMinKeyBytes unless `allow_short`.
   static Result<PseudonymKey> FromBytes(std::string bytes, bool allow_short = false);

@@ -7,6 +7,8 @@
 #include <limits>
 #include <memory>
 
+#include "privacy/key_file.h"
+
 namespace ecps::privacy {
 namespace {
 
@@ -36,6 +38,11 @@ EncryptionKey EncryptionKey::FromSecret(std::string_view secret) {
     std::abort();  // SHA-256 is always there; a libcrypto that fails it cannot protect anything
   }
   return key;
+}
+
+Result<EncryptionKey> EncryptionKey::Load(const std::string& path) {
+  ECPS_ASSIGN_OR_RETURN(std::string secret, ReadSecretKeyFile(path));
+  return FromSecret(secret);
 }
 
 bool LooksSealed(std::string_view data) { return data.substr(0, kMagic.size()) == kMagic; }

@@ -22,6 +22,9 @@ class EncryptionKey {
   /// The key derived from a key file's contents (SHA-256 of a domain-separation prefix and
   /// the contents; at least 16 bytes of secret are expected, which the caller checks).
   static EncryptionKey FromSecret(std::string_view secret);
+  /// The key from the key file `path`, read with ReadSecretKeyFile (privacy/key_file.h) and
+  /// its refusals (missing, not a regular file, not owner-only, shorter than 16 bytes).
+  static Result<EncryptionKey> Load(const std::string& path);
   const std::array<unsigned char, 32>& bytes() const { return bytes_; }
 
  private:

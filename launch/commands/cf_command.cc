@@ -37,6 +37,7 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
     ClusterOptions cluster;
     models::cf::CfOptions cf;
     IdPrivacyOptions ids;
+    std::string encrypt_key;
   };
   auto o = std::make_shared<Opts>();
   o->cf.kind = kind;
@@ -126,12 +127,17 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
       ->capture_default_str()->check(AtLeast(1));
   ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
   AddIdPrivacyOptions(*sub, o->ids, "");
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "model.ecps, recommendations.csv and neighbors.csv are written sealed "
+                      "(metrics.json and logs stay plain); recommend/similar --encrypt-key open "
+                      "the model");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       o->cf.quiet = o->cluster.quiet;
       ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
+      ECPS_ASSIGN_OR_RETURN(o->cf.encrypt, LoadEncryptKey(o->encrypt_key));
       o->cf.single_process = o->cluster.RunsLocally();
       return RunWritingOutput(&o->cluster, o->cf.out, [&] {
         return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
@@ -154,6 +160,7 @@ void AddRecommend(CommandTree& tree) {
     int n = 10;
     bool fill = true;
     std::string key_file;
+    std::string encrypt_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -164,11 +171,15 @@ void AddRecommend(CommandTree& tree) {
   sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(Positive());
   sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
   AddLookupKeyOption(*sub, o->key_file);
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "the key the model was trained with (train itemcf|usercf --encrypt-key), to "
+                      "open its sealed model.ecps");
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
-      ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
+      ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(o->encrypt_key));
+      ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model, encrypt.get()));
       const auto pop = models::cf::Popularity::From(m.item_count);
       std::vector<models::cf::Scored> top;
       const std::int64_t u = models::cf::IdIndex(m.user_ids).Find(o->user);
@@ -195,6 +206,7 @@ void AddSimilar(CommandTree& tree) {
     std::string user;
     int n = 10;
     std::string key_file;
+    std::string encrypt_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -205,11 +217,15 @@ void AddSimilar(CommandTree& tree) {
   item->excludes(user);
   sub->add_option("-n,--top-n", o->n, "Number of neighbours")->capture_default_str()->check(Positive());
   AddLookupKeyOption(*sub, o->key_file);
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "the key the model was trained with (train itemcf|usercf --encrypt-key), to "
+                      "open its sealed model.ecps");
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
-      ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model));
+      ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(o->encrypt_key));
+      ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model, encrypt.get()));
       const bool by_item = m.item_based();
       const std::string& id = by_item ? o->item : o->user;
       if (id.empty()) {

@@ -52,6 +52,7 @@ void AddTrainKMeans(CommandTree& tree) {
     ClusterOptions cluster;
     models::kmeans::KMeansOptions km;
     IdPrivacyOptions ids;
+    std::string encrypt_key;
     std::string normalize = "minmax", init = "kmeans++", score = "relative";
     std::uint64_t dp_seed = 0;
   };
@@ -139,6 +140,9 @@ void AddTrainKMeans(CommandTree& tree) {
       ->capture_default_str()->check(Fraction());
   auto* dp_seed = dp->add_option("--dp-seed", o->dp_seed,
                                  "TESTS ONLY: replayable noise from this seed; the run is NOT private");
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "model.bin and assignments.csv are written sealed (metrics.json, "
+                      "profiles and logs stay plain); segment --encrypt-key opens the model");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sub, dp_seed, sel = tree.selected] {
@@ -172,6 +176,7 @@ void AddTrainKMeans(CommandTree& tree) {
       }
       o->km.quiet = o->cluster.quiet;
       ECPS_ASSIGN_OR_RETURN(o->km.ids, o->ids.LoadFilter());
+      ECPS_ASSIGN_OR_RETURN(o->km.encrypt, LoadEncryptKey(o->encrypt_key));
       o->km.mask_columns = o->ids.mask_columns;
       o->km.normalize = ByName(kNormalizeNames, o->normalize, Normalize::kMinMax);
       o->km.score = ByName(kScoreNames, o->score, RiskScore::kRelative);
@@ -190,6 +195,7 @@ void AddTrainKMeans(CommandTree& tree) {
 
 void AddSegment(CommandTree& tree) {
   auto o = std::make_shared<models::kmeans::SegmentOptions>();
+  auto encrypt_key = std::make_shared<std::string>();
   auto* sub = tree.root->add_subcommand(
       "segment", "Assign users to the segments of a trained k-means model (train kmeans --out DIR)");
   sub->add_option("--model", o->model_dir, "Folder of a k-means training run (holds model.bin)")->required();
@@ -199,9 +205,13 @@ void AddSegment(CommandTree& tree) {
   sub->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip rows with missing or malformed values");
   sub->add_option("--threads", o->threads, "Compute threads (0 = all cores)")
       ->capture_default_str()->check(NonNegative());
+  AddEncryptKeyOption(*sub, *encrypt_key,
+                      "the key the model was trained with (train kmeans --encrypt-key), to open "
+                      "its sealed model.bin; the output here is written plain");
   AddConfigOption(*sub);
-  sub->callback([o, sel = tree.selected] {
-    *sel = [o]() -> Status {
+  sub->callback([o, encrypt_key, sel = tree.selected] {
+    *sel = [o, encrypt_key]() -> Status {
+      ECPS_ASSIGN_OR_RETURN(o->encrypt, LoadEncryptKey(*encrypt_key));
       std::uint64_t skipped = 0;
       ECPS_ASSIGN_OR_RETURN(std::uint64_t rows, models::kmeans::Segment(*o, &skipped));
       if (o->out != "-") {

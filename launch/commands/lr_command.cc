@@ -11,6 +11,7 @@
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/memory.h"
+#include "launch/privacy_options.h"
 #include "models/common/model_file.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
@@ -172,6 +173,7 @@ void AddLrTrain(CommandTree& tree) {
     bool no_standardize = false;
     bool no_log = false;
     CLI::App* dp_group = nullptr;
+    std::string encrypt_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.train->add_subcommand(
@@ -216,6 +218,9 @@ void AddLrTrain(CommandTree& tree) {
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
       ->capture_default_str()->check(NonNegative());
   AddDpOptions(*sub, lr.dp);
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "model.bin is written sealed (metrics.json, weight exports and logs stay "
+                      "plain); predict --encrypt-key opens it");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   o->dp_group = sub->get_option_group("Differential privacy (DP-SGD)");
@@ -226,6 +231,7 @@ void AddLrTrain(CommandTree& tree) {
       o->lr.standardize = !o->no_standardize;
       o->lr.log_transform = !o->no_log;
       ECPS_RETURN_IF_ERROR(o->lr.dp.Validate(any_dp_option));
+      ECPS_ASSIGN_OR_RETURN(o->lr.encrypt, LoadEncryptKey(o->encrypt_key));
       return TrainAndPrint<models::lr::LrJob>(o->cluster, o->lr);
     };
   });
@@ -235,6 +241,7 @@ void AddLinRegTrain(CommandTree& tree) {
   struct Opts {
     ClusterOptions cluster;
     models::lr::LinRegOptions lin;
+    std::string encrypt_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.train->add_subcommand(
@@ -251,16 +258,22 @@ void AddLinRegTrain(CommandTree& tree) {
   sub->add_option("--l2", lin.l2, "Ridge strength lambda (not applied to the intercept)")
       ->capture_default_str()->check(NonNegative());
   sub->add_option("--seed", lin.seed, "Seed of the holdout split")->capture_default_str();
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "model.bin is written sealed (metrics.json and logs stay plain); predict "
+                      "--encrypt-key opens it");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
-    *sel = [o]() -> Status { return TrainAndPrint<models::lr::LinRegJob>(o->cluster, o->lin); };
+    *sel = [o]() -> Status {
+      ECPS_ASSIGN_OR_RETURN(o->lin.encrypt, LoadEncryptKey(o->encrypt_key));
+      return TrainAndPrint<models::lr::LinRegJob>(o->cluster, o->lin);
+    };
   });
 }
 
 void AddPredict(CommandTree& tree) {
   struct Opts {
-    std::string model, data, out;
+    std::string model, data, out, encrypt_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -273,19 +286,23 @@ void AddPredict(CommandTree& tree) {
   sub->add_option("--out", o->out,
                   "Output file (- for standard output): one probability or value per input row, in order")
       ->required();
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "the key the model was trained with (train lr|linreg --encrypt-key), to open "
+                      "its sealed model.bin; the output here is written plain");
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
+      ECPS_ASSIGN_OR_RETURN(const auto key, LoadEncryptKey(o->encrypt_key));
       ECPS_ASSIGN_OR_RETURN(std::string path, models::ModelFileIn(o->model, "model.bin"));
-      ECPS_ASSIGN_OR_RETURN(std::string kind, models::ModelFileKind(path));
+      ECPS_ASSIGN_OR_RETURN(std::string kind, models::ModelFileKind(path, key.get()));
       std::string text;
       if (kind == models::lr::LinRegModel::kKind) {
-        ECPS_ASSIGN_OR_RETURN(models::lr::LinRegModel model, models::lr::LoadLinRegModel(path));
+        ECPS_ASSIGN_OR_RETURN(models::lr::LinRegModel model, models::lr::LoadLinRegModel(path, key.get()));
         ECPS_ASSIGN_OR_RETURN(std::vector<double> y, models::lr::PredictLinRegFile(model, o->data));
         text.reserve(y.size() * 20);
         for (double v : y) text += fmt::format("{:.17g}\n", v);
       } else if (kind == models::lr::LrModel::kKind) {
-        ECPS_ASSIGN_OR_RETURN(models::lr::LrModel model, models::lr::LoadLrModel(path));
+        ECPS_ASSIGN_OR_RETURN(models::lr::LrModel model, models::lr::LoadLrModel(path, key.get()));
         ECPS_ASSIGN_OR_RETURN(std::vector<float> p, models::lr::PredictFile(model, o->data));
         text.reserve(p.size() * 12);
         for (float v : p) text += fmt::format("{:.8g}\n", v);

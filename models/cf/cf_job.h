@@ -41,6 +41,7 @@
 
 #include "models/cf/choices.h"
 #include "privacy/pseudonym.h"
+#include "privacy/sealed.h"
 #include "ps/status.h"
 #include "scheduler/job.h"
 
@@ -112,6 +113,9 @@ struct CfOptions {
   /// Pseudonymised user ids and opt-outs, applied as the interactions are read; null = ids
   /// as they are. metrics.json's "data" then has excluded_rows, excluded_users, pseudonymized.
   std::shared_ptr<const privacy::IdFilter> ids;
+  /// --encrypt-key: model.ecps, recommendations.csv and neighbors.csv (and
+  /// content_neighbors.csv) are sealed (privacy/sealed.h); null = plain.
+  std::shared_ptr<const privacy::EncryptionKey> encrypt;
 
   bool item_based() const { return kind == CfKind::kItemCf; }
   /// "itemcf" or "usercf".

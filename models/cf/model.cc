@@ -80,14 +80,15 @@ Status CheckModel(const CfModel& m, const std::string& path) {
   return Status::Ok();
 }
 
-Status SaveCfModel(const std::string& path, const CfModel& model) {
-  return SaveModel(path, CfModel::kKind, CfModel::kVersion, model);
+Status SaveCfModel(const std::string& path, const CfModel& model,
+                   const privacy::EncryptionKey* key) {
+  return SaveModel(path, CfModel::kKind, CfModel::kVersion, model, key);
 }
 
-Result<CfModel> LoadCfModel(const std::string& dir_or_file) {
+Result<CfModel> LoadCfModel(const std::string& dir_or_file, const privacy::EncryptionKey* key) {
   ECPS_ASSIGN_OR_RETURN(std::string path, ModelFileIn(dir_or_file, "model.ecps"));
   CfModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, CfModel::kKind, CfModel::kVersion, &m));
+  ECPS_RETURN_IF_ERROR(LoadModel(path, CfModel::kKind, CfModel::kVersion, &m, key));
   ECPS_RETURN_IF_ERROR(CheckModel(m, path));
   return m;
 }

@@ -12,6 +12,7 @@
 #include <cereal/types/vector.hpp>
 
 #include "models/cf/scoring.h"
+#include "privacy/sealed.h"
 #include "ps/status.h"
 
 namespace ecps::models::cf {
@@ -76,9 +77,12 @@ struct CfModel {
 /// in range, finite scores and values, known kind and scoring. A payload with a recomputed
 /// checksum can hold anything.
 Status CheckModel(const CfModel& m, const std::string& path);
-Status SaveCfModel(const std::string& path, const CfModel& model);
+/// `key` (may be null): seal the file, or open a sealed one (models/common/model_file.h).
+Status SaveCfModel(const std::string& path, const CfModel& model,
+                   const privacy::EncryptionKey* key = nullptr);
 /// Loads DIR/model.ecps (or a file path) and checks it.
-Result<CfModel> LoadCfModel(const std::string& dir_or_file);
+Result<CfModel> LoadCfModel(const std::string& dir_or_file,
+                            const privacy::EncryptionKey* key = nullptr);
 
 /// Top-n items for user `u` of the model, by the training rules (seen items excluded,
 /// popular items after the scored ones when `fill`).

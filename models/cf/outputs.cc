@@ -10,6 +10,7 @@
 #include "models/cf/pack.h"
 #include "models/cf/topk.h"
 #include "models/common/csv_field.h"
+#include "models/common/sealed_output.h"
 #include "ps/stopwatch.h"
 #include "util/files.h"
 #include "util/output_folder.h"
@@ -17,11 +18,11 @@
 namespace ecps::models::cf {
 namespace {
 
-// Streams text to an AtomicWriter in large pieces.
+// Streams text to an OutputFile (sealed with a key) in large pieces.
 class CsvOut {
  public:
-  static Result<CsvOut> Open(const std::string& path) {
-    ECPS_ASSIGN_OR_RETURN(auto w, util::AtomicWriter::Open(path));
+  static Result<CsvOut> Open(const std::string& path, const privacy::EncryptionKey* key) {
+    ECPS_ASSIGN_OR_RETURN(auto w, OutputFile::Open(path, key));
     return CsvOut(std::move(w));
   }
   std::string& buf() { return buf_; }
@@ -37,8 +38,8 @@ class CsvOut {
   }
 
  private:
-  explicit CsvOut(std::unique_ptr<util::AtomicWriter> writer) : writer_(std::move(writer)) {}
-  std::unique_ptr<util::AtomicWriter> writer_;
+  explicit CsvOut(std::unique_ptr<OutputFile> writer) : writer_(std::move(writer)) {}
+  std::unique_ptr<OutputFile> writer_;
   std::string buf_;
 };
 
@@ -68,7 +69,7 @@ Status WriteRecommendations(const std::string& path, const TrainedResults& in,
   const auto N = static_cast<std::size_t>(in.options.top_n);
   const auto& user_ids = in.state.user_ids;
   const auto& item_ids = in.state.item_ids;
-  ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path));
+  ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path, in.options.encrypt.get()));
   out.buf() += "user,item,score\n";
   for (std::uint32_t u = 0; u < in.state.n_users; ++u) {
     if (!where.Found(u)) continue;
@@ -86,8 +87,9 @@ Status WriteRecommendations(const std::string& path, const TrainedResults& in,
 
 // `lists` with entity ids `ids`, one line per neighbour under `header`.
 Status WriteNeighborLists(const std::string& path, const NeighborLists& lists,
-                          const std::vector<std::string>& ids, const char* header) {
-  ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path));
+                          const std::vector<std::string>& ids, const char* header,
+                          const privacy::EncryptionKey* key) {
+  ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path, key));
   out.buf() += header;
   for (std::size_t e = 0; e < lists.size(); ++e) {
     auto neighbors = lists.Ids(e);
@@ -304,10 +306,11 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
     const bool items = in.options.item_based();
     ECPS_RETURN_IF_ERROR(WriteNeighborLists(
         path("neighbors.csv"), in.neighbors, items ? in.state.item_ids : in.state.user_ids,
-        items ? "item,neighbor,score\n" : "user,neighbor,score\n"));
+        items ? "item,neighbor,score\n" : "user,neighbor,score\n", o.encrypt.get()));
     if (HasContent(o)) {
       ECPS_RETURN_IF_ERROR(WriteNeighborLists(path("content_neighbors.csv"), in.content,
-                                              in.state.item_ids, "item,neighbor,score\n"));
+                                              in.state.item_ids, "item,neighbor,score\n",
+                                              o.encrypt.get()));
     }
   }
   if (o.save_model) {
@@ -315,7 +318,7 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
     // The checks `recommend` applies when loading (finite scores included): a model that
     // would be refused is not written.
     if (Status s = CheckModel(model, "the trained model"); !s.ok()) return Internal(s.message());
-    ECPS_RETURN_IF_ERROR(SaveCfModel(path("model.ecps"), model));
+    ECPS_RETURN_IF_ERROR(SaveCfModel(path("model.ecps"), model, o.encrypt.get()));
   }
   const MergedReports total = Merge(in);
   nlohmann::json j = MetricsJson(in, total, ctx.plan, ctx.node.roles());

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -31,7 +33,7 @@ T Get(const char* p) {
 }  // namespace
 
 Status SaveModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
-                     const std::string& payload) {
+                     const std::string& payload, const privacy::EncryptionKey* key) {
   if (kind.size() > kKindBytes) return InvalidArgument("model kind too long: " + kind);
   std::string out(kMagic, sizeof kMagic);
   Put(&out, version);
@@ -41,7 +43,10 @@ Status SaveModelFile(const std::string& path, const std::string& kind, std::uint
   Put(&out, static_cast<std::uint64_t>(payload.size()));
   Put(&out, util::Crc32(payload));
   out += payload;
-  return util::WriteFileAtomic(path, out);
+  if (key == nullptr) return util::WriteFileAtomic(path, out);
+  ECPS_ASSIGN_OR_RETURN(std::string sealed,
+                        privacy::Seal(*key, out, std::filesystem::path(path).filename().string()));
+  return util::WriteFileAtomic(path, sealed);
 }
 
 namespace {
@@ -60,6 +65,24 @@ Status CheckRegularFile(const std::string& path) {
   return Status::Ok();
 }
 
+// Refuses `head` (a file's first bytes, up to kHeaderBytes) without the magic or cut short;
+// a sealed file is named as such.
+Status CheckMagic(const std::string& path, std::string_view head) {
+  if (head.size() < sizeof kMagic || std::memcmp(head.data(), kMagic, sizeof kMagic) != 0) {
+    if (privacy::LooksSealed(head)) {
+      return DataError(fmt::format(
+          "{}: the model file is encrypted; give the key it was written with: --encrypt-key FILE",
+          path));
+    }
+    return DataError(fmt::format("{}: not an ecps model file", path));
+  }
+  if (head.size() < kHeaderBytes) {
+    return DataError(fmt::format("{}: truncated model file ({} bytes, the header alone is {})",
+                                 path, head.size(), kHeaderBytes));
+  }
+  return Status::Ok();
+}
+
 // The header, read and checked for magic and length only; `size` is the file's size.
 Result<std::string> ReadHeader(const std::string& path, std::ifstream* in, std::uint64_t* size) {
   ECPS_RETURN_IF_ERROR(CheckRegularFile(path));
@@ -71,13 +94,7 @@ Result<std::string> ReadHeader(const std::string& path, std::ifstream* in, std::
   std::string head(kHeaderBytes, '\0');
   in->read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in->gcount(), 0)));
-  if (head.size() < sizeof kMagic || std::memcmp(head.data(), kMagic, sizeof kMagic) != 0) {
-    return DataError(fmt::format("{}: not an ecps model file", path));
-  }
-  if (head.size() < kHeaderBytes) {
-    return DataError(fmt::format("{}: truncated model file ({} bytes, the header alone is {})",
-                                 path, head.size(), kHeaderBytes));
-  }
+  ECPS_RETURN_IF_ERROR(CheckMagic(path, head));
   return head;
 }
 
@@ -89,9 +106,89 @@ std::string HeaderKind(const std::string& head, bool* padding_zero) {
                               head.begin() + 12 + kKindBytes, [](char c) { return c == '\0'; });
   return kind;
 }
+
+// Checks a whole header against `kind`, `version` and `file_size` (the model file's bytes);
+// returns the payload's size and writes its checksum into *crc.
+Result<std::uint64_t> CheckHeader(const std::string& path, const std::string& head,
+                                  std::uint64_t file_size, const std::string& kind,
+                                  std::uint32_t version, std::uint32_t* crc) {
+  const auto file_version = Get<std::uint32_t>(head.data() + 8);
+  bool padding_zero = false;
+  const std::string file_kind = HeaderKind(head, &padding_zero);
+  const auto size = Get<std::uint64_t>(head.data() + 12 + kKindBytes);
+  *crc = Get<std::uint32_t>(head.data() + 20 + kKindBytes);
+  if (file_kind != kind) {
+    return DataError(fmt::format("{}: this is a {} model; expected a {} model", path, file_kind, kind));
+  }
+  if (!padding_zero) {
+    return DataError(
+        fmt::format("{}: corrupt header: bytes after the model kind are not zero", path));
+  }
+  if (file_version != version) {
+    return DataError(fmt::format(
+        "{}: model format version {}, but this ecps reads version {}{}", path, file_version,
+        version, file_version < version ? " (train the model again with this ecps)" : ""));
+  }
+  if (file_size - kHeaderBytes != size) {
+    return DataError(fmt::format(
+        "{}: truncated or padded model file: header promises {} payload bytes, found {}", path,
+        size, file_size - kHeaderBytes));
+  }
+  return size;
+}
+
+Status CheckCrc(const std::string& path, std::string_view payload, std::uint32_t crc) {
+  if (util::Crc32(payload) != crc) {
+    return DataError(fmt::format("{}: checksum mismatch: the model file is corrupt", path));
+  }
+  return Status::Ok();
+}
+
+
+// The plaintext of a sealed model file (already checked to be a regular file), checked for
+// magic and header length.
+Result<std::string> OpenSealedModelFile(const std::string& path, const privacy::EncryptionKey& key) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  const std::string sealed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return IoError(fmt::format("{}: read error", path));
+  auto plain = privacy::Open(key, sealed, std::filesystem::path(path).filename().string());
+  if (!plain.ok()) return DataError(fmt::format("{}: {}", path, plain.status().message()));
+  ECPS_RETURN_IF_ERROR(CheckMagic(path, std::string_view(*plain).substr(0, kHeaderBytes)));
+  return std::move(*plain);
+}
+
+// A sealed model file (already checked to be a regular file) opened with `key`, then checked.
+Result<std::string> LoadSealedModelFile(const std::string& path, const std::string& kind,
+                                        std::uint32_t version, const privacy::EncryptionKey& key) {
+  ECPS_ASSIGN_OR_RETURN(std::string plain, OpenSealedModelFile(path, key));
+  std::uint32_t crc = 0;
+  ECPS_RETURN_IF_ERROR(
+      CheckHeader(path, plain.substr(0, kHeaderBytes), plain.size(), kind, version, &crc).status());
+  std::string payload = plain.substr(kHeaderBytes);
+  ECPS_RETURN_IF_ERROR(CheckCrc(path, payload, crc));
+  return payload;
+}
+
+// Whether the file at `path` starts with a sealed file's magic.
+bool FileLooksSealed(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(privacy::kSealOverhead, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return privacy::LooksSealed(head);
+}
 }  // namespace
 
-Result<std::string> ModelFileKind(const std::string& path) {
+Result<std::string> ModelFileKind(const std::string& path, const privacy::EncryptionKey* key) {
+  if (key != nullptr) {
+    ECPS_RETURN_IF_ERROR(CheckRegularFile(path));
+    if (FileLooksSealed(path)) {
+      ECPS_ASSIGN_OR_RETURN(std::string plain, OpenSealedModelFile(path, *key));
+      bool padding_zero = false;
+      return HeaderKind(plain, &padding_zero);
+    }
+  }
   std::ifstream in;
   std::uint64_t size = 0;
   ECPS_ASSIGN_OR_RETURN(std::string head, ReadHeader(path, &in, &size));
@@ -118,40 +215,23 @@ Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::strin
                               "`ecps recommend`/`ecps similar` (itemcf, usercf)"));
 }
 
-Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version) {
+Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
+                                  const privacy::EncryptionKey* key) {
+  if (key != nullptr) {
+    ECPS_RETURN_IF_ERROR(CheckRegularFile(path));
+    if (FileLooksSealed(path)) return LoadSealedModelFile(path, kind, version, *key);
+  }
   std::ifstream in;
   std::uint64_t file_size = 0;
   ECPS_ASSIGN_OR_RETURN(std::string head, ReadHeader(path, &in, &file_size));
-  const auto file_version = Get<std::uint32_t>(head.data() + 8);
-  bool padding_zero = false;
-  const std::string file_kind = HeaderKind(head, &padding_zero);
-  const auto size = Get<std::uint64_t>(head.data() + 12 + kKindBytes);
-  const auto crc = Get<std::uint32_t>(head.data() + 20 + kKindBytes);
-  if (file_kind != kind) {
-    return DataError(fmt::format("{}: this is a {} model; expected a {} model", path, file_kind, kind));
-  }
-  if (!padding_zero) {
-    return DataError(
-        fmt::format("{}: corrupt header: bytes after the model kind are not zero", path));
-  }
-  if (file_version != version) {
-    return DataError(fmt::format(
-        "{}: model format version {}, but this ecps reads version {}{}", path, file_version,
-        version, file_version < version ? " (train the model again with this ecps)" : ""));
-  }
-  if (file_size - kHeaderBytes != size) {
-    return DataError(fmt::format(
-        "{}: truncated or padded model file: header promises {} payload bytes, found {}", path,
-        size, file_size - kHeaderBytes));
-  }
+  std::uint32_t crc = 0;
+  ECPS_ASSIGN_OR_RETURN(std::uint64_t size, CheckHeader(path, head, file_size, kind, version, &crc));
   std::string payload(static_cast<std::size_t>(size), '\0');
   in.read(payload.data(), static_cast<std::streamsize>(payload.size()));
   if (static_cast<std::uint64_t>(in.gcount()) != size) {
     return IoError(fmt::format("{}: read {} of {} payload bytes", path, in.gcount(), size));
   }
-  if (util::Crc32(payload) != crc) {
-    return DataError(fmt::format("{}: checksum mismatch: the model file is corrupt", path));
-  }
+  ECPS_RETURN_IF_ERROR(CheckCrc(path, payload, crc));
   return payload;
 }
 

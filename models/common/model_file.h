@@ -14,42 +14,52 @@
 
 #include <cereal/archives/binary.hpp>
 
+#include "privacy/sealed.h"
 #include "ps/bounded_archive.h"
 #include "ps/status.h"
 
 namespace ecps::models {
 
 /// Writes `payload` as a model of `kind` ("lr", "kmeans", ...) and `version`, atomically.
+/// With `key`, the whole file (header, checksum and payload) is sealed (privacy/sealed.h) under
+/// the file's base name as label; without, the bytes are as they always were.
 Status SaveModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
-                     const std::string& payload);
+                     const std::string& payload, const privacy::EncryptionKey* key = nullptr);
 
 /// The kind ("lr", "linreg", ...) written in a model file's header; an error for a file that
-/// is not an ecps model. LoadModelFile still checks the rest.
-Result<std::string> ModelFileKind(const std::string& path);
+/// is not an ecps model. LoadModelFile still checks the rest. A sealed file is opened with
+/// `key` first (refused as LoadModelFile refuses it).
+Result<std::string> ModelFileKind(const std::string& path, const privacy::EncryptionKey* key = nullptr);
 
 /// The model file to read for `dir_or_file`: the path itself when it is not a folder, else
 /// `file` inside it. When the folder lacks `file`, NotFound says what it holds instead
 /// (another kind of model, or none).
 Result<std::string> ModelFileIn(const std::string& dir_or_file, const std::string& file);
 
-/// Reads and checks a model file; returns the payload.
-Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version);
+/// Reads and checks a model file; returns the payload. A sealed file is opened with `key`
+/// first and then checked like a plain one; refused (DataError, naming the file): a sealed
+/// file without a key ("encrypted ... --encrypt-key"), and one the key does not open ("wrong
+/// key, or the file was modified"). A plain file is read with or without a key.
+Result<std::string> LoadModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
+                                  const privacy::EncryptionKey* key = nullptr);
 
 template <class T>
-Status SaveModel(const std::string& path, const std::string& kind, std::uint32_t version, const T& model) {
+Status SaveModel(const std::string& path, const std::string& kind, std::uint32_t version, const T& model,
+                 const privacy::EncryptionKey* key = nullptr) {
   std::ostringstream os;
   {
     cereal::BinaryOutputArchive ar(os);
     ar(model);
   }
-  return SaveModelFile(path, kind, version, os.str());
+  return SaveModelFile(path, kind, version, os.str(), key);
 }
 
 /// Loads a model of `kind` and `version` into `model`. Refusals (DataError, NotFound) name the
 /// file and what is wrong; nothing is allocated beyond a small multiple of the file's size.
 template <class T>
-Status LoadModel(const std::string& path, const std::string& kind, std::uint32_t version, T* model) {
-  ECPS_ASSIGN_OR_RETURN(std::string payload, LoadModelFile(path, kind, version));
+Status LoadModel(const std::string& path, const std::string& kind, std::uint32_t version, T* model,
+                 const privacy::EncryptionKey* key = nullptr) {
+  ECPS_ASSIGN_OR_RETURN(std::string payload, LoadModelFile(path, kind, version, key));
   try {
     ps::BoundedInputArchive ar(payload);
     ar(*model);

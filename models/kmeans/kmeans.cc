@@ -14,6 +14,7 @@
 
 #include "models/common/binary_metrics.h"
 #include "models/common/csv_field.h"
+#include "models/common/sealed_output.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
 #include "models/kmeans/quality.h"
@@ -364,7 +365,8 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   }
 
   // assignments.csv: the workers' streams merged by input order.
-  ECPS_ASSIGN_OR_RETURN(auto file, util::AtomicWriter::Open(options_.out + "/assignments.csv"));
+  ECPS_ASSIGN_OR_RETURN(auto file, OutputFile::Open(options_.out + "/assignments.csv",
+                                                    options_.encrypt.get()));
   const bool with_scores = options_.anomaly_scores;
   const bool with_ids = !options_.MasksIds();
   ECPS_RETURN_IF_ERROR(file->Write(fmt::format("{}cluster,distance{}\n", with_ids ? "id," : "",
@@ -448,7 +450,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
                                    i / d, names[i % d], model.centroids[i]));
     }
   }
-  ECPS_RETURN_IF_ERROR(SaveKMeansModel(options_.out + "/model.bin", model));
+  ECPS_RETURN_IF_ERROR(SaveKMeansModel(options_.out + "/model.bin", model, options_.encrypt.get()));
 
   // Profiles: every centroid in original units, with its size and share.
   nlohmann::json segments = nlohmann::json::array();

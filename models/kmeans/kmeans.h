@@ -26,6 +26,7 @@
 #include "models/kmeans/model.h"
 #include "models/kmeans/tables.h"
 #include "privacy/pseudonym.h"
+#include "privacy/sealed.h"
 #include "scheduler/job.h"
 #include "worker/feature_csv.h"
 
@@ -91,6 +92,8 @@ struct KMeansOptions {
   bool MasksIds() const;
   /// Differential privacy (models/kmeans/dp.h); resolved by PrepareDp.
   DpKMeansOptions dp;
+  /// --encrypt-key: model.bin and assignments.csv are sealed (privacy/sealed.h); null = plain.
+  std::shared_ptr<const privacy::EncryptionKey> encrypt;
 
   /// Checks ranges, and that init_file exists with InitMethod::kFile.
   Status Validate() const;

@@ -111,20 +111,21 @@ double KMeansModel::Score(std::size_t cluster, double distance) const {
   return m > 0 ? distance / m : 0.0;
 }
 
-Status SaveKMeansModel(const std::string& path, const KMeansModel& model) {
-  return SaveModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, model);
+Status SaveKMeansModel(const std::string& path, const KMeansModel& model,
+                       const privacy::EncryptionKey* key) {
+  return SaveModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, model, key);
 }
 
-Result<KMeansModel> LoadKMeansModel(const std::string& path) {
+Result<KMeansModel> LoadKMeansModel(const std::string& path, const privacy::EncryptionKey* key) {
   KMeansModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, &m));
+  ECPS_RETURN_IF_ERROR(LoadModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, &m, key));
   ECPS_RETURN_IF_ERROR(m.Check().WithContext(path));
   return m;
 }
 
 Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
   ECPS_ASSIGN_OR_RETURN(std::string path, ModelFileIn(o.model_dir, "model.bin"));
-  ECPS_ASSIGN_OR_RETURN(KMeansModel model, LoadKMeansModel(path));
+  ECPS_ASSIGN_OR_RETURN(KMeansModel model, LoadKMeansModel(path, o.encrypt.get()));
   worker::FeatureSchema schema = model.schema;
   schema.DropLabel();
   ECPS_ASSIGN_OR_RETURN(auto parser, worker::FeatureRowParser::Open(schema, o.data));

@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "privacy/sealed.h"
 #include "ps/status.h"
 #include "worker/feature_csv.h"
 
@@ -67,8 +69,11 @@ struct KMeansModel {
   double Score(std::size_t cluster, double distance) const;
 };
 
-Status SaveKMeansModel(const std::string& path, const KMeansModel& model);
-Result<KMeansModel> LoadKMeansModel(const std::string& path);
+/// `key` (may be null): seal the file, or open a sealed one (models/common/model_file.h).
+Status SaveKMeansModel(const std::string& path, const KMeansModel& model,
+                       const privacy::EncryptionKey* key = nullptr);
+Result<KMeansModel> LoadKMeansModel(const std::string& path,
+                                    const privacy::EncryptionKey* key = nullptr);
 
 /// `ecps segment`: assigns every row of `data` (a CSV with the model's id and feature columns)
 /// to its nearest centroid and writes id,cluster,distance,score,anomaly to `out` ("-" =
@@ -79,6 +84,8 @@ struct SegmentOptions {
   std::string out = "-";
   bool skip_bad_rows = false;
   int threads = 0;
+  /// --encrypt-key: opens a sealed model.bin; null = the model must be plain.
+  std::shared_ptr<const privacy::EncryptionKey> encrypt;
 };
 Result<std::uint64_t> Segment(const SegmentOptions& options, std::uint64_t* skipped = nullptr);
 

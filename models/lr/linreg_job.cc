@@ -202,9 +202,9 @@ LinRegJob::LinRegJob(LinRegOptions options) : options_(std::move(options)) {
   }();
 }
 
-Result<LinRegModel> LoadLinRegModel(const std::string& path) {
+Result<LinRegModel> LoadLinRegModel(const std::string& path, const privacy::EncryptionKey* key) {
   LinRegModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, LinRegModel::kKind, LinRegModel::kVersion, &m));
+  ECPS_RETURN_IF_ERROR(LoadModel(path, LinRegModel::kKind, LinRegModel::kVersion, &m, key));
   auto keys = FeatureSpaceKeys(m.format, m.hash_bits, m.num_features, m.columns);
   if (!keys.ok()) {
     return DataError(fmt::format("{}: inconsistent model: {}", path, keys.status().message()));
@@ -355,7 +355,8 @@ Status LinRegJob::FinishScheduler(sched::JobContext&) {
   model.delimiter = o.delimiter;
   model.columns = parser_->csv_columns();
   model.coef = coef_;
-  ECPS_RETURN_IF_ERROR(SaveModel(options_.out + "/model.bin", LinRegModel::kKind, LinRegModel::kVersion, model));
+  ECPS_RETURN_IF_ERROR(SaveModel(options_.out + "/model.bin", LinRegModel::kKind, LinRegModel::kVersion,
+                                 model, options_.encrypt.get()));
   FeatureNames names;
   if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
   if (o.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(intercept)");

@@ -80,7 +80,8 @@ struct LinRegModel {
   void serialize(A& ar) { ar(format, hash_bits, num_features, bias, delimiter, columns, coef); }
 };
 
-Result<LinRegModel> LoadLinRegModel(const std::string& path);
+Result<LinRegModel> LoadLinRegModel(const std::string& path,
+                                    const privacy::EncryptionKey* key = nullptr);
 /// The predicted value of every row of `data_path` under `model`, in file order.
 Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model, const std::string& data_path);
 

@@ -2,11 +2,13 @@
 // training files, and a worker's shard of training and evaluation rows.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <spdlog/logger.h>
 
+#include "privacy/sealed.h"
 #include "ps/status.h"
 #include "scheduler/shard_plan.h"
 #include "worker/example_parser.h"
@@ -25,6 +27,8 @@ struct DataOptions {
   bool skip_bad_rows = false;
   /// Output folder.
   std::string out;
+  /// --encrypt-key: model.bin is sealed (privacy/sealed.h); null = plain.
+  std::shared_ptr<const privacy::EncryptionKey> encrypt;
 };
 
 /// The parser for `options` (for csv: columns resolved from the first training file).

@@ -553,7 +553,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
                                  std::count_if(bad, model_.weights.end(), [](float w) { return !std::isfinite(w); }),
                                  model_.weights.size(), kDivergedHint));
   }
-  ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_));
+  ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_, options_.encrypt.get()));
   if (options_.export_weights != WeightExport::kNone) {
     FeatureNames names = featindex_names_;
     if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);

@@ -103,8 +103,9 @@ std::vector<float> LrModel::DenseWeights() const {
   return w;
 }
 
-Status SaveLrModel(const std::string& path, const LrModel& model) {
-  return SaveModel(path, LrModel::kKind, LrModel::kVersion, model);
+Status SaveLrModel(const std::string& path, const LrModel& model,
+                   const privacy::EncryptionKey* key) {
+  return SaveModel(path, LrModel::kKind, LrModel::kVersion, model, key);
 }
 
 Result<std::uint64_t> FeatureSpaceKeys(std::uint8_t format, int hash_bits,
@@ -162,9 +163,9 @@ Status CheckLrModel(const LrModel& m) {
 }
 }  // namespace
 
-Result<LrModel> LoadLrModel(const std::string& path) {
+Result<LrModel> LoadLrModel(const std::string& path, const privacy::EncryptionKey* key) {
   LrModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, LrModel::kKind, LrModel::kVersion, &m));
+  ECPS_RETURN_IF_ERROR(LoadModel(path, LrModel::kKind, LrModel::kVersion, &m, key));
   if (Status s = CheckLrModel(m); !s.ok()) {
     return DataError(fmt::format("{}: inconsistent model: {}", path, s.message()));
   }

@@ -17,6 +17,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "privacy/sealed.h"
 #include "ps/status.h"
 #include "worker/example_parser.h"
 #include "worker/sparse_data.h"
@@ -99,11 +100,12 @@ Result<std::uint64_t> FeatureSpaceKeys(std::uint8_t format, int hash_bits,
                                        std::uint64_t num_features,
                                        const worker::CsvColumns& columns);
 
-Status SaveLrModel(const std::string& path, const LrModel& model);
+Status SaveLrModel(const std::string& path, const LrModel& model,
+                   const privacy::EncryptionKey* key = nullptr);
 /// Loads and checks a model: the feature space, num_keys against it, keys ascending below
 /// num_keys, one finite weight per key, the scaling one finite entry per numeric column.
 /// Refusals are DataErrors naming the file.
-Result<LrModel> LoadLrModel(const std::string& path);
+Result<LrModel> LoadLrModel(const std::string& path, const privacy::EncryptionKey* key = nullptr);
 
 /// Probability of every row of `data_path` under `model`, in file order.
 Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& data_path);

@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -52,6 +53,26 @@ struct Shop {
     return s;
   }
 };
+
+/// Removes the shop's folder after the last test (each test binary registers one).
+class RemoveShop : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(Shop::Get().dir, ec);
+  }
+};
+
+/// Standard output of `ecps args` (standard error dropped).
+inline std::string EcpsOut(const std::string& args) {
+  std::string out;
+  FILE* p = ::popen(fmt::format("{} {} 2>/dev/null", ECPS_BINARY, args).c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
 
 /// Every regular file below `dir`, as (relative path, bytes).
 inline std::vector<std::pair<std::string, std::string>> FilesBelow(const fs::path& dir) {

@@ -17,14 +17,6 @@
 namespace ecps::testing {
 namespace {
 
-// Removes the shop's folder after the last test.
-class RemoveShop : public ::testing::Environment {
- public:
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(Shop::Get().dir, ec);
-  }
-};
 [[maybe_unused]] const auto* const kRemoveShop = ::testing::AddGlobalTestEnvironment(new RemoveShop);
 
 nlohmann::json Metrics(const fs::path& out) {
@@ -57,17 +49,6 @@ std::string Cf(const std::string& kind, const fs::path& data, const fs::path& ou
                                      kind, data.string(), out.string(), extra));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.err;
-}
-
-// Standard output of `ecps args`.
-std::string EcpsOut(const std::string& args) {
-  std::string out;
-  FILE* p = ::popen(fmt::format("{} {} 2>/dev/null", ECPS_BINARY, args).c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
 }
 
 std::string KeyOption(const fs::path& key) { return fmt::format("--pseudonymize-key '{}'", key.string()); }

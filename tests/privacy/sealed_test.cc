@@ -1,6 +1,12 @@
 // Sealed files: the round trip, and every way a wrong key or a changed byte must be refused.
 #include "privacy/sealed.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 namespace ecps::privacy {
@@ -58,6 +64,22 @@ TEST(Sealed, AnotherLabelATruncationAndPlainBytesAreRefused) {
   auto plain = Open(kKey, "user,segment\n", "assignments.csv");
   ASSERT_FALSE(plain.ok());
   EXPECT_NE(plain.status().message().find("not an ecps sealed file"), std::string::npos);
+}
+
+TEST(EncryptionKey, LoadsAnOwnerOnlyKeyFileAndRefusesOthers) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ecps_seal_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "key").string();
+  std::ofstream(path) << "0123456789abcdef-the-shop-secret";
+  ::chmod(path.c_str(), 0600);
+  auto key = EncryptionKey::Load(path);
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->bytes(), kKey.bytes());
+  ::chmod(path.c_str(), 0640);
+  auto shared = EncryptionKey::Load(path);
+  ASSERT_FALSE(shared.ok());
+  EXPECT_NE(shared.status().message().find("chmod 600"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -217,6 +217,12 @@ TEST(ModelTamper, ABoolThatIsNeitherZeroNorOneIsRefused) {
   EXPECT_NE(s.message().find("a flag is 2, not 0 or 1"), std::string::npos) << s.ToString();
 }
 
+// `f` (a saver or loader whose last parameter is an optional EncryptionKey*) called without a key.
+template <class F>
+auto Plain(F f) {
+  return [f](const auto&... args) { return f(args..., nullptr); };
+}
+
 // Saves `m` (so the checksum is right) and returns the loader's status.
 template <class M, class Save, class Load>
 Status SaveThenLoad(const fs::path& dir, const M& m, Save save, Load load) {
@@ -236,7 +242,7 @@ void ExpectRefused(const fs::path& dir, const M& m, Save save, Load load, const 
 TEST(ModelTamper, LrFieldsAreCheckedBeforeUse) {
   const auto dir = TempDir("lr_fields");
   auto check = [&](const models::lr::LrModel& m, const std::string& why) {
-    ExpectRefused(dir, m, models::lr::SaveLrModel, models::lr::LoadLrModel, why);
+    ExpectRefused(dir, m, Plain(models::lr::SaveLrModel), Plain(models::lr::LoadLrModel), why);
   };
   auto m = SmallLr();
   m.num_keys = std::uint64_t{3} << 30;  // DenseWeights() would allocate 12 GB
@@ -271,13 +277,13 @@ TEST(ModelTamper, LinRegFieldsAreCheckedBeforeUse) {
   };
   auto m = SmallLinReg();
   m.coef.pop_back();
-  Status s = SaveThenLoad(dir, m, save, models::lr::LoadLinRegModel);
+  Status s = SaveThenLoad(dir, m, save, Plain(models::lr::LoadLinRegModel));
   EXPECT_NE(s.message().find("3 coefficients, but the feature space has 4 columns"),
             std::string::npos)
       << s.ToString();
   m = SmallLinReg();
   m.num_features = std::uint64_t{1} << 40;
-  s = SaveThenLoad(dir, m, save, models::lr::LoadLinRegModel);
+  s = SaveThenLoad(dir, m, save, Plain(models::lr::LoadLinRegModel));
   EXPECT_NE(s.message().find("num_features 1099511627776 is too large"), std::string::npos)
       << s.ToString();
 }
@@ -285,7 +291,8 @@ TEST(ModelTamper, LinRegFieldsAreCheckedBeforeUse) {
 TEST(ModelTamper, KMeansFieldsAreCheckedBeforeUse) {
   const auto dir = TempDir("kmeans_fields");
   auto check = [&](const models::kmeans::KMeansModel& m, const std::string& why) {
-    ExpectRefused(dir, m, models::kmeans::SaveKMeansModel, models::kmeans::LoadKMeansModel, why);
+    ExpectRefused(dir, m, Plain(models::kmeans::SaveKMeansModel),
+                  Plain(models::kmeans::LoadKMeansModel), why);
   };
   auto m = SmallKMeans();
   m.k = std::uint64_t{1} << 62;  // k * d would overflow
@@ -325,7 +332,7 @@ TEST(ModelTamper, KMeansOneHotWidthMustMatchTheFeatures) {
 TEST(ModelTamper, CfPointersMustStartAtZeroAndNeverDecrease) {
   const auto dir = TempDir("cf_fields");
   auto check = [&](const models::cf::CfModel& m, const std::string& why) {
-    ExpectRefused(dir, m, models::cf::SaveCfModel, models::cf::LoadCfModel, why);
+    ExpectRefused(dir, m, Plain(models::cf::SaveCfModel), Plain(models::cf::LoadCfModel), why);
   };
   auto m = SmallUserCf();
   m.train_ptr = {0, 4, 1, 5};  // user 1's items would be 1 - 4 entries long: read past the buffer

@@ -1,6 +1,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -66,6 +67,61 @@ TEST(ModelFile, RoundTripAndEveryRefusal) {
   std::ofstream(path) << "hello";
   EXPECT_NE(LoadModel(path, "lr", 1, &back).message().find("not an ecps model file"), std::string::npos);
   EXPECT_EQ(LoadModel((dir / "none.bin").string(), "lr", 1, &back).code(), StatusCode::kNotFound);
+  fs::remove_all(dir);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(ModelFile, SealedRoundTripAndRefusals) {
+  auto dir = TempDir();
+  const std::string plain_path = (dir / "plain.bin").string(), path = (dir / "model.bin").string();
+  const auto key = privacy::EncryptionKey::FromSecret("0123456789abcdef-model-key");
+  std::vector<double> w{1.5, -2, 3}, back;
+  ASSERT_TRUE(SaveModel(plain_path, "lr", 1, w).ok());
+  ASSERT_TRUE(SaveModel(path, "lr", 1, w, &key).ok());
+  // The sealed file holds exactly the plain file's bytes, sealed under its base name.
+  const std::string sealed = ReadAll(path);
+  ASSERT_TRUE(privacy::LooksSealed(sealed));
+  auto opened = privacy::Open(key, sealed, "model.bin");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*opened, ReadAll(plain_path));
+  ASSERT_TRUE(LoadModel(path, "lr", 1, &back, &key).ok());
+  EXPECT_EQ(back, w);
+  // A plain file still loads when a key is given.
+  back.clear();
+  ASSERT_TRUE(LoadModel(plain_path, "lr", 1, &back, &key).ok());
+  EXPECT_EQ(back, w);
+  // Header checks still apply inside the seal.
+  EXPECT_NE(LoadModel(path, "kmeans", 1, &back, &key).message().find("expected a kmeans model"),
+            std::string::npos);
+
+  const Status no_key = LoadModel(path, "lr", 1, &back);
+  EXPECT_EQ(no_key.code(), StatusCode::kDataError);
+  EXPECT_NE(no_key.message().find("encrypted"), std::string::npos) << no_key.message();
+  EXPECT_NE(no_key.message().find("--encrypt-key"), std::string::npos);
+  EXPECT_NE(no_key.message().find(path), std::string::npos);
+
+  const auto other = privacy::EncryptionKey::FromSecret("0123456789abcdef-other-key");
+  const Status wrong = LoadModel(path, "lr", 1, &back, &other);
+  EXPECT_EQ(wrong.code(), StatusCode::kDataError);
+  EXPECT_NE(wrong.message().find("wrong key, or the file was modified"), std::string::npos);
+  EXPECT_NE(wrong.message().find(path), std::string::npos);
+
+  // The same bytes under another name do not open (the name is the label).
+  fs::copy_file(path, dir / "renamed.bin");
+  EXPECT_NE(LoadModel((dir / "renamed.bin").string(), "lr", 1, &back, &key)
+                .message().find("wrong key, or the file was modified"),
+            std::string::npos);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(sealed.size() / 2));
+    f.put(static_cast<char>(sealed[sealed.size() / 2] ^ 1));
+  }
+  EXPECT_NE(LoadModel(path, "lr", 1, &back, &key).message().find("wrong key, or the file was modified"),
+            std::string::npos);
   fs::remove_all(dir);
 }
 
