@@ -30,9 +30,9 @@ std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
 
 // What every session shares.
 struct Shared {
-  Shared(const ServerOptions& o, const ModelRegistry& m) : options(o), models(m) {}
+  Shared(const ServerOptions& o, ModelRegistry& m) : options(o), models(m) {}
   const ServerOptions& options;
-  const ModelRegistry& models;
+  ModelRegistry& models;
   ServeMetrics metrics;
   std::atomic<bool> draining{false};
   std::atomic<int> live{0};  // connections open
@@ -216,7 +216,7 @@ class Listener {
 
 }  // namespace
 
-Status RunServer(const ServerOptions& options, const ModelRegistry& models,
+Status RunServer(const ServerOptions& options, ModelRegistry& models,
                  const std::function<bool()>& stop_requested) {
   net::io_context ioc(options.threads);
   Shared shared(options, models);

@@ -31,7 +31,7 @@ struct ServerOptions {
 
 /// Serves `models` until stop_requested() returns true, then drains and returns. Prints
 /// "listening on ADDRESS:PORT" (the bound port) as a line on stdout once accepting.
-Status RunServer(const ServerOptions& options, const ModelRegistry& models,
+Status RunServer(const ServerOptions& options, ModelRegistry& models,
                  const std::function<bool()>& stop_requested);
 
 }  // namespace ecps::serve

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "launch/command.h"
@@ -22,7 +23,9 @@ void AddServeCommand(CommandTree& tree) {
       "serve",
       "Answer trained models over HTTP/1.1 with JSON: POST /v1/models/NAME:predict (lr, linreg, "
       "kmeans), :segment (kmeans), :recommend and :similar (itemcf, usercf); GET /healthz, "
-      "/v1/models, /metrics. SIGTERM or SIGINT: stop accepting, answer what was received, exit 0");
+      "/v1/models, /metrics. SIGHUP or POST /v1/admin/reload: load every model folder again and "
+      "swap in each one that loads (a folder that fails keeps its old model served). SIGTERM or "
+      "SIGINT: stop accepting, answer what was received, exit 0");
   sub->add_option("--model", o->models,
                   "NAME=DIR: serve the model trained into folder DIR (its kind is read from the "
                   "model file) as NAME (repeatable)")
@@ -70,6 +73,16 @@ void AddServeCommand(CommandTree& tree) {
         registry.Set(std::move(model));
       }
       InterruptibleScope scope;  // SIGTERM/SIGINT are recorded: the server drains, then exits 0
+      HangupScope hangups;       // SIGHUP is counted: this thread reloads, off the io threads
+      std::jthread reloader([&registry](std::stop_token stop) {
+        for (std::uint64_t seen = HangupsReceived(); !stop.stop_requested();) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          if (const std::uint64_t now = HangupsReceived(); now != seen) {
+            seen = now;
+            registry.Reload();
+          }
+        }
+      });
       return serve::RunServer(o->server, registry, [] { return CaughtSignal() != 0; });
     };
   });

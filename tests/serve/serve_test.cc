@@ -448,5 +448,115 @@ TEST_F(ServeTest, SigtermFinishesInFlightRequestsAndExitsZero) {
   EXPECT_THROW(Http(port_, http::verb::get, "/healthz"), std::exception);
 }
 
+// The counters of reloads in /metrics: models swapped in, folders that failed.
+std::pair<int, int> ReloadCounts(int port) {
+  const std::string text = Http(port, http::verb::get, "/metrics").body;
+  std::smatch ok, failed;
+  if (!std::regex_search(text, ok, std::regex("\necps_serve_reloads_total ([0-9]+)\n")) ||
+      !std::regex_search(text, failed, std::regex("\necps_serve_reload_failures_total ([0-9]+)\n")))
+    return {-1, -1};
+  return {std::stoi(ok[1].str()), std::stoi(failed[1].str())};
+}
+
+TEST_F(ServeTest, ReloadUnderLoadSwapsGoodModelsAndKeepsTheOldOneOnAFailure) {
+  // A second server serves `live` from a folder that is replaced while 3 clients score one
+  // instance in a loop: ctr2 (SIGHUP), a corrupt file (admin endpoint), a k-means model
+  // (SIGHUP), ctr again (admin endpoint). Every request gets 200 and one of the two models'
+  // answers; after each reload the answer is the new model's (or still the old one's).
+  const std::string d = dir_.string();
+  const EcpsRun r = RunEcps(fmt::format(
+      "train lr --local -q --train {0}/ctr.csv --format csv --label-column clicked "
+      "--ignore-columns user_id,age --hash-bits 10 --out {0}/ctr2",
+      d));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto put = [&](const std::string& from) {
+    fs::remove_all(dir_ / "live");
+    fs::copy(dir_ / from, dir_ / "live", fs::copy_options::recursive);
+  };
+  put("ctr");
+  Background server(
+      fmt::format("{0} serve --port 0 --threads 2 --model live={1}/live", ECPS_BINARY, d),
+      dir_ / "serve2.log");
+  ASSERT_TRUE(server.WaitForLog("listening on 127.0.0.1:", 30)) << server.log();
+  std::smatch m;
+  const std::string log = server.log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
+  const int port = std::stoi(m[1].str());
+
+  const auto rows = Lines(Slurp(dir_ / "ctr.csv"));
+  const std::string body =
+      json{{"instances", {RowObject(Split(rows[0]), Split(rows[1]), "")}}}.dump();
+  const auto live = [&] { return Post(port, "/v1/models/live:predict", body).body; };
+  const std::string a = live();
+  ASSERT_EQ(a, Post(port_, "/v1/models/ctr:predict", body).body) << "live serves ctr's copy";
+  ASSERT_NE(a.find("\"predictions\""), std::string::npos) << a;
+  std::atomic<int> answered{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 3; ++c) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        try {
+          const Answer x = Post(port, "/v1/models/live:predict", body);
+          x.status == 200 ? ++answered : ++failed;
+        } catch (const std::exception&) {
+          ++failed;
+        }
+      }
+    });
+  }
+  // One reload by SIGHUP or the admin endpoint; waits for the counters to move.
+  const auto reload = [&](bool by_signal) {
+    const auto before = ReloadCounts(port);
+    if (by_signal) {
+      EXPECT_EQ(kill(server.pid(), SIGHUP), 0);
+    } else {
+      const Answer x = Post(port, "/v1/admin/reload", "");
+      EXPECT_EQ(x.status, 200) << x.body;
+    }
+    for (int i = 0; i < 200 && ReloadCounts(port) == before; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // load between reloads
+    return ReloadCounts(port);
+  };
+  const auto version = [&] {
+    return json::parse(Http(port, http::verb::get, "/v1/models/live").body)["version"].get<int>();
+  };
+  EXPECT_EQ(version(), 1);
+
+  put("ctr2");
+  EXPECT_EQ(reload(true), std::make_pair(1, 0));
+  const std::string a2 = live();
+  EXPECT_NE(a2, a) << "the new model answers";
+  EXPECT_EQ(version(), 2);
+
+  put("ctr2");
+  { std::ofstream(dir_ / "live/model.bin", std::ios::trunc) << "not a model"; }
+  const Answer admin = Post(port, "/v1/admin/reload", "");
+  EXPECT_EQ(admin.status, 200);
+  const json report = json::parse(admin.body);
+  EXPECT_EQ(report["reloaded"].size(), 0u) << admin.body;
+  ASSERT_EQ(report["failed"].size(), 1u) << admin.body;
+  EXPECT_EQ(report["failed"][0]["name"], "live");
+  EXPECT_EQ(ReloadCounts(port), std::make_pair(1, 1));
+  EXPECT_EQ(live(), a2) << "a corrupt folder leaves the old model serving";
+
+  put("seg");
+  EXPECT_EQ(reload(true), std::make_pair(1, 2));
+  EXPECT_EQ(live(), a2) << "a model of another kind leaves the old one serving";
+  EXPECT_EQ(version(), 2);
+
+  put("ctr");
+  EXPECT_EQ(reload(false), std::make_pair(2, 2));
+  EXPECT_EQ(live(), a) << "back to the first model";
+  EXPECT_EQ(version(), 3);
+
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GT(answered.load(), 10);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_NE(server.log().find("keeps its previous version"), std::string::npos) << server.log();
+}
+
 }  // namespace
 }  // namespace ecps::testing

@@ -60,6 +60,11 @@ TEST(HandleRequest, RoutesAndRefuses) {
   EXPECT_NE(r.body.find("\"error\": \"model \\\"nope\\\" is not served\""), std::string::npos)
       << r.body;
   EXPECT_EQ(HandleRequest(models, metrics, "GET", "/nothing", "", &endpoint).status, 404);
+  EXPECT_EQ(HandleRequest(models, metrics, "GET", "/v1/admin/reload", "", &endpoint).status, 405);
+  EXPECT_EQ(endpoint, "admin");
+  r = HandleRequest(models, metrics, "POST", "/v1/admin/reload", "", &endpoint);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"failed\":[],\"reloaded\":[]}\n");
   r = HandleRequest(models, metrics, "GET", "/v1/models?x=1", "", &endpoint);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "{\"models\": []}\n");
@@ -76,7 +81,7 @@ TEST(ServeMetrics, PrometheusText) {
   m.Record("predict", 200, 0.0003);
   m.Record("predict", 200, 2.0);
   m.Record("predict", 400, 0.00001);
-  const std::string t = m.Text(3);
+  const std::string t = m.Text(3, 4, 1);
   EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"200\"} 2\n"),
             std::string::npos)
       << t;
@@ -91,6 +96,8 @@ TEST(ServeMetrics, PrometheusText) {
             std::string::npos);
   EXPECT_NE(t.find("ecps_serve_request_duration_seconds_count 3\n"), std::string::npos);
   EXPECT_NE(t.find("ecps_serve_models_loaded 3\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_reloads_total 4\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_reload_failures_total 1\n"), std::string::npos);
 }
 
 }  // namespace
