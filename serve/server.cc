@@ -99,9 +99,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return Close();  // end of stream, timeout, a client gone mid-request, drained
     busy_ = true;
     const auto& req = parser_->get();
-    std::string endpoint;
-    Reply reply = HandleRequest(shared_.models, shared_.metrics, ToView(req.method_string()),
-                                ToView(req.target()), req.body(), &endpoint);
+    std::string endpoint = "other";
+    std::optional<Reply> refused;
+    if (shared_.options.tokens)
+      refused = Refusal(*shared_.options.tokens, ToView(req.target()),
+                        ToView(req[http::field::authorization]));
+    Reply reply = refused ? std::move(*refused)
+                          : HandleRequest(shared_.models, shared_.metrics,
+                                          ToView(req.method_string()), ToView(req.target()),
+                                          req.body(), &endpoint);
     Send(std::move(reply), endpoint, start, req.keep_alive() && !shared_.draining,
          req.method() == http::verb::head);
   }
@@ -117,6 +123,7 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(
           http::field::allow,
           endpoint == "models" || endpoint == "healthz" || endpoint == "metrics" ? "GET" : "POST");
+    if (reply.status == 401) res->set(http::field::www_authenticate, "Bearer");
     res->body() = std::move(reply.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();

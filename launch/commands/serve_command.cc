@@ -17,6 +17,7 @@ void AddServeCommand(CommandTree& tree) {
   struct Opts {
     serve::ServerOptions server;
     std::vector<std::string> models;
+    std::string token_file;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -53,9 +54,17 @@ void AddServeCommand(CommandTree& tree) {
                   "Connections open at once; one more is answered 503 and closed (1..1000000)")
       ->capture_default_str()
       ->check(Interval(1, 1000000));
+  sub->add_option("--token-file", o->token_file,
+                  "FILE whose first line is the bearer token every endpoint but /healthz needs "
+                  "(Authorization: Bearer TOKEN) and whose optional second line is the token of "
+                  "/v1/admin/* (without it they answer 403); refused unless only its owner may "
+                  "read it (chmod 600)");
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
+      if (!o->token_file.empty()) {
+        ECPS_ASSIGN_OR_RETURN(o->server.tokens, serve::LoadTokens(o->token_file));
+      }
       serve::ModelRegistry registry;
       for (const auto& spec : o->models) {
         const auto eq = spec.find('=');

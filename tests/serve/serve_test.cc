@@ -35,19 +35,23 @@ struct Answer {
   std::string body;
 };
 
-// One request on a fresh connection.
-Answer Http(int port, http::verb verb, const std::string& target, const std::string& body = "") {
+// One request on a fresh connection, with `Authorization: authorization` unless empty; the
+// answer's WWW-Authenticate header goes to `*challenge` when given.
+Answer Http(int port, http::verb verb, const std::string& target, const std::string& body = "",
+            const std::string& authorization = "", std::string* challenge = nullptr) {
   net::io_context ioc;
   tcp::socket s(ioc);
   s.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "localhost");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.body() = body;
   req.prepare_payload();
   http::write(s, req);
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(s, buf, res);
+  if (challenge) *challenge = std::string(res[http::field::www_authenticate]);
   return {static_cast<int>(res.result_int()), res.body()};
 }
 
@@ -556,6 +560,48 @@ TEST_F(ServeTest, ReloadUnderLoadSwapsGoodModelsAndKeepsTheOldOneOnAFailure) {
   EXPECT_GT(answered.load(), 10);
   EXPECT_EQ(failed.load(), 0);
   EXPECT_NE(server.log().find("keeps its previous version"), std::string::npos) << server.log();
+}
+
+TEST_F(ServeTest, BearerTokensGuardTheEndpoints) {
+  const fs::path file = dir_ / "tokens";
+  { std::ofstream(file) << "score-3f9a\nadmin-77c1\n"; }
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  const std::string d = dir_.string();
+  const std::string cmd =
+      fmt::format("serve --port 0 --model ctr={0}/ctr --token-file {1}", d, file.string());
+  const EcpsRun refused = RunEcps(cmd);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("chmod 600"), std::string::npos) << refused.err;
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+
+  Background server(fmt::format("{} {}", ECPS_BINARY, cmd), dir_ / "serve3.log");
+  ASSERT_TRUE(server.WaitForLog("listening on 127.0.0.1:", 30)) << server.log();
+  std::smatch m;
+  const std::string log = server.log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
+  const int port = std::stoi(m[1].str());
+  std::string challenge;
+  const auto get = [&](const std::string& target, const std::string& auth) {
+    challenge.clear();
+    return Http(port, http::verb::get, target, "", auth, &challenge);
+  };
+  EXPECT_EQ(get("/healthz", "").status, 200) << "/healthz stays open";
+  for (const std::string target : {"/v1/models", "/v1/models/ctr", "/metrics"}) {
+    Answer a = get(target, "");
+    EXPECT_EQ(a.status, 401) << target;
+    EXPECT_EQ(challenge, "Bearer");
+    EXPECT_NE(a.body.find("\"error\""), std::string::npos) << a.body;
+    EXPECT_EQ(get(target, "Bearer score-3f9b").status, 401) << target;
+    EXPECT_EQ(get(target, "Bearer score-3f9").status, 401) << target;
+    EXPECT_EQ(get(target, "Basic score-3f9a").status, 401) << target;
+    EXPECT_EQ(get(target, "Bearer score-3f9a").status, 200) << target;
+  }
+  const auto reload = [&](const std::string& auth) {
+    return Http(port, http::verb::post, "/v1/admin/reload", "", auth, &challenge).status;
+  };
+  EXPECT_EQ(reload(""), 401);
+  EXPECT_EQ(reload("Bearer score-3f9a"), 403) << "the scoring token is not the admin token";
+  EXPECT_EQ(reload("Bearer admin-77c1"), 200);
 }
 
 }  // namespace
