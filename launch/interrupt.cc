@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <string_view>
 #include <thread>
 
@@ -19,12 +20,15 @@ namespace {
 std::atomic<int> g_scopes{0};
 std::atomic<int> g_signal{0};
 std::atomic<bool> g_started{false};
+std::atomic<int> g_hangup_scopes{0};
+std::atomic<std::uint64_t> g_hangups{0};
 
 sigset_t Watched() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
@@ -50,6 +54,11 @@ void Watch() {
   for (;;) {
     int signo = 0;
     if (sigwait(&set, &signo) != 0) continue;
+    if (signo == SIGHUP) {
+      if (g_hangup_scopes.load() == 0) DieBy(signo);  // its default action, as without watcher
+      g_hangups.fetch_add(1);
+      continue;
+    }
     if (g_scopes.load() == 0 || g_signal.load() != 0) DieBy(signo);
     // Through a reference of its own: main may be shutting spdlog down meanwhile. Logged
     // before the signal is recorded, so that a command that ends as soon as it sees the
@@ -75,6 +84,11 @@ void StartSignalWatcher() {
 
 InterruptibleScope::InterruptibleScope() { g_scopes.fetch_add(1); }
 InterruptibleScope::~InterruptibleScope() { g_scopes.fetch_sub(1); }
+
+HangupScope::HangupScope() { g_hangup_scopes.fetch_add(1); }
+HangupScope::~HangupScope() { g_hangup_scopes.fetch_sub(1); }
+
+std::uint64_t HangupsReceived() { return g_hangups.load(); }
 
 int CaughtSignal() { return g_signal.load(); }
 

@@ -12,7 +12,11 @@
 //     the scope polls InterruptStatus() at its safe points (every rank's heartbeat thread
 //     turns it into a job abort within ~100 ms: sched::RunOptions::interrupt);
 //   - a second signal while the first is being handled: the default action at once.
+// SIGHUP is watched too: while a HangupScope is open (ecps serve: reload the models) it is
+// counted for HangupsReceived(); otherwise its default action ends the process as before.
 #pragma once
+
+#include <cstdint>
 
 #include "ps/status.h"
 
@@ -30,6 +34,18 @@ class InterruptibleScope {
   InterruptibleScope(const InterruptibleScope&) = delete;
   InterruptibleScope& operator=(const InterruptibleScope&) = delete;
 };
+
+/// While alive, SIGHUP is counted for HangupsReceived() instead of ending the process.
+class HangupScope {
+ public:
+  HangupScope();
+  ~HangupScope();
+  HangupScope(const HangupScope&) = delete;
+  HangupScope& operator=(const HangupScope&) = delete;
+};
+
+/// SIGHUPs received in a HangupScope since the process started.
+std::uint64_t HangupsReceived();
 
 /// The signal recorded in a scope (SIGINT or SIGTERM), or 0.
 int CaughtSignal();

@@ -2,13 +2,52 @@
 
 #include <fmt/format.h>
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
+
+#include "util/files.h"
 
 namespace ecps::serve {
 
 void ModelRegistry::Set(std::shared_ptr<const ServedModel> model) {
   std::lock_guard<std::mutex> lock(mu_);
+  ++versions_[model->name()];
   models_[model->name()] = std::move(model);
+}
+
+std::uint64_t ModelRegistry::Version(std::string_view name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = versions_.find(name);
+  return it == versions_.end() ? 0 : it->second;
+}
+
+std::string ModelRegistry::Reload() {
+  std::lock_guard<std::mutex> one_at_a_time(reload_mu_);
+  nlohmann::json answer = {{"reloaded", nlohmann::json::array()},
+                           {"failed", nlohmann::json::array()}};
+  for (const auto& old : All()) {
+    auto loaded = LoadServedModel(old->name(), old->dir());
+    std::string error;
+    if (!loaded.ok()) {
+      error = loaded.status().message();
+    } else if ((*loaded)->kind() != old->kind()) {
+      error = fmt::format("{}: holds a {} model, not {}", old->dir(), (*loaded)->kind(),
+                          old->kind());
+    }
+    if (error.empty()) {
+      Set(std::move(*loaded));
+      reloads_.fetch_add(1);
+      answer["reloaded"].push_back(old->name());
+      spdlog::info("reload: model \"{}\" from {} is served (version {})", old->name(),
+                   old->dir(), Version(old->name()));
+    } else {
+      reload_failures_.fetch_add(1);
+      answer["failed"].push_back({{"name", old->name()}, {"error", error}});
+      spdlog::error("reload: model \"{}\" keeps its previous version: {}", old->name(), error);
+    }
+  }
+  return util::DumpJson(answer) + "\n";
 }
 
 std::shared_ptr<const ServedModel> ModelRegistry::Find(std::string_view name) const {
@@ -27,11 +66,11 @@ std::vector<std::shared_ptr<const ServedModel>> ModelRegistry::All() const {
 namespace {
 
 // A model's entry in /v1/models; with its training metrics (metrics.json) when `metrics`.
-std::string Describe(const ServedModel& m, bool metrics = false) {
+std::string Describe(const ServedModel& m, std::uint64_t version, bool metrics = false) {
   return fmt::format(
-      "{{\"name\": {}, \"kind\": \"{}\", \"path\": {}, \"verbs\": \"{}\", \"loaded_at\": "
-      "{:.3f}{}}}",
-      JsonString(m.name()), m.kind(), JsonString(m.dir()), m.verbs(), m.loaded_at(),
+      "{{\"name\": {}, \"kind\": \"{}\", \"path\": {}, \"verbs\": \"{}\", \"version\": {}, "
+      "\"loaded_at\": {:.3f}{}}}",
+      JsonString(m.name()), m.kind(), JsonString(m.dir()), m.verbs(), version, m.loaded_at(),
       metrics ? ", \"metrics\": " + m.metrics() : "");
 }
 
@@ -56,7 +95,7 @@ Reply ModelRequest(const ModelRegistry& models, std::string_view method, std::st
   if (!model) return ErrorReply(404, fmt::format("model \"{}\" is not served", name));
   if (verb.empty()) {
     if (method != "GET") return MethodNotAllowed(method, "GET");
-    return Reply{200, Describe(*model, true) + "\n"};
+    return Reply{200, Describe(*model, models.Version(name), true) + "\n"};
   }
   if (method != "POST") return MethodNotAllowed(method, "POST");
   nlohmann::json parsed;
@@ -70,7 +109,7 @@ Reply ModelRequest(const ModelRegistry& models, std::string_view method, std::st
 
 }  // namespace
 
-Reply HandleRequest(const ModelRegistry& models, const ServeMetrics& metrics,
+Reply HandleRequest(ModelRegistry& models, const ServeMetrics& metrics,
                     std::string_view method, std::string_view target, const std::string& body,
                     std::string* endpoint) {
   target = target.substr(0, target.find('?'));
@@ -83,14 +122,22 @@ Reply HandleRequest(const ModelRegistry& models, const ServeMetrics& metrics,
   if (target == "/metrics") {
     *endpoint = "metrics";
     if (method != "GET") return MethodNotAllowed(method, "GET");
-    return Reply{200, metrics.Text(models.All().size()), "text/plain; version=0.0.4"};
+    return Reply{200,
+                 metrics.Text(models.All().size(), models.reloads(), models.reload_failures()),
+                 "text/plain; version=0.0.4"};
+  }
+  if (target == "/v1/admin/reload") {
+    *endpoint = "admin";
+    if (method != "POST") return MethodNotAllowed(method, "POST");
+    return Reply{200, models.Reload()};
   }
   if (target == kModels || target == "/v1/models/") {
     *endpoint = "models";
     if (method != "GET") return MethodNotAllowed(method, "GET");
     std::string out = "{\"models\": [";
     const auto all = models.All();
-    for (std::size_t i = 0; i < all.size(); ++i) out += (i ? ", " : "") + Describe(*all[i]);
+    for (std::size_t i = 0; i < all.size(); ++i)
+      out += (i ? ", " : "") + Describe(*all[i], models.Version(all[i]->name()));
     return Reply{200, out + "]}\n"};
   }
   if (target.starts_with("/v1/models/")) {

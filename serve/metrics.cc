@@ -14,7 +14,8 @@ void ServeMetrics::Record(const std::string& endpoint, int status, double second
   ++count_;
 }
 
-std::string ServeMetrics::Text(std::size_t models_loaded) const {
+std::string ServeMetrics::Text(std::size_t models_loaded, std::uint64_t reloads,
+                              std::uint64_t reload_failures) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string t;
   t += "# HELP ecps_serve_requests_total Requests answered, by endpoint and HTTP status code.\n";
@@ -37,6 +38,12 @@ std::string ServeMetrics::Text(std::size_t models_loaded) const {
   t += "# HELP ecps_serve_models_loaded Models being served.\n";
   t += "# TYPE ecps_serve_models_loaded gauge\n";
   t += fmt::format("ecps_serve_models_loaded {}\n", models_loaded);
+  t += "# HELP ecps_serve_reloads_total Models swapped in by a reload.\n";
+  t += "# TYPE ecps_serve_reloads_total counter\n";
+  t += fmt::format("ecps_serve_reloads_total {}\n", reloads);
+  t += "# HELP ecps_serve_reload_failures_total Model folders that failed to load in a reload.\n";
+  t += "# TYPE ecps_serve_reload_failures_total counter\n";
+  t += fmt::format("ecps_serve_reload_failures_total {}\n", reload_failures);
   return t;
 }
 

@@ -21,8 +21,11 @@ class ServeMetrics {
   /// One answered request: its endpoint ("predict", "healthz", ...), HTTP status and time.
   void Record(const std::string& endpoint, int status, double seconds);
   /// The Prometheus text: ecps_serve_requests_total{endpoint,code},
-  /// ecps_serve_request_duration_seconds (histogram) and ecps_serve_models_loaded.
-  std::string Text(std::size_t models_loaded) const;
+  /// ecps_serve_request_duration_seconds (histogram), ecps_serve_models_loaded,
+  /// ecps_serve_reloads_total (models swapped in by a reload) and
+  /// ecps_serve_reload_failures_total (model folders that failed to load in a reload).
+  std::string Text(std::size_t models_loaded, std::uint64_t reloads = 0,
+                   std::uint64_t reload_failures = 0) const;
 
  private:
   mutable std::mutex mu_;

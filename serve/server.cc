@@ -30,10 +30,11 @@ std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
 
 // What every session shares.
 struct Shared {
-  Shared(const ServerOptions& o, const ModelRegistry& m) : options(o), models(m) {}
+  Shared(const ServerOptions& o, ModelRegistry& m) : options(o), models(m) {}
   const ServerOptions& options;
-  const ModelRegistry& models;
+  ModelRegistry& models;
   ServeMetrics metrics;
+  net::thread_pool reloader{1};  // POST /v1/admin/reload runs here, off the io threads
   std::atomic<bool> draining{false};
   std::atomic<int> live{0};  // connections open
   std::mutex mu;
@@ -99,11 +100,31 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return Close();  // end of stream, timeout, a client gone mid-request, drained
     busy_ = true;
     const auto& req = parser_->get();
-    std::string endpoint;
-    Reply reply = HandleRequest(shared_.models, shared_.metrics, ToView(req.method_string()),
-                                ToView(req.target()), req.body(), &endpoint);
-    Send(std::move(reply), endpoint, start, req.keep_alive() && !shared_.draining,
-         req.method() == http::verb::head);
+    std::string endpoint = "other";
+    std::optional<Reply> refused;
+    if (shared_.options.tokens)
+      refused = Refusal(*shared_.options.tokens, ToView(req.target()),
+                        ToView(req[http::field::authorization]));
+    const bool keep_alive = req.keep_alive() && !shared_.draining;
+    if (!refused && req.method() == http::verb::post &&
+        ToView(req.target()).substr(0, req.target().find('?')) == "/v1/admin/reload") {
+      // Loaded on the reloader thread; the answer is written on this connection's strand. The
+      // work guard keeps io_context::run going meanwhile (a drain waits for this answer).
+      net::post(shared_.reloader, [self = shared_from_this(), start, keep_alive,
+                                   work = net::make_work_guard(stream_.get_executor())]() mutable {
+        Reply r{200, self->shared_.models.Reload()};
+        net::post(self->stream_.get_executor(), [self, r = std::move(r), start, keep_alive] {
+          self->Send(r, "admin", start, keep_alive);
+        });
+        work.reset();
+      });
+      return;
+    }
+    Reply reply = refused ? std::move(*refused)
+                          : HandleRequest(shared_.models, shared_.metrics,
+                                          ToView(req.method_string()), ToView(req.target()),
+                                          req.body(), &endpoint);
+    Send(std::move(reply), endpoint, start, keep_alive, req.method() == http::verb::head);
   }
 
   void Send(Reply reply, const std::string& endpoint, Clock::time_point start, bool keep_alive,
@@ -117,6 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(
           http::field::allow,
           endpoint == "models" || endpoint == "healthz" || endpoint == "metrics" ? "GET" : "POST");
+    if (reply.status == 401) res->set(http::field::www_authenticate, "Bearer");
     res->body() = std::move(reply.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
@@ -216,7 +238,7 @@ class Listener {
 
 }  // namespace
 
-Status RunServer(const ServerOptions& options, const ModelRegistry& models,
+Status RunServer(const ServerOptions& options, ModelRegistry& models,
                  const std::function<bool()>& stop_requested) {
   net::io_context ioc(options.threads);
   Shared shared(options, models);

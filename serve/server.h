@@ -12,10 +12,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "ps/status.h"
 #include "serve/api.h"
+#include "serve/tokens.h"
 
 namespace ecps::serve {
 
@@ -27,11 +29,14 @@ struct ServerOptions {
   double read_timeout_s = 10;
   /// Connections open at once; one more is answered 503 and closed.
   int max_connections = 1024;
+  /// When set, requests need a bearer token (serve/tokens.h: Refusal); a 401 answer carries
+  /// `WWW-Authenticate: Bearer`.
+  std::optional<Tokens> tokens;
 };
 
 /// Serves `models` until stop_requested() returns true, then drains and returns. Prints
 /// "listening on ADDRESS:PORT" (the bound port) as a line on stdout once accepting.
-Status RunServer(const ServerOptions& options, const ModelRegistry& models,
+Status RunServer(const ServerOptions& options, ModelRegistry& models,
                  const std::function<bool()>& stop_requested);
 
 }  // namespace ecps::serve

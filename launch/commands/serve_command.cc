@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "launch/command.h"
@@ -16,13 +17,16 @@ void AddServeCommand(CommandTree& tree) {
   struct Opts {
     serve::ServerOptions server;
     std::vector<std::string> models;
+    std::string token_file;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
       "serve",
       "Answer trained models over HTTP/1.1 with JSON: POST /v1/models/NAME:predict (lr, linreg, "
       "kmeans), :segment (kmeans), :recommend and :similar (itemcf, usercf); GET /healthz, "
-      "/v1/models, /metrics. SIGTERM or SIGINT: stop accepting, answer what was received, exit 0");
+      "/v1/models, /metrics. SIGHUP or POST /v1/admin/reload: load every model folder again and "
+      "swap in each one that loads (a folder that fails keeps its old model served). SIGTERM or "
+      "SIGINT: stop accepting, answer what was received, exit 0");
   sub->add_option("--model", o->models,
                   "NAME=DIR: serve the model trained into folder DIR (its kind is read from the "
                   "model file) as NAME (repeatable)")
@@ -50,9 +54,17 @@ void AddServeCommand(CommandTree& tree) {
                   "Connections open at once; one more is answered 503 and closed (1..1000000)")
       ->capture_default_str()
       ->check(Interval(1, 1000000));
+  sub->add_option("--token-file", o->token_file,
+                  "FILE whose first line is the bearer token every endpoint but /healthz needs "
+                  "(Authorization: Bearer TOKEN) and whose optional second line is the token of "
+                  "/v1/admin/* (without it they answer 403); refused unless only its owner may "
+                  "read it (chmod 600)");
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
+      if (!o->token_file.empty()) {
+        ECPS_ASSIGN_OR_RETURN(o->server.tokens, serve::LoadTokens(o->token_file));
+      }
       serve::ModelRegistry registry;
       for (const auto& spec : o->models) {
         const auto eq = spec.find('=');
@@ -70,6 +82,16 @@ void AddServeCommand(CommandTree& tree) {
         registry.Set(std::move(model));
       }
       InterruptibleScope scope;  // SIGTERM/SIGINT are recorded: the server drains, then exits 0
+      HangupScope hangups;       // SIGHUP is counted: this thread reloads, off the io threads
+      std::jthread reloader([&registry](std::stop_token stop) {
+        for (std::uint64_t seen = HangupsReceived(); !stop.stop_requested();) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          if (const std::uint64_t now = HangupsReceived(); now != seen) {
+            seen = now;
+            registry.Reload();
+          }
+        }
+      });
       return serve::RunServer(o->server, registry, [] { return CaughtSignal() != 0; });
     };
   });

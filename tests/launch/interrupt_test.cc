@@ -71,5 +71,23 @@ TEST_F(Watcher, ASignalInsideAScopeIsRecordedForTheNextSafePoint) {
               "SIGTERM received: stopping at the next safe point");
 }
 
+// Sends itself SIGHUP twice, in a HangupScope or not; exits 13 once both are counted.
+[[noreturn]] void Hangup(bool in_scope) {
+  StartSignalWatcher();
+  std::optional<HangupScope> scope;
+  if (in_scope) scope.emplace();
+  for (int n = 1; n <= 2; ++n) {
+    kill(getpid(), SIGHUP);
+    for (int i = 0; i < 500 && HangupsReceived() < static_cast<std::uint64_t>(n); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::_Exit(HangupsReceived() == 2 && InterruptStatus().ok() ? 13 : 14);
+}
+
+TEST_F(Watcher, SighupEndsTheProcessOutsideAHangupScopeAndIsCountedInOne) {
+  EXPECT_EXIT(Hangup(false), ::testing::KilledBySignal(SIGHUP), "");
+  EXPECT_EXIT(Hangup(true), ::testing::ExitedWithCode(13), "");
+}
+
 }  // namespace
 }  // namespace ecps::launch

@@ -35,19 +35,23 @@ struct Answer {
   std::string body;
 };
 
-// One request on a fresh connection.
-Answer Http(int port, http::verb verb, const std::string& target, const std::string& body = "") {
+// One request on a fresh connection, with `Authorization: authorization` unless empty; the
+// answer's WWW-Authenticate header goes to `*challenge` when given.
+Answer Http(int port, http::verb verb, const std::string& target, const std::string& body = "",
+            const std::string& authorization = "", std::string* challenge = nullptr) {
   net::io_context ioc;
   tcp::socket s(ioc);
   s.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "localhost");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   req.body() = body;
   req.prepare_payload();
   http::write(s, req);
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(s, buf, res);
+  if (challenge) *challenge = std::string(res[http::field::www_authenticate]);
   return {static_cast<int>(res.result_int()), res.body()};
 }
 
@@ -459,6 +463,158 @@ TEST_F(ServeTest, SigtermFinishesInFlightRequestsAndExitsZero) {
   EXPECT_GT(answered.load(), 0);
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_THROW(Http(port_, http::verb::get, "/healthz"), std::exception);
+}
+
+// The counters of reloads in /metrics: models swapped in, folders that failed.
+std::pair<int, int> ReloadCounts(int port) {
+  const std::string text = Http(port, http::verb::get, "/metrics").body;
+  std::smatch ok, failed;
+  if (!std::regex_search(text, ok, std::regex("\necps_serve_reloads_total ([0-9]+)\n")) ||
+      !std::regex_search(text, failed, std::regex("\necps_serve_reload_failures_total ([0-9]+)\n")))
+    return {-1, -1};
+  return {std::stoi(ok[1].str()), std::stoi(failed[1].str())};
+}
+
+TEST_F(ServeTest, ReloadUnderLoadSwapsGoodModelsAndKeepsTheOldOneOnAFailure) {
+  // A second server serves `live` from a folder that is replaced while 3 clients score one
+  // instance in a loop: ctr2 (SIGHUP), a corrupt file (admin endpoint), a k-means model
+  // (SIGHUP), ctr again (admin endpoint). Every request gets 200 and one of the two models'
+  // answers; after each reload the answer is the new model's (or still the old one's).
+  const std::string d = dir_.string();
+  const EcpsRun r = RunEcps(fmt::format(
+      "train lr --local -q --train {0}/ctr.csv --format csv --label-column clicked "
+      "--ignore-columns user_id,age --hash-bits 10 --out {0}/ctr2",
+      d));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto put = [&](const std::string& from) {
+    fs::remove_all(dir_ / "live");
+    fs::copy(dir_ / from, dir_ / "live", fs::copy_options::recursive);
+  };
+  put("ctr");
+  Background server(
+      fmt::format("{0} serve --port 0 --threads 2 --model live={1}/live", ECPS_BINARY, d),
+      dir_ / "serve2.log");
+  ASSERT_TRUE(server.WaitForLog("listening on 127.0.0.1:", 30)) << server.log();
+  std::smatch m;
+  const std::string log = server.log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
+  const int port = std::stoi(m[1].str());
+
+  const auto rows = Lines(Slurp(dir_ / "ctr.csv"));
+  const std::string body =
+      json{{"instances", {RowObject(Split(rows[0]), Split(rows[1]), "")}}}.dump();
+  const auto live = [&] { return Post(port, "/v1/models/live:predict", body).body; };
+  const std::string a = live();
+  ASSERT_EQ(a, Post(port_, "/v1/models/ctr:predict", body).body) << "live serves ctr's copy";
+  ASSERT_NE(a.find("\"predictions\""), std::string::npos) << a;
+  std::atomic<int> answered{0}, failed{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 3; ++c) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        try {
+          const Answer x = Post(port, "/v1/models/live:predict", body);
+          x.status == 200 ? ++answered : ++failed;
+        } catch (const std::exception&) {
+          ++failed;
+        }
+      }
+    });
+  }
+  // One reload by SIGHUP or the admin endpoint; waits for the counters to move.
+  const auto reload = [&](bool by_signal) {
+    const auto before = ReloadCounts(port);
+    if (by_signal) {
+      EXPECT_EQ(kill(server.pid(), SIGHUP), 0);
+    } else {
+      const Answer x = Post(port, "/v1/admin/reload", "");
+      EXPECT_EQ(x.status, 200) << x.body;
+    }
+    for (int i = 0; i < 200 && ReloadCounts(port) == before; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // load between reloads
+    return ReloadCounts(port);
+  };
+  const auto version = [&] {
+    return json::parse(Http(port, http::verb::get, "/v1/models/live").body)["version"].get<int>();
+  };
+  EXPECT_EQ(version(), 1);
+
+  put("ctr2");
+  EXPECT_EQ(reload(true), std::make_pair(1, 0));
+  const std::string a2 = live();
+  EXPECT_NE(a2, a) << "the new model answers";
+  EXPECT_EQ(version(), 2);
+
+  put("ctr2");
+  { std::ofstream(dir_ / "live/model.bin", std::ios::trunc) << "not a model"; }
+  const Answer admin = Post(port, "/v1/admin/reload", "");
+  EXPECT_EQ(admin.status, 200);
+  const json report = json::parse(admin.body);
+  EXPECT_EQ(report["reloaded"].size(), 0u) << admin.body;
+  ASSERT_EQ(report["failed"].size(), 1u) << admin.body;
+  EXPECT_EQ(report["failed"][0]["name"], "live");
+  EXPECT_EQ(ReloadCounts(port), std::make_pair(1, 1));
+  EXPECT_EQ(live(), a2) << "a corrupt folder leaves the old model serving";
+
+  put("seg");
+  EXPECT_EQ(reload(true), std::make_pair(1, 2));
+  EXPECT_EQ(live(), a2) << "a model of another kind leaves the old one serving";
+  EXPECT_EQ(version(), 2);
+
+  put("ctr");
+  EXPECT_EQ(reload(false), std::make_pair(2, 2));
+  EXPECT_EQ(live(), a) << "back to the first model";
+  EXPECT_EQ(version(), 3);
+
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GT(answered.load(), 10);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_NE(server.log().find("keeps its previous version"), std::string::npos) << server.log();
+}
+
+TEST_F(ServeTest, BearerTokensGuardTheEndpoints) {
+  const fs::path file = dir_ / "tokens";
+  { std::ofstream(file) << "score-3f9a\nadmin-77c1\n"; }
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  const std::string d = dir_.string();
+  const std::string cmd =
+      fmt::format("serve --port 0 --model ctr={0}/ctr --token-file {1}", d, file.string());
+  const EcpsRun refused = RunEcps(cmd);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("chmod 600"), std::string::npos) << refused.err;
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+
+  Background server(fmt::format("{} {}", ECPS_BINARY, cmd), dir_ / "serve3.log");
+  ASSERT_TRUE(server.WaitForLog("listening on 127.0.0.1:", 30)) << server.log();
+  std::smatch m;
+  const std::string log = server.log();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
+  const int port = std::stoi(m[1].str());
+  std::string challenge;
+  const auto get = [&](const std::string& target, const std::string& auth) {
+    challenge.clear();
+    return Http(port, http::verb::get, target, "", auth, &challenge);
+  };
+  EXPECT_EQ(get("/healthz", "").status, 200) << "/healthz stays open";
+  for (const std::string target : {"/v1/models", "/v1/models/ctr", "/metrics"}) {
+    Answer a = get(target, "");
+    EXPECT_EQ(a.status, 401) << target;
+    EXPECT_EQ(challenge, "Bearer");
+    EXPECT_NE(a.body.find("\"error\""), std::string::npos) << a.body;
+    EXPECT_EQ(get(target, "Bearer score-3f9b").status, 401) << target;
+    EXPECT_EQ(get(target, "Bearer score-3f9").status, 401) << target;
+    EXPECT_EQ(get(target, "Basic score-3f9a").status, 401) << target;
+    EXPECT_EQ(get(target, "Bearer score-3f9a").status, 200) << target;
+  }
+  const auto reload = [&](const std::string& auth) {
+    return Http(port, http::verb::post, "/v1/admin/reload", "", auth, &challenge).status;
+  };
+  EXPECT_EQ(reload(""), 401);
+  EXPECT_EQ(reload("Bearer score-3f9a"), 403) << "the scoring token is not the admin token";
+  EXPECT_EQ(reload("Bearer admin-77c1"), 200);
 }
 
 }  // namespace

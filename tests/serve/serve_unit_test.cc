@@ -1,9 +1,14 @@
 // serve/ in-process: the CSV rows built from JSON instances, the request router, /metrics.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "serve/api.h"
 #include "serve/instances.h"
 #include "serve/metrics.h"
+#include "serve/tokens.h"
 
 namespace ecps::serve {
 namespace {
@@ -60,6 +65,11 @@ TEST(HandleRequest, RoutesAndRefuses) {
   EXPECT_NE(r.body.find("\"error\": \"model \\\"nope\\\" is not served\""), std::string::npos)
       << r.body;
   EXPECT_EQ(HandleRequest(models, metrics, "GET", "/nothing", "", &endpoint).status, 404);
+  EXPECT_EQ(HandleRequest(models, metrics, "GET", "/v1/admin/reload", "", &endpoint).status, 405);
+  EXPECT_EQ(endpoint, "admin");
+  r = HandleRequest(models, metrics, "POST", "/v1/admin/reload", "", &endpoint);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"failed\":[],\"reloaded\":[]}\n");
   r = HandleRequest(models, metrics, "GET", "/v1/models?x=1", "", &endpoint);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "{\"models\": []}\n");
@@ -76,7 +86,7 @@ TEST(ServeMetrics, PrometheusText) {
   m.Record("predict", 200, 0.0003);
   m.Record("predict", 200, 2.0);
   m.Record("predict", 400, 0.00001);
-  const std::string t = m.Text(3);
+  const std::string t = m.Text(3, 4, 1);
   EXPECT_NE(t.find("ecps_serve_requests_total{endpoint=\"predict\",code=\"200\"} 2\n"),
             std::string::npos)
       << t;
@@ -91,6 +101,47 @@ TEST(ServeMetrics, PrometheusText) {
             std::string::npos);
   EXPECT_NE(t.find("ecps_serve_request_duration_seconds_count 3\n"), std::string::npos);
   EXPECT_NE(t.find("ecps_serve_models_loaded 3\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_reloads_total 4\n"), std::string::npos);
+  EXPECT_NE(t.find("ecps_serve_reload_failures_total 1\n"), std::string::npos);
+}
+
+TEST(Tokens, RefusalByPathAndToken) {
+  const Tokens t{"s3cret", "adm1n"};
+  EXPECT_FALSE(Refusal(t, "/healthz", ""));
+  EXPECT_EQ(Refusal(t, "/v1/models", "")->status, 401);
+  EXPECT_EQ(Refusal(t, "/v1/models", "Bearer s3cre")->status, 401);
+  EXPECT_EQ(Refusal(t, "/v1/models", "Bearer s3cret ")->status, 401);
+  EXPECT_FALSE(Refusal(t, "/v1/models/x:predict", "Bearer s3cret"));
+  EXPECT_EQ(Refusal(t, "/v1/admin/reload", "Bearer s3cret")->status, 403);
+  EXPECT_EQ(Refusal(t, "/v1/admin/reload", "Bearer nope")->status, 401);
+  EXPECT_FALSE(Refusal(t, "/v1/admin/reload", "Bearer adm1n"));
+  const Tokens scoring_only{"s3cret", ""};
+  EXPECT_EQ(Refusal(scoring_only, "/v1/admin/reload", "Bearer s3cret")->status, 403);
+  EXPECT_EQ(Refusal(scoring_only, "/v1/admin/reload", "Bearer ")->status, 403);
+  EXPECT_EQ(Refusal(scoring_only, "/metrics", "Bearer ")->status, 401);
+  EXPECT_TRUE(ConstantTimeEqual("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEqual("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEqual("abc", "ab"));
+}
+
+TEST(Tokens, LoadChecksTheFile) {
+  namespace fs = std::filesystem;
+  const fs::path p = fs::temp_directory_path() / ("ecps_tokens_" + std::to_string(getpid()));
+  { std::ofstream(p) << "score\r\nadmin\n"; }
+  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+  auto t = LoadTokens(p.string());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->scoring, "score");
+  EXPECT_EQ(t->admin, "admin");
+  fs::permissions(p, fs::perms::others_read, fs::perm_options::add);
+  EXPECT_FALSE(LoadTokens(p.string()).ok());
+  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+  { std::ofstream(p) << "same\nsame\n"; }
+  EXPECT_FALSE(LoadTokens(p.string()).ok());
+  { std::ofstream(p) << "\nadmin\n"; }
+  EXPECT_FALSE(LoadTokens(p.string()).ok());
+  fs::remove(p);
+  EXPECT_FALSE(LoadTokens(p.string()).ok());
 }
 
 }  // namespace
