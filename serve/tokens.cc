@@ -1,46 +1,15 @@
 #include "serve/tokens.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <sstream>
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <sstream>
+#include "privacy/key_file.h"
 
 namespace ecps::serve {
 
 Result<Tokens> LoadTokens(const std::string& path) {
-  // Opened first and checked through the descriptor, so that the file checked is the one read.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return InvalidArgument(
-        fmt::format("token file {}: cannot open: {}", path, std::strerror(errno)));
-  }
-  struct stat st {};
-  std::string bytes;
-  Status status = Status::Ok();
-  if (::fstat(fd, &st) != 0) {
-    status = InvalidArgument(fmt::format("token file {}: {}", path, std::strerror(errno)));
-  } else if (!S_ISREG(st.st_mode)) {
-    status = InvalidArgument(fmt::format("token file {}: not a regular file", path));
-  } else if ((st.st_mode & 077) != 0) {
-    status = InvalidArgument(fmt::format(
-        "token file {}: its group or others may access it (mode {:03o}); tokens must be "
-        "readable by their owner only: chmod 600 {}",
-        path, st.st_mode & 0777, path));
-  } else {
-    char buf[4096];
-    ssize_t n = 0;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) bytes.append(buf, static_cast<std::size_t>(n));
-    if (n < 0) {
-      status = InvalidArgument(fmt::format("token file {}: {}", path, std::strerror(errno)));
-    }
-  }
-  ::close(fd);
-  ECPS_RETURN_IF_ERROR(status);
+  ECPS_ASSIGN_OR_RETURN(const std::string bytes, privacy::ReadOwnerOnlyFile(path, "token file"));
   Tokens t;
   std::istringstream in(bytes);
   for (std::string* line : {&t.scoring, &t.admin}) {
