@@ -30,6 +30,22 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using nlohmann::json;
 
+// The port that `server` (`ecps serve --port 0`) names in its "listening on" line; 0, with a
+// failure recorded, when it names none within 30 s.
+int ListeningPort(Background& server) {
+  if (!server.WaitForLog("listening on 127.0.0.1:", 30)) {
+    ADD_FAILURE() << server.log();
+    return 0;
+  }
+  std::smatch m;
+  const std::string log = server.log();
+  if (!std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n"))) {
+    ADD_FAILURE() << log;
+    return 0;
+  }
+  return std::stoi(m[1].str());
+}
+
 struct Answer {
   int status = 0;
   std::string body;
@@ -156,12 +172,10 @@ class ServeTest : public ::testing::Test {
             "--model lin={1}/lin --max-connections 64",
             ECPS_BINARY, d),
         dir_ / "serve.log");
-    ASSERT_TRUE(server_->WaitForLog("listening on 127.0.0.1:", 30)) << server_->log();
-    std::smatch m;
-    const std::string log = server_->log();
-    ASSERT_TRUE(std::regex_search(log, m, std::regex("^listening on 127\\.0\\.0\\.1:([0-9]+)\n")))
-        << "the first line says the port: " << log;
-    port_ = std::stoi(m[1].str());
+    port_ = ListeningPort(*server_);
+    ASSERT_NE(port_, 0);
+    ASSERT_TRUE(server_->log().starts_with("listening on 127.0.0.1:"))
+        << "the first line says the port: " << server_->log();
   }
   void TearDown() override {
     server_.reset();
@@ -402,11 +416,8 @@ TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
                                    "--max-connections 8 --model ctr={}/ctr",
                                    ECPS_BINARY, dir_.string()),
                        dir_ / "limited.log");
-    ASSERT_TRUE(limited.WaitForLog("listening on 127.0.0.1:", 30)) << limited.log();
-    std::smatch m;
-    const std::string log = limited.log();
-    ASSERT_TRUE(std::regex_search(log, m, std::regex("^listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
-    const int port = std::stoi(m[1].str());
+    const int port = ListeningPort(limited);
+    ASSERT_NE(port, 0);
     net::io_context ioc;
     std::vector<tcp::socket> idle;
     for (int i = 0; i < 8; ++i) {
@@ -494,11 +505,8 @@ TEST_F(ServeTest, ReloadUnderLoadSwapsGoodModelsAndKeepsTheOldOneOnAFailure) {
   Background server(
       fmt::format("{0} serve --port 0 --threads 2 --model live={1}/live", ECPS_BINARY, d),
       dir_ / "serve2.log");
-  ASSERT_TRUE(server.WaitForLog("listening on 127.0.0.1:", 30)) << server.log();
-  std::smatch m;
-  const std::string log = server.log();
-  ASSERT_TRUE(std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
-  const int port = std::stoi(m[1].str());
+  const int port = ListeningPort(server);
+  ASSERT_NE(port, 0);
 
   const auto rows = Lines(Slurp(dir_ / "ctr.csv"));
   const std::string body =
@@ -588,11 +596,8 @@ TEST_F(ServeTest, BearerTokensGuardTheEndpoints) {
   fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
 
   Background server(fmt::format("{} {}", ECPS_BINARY, cmd), dir_ / "serve3.log");
-  ASSERT_TRUE(server.WaitForLog("listening on 127.0.0.1:", 30)) << server.log();
-  std::smatch m;
-  const std::string log = server.log();
-  ASSERT_TRUE(std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n")));
-  const int port = std::stoi(m[1].str());
+  const int port = ListeningPort(server);
+  ASSERT_NE(port, 0);
   std::string challenge;
   const auto get = [&](const std::string& target, const std::string& auth) {
     challenge.clear();
