@@ -86,7 +86,7 @@ spdlog::level::level_enum ClusterOptions::Level() const {
   return spdlog::level::from_str(log_level);
 }
 
-void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
+void AddClusterOptions(CLI::App& app, ClusterOptions& o, const sched::ConsistencyNeed& accepted) {
   auto* g = app.add_option_group("Cluster", "Where and how the job runs");
   g->add_flag("--local", o.local,
               "Run every role as a thread of this process (single-node mode; no MPI needed). "
@@ -101,6 +101,13 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
                 "workers of this process)")
       ->capture_default_str()->check(NonNegative());
   using Mode = ps::Consistency::Mode;
+  std::vector<std::string> names;
+  for (Mode m : accepted.modes) names.emplace_back(ps::Consistency::ModeName(m));
+  const std::string help =
+      accepted.modes.size() == 3
+          ? "bsp: wait for every worker each clock; ssp: let workers run up to --staleness "
+            "clocks ahead; asp: never wait"
+          : fmt::format("{} only: {}", fmt::join(names, ", "), accepted.why);
   g->add_option_function<std::string>(
        "--consistency",
        [&o](const std::string& name) {
@@ -108,11 +115,19 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o) {
            if (ps::Consistency::ModeName(m) == name) o.consistency = m;
          }
        },
-       "bsp: wait for every worker each clock; ssp: let workers run up to --staleness "
-       "clocks ahead; asp: never wait")
+       help)
       ->default_str(std::string(ps::Consistency::ModeName(o.consistency)))
-      ->check(CLI::IsMember({"bsp", "ssp", "asp"}));
-  g->add_option("--staleness", o.staleness, "Clocks a worker may run ahead under ssp")
+      ->check(CLI::Validator(
+          [names, why = accepted.why](const std::string& v) -> std::string {
+            if (std::find(names.begin(), names.end(), v) != names.end()) return "";
+            return fmt::format("{} is not one of {}{}", v, fmt::join(names, ", "),
+                               why.empty() ? "" : " (" + why + ")");
+          },
+          "{" + fmt::format("{}", fmt::join(names, ",")) + "}"));
+  // Accepted by every command, so that a pipeline can pass it to each stage.
+  const bool ssp = std::find(names.begin(), names.end(), "ssp") != names.end();
+  g->add_option("--staleness", o.staleness,
+                ssp ? "Clocks a worker may run ahead under ssp" : "Not used (no ssp here)")
       ->capture_default_str()->check(NonNegative());
   g->add_option("--heartbeat-interval", o.heartbeat_interval_s, "Seconds between heartbeats")
       ->capture_default_str()->check(Seconds());

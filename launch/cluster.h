@@ -57,8 +57,10 @@ struct ClusterOptions {
 };
 
 /// Adds --local, --servers, --workers, --threads, --consistency, --staleness, --heartbeat-*,
-/// --request-timeout, --log-level and --quiet to `app`.
-void AddClusterOptions(CLI::App& app, ClusterOptions& options);
+/// --request-timeout, --log-level and --quiet to `app`. --consistency offers the modes of
+/// `accepted` only (a job's NeededConsistency()).
+void AddClusterOptions(CLI::App& app, ClusterOptions& options,
+                       const sched::ConsistencyNeed& accepted = {});
 
 /// Where this process is: under an MPI launcher (mpirun, or srun --mpi=pmix) or not.
 bool UnderMpiLauncher();

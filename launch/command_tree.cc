@@ -3,6 +3,7 @@
 
 #include "launch/command.h"
 #include "launch/config.h"
+#include "launch/option_names.h"
 
 namespace ecps::launch {
 
@@ -81,6 +82,7 @@ Result<Selected> ParseCommand(const std::vector<std::string>& args) {
   BuildCommandTree(app, selected);
   ECPS_RETURN_IF_ERROR(CheckCommandWords(app, args));
   ECPS_ASSIGN_OR_RETURN(auto expanded, ExpandConfig(app, args));
+  ECPS_RETURN_IF_ERROR(CheckOptionNames(app, expanded));
   std::vector<std::string> reversed(expanded.rbegin(), expanded.rend());  // CLI11 takes them reversed
   try {
     app.parse(reversed);

@@ -1,4 +1,5 @@
 #include "launch/config.h"
+#include "launch/option_names.h"
 
 #include <fmt/format.h>
 
@@ -90,8 +91,11 @@ Result<std::vector<ConfigOption>> ReadConfigOptions(const toml::table& table,
     const auto line = v.source().begin.line;
     const CLI::Option* opt = command.get_option_no_throw("--" + key);
     if (opt == nullptr || key == "config" || key == "help") {
-      return InvalidArgument(fmt::format("{}:{}: unknown key \"{}\" for `{}` (see --help)", where,
-                                         line, key, command.get_name()));
+      const std::string closest = key == "config" || key == "help" ? "" : ClosestOption(command, key);
+      return InvalidArgument(fmt::format("{}:{}: unknown key \"{}\" for `{}` ({})", where, line,
+                                         key, command.get_name(),
+                                         closest.empty() ? "see --help"
+                                                         : "did you mean \"" + closest.substr(2) + "\"?"));
     }
     auto args = KeyArgs(key, v, *opt);
     if (!args.ok())

@@ -12,6 +12,7 @@
 #include "launch/command.h"
 #include "launch/config.h"
 #include "launch/interrupt.h"
+#include "launch/option_names.h"
 
 namespace ecps::launch {
 
@@ -52,6 +53,10 @@ int main(int argc, char** argv) {
   auto expanded = ExpandConfig(app, std::move(args));
   if (!expanded.ok()) {
     std::fprintf(stderr, "ecps: error: %s\n", expanded.status().message().c_str());
+    return 2;
+  }
+  if (auto names = CheckOptionNames(app, *expanded); !names.ok()) {
+    std::fprintf(stderr, "ecps: error: %s\n", names.message().c_str());
     return 2;
   }
   std::vector<std::string> reversed(expanded->rbegin(), expanded->rend());  // CLI11 wants them reversed

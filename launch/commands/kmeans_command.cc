@@ -83,7 +83,7 @@ void AddTrainKMeans(CommandTree& tree) {
   in->add_flag("--skip-bad-rows", km.skip_bad_rows,
                "Skip and count rows with missing or malformed values instead of stopping at the first");
   auto* model = sub->add_option_group("Model");
-  model->add_option("--k", km.k, "Number of clusters (segments)")
+  model->add_option("-k,--k", km.k, "Number of clusters (segments)")
       ->capture_default_str()->check(Interval(1, 1 << 20));
   model->add_option("--normalize", o->normalize, "minmax (to [0, 1]), zscore, or none")
       ->capture_default_str()
@@ -143,7 +143,7 @@ void AddTrainKMeans(CommandTree& tree) {
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "model.bin and assignments.csv are written sealed (metrics.json, "
                       "profiles and logs stay plain); segment --encrypt-key opens the model");
-  AddClusterOptions(*sub, o->cluster);
+  AddClusterOptions(*sub, o->cluster, models::kmeans::KMeansJob::Consistency());
   AddConfigOption(*sub);
   sub->callback([o, sub, dp_seed, sel = tree.selected] {
     const auto given = [sub](const char* name) { return sub->get_option(name)->count() > 0; };

@@ -114,9 +114,12 @@ class KMeansJob final : public sched::Job {
   KMeansJob(KMeansOptions options, worker::FeatureSchema schema);
 
   std::string name() const override { return "kmeans"; }
-  sched::ConsistencyNeed NeededConsistency() const override {
+  /// BSP only: each iteration needs the previous one's centroids. Static so that the
+  /// command line can offer only what the job accepts.
+  static sched::ConsistencyNeed Consistency() {
     return {{ps::Consistency::Mode::kBsp}, "each iteration needs the previous one's centroids"};
   }
+  sched::ConsistencyNeed NeededConsistency() const override { return Consistency(); }
   std::vector<ps::TableSpec> Tables() const override;
   Status SetupServer(ps::KVServer& server) override;
   Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override;

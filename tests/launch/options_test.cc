@@ -215,6 +215,42 @@ TEST_F(Inputs, AValueTheOptionRefusesNamesTheConfigFileLineAndKey) {
   EXPECT_FALSE(fs::exists(dir_ / "shop"));
 }
 
+TEST_F(Inputs, AnUnknownOptionIsNamedAsSuchWithTheClosestKnownOne) {
+  // Named before CLI11's "--train is required", which would hide the misspelling.
+  ExpectError("train lr --trian x.svm --out o",
+              "ecps: error: `ecps train lr`: unknown option --trian; did you mean --train?");
+  ExpectError(KMeans("--max-iters 3"), "unknown option --max-iters; did you mean --max-iter?");
+  ExpectError(KMeans("--zzzzzz 3"), "`ecps train kmeans`: unknown option --zzzzzz; see --help");
+  ExpectError(KMeans("-z"), "unknown option -z");
+  // Values that start with a dash are values, not options; words after -- are not looked at.
+  EXPECT_EQ(Ecps(Lr("--l2 0 --seed 3")).rc, 0);
+  // In a config file: the key is named with its line and the closest key.
+  Write("typo.toml", "max-iters = 3\n");
+  ExpectError(KMeans("--config " + Path("typo.toml")),
+              fmt::format("{}:1: unknown key \"max-iters\" for `kmeans` (did you mean "
+                          "\"max-iter\"?)",
+                          Path("typo.toml")));
+  EXPECT_FALSE(fs::exists(dir_ / "km"));
+}
+
+TEST_F(Inputs, ShortKIsTheKOfTheModelAndHelpOffersOnlyAcceptedConsistencies) {
+  // -k: the clusters of k-means as the neighbours of item-CF.
+  CommandRun k = Ecps(fmt::format(
+      "train kmeans --data {} --id-column id --features a,b -k 3 --local --quiet --out {}",
+      Path("users.csv"), Path("k3")));
+  ASSERT_EQ(k.rc, 0) << k.out;
+  EXPECT_EQ(Json(dir_ / "k3/metrics.json")["config"]["k"], 3) << Slurp(dir_ / "k3/metrics.json");
+  // train kmeans runs bsp only: its --help offers nothing else, and ssp is refused with why.
+  CommandRun help = Ecps("train kmeans --help");
+  EXPECT_NE(help.out.find("--consistency TEXT:{bsp}"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find("asp"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find("ssp:"), std::string::npos) << help.out;
+  ExpectUsageError(KMeans("--consistency ssp"), "--consistency",
+                   "ssp is not one of bsp (each iteration needs the previous one's centroids)");
+  // train lr runs all three.
+  EXPECT_NE(Ecps("train lr --help").out.find("--consistency TEXT:{bsp,ssp,asp}"), std::string::npos);
+}
+
 TEST_F(Inputs, APathWithACommaIsOnePath) {
   fs::create_directories(dir_ / "a,b");
   fs::copy_file(dir_ / "clicks.svm", dir_ / "a,b/train.svm");
