@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh --target ecps   # the main job needs only the ecps binary
 build/ecps pipeline --config examples/demo.toml --out demo-out
 echo "== done: demo-out/summary.md"
