@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <thread>
 #include <limits>
+#include <map>
 
 #include <mpi.h>
 #include <fmt/format.h>
@@ -142,6 +143,16 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o, const sched::Consistenc
   l->add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
   l->add_flag("--quiet,-q", o.quiet, "Only warnings and errors; no progress lines");
+  l->add_option("--log-file", o.log_file,
+                "Also append the log to this file, a line at a time (under mpirun, rank r > 0 "
+                "writes FILE.rank<r>); progress bars stay on the terminal");
+  l->add_option("--log-format", o.log_format,
+                "text, or json: one object per line with time (UTC), logger, level and message "
+                "(no progress bar)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, ps::LogFormat>{{"text", ps::LogFormat::kText},
+                                              {"json", ps::LogFormat::kJson}}))
+      ->default_str("text");
 }
 
 bool ClusterOptions::RunsLocally() const { return local || !UnderMpiLauncher(); }
@@ -219,15 +230,28 @@ std::optional<std::uint64_t> FromRank0(std::optional<std::uint64_t> value) {
   return v[0] ? std::optional<std::uint64_t>(v[1]) : std::nullopt;
 }
 
-void SetUpProcessLogger() {
-  std::string name = "ecps";
+namespace {
+// This process's rank as its MPI launcher gives it, or null when not launched by one.
+const char* LauncherRank() {
   for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
-    if (const char* r = Env(var)) {
-      name = fmt::format("r{} ecps", r);
-      break;
-    }
+    if (const char* r = Env(var)) return r;
   }
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(name, ps::StderrSink()));
+  return nullptr;
+}
+}  // namespace
+
+void SetUpProcessLogger() {
+  const char* rank = LauncherRank();
+  const std::string name = rank != nullptr ? fmt::format("r{} ecps", rank) : "ecps";
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(name, ps::ProcessSink()));
+}
+
+Status ApplyLogOptions(const ClusterOptions& options) {
+  std::string file = options.log_file;
+  if (const char* rank = LauncherRank(); !file.empty() && rank != nullptr && std::string(rank) != "0") {
+    file += fmt::format(".rank{}", rank);
+  }
+  return ps::ConfigureProcessLog({options.log_format, file});
 }
 
 Status JoinMpiIfLaunched() { return UnderMpiLauncher() ? InitMpi() : Status::Ok(); }
@@ -245,7 +269,8 @@ Status RunCluster(const ClusterOptions& options, const sched::JobFactory& make_j
                   const std::function<Status(sched::Job&)>& on_scheduler) {
   ECPS_RETURN_IF_ERROR(options.Validate());
   ECPS_RETURN_IF_ERROR(InterruptStatus());
-  auto sink = ps::StderrSink();
+  ECPS_RETURN_IF_ERROR(ApplyLogOptions(options));
+  auto sink = ps::ProcessSink();
   const char* ntasks = Env("SLURM_STEP_NUM_TASKS");  // set inside srun steps only
   if (!options.local && !UnderMpiLauncher() && ntasks && std::atoi(ntasks) > 1) {
     return FailedPrecondition(fmt::format(

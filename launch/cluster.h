@@ -14,6 +14,7 @@
 #include <spdlog/common.h>
 
 #include "ps/consistency.h"
+#include "ps/logging.h"
 #include "ps/node.h"
 #include "scheduler/job.h"
 
@@ -40,6 +41,10 @@ struct ClusterOptions {
   double request_timeout_s = 600.0;
   std::string log_level = "info";
   bool quiet = false;
+  /// --log-file (appended to besides stderr; under MPI rank r > 0 writes FILE.rank<r>) and
+  /// --log-format.
+  std::string log_file;
+  ps::LogFormat log_format = ps::LogFormat::kText;
 
   Status Validate() const;
   /// Whether the job runs in this process alone (every role a thread: --local, or no MPI
@@ -61,6 +66,10 @@ struct ClusterOptions {
 /// `accepted` only (a job's NeededConsistency()).
 void AddClusterOptions(CLI::App& app, ClusterOptions& options,
                        const sched::ConsistencyNeed& accepted = {});
+
+/// Makes the log options of `options` this process's log output (ps::ConfigureProcessLog).
+/// Commands call it before their first log line; RunCluster does.
+Status ApplyLogOptions(const ClusterOptions& options);
 
 /// Where this process is: under an MPI launcher (mpirun, or srun --mpi=pmix) or not.
 bool UnderMpiLauncher();

@@ -10,7 +10,7 @@ namespace ecps::sched {
 std::vector<Status> RunLocalEach(const ps::RoleTable& roles, const LocalClusterOptions& options,
                                  const JobFactory& make_job) {
   auto hub = ps::InProcHub::Create(roles.size());
-  auto sink = options.sink ? options.sink : ps::StderrSink();
+  auto sink = options.sink ? options.sink : ps::ProcessSink();
   std::vector<Status> results(static_cast<std::size_t>(roles.size()));
   std::vector<std::thread> threads;
   for (ps::Rank r = 0; r < roles.size(); ++r) {

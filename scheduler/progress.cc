@@ -1,10 +1,10 @@
 #include "scheduler/progress.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 
 #include <fmt/format.h>
+
+#include "ps/logging.h"
 
 namespace ecps::sched {
 
@@ -13,7 +13,7 @@ Progress::Progress(spdlog::logger& log, std::string label, std::uint64_t total, 
       label_(std::move(label)),
       total_(total),
       options_(options),
-      tty_(isatty(STDERR_FILENO) != 0),
+      bar_(ps::LogDrawsBars()),
       start_(std::chrono::steady_clock::now()),
       last_(start_ - std::chrono::hours(1)) {}
 
@@ -33,6 +33,11 @@ std::string Progress::Line(std::uint64_t done, const std::string& detail, bool b
     s += fmt::format(" {}", done);
   }
   s += fmt::format(" {:.1f}s", secs);
+  if (secs > 0 && done > 0) {
+    const double rate = static_cast<double>(done) / secs;
+    s += fmt::format(" {:.4g}/s", rate);
+    if (total_ > done) s += fmt::format(", {:.0f}s left", static_cast<double>(total_ - done) / rate);
+  }
   if (!detail.empty()) s += "  " + detail;
   return s;
 }
@@ -41,15 +46,20 @@ void Progress::Update(std::uint64_t done, const std::string& detail) {
   if (options_.quiet || finished_) return;
   done_ = done;
   const auto now = std::chrono::steady_clock::now();
-  if (tty_) {
+  if (bar_) {
     if (now - last_ < std::chrono::milliseconds(100) && done < total_) return;
     last_ = now;
-    std::fprintf(stderr, "\r\033[K%s", Line(done, detail, true).c_str());
-    std::fflush(stderr);
+    ps::StatusLine::Show(Line(done, detail, true));
     return;
   }
-  if (std::chrono::duration<double>(now - last_).count() < options_.line_interval_s) return;
-  last_ = now;
+  if (total_ > 0) {
+    const int tenths = static_cast<int>(std::min<std::uint64_t>(10, done * 10 / total_));
+    if (tenths <= tenths_logged_ || tenths == 10) return;  // 100% is Finish's line
+    tenths_logged_ = tenths;
+  } else {
+    if (std::chrono::duration<double>(now - last_).count() < options_.line_interval_s) return;
+    last_ = now;
+  }
   log_.info("{}", Line(done, detail, false));
 }
 
@@ -57,9 +67,8 @@ void Progress::Finish(const std::string& detail) {
   if (options_.quiet || finished_) return;
   finished_ = true;
   const std::uint64_t done = total_ > 0 ? total_ : done_;
-  if (tty_) {
-    std::fprintf(stderr, "\r\033[K%s\n", Line(done, detail, true).c_str());
-    std::fflush(stderr);
+  if (bar_) {
+    ps::StatusLine::Finish(Line(done, detail, true));
   } else {
     log_.info("{}", Line(done, detail, false));
   }

@@ -1,5 +1,7 @@
-// Progress of a long stage, shown by the scheduler: a bar redrawn in place on a terminal,
-// plain periodic log lines otherwise (batch logs, CI), nothing with quiet.
+// Progress of a long stage, shown by the scheduler: on a terminal with a text log, a bar
+// redrawn in place below the log lines (ps::StatusLine) with the count, rate and time left;
+// otherwise (batch logs, CI, a JSON log) a log line per 10% of a known total, or every
+// `line_interval_s` when the total is unknown; nothing with quiet.
 #pragma once
 
 #include <chrono>
@@ -12,7 +14,7 @@ namespace ecps::sched {
 
 struct ProgressOptions {
   bool quiet = false;
-  /// Seconds between plain lines when stderr is not a terminal.
+  /// Seconds between plain lines when the total is unknown and no bar is drawn.
   double line_interval_s = 5.0;
 };
 
@@ -32,8 +34,9 @@ class Progress {
   std::string label_;
   std::uint64_t total_;
   ProgressOptions options_;
-  bool tty_;
+  bool bar_;
   bool finished_ = false;
+  int tenths_logged_ = 0;  // plain lines: the 10% steps already logged
   std::uint64_t done_ = 0;  // the last Update's count (Finish shows it when total_ is 0)
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_;

@@ -86,6 +86,7 @@ void SubstituteOut(toml::table& t, const std::string& out) {
 Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& cluster_args) {
   // Under mpirun, join the MPI job now: only rank 0 generates data and writes the report.
   ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());
+  ECPS_RETURN_IF_ERROR(ApplyLogOptions(o.cluster));
   toml::table file;
   try {
     file = toml::parse_file(o.config);

@@ -1,0 +1,139 @@
+// The log as a user reads it, through the real ecps binary: --log-format json gives one JSON
+// object per line on stderr and in --log-file; --log-file appends (under mpirun a file per
+// rank); without a terminal a known total is logged once per 10%; on a terminal (a pty made
+// by `script`) the progress bar never shares a line with a log line.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+
+#include "tests/pipeline/pipeline_support.h"
+
+namespace ecps::testing {
+namespace {
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+class LogOutput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = TempDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream users(dir_ / "users.csv");
+    users << "id,a,b\n";
+    for (int i = 0; i < 400; ++i) users << "u" << i << "," << i % 7 << "," << (i * 3) % 11 << "\n";
+    std::ofstream svm(dir_ / "clicks.svm");
+    for (int i = 0; i < 3000; ++i) svm << (i % 3 == 0) << " " << 1 + i % 5 << ":1 " << 7 + i % 2 << ":0.5\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  // A k-means training on users.csv into `out` (add --local or run it under mpirun).
+  std::string KMeansJob(const std::string& out, const std::string& extra) const {
+    return fmt::format("{} train kmeans --data {} --id-column id --features a,b -k 3 --out {} {}",
+                       ECPS_BINARY, Path("users.csv"), Path(out), extra);
+  }
+  std::string KMeans(const std::string& out, const std::string& extra) const {
+    return KMeansJob(out, "--local " + extra);
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(LogOutput, JsonFormatGivesOneObjectPerLineOnStderrAndInTheFile) {
+  CommandRun r = InRepo(KMeans("km", fmt::format("--log-format json --log-file {}", Path("log"))));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto err = Lines(r.out), file = Lines(Slurp(dir_ / "log"));
+  ASSERT_GE(err.size(), 4u) << r.out;
+  EXPECT_EQ(err, file) << "the file holds the lines stderr shows";
+  const std::regex time(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+  for (const auto& line : err) {
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    EXPECT_TRUE(std::regex_match(j.at("time").get<std::string>(), time)) << line;
+    EXPECT_EQ(j.at("level"), "info") << line;
+    EXPECT_FALSE(j.at("logger").get<std::string>().empty()) << line;
+    EXPECT_FALSE(j.at("message").get<std::string>().empty()) << line;
+  }
+  // A second run appends; a folder as the file is refused before anything runs.
+  ASSERT_EQ(InRepo(KMeans("km2", fmt::format("--log-format json --log-file {}", Path("log")))).rc, 0);
+  EXPECT_EQ(Lines(Slurp(dir_ / "log")).size(), 2 * file.size());
+  CommandRun bad = InRepo(KMeans("km3", fmt::format("--log-file {}", dir_.string())));
+  EXPECT_EQ(bad.rc, 3) << bad.out;
+  EXPECT_NE(bad.out.find(fmt::format("--log-file {}: cannot open it for appending", dir_.string())),
+            std::string::npos)
+      << bad.out;
+  EXPECT_FALSE(fs::exists(dir_ / "km3"));
+  CommandRun format = InRepo(KMeans("km4", "--log-format xml"));
+  EXPECT_EQ(format.rc, 2) << format.out;
+}
+
+TEST_F(LogOutput, WithoutATerminalAKnownTotalIsLoggedOncePerTenPercent) {
+  CommandRun r = InRepo(fmt::format(
+      "{} train lr --train {} --local --epochs 30 --batch-size 10 --out {} --log-file {}",
+      ECPS_BINARY, Path("clicks.svm"), Path("lr"), Path("log")));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  int progress = 0;
+  const std::regex line(R"(\] info: lr \d+/\d+ \((\d+)%\) [0-9.]+s)");
+  std::smatch m;
+  for (const auto& l : Lines(Slurp(dir_ / "log"))) {
+    if (std::regex_search(l, m, line)) ++progress;
+  }
+  // Steps 10%..90% at most once each, and the final 100% line.
+  EXPECT_GE(progress, 2) << r.out;
+  EXPECT_LE(progress, 10) << r.out;
+  EXPECT_EQ(r.out.find('\r'), std::string::npos) << "no bar without a terminal";
+}
+
+TEST_F(LogOutput, OnATerminalTheBarNeverSharesALineWithALogLine) {
+  if (std::system("command -v script > /dev/null") != 0) GTEST_SKIP() << "no `script` (util-linux)";
+  const std::string typescript = Path("tty");
+  CommandRun r = InRepo(fmt::format(
+      "script -qfec \"{} train lr --train {} --local --epochs 30 --batch-size 10 --out {} "
+      "--log-level debug\" {} > /dev/null",
+      ECPS_BINARY, Path("clicks.svm"), Path("lr"), typescript));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const std::string tty = Slurp(typescript);
+  ASSERT_NE(tty.find("\r\033[K"), std::string::npos) << "no bar was drawn:\n" << tty;
+  // Every log line begins a line or follows the bar's erasure.
+  std::size_t lines = 0;
+  for (std::size_t at = tty.find("] info: "); at != std::string::npos;
+       at = tty.find("] info: ", at + 1)) {
+    const std::size_t start = tty.rfind("[20", at);
+    ASSERT_NE(start, std::string::npos);
+    const bool clean = start == 0 || tty[start - 1] == '\n' ||
+                       (start >= 3 && tty.compare(start - 3, 3, "\033[K") == 0);
+    EXPECT_TRUE(clean) << "a log line joined the bar: "
+                       << tty.substr(start > 80 ? start - 80 : 0, 160);
+    ++lines;
+  }
+  EXPECT_GE(lines, 3u) << tty;
+}
+
+TEST_F(LogOutput, UnderMpirunEachRankAppendsToItsOwnFile) {
+  CommandRun r = InRepo(fmt::format(
+      "OMPI_MCA_pml=ob1 timeout 180 mpirun --allow-run-as-root --oversubscribe -np 3 {}",
+      KMeansJob("km", "--servers 1 --log-file " + Path("log"))));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  for (const std::string name : {"log", "log.rank1", "log.rank2"}) {
+    ASSERT_TRUE(fs::exists(dir_ / name)) << name << "\n" << r.out;
+  }
+  // Rank 0's file holds the scheduler's lines and no other rank's (ranks 1 and 2 log nothing
+  // at info in a good k-means run, but their files are opened and theirs alone).
+  const std::string log = Slurp(dir_ / "log");
+  EXPECT_NE(log.find("[r0 scheduler] info: kmeans: read 400 rows"), std::string::npos) << log;
+  EXPECT_EQ(log.find("[r1 "), std::string::npos) << log;
+  EXPECT_EQ(log.find("[r2 "), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace ecps::testing
