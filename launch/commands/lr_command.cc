@@ -333,8 +333,9 @@ void AddPredict(CommandTree& tree) {
                   "id,prediction (linreg), then one line per input row, in order")
       ->required();
   sub->add_option("--id-column", o->id_column,
-                  "CSV --data: the column whose value is each row's id; @line: the row's 1-based "
-                  "line number in --data (the only choice for libsvm/libffm)")
+                  "CSV --data: the column whose value is each row's id (\"\" for an unnamed one); "
+                  "@line: the row's 1-based line number in --data (the only choice for "
+                  "libsvm/libffm)")
       ->capture_default_str();
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "the key the model was trained with (train lr|linreg --encrypt-key), to open "

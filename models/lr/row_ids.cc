@@ -20,7 +20,7 @@ std::vector<std::uint64_t> RowOffsets(const worker::SparseData& data) {
 Result<std::vector<std::string>> RowIds(const std::string& path,
                                         std::span<const std::uint64_t> offsets,
                                         const std::string& id_column, char delimiter) {
-  const bool by_line = id_column.empty() || id_column == worker::kLineId;
+  const bool by_line = id_column == worker::kLineId;
   ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(path));
   std::vector<std::string> ids;
   ids.reserve(offsets.size());

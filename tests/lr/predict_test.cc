@@ -119,6 +119,12 @@ TEST_F(Predict, CsvRowsByLineNumberOrIdColumnWithUnchangedScores) {
   EXPECT_EQ(ReadBytes(dir_ / "p.csv"), "id,probability\nn1," + fresh.scores[0] + "\nn2," +
                                            fresh.scores[1] + "\n");
 
+  // An unnamed first column (a pandas index) is named "".
+  WriteBytes(dir_ / "unnamed.csv", ",x,c\n7,1.5,a\n9,9,b\n");
+  const Prediction unnamed = Run("m", "unnamed.csv", "--id-column ''");
+  EXPECT_EQ(unnamed.ids, (std::vector<std::string>{"7", "9"}));
+  EXPECT_EQ(unnamed.scores, fresh.scores);
+
   // An id column the file does not have: exit 2, naming the column and listing the file's.
   auto r = RunEcps(fmt::format("predict --model {} --data {} --id-column nope --out -", Path("m"),
                                Path("t.csv")));
