@@ -25,8 +25,8 @@ void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& 
 
 void AddLookupKeyOption(CLI::App& sub, std::string& key_file) {
   sub.add_option("--pseudonymize-key", key_file,
-                 "The key file the model was trained with (train --pseudonymize-key): --user is "
-                 "then a raw id, looked up by its pseudonym");
+                 "The key file the model was trained with (train --pseudonymize-key): --user, "
+                 "or each id of --users, is then a raw id, looked up by its pseudonym");
 }
 
 Status PseudonymizeLookup(const std::string& key_file, std::string* id) {

@@ -12,6 +12,8 @@
 #include "models/cf/cf_job.h"
 #include "models/cf/ids.h"
 #include "models/cf/model.h"
+#include "models/cf/recommender.h"
+#include "models/common/csv_field.h"
 
 namespace ecps::launch {
 namespace {
@@ -153,10 +155,41 @@ void PrintCsv(const std::vector<std::pair<std::string, double>>& rows, const cha
   for (const auto& [id, score] : rows) std::printf("%s,%.6g\n", id.c_str(), score);
 }
 
+// Writes `text` to stdout.
+Status WriteStdout(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    return IoError("stdout: write failed");
+  }
+  return Status::Ok();
+}
+
+// Answers every user of `users` with `r` as CSV on stdout: user,item,score,fallback, the
+// fallback field "popularity" for a user the model does not know (recommendations.csv's
+// columns plus that flag). `lookup` holds the pseudonyms looked up, when the model was trained
+// with --pseudonymize-key (the user column keeps the ids as given).
+Status PrintBatch(const models::cf::CfModel& m, models::cf::Recommender& r,
+                  const std::vector<std::string>& users, const std::vector<std::string>& lookup,
+                  std::size_t n, bool fill) {
+  std::string text = "user,item,score,fallback\n";
+  std::vector<models::cf::Scored> top;
+  char score[64];
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const bool fallback = r.Recommend(lookup[i], n, fill, &top);
+    const std::string user = models::CsvField(users[i]);
+    for (const auto& s : top) {
+      std::snprintf(score, sizeof score, "%.6g", s.score);
+      text += fmt::format("{},{},{},{}\n", user, models::CsvField(m.item_ids[s.item]), score,
+                          fallback ? "popularity" : "");
+    }
+  }
+  return WriteStdout(text);
+}
+
 void AddRecommend(CommandTree& tree) {
   struct Opts {
     std::string model;
     std::string user;
+    std::string users;
     int n = 10;
     bool fill = true;
     std::string key_file;
@@ -164,10 +197,19 @@ void AddRecommend(CommandTree& tree) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
-      "recommend", "Top-N items for one user of a trained itemcf/usercf model (seen items excluded)");
+      "recommend",
+      "Top-N items for one user (--user) or for a list of users (--users, one model load) of a "
+      "trained itemcf/usercf model (seen items excluded)");
   sub->add_option("--model", o->model, "Model folder (or its model.ecps) written by ecps train itemcf|usercf")
       ->required();
-  sub->add_option("--user", o->user, "User id as in the training file")->required();
+  auto* user = sub->add_option("--user", o->user,
+                               "User id as in the training file; prints item,score (an unknown "
+                               "user gets the most popular items, said on stderr)");
+  auto* users = sub->add_option(
+      "--users", o->users,
+      "File of user ids, one per line (- for standard input); prints the CSV "
+      "user,item,score,fallback, fallback = popularity for a user the model does not know");
+  user->excludes(users);
   sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(Positive());
   sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
   AddLookupKeyOption(*sub, o->key_file);
@@ -175,21 +217,27 @@ void AddRecommend(CommandTree& tree) {
                       "the key the model was trained with (train itemcf|usercf --encrypt-key), to "
                       "open its sealed model.ecps");
   AddConfigOption(*sub);
-  sub->callback([o, sel = tree.selected] {
-    *sel = [o]() -> Status {
-      ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
+  sub->callback([o, user, users, sel = tree.selected] {
+    *sel = [o, batch = users->count() > 0, single = user->count() > 0]() -> Status {
+      if (!batch && !single) return InvalidArgument("give --user ID or --users FILE");
+      std::vector<std::string> ids{o->user};
+      if (batch) {
+        ECPS_ASSIGN_OR_RETURN(ids, models::cf::ReadIdList(o->users));
+      }
+      std::vector<std::string> lookup = ids;  // the ids as the model holds them
+      if (!o->key_file.empty()) {
+        ECPS_ASSIGN_OR_RETURN(const auto key, privacy::PseudonymKey::Load(o->key_file));
+        for (auto& id : lookup) id = privacy::Pseudonymize(key, id);
+      }
       ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(o->encrypt_key));
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model, encrypt.get()));
-      const auto pop = models::cf::Popularity::From(m.item_count);
+      models::cf::Recommender r(m);
+      const auto n = static_cast<std::size_t>(o->n);
+      if (batch) return PrintBatch(m, r, ids, lookup, n, o->fill);
       std::vector<models::cf::Scored> top;
-      const std::int64_t u = models::cf::IdIndex(m.user_ids).Find(o->user);
-      if (u < 0) {
-        std::fprintf(stderr, "ecps: user \"%s\" is not in the model: most popular items\n", o->user.c_str());
-        models::cf::PopularTop(static_cast<std::size_t>(o->n), {}, pop, &top);
-      } else {
-        models::cf::ItemScores scores(static_cast<std::uint32_t>(m.item_ids.size()));
-        models::cf::RecommendForUser(m, pop, static_cast<std::uint32_t>(u), static_cast<std::size_t>(o->n), o->fill,
-                                     &scores, &top);
+      if (r.Recommend(lookup[0], n, o->fill, &top)) {
+        std::fprintf(stderr, "ecps: user \"%s\" is not in the model: most popular items\n",
+                     lookup[0].c_str());
       }
       std::vector<std::pair<std::string, double>> rows;
       for (const auto& s : top) rows.emplace_back(m.item_ids[s.item], s.score);
@@ -199,11 +247,30 @@ void AddRecommend(CommandTree& tree) {
   });
 }
 
+// Prints the neighbours of `entities` (ids `given`, as the user wrote them) as the CSV
+// item|user,neighbor,score,fallback, fallback = attributes for a cold item.
+Status PrintNeighborBatch(const models::cf::CfModel& m, const std::vector<std::string>& given,
+                          const std::vector<std::uint32_t>& entities, std::size_t n) {
+  const auto& ids = m.item_based() ? m.item_ids : m.user_ids;
+  std::string text = fmt::format("{},neighbor,score,fallback\n", m.item_based() ? "item" : "user");
+  char score[64];
+  for (std::size_t i = 0; i < entities.size(); ++i) {
+    bool cold = false;
+    const std::string id = models::CsvField(given[i]);
+    for (const auto& s : models::cf::NeighborsOf(m, entities[i], n, &cold)) {
+      std::snprintf(score, sizeof score, "%.6g", s.score);
+      text += fmt::format("{},{},{},{}\n", id, models::CsvField(ids[s.item]), score,
+                          cold ? "attributes" : "");
+    }
+  }
+  return WriteStdout(text);
+}
+
 void AddSimilar(CommandTree& tree) {
   struct Opts {
     std::string model;
-    std::string item;
-    std::string user;
+    std::string item, user;    // one id
+    std::string items, users;  // a file of ids
     int n = 10;
     std::string key_file;
     std::string encrypt_key;
@@ -214,7 +281,18 @@ void AddSimilar(CommandTree& tree) {
   sub->add_option("--model", o->model, "Model folder (or its model.ecps)")->required();
   auto* item = sub->add_option("--item", o->item, "Item id (itemcf models)");
   auto* user = sub->add_option("--user", o->user, "User id (usercf models)");
-  item->excludes(user);
+  auto* items = sub->add_option(
+      "--items", o->items,
+      "File of item ids, one per line (- for standard input; itemcf models): prints the CSV "
+      "item,neighbor,score,fallback, fallback = attributes for a cold item");
+  auto* users = sub->add_option("--users", o->users,
+                                "File of user ids, one per line (- for standard input; usercf "
+                                "models): prints the CSV user,neighbor,score,fallback");
+  for (auto* a : {item, user, items, users}) {
+    for (auto* b : {item, user, items, users}) {
+      if (a != b) a->excludes(b);
+    }
+  }
   sub->add_option("-n,--top-n", o->n, "Number of neighbours")->capture_default_str()->check(Positive());
   AddLookupKeyOption(*sub, o->key_file);
   AddEncryptKeyOption(*sub, o->encrypt_key,
@@ -223,31 +301,61 @@ void AddSimilar(CommandTree& tree) {
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
-      ECPS_RETURN_IF_ERROR(PseudonymizeLookup(o->key_file, &o->user));
+      const bool batch = !o->items.empty() || !o->users.empty();
+      std::vector<std::string> given{o->user.empty() ? o->item : o->user};
+      if (batch) {
+        ECPS_ASSIGN_OR_RETURN(given,
+                              models::cf::ReadIdList(o->users.empty() ? o->items : o->users));
+      }
+      std::vector<std::string> lookup = given;  // the ids as the model holds them
+      if (!o->key_file.empty() && (!o->user.empty() || !o->users.empty())) {
+        ECPS_ASSIGN_OR_RETURN(const auto key, privacy::PseudonymKey::Load(o->key_file));
+        for (auto& id : lookup) id = privacy::Pseudonymize(key, id);
+      }
       ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(o->encrypt_key));
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model, encrypt.get()));
       const bool by_item = m.item_based();
-      const std::string& id = by_item ? o->item : o->user;
-      if (id.empty()) {
+      const char* what = by_item ? "item" : "user";
+      const bool asked_items = !o->item.empty() || !o->items.empty();
+      if (given[0].empty() && !batch) {
         return InvalidArgument(
-            fmt::format("{}: this model is {}: give --{}", o->model, m.kind, by_item ? "item" : "user"));
+            fmt::format("{}: this model is {}: give --{}", o->model, m.kind, what));
+      }
+      if (asked_items != by_item) {
+        return InvalidArgument(fmt::format("{}: this model is {}: give --{} or --{}s", o->model,
+                                           m.kind, what, what));
       }
       const auto& ids = by_item ? m.item_ids : m.user_ids;
-      const std::int64_t e = models::cf::IdIndex(ids).Find(id);
-      if (e < 0) return NotFound(fmt::format("{} \"{}\" is not in the model {}", by_item ? "item" : "user", id, o->model));
-      const auto ei = static_cast<std::uint32_t>(e);
-      const bool cold = by_item && m.Mix().Cold(ei);
-      if (cold) std::fprintf(stderr, "ecps: \"%s\" is a cold item: neighbours by attributes\n", id.c_str());
-      const auto& lists = cold ? m.content : m.neighbors;
-      auto nb = lists.Ids(ei);
-      auto sc = lists.Scores(ei);
-      std::vector<std::pair<std::string, double>> rows;
-      for (std::size_t t = 0; t < nb.size() && rows.size() < static_cast<std::size_t>(o->n); ++t) {
-        if (nb[t] == models::cf::NeighborLists::kNone) break;
-        rows.emplace_back(ids[nb[t]], sc[t]);
+      const models::cf::IdIndex index(ids);
+      std::vector<std::uint32_t> entities;
+      for (std::size_t i = 0; i < lookup.size(); ++i) {
+        const std::int64_t e = index.Find(lookup[i]);
+        if (e >= 0) {
+          entities.push_back(static_cast<std::uint32_t>(e));
+        } else if (batch) {
+          const std::string& list = o->users.empty() ? o->items : o->users;
+          return NotFound(fmt::format("{}:{}: {} \"{}\" is not in the model {}",
+                                      list == "-" ? "stdin" : list, i + 1, what, given[i],
+                                      o->model));
+        } else {
+          return NotFound(
+              fmt::format("{} \"{}\" is not in the model {}", what, given[i], o->model));
+        }
       }
-      PrintCsv(rows, by_item ? "item,score" : "user,score");
-      return Status::Ok();
+      const auto n = static_cast<std::size_t>(o->n);
+      if (!batch) {
+        bool cold = false;
+        const auto top = models::cf::NeighborsOf(m, entities[0], n, &cold);
+        if (cold) {
+          std::fprintf(stderr, "ecps: \"%s\" is a cold item: neighbours by attributes\n",
+                       given[0].c_str());
+        }
+        std::vector<std::pair<std::string, double>> rows;
+        for (const auto& s : top) rows.emplace_back(ids[s.item], s.score);
+        PrintCsv(rows, by_item ? "item,score" : "user,score");
+        return Status::Ok();
+      }
+      return PrintNeighborBatch(m, given, entities, n);
     };
   });
 }

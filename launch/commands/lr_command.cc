@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <type_traits>
 
@@ -12,12 +13,15 @@
 #include "launch/command.h"
 #include "launch/memory.h"
 #include "launch/privacy_options.h"
+#include "models/common/csv_field.h"
 #include "models/common/model_file.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
 #include "models/lr/lr_model.h"
+#include "models/lr/row_ids.h"
 #include "privacy/rdp_accountant.h"
 #include "util/files.h"
+#include "worker/feature_csv.h"
 
 namespace ecps::launch {
 namespace {
@@ -271,21 +275,68 @@ void AddLinRegTrain(CommandTree& tree) {
   });
 }
 
+// `ecps predict`'s output: a header, then each row's id and score with `digits` significant
+// digits (8 for probabilities, 17 for linreg values), in file order.
+template <class T>
+std::string PredictionCsv(const char* score_name, int digits, const std::vector<std::string>& ids,
+                          const std::vector<T>& scores) {
+  std::string text = fmt::format("id,{}\n", score_name);
+  text.reserve(text.size() + scores.size() * 32);
+  for (std::size_t r = 0; r < scores.size(); ++r) {
+    models::AppendCsvField(&text, ids[r]);
+    text += ',';
+    fmt::format_to(std::back_inserter(text), "{:.{}g}", scores[r], digits);
+    text += '\n';
+  }
+  return text;
+}
+
+// Scores the rows of `data` with `model` (lr or linreg) and returns predict's output.
+template <class Model>
+Result<std::string> PredictText(const Model& model, const std::string& data,
+                                const std::string& id_column) {
+  if (model.format != static_cast<std::uint8_t>(worker::DataFormat::kCsv) &&
+      id_column != worker::kLineId) {
+    return InvalidArgument(fmt::format(
+        "--id-column {}: only CSV data has named columns; libsvm/libffm rows are identified by "
+        "their line number (@line)",
+        id_column));
+  }
+  std::vector<std::uint64_t> offsets;
+  if constexpr (std::is_same_v<Model, models::lr::LinRegModel>) {
+    ECPS_ASSIGN_OR_RETURN(std::vector<double> y,
+                          models::lr::PredictLinRegFile(model, data, &offsets));
+    ECPS_ASSIGN_OR_RETURN(auto ids, models::lr::RowIds(data, offsets, id_column, model.delimiter));
+    return PredictionCsv("prediction", 17, ids, y);
+  } else {
+    ECPS_ASSIGN_OR_RETURN(std::vector<float> p, models::lr::PredictFile(model, data, &offsets));
+    ECPS_ASSIGN_OR_RETURN(auto ids, models::lr::RowIds(data, offsets, id_column, model.delimiter));
+    return PredictionCsv("probability", 8, ids, p);
+  }
+}
+
 void AddPredict(CommandTree& tree) {
   struct Opts {
     std::string model, data, out, encrypt_key;
+    std::string id_column = worker::kLineId;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
       "predict",
       "Score a data file with a trained model: one probability per row (`ecps train lr`) or one "
-      "predicted value per row (`ecps train linreg`)");
+      "predicted value per row (`ecps train linreg`), beside the row's id");
   sub->add_option("--model", o->model, "Model folder written by `ecps train lr|linreg` (or its model.bin)")
       ->required();
   sub->add_option("--data", o->data, "Rows to score, in the model's format (labels optional)")->required();
   sub->add_option("--out", o->out,
-                  "Output file (- for standard output): one probability or value per input row, in order")
+                  "Output CSV file (- for standard output): the header id,probability (lr) or "
+                  "id,prediction (linreg), then one line per input row, in order")
       ->required();
+  sub->add_option("--id-column", o->id_column,
+                  "CSV --data: the column whose value is each row's id (\"\" for an unnamed one); "
+                  "@line: the row's 1-based line number in --data (the only choice for "
+                  "libsvm/libffm)")
+      ->capture_default_str();
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "the key the model was trained with (train lr|linreg --encrypt-key), to open "
                       "its sealed model.bin; the output here is written plain");
@@ -298,14 +349,10 @@ void AddPredict(CommandTree& tree) {
       std::string text;
       if (kind == models::lr::LinRegModel::kKind) {
         ECPS_ASSIGN_OR_RETURN(models::lr::LinRegModel model, models::lr::LoadLinRegModel(path, key.get()));
-        ECPS_ASSIGN_OR_RETURN(std::vector<double> y, models::lr::PredictLinRegFile(model, o->data));
-        text.reserve(y.size() * 20);
-        for (double v : y) text += fmt::format("{:.17g}\n", v);
+        ECPS_ASSIGN_OR_RETURN(text, PredictText(model, o->data, o->id_column));
       } else if (kind == models::lr::LrModel::kKind) {
         ECPS_ASSIGN_OR_RETURN(models::lr::LrModel model, models::lr::LoadLrModel(path, key.get()));
-        ECPS_ASSIGN_OR_RETURN(std::vector<float> p, models::lr::PredictFile(model, o->data));
-        text.reserve(p.size() * 12);
-        for (float v : p) text += fmt::format("{:.8g}\n", v);
+        ECPS_ASSIGN_OR_RETURN(text, PredictText(model, o->data, o->id_column));
       } else {
         return InvalidArgument(fmt::format(
             "{}: this is a {} model; `ecps predict` scores lr and linreg models (k-means: `ecps segment`, "

@@ -13,6 +13,7 @@
 #include "models/common/model_file.h"
 #include "models/lr/lr_data.h"
 #include "models/lr/lr_model.h"
+#include "models/lr/row_ids.h"
 #include "ps/collective.h"
 #include "util/files.h"
 
@@ -220,7 +221,9 @@ Result<LinRegModel> LoadLinRegModel(const std::string& path, const privacy::Encr
   return m;
 }
 
-Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model, const std::string& data_path) {
+Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model,
+                                              const std::string& data_path,
+                                              std::vector<std::uint64_t>* offsets) {
   worker::ParserOptions o;
   o.format = static_cast<worker::DataFormat>(model.format);
   o.hash_bits = model.hash_bits;
@@ -238,6 +241,7 @@ Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model, const st
   ECPS_ASSIGN_OR_RETURN(worker::SparseData data, worker::LoadRows({all}, parser, lo, nullptr));
   std::vector<double> y(data.rows());
   for (std::size_t r = 0; r < data.rows(); ++r) y[r] = Predict(data.keys(r), data.values(r), model.coef);
+  if (offsets != nullptr) *offsets = RowOffsets(data);
   return y;
 }
 

@@ -82,8 +82,11 @@ struct LinRegModel {
 
 Result<LinRegModel> LoadLinRegModel(const std::string& path,
                                     const privacy::EncryptionKey* key = nullptr);
-/// The predicted value of every row of `data_path` under `model`, in file order.
-Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model, const std::string& data_path);
+/// The predicted value of every row of `data_path` under `model`, in file order; with
+/// `offsets`, also the byte offset of each row in the file (for row ids, row_ids.h).
+Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model,
+                                              const std::string& data_path,
+                                              std::vector<std::uint64_t>* offsets = nullptr);
 
 class LinRegJob final : public sched::Job {
  public:

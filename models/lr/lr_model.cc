@@ -11,6 +11,7 @@
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
 #include "models/lr/lr_kernels.h"
+#include "models/lr/row_ids.h"
 #include "util/files.h"
 #include "worker/line_reader.h"
 
@@ -172,7 +173,8 @@ Result<LrModel> LoadLrModel(const std::string& path, const privacy::EncryptionKe
   return m;
 }
 
-Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& data_path) {
+Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& data_path,
+                                       std::vector<std::uint64_t>* offsets) {
   ECPS_ASSIGN_OR_RETURN(worker::ExampleParser parser, model.MakeParser(data_path));
   worker::LoadOptions lo;
   lo.keep_values = !model.scaling.empty();
@@ -182,6 +184,7 @@ Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& 
   const std::vector<float> w = model.DenseWeights();
   std::vector<float> p;
   ScoreDense(data, w.data(), &p);
+  if (offsets != nullptr) *offsets = RowOffsets(data);
   return p;
 }
 

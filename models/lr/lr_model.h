@@ -107,8 +107,10 @@ Status SaveLrModel(const std::string& path, const LrModel& model,
 /// Refusals are DataErrors naming the file.
 Result<LrModel> LoadLrModel(const std::string& path, const privacy::EncryptionKey* key = nullptr);
 
-/// Probability of every row of `data_path` under `model`, in file order.
-Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& data_path);
+/// Probability of every row of `data_path` under `model`, in file order; with `offsets`, also
+/// the byte offset of each row in the file (for row ids, row_ids.h).
+Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& data_path,
+                                       std::vector<std::uint64_t>* offsets = nullptr);
 
 /// Feature names by key; several names for one key (hash collisions) are joined with " | ".
 class FeatureNames {

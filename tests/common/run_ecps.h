@@ -22,22 +22,33 @@ struct EcpsRun {
 };
 
 /// Runs `ECPS_BINARY args` through the shell (args are shell words; quote paths yourself),
-/// killed after `timeout_s`, with standard output discarded.
-inline EcpsRun RunEcps(const std::string& args, int timeout_s = 120) {
+/// killed after `timeout_s`, with standard output kept in `*out` (discarded when null).
+inline EcpsRun RunEcps(const std::string& args, std::string* out, int timeout_s = 120) {
   static std::atomic<int> counter{0};
-  const auto err_path = std::filesystem::temp_directory_path() /
-                        fmt::format("ecps_run_{}_{}.err", getpid(), counter++);
-  const std::string cmd = fmt::format("timeout {} {} {} > /dev/null 2> '{}'", timeout_s, ECPS_BINARY, args,
-                                      err_path.string());
+  const auto base = std::filesystem::temp_directory_path() /
+                    fmt::format("ecps_run_{}_{}", getpid(), counter++);
+  const std::string out_path = out ? base.string() + ".out" : "/dev/null";
+  const std::string err_path = base.string() + ".err";
+  const std::string cmd = fmt::format("timeout {} {} {} > '{}' 2> '{}'", timeout_s, ECPS_BINARY,
+                                      args, out_path, err_path);
   const int rc = std::system(cmd.c_str());  // NOLINT(concurrency-mt-unsafe)
   EcpsRun r;
   r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + (WIFSIGNALED(rc) ? WTERMSIG(rc) : 0);
-  std::ifstream in(err_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  std::filesystem::remove(err_path);
+  const auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::filesystem::remove(path);
+    return ss.str();
+  };
+  r.err = slurp(err_path);
+  if (out) *out = slurp(out_path);
   return r;
+}
+
+/// As above, standard output discarded.
+inline EcpsRun RunEcps(const std::string& args, int timeout_s = 120) {
+  return RunEcps(args, nullptr, timeout_s);
 }
 
 }  // namespace ecps::testing

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <sstream>
+#include <tuple>
 
 #include "launch/command.h"
 #include "tests/pipeline/pipeline_support.h"
@@ -292,9 +294,11 @@ TEST_F(Inputs, BlankLinesAreSkippedByEveryReader) {
   // A blank line holds no row: lr (CSV and libsvm), predict and k-means all skip it.
   Write("blank.csv", "x,c,y\n1,a,0\n\n2,b,1\n   \n3,a,0\n4,b,1\n\n");
   Write("blank.svm", "1 1:1\n\n0 2:1\n1 1:1 3:1\n\n0 2:1\n");
-  for (const auto& [file, format] :
-       {std::pair<std::string, std::string>{"blank.csv", "csv --label-column y"},
-        {"blank.svm", "libsvm"}}) {
+  // predict's ids are the line numbers of the rows.
+  for (const auto& [file, format, ids] :
+       {std::tuple<std::string, std::string, std::string>{"blank.csv", "csv --label-column y",
+                                                          "2 4 6 7 "},
+        {"blank.svm", "libsvm", "1 3 4 6 "}}) {
     CommandRun r =
         Ecps(fmt::format("train lr --train {} --format {} --holdout 0 --local --quiet --out {}",
                          Path(file), format, Path("lr_" + file)));
@@ -303,7 +307,14 @@ TEST_F(Inputs, BlankLinesAreSkippedByEveryReader) {
     CommandRun p =
         Ecps(fmt::format("predict --model {} --data {} --out -", Path("lr_" + file), Path(file)));
     ASSERT_EQ(p.rc, 0) << file << "\n" << p.out;
-    EXPECT_EQ(std::count(p.out.begin(), p.out.end(), '\n'), 4) << "one line per row:\n" << p.out;
+    EXPECT_EQ(std::count(p.out.begin(), p.out.end(), '\n'), 5)
+        << "a header, one line per row:\n" << p.out;
+    std::istringstream lines(p.out);
+    std::string got;
+    for (std::string line; std::getline(lines, line);) {
+      if (line != "id,probability") got += line.substr(0, line.find(',')) + " ";
+    }
+    EXPECT_EQ(got, ids) << p.out;
   }
   Write("blankusers.csv", "id,a\n1,2\n\n2,3\n3,9\n\n");
   CommandRun k = Ecps(fmt::format(

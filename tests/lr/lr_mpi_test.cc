@@ -64,7 +64,12 @@ TEST(LrMpi, OneTwoAndFourWorkersUnderMpirunMatchSingleNode) {
             0);
   std::vector<float> p, y;
   std::istringstream pred(testing::ReadText(dir / "pred.txt")), test(testing::ReadText(dir / "test.svm"));
-  for (std::string line; std::getline(pred, line);) p.push_back(std::stof(line));
+  std::string header;
+  ASSERT_TRUE(std::getline(pred, header));
+  EXPECT_EQ(header, "id,probability");
+  for (std::string line; std::getline(pred, line);) {
+    p.push_back(std::stof(line.substr(line.find(',') + 1)));
+  }
   for (std::string line; std::getline(test, line);) y.push_back(line[0] == '1' ? 1.0f : 0.0f);
   ASSERT_EQ(p.size(), y.size());
   EXPECT_NEAR(BinaryEval::From(p, y, 0.5).ToJson(0.5)["auc"].get<double>(), Metrics(dir / "np6")["auc"].get<double>(),

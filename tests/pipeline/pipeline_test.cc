@@ -165,9 +165,13 @@ TEST(Cli, BadFeatindexStopsBeforeTrainingAndPredictWritesToStdout) {
   std::size_t rows = 0;
   for (char ch : Slurp(test)) rows += ch == '\n';
   std::istringstream lines(p.out);
+  std::string header;
+  ASSERT_TRUE(std::getline(lines, header));
+  EXPECT_EQ(header, "id,probability");
   std::size_t n = 0;
   for (std::string line; std::getline(lines, line); ++n) {
-    const double v = std::stod(line);
+    EXPECT_EQ(line.substr(0, line.find(',')), std::to_string(n + 1)) << "the row's line number";
+    const double v = std::stod(line.substr(line.find(',') + 1));
     EXPECT_TRUE(v > 0 && v < 1) << line;
   }
   EXPECT_EQ(n, rows);

@@ -101,6 +101,23 @@ std::vector<std::string> Split(const std::string& line, char sep = ',') {
   return f;
 }
 
+// The scores of `ecps predict`'s output `text`, after checking its header (id,`score`) and
+// that its ids are the line numbers first_line, first_line + 1, ... (one row per line).
+std::vector<std::string> PredictScores(const std::string& text, const std::string& score,
+                                       int first_line) {
+  auto lines = Lines(text);
+  EXPECT_FALSE(lines.empty());
+  if (lines.empty()) return {};
+  EXPECT_EQ(lines[0], "id," + score);
+  std::vector<std::string> scores;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto comma = lines[i].find(',');
+    EXPECT_EQ(lines[i].substr(0, comma), std::to_string(first_line + i - 1)) << lines[i];
+    scores.push_back(lines[i].substr(comma + 1));
+  }
+  return scores;
+}
+
 // Every match of `re`'s groups, joined with commas, one string per match.
 std::vector<std::string> Matches(const std::string& text, const std::string& re) {
   std::vector<std::string> out;
@@ -196,8 +213,10 @@ class ServeTest : public ::testing::Test {
       body["instances"].push_back(RowObject(header, Split(rows[i]), ""));
     const Answer a = Post(port_, fmt::format("/v1/models/{}:predict", model), body.dump());
     ASSERT_EQ(a.status, 200) << a.body;
-    const auto cli = Lines(Capture(fmt::format(
-        "predict --model {0}/{1} --data {0}/ctr_in.csv --out -", dir_.string(), model)));
+    const auto cli = PredictScores(
+        Capture(fmt::format("predict --model {0}/{1} --data {0}/ctr_in.csv --out -", dir_.string(),
+                            model)),
+        model == "lin" ? "prediction" : "probability", 2);
     const auto got = Matches(a.body, "([-+0-9.e]+)(?:, |\\])");
     ASSERT_EQ(cli.size(), n);
     EXPECT_EQ(got, cli) << a.body;
@@ -227,7 +246,9 @@ TEST_F(ServeTest, AnswersEqualTheCommandLineTools) {
   ASSERT_EQ(a.status, 200) << a.body;
   EXPECT_EQ(
       Matches(a.body, "([-+0-9.e]+)(?:, |\\])"),
-      Lines(Capture(fmt::format("predict --model {0}/imp --data {0}/imp_in.libsvm --out -", d))));
+      PredictScores(
+          Capture(fmt::format("predict --model {0}/imp --data {0}/imp_in.libsvm --out -", d)),
+          "probability", 1));
 
   // k-means: segment, distance, risk and anomaly of 30 users (:segment and :predict).
   const auto users = Lines(Slurp(dir_ / "data/users.csv"));

@@ -1,0 +1,85 @@
+#include "models/cf/recommender.h"
+
+#include <deque>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "worker/csv.h"
+
+namespace ecps::models::cf {
+
+Recommender::Recommender(const CfModel& model)
+    : model_(model),
+      users_(model.user_ids),
+      pop_(Popularity::From(model.item_count)),
+      scores_(static_cast<std::uint32_t>(model.item_ids.size())) {}
+
+bool Recommender::Recommend(std::string_view user, std::size_t n, bool fill,
+                            std::vector<Scored>* out) {
+  const std::int64_t u = users_.Find(user);
+  if (u < 0) {
+    PopularTop(n, {}, pop_, out);
+    return true;
+  }
+  RecommendForUser(model_, pop_, static_cast<std::uint32_t>(u), n, fill, &scores_, out);
+  return false;
+}
+
+std::vector<Scored> NeighborsOf(const CfModel& model, std::uint32_t e, std::size_t n, bool* cold) {
+  *cold = model.item_based() && model.Mix().Cold(e);
+  const NeighborLists& lists = *cold ? model.content : model.neighbors;
+  auto ids = lists.Ids(e);
+  auto scores = lists.Scores(e);
+  std::vector<Scored> out;
+  for (std::size_t t = 0; t < ids.size() && out.size() < n; ++t) {
+    if (ids[t] == NeighborLists::kNone) break;
+    out.push_back({ids[t], scores[t]});
+  }
+  return out;
+}
+
+namespace {
+
+// The id on one line of an id list, or what is wrong with the line.
+Result<std::string> IdOnLine(std::string_view line) {
+  if (worker::Trim(line).empty()) return DataError("blank line: one user id per line");
+  std::vector<std::string_view> fields;
+  std::deque<std::string> scratch;
+  ECPS_RETURN_IF_ERROR(worker::SplitCsv(line, ',', &fields, &scratch));
+  if (fields.size() != 1) {
+    return DataError(fmt::format("{} comma-separated fields; one user id per line (quote an id "
+                                 "that holds a comma)", fields.size()));
+  }
+  if (worker::Trim(fields[0]).size() != fields[0].size()) {
+    return DataError(fmt::format("spaces around the id \"{}\"", fields[0]));
+  }
+  if (fields[0].empty()) return DataError("empty id \"\"");
+  return std::string(fields[0]);
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ReadIdList(const std::string& path) {
+  const bool from_stdin = path == "-";
+  const std::string name = from_stdin ? "stdin" : path;
+  std::ifstream file;
+  if (!from_stdin) {
+    file.open(path, std::ios::binary);
+    if (!file) return NotFound(fmt::format("{}: cannot open the user list", path));
+  }
+  std::istream& in = from_stdin ? std::cin : file;
+  std::vector<std::string> ids;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    auto id = IdOnLine(line);
+    if (!id.ok()) return DataError(fmt::format("{}:{}: {}", name, number, id.status().message()));
+    ids.push_back(std::move(*id));
+  }
+  if (in.bad()) return IoError(fmt::format("{}: read failed", name));
+  return ids;
+}
+
+}  // namespace ecps::models::cf
