@@ -241,7 +241,7 @@ TEST_F(Inputs, ShortKIsTheKOfTheModelAndHelpOffersOnlyAcceptedConsistencies) {
       "train kmeans --data {} --id-column id --features a,b -k 3 --local --quiet --out {}",
       Path("users.csv"), Path("k3")));
   ASSERT_EQ(k.rc, 0) << k.out;
-  EXPECT_EQ(Json(dir_ / "k3/metrics.json")["config"]["k"], 3) << Slurp(dir_ / "k3/metrics.json");
+  EXPECT_EQ(Json(dir_ / "k3/metrics.json")["k"], 3) << Slurp(dir_ / "k3/metrics.json");
   // train kmeans runs bsp only: its --help offers nothing else, and ssp is refused with why.
   CommandRun help = Ecps("train kmeans --help");
   EXPECT_NE(help.out.find("--consistency TEXT:{bsp}"), std::string::npos) << help.out;
