@@ -194,7 +194,8 @@ TEST(PseudonymE2e, SegmentWritesTheTrainingsPseudonymsAndDropsOptOuts) {
   const std::set<std::string> opted{shop.user_ids[2], shop.user_ids[99]};
   const auto list = shop.dir / "segment_opt_outs.txt";
   WriteBytes(list, fmt::format("{}\n{}\n", shop.user_ids[2], shop.user_ids[99]));
-  r = segment("kept.csv", KeyOption(shop.key1) + fmt::format(" --exclude-users '{}'", list.string()));
+  r = segment("kept.csv",
+              KeyOption(shop.key1) + fmt::format(" --exclude-users '{}'", list.string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find(fmt::format("{} users assigned (0 bad rows skipped, 2 rows of opted-out "
                                    "users dropped)",

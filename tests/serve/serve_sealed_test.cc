@@ -101,9 +101,10 @@ class ServeSealed : public ::testing::Test {
   // `ecps predict --encrypt-key` of the one-line file with the model in `model`.
   std::string Predicted(const std::string& model) const {
     const auto out = dir_ / "predicted.txt";
-    const auto r = RunEcps(fmt::format("predict --model '{}' --data '{}' --out '{}' --encrypt-key '{}'",
-                                       (dir_ / model).string(), (dir_ / "one.libsvm").string(),
-                                       out.string(), key1_.string()));
+    const auto r = RunEcps(
+        fmt::format("predict --model '{}' --data '{}' --out '{}' --encrypt-key '{}'",
+                    (dir_ / model).string(), (dir_ / "one.libsvm").string(), out.string(),
+                    key1_.string()));
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::string p = ReadBytes(out);
     return p.substr(0, p.find('\n'));
@@ -156,9 +157,8 @@ TEST_F(ServeSealed, ServesWithTheKeyAndAFailedReloadKeepsTheOldModel) {
   EXPECT_EQ(report["reloaded"].size(), 0u) << text;
   ASSERT_EQ(report["failed"].size(), 1u) << text;
   EXPECT_EQ(report["failed"][0]["name"], "ctr");
-  EXPECT_NE(report["failed"][0]["error"].get<std::string>().find("wrong key, or the file was modified"),
-            std::string::npos)
-      << text;
+  const std::string error = report["failed"][0]["error"];
+  EXPECT_NE(error.find("wrong key, or the file was modified"), std::string::npos) << text;
   const std::string metrics = Request(port, http::verb::get, "/metrics").second;
   EXPECT_NE(metrics.find("\necps_serve_reload_failures_total 1\n"), std::string::npos) << metrics;
   EXPECT_EQ(score(), p1) << "the old model keeps serving";
