@@ -1,7 +1,8 @@
 // `ecps serve --encrypt-key` through the real binary: a sealed model folder is served with the
 // key and answers as `ecps predict --encrypt-key`; without the key, with another key or after a
 // changed byte the start fails (exit 2, naming the model); a reload that meets a changed file
-// keeps the old model serving and counts the failure, and a good sealed model swaps in.
+// keeps the old model serving and counts the failure, and a good sealed model swaps in; sealed
+// k-means and item-CF folders answer as segment and recommend do.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -174,6 +175,45 @@ TEST_F(ServeSealed, ServesWithTheKeyAndAFailedReloadKeepsTheOldModel) {
   ASSERT_EQ(kill(server.pid(), SIGTERM), 0);
   const auto ended = server.Wait(30);
   EXPECT_TRUE(ended.exited && ended.code == 0) << server.log();
+}
+
+TEST_F(ServeSealed, SealedKMeansAndItemCfFoldersAnswerWithTheKey) {
+  const std::string d = dir_.string();
+  for (const std::string& train :
+       {fmt::format("train kmeans --local -q --data {0}/data/users.csv --id-column user_id "
+                    "--features age,rating --k 3 --out {0}/seg",
+                    d),
+        fmt::format("train itemcf --local -q --train {0}/data/interactions.csv --out {0}/rec",
+                    d)}) {
+    const auto r = RunEcps(fmt::format("{} --encrypt-key '{}'", train, key1_.string()));
+    ASSERT_EQ(r.exit_code, 0) << train << "\n" << r.err;
+  }
+  const std::string serve =
+      fmt::format("serve --port 0 --model seg={0}/seg --model rec={0}/rec", d);
+  const auto refused = RunEcps(serve);
+  EXPECT_EQ(refused.exit_code, 2) << "sealed folders without the key";
+  Background server(fmt::format("{} {} --encrypt-key '{}'", ECPS_BINARY, serve, key1_.string()),
+                    dir_ / "serve.log");
+  const int port = PortOf(server);
+  ASSERT_NE(port, 0);
+  // The answers of the command-line tools, which open the same sealed files.
+  const std::string user = "u000001";
+  WriteBytes(dir_ / "one.csv", "user_id,age,rating\n" + user + ",37,4.3\n");
+  const auto r = RunEcps(fmt::format("segment --model {0}/seg --data {0}/one.csv --out {0}/one.out "
+                                     "--encrypt-key '{1}'",
+                                     d, key1_.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string row = ReadBytes(dir_ / "one.out");
+  const std::string cluster = row.substr(row.find('\n') + 1 + user.size() + 1, 1);
+  auto [status, text] = Request(port, http::verb::post, "/v1/models/seg:segment",
+                                R"({"instances": [{"age": 37, "rating": 4.3}]})");
+  ASSERT_EQ(status, 200) << text;
+  EXPECT_EQ(std::to_string(json::parse(text)["predictions"][0]["segment"].get<int>()), cluster)
+      << text << " vs " << row;
+  std::tie(status, text) =
+      Request(port, http::verb::post, "/v1/models/rec:recommend", R"({"user": "u000001", "n": 3})");
+  ASSERT_EQ(status, 200) << text;
+  EXPECT_EQ(json::parse(text)["items"].size(), 3u) << text;
 }
 
 }  // namespace
