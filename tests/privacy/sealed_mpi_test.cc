@@ -1,6 +1,6 @@
 // --encrypt-key under mpirun (only rank 0 writes, each rank loads the keys itself), together
 // with pseudonyms, opt-outs and --mask-columns: the sealed outputs open to the bytes of the
-// --local run's (k-means and item-CF are the same bits for any layout), LR's sealed model and
+// --local run's (k-means and CF are the same bits for any layout), LR's sealed model and
 // weight exports open and predict reads them, and no raw id reaches an output or the log.
 #include <sys/wait.h>
 
@@ -74,20 +74,22 @@ TEST(SealedMpi, KMeansWithPseudonymsOptOutsAndMaskedIds) {
   ExpectNoneOf(shop.user_ids, shop.dir / "km_mpi", log);
 }
 
-TEST(SealedMpi, ItemCfWithPseudonyms) {
+TEST(SealedMpi, ItemCfAndUserCfWithPseudonyms) {
   const auto& shop = Shop::Get();
-  const std::string log = RunBoth(
-      "cf", fmt::format("train itemcf --train '{}' --neighbors 5 -n 5 --pseudonymize-key '{}'",
-                        shop.interactions.string(), shop.key1.string()));
-  for (const char* file : {"model.ecps", "recommendations.csv", "neighbors.csv"}) {
-    const std::string mpi = Opened(shop.dir / "cf_mpi" / file);
-    EXPECT_EQ(mpi, Opened(shop.dir / "cf_local" / file)) << file;
-    EXPECT_GT(mpi.size(), 1000u) << file;
-    for (const auto& id : shop.user_ids) {
-      if (mpi.find(id) != std::string::npos) ADD_FAILURE() << id << " found in " << file;
+  for (const std::string kind : {"itemcf", "usercf"}) {
+    const std::string log = RunBoth(
+        kind, fmt::format("train {} --train '{}' --neighbors 5 -n 5 --pseudonymize-key '{}'", kind,
+                          shop.interactions.string(), shop.key1.string()));
+    for (const char* file : {"model.ecps", "recommendations.csv", "neighbors.csv"}) {
+      const std::string mpi = Opened(shop.dir / (kind + "_mpi") / file);
+      EXPECT_EQ(mpi, Opened(shop.dir / (kind + "_local") / file)) << kind << " " << file;
+      EXPECT_GT(mpi.size(), 1000u) << kind << " " << file;
+      for (const auto& id : shop.user_ids) {
+        if (mpi.find(id) != std::string::npos) ADD_FAILURE() << id << " found in " << file;
+      }
     }
+    ExpectNoneOf(shop.user_ids, shop.dir / (kind + "_mpi"), log);
   }
-  ExpectNoneOf(shop.user_ids, shop.dir / "cf_mpi", log);
 }
 
 TEST(SealedMpi, LrSealsModelAndWeightExports) {
