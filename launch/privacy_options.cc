@@ -7,7 +7,8 @@ Result<std::shared_ptr<const privacy::IdFilter>> IdPrivacyOptions::LoadFilter() 
   return privacy::IdFilter::Load(key_file, exclude_file);
 }
 
-void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& mask_help) {
+void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& mask_help,
+                         const std::string& counted_in) {
   auto* g = sub.add_option_group("Privacy of ids");
   g->add_option("--pseudonymize-key", o.key_file,
                 "Secret key file (>= 16 bytes, mode 600): every user id is replaced as it is read "
@@ -16,8 +17,8 @@ void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& 
                 "way)");
   g->add_option("--exclude-users", o.exclude_file,
                 "File of users who opted out, one id per line (raw ids; pseudonymised with "
-                "--pseudonymize-key): their rows are dropped as they are read, counted in "
-                "metrics.json (excluded_rows)");
+                "--pseudonymize-key): their rows are dropped as they are read, counted in " +
+                    counted_in);
   if (!mask_help.empty()) {
     g->add_option("--mask-columns", o.mask_columns, mask_help)->delimiter(',');
   }

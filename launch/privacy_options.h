@@ -25,8 +25,10 @@ struct IdPrivacyOptions {
 };
 
 /// Adds the "Privacy of ids" option group to `sub`. `mask_help` says which output columns
-/// --mask-columns may name; empty = the command takes no --mask-columns.
-void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& mask_help);
+/// --mask-columns may name; empty = the command takes no --mask-columns. `counted_in` says
+/// where the command reports the rows --exclude-users drops.
+void AddIdPrivacyOptions(CLI::App& sub, IdPrivacyOptions& o, const std::string& mask_help,
+                         const std::string& counted_in = "metrics.json (excluded_rows)");
 
 /// Adds --pseudonymize-key to a command that looks up a user id given on the command line
 /// (`recommend`, `similar`) in a model trained with that key.

@@ -27,7 +27,7 @@ std::string ModelRegistry::Reload() {
   nlohmann::json answer = {{"reloaded", nlohmann::json::array()},
                            {"failed", nlohmann::json::array()}};
   for (const auto& old : All()) {
-    auto loaded = LoadServedModel(old->name(), old->dir());
+    auto loaded = LoadServedModel(old->name(), old->dir(), old->encrypt_key());
     std::string error;
     if (!loaded.ok()) {
       error = loaded.status().message();

@@ -30,8 +30,9 @@ class ServedCf final : public ServedModel {
   std::string kind() const override { return model_.kind; }
   std::string verbs() const override { return "recommend, similar"; }
 
-  static Result<std::unique_ptr<ServedModel>> Load(const std::string& dir_or_file) {
-    ECPS_ASSIGN_OR_RETURN(models::cf::CfModel m, models::cf::LoadCfModel(dir_or_file));
+  static Result<std::unique_ptr<ServedModel>> Load(const std::string& dir_or_file,
+                                                    const privacy::EncryptionKey* key) {
+    ECPS_ASSIGN_OR_RETURN(models::cf::CfModel m, models::cf::LoadCfModel(dir_or_file, key));
     return std::unique_ptr<ServedModel>(new ServedCf(std::move(m)));
   }
 
@@ -120,8 +121,9 @@ class ServedCf final : public ServedModel {
 
 }  // namespace
 
-Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir) {
-  return ServedCf::Load(dir);
+Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir,
+                                                  const privacy::EncryptionKey* key) {
+  return ServedCf::Load(dir, key);
 }
 
 }  // namespace ecps::serve

@@ -24,9 +24,10 @@ class ServedKMeans final : public ServedModel {
   std::string kind() const override { return "kmeans"; }
   std::string verbs() const override { return "predict, segment"; }
 
-  static Result<std::unique_ptr<ServedModel>> Load(const std::string& path) {
+  static Result<std::unique_ptr<ServedModel>> Load(const std::string& path,
+                                                    const privacy::EncryptionKey* key) {
     auto m = std::make_unique<ServedKMeans>();
-    ECPS_ASSIGN_OR_RETURN(m->model_, models::kmeans::LoadKMeansModel(path));
+    ECPS_ASSIGN_OR_RETURN(m->model_, models::kmeans::LoadKMeansModel(path, key));
     m->schema_ = m->model_.schema;
     m->schema_.DropLabel();
     for (const auto& c : m->schema_.columns()) m->fields_.push_back(c.column);
@@ -102,8 +103,9 @@ class ServedKMeans final : public ServedModel {
 
 }  // namespace
 
-Result<std::unique_ptr<ServedModel>> LoadServedKMeans(const std::string& path) {
-  return ServedKMeans::Load(path);
+Result<std::unique_ptr<ServedModel>> LoadServedKMeans(const std::string& path,
+                                                      const privacy::EncryptionKey* key) {
+  return ServedKMeans::Load(path, key);
 }
 
 }  // namespace ecps::serve

@@ -25,7 +25,8 @@ class ServedLr final : public ServedModel {
   std::string kind() const override { return linreg_ ? "linreg" : "lr"; }
   std::string verbs() const override { return "predict"; }
 
-  static Result<std::unique_ptr<ServedModel>> Load(const std::string& path, bool linreg) {
+  static Result<std::unique_ptr<ServedModel>> Load(const std::string& path, bool linreg,
+                                                    const privacy::EncryptionKey* key) {
     auto m = std::make_unique<ServedLr>();
     m->linreg_ = linreg;
     worker::ParserOptions o;
@@ -40,11 +41,11 @@ class ServedLr final : public ServedModel {
       columns = &l.columns;
     };
     if (linreg) {
-      ECPS_ASSIGN_OR_RETURN(m->linreg_model_, models::lr::LoadLinRegModel(path));
+      ECPS_ASSIGN_OR_RETURN(m->linreg_model_, models::lr::LoadLinRegModel(path, key));
       space(m->linreg_model_);
       o.label_kind = worker::LabelKind::kReal;
     } else {
-      ECPS_ASSIGN_OR_RETURN(m->lr_model_, models::lr::LoadLrModel(path));
+      ECPS_ASSIGN_OR_RETURN(m->lr_model_, models::lr::LoadLrModel(path, key));
       space(m->lr_model_);
       m->dense_ = m->lr_model_.DenseWeights();
     }
@@ -146,9 +147,9 @@ class ServedLr final : public ServedModel {
 
 }  // namespace
 
-Result<std::unique_ptr<ServedModel>> LoadServedLr(const std::string& path,
-                                                  const std::string& kind) {
-  return ServedLr::Load(path, kind == models::lr::LinRegModel::kKind);
+Result<std::unique_ptr<ServedModel>> LoadServedLr(const std::string& path, const std::string& kind,
+                                                  const privacy::EncryptionKey* key) {
+  return ServedLr::Load(path, kind == models::lr::LinRegModel::kKind, key);
 }
 
 }  // namespace ecps::serve

@@ -22,26 +22,36 @@ Reply ErrorReply(int status, std::string_view message) {
   return Reply{status, "{\"error\": " + JsonString(message) + "}\n"};
 }
 
-Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& name,
-                                                           const std::string& dir) {
+namespace {
+
+// The kind's loader for the model file in `dir`.
+Result<std::unique_ptr<ServedModel>> LoadKind(const std::string& dir,
+                                              const privacy::EncryptionKey* key) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  std::unique_ptr<ServedModel> m;
   if (fs::is_directory(dir, ec) && fs::exists(fs::path(dir) / "model.ecps", ec)) {
-    ECPS_ASSIGN_OR_RETURN(m, LoadServedCf(dir));
-  } else {
-    ECPS_ASSIGN_OR_RETURN(std::string path, models::ModelFileIn(dir, "model.bin"));
-    ECPS_ASSIGN_OR_RETURN(std::string kind, models::ModelFileKind(path));
-    if (kind == models::lr::LrModel::kKind || kind == models::lr::LinRegModel::kKind) {
-      ECPS_ASSIGN_OR_RETURN(m, LoadServedLr(path, kind));
-    } else if (kind == models::kmeans::KMeansModel::kKind) {
-      ECPS_ASSIGN_OR_RETURN(m, LoadServedKMeans(path));
-    } else if (kind == models::cf::CfModel::kKind) {
-      ECPS_ASSIGN_OR_RETURN(m, LoadServedCf(path));
-    } else {
-      return InvalidArgument(fmt::format("{}: a {} model cannot be served", path, kind));
-    }
+    return LoadServedCf(dir, key);
   }
+  ECPS_ASSIGN_OR_RETURN(std::string path, models::ModelFileIn(dir, "model.bin"));
+  ECPS_ASSIGN_OR_RETURN(std::string kind, models::ModelFileKind(path, key));
+  if (kind == models::lr::LrModel::kKind || kind == models::lr::LinRegModel::kKind) {
+    return LoadServedLr(path, kind, key);
+  }
+  if (kind == models::kmeans::KMeansModel::kKind) return LoadServedKMeans(path, key);
+  if (kind == models::cf::CfModel::kKind) return LoadServedCf(path, key);
+  return InvalidArgument(fmt::format("{}: a {} model cannot be served", path, kind));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ServedModel>> LoadServedModel(
+    const std::string& name, const std::string& dir,
+    std::shared_ptr<const privacy::EncryptionKey> key) {
+  namespace fs = std::filesystem;
+  auto loaded = LoadKind(dir, key.get());
+  if (!loaded.ok()) return loaded.status().WithContext(fmt::format("model \"{}\"", name));
+  std::unique_ptr<ServedModel> m = std::move(*loaded);
+  m->key_ = std::move(key);
   if (std::ifstream in(fs::path(dir) / "metrics.json"); in) {
     const auto metrics = nlohmann::json::parse(in, nullptr, false);
     if (!metrics.is_discarded()) m->metrics_ = util::DumpJson(metrics);

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "privacy/sealed.h"
 #include "ps/status.h"
 #include "serve/reply.h"
 
@@ -40,23 +41,34 @@ class ServedModel {
   double loaded_at() const { return loaded_at_; }
   /// The training run's metrics.json (one line), or "null" when the folder has none.
   const std::string& metrics() const { return metrics_; }
+  /// The key the model file was opened with (`serve --encrypt-key`; null = none), which a
+  /// reload of the folder uses again.
+  const std::shared_ptr<const privacy::EncryptionKey>& encrypt_key() const { return key_; }
 
  protected:
   std::string name_, dir_;
   double loaded_at_ = 0;
   std::string metrics_ = "null";
-  friend Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string&,
-                                                                    const std::string&);
+  std::shared_ptr<const privacy::EncryptionKey> key_;
+  friend Result<std::shared_ptr<const ServedModel>> LoadServedModel(
+      const std::string&, const std::string&, std::shared_ptr<const privacy::EncryptionKey>);
 };
 
 /// Loads the model in `dir` (a training run's --out folder; its kind is read from the model
-/// file as `ecps predict`, `segment` and `recommend` do) and prepares it for serving.
-Result<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& name,
-                                                           const std::string& dir);
+/// file as `ecps predict`, `segment` and `recommend` do) and prepares it for serving. With
+/// `key`, a sealed model file is opened with it (a plain one still loads); a sealed file
+/// without the key, under another key or with a changed byte is refused (DataError naming
+/// the model and its file), as the command-line readers refuse it.
+Result<std::shared_ptr<const ServedModel>> LoadServedModel(
+    const std::string& name, const std::string& dir,
+    std::shared_ptr<const privacy::EncryptionKey> key = nullptr);
 
-// The kinds' loaders (one file each).
-Result<std::unique_ptr<ServedModel>> LoadServedLr(const std::string& path, const std::string& kind);
-Result<std::unique_ptr<ServedModel>> LoadServedKMeans(const std::string& path);
-Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir);
+// The kinds' loaders (one file each); `key` may be null (plain model files only).
+Result<std::unique_ptr<ServedModel>> LoadServedLr(const std::string& path, const std::string& kind,
+                                                  const privacy::EncryptionKey* key);
+Result<std::unique_ptr<ServedModel>> LoadServedKMeans(const std::string& path,
+                                                      const privacy::EncryptionKey* key);
+Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir,
+                                                  const privacy::EncryptionKey* key);
 
 }  // namespace ecps::serve

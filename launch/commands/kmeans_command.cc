@@ -196,6 +196,7 @@ void AddTrainKMeans(CommandTree& tree) {
 void AddSegment(CommandTree& tree) {
   auto o = std::make_shared<models::kmeans::SegmentOptions>();
   auto encrypt_key = std::make_shared<std::string>();
+  auto ids = std::make_shared<IdPrivacyOptions>();
   auto* sub = tree.root->add_subcommand(
       "segment", "Assign users to the segments of a trained k-means model (train kmeans --out DIR)");
   sub->add_option("--model", o->model_dir, "Folder of a k-means training run (holds model.bin)")->required();
@@ -208,16 +209,23 @@ void AddSegment(CommandTree& tree) {
   AddEncryptKeyOption(*sub, *encrypt_key,
                       "the key the model was trained with (train kmeans --encrypt-key), to open "
                       "its sealed model.bin; the output here is written plain");
+  AddIdPrivacyOptions(*sub, *ids, "", "the line segment prints on standard error");
   AddConfigOption(*sub);
-  sub->callback([o, encrypt_key, sel = tree.selected] {
-    *sel = [o, encrypt_key]() -> Status {
+  sub->callback([o, encrypt_key, ids, sel = tree.selected] {
+    *sel = [o, encrypt_key, ids]() -> Status {
       ECPS_ASSIGN_OR_RETURN(o->encrypt, LoadEncryptKey(*encrypt_key));
-      std::uint64_t skipped = 0;
-      ECPS_ASSIGN_OR_RETURN(std::uint64_t rows, models::kmeans::Segment(*o, &skipped));
+      ECPS_ASSIGN_OR_RETURN(o->ids, ids->LoadFilter());
+      std::uint64_t skipped = 0, excluded = 0;
+      ECPS_ASSIGN_OR_RETURN(std::uint64_t rows, models::kmeans::Segment(*o, &skipped, &excluded));
       if (o->out != "-") {
-        std::fprintf(stderr, "segment: %llu users assigned (%llu bad rows skipped) -> %s\n",
-                     static_cast<unsigned long long>(rows), static_cast<unsigned long long>(skipped),
-                     o->out.c_str());
+        const std::string dropped =
+            o->ids && o->ids->excluded_ids() > 0
+                ? fmt::format(", {} rows of opted-out users dropped", excluded)
+                : std::string();
+        std::fputs(fmt::format("segment: {} users assigned ({} bad rows skipped{}) -> {}\n", rows,
+                               skipped, dropped, o->out)
+                       .c_str(),
+                   stderr);
       }
       return Status::Ok();
     };

@@ -223,8 +223,8 @@ void AddLrTrain(CommandTree& tree) {
       ->capture_default_str()->check(NonNegative());
   AddDpOptions(*sub, lr.dp);
   AddEncryptKeyOption(*sub, o->encrypt_key,
-                      "model.bin is written sealed (metrics.json, weight exports and logs stay "
-                      "plain); predict --encrypt-key opens it");
+                      "model.bin and the weight exports weights.csv/.json are written sealed "
+                      "(metrics.json and logs stay plain); predict --encrypt-key opens the model");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   o->dp_group = sub->get_option_group("Differential privacy (DP-SGD)");
@@ -263,8 +263,8 @@ void AddLinRegTrain(CommandTree& tree) {
       ->capture_default_str()->check(NonNegative());
   sub->add_option("--seed", lin.seed, "Seed of the holdout split")->capture_default_str();
   AddEncryptKeyOption(*sub, o->encrypt_key,
-                      "model.bin is written sealed (metrics.json and logs stay plain); predict "
-                      "--encrypt-key opens it");
+                      "model.bin and coefficients.csv are written sealed (metrics.json and logs "
+                      "stay plain); predict --encrypt-key opens the model");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {

@@ -8,6 +8,7 @@
 
 #include "launch/command.h"
 #include "launch/interrupt.h"
+#include "launch/privacy_options.h"
 #include "serve/api.h"
 #include "serve/server.h"
 
@@ -18,6 +19,7 @@ void AddServeCommand(CommandTree& tree) {
     serve::ServerOptions server;
     std::vector<std::string> models;
     std::string token_file;
+    std::string encrypt_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -59,12 +61,18 @@ void AddServeCommand(CommandTree& tree) {
                   "(Authorization: Bearer TOKEN) and whose optional second line is the token of "
                   "/v1/admin/* (without it they answer 403); refused unless only its owner may "
                   "read it (chmod 600)");
+  AddEncryptKeyOption(*sub, o->encrypt_key,
+                      "the key the models were trained with (train --encrypt-key), to open their "
+                      "sealed model files, at start and at each reload (plain models load too); a "
+                      "wrong key or a changed file fails the start (exit 2) or that model's "
+                      "reload");
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       if (!o->token_file.empty()) {
         ECPS_ASSIGN_OR_RETURN(o->server.tokens, serve::LoadTokens(o->token_file));
       }
+      ECPS_ASSIGN_OR_RETURN(const auto key, LoadEncryptKey(o->encrypt_key));
       serve::ModelRegistry registry;
       for (const auto& spec : o->models) {
         const auto eq = spec.find('=');
@@ -78,7 +86,7 @@ void AddServeCommand(CommandTree& tree) {
         }
         if (registry.Find(name))
           return InvalidArgument(fmt::format("--model: \"{}\" given twice", name));
-        ECPS_ASSIGN_OR_RETURN(auto model, serve::LoadServedModel(name, spec.substr(eq + 1)));
+        ECPS_ASSIGN_OR_RETURN(auto model, serve::LoadServedModel(name, spec.substr(eq + 1), key));
         registry.Set(std::move(model));
       }
       InterruptibleScope scope;  // SIGTERM/SIGINT are recorded: the server drains, then exits 0

@@ -26,4 +26,12 @@ Status OutputFile::Commit() {
   return file_->Commit();
 }
 
+Status WriteOutputFile(const std::string& path, std::string_view content,
+                       const privacy::EncryptionKey* key) {
+  if (key == nullptr) return util::WriteFileAtomic(path, content);
+  const std::string label = std::filesystem::path(path).filename().string();
+  ECPS_ASSIGN_OR_RETURN(std::string sealed, privacy::Seal(*key, content, label));
+  return util::WriteFileAtomic(path, sealed);
+}
+
 }  // namespace ecps::models

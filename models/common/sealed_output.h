@@ -31,4 +31,9 @@ class OutputFile {
   std::string held_;
 };
 
+/// Writes `content` to `path` as one file: atomically (util::WriteFileAtomic) without a key,
+/// sealed under the file's base name with one.
+Status WriteOutputFile(const std::string& path, std::string_view content,
+                       const privacy::EncryptionKey* key);
+
 }  // namespace ecps::models

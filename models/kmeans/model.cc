@@ -123,7 +123,8 @@ Result<KMeansModel> LoadKMeansModel(const std::string& path, const privacy::Encr
   return m;
 }
 
-Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
+Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped,
+                              std::uint64_t* excluded) {
   ECPS_ASSIGN_OR_RETURN(std::string path, ModelFileIn(o.model_dir, "model.bin"));
   ECPS_ASSIGN_OR_RETURN(KMeansModel model, LoadKMeansModel(path, o.encrypt.get()));
   worker::FeatureSchema schema = model.schema;
@@ -153,7 +154,7 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
   std::vector<std::string> ids;
   std::vector<double> x, norms, d2;
   std::vector<std::int32_t> labels;
-  std::uint64_t written = 0, bad = 0;
+  std::uint64_t written = 0, bad = 0, dropped = 0;
 
   auto flush = [&]() -> Status {
     const std::size_t n = ids.size();
@@ -187,6 +188,7 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
 
   std::vector<double> row(d);
   std::string_view line;
+  std::string line_id, kept_id;
   while (true) {
     ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));
     if (!more) break;
@@ -199,12 +201,19 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
       ++bad;
       continue;
     }
-    model.normalizer.Apply(row.data(), 1);
     if (schema.line_ids()) {
-      ids.push_back(std::to_string(reader->LineNumber()));
-    } else {
-      ids.emplace_back(id);
+      line_id = std::to_string(reader->LineNumber());
+      id = line_id;
     }
+    if (o.ids) {
+      if (!o.ids->Map(id, &kept_id)) {
+        ++dropped;
+        continue;
+      }
+      id = kept_id;
+    }
+    model.normalizer.Apply(row.data(), 1);
+    ids.emplace_back(id);
     x.insert(x.end(), row.begin(), row.end());
     if (ids.size() >= kBatch) ECPS_RETURN_IF_ERROR(flush());
   }
@@ -212,6 +221,7 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped) {
   if (file) ECPS_RETURN_IF_ERROR(file->Commit());
   if (stdout_sink) std::fflush(stdout_sink);
   if (skipped) *skipped = bad;
+  if (excluded) *excluded = dropped;
   return written;
 }
 

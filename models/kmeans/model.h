@@ -13,6 +13,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "privacy/pseudonym.h"
 #include "privacy/sealed.h"
 #include "ps/status.h"
 #include "worker/feature_csv.h"
@@ -77,7 +78,8 @@ Result<KMeansModel> LoadKMeansModel(const std::string& path,
 
 /// `ecps segment`: assigns every row of `data` (a CSV with the model's id and feature columns)
 /// to its nearest centroid and writes id,cluster,distance,score,anomaly to `out` ("-" =
-/// stdout). Bad rows fail (file:line: column ...) unless skip_bad_rows. Returns rows written.
+/// stdout). Bad rows fail (file:line: column ...) unless skip_bad_rows. Returns rows written;
+/// `skipped` gets the bad rows skipped, `excluded` the rows of opted-out users dropped.
 struct SegmentOptions {
   std::string model_dir;
   std::string data;
@@ -86,7 +88,12 @@ struct SegmentOptions {
   int threads = 0;
   /// --encrypt-key: opens a sealed model.bin; null = the model must be plain.
   std::shared_ptr<const privacy::EncryptionKey> encrypt;
+  /// --pseudonymize-key/--exclude-users: each id (line ids too) is replaced by its pseudonym
+  /// as it is read, as `train kmeans` does, and opted-out users' rows are dropped; null = ids
+  /// as they are.
+  std::shared_ptr<const privacy::IdFilter> ids;
 };
-Result<std::uint64_t> Segment(const SegmentOptions& options, std::uint64_t* skipped = nullptr);
+Result<std::uint64_t> Segment(const SegmentOptions& options, std::uint64_t* skipped = nullptr,
+                              std::uint64_t* excluded = nullptr);
 
 }  // namespace ecps::models::kmeans

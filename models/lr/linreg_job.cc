@@ -11,6 +11,7 @@
 
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
+#include "models/common/sealed_output.h"
 #include "models/lr/lr_data.h"
 #include "models/lr/lr_model.h"
 #include "models/lr/row_ids.h"
@@ -372,7 +373,8 @@ Status LinRegJob::FinishScheduler(sched::JobContext&) {
     // coefficient: listed only when named.
     if (!name.empty()) csv += fmt::format("{},{},{:.17g}\n", CsvField(name), k, coef_[k]);
   }
-  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/coefficients.csv", csv));
+  ECPS_RETURN_IF_ERROR(
+      WriteOutputFile(options_.out + "/coefficients.csv", csv, options_.encrypt.get()));
   return util::WriteJsonFile(options_.out + "/metrics.json", metrics_);
 }
 

@@ -560,7 +560,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
     const WeightExport e = options_.export_weights;
     ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != WeightExport::kJson,
-                                       e != WeightExport::kCsv));
+                                       e != WeightExport::kCsv, options_.encrypt.get()));
   }
   metrics_["nonzero_weights"] = model_.keys.size();
   metrics_["num_keys"] = parser_->num_keys();

@@ -10,6 +10,7 @@
 
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
+#include "models/common/sealed_output.h"
 #include "models/lr/lr_kernels.h"
 #include "models/lr/row_ids.h"
 #include "util/files.h"
@@ -248,7 +249,7 @@ void AddCsvNames(const worker::ExampleParser& parser, const std::vector<std::vec
 }
 
 Status ExportWeights(const LrModel& model, const FeatureNames& names, const std::string& dir, bool csv_out,
-                     bool json_out) {
+                     bool json_out, const privacy::EncryptionKey* key) {
   std::vector<std::size_t> order(model.keys.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -263,14 +264,14 @@ Status ExportWeights(const LrModel& model, const FeatureNames& names, const std:
                    {"key", model.keys[i]},
                    {"weight", model.weights[i]}});
   }
-  if (csv_out) ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/weights.csv", csv));
+  if (csv_out) ECPS_RETURN_IF_ERROR(WriteOutputFile(dir + "/weights.csv", csv, key));
   if (!json_out) return Status::Ok();
   nlohmann::json j;
   j["algorithm"] = model.algorithm;
   j["num_keys"] = model.num_keys;
   j["nonzero_weights"] = model.keys.size();
   j["weights"] = std::move(arr);
-  return util::WriteJsonFile(dir + "/weights.json", j);
+  return WriteOutputFile(dir + "/weights.json", util::DumpJson(j, 2) + "\n", key);
 }
 
 }  // namespace ecps::models::lr

@@ -132,7 +132,9 @@ void AddCsvNames(const worker::ExampleParser& parser, const std::vector<std::vec
                  FeatureNames* names);
 
 /// Writes DIR/weights.csv (feature,key,weight) and/or DIR/weights.json, non-zero weights
-/// sorted by decreasing |weight|; unknown names are empty (csv) or null (json).
-Status ExportWeights(const LrModel& model, const FeatureNames& names, const std::string& dir, bool csv, bool json);
+/// sorted by decreasing |weight|; unknown names are empty (csv) or null (json). With `key`
+/// (--encrypt-key) each file is sealed (models/common/sealed_output.h): it holds the model.
+Status ExportWeights(const LrModel& model, const FeatureNames& names, const std::string& dir,
+                     bool csv, bool json, const privacy::EncryptionKey* key = nullptr);
 
 }  // namespace ecps::models::lr

@@ -175,6 +175,50 @@ TEST(PseudonymE2e, KMeansOptOutsEqualARunWithoutTheirRows) {
   ExpectNoneOf(shop.user_ids, out, log);
 }
 
+TEST(PseudonymE2e, SegmentWritesTheTrainingsPseudonymsAndDropsOptOuts) {
+  const auto& shop = Shop::Get();
+  const auto model = shop.dir / "km_for_segment", seg = shop.dir / "segment_out";
+  KMeans(shop.users, model, KeyOption(shop.key1));
+  fs::create_directories(seg);
+  const auto segment = [&](const std::string& file, const std::string& extra) {
+    return RunEcps(fmt::format("segment --model '{}' --data '{}' --out '{}' {}", model.string(),
+                               shop.users.string(), (seg / file).string(), extra));
+  };
+  // The same key: the ids are the training's, row for row, so the two outputs join.
+  auto r = segment("all.csv", KeyOption(shop.key1));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(FirstColumn(seg / "all.csv"), FirstColumn(model / "assignments.csv"));
+  std::string log = r.err;
+
+  // Opt-outs (raw ids in the list) are dropped and counted; the others keep their rows.
+  const std::set<std::string> opted{shop.user_ids[2], shop.user_ids[99]};
+  const auto list = shop.dir / "segment_opt_outs.txt";
+  WriteBytes(list, fmt::format("{}\n{}\n", shop.user_ids[2], shop.user_ids[99]));
+  r = segment("kept.csv",
+              KeyOption(shop.key1) + fmt::format(" --exclude-users '{}'", list.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find(fmt::format("{} users assigned (0 bad rows skipped, 2 rows of opted-out "
+                                   "users dropped)",
+                                   shop.user_ids.size() - 2)),
+            std::string::npos)
+      << r.err;
+  log += r.err;
+  const auto gone = Pseudonyms(shop.key1, {opted.begin(), opted.end()});
+  std::vector<std::string> want;
+  for (const auto& id : FirstColumn(seg / "all.csv")) {
+    if (!gone.contains(id)) want.push_back(id);
+  }
+  EXPECT_EQ(FirstColumn(seg / "kept.csv"), want);
+  EXPECT_EQ(want.size(), shop.user_ids.size() - 2);
+
+  // The same to standard output; no raw id in any file or log line.
+  const std::string out = EcpsOut(fmt::format("segment --model '{}' --data '{}' --out - {}",
+                                              model.string(), shop.users.string(),
+                                              KeyOption(shop.key1)));
+  EXPECT_EQ(out, ReadBytes(seg / "all.csv"));
+  ExpectNoneOf(shop.user_ids, seg, log + out);
+}
+
 class CfPseudonyms : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(CfPseudonyms, OutputsAndLogHoldPseudonymsOnly) {

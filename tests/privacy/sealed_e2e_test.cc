@@ -137,7 +137,12 @@ TEST(SealedE2e, LrSealsTheModelAndPredictOpensIt) {
                                        train.string(), out.string(), extra));
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
-  EXPECT_EQ(Opened(shop.key1, sealed / "model.bin"), ReadBytes(plain / "model.bin"));
+  // The weight exports hold the model too: sealed, and they open to the plain run's bytes.
+  for (const char* name : {"model.bin", "weights.csv", "weights.json"}) {
+    EXPECT_EQ(Opened(shop.key1, sealed / name), ReadBytes(plain / name)) << name;
+  }
+  EXPECT_NE(ReadBytes(plain / "weights.csv").find("feature,key,weight\n"), std::string::npos);
+  EXPECT_FALSE(privacy::LooksSealed(ReadBytes(sealed / "metrics.json")));
   const auto predict = [&](const fs::path& model, const std::string& extra) {
     return fmt::format("predict --model '{}' --data '{}' --out - {}", model.string(), test.string(),
                        extra);
@@ -152,6 +157,29 @@ TEST(SealedE2e, LrSealsTheModelAndPredictOpensIt) {
   const auto wrong = RunEcps(predict(sealed, KeyOption(shop.key2)));
   EXPECT_EQ(wrong.exit_code, 2);
   EXPECT_NE(wrong.err.find("wrong key, or the file was modified"), std::string::npos) << wrong.err;
+}
+
+TEST(SealedE2e, LinRegSealsTheModelAndTheCoefficients) {
+  const auto& shop = Shop::Get();
+  const auto plain = shop.dir / "linreg_plain", sealed = shop.dir / "linreg_sealed";
+  for (const auto& [out, extra] : {std::pair{plain, std::string()}, {sealed, KeyOption(shop.key1)}}) {
+    const auto r = RunEcps(fmt::format(
+        "train linreg --local --workers 2 --train '{}' --format csv --label-column rating "
+        "--out '{}' {}",
+        shop.users.string(), out.string(), extra));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  for (const char* name : {"model.bin", "coefficients.csv"}) {
+    EXPECT_EQ(Opened(shop.key1, sealed / name), ReadBytes(plain / name)) << name;
+  }
+  EXPECT_NE(ReadBytes(plain / "coefficients.csv").find("(intercept)"), std::string::npos);
+  // Another key or a changed byte does not open the coefficients.
+  const auto other = privacy::EncryptionKey::Load(shop.key2.string()).value();
+  std::string bytes = ReadBytes(sealed / "coefficients.csv");
+  EXPECT_FALSE(privacy::Open(other, bytes, "coefficients.csv").ok());
+  bytes[privacy::kSealOverhead] = static_cast<char>(bytes[privacy::kSealOverhead] ^ 0x20);
+  const auto key = privacy::EncryptionKey::Load(shop.key1.string()).value();
+  EXPECT_FALSE(privacy::Open(key, bytes, "coefficients.csv").ok());
 }
 
 }  // namespace

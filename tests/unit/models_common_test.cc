@@ -8,6 +8,7 @@
 
 #include "models/common/binary_metrics.h"
 #include "models/common/model_file.h"
+#include "models/common/sealed_output.h"
 
 namespace ecps::models {
 namespace {
@@ -122,6 +123,23 @@ TEST(ModelFile, SealedRoundTripAndRefusals) {
   }
   EXPECT_NE(LoadModel(path, "lr", 1, &back, &key).message().find("wrong key, or the file was modified"),
             std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(SealedOutput, WholeFilesArePlainWithoutAKeyAndSealedUnderTheirNameWithOne) {
+  auto dir = TempDir();
+  const std::string text = "feature,key,weight\nage,3,0.25\n";
+  const auto key = privacy::EncryptionKey::FromSecret("0123456789abcdef-output-key");
+  ASSERT_TRUE(WriteOutputFile((dir / "plain.csv").string(), text, nullptr).ok());
+  EXPECT_EQ(ReadAll((dir / "plain.csv").string()), text);
+  ASSERT_TRUE(WriteOutputFile((dir / "weights.csv").string(), text, &key).ok());
+  const std::string sealed = ReadAll((dir / "weights.csv").string());
+  EXPECT_EQ(sealed.size(), text.size() + privacy::kSealOverhead);
+  EXPECT_EQ(sealed.find("age"), std::string::npos);
+  auto opened = privacy::Open(key, sealed, "weights.csv");
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(*opened, text);
+  EXPECT_FALSE(privacy::Open(key, sealed, "weights.json").ok()) << "the name is the label";
   fs::remove_all(dir);
 }
 
