@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -125,10 +126,15 @@ Result<DpStart> StartDp(const DpOptions& options, bool sgd, std::uint64_t rows, 
 class DpNoise {
  public:
   static constexpr std::size_t kSlices = 64;
+  /// Values a slice noises before it hands them to AddTo's `then`.
+  static constexpr std::size_t kChunk = 4096;
   /// Streams from the OS's entropy, or with a test seed from seed + server_index.
   static Result<DpNoise> Make(const DpServerParams& params, int server_index);
-  /// Adds N(0, stddev²) to each value (snapped, see privacy/noise.h).
-  void AddTo(std::span<double> values, double stddev);
+  /// Adds N(0, stddev²) to each value (snapped, see privacy/noise.h). With `then`, calls
+  /// then(lo, hi) on each chunk [lo, hi) of at most kChunk values right after its noise (while
+  /// it is in cache), on the thread that noised it; chunks are disjoint.
+  void AddTo(std::span<float> values, double stddev,
+             const std::function<void(std::size_t, std::size_t)>& then = {});
 
  private:
   std::vector<privacy::GaussianNoise> slices_;
