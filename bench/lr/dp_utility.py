@@ -11,7 +11,12 @@ Private runs draw their noise and batches from the operating system, so each is 
   build/bench/lr/lr_gen_ctr --rows 2000000 --test-rows 500000 --out-train /tmp/ctr_train.svm \\
       --out-test /tmp/ctr_test.svm
   python3 bench/lr/dp_utility.py --ecps build/ecps --train /tmp/ctr_train.svm \\
-      --test /tmp/ctr_test.svm --hash-bits 18 --epochs 1 --sample-rate 0.01 --epsilons 0.5 1 2 8
+      --test /tmp/ctr_test.svm --hash-bits 18 --epochs 3 --sample-rate 0.02 --epsilons 0.5 1 2 8
+
+--shoppers CSV (online-shoppers-intention) writes a seeded 80/20 split as libsvm first (under DP
+ecps does not scale CSV columns from the data): numeric columns as log1p(x) / log1p(cap),
+clipped to [0, 1], with caps fixed beforehand from what the columns mean (SHOPPERS_CAPS, not
+from the data); categoricals one-hot at crc32("column=value") (no vocabulary from the data).
 """
 import argparse
 import json
@@ -22,6 +27,41 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
+
+SHOPPERS_CAPS = {"Administrative": 30, "Administrative_Duration": 3600, "Informational": 30,
+                 "Informational_Duration": 3600, "ProductRelated": 700, "ProductRelated_Duration": 36000,
+                 "BounceRates in %": 20, "ExitRates in %": 20, "PageValues": 400, "SpecialDay (probability)": 1}
+SHOPPERS_CATEGORIES = ["Month", "OperatingSystems", "Browser", "Region", "TrafficType", "VisitorType", "Weekend"]
+
+
+def shoppers_libsvm(path, work, seed=1, frac=0.8):
+    """The seeded 80/20 split of online_shoppers_intention.csv as (train, test) libsvm files."""
+    import csv
+    import math
+    import random
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    cut = round(frac * len(rows))
+    numeric = list(SHOPPERS_CAPS)
+    out = []
+    for name, idx in (("train", sorted(order[:cut])), ("test", sorted(order[cut:]))):
+        p = os.path.join(work, f"shoppers_{name}.svm")
+        with open(p, "w") as f:
+            for i in idx:
+                r = rows[i]
+                feats = {}
+                for j, c in enumerate(numeric):
+                    v = min(max(float(r[c]), 0.0), SHOPPERS_CAPS[c])
+                    feats[j + 1] = math.log1p(v) / math.log1p(SHOPPERS_CAPS[c])
+                for c in SHOPPERS_CATEGORIES:
+                    feats[100 + zlib.crc32(f"{c}={r[c].strip()}".encode()) % 1000000] = 1
+                y = 1 if r["Revenue"].strip().upper() == "TRUE" else 0
+                f.write(str(y) + "".join(f" {k}:{v:.6g}" for k, v in sorted(feats.items())) + "\n")
+        out.append(p)
+    return out
 
 
 def run(ecps, out, flags):
@@ -40,8 +80,9 @@ def run(ecps, out, flags):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ecps", default="build/ecps")
-    p.add_argument("--train", required=True)
-    p.add_argument("--test", required=True)
+    p.add_argument("--train", help="training file (or --shoppers)")
+    p.add_argument("--test", help="test file (or --shoppers)")
+    p.add_argument("--shoppers", help="online_shoppers_intention.csv: train and test from its seeded 80/20 split")
     p.add_argument("--format", default="", help="passed as --format when given (libsvm, csv, ...)")
     p.add_argument("--hash-bits", type=int, default=18)
     p.add_argument("--epochs", type=int, default=1)
@@ -53,6 +94,11 @@ def main():
     p.add_argument("--extra", default="", help="more `train lr` options for every run, e.g. \"--l1 5\"")
     p.add_argument("--dp-extra", default="", help="more options for the private runs only")
     a = p.parse_args()
+    keep = tempfile.TemporaryDirectory()
+    if a.shoppers:
+        a.train, a.test = shoppers_libsvm(a.shoppers, keep.name)
+    elif not (a.train and a.test):
+        p.error("--train and --test (or --shoppers) are required")
     common = ["--train", a.train, "--test", a.test, "--hash-bits", str(a.hash_bits), "--epochs", str(a.epochs),
               "--algorithm", a.algorithm] + (["--format", a.format] if a.format else []) + shlex.split(a.extra)
     settings = [("non-private", [])]
