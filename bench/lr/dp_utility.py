@@ -7,6 +7,8 @@ bits and optimiser (its default batch): test AUC and log-loss from metrics.json,
 time of the whole `ecps train lr --local` process (loading included) and its training time.
 Private runs draw their noise and batches from the operating system, so each is repeated
 --repeats times (AUC mean, min..max; times median); the non-private run too (times median).
+The runs go round by round (every setting once, then again), so that a change in the
+machine's load affects all settings alike.
 
   build/bench/lr/lr_gen_ctr --rows 2000000 --test-rows 500000 --out-train /tmp/ctr_train.svm \\
       --out-test /tmp/ctr_test.svm
@@ -111,9 +113,14 @@ def main():
     print("| run | σ | δ | steps | test AUC | AUC − non-private | test log-loss | wall s | train s | wall ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     base = None
+    results = {name: [] for name, _ in settings}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in settings:
-            rs = [run(a.ecps, os.path.join(tmp, f"{len(name)}-{name}-{i}"), common + extra) for i in range(a.repeats)]
+        # Round after round of every setting: a change of the machine's load hits all alike.
+        for i in range(a.repeats):
+            for k, (name, extra) in enumerate(settings):
+                results[name].append(run(a.ecps, os.path.join(tmp, f"{k}-{i}"), common + extra))
+        for name, _ in settings:
+            rs = results[name]
             aucs = [r["auc"] for r in rs]
             auc = statistics.mean(aucs)
             wall = statistics.median(r["wall"] for r in rs)
