@@ -164,10 +164,12 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
 }
 
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
-                     const float* w, double clip, std::vector<float>* grads) {
+                     const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch) {
   const std::size_t K = index.keys().size();
   const std::size_t C = rows.size() < 1024 ? 1 : kGradientChunks;
-  std::vector<std::vector<float>> acc(C);
+  ChunkSums local;
+  ChunkSums& acc = scratch ? *scratch : local;
+  acc.resize(C);
   tbb::parallel_for(std::size_t{0}, C, [&](std::size_t c) {
     std::vector<float>& a = acc[c];
     a.assign(K, 0.0f);

@@ -94,11 +94,16 @@ struct EpochSamples {
 EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
                          std::uint32_t steps);
 
+/// ClippedGradient's partial sums, one per fixed chunk of rows; a caller that keeps them
+/// across steps saves their allocation.
+using ChunkSums = std::vector<std::vector<float>>;
+
 /// Sum over `rows` of the log-loss gradients (p − y)·x_i, each scaled to L2 norm <= clip
 /// (repeated keys of a row are merged before the norm is taken), into grads (indexed by
-/// position in `index`, built over `rows`). `w` is indexed like grads.
+/// position in `index`, built over `rows`). `w` is indexed like grads. `scratch`: kept by the
+/// caller between calls (one per concurrent caller), or null.
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
-                     const float* w, double clip, std::vector<float>* grads);
+                     const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch = nullptr);
 
 /// What a server needs: the noise and the step count (clocks past it are not applied).
 struct DpServerParams {
