@@ -2,16 +2,45 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <numbers>
+
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
 namespace ecps::privacy {
+namespace {
+
+// Marsaglia & Tsang's 256-layer ziggurat for the standard normal's right half: layer i covers
+// x in [0, x[i]) between the heights f(x[i]) and f(x[i + 1]), all with area kV; layer 0 is the
+// base strip [0, R) plus the tail beyond R, with virtual width kV / f(R).
+struct Ziggurat {
+  static constexpr double kR = 3.6541528853610088;
+  static constexpr double kV = 4.92867323399e-3;
+  std::array<double, 257> x{};
+  std::array<double, 257> f{};  // exp(-x² / 2)
+
+  Ziggurat() {
+    const auto density = [](double v) { return std::exp(-0.5 * v * v); };
+    x[0] = kV / density(kR);
+    x[1] = kR;
+    for (int i = 1; i < 255; ++i) x[i + 1] = std::sqrt(-2.0 * std::log(kV / x[i] + density(x[i])));
+    x[256] = 0.0;
+    for (int i = 0; i <= 256; ++i) f[i] = density(x[i]);
+  }
+};
+const Ziggurat& Table() {
+  static const Ziggurat table;
+  return table;
+}
+
+}  // namespace
 
 struct GaussianNoise::Stream {
   static constexpr std::size_t kWords = 8192;  // 64 KiB of keystream per refill
@@ -44,11 +73,58 @@ struct GaussianNoise::Stream {
   /// Uniform in (0, 1] with 53 random bits.
   double Uniform() { return static_cast<double>((Next() >> 11) + 1) * 0x1.0p-53; }
 
+  /// Fills out[0, n) with N(0, 1) samples (ziggurat). Each sample starts from one 64-bit word:
+  /// the layer (bits 0-7), the sign (bit 8) and the position (bits 11-63). About 99% land in
+  /// a layer's core and are done in a tight loop over the keystream; the rest (wedges, the
+  /// tail) are finished afterwards with further words.
+  void Normals(double* out, std::size_t n) {
+    const Ziggurat& z = Table();
+    std::size_t done = 0;
+    while (done < n) {
+      if (next == kWords) Refill();
+      const std::size_t m = std::min(n - done, kWords - next);
+      const std::uint64_t* w = words.data() + next;
+      double* o = out + done;
+      rejected.clear();
+      for (std::size_t j = 0; j < m; ++j) {
+        const std::size_t i = w[j] & 0xff;
+        const double x = static_cast<double>(w[j] >> 11) * 0x1.0p-53 * z.x[i];
+        o[j] = (w[j] & 0x100) != 0 ? -x : x;
+        if (!(x < z.x[i + 1])) rejected.push_back({j, w[j]});
+      }
+      next += m;
+      for (const auto& [j, first] : rejected) o[j] = Finish(first);
+      done += m;
+    }
+  }
+
+  /// The sample whose first word `w` fell outside its layer's core.
+  double Finish(std::uint64_t w) {
+    const Ziggurat& z = Table();
+    for (;;) {
+      const std::size_t i = w & 0xff;
+      const double sign = (w & 0x100) != 0 ? -1.0 : 1.0;
+      const double x = static_cast<double>(w >> 11) * 0x1.0p-53 * z.x[i];
+      if (x < z.x[i + 1]) return sign * x;  // inside the layer's core: under the density
+      if (i == 0) {                         // the tail beyond R (Marsaglia 1964)
+        double a = 0, b = 0;
+        do {
+          a = -std::log(Uniform()) / Ziggurat::kR;
+          b = -std::log(Uniform());
+        } while (2.0 * b < a * a);
+        return sign * (Ziggurat::kR + a);
+      }
+      // The wedge: a uniform height in the layer, accepted under the density.
+      if (z.f[i] + Uniform() * (z.f[i + 1] - z.f[i]) < std::exp(-0.5 * x * x)) return sign * x;
+      w = Next();
+    }
+  }
+
   EVP_CIPHER_CTX* ctx;
   std::array<std::uint64_t, kWords> words{};
   std::size_t next = kWords;
+  std::vector<std::pair<std::size_t, std::uint64_t>> rejected;  // (index, first word)
 };
-
 Result<GaussianNoise> GaussianNoise::FromEntropy() {
   std::array<unsigned char, 32> key{};
   std::size_t got = 0;
@@ -83,17 +159,7 @@ GaussianNoise& GaussianNoise::operator=(GaussianNoise&&) noexcept = default;
 GaussianNoise::~GaussianNoise() = default;
 
 void GaussianNoise::Standard(std::span<double> out) {
-  std::size_t i = 0;
-  for (; i + 1 < out.size(); i += 2) {
-    const double r = std::sqrt(-2.0 * std::log(stream_->Uniform()));
-    const double theta = 2.0 * std::numbers::pi * stream_->Uniform();
-    out[i] = r * std::cos(theta);
-    out[i + 1] = r * std::sin(theta);
-  }
-  if (i < out.size()) {
-    const double r = std::sqrt(-2.0 * std::log(stream_->Uniform()));
-    out[i] = r * std::cos(2.0 * std::numbers::pi * stream_->Uniform());
-  }
+  stream_->Normals(out.data(), out.size());
 }
 
 double GaussianNoise::SnapGrid(double stddev) {
@@ -103,17 +169,29 @@ double GaussianNoise::SnapGrid(double stddev) {
 }
 
 namespace {
+// round-to-nearest-even of t, as std::nearbyint in the default rounding mode, in a form the
+// compiler vectorises: below 2^52 adding and subtracting 2^52 (with t's sign) rounds; from
+// 2^52 on every double is an integer.
+inline double RoundToInteger(double t) {
+  const double magic = std::copysign(0x1.0p52, t);
+  const double r = (t + magic) - magic;
+  return std::abs(t) < 0x1.0p52 ? r : t;
+}
+
 template <class T>
 void AddSnapped(std::span<T> values, double stddev, GaussianNoise& noise, std::vector<double>& z) {
   const double grid = GaussianNoise::SnapGrid(stddev);
+  const double inverse_grid = 1.0 / grid;  // a power of two: exact
   constexpr std::size_t kBatch = 4096;
+  z.resize(kBatch);
   for (std::size_t begin = 0; begin < values.size(); begin += kBatch) {
     const std::size_t n = std::min(kBatch, values.size() - begin);
-    z.resize(n);
-    noise.Standard(z);
+    noise.Standard(std::span<double>(z.data(), n));
+    T* v = values.data() + begin;
+    const double* zs = z.data();
     for (std::size_t i = 0; i < n; ++i) {
-      const double noisy = static_cast<double>(values[begin + i]) + stddev * z[i];
-      values[begin + i] = static_cast<T>(std::nearbyint(noisy / grid) * grid);
+      const double noisy = static_cast<double>(v[i]) + stddev * zs[i];
+      v[i] = static_cast<T>(RoundToInteger(noisy * inverse_grid) * grid);
     }
   }
 }

@@ -164,15 +164,20 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
 }
 
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
-                     const float* w, double clip, std::vector<float>* grads) {
+                     const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch) {
   const std::size_t K = index.keys().size();
   const std::size_t C = rows.size() < 1024 ? 1 : kGradientChunks;
-  std::vector<std::vector<float>> acc(C);
+  ChunkSums local;
+  ChunkSums& acc = scratch ? *scratch : local;
+  acc.resize(C);
   tbb::parallel_for(std::size_t{0}, C, [&](std::size_t c) {
     std::vector<float>& a = acc[c];
     a.assign(K, 0.0f);
-    std::vector<double> merged(K, 0.0);  // a row's values per key, repeated keys summed
-    std::vector<std::uint32_t> pos;
+    // A row's values per key, repeated keys summed; all zero again after each row, so kept
+    // per thread across chunks and steps (not zeroed K values at a time).
+    static thread_local std::vector<double> merged;
+    if (merged.size() < K) merged.resize(K, 0.0);
+    static thread_local std::vector<std::uint32_t> pos;
     for (std::size_t i = rows.size() * c / C; i < rows.size() * (c + 1) / C; ++i) {
       const std::uint32_t row = rows[i];
       const auto ks = data.keys(row);
@@ -196,9 +201,12 @@ void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32
     }
   });
   grads->assign(K, 0.0f);
-  for (const auto& a : acc) {
-    for (std::size_t i = 0; i < K; ++i) (*grads)[i] += a[i];
-  }
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, K, 16384), [&](const auto& r) {
+    float* g = grads->data();
+    for (const auto& a : acc) {  // chunks in order: the sum does not depend on the threads
+      for (std::size_t i = r.begin(); i < r.end(); ++i) g[i] += a[i];
+    }
+  });
 }
 
 Result<DpStart> StartDp(const DpOptions& o, bool sgd, std::uint64_t rows, std::uint64_t batch, int epochs,
@@ -240,11 +248,16 @@ Result<DpNoise> DpNoise::Make(const DpServerParams& params, int server_index) {
   return n;
 }
 
-void DpNoise::AddTo(std::span<double> values, double stddev) {
+void DpNoise::AddTo(std::span<float> values, double stddev,
+                    const std::function<void(std::size_t, std::size_t)>& then) {
   const std::size_t n = values.size();
   tbb::parallel_for(std::size_t{0}, kSlices, [&](std::size_t s) {
     const std::size_t lo = n * s / kSlices, hi = n * (s + 1) / kSlices;
-    if (hi > lo) slices_[s].AddTo(values.subspan(lo, hi - lo), stddev);
+    for (std::size_t c = lo; c < hi; c += kChunk) {
+      const std::size_t end = std::min(hi, c + kChunk);
+      slices_[s].AddTo(values.subspan(c, end - c), stddev);
+      if (then) then(c, end);
+    }
   });
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -93,11 +94,16 @@ struct EpochSamples {
 EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
                          std::uint32_t steps);
 
+/// ClippedGradient's partial sums, one per fixed chunk of rows; a caller that keeps them
+/// across steps saves their allocation.
+using ChunkSums = std::vector<std::vector<float>>;
+
 /// Sum over `rows` of the log-loss gradients (p − y)·x_i, each scaled to L2 norm <= clip
 /// (repeated keys of a row are merged before the norm is taken), into grads (indexed by
-/// position in `index`, built over `rows`). `w` is indexed like grads.
+/// position in `index`, built over `rows`). `w` is indexed like grads. `scratch`: kept by the
+/// caller between calls (one per concurrent caller), or null.
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
-                     const float* w, double clip, std::vector<float>* grads);
+                     const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch = nullptr);
 
 /// What a server needs: the noise and the step count (clocks past it are not applied).
 struct DpServerParams {
@@ -125,10 +131,15 @@ Result<DpStart> StartDp(const DpOptions& options, bool sgd, std::uint64_t rows, 
 class DpNoise {
  public:
   static constexpr std::size_t kSlices = 64;
+  /// Values a slice noises before it hands them to AddTo's `then`.
+  static constexpr std::size_t kChunk = 4096;
   /// Streams from the OS's entropy, or with a test seed from seed + server_index.
   static Result<DpNoise> Make(const DpServerParams& params, int server_index);
-  /// Adds N(0, stddev²) to each value (snapped, see privacy/noise.h).
-  void AddTo(std::span<double> values, double stddev);
+  /// Adds N(0, stddev²) to each value (snapped, see privacy/noise.h). With `then`, calls
+  /// then(lo, hi) on each chunk [lo, hi) of at most kChunk values right after its noise (while
+  /// it is in cache), on the thread that noised it; chunks are disjoint.
+  void AddTo(std::span<float> values, double stddev,
+             const std::function<void(std::size_t, std::size_t)>& then = {});
 
  private:
   std::vector<privacy::GaussianNoise> slices_;

@@ -148,20 +148,18 @@ void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<fl
   if (static_cast<std::uint64_t>(ctx.clock) >= dp_->steps) return;  // e.g. SSP's trailing empty clocks
   const std::size_t n = ctx.range.size();
   const ps::Key base = ctx.range.begin;
-  dense_.assign(n, 0.0);
+  dense_.assign(n, 0.0f);
   for (std::size_t i = 0; i < keys_.size(); ++i) dense_[keys_[i] - base] = grads_[i];
-  noise_->AddTo(dense_, dp_->stddev);  // every key, pushed or not
-  grads_.resize(n);
-  const double scale = dp_->grad_scale;
+  const auto scale = static_cast<float>(dp_->grad_scale);
   const float l2 = options_.algorithm != Algorithm::kFtrl ? static_cast<float>(options_.l2) : 0.0f;
-  for (std::size_t i = 0; i < n; ++i) grads_[i] = static_cast<float>(dense_[i] * scale) + l2 * values[i];
   const std::size_t sw = rule_->StateWidth(1);
   if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * ctx.clock));
-  constexpr std::size_t kSlice = 8192;
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, kSlice), [&](const auto& r) {
-    ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, nullptr, base + r.begin(),
-                            r.size()};
-    rule_->Apply(rows, grads_.data() + r.begin());
+  // Every key, pushed or not: each chunk gets its noise, then the rule, while it is in cache.
+  noise_->AddTo(dense_, dp_->stddev, [&](std::size_t lo, std::size_t hi) {
+    float* g = dense_.data();
+    for (std::size_t i = lo; i < hi; ++i) g[i] = g[i] * scale + l2 * values[i];
+    ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, nullptr, base + lo, hi - lo};
+    rule_->Apply(rows, g + lo);
   });
 }
 

@@ -93,7 +93,7 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   std::mutex dp_mu_;
   std::unique_ptr<DpServerParams> dp_;
   std::unique_ptr<DpNoise> noise_;
-  std::vector<double> dense_;
+  std::vector<float> dense_;  // DP: the summed gradient of every key, then its noise
 };
 
 }  // namespace ecps::models::lr

@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <numeric>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <tbb/global_control.h>
 
 #include "models/lr/lr_dp.h"
 #include "models/lr/lr_update.h"
@@ -181,6 +183,37 @@ TEST(DpNoise, EveryKeyGetsNoiseOfSdSigmaTimesClipAndNothingPastTheSteps) {
   ctx.clock = 1;  // past the plan's steps: not applied
   fin.Finalize(ctx, aggregate, values);
   EXPECT_EQ(values, before);
+}
+
+TEST(DpNoise, ChunksCoverEveryKeyOnceAndTheNoiseIgnoresTheThreadCount) {
+  // 64 slices of 4096-value chunks over 300,001 keys: `then` sees each key exactly once,
+  // after its noise, and one thread gives the same values as all of them.
+  DpServerParams p;
+  p.has_seed = true;
+  p.seed = 4;
+  constexpr std::size_t kN = 300001;
+  auto run = [&](int threads, std::vector<int>* seen) {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+    auto noise = DpNoise::Make(p, 1);
+    EXPECT_TRUE(noise.ok());
+    std::vector<float> v(kN, 1.0f);
+    std::atomic<std::size_t> unchanged{0};
+    noise->AddTo(v, 0.5, [&](std::size_t lo, std::size_t hi) {
+      EXPECT_LE(hi - lo, DpNoise::kChunk);
+      for (std::size_t i = lo; i < hi; ++i) {
+        if (seen) ++(*seen)[i];
+        if (v[i] == 1.0f) ++unchanged;
+      }
+    });
+    // Noised before `then`: a value stays 1 only when its noise rounds to 0 on the grid 2^-13,
+    // P = 2^-13 / (0.5 sqrt(2 pi)) = 9.7e-5, expected 29 of 300,001 (Poisson sd 5.4; 5 sd: 56).
+    EXPECT_LE(unchanged.load(), 56u);
+    return v;
+  };
+  std::vector<int> seen(kN, 0);
+  const std::vector<float> all = run(16, &seen);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<std::ptrdiff_t>(kN));
+  EXPECT_EQ(run(1, nullptr), all);
 }
 
 // ---- Plan ------------------------------------------------------------------------------------

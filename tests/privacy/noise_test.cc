@@ -45,7 +45,9 @@ TEST(GaussianNoise, AddsNoiseOfTheStatedStandardDeviationToEveryValue) {
     EXPECT_NEAR(m.within_one_sd, 0.682689, 0.0052) << "seed " << seed;
     std::size_t unchanged = 0;
     for (double x : v) unchanged += x == 5.0;
-    EXPECT_LT(unchanged, 20u);  // P(|z| < grid/2/sd) per value is about 1e-4
+    // A value stays 5 when its noise rounds to 0 on the grid 2^-11: P = 2^-11 / (3 sqrt(2 pi))
+    // = 6.5e-5, expected 13.0 of 200,001 (Poisson sd 3.6; 5 sd above: 31).
+    EXPECT_LE(unchanged, 31u);
   }
 }
 
@@ -98,6 +100,28 @@ TEST(GaussianNoise, StandardSamplesAreIndependentAcrossRefills) {
   for (std::size_t i = 1; i < z.size(); ++i) lag1 += z[i] * z[i - 1];
   lag1 /= static_cast<double>(z.size() - 1);
   EXPECT_NEAR(lag1, 0.0, 5.0 / std::sqrt(static_cast<double>(kN)));
+}
+
+TEST(GaussianNoise, ZigguratSamplesFollowTheNormalCdfIntoTheTails) {
+  // The ziggurat's layers, wedges and tail (beyond 3.654) together: the share of N samples
+  // below t against Phi(t) at t in -5 .. 5, each within 5 sampling sds sqrt(p(1 - p) / N)
+  // (at t = 0: 5 * 3.5e-4; at t = -4, Phi = 3.2e-5: 5 * 4.0e-6).
+  constexpr std::size_t kSamples = 2000000;
+  auto noise = GaussianNoise::FromTestSeed(21);
+  std::vector<double> z(kSamples);
+  noise.Standard(z);
+  for (double t = -5.0; t <= 5.0; t += 0.25) {
+    std::size_t below = 0;
+    for (double v : z) below += v < t;
+    const double p = 0.5 * std::erfc(-t / std::sqrt(2.0));
+    const double sd = std::sqrt(p * (1 - p) / static_cast<double>(kSamples));
+    EXPECT_NEAR(static_cast<double>(below) / kSamples, p, 5 * sd + 1e-9) << "t = " << t;
+  }
+  // The tail past R = 3.654 is reached on both sides: P(|z| > 3.654) = 2.58e-4, expected 516
+  // of 2M (Poisson sd 22.7: 5 sd is 114).
+  std::size_t tail = 0;
+  for (double v : z) tail += std::abs(v) > 3.6541528853610088;
+  EXPECT_NEAR(static_cast<double>(tail), 516.0, 114.0);
 }
 
 }  // namespace
