@@ -16,8 +16,6 @@
 namespace ecps::serve {
 namespace {
 
-using nlohmann::json;
-
 // `ecps recommend` and `ecps similar` print scores with %.6g.
 std::string Score6(double v) {
   char buf[64];
@@ -35,7 +33,7 @@ class ServedCf final : public ServedModel {
     return std::unique_ptr<ServedModel>(new ServedCf(std::move(m)));
   }
 
-  Reply Handle(const std::string& verb, const json& body) const override {
+  Reply Handle(const std::string& verb, JsonValue body) const override {
     if (verb == "recommend") return Recommend(body);
     if (verb == "similar") return Similar(body);
     return ErrorReply(
@@ -51,15 +49,15 @@ class ServedCf final : public ServedModel {
 
   static constexpr long long kMaxN = 1'000'000;
 
-  Reply Recommend(const json& body) const {
+  Reply Recommend(JsonValue body) const {
     auto user = StringField(body, "user");
     if (!user.ok()) return ErrorReply(400, user.status().message());
     auto n = IntField(body, "n", 10, 1, kMaxN);
     if (!n.ok()) return ErrorReply(400, n.status().message());
     bool fill = true;  // `ecps recommend --fill-popular` defaults to true
-    if (auto it = body.find("fill_popular"); it != body.end()) {
+    if (auto it = body.find("fill_popular")) {
       if (!it->is_boolean()) return ErrorReply(400, "\"fill_popular\" must be true or false");
-      fill = it->get<bool>();
+      fill = it->boolean();
     }
     std::vector<models::cf::Scored> top;
     const std::int64_t u = users_.Find(*user);
@@ -81,7 +79,7 @@ class ServedCf final : public ServedModel {
     return Reply{200, std::move(out)};
   }
 
-  Reply Similar(const json& body) const {
+  Reply Similar(JsonValue body) const {
     const bool by_item = model_.item_based();
     const std::string key = by_item ? "item" : "user";
     if (body.is_object() && body.contains(by_item ? "user" : "item")) {
