@@ -1,8 +1,9 @@
 // itemcf and usercf models behind /v1/models/NAME:recommend and :similar, answered as
 // `ecps recommend` and `ecps similar` answer (the same functions, the same %.6g digits).
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
-#include <cstdio>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,11 +17,10 @@
 namespace ecps::serve {
 namespace {
 
-// `ecps recommend` and `ecps similar` print scores with %.6g.
-std::string Score6(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
+// `ecps recommend` and `ecps similar` print scores with %.6g; fmt's {:.6g} prints the same
+// (tests/serve checks it).
+void AppendScore6(double v, std::string* out) {
+  fmt::format_to(std::back_inserter(*out), FMT_COMPILE("{:.6g}"), v);
 }
 
 class ServedCf final : public ServedModel {
@@ -72,8 +72,11 @@ class ServedCf final : public ServedModel {
     if (u < 0) out += ", \"fallback\": \"popularity\"";
     out += ", \"items\": [";
     for (std::size_t i = 0; i < top.size(); ++i) {
-      out += fmt::format("{}{{\"item\": {}, \"score\": {}}}", i ? ", " : "",
-                         JsonString(model_.item_ids[top[i].item]), Score6(top[i].score));
+      out += i ? ", {\"item\": " : "{\"item\": ";
+      out += JsonString(model_.item_ids[top[i].item]);
+      out += ", \"score\": ";
+      AppendScore6(top[i].score, &out);
+      out += '}';
     }
     out += "]}\n";
     return Reply{200, std::move(out)};
@@ -103,8 +106,10 @@ class ServedCf final : public ServedModel {
     std::size_t shown = 0;
     for (std::size_t t = 0; t < nb.size() && shown < static_cast<std::size_t>(*n); ++t) {
       if (nb[t] == models::cf::NeighborLists::kNone) break;
-      out += fmt::format("{}{{\"{}\": {}, \"score\": {}}}", shown ? ", " : "", key,
-                         JsonString(ids[nb[t]]), Score6(sc[t]));
+      out += fmt::format("{}{{\"{}\": {}, \"score\": ", shown ? ", " : "", key,
+                         JsonString(ids[nb[t]]));
+      AppendScore6(sc[t], &out);
+      out += '}';
       ++shown;
     }
     out += "]}\n";

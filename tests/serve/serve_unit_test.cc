@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -256,6 +258,30 @@ TEST(JsonDoc, FloatsReachTheRowAsTheShortestFormOfTheirDouble) {
     ASSERT_FALSE(doc.Parse(body)) << body;
     ASSERT_TRUE(CsvLine(doc.root(), {"a"}, ',', "i", &line).ok());
     EXPECT_EQ(line, "\"" + fmt::format("{}", json::parse(text).get<double>()) + "\"") << text;
+  }
+}
+
+// cf_served.cc prints scores with fmt's {:.6g} for the %.6g of `ecps recommend` (fixed seed).
+TEST(Scores, FmtGeneral6IsPrintfs) {
+  std::mt19937_64 rng(61226);
+  char buf[64];
+  for (int trial = 0; trial < 20000; ++trial) {
+    const double v = trial % 2 ? std::ldexp(static_cast<double>(rng() >> 11), -52) *
+                                     std::pow(10.0, static_cast<int>(rng() % 30) - 15)
+                               : static_cast<double>(rng() % 2000000) / 1000.0;
+    std::snprintf(buf, sizeof buf, "%.6g", trial % 3 ? v : -v);
+    EXPECT_EQ(fmt::format("{:.6g}", trial % 3 ? v : -v), buf);
+  }
+  for (const double v : {0.0, 1e-300, 5e-324, 1e300, 999999.5, 9.999995, 0.0001, 123456789.0}) {
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    EXPECT_EQ(fmt::format("{:.6g}", v), buf);
+  }
+}
+
+TEST(JsonString, EqualsNlohmannsText) {
+  for (const std::string s : {"u001", "", "a\"b", "a\\b", "tab\there", "\x7f", "caf\xc3\xa9",
+                              "\xff", "x\x01y", "ok with spaces ~!"}) {
+    EXPECT_EQ(JsonString(s), json(s).dump(-1, ' ', false, json::error_handler_t::replace)) << s;
   }
 }
 }  // namespace
