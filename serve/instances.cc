@@ -70,7 +70,9 @@ std::optional<JsonValue> JsonValue::find(std::string_view key) const {
   std::optional<JsonValue> found;
   std::uint32_t k = i_ + 1;
   for (std::uint32_t m = 0; m < size(); ++m) {
-    if (doc_->nodes_[k].s == key) found.emplace(doc_, k + 1);
+    const std::string_view s = doc_->nodes_[k].s;
+    if (s.size() == key.size() && (s.empty() || s[0] == key[0]) && s == key)
+      found.emplace(doc_, k + 1);
     k = doc_->nodes_[k + 1].next;
   }
   return found;
