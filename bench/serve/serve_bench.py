@@ -11,14 +11,17 @@ that throughput: wrk has no rate limit (wrk2 has), so the half-load runs delay e
 next request (Lua delay(), whole milliseconds) with as many connections as the full-load rate
 asks for, and print the rate they reached. Figures are the median of --runs runs.
 
-wrk shares the machine's cores with the server: on a 2-core machine the load generator takes
-a large part of the CPU, so the server's own capacity is higher than the figures.
+wrk shares the machine's cores with the server (and with whatever else runs): on a 2-core
+machine the load generator takes a large part of the CPU. The CPU time the server and wrk spend
+per request (from /proc and getrusage) is printed too: it depends little on other load, and
+2 cores divided by it is the rate the machine gives when nothing else runs.
 
 Usage: bench/serve/serve_bench.py [--ecps build/ecps] [--seconds 5] [--runs 3] [--work DIR]
 """
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import time
 
+HASH_BITS = 22  # train lr's default
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
@@ -63,27 +67,34 @@ def write_lua(path, target, body, delay_ms=0):
         f.write(DONE_LUA)
 
 
-def wrk(url, lua, connections, threads, seconds):
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def wrk(url, lua, connections, threads, seconds, server_pid):
+    """One wrk run; with the CPU time the server and wrk spent per request (microseconds)."""
+    server0, wrk0 = cpu_seconds(server_pid), children_cpu()
     out = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
                "-s", lua, url])
+    server_cpu, wrk_cpu = cpu_seconds(server_pid) - server0, children_cpu() - wrk0
     for line in out.splitlines():
         if line.startswith("RESULT "):
             r = json.loads(line[len("RESULT "):])
             r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+            r["server_us"] = 1e6 * server_cpu / max(r["requests"], 1)
+            r["wrk_us"] = 1e6 * wrk_cpu / max(r["requests"], 1)
             return r
     sys.exit(f"wrk printed no RESULT line:\n{out}")
 
 
-def median_run(url, lua, connections, threads, seconds, runs):
-    rs = [wrk(url, lua, connections, threads, seconds) for _ in range(runs)]
+def median_run(url, lua, connections, threads, seconds, runs, server_pid):
+    rs = [wrk(url, lua, connections, threads, seconds, server_pid) for _ in range(runs)]
     bad = sum(r["non2xx"] + r["socket_errors"] for r in rs)
     if bad:
         sys.exit(f"{bad} failed requests in {lua}")
-    return {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50_us", "p99_us", "p999_us")}
-
-
-def dir_bytes(d):
-    return sum(os.path.getsize(os.path.join(p, f)) for p, _, fs in os.walk(d) for f in fs)
+    keys = ("rps", "p50_us", "p99_us", "p999_us", "server_us", "wrk_us")
+    return {k: statistics.median(r[k] for r in rs) for k in keys}
 
 
 def cpu_seconds(pid):
@@ -108,7 +119,8 @@ def prepare(ecps, work, users, items):
             f.write(",".join(r) + f",{1 if float(r[3]) > 2.2 else 0}\n")
     trains = {
         "ctr": ["train", "lr", "--train", f"{work}/ctr.csv", "--format", "csv",
-                "--label-column", "clicked", "--ignore-columns", "user_id"],
+                "--label-column", "clicked", "--ignore-columns", "user_id",
+                "--hash-bits", str(HASH_BITS)],
         "seg": ["train", "kmeans", "--data", f"{data}/users.csv", "--id-column", "user_id",
                 "--features", "age,gender,purchase_frequency,rating", "--one-hot", "gender=F|M",
                 "--k", "8", "--anomaly-scores"],
@@ -175,7 +187,7 @@ def main():
         rss_loaded = rss_kib(server.pid)
         print(f"{url}; ecps serve --threads {a.threads}; wrk -t{a.wrk_threads}; {a.seconds} s "
               f"per run, median of {a.runs}; cores: {os.cpu_count()} shared by wrk and the server")
-        print(f"uptime: {run(['uptime']).strip()}")
+        print(f"uptime: {run(['uptime']).strip()}", flush=True)
         rows = []
         for key in a.cases.split(","):
             target, body, per_request, title = cases[key]
@@ -183,31 +195,36 @@ def main():
             with open(os.path.join(work, f"{key}.json"), "w") as f:
                 f.write(body)
             write_lua(lua, target, body)
-            wrk(url, lua, a.connections, a.wrk_threads, 1)  # warm-up
-            cpu0, t0 = cpu_seconds(server.pid), time.time()
-            full = median_run(url, lua, a.connections, a.wrk_threads, a.seconds, a.runs)
-            full["server_cores"] = (cpu_seconds(server.pid) - cpu0) / (time.time() - t0)
+            wrk(url, lua, a.connections, a.wrk_threads, 1, server.pid)  # warm-up
+            full = median_run(url, lua, a.connections, a.wrk_threads, a.seconds, a.runs,
+                              server.pid)
             # Half load: each connection waits `delay` ms after an answer; connections for
             # half the full rate at the full-load latency, corrected once by the rate reached.
             delay = 1
             per_conn = 1e6 / (delay * 1000 + full["p50_us"])
             conns = max(1, round(full["rps"] / 2 / per_conn))
             write_lua(lua, target, body, delay)
-            probe = wrk(url, lua, conns, a.wrk_threads, 2)
+            probe = wrk(url, lua, conns, a.wrk_threads, 2, server.pid)
             conns = max(1, round(conns * full["rps"] / 2 / max(probe["rps"], 1)))
-            half = median_run(url, lua, conns, a.wrk_threads, a.seconds, a.runs)
-            half["server_cores"] = None
+            half = median_run(url, lua, conns, a.wrk_threads, a.seconds, a.runs, server.pid)
             for load, r, c in (("full", full, a.connections), ("half", half, conns)):
                 rows.append((title, load, c, r, per_request))
                 print(f"  {title:26s} {load}: {r['rps']:9.0f} req/s  {r['rps'] * per_request:10.0f}"
                       f" inst/s  p50 {r['p50_us'] / 1e3:.3f}  p99 {r['p99_us'] / 1e3:.3f}  "
-                      f"p99.9 {r['p999_us'] / 1e3:.3f} ms  ({c} conns)"
-                      + (f", server busy {r['server_cores']:.2f} cores" if r["server_cores"] else ""),
-                      flush=True)
+                      f"p99.9 {r['p999_us'] / 1e3:.3f} ms  ({c} conns); CPU per request: server "
+                      f"{r['server_us']:.1f} us, wrk {r['wrk_us']:.1f} us", flush=True)
         rss = rss_kib(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # The process without models worth counting: the binary, its libraries, its threads.
+    small = subprocess.Popen([a.ecps, "serve", "--port", "0", "--threads", str(a.threads),
+                              "--model", f"seg={work}/seg"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    small.stdout.readline()
+    rss_small = rss_kib(small.pid)
+    small.terminate()
+    small.wait(timeout=30)
     handler = os.path.join(os.path.dirname(os.path.abspath(a.ecps)), "bench", "serve",
                            "serve_handler_bench")
     if os.path.exists(handler):
@@ -218,18 +235,16 @@ def main():
             target, _, per_request, _ = cases[key]
             args.append(f"{target[len('/v1/models/'):]}={work}/{key}.json*{per_request}")
         print(run(args), end="")
-    disk = sum(dir_bytes(f"{work}/{m}") for m in ("ctr", "seg", "rec"))
-    print()
-    print("| request | load | connections | requests/s | instances/s | p50 ms | p99 ms | p99.9 ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for title, load, c, r, n in rows:
-        print(f"| {title} | {load} | {c} | {r['rps']:,.0f} | {r['rps'] * n:,.0f} | "
-              f"{r['p50_us'] / 1e3:.3f} | {r['p99_us'] / 1e3:.3f} | {r['p999_us'] / 1e3:.3f} |")
-    print()
-    print(f"models on disk: {disk / 2**20:.1f} MiB (ctr {dir_bytes(work + '/ctr') / 2**20:.1f}, "
-          f"seg {dir_bytes(work + '/seg') / 2**20:.2f}, rec {dir_bytes(work + '/rec') / 2**20:.1f}); "
-          f"server RSS after loading {rss_loaded['VmRSS'] / 1024:.1f} MiB, after the runs "
-          f"{rss['VmRSS'] / 1024:.1f} MiB (peak {rss['VmHWM'] / 1024:.1f} MiB)")
+    files = {m: sum(os.path.getsize(f"{work}/{m}/{f}") for f in os.listdir(f"{work}/{m}")
+                    if f.startswith("model.")) for m in ("ctr", "seg", "rec")}
+    print(f"model files: {sum(files.values()) / 2**20:.2f} MiB (ctr {files['ctr'] / 2**10:.1f} KiB, "
+          f"seg {files['seg'] / 2**10:.1f} KiB, rec {files['rec'] / 2**20:.2f} MiB); the ctr "
+          f"model's dense weights in memory (as `ecps predict` builds them): "
+          f"{4 * 2**HASH_BITS / 2**20:.0f} MiB (2^{HASH_BITS} floats)")
+    print(f"server RSS after loading {rss_loaded['VmRSS'] / 1024:.1f} MiB, after the runs "
+          f"{rss['VmRSS'] / 1024:.1f} MiB (peak {rss['VmHWM'] / 1024:.1f} MiB); with the "
+          f"k-means model alone {rss_small['VmRSS'] / 1024:.1f} MiB")
+    print(f"uptime at the end: {run(['uptime']).strip()}")
     if not a.work:
         shutil.rmtree(work)
 
