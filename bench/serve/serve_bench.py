@@ -235,6 +235,18 @@ def main():
             target, _, per_request, _ = cases[key]
             args.append(f"{target[len('/v1/models/'):]}={work}/{key}.json*{per_request}")
         print(run(args), end="")
+    # CPU time per request does not depend much on what else runs: 2 cores divided by the
+    # server's and wrk's CPU per request is the rate the machine would give without them.
+    print()
+    print("| request | load | connections | requests/s | instances/s | p50 ms | p99 ms | p99.9 ms "
+          "| server CPU us/req | wrk CPU us/req | 2 cores / CPU per req |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for title, load, c, r, n in rows:
+        print(f"| {title} | {load} | {c} | {r['rps']:,.0f} | {r['rps'] * n:,.0f} | "
+              f"{r['p50_us'] / 1e3:.3f} | {r['p99_us'] / 1e3:.3f} | {r['p999_us'] / 1e3:.3f} | "
+              f"{r['server_us']:.1f} | {r['wrk_us']:.1f} | "
+              f"{2e6 / (r['server_us'] + r['wrk_us']):,.0f} req/s |")
+    print()
     files = {m: sum(os.path.getsize(f"{work}/{m}/{f}") for f in os.listdir(f"{work}/{m}")
                     if f.startswith("model.")) for m in ("ctr", "seg", "rec")}
     print(f"model files: {sum(files.values()) / 2**20:.2f} MiB (ctr {files['ctr'] / 2**10:.1f} KiB, "
