@@ -98,13 +98,9 @@ Reply ModelRequest(const ModelRegistry& models, std::string_view method, std::st
     return Reply{200, Describe(*model, models.Version(name), true) + "\n"};
   }
   if (method != "POST") return MethodNotAllowed(method, "POST");
-  nlohmann::json parsed;
-  try {
-    parsed = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& e) {
-    return ErrorReply(400, fmt::format("malformed JSON: {}", e.what()));
-  }
-  return model->Handle(verb, parsed);
+  JsonDoc parsed;
+  if (auto error = parsed.Parse(body)) return ErrorReply(400, "malformed JSON: " + *error);
+  return model->Handle(verb, parsed.root());
 }
 
 }  // namespace

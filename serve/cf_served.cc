@@ -1,8 +1,9 @@
 // itemcf and usercf models behind /v1/models/NAME:recommend and :similar, answered as
 // `ecps recommend` and `ecps similar` answer (the same functions, the same %.6g digits).
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
-#include <cstdio>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,13 +17,10 @@
 namespace ecps::serve {
 namespace {
 
-using nlohmann::json;
-
-// `ecps recommend` and `ecps similar` print scores with %.6g.
-std::string Score6(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
+// `ecps recommend` and `ecps similar` print scores with %.6g; fmt's {:.6g} prints the same
+// (tests/serve checks it).
+void AppendScore6(double v, std::string* out) {
+  fmt::format_to(std::back_inserter(*out), FMT_COMPILE("{:.6g}"), v);
 }
 
 class ServedCf final : public ServedModel {
@@ -36,7 +34,7 @@ class ServedCf final : public ServedModel {
     return std::unique_ptr<ServedModel>(new ServedCf(std::move(m)));
   }
 
-  Reply Handle(const std::string& verb, const json& body) const override {
+  Reply Handle(const std::string& verb, JsonValue body) const override {
     if (verb == "recommend") return Recommend(body);
     if (verb == "similar") return Similar(body);
     return ErrorReply(
@@ -52,15 +50,15 @@ class ServedCf final : public ServedModel {
 
   static constexpr long long kMaxN = 1'000'000;
 
-  Reply Recommend(const json& body) const {
+  Reply Recommend(JsonValue body) const {
     auto user = StringField(body, "user");
     if (!user.ok()) return ErrorReply(400, user.status().message());
     auto n = IntField(body, "n", 10, 1, kMaxN);
     if (!n.ok()) return ErrorReply(400, n.status().message());
     bool fill = true;  // `ecps recommend --fill-popular` defaults to true
-    if (auto it = body.find("fill_popular"); it != body.end()) {
+    if (auto it = body.find("fill_popular")) {
       if (!it->is_boolean()) return ErrorReply(400, "\"fill_popular\" must be true or false");
-      fill = it->get<bool>();
+      fill = it->boolean();
     }
     std::vector<models::cf::Scored> top;
     const std::int64_t u = users_.Find(*user);
@@ -75,14 +73,17 @@ class ServedCf final : public ServedModel {
     if (u < 0) out += ", \"fallback\": \"popularity\"";
     out += ", \"items\": [";
     for (std::size_t i = 0; i < top.size(); ++i) {
-      out += fmt::format("{}{{\"item\": {}, \"score\": {}}}", i ? ", " : "",
-                         JsonString(model_.item_ids[top[i].item]), Score6(top[i].score));
+      out += i ? ", {\"item\": " : "{\"item\": ";
+      out += JsonString(model_.item_ids[top[i].item]);
+      out += ", \"score\": ";
+      AppendScore6(top[i].score, &out);
+      out += '}';
     }
     out += "]}\n";
     return Reply{200, std::move(out)};
   }
 
-  Reply Similar(const json& body) const {
+  Reply Similar(JsonValue body) const {
     const bool by_item = model_.item_based();
     const std::string key = by_item ? "item" : "user";
     if (body.is_object() && body.contains(by_item ? "user" : "item")) {
@@ -106,8 +107,10 @@ class ServedCf final : public ServedModel {
     std::size_t shown = 0;
     for (std::size_t t = 0; t < nb.size() && shown < static_cast<std::size_t>(*n); ++t) {
       if (nb[t] == models::cf::NeighborLists::kNone) break;
-      out += fmt::format("{}{{\"{}\": {}, \"score\": {}}}", shown ? ", " : "", key,
-                         JsonString(ids[nb[t]]), Score6(sc[t]));
+      out += fmt::format("{}{{\"{}\": {}, \"score\": ", shown ? ", " : "", key,
+                         JsonString(ids[nb[t]]));
+      AppendScore6(sc[t], &out);
+      out += '}';
       ++shown;
     }
     out += "]}\n";

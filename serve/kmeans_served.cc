@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,8 +18,6 @@
 namespace ecps::serve {
 namespace {
 
-using nlohmann::json;
-
 class ServedKMeans final : public ServedModel {
  public:
   std::string kind() const override { return "kmeans"; }
@@ -31,11 +30,11 @@ class ServedKMeans final : public ServedModel {
     m->schema_ = m->model_.schema;
     m->schema_.DropLabel();
     for (const auto& c : m->schema_.columns()) m->fields_.push_back(c.column);
-    std::vector<std::string> header_fields = m->fields_;
+    m->header_fields_ = m->fields_;
     if (!m->schema_.line_ids()) {
-      header_fields.insert(header_fields.begin(), m->schema_.id_column());
+      m->header_fields_.insert(m->header_fields_.begin(), m->schema_.id_column());
     }
-    m->header_line_ = CsvHeaderLine(header_fields, m->schema_.delimiter());
+    m->header_line_ = CsvHeaderLine(m->header_fields_, m->schema_.delimiter());
     ECPS_ASSIGN_OR_RETURN(auto header,
                           worker::CsvHeader::Parse(m->header_line_, m->schema_.delimiter(), path));
     ECPS_RETURN_IF_ERROR(worker::FeatureRowParser::Bind(m->schema_, header).status());
@@ -44,7 +43,7 @@ class ServedKMeans final : public ServedModel {
     return std::unique_ptr<ServedModel>(std::move(m));
   }
 
-  Reply Handle(const std::string& verb, const json& body) const override {
+  Reply Handle(const std::string& verb, JsonValue body) const override {
     if (verb != "predict" && verb != "segment") {
       return ErrorReply(400,
                         fmt::format("model \"{}\" (kmeans) answers :segment and :predict", name()));
@@ -53,40 +52,46 @@ class ServedKMeans final : public ServedModel {
     if (!instances.ok()) return ErrorReply(400, instances.status().message());
     auto parser = worker::FeatureRowParser::Bind(schema_, *header_);
     if (!parser.ok()) return ErrorReply(500, parser.status().message());
-    const std::size_t d = model_.d, n = (*instances)->size();
+    const std::size_t d = model_.d, n = instances->size();
     std::vector<double> x(n * d), norms(n), d2(n);
     std::vector<std::int32_t> labels(n);
     std::string line;
-    for (std::size_t i = 0; i < n; ++i) {
-      const json& inst = (**instances)[i];
-      const std::string where = fmt::format("instances[{}]", i);
+    std::size_t i = 0;
+    for (const JsonValue inst : instances->elements()) {
+      char where_text[32];
+      const std::string_view where(
+          where_text, fmt::format_to_n(where_text, sizeof where_text, "instances[{}]", i).size);
       if (!inst.is_object())
-        return ErrorReply(400, where + ": must be an object of feature columns");
-      json row = inst;
-      // The id is not a feature: any non-empty text stands in when the instance has none.
-      if (!schema_.line_ids() && !row.contains(schema_.id_column())) row[schema_.id_column()] = "-";
-      std::vector<std::string> fields = fields_;
-      if (!schema_.line_ids()) fields.insert(fields.begin(), schema_.id_column());
-      Status s = CsvLine(row, fields, schema_.delimiter(), where, &line);
+        return ErrorReply(400, std::string(where) + ": must be an object of feature columns");
+      Status s;
+      if (!schema_.line_ids() && !inst.contains(schema_.id_column())) {
+        // The id is not a feature: any non-empty text stands in when the instance has none.
+        line.assign("\"-\"").push_back(schema_.delimiter());
+        s = AppendCsvLine(inst, fields_, schema_.delimiter(), where, &line);
+      } else {
+        s = CsvLine(inst, header_fields_, schema_.delimiter(), where, &line);
+      }
       if (!s.ok()) return ErrorReply(400, s.message());
       std::string_view id;
       int label = 0;
       s = parser->Parse(line, &id, x.data() + i * d, &label);
       if (!s.ok()) return ErrorReply(400, fmt::format("{}: {}", where, s.message()));
       model_.normalizer.Apply(x.data() + i * d, 1);
+      ++i;
     }
     // As Segment() does for a batch of rows.
     models::kmeans::SquaredNorms(x.data(), n, d, norms.data());
     models::kmeans::Assign(x.data(), norms.data(), n, panel_, labels.data(), d2.data());
     std::string out = "{\"predictions\": [";
-    for (std::size_t i = 0; i < n; ++i) {
-      const auto c = static_cast<std::size_t>(labels[i]);
+    for (std::size_t r = 0; r < n; ++r) {
+      const auto c = static_cast<std::size_t>(labels[r]);
       const double dist = std::sqrt(
-          models::kmeans::SquaredDistance(x.data() + i * d, model_.centroids.data() + c * d, d));
+          models::kmeans::SquaredDistance(x.data() + r * d, model_.centroids.data() + c * d, d));
       const double score = model_.Score(c, dist);
-      out += fmt::format(
+      fmt::format_to(
+          std::back_inserter(out),
           "{}{{\"segment\": {}, \"distance\": {:.17g}, \"risk\": {:.17g}, \"anomaly\": {}}}",
-          i ? ", " : "", c, dist, score, score >= model_.anomaly_threshold ? 1 : 0);
+          r ? ", " : "", c, dist, score, score >= model_.anomaly_threshold ? 1 : 0);
     }
     out += "]}\n";
     return Reply{200, std::move(out)};
@@ -94,8 +99,9 @@ class ServedKMeans final : public ServedModel {
 
  private:
   models::kmeans::KMeansModel model_;
-  worker::FeatureSchema schema_;     // without the label (the parser points into it)
-  std::vector<std::string> fields_;  // the feature columns
+  worker::FeatureSchema schema_;            // without the label (the parser points into it)
+  std::vector<std::string> fields_;         // the feature columns
+  std::vector<std::string> header_fields_;  // the id column (unless line ids) and fields_
   std::string header_line_;
   std::unique_ptr<worker::CsvHeader> header_;
   models::kmeans::CentroidPanel panel_;

@@ -3,6 +3,7 @@
 // predictor (linreg), printed with `ecps predict`'s digits.
 #include <fmt/format.h>
 
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,8 +18,6 @@
 
 namespace ecps::serve {
 namespace {
-
-using nlohmann::json;
 
 class ServedLr final : public ServedModel {
  public:
@@ -72,7 +71,7 @@ class ServedLr final : public ServedModel {
     return std::unique_ptr<ServedModel>(std::move(m));
   }
 
-  Reply Handle(const std::string& verb, const json& body) const override {
+  Reply Handle(const std::string& verb, JsonValue body) const override {
     if (verb != "predict") {
       return ErrorReply(400, fmt::format("model \"{}\" ({}) answers :predict", name(), kind()));
     }
@@ -82,12 +81,14 @@ class ServedLr final : public ServedModel {
     block->all_ones = false;  // values kept: multiplying by a stored 1 is the same as by none
     worker::ParseScratch scratch;
     std::string line;
-    for (std::size_t i = 0; i < (*instances)->size(); ++i) {
-      const json& x = (**instances)[i];
-      const std::string where = fmt::format("instances[{}]", i);
+    std::size_t i = 0;
+    for (const JsonValue x : instances->elements()) {
+      char where_text[32];
+      const std::string_view where(
+          where_text, fmt::format_to_n(where_text, sizeof where_text, "instances[{}]", i).size);
       if (csv_) {
         if (!x.is_object()) {
-          return ErrorReply(400, where +
+          return ErrorReply(400, std::string(where) +
                                      ": this model was trained on CSV columns: give an object of "
                                      "column names and values");
         }
@@ -95,12 +96,14 @@ class ServedLr final : public ServedModel {
         if (!s.ok()) return ErrorReply(400, s.message());
       } else {
         if (!x.is_string()) {
-          return ErrorReply(400, where +
+          return ErrorReply(400, std::string(where) +
                                      ": this model was trained on libsvm/libffm lines: give the "
                                      "line as a string");
         }
-        line = x.get<std::string>();
-        if (worker::Trim(line).empty()) return ErrorReply(400, where + ": the line is empty");
+        line.assign(x.str());
+        if (worker::Trim(line).empty()) {
+          return ErrorReply(400, std::string(where) + ": the line is empty");
+        }
       }
       float label = 0;
       Status s = parser_->Parse(line, &label, &block->keys, &block->values, &scratch);
@@ -108,10 +111,11 @@ class ServedLr final : public ServedModel {
       block->values.resize(block->keys.size(), 1.0f);  // a parser that gives no values: all ones
       block->row_ptr.push_back(block->keys.size());
       block->labels.push_back(label);
-      block->ids.push_back(i);
+      block->ids.push_back(i++);
     }
     worker::SparseData data = worker::SparseData::FromBlocks({block}, true);
     std::string out = "{\"predictions\": [";
+    out.reserve(out.size() + 26 * data.rows() + 4);
     if (linreg_) {
       for (std::size_t r = 0; r < data.rows(); ++r) {
         // The linear predictor of `ecps predict` (PredictLinRegFile), operation for operation.
@@ -121,14 +125,14 @@ class ServedLr final : public ServedModel {
         for (std::size_t j = 0; j < keys.size(); ++j) {
           y += linreg_model_.coef[keys[j]] * (values ? values[j] : 1.0f);
         }
-        out += fmt::format("{}{:.17g}", r ? ", " : "", y);
+        fmt::format_to(std::back_inserter(out), "{}{:.17g}", r ? ", " : "", y);
       }
     } else {
       models::lr::ApplyScaling(lr_model_.scaling, *parser_, &data);
       std::vector<float> p;
       models::lr::ScoreDense(data, dense_.data(), &p);
       for (std::size_t r = 0; r < p.size(); ++r)
-        out += fmt::format("{}{:.8g}", r ? ", " : "", p[r]);
+        fmt::format_to(std::back_inserter(out), "{}{:.8g}", r ? ", " : "", p[r]);
     }
     out += "]}\n";
     return Reply{200, std::move(out)};

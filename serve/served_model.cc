@@ -15,6 +15,10 @@
 namespace ecps::serve {
 
 std::string JsonString(std::string_view s) {
+  // Printable ASCII without a quote or backslash stands as it is in nlohmann's text.
+  bool plain = true;
+  for (const char c : s) plain &= c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+  if (plain) return std::string(1, '"').append(s) += '"';
   return util::DumpJson(nlohmann::json(std::string(s)));  // bytes that are not UTF-8: U+FFFD
 }
 

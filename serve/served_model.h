@@ -16,11 +16,11 @@
 
 #include <chrono>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "privacy/sealed.h"
 #include "ps/status.h"
+#include "serve/instances.h"
 #include "serve/reply.h"
 
 namespace ecps::serve {
@@ -36,7 +36,7 @@ class ServedModel {
   virtual std::string verbs() const = 0;
   /// Answers `verb` for the parsed request body; 400 with a message naming the field when the
   /// body does not fit, 404 for an unknown user or item where the CLI refuses it too.
-  virtual Reply Handle(const std::string& verb, const nlohmann::json& body) const = 0;
+  virtual Reply Handle(const std::string& verb, JsonValue body) const = 0;
   /// Seconds since the epoch when the model was loaded.
   double loaded_at() const { return loaded_at_; }
   /// The training run's metrics.json (one line), or "null" when the folder has none.
