@@ -107,7 +107,10 @@ TEST(SealedMpi, LrSealsModelAndWeightExports) {
     std::istringstream lines(EcpsOut(fmt::format(
         "predict --model '{}' --data '{}' --out - --encrypt-key '{}'", model.string(),
         train.string(), shop.key1.string())));
-    for (std::string line; std::getline(lines, line);) p.push_back(std::stod(line));
+    std::string line;
+    std::getline(lines, line);
+    EXPECT_EQ(line, "id,probability");
+    while (std::getline(lines, line)) p.push_back(std::stod(line.substr(line.find(',') + 1)));
     return p;
   };
   const auto a = scores(mpi), b = scores(shop.dir / "lr_local");

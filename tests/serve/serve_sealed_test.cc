@@ -107,8 +107,11 @@ class ServeSealed : public ::testing::Test {
                     (dir_ / model).string(), (dir_ / "one.libsvm").string(), out.string(),
                     key1_.string()));
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string p = ReadBytes(out);
-    return p.substr(0, p.find('\n'));
+    // "id,probability" then "1,<score>": the score of the file's one line.
+    const std::string p = ReadBytes(out);
+    EXPECT_TRUE(p.starts_with("id,probability\n1,")) << p;
+    const std::size_t from = p.find("\n1,") + 3;
+    return p.substr(from, p.find('\n', from) - from);
   }
 
   fs::path dir_, key1_, key2_;
