@@ -94,6 +94,18 @@ TEST_F(KMeansCheckpointRefusals, DamagedNewestCheckpointFallsBackToThePreviousOn
   kmtest::ExpectSameModel(dir_ / "full", dir_ / "res");
 }
 
+TEST_F(KMeansCheckpointRefusals, ResumeFromAConfigFileAsASwitchOrWithAFolder) {
+  for (const std::string& line : {std::string("resume = true"), fmt::format("resume = \"{}\"", ckpt_)}) {
+    kmtest::WriteFile(dir_ / "job.toml", fmt::format("checkpoint-dir = \"{}\"\n{}\n", ckpt_, line));
+    fs::remove_all(dir_ / "res");
+    const auto r = RunEcps(train_ + " --out " + (dir_ / "res") + " --config " + (dir_ / "job.toml"));
+    ASSERT_EQ(r.exit_code, 0) << line << "\n" << r.err;
+    const auto m = nlohmann::json::parse(kmtest::ReadFile(dir_ / "res/metrics.json"));
+    EXPECT_EQ(m["checkpoints"]["resumed_from"], Folder(0)) << line;
+    kmtest::ExpectSameModel(dir_ / "full", dir_ / "res");
+  }
+}
+
 TEST_F(KMeansCheckpointRefusals, OtherOptionsOrDataAreRefusedNamingTheDifference) {
   auto r = RunEcps(fmt::format("{} --k 5 --out {} --resume {}", train_, dir_ / "r1", ckpt_));
   EXPECT_EQ(r.exit_code, 2) << r.err;
