@@ -2,9 +2,8 @@
 // --checkpoint-dir, --checkpoint-every, --checkpoint-keep, --resume [DIR].
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "models/common/checkpoint.h"
 

@@ -1,14 +1,14 @@
 #include "models/common/checkpoint.h"
 
-#include <algorithm>
-#include <charconv>
-#include <filesystem>
-#include <sstream>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
-#include <fmt/format.h>
+#include <charconv>
+#include <filesystem>
+#include <sstream>
 
 #include "models/common/model_file.h"
 #include "util/crc32.h"
@@ -39,7 +39,8 @@ std::vector<std::uint64_t> ClocksIn(const std::string& dir) {
 
 bool Inside(const std::string& path, const std::string& folder) {
   if (path.empty() || folder.empty()) return false;
-  const fs::path p = fs::absolute(path).lexically_normal(), f = fs::absolute(folder).lexically_normal();
+  const fs::path p = fs::absolute(path).lexically_normal(),
+                 f = fs::absolute(folder).lexically_normal();
   auto pi = p.begin();
   for (auto fi = f.begin(); fi != f.end(); ++fi, ++pi) {
     if (fi->empty()) continue;  // a trailing separator
@@ -66,7 +67,8 @@ Status CheckParts(const std::string& folder, const CheckpointManifest& m) {
   for (const auto& part : m.parts) {
     const std::string path = folder + "/" + part.name;
     auto crc = util::FileCrc32(path);
-    if (!crc.ok()) return DataError(fmt::format("part {} missing ({})", part.name, crc.status().message()));
+    if (!crc.ok())
+      return DataError(fmt::format("part {} missing ({})", part.name, crc.status().message()));
     if (crc->second != part.size) {
       return DataError(fmt::format("part {} has {} bytes, the manifest says {}", part.name,
                                    crc->second, part.size));
@@ -88,7 +90,8 @@ Status CheckpointOptions::Validate(const std::string& out) const {
   for (const std::string* d : {&dir, &resume_dir}) {
     if (Inside(*d, out)) {
       return InvalidArgument(fmt::format(
-          "checkpoint folder {} lies inside --out {} (the outputs are replaced as a whole)", *d, out));
+          "checkpoint folder {} lies inside --out {} (the outputs are replaced as a whole)", *d,
+          out));
     }
   }
   return Status::Ok();
@@ -126,7 +129,8 @@ Status CheckpointWriter::Commit() {
     cereal::BinaryOutputArchive ar(os);
     ar(manifest_);
   }
-  ECPS_RETURN_IF_ERROR(SaveModelFile(folder_ + "/" + kManifest, kManifestKind, kCheckpointFormat, os.str()));
+  ECPS_RETURN_IF_ERROR(
+      SaveModelFile(folder_ + "/" + kManifest, kManifestKind, kCheckpointFormat, os.str()));
   bytes_ += os.str().size();
   // This one counts as the first kept; newer folders (another run's) are left alone.
   int complete = 1;
@@ -160,8 +164,10 @@ Result<FoundCheckpoint> FindNewestCheckpoint(const std::string& dir, const std::
       continue;
     }
     if (m->job != job || m->clock != clock) {
-      return InvalidArgument(fmt::format("--resume: checkpoint {} is of a train {} job (clock {}), "
-                                         "not of train {}", folder, m->job, m->clock, job));
+      return InvalidArgument(
+          fmt::format("--resume: checkpoint {} is of a train {} job (clock {}), "
+                      "not of train {}",
+                      folder, m->job, m->clock, job));
     }
     return FoundCheckpoint{folder, std::move(m).value()};
   }
@@ -171,9 +177,11 @@ Result<FoundCheckpoint> FindNewestCheckpoint(const std::string& dir, const std::
 Result<std::string> ReadCheckpointPart(const FoundCheckpoint& found, const std::string& name,
                                        const std::string& kind, std::uint32_t version) {
   const auto& parts = found.manifest.parts;
-  const auto it = std::find_if(parts.begin(), parts.end(), [&](const auto& p) { return p.name == name; });
+  const auto it =
+      std::find_if(parts.begin(), parts.end(), [&](const auto& p) { return p.name == name; });
   if (it == parts.end()) {
-    return DataError(fmt::format("checkpoint {}: the manifest lists no part {}", found.folder, name));
+    return DataError(
+        fmt::format("checkpoint {}: the manifest lists no part {}", found.folder, name));
   }
   CheckpointManifest one{found.manifest.job, found.manifest.clock, {*it}};
   ECPS_RETURN_IF_ERROR(CheckParts(found.folder, one).WithContext("checkpoint " + found.folder));

@@ -10,11 +10,11 @@
 // (FindNewestCheckpoint, ReadCheckpointPart); the model decides what its parts hold.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <spdlog/logger.h>
 
 #include "ps/status.h"
 
@@ -49,7 +49,9 @@ struct CheckpointPartEntry {
   std::uint64_t size = 0;
   std::uint32_t crc32 = 0;
   template <class A>
-  void serialize(A& ar) { ar(name, size, crc32); }
+  void serialize(A& ar) {
+    ar(name, size, crc32);
+  }
 };
 
 struct CheckpointManifest {
@@ -57,7 +59,9 @@ struct CheckpointManifest {
   std::uint64_t clock = 0;
   std::vector<CheckpointPartEntry> parts;
   template <class A>
-  void serialize(A& ar) { ar(job, clock, parts); }
+  void serialize(A& ar) {
+    ar(job, clock, parts);
+  }
 };
 
 /// A valid checkpoint found on disk.

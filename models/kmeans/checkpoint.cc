@@ -1,9 +1,9 @@
 #include "models/kmeans/checkpoint.h"
 
-#include <sstream>
+#include <fmt/format.h>
 
 #include <cereal/archives/binary.hpp>
-#include <fmt/format.h>
+#include <sstream>
 
 #include "models/common/checkpoint.h"
 #include "ps/bounded_archive.h"
@@ -72,16 +72,19 @@ Result<ResumePoint> LoadCheckpoint(const KMeansOptions& options, spdlog::logger&
                         FindNewestCheckpoint(options.checkpoint.ResumeFrom(), "kmeans", log));
   ResumePoint point;
   point.folder = found.folder;
-  ECPS_ASSIGN_OR_RETURN(std::string s, ReadCheckpointPart(found, kSchedulerPart, kSchedulerKind, kPartVersion));
+  ECPS_ASSIGN_OR_RETURN(std::string s,
+                        ReadCheckpointPart(found, kSchedulerPart, kSchedulerKind, kPartVersion));
   ECPS_RETURN_IF_ERROR(Decode(s, found.folder + "/" + kSchedulerPart, &point.scheduler));
-  ECPS_ASSIGN_OR_RETURN(std::string w, ReadCheckpointPart(found, WorkerPartName(0), kWorkerKind, kPartVersion));
+  ECPS_ASSIGN_OR_RETURN(std::string w,
+                        ReadCheckpointPart(found, WorkerPartName(0), kWorkerKind, kPartVersion));
   ECPS_RETURN_IF_ERROR(Decode(w, found.folder + "/" + WorkerPartName(0), &point.worker0));
 
   nlohmann::json saved;
   try {
     saved = nlohmann::json::parse(point.scheduler.config);
   } catch (const std::exception& e) {
-    return DataError(fmt::format("{}/{}: bad options ({})", found.folder, kSchedulerPart, e.what()));
+    return DataError(
+        fmt::format("{}/{}: bad options ({})", found.folder, kSchedulerPart, e.what()));
   }
   const nlohmann::json now = CheckpointConfig(options);
   for (const auto& [key, value] : now.items()) {
@@ -138,7 +141,8 @@ Status SchedulerCheckpoints::AfterIteration(const KMeansOptions& options, ps::No
                                             const std::vector<PhaseReport>& reports) {
   if (reports.empty() || !reports.back().checkpoint) return Status::Ok();
   const ps::Stopwatch took;
-  ECPS_ASSIGN_OR_RETURN(last_bytes_, SaveCheckpoint(options, node, reports.back().iteration, reports));
+  ECPS_ASSIGN_OR_RETURN(last_bytes_,
+                        SaveCheckpoint(options, node, reports.back().iteration, reports));
   seconds_ += took.Seconds();
   ++written_;
   return Status::Ok();
@@ -159,8 +163,9 @@ Status CheckResumedData(const WorkerCheckpoint& saved, std::uint64_t total_users
   }
   if (saved.normalizer.kind != normalizer.kind || saved.normalizer.shift != normalizer.shift ||
       saved.normalizer.scale != normalizer.scale) {
-    return DataError("--resume: the data's column statistics differ from the checkpoint's run "
-                     "(the data file changed)");
+    return DataError(
+        "--resume: the data's column statistics differ from the checkpoint's run "
+        "(the data file changed)");
   }
   return Status::Ok();
 }

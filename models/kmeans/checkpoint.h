@@ -13,14 +13,13 @@
 // of workers or servers; its labels are recomputed from the saved centroids (exact).
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "models/kmeans/kmeans.h"
 #include "models/kmeans/messages.h"
@@ -31,13 +30,13 @@ namespace ecps::models::kmeans {
 /// A worker's part, and what the scheduler sends every worker of a resumed run.
 struct WorkerCheckpoint {
   int worker = 0;
-  int iteration = 0;                       ///< Lloyd iterations done
-  std::uint64_t users = 0;                 ///< of this worker
-  std::uint64_t total_users = 0;           ///< of all workers
-  Normalizer normalizer;                   ///< identifies the data with total_users
-  std::vector<double> centroids;           ///< k x d, fitted: where the next iteration starts
-  std::vector<double> label_centroids;     ///< k x d: the centroids of the last labels
-  std::vector<double> initial_centroids;   ///< k x d: Summary::initial_centroids
+  int iteration = 0;                      ///< Lloyd iterations done
+  std::uint64_t users = 0;                ///< of this worker
+  std::uint64_t total_users = 0;          ///< of all workers
+  Normalizer normalizer;                  ///< identifies the data with total_users
+  std::vector<double> centroids;          ///< k x d, fitted: where the next iteration starts
+  std::vector<double> label_centroids;    ///< k x d: the centroids of the last labels
+  std::vector<double> initial_centroids;  ///< k x d: Summary::initial_centroids
   std::uint64_t init_candidates = 0;
   std::vector<double> iteration_seconds;
   template <class A>
@@ -54,7 +53,9 @@ struct SchedulerCheckpoint {
   std::string config;  ///< CheckpointConfig as JSON text
   std::vector<PhaseReport> reports;
   template <class A>
-  void serialize(A& ar) { ar(iteration, workers, config, reports); }
+  void serialize(A& ar) {
+    ar(iteration, workers, config, reports);
+  }
 };
 
 /// What a resumed scheduler starts from.

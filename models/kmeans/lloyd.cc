@@ -83,7 +83,8 @@ class Lloyd {
       }
       const double secs = iteration_time.Seconds();
       state_.summary.iteration_seconds.push_back(secs);
-      auto report = PhaseReport::Iteration(it + 1, global_inertia, shift, global_changed, relocated, secs);
+      auto report =
+          PhaseReport::Iteration(it + 1, global_inertia, shift, global_changed, relocated, secs);
       const bool stops = !dp && (global_changed == 0 || shift <= state_.tol);
       report.checkpoint = CheckpointDue(it + 1, stops);
       if (report.checkpoint) ECPS_RETURN_IF_ERROR(SendCheckpoint(it + 1, next));

@@ -39,8 +39,12 @@ struct PhaseReport {
   double seconds = 0;     ///< wall time of the phase or iteration
   bool checkpoint = false;  ///< every worker sent its checkpoint part after this iteration
 
-  static PhaseReport Normalized(double seconds) { return {kNormalized, 0, 0, 0, 0, 0, seconds, false}; }
-  static PhaseReport Initialized(double seconds) { return {kInitialized, 0, 0, 0, 0, 0, seconds, false}; }
+  static PhaseReport Normalized(double seconds) {
+    return {kNormalized, 0, 0, 0, 0, 0, seconds, false};
+  }
+  static PhaseReport Initialized(double seconds) {
+    return {kInitialized, 0, 0, 0, 0, 0, seconds, false};
+  }
   static PhaseReport Iteration(int iteration, double inertia, double shift, std::uint64_t changed,
                                int relocated, double seconds) {
     return {kIteration, iteration, inertia, shift, changed, relocated, seconds, false};
@@ -49,7 +53,9 @@ struct PhaseReport {
     return {kTrained, iterations, inertia, 0, 0, 0, seconds, false};
   }
   template <class A>
-  void serialize(A& ar) { ar(kind, iteration, inertia, shift, changed, relocated, seconds, checkpoint); }
+  void serialize(A& ar) {
+    ar(kind, iteration, inertia, shift, changed, relocated, seconds, checkpoint);
+  }
 };
 
 /// Worker 0's view of the finished model (every worker holds the same).

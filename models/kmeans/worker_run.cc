@@ -62,8 +62,9 @@ class WorkerRun {
   // Resumed: the position of the scheduler's checkpoint instead of an initialisation.
   Status Resume() {
     WorkerCheckpoint saved;
-    ECPS_RETURN_IF_ERROR(ps::Broadcast(state_.ctx.node, kResumeTopic, ps::WorkerRanks(state_.ctx.node.roles()), &saved,
-                                         state_.Deadline()));
+    auto& node = state_.ctx.node;
+    ECPS_RETURN_IF_ERROR(ps::Broadcast(node, kResumeTopic, ps::WorkerRanks(node.roles()), &saved,
+                                       state_.Deadline()));
     ECPS_RETURN_IF_ERROR(CheckResumedData(saved, state_.total, state_.normalizer));
     state_.centroids = saved.centroids;
     state_.resume_label_centroids = saved.label_centroids;

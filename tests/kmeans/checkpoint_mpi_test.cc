@@ -1,11 +1,10 @@
 // train kmeans under mpirun (-np 3: scheduler, server, worker): one rank is killed with SIGKILL
 // right after a checkpoint became valid; the job is resumed under mpirun -np 4 (two workers)
 // and must give the bytes of an uninterrupted single-node run.
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/common/run_ecps.h"
 #include "tests/kmeans/checkpoint_testing.h"
@@ -62,8 +61,9 @@ TEST_P(KMeansCheckpointMpi, KilledRankThenResumeWithTwoWorkersGivesTheSameBytes)
   ASSERT_TRUE(ended.signal != 0 || (ended.exited && ended.code != 0)) << ended.Describe();
   ASSERT_FALSE(fs::exists(out)) << "a killed job published its outputs";
 
-  const std::string resume = fmt::format("{} -np 4 {} {} --servers 1 --out {} {} --resume 2>{}",
-                                         kMpirun, ECPS_BINARY, train, out, ck_opts, dir / "resumed.err");
+  const std::string resume =
+      fmt::format("{} -np 4 {} {} --servers 1 --out {} {} --resume 2>{}", kMpirun, ECPS_BINARY,
+                  train, out, ck_opts, dir / "resumed.err");
   const int rc = std::system(resume.c_str());  // NOLINT(concurrency-mt-unsafe)
   ASSERT_EQ(rc, 0) << resume << "\n" << kmtest::ReadFile(dir / "resumed.err");
   kmtest::ExpectSameModel(dir / "full", out);

@@ -13,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::RunEcps;
 
-TEST(KMeansCheckpoint, KilledThenResumedWithOtherWorkersGivesTheSameBytes) {
+TEST(KMeansCheckpoint, KilledThenResumedWithOtherWorkersAndServersGivesTheSameBytes) {
   kmtest::TempDir dir("ckpt-kill");
   kmtest::WriteUniformUsers(dir / "users.csv", 100000);
   const std::string train = kmtest::UniformTrain(dir / "users.csv");
@@ -30,10 +30,12 @@ TEST(KMeansCheckpoint, KilledThenResumedWithOtherWorkersGivesTheSameBytes) {
   ASSERT_EQ(ended.signal, SIGKILL) << ended.Describe();
   ASSERT_FALSE(fs::exists(out)) << "a killed run published its outputs";
 
-  // Same --out, the folder from --checkpoint-dir, three workers instead of two.
-  const auto resumed = RunEcps(fmt::format("{} --local --workers 3 --out {} --checkpoint-dir {} "
-                                           "--checkpoint-every 5 --resume",
-                                           train, out, ckpt));
+  // Same --out, the folder from --checkpoint-dir, three workers and two servers instead of
+  // two and one.
+  const auto resumed =
+      RunEcps(fmt::format("{} --local --workers 3 --servers 2 --out {} --checkpoint-dir {} "
+                          "--checkpoint-every 5 --resume",
+                          train, out, ckpt));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   kmtest::ExpectSameModel(dir / "full", out);
   const auto m = nlohmann::json::parse(kmtest::ReadFile(out + "/metrics.json"));
@@ -87,7 +89,8 @@ TEST_F(KMeansCheckpointRefusals, DamagedNewestCheckpointFallsBackToThePreviousOn
   fs::remove(Folder(1) + "/MANIFEST");
   const auto r = RunEcps(train_ + " --out " + (dir_ / "res") + " --resume " + ckpt_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("does not match its checksum; trying an older one"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not match its checksum; trying an older one"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("no manifest (incomplete)"), std::string::npos) << r.err;
   const auto m = nlohmann::json::parse(kmtest::ReadFile(dir_ / "res/metrics.json"));
   EXPECT_EQ(m["checkpoints"]["resumed_from"], Folder(2));
@@ -95,10 +98,12 @@ TEST_F(KMeansCheckpointRefusals, DamagedNewestCheckpointFallsBackToThePreviousOn
 }
 
 TEST_F(KMeansCheckpointRefusals, ResumeFromAConfigFileAsASwitchOrWithAFolder) {
-  for (const std::string& line : {std::string("resume = true"), fmt::format("resume = \"{}\"", ckpt_)}) {
+  for (const std::string& line :
+       {std::string("resume = true"), fmt::format("resume = \"{}\"", ckpt_)}) {
     kmtest::WriteFile(dir_ / "job.toml", fmt::format("checkpoint-dir = \"{}\"\n{}\n", ckpt_, line));
     fs::remove_all(dir_ / "res");
-    const auto r = RunEcps(train_ + " --out " + (dir_ / "res") + " --config " + (dir_ / "job.toml"));
+    const auto r =
+        RunEcps(train_ + " --out " + (dir_ / "res") + " --config " + (dir_ / "job.toml"));
     ASSERT_EQ(r.exit_code, 0) << line << "\n" << r.err;
     const auto m = nlohmann::json::parse(kmtest::ReadFile(dir_ / "res/metrics.json"));
     EXPECT_EQ(m["checkpoints"]["resumed_from"], Folder(0)) << line;
@@ -131,16 +136,19 @@ TEST_F(KMeansCheckpointRefusals, OtherOptionsOrDataAreRefusedNamingTheDifference
 }
 
 TEST_F(KMeansCheckpointRefusals, BadCheckpointOptionsAreUsageErrors) {
-  auto r = RunEcps(fmt::format("{} --out {} --checkpoint-dir {}/ck", train_, dir_ / "o", dir_ / "o"));
+  auto r =
+      RunEcps(fmt::format("{} --out {} --checkpoint-dir {}/ck", train_, dir_ / "o", dir_ / "o"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("lies inside --out"), std::string::npos) << r.err;
-  r = RunEcps(fmt::format("{} --out {} --checkpoint-dir {} --checkpoint-every 0", train_, dir_ / "o", ckpt_));
+  r = RunEcps(fmt::format("{} --out {} --checkpoint-dir {} --checkpoint-every 0", train_,
+                          dir_ / "o", ckpt_));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--checkpoint-every"), std::string::npos) << r.err;
   r = RunEcps(fmt::format("{} --out {} --resume", train_, dir_ / "o"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--resume needs a folder"), std::string::npos) << r.err;
-  r = RunEcps(fmt::format("train kmeans --data {} --id-column user --features f0,f1,f2,f3 --k 6 "
+  r =
+      RunEcps(fmt::format("train kmeans --data {} --id-column user --features f0,f1,f2,f3 --k 6 "
                           "--local --out {} --checkpoint-dir {} --dp-epsilon 4 --dp-bounds "
                           "f0=0:100,f1=0:100,f2=0:100,f3=0:100",
                           dir_ / "users.csv", dir_ / "o", dir_ / "ck2"));

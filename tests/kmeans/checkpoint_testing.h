@@ -3,16 +3,15 @@
 // runs' outputs, and a kill at the moment a checkpoint becomes valid.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/common/background.h"
 #include "tests/kmeans/kmeans_testing.h"
@@ -35,9 +34,10 @@ inline void WriteUniformUsers(const std::string& path, std::size_t n) {
 
 /// The train command (without --out, cluster or checkpoint options) on WriteUniformUsers data.
 inline std::string UniformTrain(const std::string& data) {
-  return fmt::format("train kmeans --data {} --id-column user --features a,b,c --k 40 --seed 7 "
-                     "--tol 0 --max-iter 1000 --threads 1 --quiet",
-                     data);
+  return fmt::format(
+      "train kmeans --data {} --id-column user --features a,b,c --k 40 --seed 7 "
+      "--tol 0 --max-iter 1000 --threads 1 --quiet",
+      data);
 }
 
 /// metrics.jsonl without its timing field ("seconds"), one object per line.
@@ -60,7 +60,8 @@ inline void ExpectSameModel(const std::string& expected, const std::string& actu
     EXPECT_FALSE(e.empty()) << f;
     EXPECT_TRUE(e == ReadFile(actual + "/" + f)) << f << " differs";
   }
-  EXPECT_EQ(JsonlWithoutTimes(expected + "/metrics.jsonl"), JsonlWithoutTimes(actual + "/metrics.jsonl"));
+  EXPECT_EQ(JsonlWithoutTimes(expected + "/metrics.jsonl"),
+            JsonlWithoutTimes(actual + "/metrics.jsonl"));
   const auto e = nlohmann::json::parse(ReadFile(expected + "/metrics.json"));
   const auto a = nlohmann::json::parse(ReadFile(actual + "/metrics.json"));
   for (const char* key : {"inertia", "iterations", "converged", "stop_reason", "silhouette",
@@ -72,7 +73,8 @@ inline void ExpectSameModel(const std::string& expected, const std::string& actu
 /// Waits (up to 120 s, polling every millisecond) for checkpoint `clock` of `dir` to become
 /// valid (its MANIFEST appears by a rename), then sends SIGKILL to `pid`. False when the
 /// manifest never appeared or `run` ended first.
-inline bool KillAtCheckpoint(testing::Background& run, const std::string& dir, int clock, pid_t pid) {
+inline bool KillAtCheckpoint(testing::Background& run, const std::string& dir, int clock,
+                             pid_t pid) {
   const std::string manifest = fmt::format("{}/clock-{}/MANIFEST", dir, clock);
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < until) {

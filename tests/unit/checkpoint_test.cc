@@ -1,17 +1,16 @@
 // The checkpoint folder format (models/common/checkpoint.h): the manifest makes a checkpoint,
 // pruning keeps the newest K, and a reader skips incomplete or damaged ones.
+#include "models/common/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
-#include "models/common/checkpoint.h"
 
 namespace ecps::models {
 namespace {
