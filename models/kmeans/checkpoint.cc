@@ -125,8 +125,11 @@ Result<std::uint64_t> SaveCheckpoint(const KMeansOptions& options, ps::Node& nod
   return writer.bytes();
 }
 
-Result<std::vector<PhaseReport>> SchedulerCheckpoints::Resume(const KMeansOptions& options,
-                                                              ps::Node& node) {
+Result<std::vector<PhaseReport>> SchedulerCheckpoints::Start(const KMeansOptions& options,
+                                                             ps::Node& node) {
+  if (options.checkpoint.writes()) {
+    ECPS_ASSIGN_OR_RETURN(lock_, util::OutputLock::Acquire(options.checkpoint.dir));
+  }
   if (!options.checkpoint.resume) return std::vector<PhaseReport>{};
   ECPS_ASSIGN_OR_RETURN(ResumePoint point, LoadCheckpoint(options, node.log()));
   ECPS_RETURN_IF_ERROR(ps::Broadcast(node, kResumeTopic, ps::WorkerRanks(node.roles()),

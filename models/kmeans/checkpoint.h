@@ -24,6 +24,7 @@
 #include "models/kmeans/kmeans.h"
 #include "models/kmeans/messages.h"
 #include "util/files.h"
+#include "util/output_folder.h"
 
 namespace ecps::models::kmeans {
 
@@ -73,9 +74,10 @@ nlohmann::json CheckpointConfig(const KMeansOptions& options);
 /// The scheduler's side of checkpoints in one run: resuming, writing, and their figures.
 class SchedulerCheckpoints {
  public:
-  /// With --resume: loads the checkpoint (LoadCheckpoint), sends worker 0's part to every
-  /// worker and returns the saved iterations' reports. Without: nothing, no reports.
-  Result<std::vector<PhaseReport>> Resume(const KMeansOptions& options, ps::Node& node);
+  /// Locks --checkpoint-dir for this run (util::OutputLock: a second run writing there is
+  /// refused); with --resume loads the checkpoint (LoadCheckpoint), sends worker 0's part to
+  /// every worker and returns the saved iterations' reports. Without: no reports.
+  Result<std::vector<PhaseReport>> Start(const KMeansOptions& options, ps::Node& node);
   /// When the last report asks for it: the checkpoint of its iteration (SaveCheckpoint).
   Status AfterIteration(const KMeansOptions& options, ps::Node& node,
                         const std::vector<PhaseReport>& reports);
@@ -88,6 +90,7 @@ class SchedulerCheckpoints {
   double seconds_ = 0;
   std::uint64_t last_bytes_ = 0;
   std::string resumed_from_;
+  std::unique_ptr<util::OutputLock> lock_;
 };
 
 /// Scheduler: the newest valid checkpoint of options.checkpoint.ResumeFrom(), checked

@@ -238,7 +238,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   const auto workers = ps::WorkerRanks(node.roles());
   const auto deadline = [&] { return node.DefaultDeadline(); };
   ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(options_.out));
-  ECPS_ASSIGN_OR_RETURN(st.iterations, st.checkpoints.Resume(options_, node));
+  ECPS_ASSIGN_OR_RETURN(st.iterations, st.checkpoints.Start(options_, node));
 
   ECPS_ASSIGN_OR_RETURN(st.loads, ps::Gather(node, kLoadTopic, workers, worker::LoadReport{}, deadline()));
   std::uint64_t read = 0, skipped = 0, forwarded = 0, excluded = 0;

@@ -44,6 +44,27 @@ TEST(KMeansCheckpoint, KilledThenResumedWithOtherWorkersAndServersGivesTheSameBy
   EXPECT_EQ(from.rfind(ckpt + "/clock-", 0), 0u) << from;
 }
 
+TEST(KMeansCheckpoint, TwoRunsCannotWriteOneCheckpointFolder) {
+  kmtest::TempDir dir("ckpt-lock");
+  kmtest::WriteUniformUsers(dir / "users.csv", 100000);
+  const std::string train = kmtest::UniformTrain(dir / "users.csv");
+  const std::string ckpt = dir / "ckpt";
+  testing::Background first(
+      fmt::format("{} {} --local --out {} --checkpoint-dir {} --checkpoint-every 5", ECPS_BINARY,
+                  train, dir / "a", ckpt),
+      dir / "first.log");
+  const auto manifest = ckpt + "/clock-5/MANIFEST";
+  for (int i = 0; i < 60000 && !fs::exists(manifest); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(fs::exists(manifest)) << first.log();
+  const auto second =
+      RunEcps(fmt::format("{} --local --out {} --checkpoint-dir {}", train, dir / "b", ckpt));
+  EXPECT_EQ(second.exit_code, 2) << second.err;
+  EXPECT_NE(second.err.find("is in use by another ecps run"), std::string::npos) << second.err;
+  EXPECT_EQ(first.Wait(120).code, 0) << first.log();
+}
+
 class KMeansCheckpointRefusals : public ::testing::Test {
  protected:
   void SetUp() override {
