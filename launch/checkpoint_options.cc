@@ -10,10 +10,11 @@ void AddCheckpointOptions(CLI::App& sub, models::CheckpointOptions& o, const std
                 "Folder for checkpoints (one clock-<N> folder each, valid once its MANIFEST is "
                 "written); not inside --out")
       ->type_name("DIR");
-  g->add_option("--checkpoint-every", o.every,
-                "A checkpoint after every N-th " + clock + " (with --checkpoint-dir; >= 1)")
+  g->add_option("--checkpoint-every", o.every_text,
+                "A checkpoint after every N-th " + clock + " (N >= 1), or after the first " +
+                    clock + " ending a time after the last (30s, 10m, 2h); with --checkpoint-dir")
       ->capture_default_str()
-      ->check(AtLeast(1));
+      ->type_name("N|TIME");
   g->add_option("--checkpoint-keep", o.keep, "Complete checkpoints kept, the newest (>= 1)")
       ->capture_default_str()
       ->check(AtLeast(1));
@@ -24,8 +25,9 @@ void AddCheckpointOptions(CLI::App& sub, models::CheckpointOptions& o, const std
       ->type_name("[DIR]");
 }
 
-void ResolveCheckpointOptions(const CLI::App& sub, models::CheckpointOptions& o) {
+Status ResolveCheckpointOptions(const CLI::App& sub, models::CheckpointOptions& o) {
   o.resume = sub.get_option("--resume")->count() > 0;
+  return models::ParseCheckpointEvery(o.every_text, &o);
 }
 
 }  // namespace ecps::launch

@@ -13,7 +13,8 @@ namespace ecps::launch {
 /// counts ("Lloyd iterations").
 void AddCheckpointOptions(CLI::App& sub, models::CheckpointOptions& o, const std::string& clock);
 
-/// After parsing: sets o.resume when --resume was given (with or without a folder).
-void ResolveCheckpointOptions(const CLI::App& sub, models::CheckpointOptions& o);
+/// After parsing: sets o.resume when --resume was given (with or without a folder), and
+/// o.every or o.every_seconds from --checkpoint-every (InvalidArgument when malformed).
+Status ResolveCheckpointOptions(const CLI::App& sub, models::CheckpointOptions& o);
 
 }  // namespace ecps::launch

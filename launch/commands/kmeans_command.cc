@@ -157,8 +157,9 @@ void AddTrainKMeans(CommandTree& tree) {
       if (given(name) && dp_only.empty()) dp_only = name;
     }
     if (dp_seed->count() > 0) o->km.dp.test_seed = o->dp_seed;
-    ResolveCheckpointOptions(*sub, o->km.checkpoint);
-    *sel = [o, dp_given, tol_given, iter_given, score_given, dp_only]() -> Status {
+    const Status checkpoint = ResolveCheckpointOptions(*sub, o->km.checkpoint);
+    *sel = [o, dp_given, tol_given, iter_given, score_given, dp_only, checkpoint]() -> Status {
+      ECPS_RETURN_IF_ERROR(checkpoint);
       if (!dp_given && !dp_only.empty()) {
         return InvalidArgument(fmt::format("{}: only with --dp-epsilon", dp_only));
       }

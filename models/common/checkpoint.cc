@@ -81,6 +81,32 @@ Status CheckParts(const std::string& folder, const CheckpointManifest& m) {
 }
 }  // namespace
 
+Status ParseCheckpointEvery(const std::string& text, CheckpointOptions* o) {
+  const auto bad = [&] {
+    return InvalidArgument(fmt::format(
+        "--checkpoint-every: \"{}\" is neither a number of clocks (>= 1) nor a time such as "
+        "30s, 10m or 2h (at most 1e6 s)",
+        text));
+  };
+  const char* b = text.data();
+  const char* end = b + text.size();
+  const char unit = text.empty() ? '\0' : text.back();
+  if (unit == 's' || unit == 'm' || unit == 'h') {
+    double v = 0;
+    const auto [p, err] = std::from_chars(b, end - 1, v);
+    const double seconds = v * (unit == 'h' ? 3600 : unit == 'm' ? 60 : 1);
+    if (err != std::errc() || p != end - 1 || !(seconds > 0 && seconds <= 1e6)) return bad();
+    o->every_seconds = seconds;
+    return Status::Ok();
+  }
+  int n = 0;
+  const auto [p, err] = std::from_chars(b, end, n);
+  if (err != std::errc() || p != end || n < 1) return bad();
+  o->every = n;
+  o->every_seconds = 0;
+  return Status::Ok();
+}
+
 Status CheckpointOptions::Validate(const std::string& out) const {
   if (every < 1) return InvalidArgument("--checkpoint-every must be at least 1");
   if (keep < 1) return InvalidArgument("--checkpoint-keep must be at least 1");

@@ -27,8 +27,14 @@ inline constexpr std::uint32_t kCheckpointFormat = 1;
 struct CheckpointOptions {
   /// Folder of the checkpoints (one clock-<N> folder each); empty = no checkpoints.
   std::string dir;
-  /// A checkpoint after every `every`-th clock (k-means: Lloyd iteration); >= 1.
+  /// A checkpoint after every `every`-th clock (k-means: Lloyd iteration); >= 1. Unused
+  /// when every_seconds > 0.
   int every = 10;
+  /// A checkpoint after the first clock that ends at least this long after the run's
+  /// start or its last checkpoint (--checkpoint-every 10m); 0 = by clocks.
+  double every_seconds = 0;
+  /// --checkpoint-every as given (ParseCheckpointEvery sets every or every_seconds from it).
+  std::string every_text = "10";
   /// Complete checkpoints kept (older ones are removed); >= 1.
   int keep = 2;
   /// Start from the newest valid checkpoint of resume_dir (or of dir when empty).
@@ -42,6 +48,10 @@ struct CheckpointOptions {
   /// is staged and replaced whole).
   Status Validate(const std::string& out) const;
 };
+
+/// Parses --checkpoint-every into `o`: a whole number of clocks (>= 1), or a time: a
+/// positive number with the unit s, m or h (at most 1e6 s). InvalidArgument otherwise.
+Status ParseCheckpointEvery(const std::string& text, CheckpointOptions* o);
 
 /// One part as the manifest lists it.
 struct CheckpointPartEntry {

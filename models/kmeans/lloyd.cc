@@ -57,6 +57,7 @@ class Lloyd {
       if (!dp) {  // exact totals the other workers would see; a private run has no use for them
         row.Sum(0) = static_cast<double>(changed);
         for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(q_sums_[j]);
+        row.Sum(1 + k) = CheckpointTimeUp() ? 1 : 0;  // layout.sums >= k + 3
       }
       ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals,
                             state_.ClusterSumsAcrossWorkers(sums_, row));
@@ -86,7 +87,7 @@ class Lloyd {
       auto report =
           PhaseReport::Iteration(it + 1, global_inertia, shift, global_changed, relocated, secs);
       const bool stops = !dp && (global_changed == 0 || shift <= state_.tol);
-      report.checkpoint = CheckpointDue(it + 1, stops);
+      report.checkpoint = CheckpointDue(it + 1, stops, totals.reduce.Sum(1 + k) > 0);
       if (report.checkpoint) ECPS_RETURN_IF_ERROR(SendCheckpoint(it + 1, next));
       state_.centroids = std::move(next);
       ECPS_RETURN_IF_ERROR(state_.Report(report));
@@ -140,11 +141,23 @@ class Lloyd {
     AssignStep(panel, screen, true);
   }
 
-  // A checkpoint after iteration `done` (1-based): every --checkpoint-every-th one, unless
-  // the run ends with it. Never under DP (refused by PrepareDp).
-  bool CheckpointDue(int done, bool stops) const {
+  // A checkpoint after iteration `done` (1-based): every --checkpoint-every-th one, or with a
+  // time, when a worker found it up (`time_up`: the total every worker pulled, so all agree),
+  // unless the run ends with it. Never under DP (refused by PrepareDp).
+  bool CheckpointDue(int done, bool stops, bool time_up) {
     const auto& c = state_.options.checkpoint;
-    return c.writes() && !stops && done < state_.options.max_iter && done % c.every == 0;
+    if (!c.writes() || stops || done >= state_.options.max_iter) return false;
+    if (c.every_seconds <= 0) return done % c.every == 0;
+    if (time_up) since_checkpoint_.Restart();
+    return time_up;
+  }
+
+  // Worker 0, with --checkpoint-every as a time: whether it has passed since the start of the
+  // iterations or the last checkpoint.
+  bool CheckpointTimeUp() const {
+    const auto& c = state_.options.checkpoint;
+    return state_.worker == 0 && c.writes() && c.every_seconds > 0 &&
+           since_checkpoint_.Seconds() >= c.every_seconds;
   }
 
   // This worker's checkpoint part after iteration `done`, whose result is `next`.
@@ -386,6 +399,7 @@ class Lloyd {
   std::vector<std::int64_t> q_sums_;  // and its sums of ||x - o||^2 per cluster
   tbb::enumerable_thread_specific<LloydAcc> lloyd_acc_;
   ScreenPanel screen_panel_;
+  ps::Stopwatch since_checkpoint_;  // --checkpoint-every as a time
 };
 
 }  // namespace

@@ -46,7 +46,7 @@ TEST_P(KMeansCheckpointMpi, KilledRankThenResumeWithTwoWorkersGivesTheSameBytes)
   ASSERT_EQ(full.exit_code, 0) << full.err;
 
   const std::string ckpt = dir / "ckpt", out = dir / "out";
-  const std::string ck_opts = fmt::format("--checkpoint-dir {} --checkpoint-every 5", ckpt);
+  const std::string ck_opts = fmt::format("--checkpoint-dir {} --checkpoint-every 2", ckpt);
   testing::Background run(fmt::format("{} -np 3 {} {} --servers 1 --out {} {}", kMpirun,
                                       ECPS_BINARY, train, out, ck_opts),
                           dir / "killed.log");

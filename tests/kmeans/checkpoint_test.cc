@@ -22,7 +22,7 @@ TEST(KMeansCheckpoint, KilledThenResumedWithOtherWorkersAndServersGivesTheSameBy
 
   const std::string ckpt = dir / "ckpt", out = dir / "out";
   testing::Background run(
-      fmt::format("{} {} --local --workers 2 --out {} --checkpoint-dir {} --checkpoint-every 5",
+      fmt::format("{} {} --local --workers 2 --out {} --checkpoint-dir {} --checkpoint-every 2",
                   ECPS_BINARY, train, out, ckpt),
       dir / "killed.log");
   ASSERT_TRUE(kmtest::KillAtCheckpoint(run, ckpt, 10, run.pid())) << run.log();
@@ -44,16 +44,44 @@ TEST(KMeansCheckpoint, KilledThenResumedWithOtherWorkersAndServersGivesTheSameBy
   EXPECT_EQ(from.rfind(ckpt + "/clock-", 0), 0u) << from;
 }
 
+TEST(KMeansCheckpoint, EveryAsATimeWritesCheckpointsThatResumeToTheSameBytes) {
+  kmtest::TempDir dir("ckpt-time");
+  kmtest::WriteUniformUsers(dir / "users.csv", 100000);
+  const std::string train = kmtest::UniformTrain(dir / "users.csv");
+  const std::string ckpt = dir / "ckpt";
+  const auto full = RunEcps(fmt::format(
+      "{} --local --out {} --checkpoint-dir {} --checkpoint-every 0.005s --checkpoint-keep 1000",
+      train, dir / "full", ckpt));
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  const auto m = nlohmann::json::parse(kmtest::ReadFile(dir / "full/metrics.json"));
+  // ~180 iterations take 0.1 s or more (0.6 ms each on the development machine).
+  EXPECT_GE(m["checkpoints"]["written"].get<int>(), 2) << m["timings"];
+  const auto names = testing::Names(ckpt);
+  EXPECT_EQ(static_cast<int>(names.size()), m["checkpoints"]["written"].get<int>());
+  ASSERT_FALSE(names.empty());
+  // Resume from the oldest one.
+  fs::create_directories(dir / "one");
+  fs::rename(ckpt + "/" + *names.begin(), dir / ("one/" + *names.begin()));
+  const auto r = RunEcps(
+      fmt::format("{} --local --workers 1 --out {} --resume {}", train, dir / "res", dir / "one"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  kmtest::ExpectSameModel(dir / "full", dir / "res");
+  const auto bad = RunEcps(fmt::format(
+      "{} --local --out {} --checkpoint-dir {} --checkpoint-every 5x", train, dir / "bad", ckpt));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--checkpoint-every: \"5x\" is neither"), std::string::npos) << bad.err;
+}
+
 TEST(KMeansCheckpoint, TwoRunsCannotWriteOneCheckpointFolder) {
   kmtest::TempDir dir("ckpt-lock");
   kmtest::WriteUniformUsers(dir / "users.csv", 100000);
   const std::string train = kmtest::UniformTrain(dir / "users.csv");
   const std::string ckpt = dir / "ckpt";
   testing::Background first(
-      fmt::format("{} {} --local --out {} --checkpoint-dir {} --checkpoint-every 5", ECPS_BINARY,
+      fmt::format("{} {} --local --out {} --checkpoint-dir {} --checkpoint-every 1", ECPS_BINARY,
                   train, dir / "a", ckpt),
       dir / "first.log");
-  const auto manifest = ckpt + "/clock-5/MANIFEST";
+  const auto manifest = ckpt + "/clock-4/MANIFEST";
   for (int i = 0; i < 60000 && !fs::exists(manifest); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

@@ -1,6 +1,8 @@
-// What the k-means checkpoint tests share: data on which Lloyd runs long enough to be killed
-// in the middle (uniform users: ~180 slow-converging iterations), the comparison of two
-// runs' outputs, and a kill at the moment a checkpoint becomes valid.
+// What the k-means checkpoint tests share: data on which Lloyd takes many iterations (uniform
+// users: ~180 slow-converging ones, ~0.1 s in all), the comparison of two runs' outputs, and a
+// kill at the moment a checkpoint becomes valid. A killed run checkpoints every 2 iterations:
+// the scheduler writes them one after another (10-20 ms each, synced), and the run cannot end
+// before the last is written, so a kill after checkpoint 10 lands well before the end.
 #pragma once
 
 #include <gtest/gtest.h>

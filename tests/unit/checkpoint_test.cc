@@ -145,5 +145,24 @@ TEST(CheckpointOptions, FoldersInsideTheOutputAndResumeWithoutFolderAreRefused) 
   EXPECT_FALSE(r.Validate("/tmp/out").ok());
 }
 
+TEST(CheckpointOptions, EveryIsAClockCountOrATime) {
+  CheckpointOptions o;
+  ASSERT_TRUE(ParseCheckpointEvery("25", &o).ok());
+  EXPECT_EQ(o.every, 25);
+  EXPECT_EQ(o.every_seconds, 0);
+  ASSERT_TRUE(ParseCheckpointEvery("10m", &o).ok());
+  EXPECT_EQ(o.every_seconds, 600);
+  ASSERT_TRUE(ParseCheckpointEvery("1.5h", &o).ok());
+  EXPECT_EQ(o.every_seconds, 5400);
+  ASSERT_TRUE(ParseCheckpointEvery("0.25s", &o).ok());
+  EXPECT_EQ(o.every_seconds, 0.25);
+  for (const char* bad :
+       {"0", "-3", "", "s", "0s", "-1m", "nans", "infm", "10d", "1e7s", "3.5", "10 m", "m10"}) {
+    const Status s = ParseCheckpointEvery(bad, &o);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(s.message().find("--checkpoint-every"), std::string::npos) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ecps::models
