@@ -41,7 +41,11 @@ void ParseWords(CLI::App& app, std::vector<std::string> words) {
 Result<std::vector<std::string>> KeyArgs(const std::string& key, const toml::node& v,
                                          const CLI::Option& opt) {
   if (v.is_table()) return InvalidArgument("is a table; expected a value");
-  if (opt.get_expected_min() == 0) {  // a switch
+  const bool optional_value = opt.get_expected_max() >= 1;  // --resume [DIR]
+  if (opt.get_expected_min() == 0 && optional_value && v.is_boolean()) {
+    return *v.value<bool>() ? std::vector<std::string>{"--" + key} : std::vector<std::string>{};
+  }
+  if (opt.get_expected_min() == 0 && !optional_value) {  // a switch
     if (!v.is_boolean()) return InvalidArgument("is a switch; write true or false");
     return std::vector<std::string>{
         fmt::format("--{}={}", key, *v.value<bool>() ? "true" : "false")};

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "launch/checkpoint_options.h"
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/privacy_options.h"
@@ -143,6 +144,7 @@ void AddTrainKMeans(CommandTree& tree) {
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "model.bin and assignments.csv are written sealed (metrics.json, "
                       "profiles and logs stay plain); segment --encrypt-key opens the model");
+  AddCheckpointOptions(*sub, o->km.checkpoint, "Lloyd iteration");
   AddClusterOptions(*sub, o->cluster, models::kmeans::KMeansJob::Consistency());
   AddConfigOption(*sub);
   sub->callback([o, sub, dp_seed, sel = tree.selected] {
@@ -155,7 +157,9 @@ void AddTrainKMeans(CommandTree& tree) {
       if (given(name) && dp_only.empty()) dp_only = name;
     }
     if (dp_seed->count() > 0) o->km.dp.test_seed = o->dp_seed;
-    *sel = [o, dp_given, tol_given, iter_given, score_given, dp_only]() -> Status {
+    const Status checkpoint = ResolveCheckpointOptions(*sub, o->km.checkpoint);
+    *sel = [o, dp_given, tol_given, iter_given, score_given, dp_only, checkpoint]() -> Status {
+      ECPS_RETURN_IF_ERROR(checkpoint);
       if (!dp_given && !dp_only.empty()) {
         return InvalidArgument(fmt::format("{}: only with --dp-epsilon", dp_only));
       }

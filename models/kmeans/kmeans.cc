@@ -15,6 +15,7 @@
 #include "models/common/binary_metrics.h"
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
+#include "models/kmeans/checkpoint.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
 #include "models/kmeans/quality.h"
@@ -83,7 +84,7 @@ Status KMeansOptions::Validate() const {
           c, columns.id_column));
     }
   }
-  return Status::Ok();
+  return checkpoint.Validate(out);
 }
 
 bool KMeansOptions::MasksIds() const { return !mask_columns.empty(); }
@@ -115,6 +116,9 @@ Status PrepareDp(KMeansOptions* options, const worker::FeatureSchema& schema) {
   const auto refuse = [](const char* option, const char* why) {
     return InvalidArgument(fmt::format("{}: not available under --dp-epsilon ({})", option, why));
   };
+  if (options->checkpoint.writes() || options->checkpoint.resume) {
+    return refuse("--checkpoint-dir/--resume", "not implemented yet for private runs");
+  }
   if (options->normalize != Normalize::kMinMax) {
     return refuse("--normalize", "a private run maps every feature to [0, 1] by its --dp-bounds");
   }
@@ -175,6 +179,7 @@ struct KMeansJob::SchedulerState {
   ScoreCounts auc_relative, auc_distance;
   std::uint64_t rows_written = 0;
   double epsilon_spent = 0;  ///< DP: after the last iteration reported
+  SchedulerCheckpoints checkpoints;
 };
 
 KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema)
@@ -233,6 +238,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   const auto workers = ps::WorkerRanks(node.roles());
   const auto deadline = [&] { return node.DefaultDeadline(); };
   ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(options_.out));
+  ECPS_ASSIGN_OR_RETURN(st.iterations, st.checkpoints.Start(options_, node));
 
   ECPS_ASSIGN_OR_RETURN(st.loads, ps::Gather(node, kLoadTopic, workers, worker::LoadReport{}, deadline()));
   std::uint64_t read = 0, skipped = 0, forwarded = 0, excluded = 0;
@@ -264,6 +270,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   po.quiet = options_.quiet;
   // Total unknown: most runs stop well before --max-iter.
   sched::Progress progress(node.log(), "kmeans iteration", 0, po);
+  for (const auto& r : st.iterations) ECPS_RETURN_IF_ERROR(jsonl->Append(IterationLine(r)));
   while (true) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kProgressTopic, workers[0], deadline()));
     PhaseReport r;
@@ -292,12 +299,8 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
                       fmt::format("ε spent {:.4g}, shift {:.3g}", st.epsilon_spent, r.shift));
     } else if (r.kind == PhaseReport::kIteration) {
       st.iterations.push_back(r);
-      ECPS_RETURN_IF_ERROR(jsonl->Append({{"iteration", r.iteration},
-                                          {"inertia", r.inertia},
-                                          {"centroid_shift", r.shift},
-                                          {"changed", r.changed},
-                                          {"relocated", r.relocated},
-                                          {"seconds", r.seconds}}));
+      ECPS_RETURN_IF_ERROR(jsonl->Append(IterationLine(r)));
+      ECPS_RETURN_IF_ERROR(st.checkpoints.AfterIteration(options_, node, st.iterations));
       progress.Update(static_cast<std::uint64_t>(r.iteration),
                       fmt::format("inertia {:.6g}, shift {:.3g}, {} moved", r.inertia, r.shift, r.changed));
     } else if (dp.enabled()) {
@@ -564,6 +567,9 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     m["pseudonymized"] = options_.ids->pseudonymizes();
   }
   m["config"] = options_.ToJson();
+  if (options_.checkpoint.writes() || options_.checkpoint.resume) {
+    m["checkpoints"] = st.checkpoints.Json();
+  }
   if (dp) {
     // Statistics of the training data that no noise covers are left out (see README).
     const std::vector<std::string> omitted = {

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/common/checkpoint.h"
 #include "models/kmeans/dp.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/model.h"
@@ -94,6 +95,9 @@ struct KMeansOptions {
   DpKMeansOptions dp;
   /// --encrypt-key: model.bin and assignments.csv are sealed (privacy/sealed.h); null = plain.
   std::shared_ptr<const privacy::EncryptionKey> encrypt;
+  /// --checkpoint-dir, --checkpoint-every (Lloyd iterations), --checkpoint-keep, --resume
+  /// (models/kmeans/checkpoint.h).
+  CheckpointOptions checkpoint;
 
   /// Checks ranges, and that init_file exists with InitMethod::kFile.
   Status Validate() const;

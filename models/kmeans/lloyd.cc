@@ -6,6 +6,7 @@
 
 #include <tbb/enumerable_thread_specific.h>
 
+#include "models/kmeans/checkpoint.h"
 #include "ps/stopwatch.h"
 
 namespace ecps::models::kmeans {
@@ -26,7 +27,8 @@ class Lloyd {
     sums_.assign(k * sw, 0.0);
     q_sums_.assign(k, 0);
     std::uint64_t moved_last = 0;
-    int it = 0;
+    int it = state_.start_iteration;
+    if (!state_.resume_label_centroids.empty()) RestoreLabels();
     for (; it < state_.options.max_iter; ++it) {
       const ps::Stopwatch iteration_time;
       CentroidPanel panel;
@@ -35,7 +37,7 @@ class Lloyd {
                           screen_panel_.Set(state_.centroids, k, state_.screen);
       // Recompute the sums in one pass rather than update them when many labels may change
       // (the first iteration, or when the last one moved more than a tenth of the users).
-      const bool full = it == 0 || moved_last * 10 > state_.n;
+      const bool full = it == state_.start_iteration || moved_last * 10 > state_.n;
       AssignStep(panel, screen, full);
       std::uint64_t changed = 0;
       if (full) {
@@ -55,6 +57,7 @@ class Lloyd {
       if (!dp) {  // exact totals the other workers would see; a private run has no use for them
         row.Sum(0) = static_cast<double>(changed);
         for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(q_sums_[j]);
+        row.Sum(1 + k) = CheckpointTimeUp() ? 1 : 0;  // layout.sums >= k + 3
       }
       ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals,
                             state_.ClusterSumsAcrossWorkers(sums_, row));
@@ -79,11 +82,15 @@ class Lloyd {
       for (std::size_t j = 0; j < k * d; ++j) {
         shift += (next[j] - state_.centroids[j]) * (next[j] - state_.centroids[j]);
       }
-      state_.centroids = std::move(next);
       const double secs = iteration_time.Seconds();
       state_.summary.iteration_seconds.push_back(secs);
-      ECPS_RETURN_IF_ERROR(state_.Report(
-          PhaseReport::Iteration(it + 1, global_inertia, shift, global_changed, relocated, secs)));
+      auto report =
+          PhaseReport::Iteration(it + 1, global_inertia, shift, global_changed, relocated, secs);
+      const bool stops = !dp && (global_changed == 0 || shift <= state_.tol);
+      report.checkpoint = CheckpointDue(it + 1, stops, totals.reduce.Sum(1 + k) > 0);
+      if (report.checkpoint) ECPS_RETURN_IF_ERROR(SendCheckpoint(it + 1, next));
+      state_.centroids = std::move(next);
+      ECPS_RETURN_IF_ERROR(state_.Report(report));
       // scikit-learn's rules: labels unchanged (the update did not move anything), or the
       // centroids moved less than tol.
       if (dp) continue;
@@ -123,6 +130,51 @@ class Lloyd {
       changed = 0;
     }
   };
+
+  // Resumed: the labels the users had at the checkpoint, from the centroids they were
+  // assigned to (labels depend only on the centroids, so they are the same bits).
+  void RestoreLabels() {
+    CentroidPanel panel;
+    panel.Set(state_.resume_label_centroids, state_.k, state_.d);
+    const bool screen = state_.screen.size() == state_.n && state_.n > 0 &&
+                        screen_panel_.Set(state_.resume_label_centroids, state_.k, state_.screen);
+    AssignStep(panel, screen, true);
+  }
+
+  // A checkpoint after iteration `done` (1-based): every --checkpoint-every-th one, or with a
+  // time, when a worker found it up (`time_up`: the total every worker pulled, so all agree),
+  // unless the run ends with it. Never under DP (refused by PrepareDp).
+  bool CheckpointDue(int done, bool stops, bool time_up) {
+    const auto& c = state_.options.checkpoint;
+    if (!c.writes() || stops || done >= state_.options.max_iter) return false;
+    if (c.every_seconds <= 0) return done % c.every == 0;
+    if (time_up) since_checkpoint_.Restart();
+    return time_up;
+  }
+
+  // Worker 0, with --checkpoint-every as a time: whether it has passed since the start of the
+  // iterations or the last checkpoint.
+  bool CheckpointTimeUp() const {
+    const auto& c = state_.options.checkpoint;
+    return state_.worker == 0 && c.writes() && c.every_seconds > 0 &&
+           since_checkpoint_.Seconds() >= c.every_seconds;
+  }
+
+  // This worker's checkpoint part after iteration `done`, whose result is `next`.
+  Status SendCheckpoint(int done, const std::vector<double>& next) {
+    WorkerCheckpoint part;
+    part.worker = state_.worker;
+    part.iteration = done;
+    part.users = state_.n;
+    part.total_users = state_.total;
+    part.normalizer = state_.normalizer;
+    part.centroids = next;
+    part.label_centroids = state_.centroids;
+    part.initial_centroids = state_.summary.initial_centroids;
+    part.init_candidates = state_.summary.init_candidates;
+    part.iteration_seconds = state_.summary.iteration_seconds;
+    return state_.ToScheduler(kCheckpointTopic, part);
+  }
 
   // Users per stage of a task: labelling a stage overlaps the memory fetches that moving the
   // previous stage's changed users waits for.
@@ -347,6 +399,7 @@ class Lloyd {
   std::vector<std::int64_t> q_sums_;  // and its sums of ||x - o||^2 per cluster
   tbb::enumerable_thread_specific<LloydAcc> lloyd_acc_;
   ScreenPanel screen_panel_;
+  ps::Stopwatch since_checkpoint_;  // --checkpoint-every as a time
 };
 
 }  // namespace

@@ -24,6 +24,8 @@ constexpr std::uint32_t kSampleTopic = 1206;      // workers -> scheduler: Sampl
 constexpr std::uint32_t kTopScoresTopic = 1207;   // workers -> scheduler: TopScores
 constexpr std::uint32_t kAucTopic = 1208;         // workers -> scheduler: AucParts
 constexpr std::uint32_t kAssignTopic = 1209;      // workers -> scheduler: AssignChunk
+constexpr std::uint32_t kCheckpointTopic = 1210;  // workers -> scheduler: WorkerCheckpoint
+constexpr std::uint32_t kResumeTopic = 1211;      // scheduler -> workers: WorkerCheckpoint
 
 /// Worker 0 tells the scheduler where the job is; one per phase and per iteration.
 struct PhaseReport {
@@ -35,18 +37,25 @@ struct PhaseReport {
   std::uint64_t changed = 0;  ///< users whose cluster changed
   int relocated = 0;      ///< empty clusters re-seeded
   double seconds = 0;     ///< wall time of the phase or iteration
+  bool checkpoint = false;  ///< every worker sent its checkpoint part after this iteration
 
-  static PhaseReport Normalized(double seconds) { return {kNormalized, 0, 0, 0, 0, 0, seconds}; }
-  static PhaseReport Initialized(double seconds) { return {kInitialized, 0, 0, 0, 0, 0, seconds}; }
+  static PhaseReport Normalized(double seconds) {
+    return {kNormalized, 0, 0, 0, 0, 0, seconds, false};
+  }
+  static PhaseReport Initialized(double seconds) {
+    return {kInitialized, 0, 0, 0, 0, 0, seconds, false};
+  }
   static PhaseReport Iteration(int iteration, double inertia, double shift, std::uint64_t changed,
                                int relocated, double seconds) {
-    return {kIteration, iteration, inertia, shift, changed, relocated, seconds};
+    return {kIteration, iteration, inertia, shift, changed, relocated, seconds, false};
   }
   static PhaseReport Trained(int iterations, double inertia, double seconds) {
-    return {kTrained, iterations, inertia, 0, 0, 0, seconds};
+    return {kTrained, iterations, inertia, 0, 0, 0, seconds, false};
   }
   template <class A>
-  void serialize(A& ar) { ar(kind, iteration, inertia, shift, changed, relocated, seconds); }
+  void serialize(A& ar) {
+    ar(kind, iteration, inertia, shift, changed, relocated, seconds, checkpoint);
+  }
 };
 
 /// Worker 0's view of the finished model (every worker holds the same).

@@ -8,10 +8,12 @@
 #include <fmt/format.h>
 #include <tbb/enumerable_thread_specific.h>
 
+#include "models/kmeans/checkpoint.h"
 #include "models/kmeans/lloyd.h"
 #include "models/kmeans/random.h"
 #include "models/kmeans/seeding.h"
 #include "models/kmeans/worker_state.h"
+#include "ps/collective.h"
 #include "ps/stopwatch.h"
 #include "util/hash.h"
 
@@ -37,7 +39,9 @@ class WorkerRun {
     state_.summary.normalize_seconds = phase.Seconds();
     ECPS_RETURN_IF_ERROR(state_.Report(PhaseReport::Normalized(state_.summary.normalize_seconds)));
     phase.Restart();
-    if (state_.options.dp.enabled() && state_.options.dp.plan.init_steps > 0) {
+    if (state_.options.checkpoint.resume) {
+      ECPS_RETURN_IF_ERROR(Resume());
+    } else if (state_.options.dp.enabled() && state_.options.dp.plan.init_steps > 0) {
       ECPS_ASSIGN_OR_RETURN(state_.centroids, PrivateHistogramCentroids());
     } else if (state_.options.dp.enabled() && state_.options.init != InitMethod::kFile) {
       state_.centroids = UniformCentroids(state_.k, state_.d, state_.options.seed);  // no data
@@ -45,7 +49,7 @@ class WorkerRun {
       ECPS_RETURN_IF_ERROR(InitializeCentroids(state_));
     }
     state_.summary.init_seconds = phase.Seconds();
-    state_.summary.initial_centroids = state_.centroids;
+    if (!state_.options.checkpoint.resume) state_.summary.initial_centroids = state_.centroids;
     ECPS_RETURN_IF_ERROR(state_.Report(PhaseReport::Initialized(state_.summary.init_seconds)));
     phase.Restart();
     ECPS_RETURN_IF_ERROR(RunLloyd(state_));
@@ -55,6 +59,22 @@ class WorkerRun {
   }
 
  private:
+  // Resumed: the position of the scheduler's checkpoint instead of an initialisation.
+  Status Resume() {
+    WorkerCheckpoint saved;
+    auto& node = state_.ctx.node;
+    ECPS_RETURN_IF_ERROR(ps::Broadcast(node, kResumeTopic, ps::WorkerRanks(node.roles()), &saved,
+                                       state_.Deadline()));
+    ECPS_RETURN_IF_ERROR(CheckResumedData(saved, state_.total, state_.normalizer));
+    state_.centroids = saved.centroids;
+    state_.resume_label_centroids = saved.label_centroids;
+    state_.start_iteration = saved.iteration;
+    state_.summary.initial_centroids = saved.initial_centroids;
+    state_.summary.init_candidates = saved.init_candidates;
+    state_.summary.iteration_seconds = saved.iteration_seconds;
+    return Status::Ok();
+  }
+
   Status Load() {
     worker::ShardLoadOptions lo;
     lo.skip_bad_rows = state_.options.skip_bad_rows;

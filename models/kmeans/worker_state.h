@@ -130,6 +130,10 @@ class WorkerState {
   ScreenPoints screen;                  ///< the float32 screen's copy of the users
   std::vector<double> centroids;        ///< k x d, fitted space
   std::vector<double> noisy_counts;     ///< under DP: the last iteration's noisy counts (k)
+  /// Resumed from a checkpoint: Lloyd iterations already done, and the centroids the users'
+  /// labels were assigned to there (empty otherwise).
+  int start_iteration = 0;
+  std::vector<double> resume_label_centroids;
   Summary summary;
 
  private:
