@@ -90,8 +90,9 @@ void AddTrainKMeans(CommandTree& tree) {
       ->capture_default_str()
       ->check(CLI::IsMember(kNormalizeNames));
   model->add_option("--init", o->init,
-                    "kmeans++, kmeans-parallel (k-means||), or a CSV file of k centroids in original units "
-                    "whose header names the features")
+                    "kmeans++, kmeans-parallel (k-means||), a CSV file of k centroids in original units "
+                    "whose header names the features, or the --out folder of an earlier k-means "
+                    "training with the same features and k (continue from its centroids on new data)")
       ->capture_default_str();
   model->add_option("--init-steps", km.init_steps, "k-means|| sampling rounds")
       ->capture_default_str()->check(AtLeast(1));

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <numeric>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <tbb/enumerable_thread_specific.h>
 
 #include "models/kmeans/local_kmeans.h"
+#include "models/kmeans/model.h"
 #include "models/kmeans/random.h"
 #include "ps/collective.h"
 #include "worker/csv.h"
@@ -192,9 +195,13 @@ class Seeding {
     return Status::Ok();
   }
 
-  // k rows of a CSV file whose header names the features (original units).
+  // The centroids of a trained model (a folder with model.bin: another run's, to continue
+  // from it on new data), mapped through its normaliser to original units and through this
+  // run's into the fitted space; or k rows of a CSV file whose header names the features
+  // (original units).
   Status FromFile() {
     const std::string& path = state_.options.init_file;
+    if (std::filesystem::is_directory(path)) return FromModel(path);
     ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(path));
     std::string_view line;
     ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));
@@ -241,6 +248,33 @@ class Seeding {
     if (state_.centroids.size() != state_.k * state_.d) {
       return DataError(fmt::format("{}: {} centroids for --k {}", path,
                                    state_.centroids.size() / state_.d, state_.k));
+    }
+    return Status::Ok();
+  }
+
+  Status FromModel(const std::string& dir) {
+    const std::string file = (std::filesystem::path(dir) / "model.bin").string();
+    ECPS_ASSIGN_OR_RETURN(KMeansModel model,
+                          LoadKMeansModel(file, state_.options.encrypt.get()));
+    const auto& mine = state_.schema.output_names();
+    if (model.schema.output_names() != mine) {
+      return InvalidArgument(fmt::format(
+          "--init {}: the model's features are {}; this run's are {} (the same columns and "
+          "encodings, in the same order, are needed)",
+          dir, fmt::join(model.schema.output_names(), ","), fmt::join(mine, ",")));
+    }
+    if (model.k != state_.k) {
+      return InvalidArgument(fmt::format("--init {}: the model has {} clusters; this run has "
+                                         "--k {}",
+                                         dir, model.k, state_.k));
+    }
+    std::vector<double> row(state_.d);
+    for (std::size_t c = 0; c < state_.k; ++c) {
+      for (std::size_t f = 0; f < state_.d; ++f) {
+        row[f] = model.normalizer.Original(f, model.centroids[c * state_.d + f]);
+      }
+      state_.normalizer.Apply(row.data(), 1);
+      state_.centroids.insert(state_.centroids.end(), row.begin(), row.end());
     }
     return Status::Ok();
   }
