@@ -161,6 +161,24 @@ std::string RecommendMarkdown(const nlohmann::json& m) {
   return s + "\n";
 }
 
+// The F1-best threshold beside the configured one, and a warning when the configured one
+// called nothing positive (recall 0, precision and F1 undefined).
+std::string ThresholdMarkdown(const nlohmann::json& m) {
+  const auto best = m.find("best_f1");
+  if (best == m.end() || !best->is_object()) return "";
+  std::string s;
+  const auto at = m.find("predicted_positive_at_threshold");
+  if (at != m.end() && at->is_number() && at->get<double>() == 0) {
+    s += fmt::format("**No evaluated example reaches the threshold {}**: recall is 0, precision "
+                     "and F1 are undefined, and accuracy is the share of negatives.\n\n",
+                     Number(m.value("threshold", nlohmann::json())));
+  }
+  return s + fmt::format("F1 is highest from threshold {}: precision {}, recall {}, F1 {} "
+                         "(`metrics.json` → `best_f1`; `--threshold` sets the one above).\n\n",
+                         Number((*best)["threshold"]), Number((*best)["precision"]),
+                         Number((*best)["recall"]), Number((*best)["f1"]));
+}
+
 std::string CtrMarkdown(const nlohmann::json& m) {
   return KeyTable(m, {{"train_rows", "training rows"},
                       {"eval_rows", "evaluation rows"},
@@ -175,7 +193,8 @@ std::string CtrMarkdown(const nlohmann::json& m) {
                       {"observed_positive_rate", "observed positive rate"},
                       {"predicted_positive_rate", "mean predicted probability"},
                       {"nonzero_weights", "non-zero weights"},
-                      {"examples_per_s", "training examples/s"}});
+                      {"examples_per_s", "training examples/s"}}) +
+         ThresholdMarkdown(m);
 }
 
 // The stage's privacy budget from metrics.json's `privacy` object (scalars, and objects of

@@ -65,4 +65,19 @@ double ExactAuc(const ScoreCounts& c) {
   return wins / (P * N);
 }
 
+std::optional<F1Point> BestF1(const ScoreCounts& c) {
+  const double P = static_cast<double>(c.positives());
+  if (P == 0) return std::nullopt;
+  // Walk scores downwards: lowering the threshold to scores[i] makes its examples positive.
+  std::optional<F1Point> best;
+  double tp = 0, fp = 0;
+  for (std::size_t i = c.scores.size(); i-- > 0;) {
+    tp += static_cast<double>(c.pos[i]);
+    fp += static_cast<double>(c.neg[i]);
+    const double f1 = 2 * tp / (2 * tp + fp + (P - tp));
+    if (!best || f1 > best->f1) best = F1Point{c.scores[i], tp / (tp + fp), tp / P, f1};
+  }
+  return best;
+}
+
 }  // namespace ecps::models

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -29,5 +30,13 @@ struct ScoreCounts {
 /// Probability that a random positive scores above a random negative, ties counting one half.
 /// NaN when there are no positives or no negatives.
 double ExactAuc(const ScoreCounts& counts);
+
+/// The threshold t that maximises F1 when a score >= t counts as positive (t is one of the
+/// distinct scores; the highest such t on a tie), with its precision and recall. None
+/// without positives.
+struct F1Point {
+  double threshold = 0, precision = 0, recall = 0, f1 = 0;
+};
+std::optional<F1Point> BestF1(const ScoreCounts& counts);
 
 }  // namespace ecps::models

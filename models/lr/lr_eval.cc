@@ -61,6 +61,14 @@ nlohmann::json BinaryEval::ToJson(double threshold) const {
   j["observed_positive_rate"] = Ratio(static_cast<double>(tp + fn), static_cast<double>(n));
   j["predicted_positive_at_threshold"] = Ratio(static_cast<double>(tp + fp), static_cast<double>(n));
   j["examples"] = n;
+  if (const auto best = BestF1(counts)) {
+    j["best_f1"] = {{"threshold", best->threshold},
+                    {"precision", best->precision},
+                    {"recall", best->recall},
+                    {"f1", best->f1}};
+  } else {
+    j["best_f1"] = nullptr;
+  }
   return j;
 }
 

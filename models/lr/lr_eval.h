@@ -25,7 +25,8 @@ struct BinaryEval {
   void Merge(const BinaryEval& other);
 
   /// auc, logloss, accuracy, precision, recall, f1, threshold, predicted_positive_rate
-  /// (mean probability), observed_positive_rate, examples. Undefined ratios are null.
+  /// (mean probability), observed_positive_rate, examples, and best_f1 (the threshold that
+  /// maximises F1, with its precision, recall and F1). Undefined ratios are null.
   nlohmann::json ToJson(double threshold) const;
 
   template <class A>

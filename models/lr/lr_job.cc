@@ -97,6 +97,23 @@ Status StartDp(ps::Node& node, const LrOptions& options, std::uint64_t rows, std
   return Status::Ok();
 }
 
+// A warning when the final evaluation's threshold called no example positive: recall is then
+// 0, precision and F1 undefined (null), and accuracy the share of negatives. Names the
+// threshold that maximises F1 instead.
+void WarnOfAnEmptyThreshold(spdlog::logger& log, const nlohmann::json& eval) {
+  if (eval["predicted_positive_at_threshold"].is_null() ||
+      eval["predicted_positive_at_threshold"].get<double>() > 0 || eval["best_f1"].is_null()) {
+    return;
+  }
+  const auto& best = eval["best_f1"];
+  log.warn("lr: no evaluated example scores >= --threshold {}: recall is 0, precision and F1 are "
+           "undefined and accuracy is the share of negatives; F1 is highest ({:.4f}, precision "
+           "{:.4f}, recall {:.4f}) from --threshold {:.4g} (metrics.json: best_f1)",
+           eval["threshold"].get<double>(), best["f1"].get<double>(),
+           best["precision"].get<double>(), best["recall"].get<double>(),
+           best["threshold"].get<double>());
+}
+
 // What to try when a training diverges (its weights or loss overflow to inf or nan).
 constexpr const char* kDivergedHint =
     "lower --alpha (ftrl) or --learning-rate (sgd, adagrad), or scale the features";
@@ -483,6 +500,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j = nlohmann::json::object();
   if (evaluating()) {
     for (auto& [k, v] : final_eval.items()) j[k] = v;
+    WarnOfAnEmptyThreshold(node.log(), final_eval);
   } else {
     j["auc"] = nullptr;
     j["logloss"] = nullptr;

@@ -1,5 +1,6 @@
 // summary.md of the pipeline: each training stage states its privacy budget, or that it is
-// not private.
+// not private; the CTR stage names its F1-best threshold and warns when the configured one
+// called nothing positive.
 #include "launch/pipeline_report.h"
 
 #include <fstream>
@@ -51,6 +52,32 @@ TEST(PipelineReport, SummaryStatesEachTrainingStagesPrivacyBudget) {
   EXPECT_NE(lr.find("| steps | 300 |"), std::string::npos) << lr;
   EXPECT_NE(lr.find("| conversion | balle |"), std::string::npos) << lr;
   EXPECT_EQ(lr.find("not differentially private"), std::string::npos) << lr;
+}
+
+std::string CtrSummary(const fs::path& out, const std::string& metrics) {
+  Write(out / "ctr" / "metrics.json", metrics);
+  EXPECT_TRUE(WriteSummary(out.string(), {{"ctr", "LR", (out / "ctr").string(), 1}}).ok());
+  std::ifstream in(out / "summary.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(PipelineReport, CtrNamesTheF1BestThresholdAndWarnsOfAnEmptyOne) {
+  const fs::path out = testing::FreshDir("pipeline_report_threshold");
+  const std::string best =
+      R"("best_f1": {"threshold": 0.21, "precision": 0.4, "recall": 0.5, "f1": 0.444})";
+  std::string s = CtrSummary(out, R"({"auc": 0.7, "threshold": 0.5, "recall": 0,)"
+                                  R"( "predicted_positive_at_threshold": 0, )" + best + "}");
+  EXPECT_NE(s.find("No evaluated example reaches the threshold 0.5"), std::string::npos) << s;
+  EXPECT_NE(s.find("F1 is highest from threshold 0.21: precision 0.4, recall 0.5, F1 0.444"),
+            std::string::npos)
+      << s;
+  s = CtrSummary(out, R"({"auc": 0.7, "threshold": 0.5, "recall": 0.3,)"
+                      R"( "predicted_positive_at_threshold": 0.1, )" + best + "}");
+  EXPECT_EQ(s.find("No evaluated example"), std::string::npos) << s;
+  EXPECT_NE(s.find("F1 is highest from threshold 0.21"), std::string::npos) << s;
+  fs::remove_all(out);
 }
 
 }  // namespace

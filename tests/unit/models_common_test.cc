@@ -42,6 +42,28 @@ TEST(BinaryMetrics, MergedPartsEqualTheWhole) {
   EXPECT_TRUE(std::isnan(ExactAuc(ScoreCounts::From(std::span(s).first(1), std::span(y).first(1)))));
 }
 
+TEST(BinaryMetrics, BestF1ByHand) {
+  // Scores 0.9(+) 0.8(-) 0.4(+) 0.4(+) 0.3(-) 0.1(+); P = 4. Thresholds, highest first:
+  //   0.9: tp 1 fp 0 -> F1 = 2/(2+0+3) = 0.4      0.8: tp 1 fp 1 -> 2/6 = 0.333
+  //   0.4: tp 3 fp 1 -> 6/(6+1+1) = 0.75          0.3: tp 3 fp 2 -> 6/9 = 0.667
+  //   0.1: tp 4 fp 2 -> 8/10 = 0.8 (the best: every example positive)
+  std::vector<double> s{0.9, 0.8, 0.4, 0.4, 0.3, 0.1};
+  std::vector<int> y{1, 0, 1, 1, 0, 1};
+  auto best = BestF1(ScoreCounts::From(s, y));
+  ASSERT_TRUE(best.has_value());
+  EXPECT_DOUBLE_EQ(best->threshold, 0.1);
+  EXPECT_DOUBLE_EQ(best->f1, 0.8);
+  EXPECT_DOUBLE_EQ(best->precision, 4.0 / 6.0);
+  EXPECT_DOUBLE_EQ(best->recall, 1.0);
+  // Without the last positive the best is 0.4 (tp 3 fp 1 -> 0.857 beats 0.3's 0.75).
+  best = BestF1(ScoreCounts::From(std::span(s).first(5), std::span(y).first(5)));
+  ASSERT_TRUE(best.has_value());
+  EXPECT_DOUBLE_EQ(best->threshold, 0.4);
+  EXPECT_DOUBLE_EQ(best->f1, 6.0 / 7.0);
+  // No positives: no best threshold.
+  EXPECT_FALSE(BestF1(ScoreCounts::From(std::span(s).subspan(1, 1), std::span(y).subspan(1, 1))));
+}
+
 TEST(ModelFile, RoundTripAndEveryRefusal) {
   auto dir = TempDir();
   const std::string path = (dir / "m.bin").string();
