@@ -67,6 +67,7 @@ Status Unseal(const SealOptions& o) {
 }
 
 Status SealFile(const SealOptions& o) {
+  if (o.out == "-") return InvalidArgument("--out: seal writes a file, not standard output");
   ECPS_ASSIGN_OR_RETURN(const auto key, privacy::EncryptionKey::Load(o.key_file));
   ECPS_ASSIGN_OR_RETURN(const std::string plain, ReadWhole(o.in));
   if (privacy::LooksSealed(plain)) {

@@ -144,6 +144,10 @@ TEST_F(Unseal, SealThenUnsealGivesTheFileBack) {
                                          sealed.string(), (dir_ / "s2.csv").string()));
   EXPECT_EQ(twice.exit_code, 2);
   EXPECT_NE(twice.err.find("already an ecps sealed file"), std::string::npos) << twice.err;
+  const auto to_stdout = RunEcps(fmt::format("seal --key '{}' --in '{}' --out -", key_.string(),
+                                             (dir_ / "p.csv").string()));
+  EXPECT_EQ(to_stdout.exit_code, 2);
+  EXPECT_NE(to_stdout.err.find("--out"), std::string::npos) << to_stdout.err;
 }
 
 }  // namespace
