@@ -44,7 +44,8 @@ std::string LabelOf(const SealOptions& o, const std::string& path) {
 // Writes `bytes` to o.out: atomically to a file, or to standard output for "-".
 Status WriteOut(const SealOptions& o, std::string_view bytes) {
   if (o.out != "-") return util::WriteFileAtomic(o.out, bytes);
-  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0) {
     return IoError("standard output: write error");
   }
   return Status::Ok();
@@ -60,7 +61,8 @@ Status Unseal(const SealOptions& o) {
   }
   auto plain = privacy::Open(key, sealed, LabelOf(o, o.in));
   if (!plain.ok()) {
-    const char* hint = o.label.empty() ? " (or it was renamed: give its original name with --label)" : "";
+    const char* hint =
+        o.label.empty() ? " (or it was renamed: give its original name with --label)" : "";
     return DataError(fmt::format("{}: {}{}", o.in, plain.status().message(), hint));
   }
   return WriteOut(o, *plain);
@@ -105,7 +107,8 @@ void AddSealCommands(CommandTree& tree) {
 
   auto s = std::make_shared<SealOptions>();
   auto* seal = tree.root->add_subcommand(
-      "seal", "Seal a plain file with a key as --encrypt-key does (AES-256-GCM; ecps unseal opens it)");
+      "seal",
+      "Seal a plain file with a key as --encrypt-key does (AES-256-GCM; ecps unseal opens it)");
   AddKeyAndInput(*seal, *s, "Plain file to seal");
   seal->add_option("--out", s->out, "Sealed file to write, atomically")->required();
   seal->add_option("--label", s->label,

@@ -64,7 +64,8 @@ TEST_F(Unseal, SealedAssignmentsOpenToThePlainRunsBytes) {
   ASSERT_FALSE(want.empty());
   ASSERT_NE(ReadBytes(sealed / "assignments.csv"), want);
 
-  const auto to_file = UnsealFile(key_, sealed / "assignments.csv", fmt::format("--out '{}'", out.string()));
+  const auto to_file =
+      UnsealFile(key_, sealed / "assignments.csv", fmt::format("--out '{}'", out.string()));
   ASSERT_EQ(to_file.exit_code, 0) << to_file.err;
   EXPECT_EQ(ReadBytes(out), want);
 
@@ -95,7 +96,8 @@ TEST_F(Unseal, AWrongKeyAChangedByteOrAPlainFileIsRefusedAndNothingIsWritten) {
   WriteBytes(flipped_file, bytes);
   const auto flipped = UnsealFile(key_, flipped_file, o);
   EXPECT_EQ(flipped.exit_code, 2);
-  EXPECT_NE(flipped.err.find("wrong key, or the file was modified"), std::string::npos) << flipped.err;
+  EXPECT_NE(flipped.err.find("wrong key, or the file was modified"), std::string::npos)
+      << flipped.err;
   EXPECT_FALSE(fs::exists(out));
 
   KMeans(dir_ / "plain", "");
