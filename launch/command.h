@@ -57,6 +57,8 @@ void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, simil
 void AddPrivacyCommands(CommandTree& tree);
 /// `ecps pseudonymize` (launch/commands/pseudonymize_command.cc).
 void AddPseudonymizeCommand(CommandTree& tree);
+/// `ecps unseal`, `ecps seal` (launch/commands/unseal_command.cc).
+void AddSealCommands(CommandTree& tree);
 /// `ecps serve` (launch/commands/serve_command.cc).
 void AddServeCommand(CommandTree& tree);
 

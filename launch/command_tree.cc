@@ -29,6 +29,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddPipelineCommand(tree);
   AddPrivacyCommands(tree);
   AddPseudonymizeCommand(tree);
+  AddSealCommands(tree);
   AddServeCommand(tree);
   CheckNumberTypes(app);
 }
