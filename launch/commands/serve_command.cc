@@ -10,6 +10,7 @@
 #include "launch/interrupt.h"
 #include "serve/api.h"
 #include "serve/server.h"
+#include "serve/tls.h"
 
 namespace ecps::launch {
 
@@ -18,6 +19,7 @@ void AddServeCommand(CommandTree& tree) {
     serve::ServerOptions server;
     std::vector<std::string> models;
     std::string token_file;
+    std::string tls_cert, tls_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -46,8 +48,16 @@ void AddServeCommand(CommandTree& tree) {
       ->capture_default_str()
       ->check(Interval(1, 2147483648.0));
   sub->add_option("--read-timeout", o->server.read_timeout_s,
-                  "Seconds a client has to send a whole request (header and body); after them the "
-                  "connection is closed (also the limit for writing an answer)")
+                  "Seconds a client has to send a whole request (header and body), counted from "
+                  "the start of its read; after them the connection is closed (also the limit "
+                  "for writing an answer)")
+      ->capture_default_str()
+      ->check(Seconds());
+  sub->add_option("--header-timeout", o->server.header_timeout_s,
+                  "Seconds a client has to send a request's header (and to finish a TLS "
+                  "handshake), counted from the start of its read; after them the connection is "
+                  "closed, so a connection idle between requests is closed too (the smaller of "
+                  "this and --read-timeout applies)")
       ->capture_default_str()
       ->check(Seconds());
   sub->add_option("--max-connections", o->server.max_connections,
@@ -59,11 +69,22 @@ void AddServeCommand(CommandTree& tree) {
                   "(Authorization: Bearer TOKEN) and whose optional second line is the token of "
                   "/v1/admin/* (without it they answer 403); refused unless only its owner may "
                   "read it (chmod 600)");
+  auto* cert = sub->add_option("--tls-cert", o->tls_cert,
+                                "FILE: the server's PEM certificate (chain); with --tls-key, "
+                                "every connection speaks TLS 1.2 or 1.3 (https)");
+  auto* key = sub->add_option("--tls-key", o->tls_key,
+                              "FILE: the PEM private key of --tls-cert, unencrypted; refused "
+                              "unless only its owner may read it (chmod 600)");
+  cert->needs(key);
+  key->needs(cert);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       if (!o->token_file.empty()) {
         ECPS_ASSIGN_OR_RETURN(o->server.tokens, serve::LoadTokens(o->token_file));
+      }
+      if (!o->tls_cert.empty()) {
+        ECPS_ASSIGN_OR_RETURN(o->server.tls, serve::LoadTlsContext(o->tls_cert, o->tls_key));
       }
       serve::ModelRegistry registry;
       for (const auto& spec : o->models) {
