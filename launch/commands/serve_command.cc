@@ -57,7 +57,7 @@ void AddServeCommand(CommandTree& tree) {
                   "Seconds a client has to send a request's header (and to finish a TLS "
                   "handshake), counted from the start of its read; after them the connection is "
                   "closed, so a connection idle between requests is closed too (the smaller of "
-                  "this and --read-timeout applies)")
+                  "this and --read-timeout applies; > 0, at most 1e6)")
       ->capture_default_str()
       ->check(Seconds());
   sub->add_option("--max-connections", o->server.max_connections,
