@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdio>
 #include <list>
@@ -13,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace ecps::serve {
@@ -21,12 +25,34 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-class Session;
+// What the server does to every connection while draining.
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  /// Closes the connection now when it waits for a request, else after the current answer.
+  virtual void Drain() = 0;
+};
 
 std::string_view ToView(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::chrono::steady_clock::duration Duration(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
+// A whole HTTP answer of `reply` that closes the connection, written as is on a socket that
+// has no session (a refused connection, plain HTTP on a TLS port).
+std::string ClosingAnswer(const Reply& reply) {
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\nServer: ecps\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
+      "Connection: close\r\n\r\n{}",
+      reply.status, ToView(http::obsolete_reason(static_cast<http::status>(reply.status))),
+      reply.content_type, reply.body.size(), reply.body);
+}
 
 // What every session shares.
 struct Shared {
@@ -38,44 +64,98 @@ struct Shared {
   std::atomic<bool> draining{false};
   std::atomic<int> live{0};  // connections open
   std::mutex mu;
-  std::list<std::weak_ptr<Session>> sessions;
+  std::list<std::weak_ptr<SessionBase>> sessions;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection; `Stream` is beast::tcp_stream (plain HTTP) or an ssl_stream over it (TLS:
+// the session first checks that the client speaks TLS and completes the handshake).
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
  public:
-  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+  /// `tls...`: the ssl::context of a TLS session, nothing for a plain one.
+  template <class... Tls>
+  Session(tcp::socket socket, Shared& shared, Tls&... tls)
+      : stream_(std::move(socket), tls...), shared_(shared) {
     ++shared_.live;
   }
-  ~Session() { --shared_.live; }
+  ~Session() override { --shared_.live; }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Detect();
+      } else {
+        self->Read();
+      }
+    });
   }
 
-  /// Closes the connection now when it waits for a request, else after the current answer.
-  void Drain() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+  void Drain() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (!self->busy_) self->Close();
     });
   }
 
  private:
-  std::chrono::steady_clock::duration Timeout() const {
-    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(shared_.options.read_timeout_s));
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  // TLS: the first bytes must start a TLS handshake; plain HTTP gets a 400 that says so.
+  void Detect() {
+    Tcp().expires_after(Duration(shared_.options.header_timeout_s));
+    beast::async_detect_ssl(Tcp(), buffer_,
+                            [self = this->shared_from_this()](beast::error_code ec, bool tls) {
+                              if (ec) return self->Close();
+                              if (!tls) return self->RefusePlain();
+                              self->Handshake();
+                            });
   }
 
+  void RefusePlain() {
+    auto text = std::make_shared<std::string>(ClosingAnswer(
+        ErrorReply(400, "this port speaks HTTPS (TLS): plain HTTP is not answered")));
+    shared_.metrics.Record("other", 400, 0);
+    net::async_write(Tcp(), net::buffer(*text),
+                     [self = this->shared_from_this(), text](beast::error_code, std::size_t) {
+                       self->Close();
+                     });
+  }
+
+  void Handshake() {
+    if constexpr (kTls) {
+      stream_.async_handshake(
+          ssl::stream_base::server, buffer_.data(),
+          [self = this->shared_from_this()](beast::error_code ec, std::size_t used) {
+            if (ec) return self->Close();
+            self->secure_ = true;
+            self->buffer_.consume(used);
+            self->Read();
+          });
+    }
+  }
+
+  // The header has to arrive within --header-timeout, the whole request within
+  // --read-timeout, both from the start of the read.
   void Read() {
     busy_ = false;
     if (shared_.draining) return Close();
     parser_.emplace();
     parser_->body_limit(shared_.options.max_body);
-    stream_.expires_after(Timeout());
-    http::async_read(
+    read_start_ = Clock::now();
+    Tcp().expires_after(Duration(
+        std::min(shared_.options.header_timeout_s, shared_.options.read_timeout_s)));
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec || self->parser_->is_done()) return self->OnRead(ec);
+          const auto whole = Duration(self->shared_.options.read_timeout_s);
+          self->Tcp().expires_at(self->read_start_ + whole);
+          http::async_read(self->stream_, self->buffer_, *self->parser_,
+                           [self](beast::error_code ec2, std::size_t) { self->OnRead(ec2); });
+        });
   }
 
   void OnRead(beast::error_code ec) {
@@ -110,7 +190,7 @@ class Session : public std::enable_shared_from_this<Session> {
         ToView(req.target()).substr(0, req.target().find('?')) == "/v1/admin/reload") {
       // Loaded on the reloader thread; the answer is written on this connection's strand. The
       // work guard keeps io_context::run going meanwhile (a drain waits for this answer).
-      net::post(shared_.reloader, [self = shared_from_this(), start, keep_alive,
+      net::post(shared_.reloader, [self = this->shared_from_this(), start, keep_alive,
                                    work = net::make_work_guard(stream_.get_executor())]() mutable {
         Reply r{200, self->shared_.models.Reload()};
         net::post(self->stream_.get_executor(), [self, r = std::move(r), start, keep_alive] {
@@ -145,26 +225,45 @@ class Session : public std::enable_shared_from_this<Session> {
     if (head) res->body().clear();
     shared_.metrics.Record(endpoint, reply.status,
                            std::chrono::duration<double>(Clock::now() - start).count());
-    stream_.expires_after(Timeout());
+    Tcp().expires_after(Duration(shared_.options.read_timeout_s));
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-                        if (ec || !res->keep_alive()) return self->Close();
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Close();
+                        if (!res->keep_alive()) return self->Finish();
                         self->Read();
                       });
+  }
+
+  // After the last answer: TLS sends its close_notify (within the header timeout), then the
+  // socket is closed.
+  void Finish() {
+    if constexpr (kTls) {
+      if (secure_) {
+        secure_ = false;
+        busy_ = true;
+        Tcp().expires_after(Duration(shared_.options.header_timeout_s));
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](beast::error_code) { self->Close(); });
+        return;
+      }
+    }
+    Close();
   }
 
   void Close() {
     busy_ = false;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Tcp().socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   Shared& shared_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  bool busy_ = false;  // a request is being answered
+  Clock::time_point read_start_;
+  bool busy_ = false;    // a request is being answered
+  bool secure_ = false;  // TLS: the handshake is done and no close_notify was sent
 };
 
 class Listener {
@@ -193,29 +292,33 @@ class Listener {
           if (!ec && shared_.live >= shared_.options.max_connections) {
             Refuse(std::move(socket));
           } else if (!ec) {
-            auto s = std::make_shared<Session>(std::move(socket), shared_);
-            {
-              std::lock_guard<std::mutex> lock(shared_.mu);
-              shared_.sessions.remove_if([](const auto& w) { return w.expired(); });
-              shared_.sessions.push_back(s);
+            if (shared_.options.tls) {
+              Launch(std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+                  std::move(socket), shared_, *shared_.options.tls));
+            } else {
+              Launch(std::make_shared<Session<beast::tcp_stream>>(std::move(socket), shared_));
             }
-            s->Start();
           }
           Accept();
         });
   }
 
-  // Over --max-connections: 503 and close (a short answer on a fresh socket: the write does
-  // not wait).
+  template <class S>
+  void Launch(std::shared_ptr<S> s) {
+    {
+      std::lock_guard<std::mutex> lock(shared_.mu);
+      shared_.sessions.remove_if([](const auto& w) { return w.expired(); });
+      shared_.sessions.push_back(s);
+    }
+    s->Start();
+  }
+
+  // Over --max-connections: 503 and close, in plain HTTP even on a TLS port (a short answer on
+  // a fresh socket: the write does not wait).
   void Refuse(tcp::socket socket) {
-    const std::string body =
+    const std::string text = ClosingAnswer(
         ErrorReply(503, fmt::format("more than {} connections are open (--max-connections)",
-                                    shared_.options.max_connections))
-            .body;
-    const std::string text = fmt::format(
-        "HTTP/1.1 503 Service Unavailable\r\nServer: ecps\r\nContent-Type: application/json\r\n"
-        "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
-        body.size(), body);
+                                    shared_.options.max_connections)));
     beast::error_code ec;
     net::write(socket, net::buffer(text), ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
@@ -245,8 +348,17 @@ Status RunServer(const ServerOptions& options, ModelRegistry& models,
   Listener listener(ioc, shared);
   ECPS_RETURN_IF_ERROR(listener.Open(options.address, options.port));
   const auto local = listener.local();
-  std::printf("listening on %s:%u\n", local.address().to_string().c_str(), local.port());
+  const std::string where = fmt::format("{}:{}", local.address().to_string(), local.port());
+  std::printf("listening on %s\n", where.c_str());
+  if (options.tls) std::printf("TLS 1.2/1.3 only: https://%s\n", where.c_str());
   std::fflush(stdout);
+  if (!options.tls && !local.address().is_loopback()) {
+    std::fprintf(stderr,
+                 "warning: listening on %s, which is not a loopback address, without TLS: "
+                 "requests, answers and bearer tokens travel unencrypted (give --tls-cert and "
+                 "--tls-key)\n",
+                 where.c_str());
+  }
   listener.Accept();
 
   net::steady_timer poll(ioc);

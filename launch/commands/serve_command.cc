@@ -11,6 +11,7 @@
 #include "launch/privacy_options.h"
 #include "serve/api.h"
 #include "serve/server.h"
+#include "serve/tls.h"
 
 namespace ecps::launch {
 
@@ -20,6 +21,7 @@ void AddServeCommand(CommandTree& tree) {
     std::vector<std::string> models;
     std::string token_file;
     std::string encrypt_key;
+    std::string tls_cert, tls_key;
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
@@ -48,8 +50,16 @@ void AddServeCommand(CommandTree& tree) {
       ->capture_default_str()
       ->check(Interval(1, 2147483648.0));
   sub->add_option("--read-timeout", o->server.read_timeout_s,
-                  "Seconds a client has to send a whole request (header and body); after them the "
-                  "connection is closed (also the limit for writing an answer)")
+                  "Seconds a client has to send a whole request (header and body), counted from "
+                  "the start of its read; after them the connection is closed (also the limit "
+                  "for writing an answer)")
+      ->capture_default_str()
+      ->check(Seconds());
+  sub->add_option("--header-timeout", o->server.header_timeout_s,
+                  "Seconds a client has to send a request's header (and to finish a TLS "
+                  "handshake), counted from the start of its read; after them the connection is "
+                  "closed, so a connection idle between requests is closed too (the smaller of "
+                  "this and --read-timeout applies; > 0, at most 1e6)")
       ->capture_default_str()
       ->check(Seconds());
   sub->add_option("--max-connections", o->server.max_connections,
@@ -66,6 +76,14 @@ void AddServeCommand(CommandTree& tree) {
                       "sealed model files, at start and at each reload (plain models load too); a "
                       "wrong key or a changed file fails the start (exit 2) or that model's "
                       "reload");
+  auto* cert = sub->add_option("--tls-cert", o->tls_cert,
+                                "FILE: the server's PEM certificate (chain); with --tls-key, "
+                                "every connection speaks TLS 1.2 or 1.3 (https)");
+  auto* tls_key = sub->add_option("--tls-key", o->tls_key,
+                                  "FILE: the PEM private key of --tls-cert, unencrypted; refused "
+                                  "unless only its owner may read it (chmod 600)");
+  cert->needs(tls_key);
+  tls_key->needs(cert);
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
@@ -73,6 +91,9 @@ void AddServeCommand(CommandTree& tree) {
         ECPS_ASSIGN_OR_RETURN(o->server.tokens, serve::LoadTokens(o->token_file));
       }
       ECPS_ASSIGN_OR_RETURN(const auto key, LoadEncryptKey(o->encrypt_key));
+      if (!o->tls_cert.empty()) {
+        ECPS_ASSIGN_OR_RETURN(o->server.tls, serve::LoadTlsContext(o->tls_cert, o->tls_key));
+      }
       serve::ModelRegistry registry;
       for (const auto& spec : o->models) {
         const auto eq = spec.find('=');

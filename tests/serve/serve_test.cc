@@ -6,9 +6,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -20,115 +17,18 @@
 
 #include "tests/common/background.h"
 #include "tests/common/run_ecps.h"
+#include "tests/serve/serve_client.h"
 
 namespace ecps::testing {
 namespace {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
 using nlohmann::json;
-
-// The port that `server` (`ecps serve --port 0`) names in its "listening on" line; 0, with a
-// failure recorded, when it names none within 30 s.
-int ListeningPort(Background& server) {
-  if (!server.WaitForLog("listening on 127.0.0.1:", 30)) {
-    ADD_FAILURE() << server.log();
-    return 0;
-  }
-  std::smatch m;
-  const std::string log = server.log();
-  if (!std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n"))) {
-    ADD_FAILURE() << log;
-    return 0;
-  }
-  return std::stoi(m[1].str());
-}
-
-struct Answer {
-  int status = 0;
-  std::string body;
-};
-
-// One request on a fresh connection, with `Authorization: authorization` unless empty; the
-// answer's WWW-Authenticate header goes to `*challenge` when given.
-Answer Http(int port, http::verb verb, const std::string& target, const std::string& body = "",
-            const std::string& authorization = "", std::string* challenge = nullptr) {
-  net::io_context ioc;
-  tcp::socket s(ioc);
-  s.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "localhost");
-  if (!authorization.empty()) req.set(http::field::authorization, authorization);
-  req.body() = body;
-  req.prepare_payload();
-  http::write(s, req);
-  beast::flat_buffer buf;
-  http::response<http::string_body> res;
-  http::read(s, buf, res);
-  if (challenge) *challenge = std::string(res[http::field::www_authenticate]);
-  return {static_cast<int>(res.result_int()), res.body()};
-}
-
-Answer Post(int port, const std::string& target, const std::string& body) {
-  return Http(port, http::verb::post, target, body);
-}
-
-// Standard output of `ecps args` (standard error dropped).
-std::string Capture(const std::string& args) {
-  std::string out;
-  FILE* p = popen(fmt::format("{} {} 2>/dev/null", ECPS_BINARY, args).c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
 
 std::vector<std::string> Split(const std::string& line, char sep = ',') {
   std::vector<std::string> f;
   std::istringstream in(line);
   for (std::string x; std::getline(in, x, sep);) f.push_back(x);
   return f;
-}
-
-// The scores of `ecps predict`'s output `text`, after checking its header (id,`score`) and
-// that its ids are the line numbers first_line, first_line + 1, ... (one row per line).
-std::vector<std::string> PredictScores(const std::string& text, const std::string& score,
-                                       int first_line) {
-  auto lines = Lines(text);
-  EXPECT_FALSE(lines.empty());
-  if (lines.empty()) return {};
-  EXPECT_EQ(lines[0], "id," + score);
-  std::vector<std::string> scores;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    const auto comma = lines[i].find(',');
-    EXPECT_EQ(lines[i].substr(0, comma), std::to_string(first_line + i - 1)) << lines[i];
-    scores.push_back(lines[i].substr(comma + 1));
-  }
-  return scores;
-}
-
-// Every match of `re`'s groups, joined with commas, one string per match.
-std::vector<std::string> Matches(const std::string& text, const std::string& re) {
-  std::vector<std::string> out;
-  const std::regex r(re);
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), r); it != std::sregex_iterator();
-       ++it) {
-    std::string row;
-    for (std::size_t g = 1; g < it->size(); ++g) row += (g > 1 ? "," : "") + (*it)[g].str();
-    out.push_back(row);
-  }
-  return out;
 }
 
 // A JSON object of a CSV row: numbers as JSON numbers, other text as strings.
@@ -334,25 +234,6 @@ TEST_F(ServeTest, AnswersEqualTheCommandLineTools) {
   EXPECT_NE(a.body.find("ecps_serve_models_loaded 6\n"), std::string::npos);
 }
 
-// Sends raw bytes on a fresh connection, then half-closes when `finish`; returns what comes
-// back until the server closes.
-std::string Raw(int port, const std::string& bytes, bool finish) {
-  net::io_context ioc;
-  tcp::socket s(ioc);
-  s.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-  beast::error_code ec;
-  net::write(s, net::buffer(bytes), ec);
-  if (finish) s.shutdown(tcp::socket::shutdown_send, ec);
-  std::string got;
-  char buf[4096];
-  while (true) {
-    const std::size_t n = s.read_some(net::buffer(buf), ec);
-    if (ec) break;
-    got.append(buf, n);
-  }
-  return got;
-}
-
 TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
   struct Case {
     std::string target, body;
@@ -415,19 +296,40 @@ TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GT(waited, 0.5);
   EXPECT_LT(waited, 5.0);
-  // Random byte strings (fixed seed), each on its own connection.
+  // 1000 random byte strings (fixed seed), each on its own connection, in batches of 100;
+  // after each batch a good request gets its right answer.
+  const std::string good_body =
+      "{\"instances\": [{\"age\": 31, \"gender\": \"F\", \"purchase_frequency\": 2.5, "
+      "\"rating\": 4.1}]}";
+  const Answer good = Post(port_, "/v1/models/seg:segment", good_body);
+  ASSERT_EQ(good.status, 200) << good.body;
   std::mt19937_64 rng(14);
-  for (int i = 0; i < 300; ++i) {
-    std::string bytes(rng() % 200, '\0');
-    for (auto& ch : bytes) ch = static_cast<char>(rng());
-    if (i % 3 == 0) bytes = "POST /v1/models/ctr:predict HTTP/1.1\r\n" + bytes;
-    Raw(port_, bytes, true);
+  for (int batch = 0; batch < 10; ++batch) {
+    for (int i = 0; i < 100; ++i) {
+      std::string bytes(rng() % 200, '\0');
+      for (auto& ch : bytes) ch = static_cast<char>(rng());
+      if (i % 3 == 0) bytes = "POST /v1/models/ctr:predict HTTP/1.1\r\n" + bytes;
+      Raw(port_, bytes, true);
+    }
+    const Answer again = Post(port_, "/v1/models/seg:segment", good_body);
+    EXPECT_EQ(again.status, 200) << "after batch " << batch;
+    EXPECT_EQ(again.body, good.body) << "after batch " << batch;
   }
-  // Keep-alive and pipelining: three requests written at once on one connection.
-  const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
-  const std::string three =
-      Raw(port_, get + get + get.substr(0, get.size() - 2) + "Connection: close\r\n\r\n", false);
-  EXPECT_EQ(Matches(three, "(HTTP/1.1 200 OK)").size(), 3u) << three;
+  // Keep-alive and pipelining: three different requests written at once on one connection
+  // are answered in their order.
+  const std::string pipelined =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /v1/models/seg:segment HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+      std::to_string(good_body.size()) + "\r\n\r\n" + good_body +
+      "GET /v1/models/none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  const std::string three = Raw(port_, pipelined, false);
+  EXPECT_EQ(Matches(three, "HTTP/1.1 ([0-9]+) "),
+            (std::vector<std::string>{"200", "200", "404"}))
+      << three;
+  const std::size_t ok_at = three.find("{\"status\": \"ok\"}");
+  const std::size_t seg_at = three.find(good.body);
+  const std::size_t none_at = three.find("model \\\"none\\\" is not served");
+  EXPECT_TRUE(ok_at < seg_at && seg_at < none_at && none_at != std::string::npos) << three;
 
   // --max-connections: a connection beyond the limit gets 503; once they close, answers come
   // again. A server of its own with a long read timeout, so that no idle connection is dropped
