@@ -175,7 +175,13 @@ void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32
     static thread_local std::vector<double> merged;
     if (merged.size() < K) merged.resize(K, 0.0);
     static thread_local std::vector<std::uint32_t> pos;
-    for (std::size_t i = rows.size() * c / C; i < rows.size() * (c + 1) / C; ++i) {
+    const std::size_t end = rows.size() * (c + 1) / C;
+    for (std::size_t i = rows.size() * c / C; i < end; ++i) {
+      if (i + kPrefetchRows < end) {
+        const std::uint32_t later = rows[i + kPrefetchRows];
+        __builtin_prefetch(data.keys(later).data());
+        if (const float* v = data.values(later)) __builtin_prefetch(v);
+      }
       const std::uint32_t row = rows[i];
       const auto ks = data.keys(row);
       const float* vs = data.values(row);
