@@ -2,15 +2,17 @@
 // independently with probability q. Record `id`'s steps within a window (an epoch of `steps`
 // steps) are drawn as geometric gaps — the same distribution as one Bernoulli(q) per step —
 // each gap from a keyed pseudo-random function of (id, window, gap index) under a 256-bit key:
-// the ChaCha20 block function (RFC 8439) with the key, the gap index as block counter and the
-// nonce (id, window); its first 64 output bits give a uniform in (0, 1]. A record costs about
-// 1 + q·steps blocks per window rather than one per step. Who holds a record does not matter
+// the ChaCha20 block function (RFC 8439) with the key, block counter j / 8 and the nonce
+// (id, window); its output bits 64·(j mod 8) .. +63 give gap j's uniform in (0, 1]. A record
+// costs one block per window unless it joins 8 or more steps (rather than one per step), and
+// StepsOfMany computes the blocks of 4 records at once (SIMD). Who holds a record does not matter
 // (the same batches for any number of workers), and without the key nobody can tell which
 // records a step used, which the accountant (rdp_accountant.h) assumes.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "ps/status.h"
@@ -37,12 +39,28 @@ class PoissonSampler {
   /// Appends to `out`, ascending, the steps in [0, steps) of window `window` that record `id`
   /// joins.
   void Steps(std::uint64_t id, std::uint32_t window, std::uint32_t steps, std::vector<std::uint32_t>* out) const;
+  /// A step that record ids[index] joins.
+  struct Join {
+    std::uint32_t index;
+    std::uint32_t step;
+  };
+  /// Appends to `out` the joins of every record of `ids` (fewer than 2^32) in window `window`:
+  /// by index, steps ascending; for each record the steps Steps() gives, only faster.
+  void StepsOfMany(std::span<const std::uint64_t> ids, std::uint32_t window, std::uint32_t steps,
+                   std::vector<Join>* out) const;
   double sample_rate() const { return q_; }
 
  private:
   SamplingKey key_;
   double q_;
   double log1m_q_;  // log(1 − q)
+
+  // Walks a record's gaps from its block 0 (later blocks computed as needed), calling
+  // emit(step) for each step joined.
+  template <class Emit>
+  void Walk(const std::array<std::uint32_t, 16>& block0, const std::array<std::uint32_t, 3>& nonce,
+            std::uint32_t steps, double none_below, Emit&& emit) const;
+  double NoneBelow(std::uint32_t steps) const;
 };
 
 }  // namespace ecps::privacy

@@ -21,23 +21,13 @@
 
 #include <openssl/evp.h>
 
+#include "bench/privacy/median_ms.h"
 #include "models/lr/lr_update.h"
 #include "privacy/noise.h"
 
 namespace {
 
-template <class F>
-double MedianMs(int repeats, F&& run) {
-  std::vector<double> ms;
-  for (int r = 0; r < repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    run();
-    const std::chrono::duration<double, std::milli> dt = std::chrono::steady_clock::now() - t0;
-    ms.push_back(dt.count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
+using ecps::bench::MedianMs;
 
 // Box–Muller on 53-bit uniforms from a ChaCha20 keystream, snapped like AddTo.
 class BoxMullerChaCha {

@@ -136,17 +136,14 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
                          std::uint32_t steps) {
   constexpr std::size_t kChunks = 64;
   const std::size_t n = data.rows();
-  struct Join {
-    std::uint32_t step, row;
-  };
+  using Join = privacy::PoissonSampler::Join;  // index: the row
   std::vector<std::vector<Join>> joins(kChunks);
   tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
-    std::vector<std::uint32_t> st;
-    for (std::size_t i = n * c / kChunks; i < n * (c + 1) / kChunks; ++i) {
-      st.clear();
-      sampler.Steps(data.id(i), epoch, steps, &st);
-      for (std::uint32_t s : st) joins[c].push_back({s, static_cast<std::uint32_t>(i)});
-    }
+    const std::size_t lo = n * c / kChunks, hi = n * (c + 1) / kChunks;
+    std::vector<std::uint64_t> ids(hi - lo);
+    for (std::size_t i = lo; i < hi; ++i) ids[i - lo] = data.id(i);
+    sampler.StepsOfMany(ids, epoch, steps, &joins[c]);
+    for (Join& j : joins[c]) j.index += static_cast<std::uint32_t>(lo);
   });
   // Counting sort by step; chunks in order keep each step's rows in row order.
   EpochSamples out;
@@ -158,7 +155,7 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
   out.rows.resize(out.offsets[steps]);
   std::vector<std::uint64_t> next(out.offsets.begin(), out.offsets.end() - 1);
   for (const auto& js : joins) {
-    for (const Join& j : js) out.rows[next[j.step]++] = j.row;
+    for (const Join& j : js) out.rows[next[j.step]++] = j.index;
   }
   return out;
 }
@@ -178,7 +175,13 @@ void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32
     static thread_local std::vector<double> merged;
     if (merged.size() < K) merged.resize(K, 0.0);
     static thread_local std::vector<std::uint32_t> pos;
-    for (std::size_t i = rows.size() * c / C; i < rows.size() * (c + 1) / C; ++i) {
+    const std::size_t end = rows.size() * (c + 1) / C;
+    for (std::size_t i = rows.size() * c / C; i < end; ++i) {
+      if (i + kPrefetchRows < end) {
+        const std::uint32_t later = rows[i + kPrefetchRows];
+        __builtin_prefetch(data.keys(later).data());
+        if (const float* v = data.values(later)) __builtin_prefetch(v);
+      }
       const std::uint32_t row = rows[i];
       const auto ks = data.keys(row);
       const float* vs = data.values(row);

@@ -36,7 +36,10 @@ void KeyIndex::Build(const worker::SparseData& data, const std::span<const std::
   tbb::parallel_for(std::size_t{0}, C, [&](std::size_t c) {
     auto& bits = part_[c];
     if (bits.empty()) bits.assign(words_.size(), 0);
-    for (std::size_t i = n * c / C; i < n * (c + 1) / C; ++i) {
+    const std::size_t end = n * (c + 1) / C;
+    for (std::size_t i = n * c / C; i < end; ++i) {
+      // A sample's rows lie far apart: fetch a later row's keys while marking this one's.
+      if (rows && i + kPrefetchRows < end) __builtin_prefetch(data.keys(row(i + kPrefetchRows)).data());
       for (std::uint32_t k : data.keys(row(i))) bits[k >> 6] |= std::uint64_t{1} << (k & 63);
     }
   });

@@ -40,6 +40,9 @@ std::uint32_t BatchOf(std::uint64_t id, std::uint64_t seed, int epoch, std::uint
 /// True when example `id` is held out for evaluation (a seeded fraction of the rows).
 bool HeldOut(std::uint64_t id, std::uint64_t seed, double fraction);
 
+/// How many rows ahead the kernels that visit scattered rows prefetch a row's keys.
+inline constexpr std::size_t kPrefetchRows = 8;
+
 /// The sorted unique keys of a set of rows and the position of each key among them.
 class KeyIndex {
  public:

@@ -89,6 +89,81 @@ TEST(DpSampling, PoissonBatchSizesHaveBinomialMeanAndVariance) {
   EXPECT_EQ(st, (std::vector<std::uint32_t>{0, 1, 2, 3, 4}));
 }
 
+TEST(DpSampling, ManyRecordsAtOnceGiveEachRecordsSteps) {
+  // 4-lane blocks for 4k + 3 ids (a partial group), with q = 0.5 over 40 steps so that
+  // records use blocks past the first (8 or more joins), and q = 1.
+  std::vector<std::uint64_t> ids;
+  for (std::uint64_t i = 0; i < 403; ++i) ids.push_back((i << 40) | (i * 7919));
+  for (double q : {0.02, 0.5, 1.0}) {
+    const privacy::PoissonSampler sampler(privacy::TestSamplingKey(4), q);
+    std::vector<privacy::PoissonSampler::Join> many;
+    sampler.StepsOfMany(ids, 3, 40, &many);
+    std::vector<privacy::PoissonSampler::Join> one;
+    std::size_t most = 0;
+    for (std::uint32_t i = 0; i < ids.size(); ++i) {
+      std::vector<std::uint32_t> st;
+      sampler.Steps(ids[i], 3, 40, &st);
+      most = std::max(most, st.size());
+      for (std::uint32_t s : st) one.push_back({i, s});
+    }
+    ASSERT_EQ(many.size(), one.size()) << q;
+    for (std::size_t j = 0; j < one.size(); ++j) {
+      ASSERT_EQ(many[j].index, one[j].index) << q;
+      ASSERT_EQ(many[j].step, one[j].step) << q;
+    }
+    if (q == 0.5) {
+      EXPECT_GT(most, 8u);
+    }
+  }
+}
+
+TEST(DpSampling, EachRecordJoinsWithProbabilityQIndependently) {
+  // q = 0.05, 20 steps a window.
+  constexpr double kQ = 0.05;
+  constexpr std::uint32_t kSteps = 20;
+  const privacy::PoissonSampler sampler(privacy::TestSamplingKey(7), kQ);
+  // Each of 16 records over 500 windows: 10,000 trials, joins ~ Binomial(10000, 0.05): mean
+  // 500, sd sqrt(10000 * 0.05 * 0.95) = 21.8 (5 sd: 109).
+  {
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < 16; ++i) ids.push_back((i << 33) | (i * 31 + 5));
+    std::vector<int> joins(ids.size(), 0);
+    std::vector<privacy::PoissonSampler::Join> out;
+    for (std::uint32_t w = 0; w < 500; ++w) {
+      out.clear();
+      sampler.StepsOfMany(ids, w, kSteps, &out);
+      for (const auto& j : out) ++joins[j.index];
+    }
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      EXPECT_NEAR(joins[i], 500, 5 * 21.8) << "record " << i;
+    }
+  }
+  // 20,000 records in one window; B(i, s): record i joins step s.
+  constexpr std::uint32_t kN = 20000;
+  std::vector<std::uint64_t> ids(kN);
+  for (std::uint32_t i = 0; i < kN; ++i) ids[i] = (std::uint64_t{i} << 7) | 3;
+  std::vector<privacy::PoissonSampler::Join> out;
+  sampler.StepsOfMany(ids, 0, kSteps, &out);
+  std::vector<std::vector<bool>> in(kN, std::vector<bool>(kSteps));
+  for (const auto& j : out) in[j.index][j.step] = true;
+  // Two steps of one record: X = sum_i sum_{s<19} B(i,s) B(i,s+1), mean 20000 * 19 * q^2 =
+  // 950. Per record Var = 19 q^2 (1 - q^2) + 2 * 18 (q^3 - q^4) = 0.0517 (neighbouring terms
+  // share a step), over 20000 records 1033: sd 32.1 (5 sd: 161).
+  int same_record = 0;
+  for (std::uint32_t i = 0; i < kN; ++i) {
+    for (std::uint32_t s = 0; s + 1 < kSteps; ++s) same_record += in[i][s] && in[i][s + 1];
+  }
+  EXPECT_NEAR(same_record, 950, 5 * 32.1);
+  // Two records at one step (neighbours, in one SIMD group): Y = sum_{i even} sum_s
+  // B(i,s) B(i+1,s), 10000 * 20 independent terms of mean q^2: mean 500, Var 200000 q^2
+  // (1 - q^2) = 498.8, sd 22.3 (5 sd: 112).
+  int two_records = 0;
+  for (std::uint32_t i = 0; i < kN; i += 2) {
+    for (std::uint32_t s = 0; s < kSteps; ++s) two_records += in[i][s] && in[i + 1][s];
+  }
+  EXPECT_NEAR(two_records, 500, 5 * 22.3);
+}
+
 // ---- Clipping ------------------------------------------------------------------------------
 
 worker::SparseData OneRow(std::vector<std::uint32_t> keys, std::vector<float> values, float label) {
