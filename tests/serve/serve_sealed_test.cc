@@ -9,52 +9,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
 
-#include "tests/common/background.h"
 #include "tests/common/files.h"
 #include "tests/common/run_ecps.h"
+#include "tests/serve/serve_client.h"
 
 namespace ecps::testing {
 namespace {
 
-namespace http = boost::beast::http;
-using tcp = boost::asio::ip::tcp;
 using nlohmann::json;
-
-// The port in the "listening on 127.0.0.1:PORT" line of `server` (0 when none in 30 s).
-int PortOf(Background& server) {
-  std::smatch m;
-  const bool named = server.WaitForLog("listening on 127.0.0.1:", 30);
-  const std::string log = server.log();
-  if (!named || !std::regex_search(log, m, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)\n"))) {
-    ADD_FAILURE() << log;
-    return 0;
-  }
-  return std::stoi(m[1].str());
-}
-
-// One request on a fresh connection; the answer's status and body.
-std::pair<int, std::string> Request(int port, http::verb verb, const std::string& target,
-                                    const std::string& body = "") {
-  boost::asio::io_context ioc;
-  tcp::socket socket(ioc);
-  socket.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-  http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, "localhost");
-  req.body() = body;
-  req.prepare_payload();
-  http::write(socket, req);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> res;
-  http::read(socket, buffer, res);
-  return {static_cast<int>(res.result_int()), res.body()};
-}
 
 class ServeSealed : public ::testing::Test {
  protected:
@@ -141,11 +106,11 @@ TEST_F(ServeSealed, StartRefusesAModelItCannotOpenNamingIt) {
 TEST_F(ServeSealed, ServesWithTheKeyAndAFailedReloadKeepsTheOldModel) {
   Put("m1");
   Background server(fmt::format("{} {}", ECPS_BINARY, Serve(key1_)), dir_ / "serve.log");
-  const int port = PortOf(server);
+  const int port = ListeningPort(server);
   ASSERT_NE(port, 0);
   const std::string body = json{{"instances", {line_}}}.dump();
   const auto score = [&] {
-    const auto [status, text] = Request(port, http::verb::post, "/v1/models/ctr:predict", body);
+    const auto [status, text] = Http(port, http::verb::post, "/v1/models/ctr:predict", body);
     EXPECT_EQ(status, 200) << text;
     return json::parse(text)["predictions"][0].dump();
   };
@@ -155,7 +120,7 @@ TEST_F(ServeSealed, ServesWithTheKeyAndAFailedReloadKeepsTheOldModel) {
 
   // A changed byte: the reload fails for ctr, is counted, and m1 keeps answering.
   Damage();
-  auto [status, text] = Request(port, http::verb::post, "/v1/admin/reload");
+  auto [status, text] = Http(port, http::verb::post, "/v1/admin/reload");
   ASSERT_EQ(status, 200) << text;
   auto report = json::parse(text);
   EXPECT_EQ(report["reloaded"].size(), 0u) << text;
@@ -163,13 +128,17 @@ TEST_F(ServeSealed, ServesWithTheKeyAndAFailedReloadKeepsTheOldModel) {
   EXPECT_EQ(report["failed"][0]["name"], "ctr");
   const std::string error = report["failed"][0]["error"];
   EXPECT_NE(error.find("wrong key, or the file was modified"), std::string::npos) << text;
-  const std::string metrics = Request(port, http::verb::get, "/metrics").second;
+  const std::string metrics = Http(port, http::verb::get, "/metrics").body;
   EXPECT_NE(metrics.find("\necps_serve_reload_failures_total 1\n"), std::string::npos) << metrics;
   EXPECT_EQ(score(), p1) << "the old model keeps serving";
 
   // Another sealed model under the same key: the reload opens it with the key and swaps it in.
   Put("m2");
-  std::tie(status, text) = Request(port, http::verb::post, "/v1/admin/reload");
+  {
+    const Answer again = Http(port, http::verb::post, "/v1/admin/reload");
+    status = again.status;
+    text = again.body;
+  }
   ASSERT_EQ(status, 200) << text;
   report = json::parse(text);
   EXPECT_EQ(report["reloaded"], json::array({"ctr"})) << text;
@@ -197,7 +166,7 @@ TEST_F(ServeSealed, SealedKMeansAndItemCfFoldersAnswerWithTheKey) {
   EXPECT_EQ(refused.exit_code, 2) << "sealed folders without the key";
   Background server(fmt::format("{} {} --encrypt-key '{}'", ECPS_BINARY, serve, key1_.string()),
                     dir_ / "serve.log");
-  const int port = PortOf(server);
+  const int port = ListeningPort(server);
   ASSERT_NE(port, 0);
   // The answers of the command-line tools, which open the same sealed files.
   const std::string user = "u000001";
@@ -208,15 +177,16 @@ TEST_F(ServeSealed, SealedKMeansAndItemCfFoldersAnswerWithTheKey) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string row = ReadBytes(dir_ / "one.out");
   const std::string cluster = row.substr(row.find('\n') + 1 + user.size() + 1, 1);
-  auto [status, text] = Request(port, http::verb::post, "/v1/models/seg:segment",
-                                R"({"instances": [{"age": 37, "rating": 4.3}]})");
-  ASSERT_EQ(status, 200) << text;
-  EXPECT_EQ(std::to_string(json::parse(text)["predictions"][0]["segment"].get<int>()), cluster)
-      << text << " vs " << row;
-  std::tie(status, text) =
-      Request(port, http::verb::post, "/v1/models/rec:recommend", R"({"user": "u000001", "n": 3})");
-  ASSERT_EQ(status, 200) << text;
-  EXPECT_EQ(json::parse(text)["items"].size(), 3u) << text;
+  const Answer seg = Http(port, http::verb::post, "/v1/models/seg:segment",
+                          R"({"instances": [{"age": 37, "rating": 4.3}]})");
+  ASSERT_EQ(seg.status, 200) << seg.body;
+  EXPECT_EQ(std::to_string(json::parse(seg.body)["predictions"][0]["segment"].get<int>()),
+            cluster)
+      << seg.body << " vs " << row;
+  const Answer rec =
+      Http(port, http::verb::post, "/v1/models/rec:recommend", R"({"user": "u000001", "n": 3})");
+  ASSERT_EQ(rec.status, 200) << rec.body;
+  EXPECT_EQ(json::parse(rec.body)["items"].size(), 3u) << rec.body;
 }
 
 }  // namespace
