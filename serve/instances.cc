@@ -268,7 +268,7 @@ std::optional<std::string> JsonDoc::Parse(std::string_view text) {
   nodes_.clear();
   try {
     Add(json::parse(text), 0);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers beyond double (1e309)
     return std::string(e.what());
   }
   return std::nullopt;

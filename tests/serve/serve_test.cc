@@ -243,6 +243,7 @@ TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
   const std::vector<Case> cases = {
       {"/v1/models/ctr:predict", "{\"instances\": [", 400, "malformed JSON"},
       {"/v1/models/ctr:predict", "", 400, "malformed JSON"},
+      {"/v1/models/ctr:predict", "{\"instances\": [1e309]}", 400, "number overflow"},
       {"/v1/models/ctr:predict", "[1, 2]", 400, "the body must be a JSON object"},
       {"/v1/models/ctr:predict", "{\"instances\": 3}", 400, "\\\"instances\\\" must be an array"},
       {"/v1/models/ctr:predict", "{\"rows\": []}", 400, "\\\"instances\\\" is missing"},
