@@ -332,6 +332,9 @@ void JsonDoc::Add(const json& j, int depth) {
 
 // --- Instances -------------------------------------------------------------------------------
 
+InstanceName::InstanceName(std::size_t i)
+    : size_(fmt::format_to_n(text_, sizeof text_, "instances[{}]", i).size) {}
+
 Result<JsonValue> InstancesOf(JsonValue body) {
   if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
   auto it = body.find("instances");
@@ -429,19 +432,6 @@ Result<long long> IntField(JsonValue body, std::string_view key, long long fallb
     return InvalidArgument(fmt::format("\"{}\" must be in [{}, {}], not {}", key, lo, hi, v));
   }
   return v;
-}
-
-Status InstancesOf(const json& body) { return InstancesOf(JsonDoc::From(body).root()).status(); }
-Status CsvLine(const json& instance, const std::vector<std::string>& fields, char delimiter,
-               std::string_view where, std::string* line) {
-  return CsvLine(JsonDoc::From(instance).root(), fields, delimiter, where, line);
-}
-Result<std::string> StringField(const json& body, std::string_view key) {
-  return StringField(JsonDoc::From(body).root(), key);
-}
-Result<long long> IntField(const json& body, std::string_view key, long long fallback, long long lo,
-                           long long hi) {
-  return IntField(JsonDoc::From(body).root(), key, fallback, lo, hi);
 }
 
 }  // namespace ecps::serve

@@ -120,6 +120,17 @@ class JsonDoc {
   std::deque<std::string> strings_;  // bytes of strings read through nlohmann
 };
 
+/// "instances[i]", the name error messages give an instance, formatted without allocating.
+class InstanceName {
+ public:
+  explicit InstanceName(std::size_t i);
+  std::string_view view() const { return {text_, size_}; }
+
+ private:
+  char text_[32];
+  std::size_t size_;
+};
+
 /// body["instances"], which must be a non-empty array; InvalidArgument naming the field.
 Result<JsonValue> InstancesOf(JsonValue body);
 
@@ -142,13 +153,5 @@ Result<std::string> StringField(JsonValue body, std::string_view key);
 /// body[key] as an integer in [lo, hi], `fallback` when absent.
 Result<long long> IntField(JsonValue body, std::string_view key, long long fallback, long long lo,
                            long long hi);
-
-// The same on an nlohmann value.
-Status InstancesOf(const nlohmann::json& body);
-Status CsvLine(const nlohmann::json& instance, const std::vector<std::string>& fields,
-               char delimiter, std::string_view where, std::string* line);
-Result<std::string> StringField(const nlohmann::json& body, std::string_view key);
-Result<long long> IntField(const nlohmann::json& body, std::string_view key, long long fallback,
-                           long long lo, long long hi);
 
 }  // namespace ecps::serve

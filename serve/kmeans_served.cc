@@ -58,9 +58,8 @@ class ServedKMeans final : public ServedModel {
     std::string line;
     std::size_t i = 0;
     for (const JsonValue inst : instances->elements()) {
-      char where_text[32];
-      const std::string_view where(
-          where_text, fmt::format_to_n(where_text, sizeof where_text, "instances[{}]", i).size);
+      const InstanceName name_of_instance(i);
+      const std::string_view where = name_of_instance.view();
       if (!inst.is_object())
         return ErrorReply(400, std::string(where) + ": must be an object of feature columns");
       Status s;

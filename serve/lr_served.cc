@@ -83,9 +83,8 @@ class ServedLr final : public ServedModel {
     std::string line;
     std::size_t i = 0;
     for (const JsonValue x : instances->elements()) {
-      char where_text[32];
-      const std::string_view where(
-          where_text, fmt::format_to_n(where_text, sizeof where_text, "instances[{}]", i).size);
+      const InstanceName name_of_instance(i);
+      const std::string_view where = name_of_instance.view();
       if (csv_) {
         if (!x.is_object()) {
           return ErrorReply(400, std::string(where) +

@@ -21,6 +21,20 @@ namespace {
 
 using nlohmann::json;
 
+// The request functions on an nlohmann value (read into a JsonDoc first, as a body is).
+Status InstancesOf(const json& body) { return serve::InstancesOf(JsonDoc::From(body).root()).status(); }
+Status CsvLine(const json& instance, const std::vector<std::string>& fields, char delimiter,
+               std::string_view where, std::string* line) {
+  return serve::CsvLine(JsonDoc::From(instance).root(), fields, delimiter, where, line);
+}
+Result<std::string> StringField(const json& body, std::string_view key) {
+  return serve::StringField(JsonDoc::From(body).root(), key);
+}
+Result<long long> IntField(const json& body, std::string_view key, long long fallback, long long lo,
+                           long long hi) {
+  return serve::IntField(JsonDoc::From(body).root(), key, fallback, lo, hi);
+}
+
 TEST(CsvLine, QuotesEveryValueAndKeepsTheHeaderOrder) {
   std::string line;
   const json x = {{"b", "x,\"y\""}, {"a", 31}, {"c", 0.1}, {"d", true}};
