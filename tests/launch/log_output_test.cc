@@ -82,15 +82,27 @@ TEST_F(LogOutput, WithoutATerminalAKnownTotalIsLoggedOncePerTenPercent) {
       "{} train lr --train {} --local --epochs 30 --batch-size 10 --out {} --log-file {}",
       ECPS_BINARY, Path("clicks.svm"), Path("lr"), Path("log")));
   ASSERT_EQ(r.rc, 0) << r.out;
-  int progress = 0;
-  const std::regex line(R"(\] info: lr \d+/\d+ \((\d+)%\) [0-9.]+s)");
+  // Lines before the end: one per 10% step reached (the first at >= 10%, each at a higher
+  // step), each with its rate and time left; then the final 100% line.
+  std::vector<int> percents;
+  const std::regex line(R"(\] info: lr \d+/\d+ \((\d+)%\) [0-9.]+s (.*))");
   std::smatch m;
   for (const auto& l : Lines(Slurp(dir_ / "log"))) {
-    if (std::regex_search(l, m, line)) ++progress;
+    if (!std::regex_search(l, m, line)) continue;
+    const int percent = std::stoi(m[1].str());
+    if (percent < 100) {
+      EXPECT_NE(m[2].str().find("/s, "), std::string::npos) << "no rate: " << l;
+      EXPECT_NE(m[2].str().find("s left"), std::string::npos) << "no time left: " << l;
+    }
+    if (!percents.empty()) {
+      EXPECT_GE(percent / 10, percents.back() / 10 + 1) << l;
+    }
+    percents.push_back(percent);
   }
-  // Steps 10%..90% at most once each, and the final 100% line.
-  EXPECT_GE(progress, 2) << r.out;
-  EXPECT_LE(progress, 10) << r.out;
+  ASSERT_GE(percents.size(), 2u) << r.out;
+  EXPECT_LE(percents.size(), 10u) << r.out;
+  EXPECT_GE(percents.front(), 10) << r.out;
+  EXPECT_EQ(percents.back(), 100) << r.out;
   EXPECT_EQ(r.out.find('\r'), std::string::npos) << "no bar without a terminal";
 }
 
