@@ -14,6 +14,8 @@ packages=(
   libssl-dev
   # the Slurm test starts a real single-node cluster
   slurm-wlm slurmctld slurmd slurm-client munge
+  # the serve tests and the README's serving example talk HTTP(S) with curl
+  curl
   # the ASan and fuzz passes: clang, libFuzzer, and llvm-symbolizer for the sanitizers' stacks
   # (their suppressions match symbolized frames)
   clang-15 libfuzzer-15-dev llvm-15
