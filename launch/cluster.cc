@@ -63,10 +63,7 @@ Status ClusterOptions::Validate() const {
     return InvalidArgument(
         fmt::format("--request-timeout must be in (0, 1e6], got {}", request_timeout_s));
   }
-  if (spdlog::level::from_str(log_level) == spdlog::level::off && log_level != "off") {
-    return InvalidArgument(fmt::format("--log-level: unknown level \"{}\"", log_level));
-  }
-  return Status::Ok();
+  return ValidateLog();
 }
 
 ps::NodeOptions ClusterOptions::ToNodeOptions() const {
@@ -80,11 +77,6 @@ ps::NodeOptions ClusterOptions::ToNodeOptions() const {
 ps::Consistency ClusterOptions::Consistency() const {
   if (consistency == ps::Consistency::Mode::kSsp) return ps::Consistency::Ssp(staleness);
   return {consistency, 0};
-}
-
-spdlog::level::level_enum ClusterOptions::Level() const {
-  if (quiet) return spdlog::level::warn;
-  return spdlog::level::from_str(log_level);
 }
 
 void AddClusterOptions(CLI::App& app, ClusterOptions& o, const sched::ConsistencyNeed& accepted) {
@@ -139,20 +131,7 @@ void AddClusterOptions(CLI::App& app, ClusterOptions& o, const sched::Consistenc
   g->add_option("--request-timeout", o.request_timeout_s,
                 "Seconds a single push, pull or control message may take")
       ->capture_default_str()->check(Seconds());
-  auto* l = app.add_option_group("Logging");
-  l->add_option("--log-level", o.log_level, "trace, debug, info, warn, error or off")
-      ->capture_default_str();
-  l->add_flag("--quiet,-q", o.quiet, "Only warnings and errors; no progress lines");
-  l->add_option("--log-file", o.log_file,
-                "Also append the log to this file, a line at a time (under mpirun, rank r > 0 "
-                "writes FILE.rank<r>); progress bars stay on the terminal");
-  l->add_option("--log-format", o.log_format,
-                "text, or json: one object per line with time (UTC), logger, level and message "
-                "(no progress bar)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, ps::LogFormat>{{"text", ps::LogFormat::kText},
-                                              {"json", ps::LogFormat::kJson}}))
-      ->default_str("text");
+  AddLogOptions(app, o);
 }
 
 bool ClusterOptions::RunsLocally() const { return local || !UnderMpiLauncher(); }
@@ -228,30 +207,6 @@ std::optional<std::uint64_t> FromRank0(std::optional<std::uint64_t> value) {
   std::uint64_t v[2] = {value.has_value() ? 1u : 0u, value.value_or(0)};
   MPI_Bcast(v, 2, MPI_UINT64_T, 0, MPI_COMM_WORLD);
   return v[0] ? std::optional<std::uint64_t>(v[1]) : std::nullopt;
-}
-
-namespace {
-// This process's rank as its MPI launcher gives it, or null when not launched by one.
-const char* LauncherRank() {
-  for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
-    if (const char* r = Env(var)) return r;
-  }
-  return nullptr;
-}
-}  // namespace
-
-void SetUpProcessLogger() {
-  const char* rank = LauncherRank();
-  const std::string name = rank != nullptr ? fmt::format("r{} ecps", rank) : "ecps";
-  spdlog::set_default_logger(std::make_shared<spdlog::logger>(name, ps::ProcessSink()));
-}
-
-Status ApplyLogOptions(const ClusterOptions& options) {
-  std::string file = options.log_file;
-  if (const char* rank = LauncherRank(); !file.empty() && rank != nullptr && std::string(rank) != "0") {
-    file += fmt::format(".rank{}", rank);
-  }
-  return ps::ConfigureProcessLog({options.log_format, file});
 }
 
 Status JoinMpiIfLaunched() { return UnderMpiLauncher() ? InitMpi() : Status::Ok(); }

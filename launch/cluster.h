@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/common.h>
 
+#include "launch/log_options.h"
 #include "ps/consistency.h"
 #include "ps/logging.h"
 #include "ps/node.h"
@@ -20,8 +21,8 @@
 
 namespace ecps::launch {
 
-/// Options every distributed command takes.
-struct ClusterOptions {
+/// Options every distributed command takes (and the logging options every command takes).
+struct ClusterOptions : LogOptions {
   /// Run every role as a thread of this process (single-node mode).
   bool local = false;
   /// Servers (both modes). Under mpirun the workers are the remaining ranks.
@@ -39,12 +40,6 @@ struct ClusterOptions {
   double heartbeat_timeout_s = 10.0;
   /// Deadline of a single push/pull/barrier inside a phase.
   double request_timeout_s = 600.0;
-  std::string log_level = "info";
-  bool quiet = false;
-  /// --log-file (appended to besides stderr; under MPI rank r > 0 writes FILE.rank<r>) and
-  /// --log-format.
-  std::string log_file;
-  ps::LogFormat log_format = ps::LogFormat::kText;
 
   Status Validate() const;
   /// Whether the job runs in this process alone (every role a thread: --local, or no MPI
@@ -58,7 +53,6 @@ struct ClusterOptions {
   ps::NodeOptions ToNodeOptions() const;
   /// The consistency the options select.
   ps::Consistency Consistency() const;
-  spdlog::level::level_enum Level() const;
 };
 
 /// Adds --local, --servers, --workers, --threads, --consistency, --staleness, --heartbeat-*,
@@ -67,9 +61,6 @@ struct ClusterOptions {
 void AddClusterOptions(CLI::App& app, ClusterOptions& options,
                        const sched::ConsistencyNeed& accepted = {});
 
-/// Makes the log options of `options` this process's log output (ps::ConfigureProcessLog).
-/// Commands call it before their first log line; RunCluster does.
-Status ApplyLogOptions(const ClusterOptions& options);
 
 /// Where this process is: under an MPI launcher (mpirun, or srun --mpi=pmix) or not.
 bool UnderMpiLauncher();
@@ -122,10 +113,6 @@ std::optional<std::uint64_t> FromRank0(std::optional<std::uint64_t> value);
 /// runs; a no-op otherwise.
 Status JoinMpiIfLaunched();
 
-/// Makes spdlog's default logger (used by launch/ itself, e.g. the pipeline's stage lines)
-/// print like the rank loggers: "[time] [r3 ecps] info: ..." under MPI, "[time] [ecps] ..."
-/// otherwise.
-void SetUpProcessLogger();
 
 /// True in the process that should print results (single-node mode, or MPI rank 0).
 bool IsPrintingProcess();

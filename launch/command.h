@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "launch/log_options.h"
 #include "launch/option_checks.h"
 #include "ps/status.h"
 
@@ -29,8 +31,10 @@ struct CommandTree {
 /// dashes); main() expands it before parsing (launch/config.h), and the command line wins.
 void AddConfigOption(CLI::App& sub);
 
-/// Adds every command to `app` (the ecps command tree).
-void BuildCommandTree(CLI::App& app, Selected& selected);
+/// Adds every command to `app` (the ecps command tree). Returns the logging options of the
+/// commands that have no cluster options (main applies them before running such a command;
+/// for the others they stay at their defaults and the command applies its own).
+std::shared_ptr<const LogOptions> BuildCommandTree(CLI::App& app, Selected& selected);
 
 /// The command at `path` below `root` (e.g. {"train", "kmeans"}), or null.
 const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>& path);

@@ -3,6 +3,7 @@
 
 #include "launch/command.h"
 #include "launch/config.h"
+#include "launch/log_options.h"
 #include "launch/option_names.h"
 
 namespace ecps::launch {
@@ -13,7 +14,16 @@ void AddConfigOption(CLI::App& sub) {
                              "(command-line options override it)");
 }
 
-void BuildCommandTree(CLI::App& app, Selected& selected) {
+namespace {
+// The commands below `app` that have no command below them.
+void Leaves(CLI::App& app, std::vector<CLI::App*>& out) {
+  const auto subs = app.get_subcommands([](const CLI::App* s) { return !s->get_name().empty(); });
+  if (subs.empty() && &app != app.get_parent()) out.push_back(&app);
+  for (CLI::App* s : subs) Leaves(*s, out);
+}
+}  // namespace
+
+std::shared_ptr<const LogOptions> BuildCommandTree(CLI::App& app, Selected& selected) {
   app.require_subcommand(1);
   // Options given twice (config file, then command line): the last one wins.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -31,7 +41,16 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddPseudonymizeCommand(tree);
   AddSealCommands(tree);
   AddServeCommand(tree);
+  // Every command logs the same way: the commands without cluster options (predict, generate,
+  // serve, ...) get the logging options here; main applies them before running one.
+  auto log = std::make_shared<LogOptions>();
+  std::vector<CLI::App*> leaves;
+  Leaves(app, leaves);
+  for (CLI::App* leaf : leaves) {
+    if (leaf != &app && leaf->get_option_no_throw("--quiet") == nullptr) AddLogOptions(*leaf, *log);
+  }
   CheckNumberTypes(app);
+  return log;
 }
 
 namespace {

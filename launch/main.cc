@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                "ecps"};
   SetUpProcessLogger();
   Selected selected;
-  BuildCommandTree(app, selected);
+  const auto log_options = BuildCommandTree(app, selected);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   if (auto words = CheckCommandWords(app, args); !words.ok()) {
@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
   }
   ecps::Status s;
   try {
-    s = selected ? selected() : ecps::InvalidArgument("no command given");
+    s = ApplyLogOptions(*log_options);
+    if (s.ok()) s = selected ? selected() : ecps::InvalidArgument("no command given");
   } catch (const std::exception& e) {  // no exception leaves main: exit 1, "anything else"
     s = ecps::Internal(std::string("internal error: ") + e.what());
   }

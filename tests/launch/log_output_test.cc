@@ -77,6 +77,34 @@ TEST_F(LogOutput, JsonFormatGivesOneObjectPerLineOnStderrAndInTheFile) {
   EXPECT_EQ(format.rc, 2) << format.out;
 }
 
+TEST_F(LogOutput, CommandsWithoutClusterOptionsTakeTheSameLoggingOptions) {
+  // generate logs one info line; -q leaves nothing, --log-format json makes it an object.
+  CommandRun plain = InRepo(fmt::format("{} generate --users 50 --out {}", ECPS_BINARY, Path("g1")));
+  ASSERT_EQ(plain.rc, 0) << plain.out;
+  ASSERT_NE(plain.out.find("info: generated"), std::string::npos) << plain.out;
+  CommandRun quiet = InRepo(fmt::format("{} generate -q --users 50 --out {}", ECPS_BINARY, Path("g2")));
+  ASSERT_EQ(quiet.rc, 0) << quiet.out;
+  EXPECT_EQ(quiet.out, "");
+  CommandRun json = InRepo(fmt::format("{} generate --users 50 --out {} --log-format json --log-file {}",
+                                       ECPS_BINARY, Path("g3"), Path("glog")));
+  ASSERT_EQ(json.rc, 0) << json.out;
+  const auto lines = Lines(json.out);
+  ASSERT_EQ(lines.size(), 1u) << json.out;
+  EXPECT_EQ(nlohmann::json::parse(lines[0]).at("level"), "info");
+  EXPECT_EQ(Lines(Slurp(dir_ / "glog")), lines);
+  // The pipeline's own stage lines obey -q as well.
+  CommandRun pipeline = InRepo(fmt::format("{} pipeline --config examples/demo.toml --stages generate -q --out {}",
+                                           ECPS_BINARY, Path("p")));
+  ASSERT_EQ(pipeline.rc, 0) << pipeline.out;
+  EXPECT_EQ(pipeline.out.find("info"), std::string::npos) << pipeline.out;
+  for (const char* cmd : {"predict", "segment", "recommend", "similar", "serve", "pseudonymize",
+                          "unseal", "seal"}) {
+    CommandRun help = InRepo(fmt::format("{} {} --help", ECPS_BINARY, cmd));
+    EXPECT_NE(help.out.find("-q,--quiet"), std::string::npos) << cmd;
+    EXPECT_NE(help.out.find("--log-format"), std::string::npos) << cmd;
+  }
+}
+
 TEST_F(LogOutput, WithoutATerminalAKnownTotalIsLoggedOncePerTenPercent) {
   CommandRun r = InRepo(fmt::format(
       "{} train lr --train {} --local --epochs 30 --batch-size 10 --out {} --log-file {}",
