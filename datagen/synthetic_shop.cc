@@ -111,7 +111,9 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
   ShopSummary sum;
   std::uint64_t steps = 0;
   auto checkpoint = [&]() -> Status {
-    return (++steps % 4096 == 0 && o.interrupt) ? o.interrupt() : Status::Ok();
+    if (++steps % 4096 != 0) return Status::Ok();
+    if (o.progress) o.progress(steps, 3 * o.users);
+    return o.interrupt ? o.interrupt() : Status::Ok();
   };
 
   // Items: categories with a Zipf-like popularity inside each category.

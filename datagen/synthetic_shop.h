@@ -23,6 +23,9 @@ struct ShopOptions {
   /// Polled every few thousand users: a non-OK status (e.g. a signal) stops the generation
   /// with it before anything is written.
   std::function<Status()> interrupt;
+  /// Called with the same rhythm: users handled so far over the three passes (segments,
+  /// interactions, impressions) and their total, 3 x users.
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
 
   Status Validate() const;
 };

@@ -46,6 +46,8 @@ void Progress::Update(std::uint64_t done, const std::string& detail) {
   if (options_.quiet || finished_) return;
   done_ = done;
   const auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - start_).count() < options_.quiet_first_s) return;
+  shown_ = true;
   if (bar_) {
     if (now - last_ < std::chrono::milliseconds(100) && done < total_) return;
     last_ = now;
@@ -66,6 +68,8 @@ void Progress::Update(std::uint64_t done, const std::string& detail) {
 void Progress::Finish(const std::string& detail) {
   if (options_.quiet || finished_) return;
   finished_ = true;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  if (!shown_ && secs < options_.quiet_first_s) return;
   const std::uint64_t done = total_ > 0 ? total_ : done_;
   if (bar_) {
     ps::StatusLine::Finish(Line(done, detail, true));

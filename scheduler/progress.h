@@ -16,6 +16,9 @@ struct ProgressOptions {
   bool quiet = false;
   /// Seconds between plain lines when the total is unknown and no bar is drawn.
   double line_interval_s = 5.0;
+  /// Plain lines only once this many seconds have passed (a short step stays silent, its
+  /// Finish too); 0 = from the start.
+  double quiet_first_s = 0;
 };
 
 class Progress {
@@ -37,6 +40,7 @@ class Progress {
   bool bar_;
   bool finished_ = false;
   int tenths_logged_ = 0;  // plain lines: the 10% steps already logged
+  bool shown_ = false;     // a plain line or the bar was printed
   std::uint64_t done_ = 0;  // the last Update's count (Finish shows it when total_ is 0)
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point last_;

@@ -7,6 +7,7 @@
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/interrupt.h"
+#include "scheduler/progress.h"
 
 namespace ecps::launch {
 
@@ -36,11 +37,17 @@ void AddGenerateCommand(CommandTree& tree) {
       ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());
       if (!IsPrintingProcess()) return Status::Ok();
       o->shop.interrupt = InterruptStatus;
+      sched::ProgressOptions po;
+      po.quiet = spdlog::default_logger()->level() > spdlog::level::info;
+      po.quiet_first_s = 1;
+      sched::Progress progress(*spdlog::default_logger(), "generate: user rows (3 passes)", 3 * o->shop.users, po);
+      o->shop.progress = [&](std::uint64_t done, std::uint64_t) { progress.Update(done); };
       datagen::ShopSummary s;
       ECPS_RETURN_IF_ERROR(RunWritingOutput(nullptr, o->out, [&]() -> Status {
         ECPS_ASSIGN_OR_RETURN(s, datagen::GenerateShop(o->out, o->shop));
         return Status::Ok();
       }));
+      progress.Finish();
       spdlog::info("generated {}: {} users, {} items, {} interactions, {} + {} impressions (click rate {:.3f})",
                    o->out, s.users, s.items, s.interactions, s.train_impressions, s.test_impressions,
                    s.click_rate);
