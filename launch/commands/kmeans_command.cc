@@ -118,6 +118,9 @@ void AddTrainKMeans(CommandTree& tree) {
                   "distance")
       ->capture_default_str()
       ->check(CLI::IsMember(kScoreNames));
+  out->add_flag("--hierarchy", km.hierarchy,
+                "Also write hierarchy.json: the segments merged by Ward linkage (weighted by size) "
+                "into a tree, with a profile per node and the segments of every cut 1..k");
   out->add_option("--silhouette-sample", km.silhouette_sample,
                   "Users in the seeded sample for the silhouette score (0 = skip)")
       ->capture_default_str();

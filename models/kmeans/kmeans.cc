@@ -16,6 +16,7 @@
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
 #include "models/kmeans/checkpoint.h"
+#include "models/kmeans/hierarchy.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
 #include "models/kmeans/quality.h"
@@ -100,6 +101,7 @@ nlohmann::json KMeansOptions::ToJson() const {
           {"init_steps", init_steps},
           {"oversampling", oversampling},
           {"anomaly_scores", anomaly_scores},
+          {"hierarchy", hierarchy},
           {"anomaly_rate", anomaly_rate},
           {"score", RiskScoreName(score)},
           {"out", out}};
@@ -500,6 +502,11 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     profiles["sizes_are_noisy"] = true;
   }
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/profiles.json", profiles));
+  if (options_.hierarchy) {
+    const auto tree = WardHierarchy(sum.centroids, sum.sizes, d);
+    ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/hierarchy.json",
+                                             HierarchyJson(tree, names, sum.normalizer, dp)));
+  }
 
   std::uint64_t read = 0, skipped = 0, excluded = 0;
   std::vector<std::string> examples;

@@ -77,6 +77,8 @@ struct KMeansOptions {
   /// distance; distance = the distance itself.
   RiskScore score = RiskScore::kRelative;
   double anomaly_rate = 0.01;
+  /// Write hierarchy.json: Ward agglomeration of the centroids (models/kmeans/hierarchy.h).
+  bool hierarchy = false;
   /// Users in the seeded sample for the silhouette score (0 = skip it).
   std::uint64_t silhouette_sample = 5000;
   /// No progress display.
