@@ -4,6 +4,8 @@
 # templates on a workstation.
 #
 #   launch/slurm/local-cluster.sh start DIR [CPUS]   # prints: export SLURM_CONF=DIR/slurm.conf
+#     CPUS (default 8) is what the node offers Slurm, whatever the machine has: a job asking
+#     for more tasks per node than CPUS stays pending.
 #   launch/slurm/local-cluster.sh stop DIR           # stops the daemons by PID
 #
 # Needs root and Debian's slurm-wlm, slurmctld, slurmd, slurm-client and munge packages.
@@ -105,5 +107,12 @@ if [[ "$state" != idle ]]; then
   echo "local-cluster.sh: the node did not become idle (state: ${state:-none}); logs in $base/log" >&2
   stop
   exit 1
+fi
+if ((cpus < 4)); then
+  # Slurm keeps a job that asks more CPUs than the node has pending (reason "Resources")
+  # instead of refusing it: say so now rather than leave the template's job waiting forever.
+  echo "local-cluster.sh: note: the node has $cpus CPUs; train.sbatch asks 4 tasks per node," \
+       "so submit it with --ntasks-per-node=$cpus (or start the cluster with CPUS >= 4;" \
+       "CPUS may exceed the machine's cores)" >&2
 fi
 echo "export SLURM_CONF=$SLURM_CONF"
