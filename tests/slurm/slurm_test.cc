@@ -5,6 +5,7 @@
 // limit) stops a k-means job after a checkpoint with exit code 75; the job requeues itself
 // and resumes, or a second job of a chain resumes with ECPS_RESUME=1; both end with the
 // model of an uninterrupted run.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -257,6 +258,47 @@ TEST_F(SlurmCheckpoints, AChainOfJobsResumesWithEcpsResume) {
   auto metrics = nlohmann::json::parse(Slurp(dir_ / "runs" / second / "metrics.json"));
   const std::string from = metrics["checkpoints"]["resumed_from"];
   EXPECT_EQ(from.rfind(ckpt + "/clock-", 0), 0u) << from;
+}
+
+// The pid of task `task` of Slurm job `job` (an ecps process, from its environment); -1 if none.
+pid_t TaskPid(const std::string& job, int task) {
+  const std::string want_job = "SLURM_JOB_ID=" + job, want_task = fmt::format("SLURM_PROCID={}", task);
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (Slurp(e.path() / "comm") != "ecps\n") continue;
+    const std::string env = Slurp(e.path() / "environ");
+    bool job_ok = false, task_ok = false;
+    std::size_t at = 0;
+    for (std::size_t end; (end = env.find('\0', at)) != std::string::npos; at = end + 1) {
+      job_ok |= env.compare(at, end - at, want_job) == 0;
+      task_ok |= env.compare(at, end - at, want_task) == 0;
+    }
+    if (job_ok && task_ok) return static_cast<pid_t>(std::stol(name));
+  }
+  return -1;
+}
+
+// A task killed with SIGKILL: Slurm's PMIx plugin ends the whole step at once; the template
+// turns that into exit code 4 with a message, and nothing is published.
+TEST_F(SlurmCheckpoints, AKilledTaskEndsTheJobWithExitCode4AndAMessage) {
+  const std::string job = Submit(fmt::format("ECPS_ARGS='{}'", args_));
+  ASSERT_FALSE(job.empty());
+  const fs::path staging = dir_ / "runs" / fmt::format(".{}.ecps-staging", job);
+  pid_t pid = -1;
+  for (int i = 0; i < 30000 && pid < 0; ++i) {
+    if (fs::exists(staging)) pid = TaskPid(job, 2);
+    if (pid < 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_GT(pid, 0) << "task 2 of job " << job << " not found";
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  const std::string info = WaitForJob(job, Ended);
+  const std::string log = Slurp(dir_ / fmt::format("job-{}.out", job));
+  EXPECT_EQ(Field(info, "JobState"), "FAILED") << info << log;
+  EXPECT_EQ(Field(info, "ExitCode"), "4:0") << info;
+  EXPECT_NE(log.find("task 2: Killed"), std::string::npos) << log;
+  EXPECT_NE(log.find("error: a task ended by signal 9"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(dir_ / "runs" / job)) << "a failed job published its outputs";
 }
 
 }  // namespace
