@@ -70,7 +70,9 @@ class SlurmCluster : public ::testing::Test {
   std::string Slurm(const std::string& cmd) const { return fmt::format("SLURM_CONF={} {}", conf_, cmd); }
 
   // `scontrol show job` of `job`.
-  std::string JobInfo(const std::string& job) const { return Sh(Slurm("scontrol show job " + job)).out; }
+  std::string JobInfo(const std::string& job) const {
+    return Sh(Slurm("scontrol show job " + job)).out;
+  }
   static std::string Field(const std::string& info, const std::string& key) {
     std::smatch m;
     return std::regex_search(info, m, std::regex(key + "=(\\S+)")) ? std::string(m[1]) : "";
@@ -108,7 +110,8 @@ class SlurmCluster : public ::testing::Test {
     for (int i = 0; i < 60000 && !fs::exists(staging); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    ASSERT_TRUE(fs::exists(staging)) << JobInfo(job) << Slurp(dir_ / fmt::format("job-{}.out", job));
+    ASSERT_TRUE(fs::exists(staging))
+        << JobInfo(job) << Slurp(dir_ / fmt::format("job-{}.out", job));
     auto sig = Sh(Slurm("scancel --signal=USR1 --batch " + job));
     ASSERT_EQ(sig.rc, 0) << sig.out;
   }
@@ -191,8 +194,8 @@ class SlurmCheckpoints : public SlurmCluster {
         "--tol 0 --max-iter 1000 --threads 1",
         dir_.string());
     // The uninterrupted model, single-node (k-means gives the same bytes for any worker count).
-    auto full = Sh(fmt::format("{} {} --local --workers 2 --quiet --out {}/full", ECPS_BINARY, args_,
-                               dir_.string()));
+    auto full = Sh(fmt::format("{} {} --local --workers 2 --quiet --out {}/full", ECPS_BINARY,
+                               args_, dir_.string()));
     ASSERT_EQ(full.rc, 0) << full.out;
   }
   void ExpectTheUninterruptedModel(const fs::path& out) const {
@@ -228,7 +231,8 @@ TEST_F(SlurmCheckpoints, Sigusr1CheckpointsStopsWith75RequeuesAndResumesToTheSam
       << log;
   EXPECT_NE(log.find("requeued; it resumes from"), std::string::npos) << log;
   // The second start resumed and finished with the uninterrupted run's model.
-  EXPECT_NE(log.find("start 2 (requeued): resuming from " + ckpt.string()), std::string::npos) << log;
+  EXPECT_NE(log.find("start 2 (requeued): resuming from " + ckpt.string()), std::string::npos)
+      << log;
   const fs::path out = dir_ / "runs" / job;
   ExpectTheUninterruptedModel(out);
   auto metrics = nlohmann::json::parse(Slurp(out / "metrics.json"));
@@ -262,7 +266,8 @@ TEST_F(SlurmCheckpoints, AChainOfJobsResumesWithEcpsResume) {
 
 // The pid of task `task` of Slurm job `job` (an ecps process, from its environment); -1 if none.
 pid_t TaskPid(const std::string& job, int task) {
-  const std::string want_job = "SLURM_JOB_ID=" + job, want_task = fmt::format("SLURM_PROCID={}", task);
+  const std::string want_job = "SLURM_JOB_ID=" + job;
+  const std::string want_task = fmt::format("SLURM_PROCID={}", task);
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
