@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "models/common/checkpoint.h"
 #include "util/files.h"
 
 namespace ecps::launch {
@@ -29,6 +30,7 @@ sigset_t Watched() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   return set;
 }
 
@@ -57,6 +59,16 @@ void Watch() {
     if (signo == SIGHUP) {
       if (g_hangup_scopes.load() == 0) DieBy(signo);  // its default action, as without watcher
       g_hangups.fetch_add(1);
+      continue;
+    }
+    if (signo == SIGUSR1) {  // never the default action: it may come before a run starts
+      if (const auto logger = spdlog::default_logger()) {
+        logger->warn(
+            "SIGUSR1 received: a training with --checkpoint-dir writes a checkpoint after its "
+            "current clock and stops with exit code {}; other runs go on",
+            models::kCheckpointStopExitCode);
+      }
+      models::RequestCheckpointAndStop();
       continue;
     }
     if (g_scopes.load() == 0 || g_signal.load() != 0) DieBy(signo);
@@ -105,6 +117,7 @@ int InterruptExitCode(const Status& s) {
   if (s.ok()) return 0;
   if (const int signo = CaughtSignal(); signo != 0) return 128 + signo;
   if (s.code() != StatusCode::kInterrupted) return 0;
+  if (models::IsCheckpointStop(s)) return models::kCheckpointStopExitCode;
   return 128 + (s.message().find("interrupted by SIGINT") != std::string::npos ? SIGINT : SIGTERM);
 }
 

@@ -12,6 +12,10 @@
 //     the scope polls InterruptStatus() at its safe points (every rank's heartbeat thread
 //     turns it into a job abort within ~100 ms: sched::RunOptions::interrupt);
 //   - a second signal while the first is being handled: the default action at once.
+// SIGUSR1 (Slurm's `--signal=B:USR1@<seconds>`, forwarded by launch/slurm/train.sbatch) asks
+// a training to write a checkpoint after its current clock and stop
+// (models::RequestCheckpointAndStop; exit code 75), also when it comes before the training
+// started; commands without checkpoints ignore it (it no longer ends the process).
 // SIGHUP is watched too: while a HangupScope is open (ecps serve: reload the models) it is
 // counted for HangupsReceived(); otherwise its default action ends the process as before.
 #pragma once
@@ -59,7 +63,8 @@ Status InterruptedBy(int signo);
 /// The exit code of a process whose command ended with `s`: 128 + the signal for an
 /// interrupt (130 SIGINT, 143 SIGTERM, as shells report a process killed by it), taken from
 /// this process's own signal, or else from the signal `s` names (an interrupt that reached
-/// this rank as a job abort from another rank). 0 when there is no interrupt.
+/// this rank as a job abort from another rank); 75 for a stop after a requested checkpoint
+/// (models::IsCheckpointStop). 0 when there is no interrupt.
 int InterruptExitCode(const Status& s);
 
 }  // namespace ecps::launch

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include "launch/config.h"
 #include "launch/interrupt.h"
 #include "launch/option_names.h"
+#include "models/common/checkpoint.h"
 
 namespace ecps::launch {
 
@@ -32,6 +34,18 @@ int ExitCode(const Status& s) {
   }
 }
 
+// Under launch/ecps-mpirun (ECPS_EXIT_LINE=1; mpirun --enable-recovery passes no exit codes
+// on): "ecps-exit: rank R code C" as this rank's last stderr line. Returns `code`.
+int Exiting(int code) {
+  const char* on = std::getenv("ECPS_EXIT_LINE");
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (on != nullptr && std::string_view(on) == "1" && rank != nullptr) {
+    std::fprintf(stderr, "ecps-exit: rank %s code %d\n", rank, code);
+    std::fflush(stderr);
+  }
+  return code;
+}
+
 }  // namespace
 }  // namespace ecps::launch
 
@@ -48,25 +62,25 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (auto words = CheckCommandWords(app, args); !words.ok()) {
     std::fprintf(stderr, "ecps: error: %s\n", words.message().c_str());
-    return 2;
+    return Exiting(2);
   }
   auto expanded = ExpandConfig(app, std::move(args));
   if (!expanded.ok()) {
     std::fprintf(stderr, "ecps: error: %s\n", expanded.status().message().c_str());
-    return 2;
+    return Exiting(2);
   }
   if (auto names = CheckOptionNames(app, *expanded); !names.ok()) {
     std::fprintf(stderr, "ecps: error: %s\n", names.message().c_str());
-    return 2;
+    return Exiting(2);
   }
   std::vector<std::string> reversed(expanded->rbegin(), expanded->rend());  // CLI11 wants them reversed
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (e.get_exit_code() == 0) return Exiting(app.exit(e));  // --help, --version
     // Usage errors exit with 2, like every other error in the input or command line.
     std::fprintf(stderr, "ecps: error: %s\nRun the command with --help for its options.\n", e.what());
-    return 2;
+    return Exiting(2);
   }
   ecps::Status s;
   try {
@@ -76,16 +90,18 @@ int main(int argc, char** argv) {
     s = ecps::Internal(std::string("internal error: ") + e.what());
   }
   if (!s.ok()) {
-    std::fprintf(stderr, "ecps: error: %s\n", s.message().c_str());
+    // A stop after a requested checkpoint (exit 75) is what was asked for, not an error.
+    std::fprintf(stderr, "ecps: %s%s\n", ecps::models::IsCheckpointStop(s) ? "" : "error: ",
+                 s.message().c_str());
     std::fflush(stderr);
     // Flushed, not shut down: _exit skips destructors, and the signal watcher's thread may
     // be logging through the same logger at this moment.
     if (const auto logger = spdlog::default_logger()) logger->flush();
     // Under MPI with a failed job, peers may be gone: MPI_Finalize could hang, so leave
     // without it and let the launcher report the exit code.
-    const int interrupted = InterruptExitCode(s);  // 130 SIGINT, 143 SIGTERM
-    _exit(interrupted != 0 ? interrupted : ExitCode(s));
+    const int interrupted = InterruptExitCode(s);  // 130 SIGINT, 143 SIGTERM, 75 checkpoint
+    _exit(Exiting(interrupted != 0 ? interrupted : ExitCode(s)));
   }
   FinalizeMpi();
-  return 0;
+  return Exiting(0);
 }

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cereal/archives/binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <charconv>
 #include <filesystem>
 #include <sstream>
+#include <string_view>
 
 #include "models/common/model_file.h"
 #include "util/crc32.h"
@@ -16,6 +18,10 @@
 namespace ecps::models {
 namespace fs = std::filesystem;
 namespace {
+std::atomic<bool> g_checkpoint_and_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+constexpr std::string_view kStopPhrase = "stopped after writing checkpoint ";
+
 constexpr const char* kManifest = "MANIFEST";
 constexpr const char* kManifestKind = "ckpt-manifest";
 constexpr const char* kPrefix = "clock-";
@@ -121,6 +127,18 @@ Status CheckpointOptions::Validate(const std::string& out) const {
     }
   }
   return Status::Ok();
+}
+
+void RequestCheckpointAndStop() { g_checkpoint_and_stop.store(true); }
+bool CheckpointAndStopRequested() { return g_checkpoint_and_stop.load(); }
+void ClearCheckpointAndStopRequest() { g_checkpoint_and_stop.store(false); }
+
+Status CheckpointStopped(const std::string& folder) {
+  return Interrupted(fmt::format("{}{} on request; continue with --resume", kStopPhrase, folder));
+}
+
+bool IsCheckpointStop(const Status& s) {
+  return s.code() == StatusCode::kInterrupted && s.message().find(kStopPhrase) != std::string::npos;
 }
 
 std::string CheckpointFolder(const std::string& dir, std::uint64_t clock) {

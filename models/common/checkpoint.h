@@ -20,6 +20,24 @@
 
 namespace ecps::models {
 
+/// Checkpoint and stop: a request (SIGUSR1, see launch/interrupt.h) that a training writes a
+/// checkpoint after its current clock and then stops, so that a job scheduler can requeue it.
+/// The flag is process-wide; a model reads it once per clock and folds it into a value every
+/// worker agrees on (k-means: the per-iteration reduce), so that all ranks checkpoint after
+/// the same clock. A run without --checkpoint-dir, or whose current clock ends it, ignores it.
+/// The run then ends with CheckpointStopped (every rank), which main maps to exit code 75.
+inline constexpr int kCheckpointStopExitCode = 75;  // EX_TEMPFAIL: "try again later"
+/// Sets the flag. Async-signal-safe (a lock-free atomic store).
+void RequestCheckpointAndStop();
+/// Whether RequestCheckpointAndStop was called since the start (or the last Clear).
+bool CheckpointAndStopRequested();
+/// Clears the flag (tests that run several trainings in one process).
+void ClearCheckpointAndStopRequest();
+/// kInterrupted: "stopped after writing checkpoint <folder> on request; continue with --resume".
+Status CheckpointStopped(const std::string& folder);
+/// Whether `s` (also with context added on its way up or across ranks) is CheckpointStopped's.
+bool IsCheckpointStop(const Status& s);
+
 /// The format version of manifests and of the parts' envelopes.
 inline constexpr std::uint32_t kCheckpointFormat = 1;
 

@@ -12,7 +12,7 @@
 
 namespace ecps::models::kmeans {
 namespace {
-constexpr std::uint32_t kPartVersion = 1;
+constexpr std::uint32_t kPartVersion = 2;  // 2: PhaseReport::stop
 constexpr const char* kSchedulerPart = "scheduler.bin";
 constexpr const char* kSchedulerKind = "kmeans-ckpt-s";
 constexpr const char* kWorkerKind = "kmeans-ckpt-w";
@@ -144,11 +144,15 @@ Status SchedulerCheckpoints::AfterIteration(const KMeansOptions& options, ps::No
                                             const std::vector<PhaseReport>& reports) {
   if (reports.empty() || !reports.back().checkpoint) return Status::Ok();
   const ps::Stopwatch took;
-  ECPS_ASSIGN_OR_RETURN(last_bytes_,
-                        SaveCheckpoint(options, node, reports.back().iteration, reports));
+  const int iteration = reports.back().iteration;
+  ECPS_ASSIGN_OR_RETURN(last_bytes_, SaveCheckpoint(options, node, iteration, reports));
   seconds_ += took.Seconds();
   ++written_;
-  return Status::Ok();
+  if (!reports.back().stop) return Status::Ok();
+  const std::string folder = CheckpointFolder(options.checkpoint.dir, iteration);
+  node.log().info("kmeans: checkpoint {} written on request after iteration {}: stopping",
+                  folder, iteration);
+  return CheckpointStopped(folder);
 }
 
 nlohmann::json SchedulerCheckpoints::Json() const {

@@ -11,6 +11,9 @@
 // Random choices are functions of (seed, round, user id), so there is no generator state.
 // Every worker holds the same position, so a run resumes from worker 0's part with any number
 // of workers or servers; its labels are recomputed from the saved centroids (exact).
+// A checkpoint-and-stop request (models/common/checkpoint.h) on any worker makes the next
+// iteration's checkpoint due on all of them (a column of the iteration's reduce); after
+// writing it the scheduler ends the job with CheckpointStopped, and the workers wait for that.
 #pragma once
 
 #include <cereal/types/string.hpp>
@@ -78,7 +81,8 @@ class SchedulerCheckpoints {
   /// refused); with --resume loads the checkpoint (LoadCheckpoint), sends worker 0's part to
   /// every worker and returns the saved iterations' reports. Without: no reports.
   Result<std::vector<PhaseReport>> Start(const KMeansOptions& options, ps::Node& node);
-  /// When the last report asks for it: the checkpoint of its iteration (SaveCheckpoint).
+  /// When the last report asks for it: the checkpoint of its iteration (SaveCheckpoint);
+  /// then, when the report says the run stops there, CheckpointStopped (the job ends with it).
   Status AfterIteration(const KMeansOptions& options, ps::Node& node,
                         const std::vector<PhaseReport>& reports);
   /// metrics.json's "checkpoints" object: written, seconds (spent writing), last_bytes,

@@ -6,6 +6,7 @@
 
 #include <tbb/enumerable_thread_specific.h>
 
+#include "models/common/checkpoint.h"
 #include "models/kmeans/checkpoint.h"
 #include "ps/stopwatch.h"
 
@@ -58,6 +59,7 @@ class Lloyd {
         row.Sum(0) = static_cast<double>(changed);
         for (std::size_t j = 0; j < k; ++j) row.Sum(1 + j) = static_cast<double>(q_sums_[j]);
         row.Sum(1 + k) = CheckpointTimeUp() ? 1 : 0;  // layout.sums >= k + 3
+        row.Sum(2 + k) = CheckpointAndStopRequested() ? 1 : 0;
       }
       ECPS_ASSIGN_OR_RETURN(const ClusterTotals totals,
                             state_.ClusterSumsAcrossWorkers(sums_, row));
@@ -87,10 +89,14 @@ class Lloyd {
       auto report =
           PhaseReport::Iteration(it + 1, global_inertia, shift, global_changed, relocated, secs);
       const bool stops = !dp && (global_changed == 0 || shift <= state_.tol);
-      report.checkpoint = CheckpointDue(it + 1, stops, totals.reduce.Sum(1 + k) > 0);
+      const bool stop_asked = totals.reduce.Sum(2 + k) > 0;
+      report.checkpoint = CheckpointDue(it + 1, stops, totals.reduce.Sum(1 + k) > 0, stop_asked);
+      report.stop = report.checkpoint && stop_asked;
       if (report.checkpoint) ECPS_RETURN_IF_ERROR(SendCheckpoint(it + 1, next));
       state_.centroids = std::move(next);
       ECPS_RETURN_IF_ERROR(state_.Report(report));
+      if (report.stop) return WaitForStop();
+      if (stop_asked) WarnNoStop();
       // scikit-learn's rules: labels unchanged (the update did not move anything), or the
       // centroids moved less than tol.
       if (dp) continue;
@@ -143,13 +149,36 @@ class Lloyd {
 
   // A checkpoint after iteration `done` (1-based): every --checkpoint-every-th one, or with a
   // time, when a worker found it up (`time_up`: the total every worker pulled, so all agree),
+  // or when a worker was asked to checkpoint and stop (`stop_asked`, the same kind of total),
   // unless the run ends with it. Never under DP (refused by PrepareDp).
-  bool CheckpointDue(int done, bool stops, bool time_up) {
+  bool CheckpointDue(int done, bool stops, bool time_up, bool stop_asked) {
     const auto& c = state_.options.checkpoint;
     if (!c.writes() || stops || done >= state_.options.max_iter) return false;
+    if (stop_asked) return true;
     if (c.every_seconds <= 0) return done % c.every == 0;
     if (time_up) since_checkpoint_.Restart();
     return time_up;
+  }
+
+  // After the checkpoint of a checkpoint-and-stop request: the scheduler ends the job once it
+  // has written it (SchedulerCheckpoints::AfterIteration); that end is this worker's status.
+  Status WaitForStop() {
+    ps::Node& node = state_.ctx.node;
+    if (!node.WaitForAbort(state_.Deadline())) {
+      return Timeout("waiting for the scheduler to stop the job after a requested checkpoint");
+    }
+    return node.abort_status();
+  }
+
+  // A checkpoint-and-stop request that this run does not follow (no --checkpoint-dir, or the
+  // iteration ended the run): worker 0 says so once.
+  void WarnNoStop() {
+    if (state_.worker != 0 || warned_no_stop_) return;
+    warned_no_stop_ = true;
+    state_.ctx.node.log().warn(
+        "kmeans: checkpoint-and-stop request (SIGUSR1) ignored: {}",
+        state_.options.checkpoint.writes() ? "the run ends with this iteration"
+                                           : "no --checkpoint-dir; going on to the end");
   }
 
   // Worker 0, with --checkpoint-every as a time: whether it has passed since the start of the
@@ -400,6 +429,7 @@ class Lloyd {
   tbb::enumerable_thread_specific<LloydAcc> lloyd_acc_;
   ScreenPanel screen_panel_;
   ps::Stopwatch since_checkpoint_;  // --checkpoint-every as a time
+  bool warned_no_stop_ = false;
 };
 
 }  // namespace

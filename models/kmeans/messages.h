@@ -38,23 +38,24 @@ struct PhaseReport {
   int relocated = 0;      ///< empty clusters re-seeded
   double seconds = 0;     ///< wall time of the phase or iteration
   bool checkpoint = false;  ///< every worker sent its checkpoint part after this iteration
+  bool stop = false;  ///< and the run stops after that checkpoint (checkpoint-and-stop request)
 
   static PhaseReport Normalized(double seconds) {
-    return {kNormalized, 0, 0, 0, 0, 0, seconds, false};
+    return {kNormalized, 0, 0, 0, 0, 0, seconds, false, false};
   }
   static PhaseReport Initialized(double seconds) {
-    return {kInitialized, 0, 0, 0, 0, 0, seconds, false};
+    return {kInitialized, 0, 0, 0, 0, 0, seconds, false, false};
   }
   static PhaseReport Iteration(int iteration, double inertia, double shift, std::uint64_t changed,
                                int relocated, double seconds) {
-    return {kIteration, iteration, inertia, shift, changed, relocated, seconds, false};
+    return {kIteration, iteration, inertia, shift, changed, relocated, seconds, false, false};
   }
   static PhaseReport Trained(int iterations, double inertia, double seconds) {
-    return {kTrained, iterations, inertia, 0, 0, 0, seconds, false};
+    return {kTrained, iterations, inertia, 0, 0, 0, seconds, false, false};
   }
   template <class A>
   void serialize(A& ar) {
-    ar(kind, iteration, inertia, shift, changed, relocated, seconds, checkpoint);
+    ar(kind, iteration, inertia, shift, changed, relocated, seconds, checkpoint, stop);
   }
 };
 

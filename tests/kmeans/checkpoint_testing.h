@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/common/background.h"
+#include "tests/common/run_ecps.h"
 #include "tests/kmeans/kmeans_testing.h"
 
 namespace ecps::kmtest {
@@ -40,6 +41,16 @@ inline std::string UniformTrain(const std::string& data) {
       "train kmeans --data {} --id-column user --features a,b,c --k 40 --seed 7 "
       "--tol 0 --max-iter 1000 --threads 1 --quiet",
       data);
+}
+
+/// Writes 100000 WriteUniformUsers users to DIR/users.csv and runs the uninterrupted model
+/// into DIR/full (--local, 2 workers); returns the UniformTrain command for them.
+inline std::string UniformDataAndFullRun(const TempDir& dir) {
+  WriteUniformUsers(dir / "users.csv", 100000);
+  const std::string train = UniformTrain(dir / "users.csv");
+  const auto full = testing::RunEcps(train + " --local --workers 2 --out " + (dir / "full"));
+  EXPECT_EQ(full.exit_code, 0) << full.err;
+  return train;
 }
 
 /// metrics.jsonl without its timing field ("seconds"), one object per line.

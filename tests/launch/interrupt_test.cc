@@ -16,6 +16,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "models/common/checkpoint.h"
 #include "util/files.h"
 
 namespace ecps::launch {
@@ -87,6 +88,36 @@ TEST_F(Watcher, ASignalInsideAScopeIsRecordedForTheNextSafePoint) {
 TEST_F(Watcher, SighupEndsTheProcessOutsideAHangupScopeAndIsCountedInOne) {
   EXPECT_EXIT(Hangup(false), ::testing::KilledBySignal(SIGHUP), "");
   EXPECT_EXIT(Hangup(true), ::testing::ExitedWithCode(13), "");
+}
+
+// Sends itself SIGUSR1, in an InterruptibleScope or not; exits 15 once the checkpoint-and-stop
+// flag is set (and no interrupt recorded): the signal never ends the process.
+[[noreturn]] void Usr1(bool in_scope) {
+  spdlog::set_default_logger(spdlog::stderr_logger_st("stderr"));
+  StartSignalWatcher();
+  std::optional<InterruptibleScope> scope;
+  if (in_scope) scope.emplace();
+  kill(getpid(), SIGUSR1);
+  for (int i = 0; i < 500 && !models::CheckpointAndStopRequested(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::_Exit(models::CheckpointAndStopRequested() && InterruptStatus().ok() ? 15 : 16);
+}
+
+TEST_F(Watcher, Sigusr1AsksForACheckpointAndStopInAScopeOrNot) {
+  for (bool in_scope : {false, true}) {
+    EXPECT_EXIT(Usr1(in_scope), ::testing::ExitedWithCode(15),
+                "SIGUSR1 received: a training with --checkpoint-dir");
+  }
+}
+
+TEST(InterruptExitCode, AStopAfterARequestedCheckpointIs75OnEveryRank) {
+  const Status stop = models::CheckpointStopped("ckpt/clock-7");
+  EXPECT_TRUE(models::IsCheckpointStop(stop));
+  EXPECT_EQ(InterruptExitCode(stop), 75);
+  EXPECT_EQ(InterruptExitCode(stop.WithContext("rank 2 (worker 0)")), 75);
+  EXPECT_FALSE(models::IsCheckpointStop(Interrupted("interrupted by SIGTERM")));
+  EXPECT_FALSE(models::IsCheckpointStop(Internal("stopped after writing checkpoint x")));
 }
 
 }  // namespace

@@ -1,12 +1,18 @@
 // A training job submitted with sbatch to a real single-node Slurm cluster started for the
 // test (launch/slurm/local-cluster.sh), using the template users copy
-// (launch/slurm/train.sbatch): 4 tasks under srun --mpi=pmix, roles from the rank.
+// (launch/slurm/train.sbatch): 4 tasks under srun --mpi=pmix, roles from the rank. Then
+// checkpoints: SIGUSR1 to the batch shell (what --signal=B:USR1@<s> sends before the time
+// limit) stops a k-means job after a checkpoint with exit code 75; the job requeues itself
+// and resumes, or a second job of a chain resumes with ECPS_RESUME=1; both end with the
+// model of an uninterrupted run.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -63,6 +69,53 @@ class SlurmCluster : public ::testing::Test {
   }
   std::string Slurm(const std::string& cmd) const { return fmt::format("SLURM_CONF={} {}", conf_, cmd); }
 
+  // `scontrol show job` of `job`.
+  std::string JobInfo(const std::string& job) const {
+    return Sh(Slurm("scontrol show job " + job)).out;
+  }
+  static std::string Field(const std::string& info, const std::string& key) {
+    std::smatch m;
+    return std::regex_search(info, m, std::regex(key + "=(\\S+)")) ? std::string(m[1]) : "";
+  }
+  // Polls `scontrol show job` until `done(info)` or `seconds` pass; returns the last info.
+  template <class Done>
+  std::string WaitForJob(const std::string& job, Done done, int seconds = 180) const {
+    std::string info;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    while (std::chrono::steady_clock::now() < until) {
+      info = JobInfo(job);
+      if (done(info)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return info;
+  }
+  static bool Ended(const std::string& info) {
+    static const std::regex kFinal(
+        "JobState=(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL)");
+    return std::regex_search(info, kFinal);
+  }
+  // Submits launch/slurm/train.sbatch with the environment `env` (VAR=value ...); the job id.
+  std::string Submit(const std::string& env) const {
+    auto sub = Sh(Slurm(fmt::format(
+        "ECPS={} ECPS_OUT_ROOT={}/runs {} sbatch --parsable --chdir={} --output={}/job-%j.out "
+        "{}/launch/slurm/train.sbatch",
+        ECPS_BINARY, dir_.string(), env, dir_.string(), dir_.string(), ECPS_SOURCE_DIR)));
+    EXPECT_EQ(sub.rc, 0) << sub.out;
+    return std::regex_replace(sub.out, std::regex("\\s+"), "");
+  }
+  // Waits until `job` runs ecps (its output's staging folder exists), then sends SIGUSR1 to
+  // the batch shell, as Slurm's --signal=B:USR1@<seconds> does before the time limit.
+  void SignalWhenRunning(const std::string& job) const {
+    const fs::path staging = dir_ / "runs" / fmt::format(".{}.ecps-staging", job);
+    for (int i = 0; i < 60000 && !fs::exists(staging); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_TRUE(fs::exists(staging))
+        << JobInfo(job) << Slurp(dir_ / fmt::format("job-{}.out", job));
+    auto sig = Sh(Slurm("scancel --signal=USR1 --batch " + job));
+    ASSERT_EQ(sig.rc, 0) << sig.out;
+  }
+
   fs::path dir_;
   std::string conf_;
   bool started_ = false;
@@ -113,6 +166,144 @@ TEST_F(SlurmCluster, SbatchTrainingJobCompletesWithOutputsUnderItsJobId) {
   EXPECT_EQ(rows, 3001u) << "header + one row per user";
   // Roles came from the rank: 1 scheduler, 1 server, 2 workers.
   EXPECT_NE(log.find("r0 scheduler"), std::string::npos) << log;
+}
+
+// Users with 3 features uniform in [0, 1) from a fixed seed: k-means takes many slow-converging
+// iterations on them (as in tests/kmeans/checkpoint_testing.h).
+void WriteUniformUsers(const fs::path& path, std::size_t n) {
+  std::mt19937_64 rng(20261206);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::ofstream out(path);
+  out << "user,a,b,c\n";
+  char buf[96];
+  for (std::size_t i = 0; i < n; ++i) {
+    const double a = u(rng), b = u(rng), c = u(rng);
+    std::snprintf(buf, sizeof buf, "u%zu,%.4f,%.4f,%.4f\n", i, a, b, c);
+    out << buf;
+  }
+}
+
+class SlurmCheckpoints : public SlurmCluster {
+ protected:
+  void SetUp() override {
+    SlurmCluster::SetUp();
+    if (HasFatalFailure()) return;
+    WriteUniformUsers(dir_ / "users.csv", kUsers);
+    args_ = fmt::format(
+        "train kmeans --data {}/users.csv --id-column user --features a,b,c --k 40 --seed 7 "
+        "--tol 0 --max-iter 1000 --threads 1",
+        dir_.string());
+    // The uninterrupted model, single-node (k-means gives the same bytes for any worker count).
+    auto full = Sh(fmt::format("{} {} --local --workers 2 --quiet --out {}/full", ECPS_BINARY,
+                               args_, dir_.string()));
+    ASSERT_EQ(full.rc, 0) << full.out;
+  }
+  void ExpectTheUninterruptedModel(const fs::path& out) const {
+    for (const char* f : {"model.bin", "assignments.csv", "profiles.csv", "profiles.json"}) {
+      const std::string expected = Slurp(dir_ / "full" / f);
+      EXPECT_FALSE(expected.empty()) << f;
+      EXPECT_TRUE(expected == Slurp(out / f)) << f << " differs from the uninterrupted run's";
+    }
+  }
+  static constexpr std::size_t kUsers = 200000;
+  std::string args_;
+};
+
+TEST_F(SlurmCheckpoints, Sigusr1CheckpointsStopsWith75RequeuesAndResumesToTheSameModel) {
+  const std::string job = Submit(fmt::format("ECPS_ARGS='{}'", args_));
+  ASSERT_FALSE(job.empty());
+  SignalWhenRunning(job);
+  // The job requeues itself; Slurm holds a requeued job back for two minutes: start it now.
+  std::string info = WaitForJob(job, [](const std::string& i) {
+    return Field(i, "Restarts") == "1" && Field(i, "JobState") == "PENDING";
+  });
+  const fs::path log_path = dir_ / fmt::format("job-{}.out", job);
+  ASSERT_EQ(Field(info, "Restarts"), "1") << info << Slurp(log_path);
+  ASSERT_EQ(Sh(Slurm(fmt::format("scontrol update jobid={} starttime=now", job))).rc, 0);
+  info = WaitForJob(job, Ended);
+  const std::string log = Slurp(log_path);
+  ASSERT_EQ(Field(info, "JobState"), "COMPLETED") << info << "\njob output:\n" << log;
+  // The first start: the signal reached every task, which stopped after a checkpoint.
+  const fs::path ckpt = dir_ / "runs" / (job + ".checkpoints");
+  EXPECT_NE(log.find("SIGUSR1: asking ecps for a checkpoint and a stop"), std::string::npos) << log;
+  EXPECT_NE(log.find("stopped after writing checkpoint " + ckpt.string() + "/clock-"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("requeued; it resumes from"), std::string::npos) << log;
+  // The second start resumed and finished with the uninterrupted run's model.
+  EXPECT_NE(log.find("start 2 (requeued): resuming from " + ckpt.string()), std::string::npos)
+      << log;
+  const fs::path out = dir_ / "runs" / job;
+  ExpectTheUninterruptedModel(out);
+  auto metrics = nlohmann::json::parse(Slurp(out / "metrics.json"));
+  const std::string from = metrics["checkpoints"]["resumed_from"];
+  EXPECT_EQ(from.rfind(ckpt.string() + "/clock-", 0), 0u) << from;
+}
+
+TEST_F(SlurmCheckpoints, AChainOfJobsResumesWithEcpsResume) {
+  // Job 1 stops for a checkpoint and does not requeue (a cluster without requeue): it fails
+  // with exit code 75, and job 2 of the chain continues from the shared checkpoint folder.
+  const std::string ckpt = (dir_ / "chain-ckpt").string();
+  const std::string first =
+      Submit(fmt::format("ECPS_ARGS='{}' ECPS_CHECKPOINTS={} ECPS_REQUEUE=0", args_, ckpt));
+  ASSERT_FALSE(first.empty());
+  SignalWhenRunning(first);
+  std::string info = WaitForJob(first, Ended);
+  ASSERT_EQ(Field(info, "JobState"), "FAILED") << info << Slurp(dir_ / ("job-" + first + ".out"));
+  EXPECT_EQ(Field(info, "ExitCode"), "75:0") << info;
+  EXPECT_FALSE(fs::exists(dir_ / "runs" / first)) << "a stopped job published its outputs";
+
+  const std::string second =
+      Submit(fmt::format("ECPS_ARGS='{}' ECPS_CHECKPOINTS={} ECPS_RESUME=1", args_, ckpt));
+  info = WaitForJob(second, Ended);
+  const std::string log = Slurp(dir_ / ("job-" + second + ".out"));
+  ASSERT_EQ(Field(info, "JobState"), "COMPLETED") << info << log;
+  ExpectTheUninterruptedModel(dir_ / "runs" / second);
+  auto metrics = nlohmann::json::parse(Slurp(dir_ / "runs" / second / "metrics.json"));
+  const std::string from = metrics["checkpoints"]["resumed_from"];
+  EXPECT_EQ(from.rfind(ckpt + "/clock-", 0), 0u) << from;
+}
+
+// The pid of task `task` of Slurm job `job` (an ecps process, from its environment); -1 if none.
+pid_t TaskPid(const std::string& job, int task) {
+  const std::string want_job = "SLURM_JOB_ID=" + job;
+  const std::string want_task = fmt::format("SLURM_PROCID={}", task);
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (Slurp(e.path() / "comm") != "ecps\n") continue;
+    const std::string env = Slurp(e.path() / "environ");
+    bool job_ok = false, task_ok = false;
+    std::size_t at = 0;
+    for (std::size_t end; (end = env.find('\0', at)) != std::string::npos; at = end + 1) {
+      job_ok |= env.compare(at, end - at, want_job) == 0;
+      task_ok |= env.compare(at, end - at, want_task) == 0;
+    }
+    if (job_ok && task_ok) return static_cast<pid_t>(std::stol(name));
+  }
+  return -1;
+}
+
+// A task killed with SIGKILL: Slurm's PMIx plugin ends the whole step at once; the template
+// turns that into exit code 4 with a message, and nothing is published.
+TEST_F(SlurmCheckpoints, AKilledTaskEndsTheJobWithExitCode4AndAMessage) {
+  const std::string job = Submit(fmt::format("ECPS_ARGS='{}'", args_));
+  ASSERT_FALSE(job.empty());
+  const fs::path staging = dir_ / "runs" / fmt::format(".{}.ecps-staging", job);
+  pid_t pid = -1;
+  for (int i = 0; i < 30000 && pid < 0; ++i) {
+    if (fs::exists(staging)) pid = TaskPid(job, 2);
+    if (pid < 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_GT(pid, 0) << "task 2 of job " << job << " not found";
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  const std::string info = WaitForJob(job, Ended);
+  const std::string log = Slurp(dir_ / fmt::format("job-{}.out", job));
+  EXPECT_EQ(Field(info, "JobState"), "FAILED") << info << log;
+  EXPECT_EQ(Field(info, "ExitCode"), "4:0") << info;
+  EXPECT_NE(log.find("task 2: Killed"), std::string::npos) << log;
+  EXPECT_NE(log.find("error: a task ended by signal 9"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(dir_ / "runs" / job)) << "a failed job published its outputs";
 }
 
 }  // namespace
