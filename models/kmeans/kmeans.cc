@@ -490,12 +490,19 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     if (dp) segments.back().erase("mean_distance");
   }
   nlohmann::json overall = nlohmann::json::object();
-  for (std::size_t f = 0; f < d; ++f) overall[names[f]] = sum.mean[f];
+  nlohmann::json overall_sd = nlohmann::json::object();  // standardised profiles in the report
+  for (std::size_t f = 0; f < d; ++f) {
+    overall[names[f]] = sum.mean[f];
+    overall_sd[names[f]] = std::sqrt(sum.variance[f]);
+  }
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/profiles.csv", csv));
-  nlohmann::json profiles = {
-      {"segments", segments}, {"overall_mean", overall}, {"users", sum.users}};
+  nlohmann::json profiles = {{"segments", segments},
+                             {"overall_mean", overall},
+                             {"overall_sd", overall_sd},
+                             {"users", sum.users}};
   if (dp) {
     profiles.erase("overall_mean");
+    profiles.erase("overall_sd");
     profiles.erase("users");
     profiles["sizes_are_noisy"] = true;
   }
@@ -576,7 +583,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         "users",      "rows_read",         "rows_skipped",   "skipped_examples",
         "inertia",    "silhouette",        "silhouette_sample", "davies_bouldin",
         "tol",        "converged",         "stop_reason",    "profiles.mean_distance",
-        "profiles.overall_mean", "profiles.users"};
+        "profiles.overall_mean", "profiles.overall_sd", "profiles.users"};
     for (const auto& key : omitted) m.erase(key);
     m["omitted_under_dp"] = omitted;
     m["init"] = ReportedInit(options_);
