@@ -93,6 +93,20 @@ std::string CsvMarkdown(const std::string& path, std::size_t max_rows) {
   return s;
 }
 
+// The one-line description of every segment in profiles.json, as a list (empty without).
+std::string DescriptionsMarkdown(const fs::path& path) {
+  std::ifstream in(path);
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("segments") || !j["segments"].is_array()) return {};
+  std::string s;
+  for (const auto& seg : j["segments"]) {
+    if (seg.is_object() && seg.contains("description") && seg["description"].is_string()) {
+      s += "- " + seg["description"].get<std::string>() + "\n";
+    }
+  }
+  return s.empty() ? s : "Segments (`profiles.json`):\n\n" + s + "\n";
+}
+
 // Rows of the listed keys that are present (nested with '/') and are scalars.
 Rows KeyRows(const nlohmann::json& m,
              const std::vector<std::pair<std::string, std::string>>& keys) {
@@ -306,7 +320,10 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
       }
     }
     const fs::path profiles = fs::path(st.dir) / "profiles.csv";
-    if (fs::exists(profiles)) s += "Segment profiles (original units):\n\n" + CsvMarkdown(profiles.string(), 50) + "\n";
+    s += DescriptionsMarkdown(fs::path(st.dir) / "profiles.json");
+    if (fs::exists(profiles)) {
+      s += "Segment profiles (original units):\n\n" + CsvMarkdown(profiles.string(), 50) + "\n";
+    }
   }
   s += ServeMarkdown(stages);
   return util::WriteFileAtomic((fs::path(out) / "summary.md").string(), s);

@@ -41,7 +41,7 @@ std::string ServeCommand(const std::vector<StageResult>& stages);
 /// quality of the clustering; recommend: model vs popularity on both protocols; ctr: AUC,
 /// logloss, calibration; other stages: every top-level number), each training stage's privacy
 /// budget (metrics.json's `privacy` object, or a line saying it is not private), the
-/// segment profiles and the `ecps serve` command that answers the trained models. Stages
+/// segments' one-line descriptions (profiles.json), the segment profiles and the `ecps serve` command that answers the trained models. Stages
 /// with `ran` false are listed as from an earlier run, with their outputs.
 Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages);
 

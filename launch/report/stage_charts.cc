@@ -217,9 +217,9 @@ std::string LossFigure(const fs::path& dir) {
 
 // --- segment -----------------------------------------------------------------------------
 
-// Per cluster: users, sum of risk scores, users flagged (assignments.csv).
+// Per cluster: users, and users flagged as anomalies (assignments.csv).
 struct ClusterRisk {
-  double users = 0, score_sum = 0, flagged = 0;
+  double users = 0, flagged = 0;
 };
 
 std::map<long, ClusterRisk> ReadRisk(const fs::path& path, bool* has_scores) {
@@ -230,7 +230,7 @@ std::map<long, ClusterRisk> ReadRisk(const fs::path& path, bool* has_scores) {
   std::string_view line;
   std::vector<std::string_view> f;
   std::deque<std::string> scratch;
-  int cluster = -1, score = -1, anomaly = -1;
+  int cluster = -1, anomaly = -1;
   for (bool header = true;; header = false) {
     auto got = (*reader)->Next(&line);
     if (!got.ok() || !*got || !worker::SplitCsv(line, ',', &f, &scratch).ok()) break;
@@ -238,20 +238,17 @@ std::map<long, ClusterRisk> ReadRisk(const fs::path& path, bool* has_scores) {
       for (std::size_t i = 0; i < f.size(); ++i) {
         const int at = static_cast<int>(i);
         if (f[i] == "cluster") cluster = at;
-        if (f[i] == "score") score = at;
         if (f[i] == "anomaly") anomaly = at;
       }
-      if (cluster < 0 || score < 0 || anomaly < 0) return out;  // no risk scores (or sealed)
+      if (cluster < 0 || anomaly < 0) return out;  // no risk scores (or sealed)
       *has_scores = true;
       continue;
     }
-    if (f.size() <= static_cast<std::size_t>(std::max({cluster, score, anomaly}))) break;
-    const auto c = worker::ParseDouble(f[cluster]), sc = worker::ParseDouble(f[score]),
-               an = worker::ParseDouble(f[anomaly]);
-    if (!c || !sc || !an) break;
+    if (f.size() <= static_cast<std::size_t>(std::max(cluster, anomaly))) break;
+    const auto c = worker::ParseDouble(f[cluster]), an = worker::ParseDouble(f[anomaly]);
+    if (!c || !an) break;
     ClusterRisk& r = out[static_cast<long>(*c)];
     r.users += 1;
-    r.score_sum += *sc;
     r.flagged += *an;
   }
   return out;
@@ -308,7 +305,7 @@ std::string SegmentCharts(const std::string& dir, const json& metrics) {
       flagged.series[0].values.push_back(r.users > 0 ? 100 * r.flagged / r.users : kNaN);
       rows.push_back(
           {std::to_string(id), seg.value("description", ""), Cell(Num(seg, "size"), 0),
-           has_scores ? Cell(r.users > 0 ? r.score_sum / r.users : kNaN, 3) : "",
+           Cell(Num(seg, "mean_distance"), 3),
            has_scores ? Cell(r.users > 0 ? 100 * r.flagged / r.users : kNaN, 1) + "%" : ""});
     }
     map.values.assign(segs.size() * features.size(), kNaN);
@@ -341,7 +338,7 @@ std::string SegmentCharts(const std::string& dir, const json& metrics) {
                         "Share of each segment's users whose risk score reaches the "
                         "anomaly threshold.");
     }
-    table = Table({"segment", "description (profiles.json)", "users", "mean risk score", "flagged"},
+    table = Table({"segment", "description (profiles.json)", "users", "mean distance (normalised)", "flagged"},
                   rows);
   }
   LineChart inertia{"inertia", "Inertia per iteration", "iteration", "inertia (normalised space)"};

@@ -151,6 +151,7 @@ TEST_F(Report, SomeStagesKeepTheOthersInBothReports) {
   EXPECT_NE(summary.find("| ctr | click / conversion model (logistic regression) | earlier run |"),
             std::string::npos)
       << summary;
+  EXPECT_NE(summary.find("Segments (`profiles.json`):\n\n- segment 0 ("), std::string::npos) << summary;
   EXPECT_NE(html.find("data-chart=\"roc\""), std::string::npos);
   EXPECT_NE(html.find("data-chart=\"inertia\""), std::string::npos);
 
