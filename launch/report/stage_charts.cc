@@ -338,7 +338,8 @@ std::string SegmentCharts(const std::string& dir, const json& metrics) {
                         "Share of each segment's users whose risk score reaches the "
                         "anomaly threshold.");
     }
-    table = Table({"segment", "description (profiles.json)", "users", "mean distance (normalised)", "flagged"},
+    table = Table({"segment", "description (profiles.json)", "users", "mean distance (normalised)",
+                   "flagged"},
                   rows);
   }
   LineChart inertia{"inertia", "Inertia per iteration", "iteration", "inertia (normalised space)"};
