@@ -285,7 +285,8 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
   std::time_t now = std::time(nullptr);
   char when[64];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
-  s += fmt::format("Written {} by ecps 0.1.0.\n\n", when);
+  s += fmt::format("Written {} by ecps 0.1.0. The same with charts: `report.html` beside this file.\n\n",
+                   when);
   s += "| stage | what | time (s) | outputs |\n|---|---|---|---|\n";
   double total = 0;
   for (const auto& st : stages) {
