@@ -116,22 +116,36 @@ std::string ThresholdTable(const json& m, const std::optional<json>& curves) {
 std::string MarkerLabel(const json& mk) {
   const std::string name = mk.value("name", "");
   const double t = Num(mk, "threshold");
-  return name == "best_f1" ? fmt::format("best F1 (t = {:.3g})", t) : fmt::format("t = {:.3g}", t);
+  if (name == "best_f1") return fmt::format("best F1 (t = {:.3g})", t);
+  if (name == "threshold") return fmt::format("t = {:.3g}", t);
+  return fmt::format("{} (t = {:.3g})", name, t);
 }
 
-std::string CurveFigures(const json& c, const json& m) {
+// What the curves of a score show: chart ids start with `prefix`; `rings` says what the
+// marked thresholds are; calibration only for scores that are probabilities.
+struct CurveOptions {
+  std::string prefix;
+  std::string score;  ///< "model", "risk score": the legend's and the titles' name
+  double auc;
+  std::string rings;
+  bool probabilities;
+};
+
+std::string CurveFigures(const json& c, const CurveOptions& o) {
   const double P = Num(c, "positives"), N = Num(c, "negatives"), n = P + N;
   if (!(P > 0) || !(N > 0)) return {};
   const json& pts = c.value("points", json::object());
   const auto tp = Column(pts, "tp"), fp = Column(pts, "fp");
-  LineChart roc{"roc", fmt::format("ROC curve (AUC {:.4f})", Num(m, "auc")), "false positive rate",
-                "true positive rate"};
-  LineChart pr{"pr", "Precision-recall", "recall", "precision"};
-  LineChart gain{"gain", "Cumulative gain", "share of examples targeted (highest scores first)",
-                 "share of positives found"};
-  LineChart lift{"lift", "Lift", "share of examples targeted (highest scores first)",
+  LineChart roc{o.prefix + "roc",
+                fmt::format("ROC curve{} (AUC {:.4f})",
+                            o.score == "model" ? "" : " of the " + o.score, o.auc),
+                "false positive rate", "true positive rate"};
+  LineChart pr{o.prefix + "pr", "Precision-recall", "recall", "precision"};
+  LineChart gain{o.prefix + "gain", "Cumulative gain",
+                 "share of examples targeted (highest scores first)", "share of positives found"};
+  LineChart lift{o.prefix + "lift", "Lift", "share of examples targeted (highest scores first)",
                  "lift over random"};
-  LineSeries r{"model", {0}, {0}}, p{"model", {}, {}}, g{"model", {0}, {0}}, l{"model", {}, {}};
+  LineSeries r{o.score, {0}, {0}}, p{o.score, {}, {}}, g{o.score, {0}, {0}}, l{o.score, {}, {}};
   for (std::size_t i = 0; i < std::min(tp.size(), fp.size()); ++i) {
     const double called = tp[i] + fp[i];
     r.x.push_back(fp[i] / N);
@@ -161,14 +175,14 @@ std::string CurveFigures(const json& c, const json& m) {
   }
   std::string s = Figure(RenderLineChart(roc),
                          "True against false positive rate for every threshold; the "
-                         "diagonal is a random score. Rings: the configured threshold "
-                         "and the one with the highest F1.");
+                         "diagonal is a random score. Rings: " +
+                             o.rings + ".");
   s += Figure(RenderLineChart(pr),
               "Precision against recall for every threshold; the flat line is the "
               "positive rate, what a random score reaches.");
   const json& cal = c.value("calibration", json::object());
-  LineChart calib{"calibration", "Calibration (reliability)", "mean predicted probability",
-                  "observed positive rate"};
+  LineChart calib{o.prefix + "calibration", "Calibration (reliability)",
+                  "mean predicted probability", "observed positive rate"};
   calib.series = {
       {"bins of equal size", Column(cal, "mean_score"), Column(cal, "positive_rate"), true, true}};
   calib.diagonal = true;
@@ -178,7 +192,7 @@ std::string CurveFigures(const json& c, const json& m) {
   }
   calib.x_min = calib.y_min = 0;
   calib.x_max = calib.y_max = std::min(1.0, NiceTicks(0, top, 5).hi);
-  if (!calib.series[0].x.empty()) {
+  if (o.probabilities && !calib.series[0].x.empty()) {
     s += Figure(RenderLineChart(calib),
                 fmt::format("The examples in {} bins of about equal size by predicted "
                             "probability: on the diagonal, predictions match the "
@@ -258,7 +272,9 @@ std::map<long, ClusterRisk> ReadRisk(const fs::path& path, bool* has_scores) {
 
 std::string CtrCharts(const std::string& dir, const json& metrics) {
   const auto curves = ReadJson(fs::path(dir) / "curves.json");
-  std::string figures = curves ? CurveFigures(*curves, metrics) : std::string();
+  const CurveOptions o{"", "model", Num(metrics, "auc"),
+                       "the configured threshold and the one with the highest F1", true};
+  std::string figures = curves ? CurveFigures(*curves, o) : std::string();
   figures += LossFigure(dir);
   return ThresholdTable(metrics, curves) + Charts(figures);
 }
@@ -341,6 +357,12 @@ std::string SegmentCharts(const std::string& dir, const json& metrics) {
     table = Table({"segment", "description (profiles.json)", "users", "mean distance (normalised)",
                    "flagged"},
                   rows);
+  }
+  // The risk score against the label (with --label-column).
+  if (const auto curves = ReadJson(fs::path(dir) / "curves.json")) {
+    const CurveOptions o{"risk-", "risk score", Num(metrics, "roc_auc"), "the anomaly threshold",
+                         false};
+    figures += CurveFigures(*curves, o);
   }
   LineChart inertia{"inertia", "Inertia per iteration", "iteration", "inertia (normalised space)"};
   LineSeries s{"inertia", {}, {}, true, true};

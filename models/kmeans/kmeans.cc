@@ -12,6 +12,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 
+#include "models/common/binary_curves.h"
 #include "models/common/binary_metrics.h"
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
@@ -568,6 +569,15 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     m["roc_auc_by_score"] = {{"relative", NumberOrNull(rel)}, {"distance", NumberOrNull(dist)}};
     m["positives"] = st.auc_relative.positives();
     m["negatives"] = st.auc_relative.negatives();
+    // The risk score's ROC, precision-recall and gain against the label (the report draws them).
+    std::vector<std::pair<std::string, double>> marked;
+    if (options_.anomaly_scores && std::isfinite(st.anomaly_threshold)) {
+      marked.emplace_back("anomaly threshold", st.anomaly_threshold);
+    }
+    const ScoreCounts& counts =
+        options_.score == RiskScore::kRelative ? st.auc_relative : st.auc_distance;
+    ECPS_RETURN_IF_ERROR(
+        util::WriteJsonFile(options_.out + "/curves.json", CurvesJson(counts, marked)));
   }
   if (options_.ids) {
     m["excluded_rows"] = excluded;

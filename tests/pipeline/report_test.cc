@@ -172,11 +172,21 @@ TEST_F(Report, SomeStagesKeepTheOthersInBothReports) {
   EXPECT_FALSE(fs::exists(fresh));
 }
 
-TEST_F(Report, NamesFromTheDataAreEscaped) {
-  std::ofstream(out_ / "users.csv") << "id,a<b>&x,plain\n1,1,5\n2,2,6\n3,10,1\n4,11,2\n";
+// Feature names from the data are escaped; with a label column the segment section also
+// draws the risk score's curves (kmeans' curves.json).
+TEST_F(Report, NamesFromTheDataAreEscapedAndRiskCurvesDrawn) {
+  {
+    std::ofstream users(out_ / "users.csv");
+    users << "id,a<b>&x,plain,fraud\n";
+    for (int i = 0; i < 40; ++i) {  // two groups; the far members of each are the frauds
+      const int far = i % 10 == 0;
+      users << fmt::format("{},{},{},{}\n", i, (i % 2) * 10 + (far ? 4 : i % 3), 5 + i % 4, far);
+    }
+  }
   std::ofstream(out_ / "p.toml") << fmt::format(
       "out = \"{0}/run\"\n[segment]\ndata = \"{0}/users.csv\"\nid-column = \"id\"\n"
-      "features = [\"a<b>&x\", \"plain\"]\nk = 2\nseed = 1\n",
+      "features = [\"a<b>&x\", \"plain\"]\nlabel-column = \"fraud\"\nk = 2\nseed = 1\n"
+      "anomaly-scores = true\nanomaly-rate = 0.1\n",
       out_.string());
   CommandRun r =
       InRepo(fmt::format("{} pipeline --config {}/p.toml --quiet", ECPS_BINARY, out_.string()));
@@ -184,6 +194,14 @@ TEST_F(Report, NamesFromTheDataAreEscaped) {
   const std::string html = Slurp(out_ / "run/report.html");
   EXPECT_EQ(html.find("a<b>"), std::string::npos);
   EXPECT_NE(html.find("a&lt;b&gt;&amp;x"), std::string::npos);
+  const auto curves = Json(out_ / "run/segment/curves.json");
+  EXPECT_EQ(curves["positives"].get<int>(), 4);
+  EXPECT_EQ(curves["marked"][0]["name"], "anomaly threshold");
+  for (const char* chart : {"risk-roc", "risk-pr", "risk-gain", "risk-lift"}) {
+    EXPECT_NE(html.find(fmt::format("data-chart=\"{}\"", chart)), std::string::npos) << chart;
+  }
+  EXPECT_EQ(html.find("data-chart=\"risk-calibration\""), std::string::npos)
+      << "a risk score is not a probability";
 }
 
 }  // namespace
