@@ -93,9 +93,24 @@ std::string CsvMarkdown(const std::string& path, std::size_t max_rows) {
   return s;
 }
 
-// "| name | value |" rows for the listed keys that are present (nested with '/').
-std::string KeyTable(const nlohmann::json& m, const std::vector<std::pair<std::string, std::string>>& keys) {
-  std::string rows;
+// The one-line description of every segment in profiles.json, as a list (empty without).
+std::string DescriptionsMarkdown(const fs::path& path) {
+  std::ifstream in(path);
+  const auto j = nlohmann::json::parse(in, nullptr, false);
+  if (!j.is_object() || !j.contains("segments") || !j["segments"].is_array()) return {};
+  std::string s;
+  for (const auto& seg : j["segments"]) {
+    if (seg.is_object() && seg.contains("description") && seg["description"].is_string()) {
+      s += "- " + seg["description"].get<std::string>() + "\n";
+    }
+  }
+  return s.empty() ? s : "Segments (`profiles.json`):\n\n" + s + "\n";
+}
+
+// Rows of the listed keys that are present (nested with '/') and are scalars.
+Rows KeyRows(const nlohmann::json& m,
+             const std::vector<std::pair<std::string, std::string>>& keys) {
+  Rows rows;
   for (const auto& [path, label] : keys) {
     const nlohmann::json* v = &m;
     std::size_t start = 0;
@@ -111,34 +126,64 @@ std::string KeyTable(const nlohmann::json& m, const std::vector<std::pair<std::s
       if (slash == std::string::npos) break;
       start = slash + 1;
     }
-    if (found && !v->is_null() && !v->is_object() && !v->is_array()) rows += fmt::format("| {} | {} |\n", label, Number(*v));
+    if (found && !v->is_null() && !v->is_object() && !v->is_array()) {
+      rows.emplace_back(label, Number(*v));
+    }
   }
-  return rows.empty() ? std::string() : "| | |\n|---|---|\n" + rows + "\n";
+  return rows;
 }
 
-std::string SegmentMarkdown(const nlohmann::json& m) {
-  return KeyTable(m, {{"users", "users"},
-                      {"k", "segments (k)"},
-                      {"normalize", "normalisation"},
-                      {"iterations", "iterations"},
-                      {"inertia", "inertia (normalised space)"},
-                      {"silhouette", "silhouette (seeded sample)"},
-                      {"davies_bouldin", "Davies-Bouldin index"},
-                      {"anomaly/flagged", "users flagged as anomalies"},
-                      {"anomaly/score", "risk score"},
-                      {"roc_auc", "risk score ROC AUC against the label"},
-                      {"roc_auc_by_score/relative", "ROC AUC of the relative score"},
-                      {"roc_auc_by_score/distance", "ROC AUC of the plain distance"}});
+std::string RowsMarkdown(const Rows& rows) {
+  if (rows.empty()) return {};
+  std::string s = "| | |\n|---|---|\n";
+  for (const auto& [label, value] : rows) s += fmt::format("| {} | {} |\n", label, value);
+  return s + "\n";
+}
+
+Rows SegmentRows(const nlohmann::json& m) {
+  return KeyRows(m, {{"users", "users"},
+                     {"k", "segments (k)"},
+                     {"normalize", "normalisation"},
+                     {"iterations", "iterations"},
+                     {"inertia", "inertia (normalised space)"},
+                     {"silhouette", "silhouette (seeded sample)"},
+                     {"davies_bouldin", "Davies-Bouldin index"},
+                     {"anomaly/flagged", "users flagged as anomalies"},
+                     {"anomaly/score", "risk score"},
+                     {"roc_auc", "risk score ROC AUC against the label"},
+                     {"roc_auc_by_score/relative", "ROC AUC of the relative score"},
+                     {"roc_auc_by_score/distance", "ROC AUC of the plain distance"}});
+}
+
+Rows RecommendRows(const nlohmann::json& m) {
+  return KeyRows(m, {{"data/users", "users"},
+                     {"data/items", "items"},
+                     {"data/rows", "interactions"},
+                     {"evaluation/split", "split"},
+                     {"evaluation/users", "users evaluated"},
+                     {"coverage/itemcf", "catalogue coverage (model)"},
+                     {"coverage/popularity", "catalogue coverage (popularity)"}});
+}
+
+Rows CtrRows(const nlohmann::json& m) {
+  return KeyRows(m, {{"train_rows", "training rows"},
+                     {"eval_rows", "evaluation rows"},
+                     {"evaluated_on", "evaluated on"},
+                     {"auc", "AUC"},
+                     {"logloss", "logloss"},
+                     {"accuracy", "accuracy"},
+                     {"precision", "precision"},
+                     {"recall", "recall"},
+                     {"f1", "F1"},
+                     {"threshold", "threshold"},
+                     {"observed_positive_rate", "observed positive rate"},
+                     {"predicted_positive_rate", "mean predicted probability"},
+                     {"nonzero_weights", "non-zero weights"},
+                     {"examples_per_s", "training examples/s"}});
 }
 
 std::string RecommendMarkdown(const nlohmann::json& m) {
-  std::string s = KeyTable(m, {{"data/users", "users"},
-                               {"data/items", "items"},
-                               {"data/rows", "interactions"},
-                               {"evaluation/split", "split"},
-                               {"evaluation/users", "users evaluated"},
-                               {"coverage/itemcf", "catalogue coverage (model)"},
-                               {"coverage/popularity", "catalogue coverage (popularity)"}});
+  std::string s = RowsMarkdown(RecommendRows(m));
   const auto& e = m.value("evaluation", nlohmann::json::object());
   if (!e.contains("full") || !e.contains("sampled")) return s;
   const std::string model = m.value("model", std::string("model"));
@@ -180,48 +225,44 @@ std::string ThresholdMarkdown(const nlohmann::json& m) {
 }
 
 std::string CtrMarkdown(const nlohmann::json& m) {
-  return KeyTable(m, {{"train_rows", "training rows"},
-                      {"eval_rows", "evaluation rows"},
-                      {"evaluated_on", "evaluated on"},
-                      {"auc", "AUC"},
-                      {"logloss", "logloss"},
-                      {"accuracy", "accuracy"},
-                      {"precision", "precision"},
-                      {"recall", "recall"},
-                      {"f1", "F1"},
-                      {"threshold", "threshold"},
-                      {"observed_positive_rate", "observed positive rate"},
-                      {"predicted_positive_rate", "mean predicted probability"},
-                      {"nonzero_weights", "non-zero weights"},
-                      {"examples_per_s", "training examples/s"}}) +
-         ThresholdMarkdown(m);
+  return RowsMarkdown(CtrRows(m)) + ThresholdMarkdown(m);
 }
 
-// The stage's privacy budget from metrics.json's `privacy` object (scalars, and objects of
-// scalars as "name.key"), or a line saying that the stage is not differentially private.
 std::string PrivacyMarkdown(const nlohmann::json& m) {
+  const auto rows = PrivacyRows(m);
+  if (!rows) return "Privacy: not differentially private (trained without `--dp-*` options).\n\n";
+  return "Privacy budget of this stage (differential privacy; `metrics.json` → `privacy`):\n\n" +
+         RowsMarkdown(*rows);
+}
+
+std::string ServeMarkdown(const std::vector<StageResult>& stages) {
+  const std::string command = ServeCommand(stages);
+  if (command.empty()) return "";
+  return "## Serving\n\nAnswer these models over HTTP (README, Serving):\n\n```sh\n" + command +
+         "\n```\n\n";
+}
+
+}  // namespace
+
+std::optional<Rows> PrivacyRows(const nlohmann::json& m) {
   const auto it = m.find("privacy");
-  if (it == m.end() || !it->is_object()) {
-    return "Privacy: not differentially private (trained without `--dp-*` options).\n\n";
-  }
-  std::string rows;
+  if (it == m.end() || !it->is_object()) return std::nullopt;
+  Rows rows;
   for (const auto& [key, value] : it->items()) {
     if (value.is_object()) {
       for (const auto& [sub, v] : value.items()) {
-        if (!v.is_object() && !v.is_array()) rows += fmt::format("| {}.{} | {} |\n", key, sub, Number(v));
+        if (!v.is_object() && !v.is_array()) {
+          rows.emplace_back(fmt::format("{}.{}", key, sub), Number(v));
+        }
       }
     } else if (!value.is_array()) {
-      rows += fmt::format("| {} | {} |\n", key, Number(value));
+      rows.emplace_back(key, Number(value));
     }
   }
-  return "Privacy budget of this stage (differential privacy; `metrics.json` → `privacy`):\n\n"
-         "| | |\n|---|---|\n" +
-         rows + "\n";
+  return rows;
 }
 
-// How to answer the trained models over HTTP: an `ecps serve` line naming each stage that
-// wrote a model file (empty when none did).
-std::string ServeMarkdown(const std::vector<StageResult>& stages) {
+std::string ServeCommand(const std::vector<StageResult>& stages) {
   std::string models;
   for (const auto& st : stages) {
     const fs::path dir(st.dir);
@@ -229,28 +270,36 @@ std::string ServeMarkdown(const std::vector<StageResult>& stages) {
       models += fmt::format(" --model {}={}", st.name, st.dir);
     }
   }
-  if (models.empty()) return "";
-  return "## Serving\n\nAnswer these models over HTTP (README, Serving):\n\n```sh\necps serve --port 8500" +
-         models + "\n```\n\n";
+  return models.empty() ? std::string() : "ecps serve --port 8500" + models;
 }
 
-}  // namespace
+Rows StageRows(const std::string& stage, const nlohmann::json& m) {
+  if (stage == "segment") return SegmentRows(m);
+  if (stage == "recommend") return RecommendRows(m);
+  if (stage == "ctr") return CtrRows(m);
+  return {};
+}
 
 Status WriteSummary(const std::string& out, const std::vector<StageResult>& stages) {
   std::string s = "# ecps pipeline report\n\n";
   std::time_t now = std::time(nullptr);
   char when[64];
   std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
-  s += fmt::format("Written {} by ecps 0.1.0.\n\n", when);
+  s += fmt::format("Written {} by ecps 0.1.0. The same with charts: `report.html` beside this file.\n\n",
+                   when);
   s += "| stage | what | time (s) | outputs |\n|---|---|---|---|\n";
   double total = 0;
   for (const auto& st : stages) {
-    s += fmt::format("| {} | {} | {:.2f} | `{}` |\n", st.name, st.what, st.seconds, st.dir);
-    total += st.seconds;
+    const std::string secs = st.ran ? fmt::format("{:.2f}", st.seconds) : "earlier run";
+    s += fmt::format("| {} | {} | {} | `{}` |\n", st.name, st.what, secs, st.dir);
+    if (st.ran) total += st.seconds;
   }
   s += fmt::format("| **total** | | {:.2f} | |\n\n", total);
   for (const auto& st : stages) {
     s += fmt::format("## {}: {}\n\n", st.name, st.what);
+    if (!st.ran) {
+      s += fmt::format("Not run this time: the outputs an earlier run left in `{}`.\n\n", st.dir);
+    }
     if (st.name == "generate") s += fmt::format("Synthetic shop in `{}`; the planted truth is in its `truth/` folder.\n\n", st.dir);
     const fs::path metrics = fs::path(st.dir) / "metrics.json";
     if (fs::exists(metrics)) {
@@ -258,7 +307,7 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
         std::ifstream in(metrics);
         const auto m = nlohmann::json::parse(in);
         if (st.name == "segment") {
-          s += SegmentMarkdown(m);
+          s += RowsMarkdown(SegmentRows(m));
         } else if (st.name == "recommend") {
           s += RecommendMarkdown(m);
         } else if (st.name == "ctr") {
@@ -272,7 +321,10 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
       }
     }
     const fs::path profiles = fs::path(st.dir) / "profiles.csv";
-    if (fs::exists(profiles)) s += "Segment profiles (original units):\n\n" + CsvMarkdown(profiles.string(), 50) + "\n";
+    s += DescriptionsMarkdown(fs::path(st.dir) / "profiles.json");
+    if (fs::exists(profiles)) {
+      s += "Segment profiles (original units):\n\n" + CsvMarkdown(profiles.string(), 50) + "\n";
+    }
   }
   s += ServeMarkdown(stages);
   return util::WriteFileAtomic((fs::path(out) / "summary.md").string(), s);

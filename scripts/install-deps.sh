@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # differential-privacy noise (ChaCha20), pseudonymised ids (HMAC-SHA-256)
   libssl-dev
+  # the report test renders the pipeline's report.html and takes a screenshot (headless)
+  chromium
   # the Slurm test starts a real single-node cluster
   slurm-wlm slurmctld slurmd slurm-client munge
   # the serve tests and the README's serving example talk HTTP(S) with curl

@@ -13,8 +13,10 @@
 // String values may contain "{out}", replaced by the output folder (so `--out` moves the
 // whole run, generated data included).
 //
-// After the stages, rank 0 writes out/summary.md (a short report) and out/manifest.json
-// (every output file with its size and CRC-32).
+// After the stages, rank 0 writes out/summary.md (a short report), out/report.html (the
+// same with charts) and out/manifest.json (every output file with its size and CRC-32).
+// With --stages, the reports also show the other stages of the file from the outputs an
+// earlier run left under `out`.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -31,6 +33,7 @@
 #include "launch/config.h"
 #include "launch/interrupt.h"
 #include "launch/pipeline_report.h"
+#include "launch/report/page.h"
 #include "util/output_folder.h"
 
 namespace ecps::launch {
@@ -52,6 +55,12 @@ const std::vector<Stage>& Stages() {
       {"ctr", {"train", "lr"}, true, "click / conversion model (logistic regression)"},
   };
   return kStages;
+}
+
+std::size_t StageIndex(const std::string& name) {
+  std::size_t i = 0;
+  while (i < Stages().size() && Stages()[i].section != name) ++i;
+  return i;
 }
 
 struct PipelineOptions {
@@ -81,6 +90,34 @@ void SubstituteOut(toml::table& t, const std::string& out) {
       fix(v);
     }
   }
+}
+
+struct Planned {
+  const Stage* stage;
+  std::vector<std::string> full;  // the stage's command line
+  Selected run;
+  std::string dir;
+};
+
+// A selected stage that reads what an earlier, unselected stage writes (the demo's data from
+// [generate]) needs that stage's folder from an earlier run: without it the selection is
+// refused before anything runs, naming both ways out.
+Status CheckEarlierOutputs(const std::string& config, const std::vector<Planned>& plan,
+                           const std::vector<StageResult>& skipped) {
+  for (const auto& before : skipped) {
+    if (fs::exists(before.dir)) continue;
+    for (const auto& p : plan) {
+      if (StageIndex(before.name) > StageIndex(p.stage->section)) continue;
+      for (const auto& arg : p.full) {
+        if (arg != before.dir && arg.rfind(before.dir + "/", 0) != 0) continue;
+        return InvalidArgument(fmt::format(
+            "{}: stage [{}] reads {}, which stage [{}] writes, but {} does not exist: run that "
+            "stage too (--stages {},{}) or give the --out of a run that did",
+            config, p.stage->section, arg, before.name, before.dir, before.name, p.stage->section));
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& cluster_args) {
@@ -120,17 +157,19 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
 
   // Check every stage's section and command line before running any: a typo in the last
   // stage must not cost the time (and leave the outputs) of the first ones.
-  struct Planned {
-    const Stage* stage;
-    std::vector<std::string> full;
-    Selected run;
-    std::string dir;
-  };
   std::vector<Planned> plan;
+  std::vector<StageResult> skipped;  // stages of the file not selected, with their folders
   for (const auto& stage : Stages()) {
     const auto* section = file[stage.section].as_table();
     if (!section) continue;
-    if (!o.stages.empty() && std::find(o.stages.begin(), o.stages.end(), stage.section) == o.stages.end()) continue;
+    const std::string stage_out = (fs::path(out) / stage.section).string();
+    std::string dir = section->contains("out") ? (*section)["out"].value_or(stage_out) : stage_out;
+    const bool selected = o.stages.empty() ||
+                          std::find(o.stages.begin(), o.stages.end(), stage.section) != o.stages.end();
+    if (!selected) {
+      skipped.push_back({stage.section, stage.what, std::move(dir), 0, false});
+      continue;
+    }
     const CLI::App* cmd = FindCommand(probe, stage.command);
     if (!cmd) {
       return FailedPrecondition(fmt::format("stage [{}] needs `ecps {}`, which this build does not have",
@@ -138,7 +177,6 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
     }
     ECPS_ASSIGN_OR_RETURN(auto args, TomlToArgs(*section, *cmd, fmt::format("{} [{}]", o.config, stage.section)));
     std::vector<std::string> full = stage.command;
-    const std::string stage_out = (fs::path(out) / stage.section).string();
     if (!section->contains("out")) full.insert(full.end(), {"--out", stage_out});
     full.insert(full.end(), args.begin(), args.end());
     if (stage.training) {
@@ -147,9 +185,10 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
     }
     auto run = ParseCommand(full);
     if (!run.ok()) return run.status().WithContext(fmt::format("{} [{}]", o.config, stage.section));
-    std::string dir = section->contains("out") ? (*section)["out"].value_or(stage_out) : stage_out;
     plan.push_back({&stage, std::move(full), std::move(run).value(), std::move(dir)});
   }
+  // Every rank checks the folders, and they agree (a folder one rank cannot see fails all).
+  ECPS_RETURN_IF_ERROR(AgreeAcrossProcesses(CheckEarlierOutputs(o.config, plan, skipped)));
 
   // One pipeline at a time per output folder (each stage also locks and stages its own
   // folder); SIGINT/SIGTERM stop the running stage, which leaves nothing, and the pipeline.
@@ -184,10 +223,21 @@ Status RunPipeline(const PipelineOptions& o, const std::vector<std::string>& clu
   }
   if (results.empty()) return InvalidArgument(fmt::format("{}: no stage to run", o.config));
   if (!printing) return Status::Ok();
+  // The reports cover every stage of the file: those not run this time from the outputs an
+  // earlier run left (in the order of Stages()).
+  for (auto& st : skipped) {
+    if (fs::exists(st.dir)) results.push_back(std::move(st));
+  }
+  std::stable_sort(results.begin(), results.end(), [](const StageResult& a, const StageResult& b) {
+    return StageIndex(a.name) < StageIndex(b.name);
+  });
   ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(out));
   ECPS_RETURN_IF_ERROR(WriteSummary(out, results));
+  ECPS_RETURN_IF_ERROR(report::WriteReportHtml(out, results));
   ECPS_RETURN_IF_ERROR(WriteManifest(out));
-  spdlog::info("pipeline: done; report in {}/summary.md, file list in {}/manifest.json", out, out);
+  spdlog::info("pipeline: done; report in {0}/summary.md and {0}/report.html, file list in "
+               "{0}/manifest.json",
+               out);
   return Status::Ok();
 }
 
@@ -199,13 +249,15 @@ void AddPipelineCommand(CommandTree& tree) {
       "pipeline",
       "Run the shop pipeline from a TOML file: [generate] demo data, [segment] users (k-means), "
       "[recommend] items (item-CF), [ctr] click model (logistic regression); writes each stage's "
-      "outputs, summary.md and manifest.json");
+      "outputs, summary.md, report.html (charts) and manifest.json");
   sub->add_option("--config", o->config,
                   "Pipeline file: one section per stage whose keys are that command's options, plus "
                   "`out` and a [cluster] section (see examples/)")
       ->required()->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "Output folder (overrides `out` in the file)");
-  sub->add_option("--stages", o->stages, "Run only these stages (generate, segment, recommend, ctr)")
+  sub->add_option("--stages", o->stages,
+                  "Run only these stages (generate, segment, recommend, ctr); the reports show "
+                  "the others from the outputs an earlier run left in the same --out")
       ->delimiter(',')->check(CLI::IsMember({"generate", "segment", "recommend", "ctr"}));
   AddClusterOptions(*sub, o->cluster);
   sub->callback([o, sub, sel = tree.selected] {

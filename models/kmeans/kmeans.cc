@@ -12,6 +12,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 
+#include "models/common/binary_curves.h"
 #include "models/common/binary_metrics.h"
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
@@ -492,12 +493,19 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     if (dp) segments.back().erase("mean_distance");
   }
   nlohmann::json overall = nlohmann::json::object();
-  for (std::size_t f = 0; f < d; ++f) overall[names[f]] = sum.mean[f];
+  nlohmann::json overall_sd = nlohmann::json::object();  // standardised profiles in the report
+  for (std::size_t f = 0; f < d; ++f) {
+    overall[names[f]] = sum.mean[f];
+    overall_sd[names[f]] = std::sqrt(sum.variance[f]);
+  }
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/profiles.csv", csv));
-  nlohmann::json profiles = {
-      {"segments", segments}, {"overall_mean", overall}, {"users", sum.users}};
+  nlohmann::json profiles = {{"segments", segments},
+                             {"overall_mean", overall},
+                             {"overall_sd", overall_sd},
+                             {"users", sum.users}};
   if (dp) {
     profiles.erase("overall_mean");
+    profiles.erase("overall_sd");
     profiles.erase("users");
     profiles["sizes_are_noisy"] = true;
   }
@@ -568,6 +576,15 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     m["roc_auc_by_score"] = {{"relative", NumberOrNull(rel)}, {"distance", NumberOrNull(dist)}};
     m["positives"] = st.auc_relative.positives();
     m["negatives"] = st.auc_relative.negatives();
+    // The risk score's ROC, precision-recall and gain against the label (the report draws them).
+    std::vector<std::pair<std::string, double>> marked;
+    if (options_.anomaly_scores && std::isfinite(st.anomaly_threshold)) {
+      marked.emplace_back("anomaly threshold", st.anomaly_threshold);
+    }
+    const ScoreCounts& counts =
+        options_.score == RiskScore::kRelative ? st.auc_relative : st.auc_distance;
+    ECPS_RETURN_IF_ERROR(
+        util::WriteJsonFile(options_.out + "/curves.json", CurvesJson(counts, marked)));
   }
   if (options_.ids) {
     m["excluded_rows"] = excluded;
@@ -583,7 +600,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         "users",      "rows_read",         "rows_skipped",   "skipped_examples",
         "inertia",    "silhouette",        "silhouette_sample", "davies_bouldin",
         "tol",        "converged",         "stop_reason",    "profiles.mean_distance",
-        "profiles.overall_mean", "profiles.users"};
+        "profiles.overall_mean", "profiles.overall_sd", "profiles.users"};
     for (const auto& key : omitted) m.erase(key);
     m["omitted_under_dp"] = omitted;
     m["init"] = ReportedInit(options_);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "models/common/binary_curves.h"
 #include "models/lr/lr_kernels.h"
 
 namespace ecps::models::lr {
@@ -70,6 +71,12 @@ nlohmann::json BinaryEval::ToJson(double threshold) const {
     j["best_f1"] = nullptr;
   }
   return j;
+}
+
+nlohmann::json BinaryEval::CurvesJson(double threshold) const {
+  std::vector<std::pair<std::string, double>> marked{{"threshold", threshold}};
+  if (const auto best = BestF1(counts)) marked.emplace_back("best_f1", best->threshold);
+  return models::CurvesJson(counts, marked);
 }
 
 }  // namespace ecps::models::lr

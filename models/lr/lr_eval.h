@@ -28,6 +28,9 @@ struct BinaryEval {
   /// (mean probability), observed_positive_rate, examples, and best_f1 (the threshold that
   /// maximises F1, with its precision, recall and F1). Undefined ratios are null.
   nlohmann::json ToJson(double threshold) const;
+  /// curves.json (models/common/binary_curves.h: ROC, precision-recall, gain, calibration),
+  /// with `threshold` and the F1-best threshold marked as "threshold" and "best_f1".
+  nlohmann::json CurvesJson(double threshold) const;
 
   template <class A>
   void serialize(A& ar) { ar(counts, n, logloss_sum, prob_sum, tp, fp, tn, fn); }

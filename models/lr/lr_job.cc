@@ -412,6 +412,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   double last_loss = 0;
   std::vector<double> nnz_per_s;
   nlohmann::json final_eval;
+  BinaryEval last_eval;  // the last epoch's, for curves.json
   ps::Deadline idle_deadline = node.DefaultDeadline();
   while (finished < options_.epochs) {
     auto got = node.RecvControl(kProgressTopic, -1, std::min(idle_deadline, ps::DeadlineIn(0.5)));
@@ -477,6 +478,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       line["worker_seconds"] = e.time_split;
       if (evaluating()) {
         final_eval = e.eval.ToJson(options_.threshold);
+        last_eval = e.eval;
         line["test"] = final_eval;
       }
       ECPS_RETURN_IF_ERROR(jsonl->Append(line));
@@ -501,6 +503,8 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   if (evaluating()) {
     for (auto& [k, v] : final_eval.items()) j[k] = v;
     WarnOfAnEmptyThreshold(node.log(), final_eval);
+    ECPS_RETURN_IF_ERROR(
+        util::WriteJsonFile(options_.out + "/curves.json", last_eval.CurvesJson(options_.threshold)));
   } else {
     j["auc"] = nullptr;
     j["logloss"] = nullptr;

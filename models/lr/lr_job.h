@@ -42,8 +42,8 @@ enum class WeightExport { kCsv, kJson, kBoth, kNone };
 const char* WeightExportName(WeightExport e);
 Result<WeightExport> ParseWeightExport(const std::string& name);
 
-/// The options of `train lr`; `out` holds model.bin, metrics.json, metrics.jsonl and
-/// weights.csv/json.
+/// The options of `train lr`; `out` holds model.bin, metrics.json, metrics.jsonl,
+/// weights.csv/json and, when it evaluates, curves.json (ROC, PR, gain, calibration).
 struct LrOptions : DataOptions {
   /// libsvm: `name<TAB>index` map giving the exported weights their feature names.
   std::string featindex;

@@ -44,7 +44,8 @@ TEST(PipelineMpi, SameOutputsAsSingleNode) {
   ASSERT_EQ(ma.size(), mb.size());
   for (const auto& [path, crc] : ma) {
     ASSERT_TRUE(mb.count(path)) << path;
-    const bool timing_bearing = path == "summary.md" || path.find("metrics.json") != std::string::npos;
+    const bool timing_bearing = path == "summary.md" || path == "report.html" ||
+                                path.find("metrics.json") != std::string::npos;
     if (!timing_bearing) {
       EXPECT_EQ(crc, mb[path]) << path << " differs between single-node and mpirun";
     }
