@@ -177,24 +177,33 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
     sampler.StepsOfMany(ids, epoch, steps, &joins[c]);
     for (Join& j : joins[c]) j.index += static_cast<std::uint32_t>(lo);
   });
-  // Counting sort by step; chunks in order keep each step's rows in row order.
+  // Counting sort by step; chunks in order keep each step's rows in row order. Each chunk
+  // writes its own slots of each step (in parallel), gathering its rows' keys and labels.
   EpochSamples out;
+  std::vector<std::vector<std::uint64_t>> at(kChunks, std::vector<std::uint64_t>(steps, 0));
+  tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
+    for (const Join& j : joins[c]) ++at[c][j.step];
+  });
   out.offsets.assign(std::size_t{steps} + 1, 0);
-  for (const auto& js : joins) {
-    for (const Join& j : js) ++out.offsets[j.step + 1];
+  for (std::uint32_t s = 0; s < steps; ++s) {  // at[c][s]: chunk c's first slot of step s
+    std::uint64_t next = out.offsets[s];
+    for (std::size_t c = 0; c < kChunks; ++c) {
+      const std::uint64_t count = at[c][s];
+      at[c][s] = next;
+      next += count;
+    }
+    out.offsets[s + 1] = next;
   }
-  for (std::uint32_t s = 0; s < steps; ++s) out.offsets[s + 1] += out.offsets[s];
   out.rows.resize(out.offsets[steps]);
   out.meta.resize(out.rows.size());
-  std::vector<std::uint64_t> next(out.offsets.begin(), out.offsets.end() - 1);
-  for (const auto& js : joins) {
-    for (const Join& j : js) {
-      const std::uint64_t at = next[j.step]++;
-      out.rows[at] = j.index;
+  tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
+    for (const Join& j : joins[c]) {
+      const std::uint64_t slot = at[c][j.step]++;
+      out.rows[slot] = j.index;
       const auto ks = data.keys(j.index);
-      out.meta[at] = {ks.data(), data.values(j.index), static_cast<std::uint32_t>(ks.size()), data.label(j.index)};
+      out.meta[slot] = {ks.data(), data.values(j.index), static_cast<std::uint32_t>(ks.size()), data.label(j.index)};
     }
-  }
+  });
   return out;
 }
 
@@ -216,8 +225,8 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
   ChunkSums& acc = scratch ? *scratch : local;
   acc.resize(C);
   tbb::parallel_for(std::size_t{0}, C, [&](std::size_t c) {
-    std::vector<float>& a = acc[c];
-    a.assign(K, 0.0f);
+    std::vector<float>& a = acc[c];  // all zero between calls (the sum below clears it)
+    if (a.size() < K) a.resize(K, 0.0f);
     // The row's (position, value) pairs, whose repeated positions are merged for the norm.
     static thread_local std::vector<std::uint32_t> pos;
     static thread_local std::vector<PosValue> sorted;
@@ -252,8 +261,12 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
   grads->assign(K, 0.0f);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, K, 16384), [&](const auto& r) {
     float* g = grads->data();
-    for (const auto& a : acc) {  // chunks in order: the sum does not depend on the threads
-      for (std::size_t i = r.begin(); i < r.end(); ++i) g[i] += a[i];
+    for (std::size_t c = 0; c < C; ++c) {  // chunks in order: the sum does not depend on the threads
+      float* a = acc[c].data();
+      for (std::size_t i = r.begin(); i < r.end(); ++i) {
+        g[i] += a[i];
+        a[i] = 0.0f;
+      }
     }
   });
 }

@@ -116,8 +116,8 @@ inline bool DpFixedKeys(std::size_t all_keys, std::uint64_t nnz, double sample_r
   return static_cast<double>(all_keys) <= sample_rate * static_cast<double>(nnz);
 }
 
-/// ClippedGradient's partial sums, one per fixed chunk of rows; a caller that keeps them
-/// across steps saves their allocation.
+/// ClippedGradient's partial sums, one per fixed chunk of rows, all zero between calls; a
+/// caller that keeps them across steps saves their allocation and clearing.
 using ChunkSums = std::vector<std::vector<float>>;
 
 /// Sum over `rows` of the log-loss gradients (p − y)·x_i, each scaled to L2 norm <= clip
