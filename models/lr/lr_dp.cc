@@ -14,6 +14,11 @@ namespace {
 // sum does not depend on the thread count.
 constexpr std::size_t kGradientChunks = 16;
 
+struct PosValue {
+  std::uint32_t pos;
+  float value;
+};
+
 Result<double> Epsilon(double sigma, double q, std::uint64_t steps, double delta, privacy::Conversion c) {
   privacy::Accounting acc;
   acc.conversion = c;
@@ -58,6 +63,33 @@ std::string Suggestion(const DpOptions& o, double q, int epochs, double delta) {
   }
   if (ways.size() < 2) ways.push_back("a larger --dp-epsilon or --dp-delta would");
   return fmt::format("{}", fmt::join(ways, "; "));
+}
+
+// Squared L2 norm of a row whose (position, value) pairs are `pv` (in row order), values of a
+// repeated position summed first. `seen`: a bitmap over the positions, all clear, left clear.
+// Without repeats the squares are summed in row order; with them (rare: hash collisions
+// within a row) `pv` is sorted stably by position and the sums of its runs are squared.
+double MergedNorm2(std::vector<PosValue>& pv, std::vector<std::uint64_t>& seen) {
+  bool repeats = false;
+  double norm2 = 0;
+  for (const PosValue& x : pv) {
+    std::uint64_t& word = seen[x.pos >> 6];
+    const std::uint64_t bit = std::uint64_t{1} << (x.pos & 63);
+    repeats |= (word & bit) != 0;
+    word |= bit;
+    norm2 += static_cast<double>(x.value) * x.value;
+  }
+  for (const PosValue& x : pv) seen[x.pos >> 6] = 0;
+  if (!repeats) return norm2;
+  std::stable_sort(pv.begin(), pv.end(), [](const PosValue& a, const PosValue& b) { return a.pos < b.pos; });
+  norm2 = 0;
+  for (std::size_t j = 0; j < pv.size();) {
+    double sum = 0;
+    const std::uint32_t p = pv[j].pos;
+    for (; j < pv.size() && pv[j].pos == p; ++j) sum += pv[j].value;
+    norm2 += sum * sum;
+  }
+  return norm2;
 }
 
 }  // namespace
@@ -145,60 +177,83 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
     sampler.StepsOfMany(ids, epoch, steps, &joins[c]);
     for (Join& j : joins[c]) j.index += static_cast<std::uint32_t>(lo);
   });
-  // Counting sort by step; chunks in order keep each step's rows in row order.
+  // Counting sort by step; chunks in order keep each step's rows in row order. Each chunk
+  // writes its own slots of each step (in parallel), gathering its rows' keys and labels.
   EpochSamples out;
+  std::vector<std::vector<std::uint64_t>> at(kChunks, std::vector<std::uint64_t>(steps, 0));
+  tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
+    for (const Join& j : joins[c]) ++at[c][j.step];
+  });
   out.offsets.assign(std::size_t{steps} + 1, 0);
-  for (const auto& js : joins) {
-    for (const Join& j : js) ++out.offsets[j.step + 1];
+  for (std::uint32_t s = 0; s < steps; ++s) {  // at[c][s]: chunk c's first slot of step s
+    std::uint64_t next = out.offsets[s];
+    for (std::size_t c = 0; c < kChunks; ++c) {
+      const std::uint64_t count = at[c][s];
+      at[c][s] = next;
+      next += count;
+    }
+    out.offsets[s + 1] = next;
   }
-  for (std::uint32_t s = 0; s < steps; ++s) out.offsets[s + 1] += out.offsets[s];
   out.rows.resize(out.offsets[steps]);
-  std::vector<std::uint64_t> next(out.offsets.begin(), out.offsets.end() - 1);
-  for (const auto& js : joins) {
-    for (const Join& j : js) out.rows[next[j.step]++] = j.index;
-  }
+  out.meta.resize(out.rows.size());
+  tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
+    for (const Join& j : joins[c]) {
+      const std::uint64_t slot = at[c][j.step]++;
+      out.rows[slot] = j.index;
+      const auto ks = data.keys(j.index);
+      out.meta[slot] = {ks.data(), data.values(j.index), static_cast<std::uint32_t>(ks.size()), data.label(j.index)};
+    }
+  });
   return out;
 }
 
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
                      const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch) {
+  std::vector<SampledRow> meta(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto ks = data.keys(rows[i]);
+    meta[i] = {ks.data(), data.values(rows[i]), static_cast<std::uint32_t>(ks.size()), data.label(rows[i])};
+  }
+  ClippedGradient(meta, index, w, clip, grads, scratch);
+}
+
+void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, const float* w, double clip,
+                     std::vector<float>* grads, ChunkSums* scratch) {
   const std::size_t K = index.keys().size();
   const std::size_t C = rows.size() < 1024 ? 1 : kGradientChunks;
   ChunkSums local;
   ChunkSums& acc = scratch ? *scratch : local;
   acc.resize(C);
   tbb::parallel_for(std::size_t{0}, C, [&](std::size_t c) {
-    std::vector<float>& a = acc[c];
-    a.assign(K, 0.0f);
-    // A row's values per key, repeated keys summed; all zero again after each row, so kept
-    // per thread across chunks and steps (not zeroed K values at a time).
-    static thread_local std::vector<double> merged;
-    if (merged.size() < K) merged.resize(K, 0.0);
+    std::vector<float>& a = acc[c];  // all zero between calls (the sum below clears it)
+    if (a.size() < K) a.resize(K, 0.0f);
+    // The row's (position, value) pairs, whose repeated positions are merged for the norm.
     static thread_local std::vector<std::uint32_t> pos;
+    static thread_local std::vector<PosValue> sorted;
+    static thread_local std::vector<std::uint64_t> seen;
+    if (seen.size() < (K + 63) / 64) seen.resize((K + 63) / 64, 0);
     const std::size_t end = rows.size() * (c + 1) / C;
     for (std::size_t i = rows.size() * c / C; i < end; ++i) {
-      if (i + kPrefetchRows < end) {
-        const std::uint32_t later = rows[i + kPrefetchRows];
-        __builtin_prefetch(data.keys(later).data());
-        if (const float* v = data.values(later)) __builtin_prefetch(v);
+      if (i + kPrefetchRows < end) {  // the row's keys lie far from the last one's
+        const SampledRow& later = rows[i + kPrefetchRows];
+        const auto* k = reinterpret_cast<const char*>(later.keys);
+        for (std::size_t b = 0; b < later.size * sizeof(std::uint32_t); b += 64) __builtin_prefetch(k + b);
+        if (later.values) __builtin_prefetch(later.values);
       }
-      const std::uint32_t row = rows[i];
-      const auto ks = data.keys(row);
-      const float* vs = data.values(row);
+      const SampledRow& row = rows[i];
+      const std::span<const std::uint32_t> ks(row.keys, row.size);
+      const float* vs = row.values;
       pos.resize(ks.size());
+      sorted.resize(ks.size());
       float m = 0;
       for (std::size_t j = 0; j < ks.size(); ++j) {
         pos[j] = index.Position(ks[j]);
         const float v = vs ? vs[j] : 1.0f;
         m += w[pos[j]] * v;
-        merged[pos[j]] += v;
+        sorted[j] = {pos[j], v};
       }
-      double norm2 = 0;
-      for (std::uint32_t q : pos) {
-        norm2 += merged[q] * merged[q];
-        merged[q] = 0;
-      }
-      const double d = static_cast<double>(Sigmoid(m)) - static_cast<double>(data.label(row));
+      const double norm2 = MergedNorm2(sorted, seen);
+      const double d = static_cast<double>(Sigmoid(m)) - static_cast<double>(row.label);
       const double f = d * ClipFactor(std::abs(d) * std::sqrt(norm2), clip);
       for (std::size_t j = 0; j < ks.size(); ++j) a[pos[j]] += static_cast<float>(f * (vs ? vs[j] : 1.0f));
     }
@@ -206,8 +261,12 @@ void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32
   grads->assign(K, 0.0f);
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, K, 16384), [&](const auto& r) {
     float* g = grads->data();
-    for (const auto& a : acc) {  // chunks in order: the sum does not depend on the threads
-      for (std::size_t i = r.begin(); i < r.end(); ++i) g[i] += a[i];
+    for (std::size_t c = 0; c < C; ++c) {  // chunks in order: the sum does not depend on the threads
+      float* a = acc[c].data();
+      for (std::size_t i = r.begin(); i < r.end(); ++i) {
+        g[i] += a[i];
+        a[i] = 0.0f;
+      }
     }
   });
 }

@@ -80,13 +80,26 @@ nlohmann::json PrivacyJson(const DpPlan& plan, privacy::Conversion conversion);
 /// min(1, clip / norm): the factor that brings a gradient of L2 norm `norm` to at most `clip`.
 inline double ClipFactor(double norm, double clip) { return norm > clip ? clip / norm : 1.0; }
 
+/// What ClippedGradient reads of a row, gathered while the samples are drawn (in row
+/// order), so that a step reads it sequentially rather than from rows far apart.
+struct SampledRow {
+  const std::uint32_t* keys;
+  const float* values;  ///< nullptr for binary data
+  std::uint32_t size;
+  float label;
+};
+
 /// A worker's Poisson samples of one epoch: the rows of step s (in row order) are
-/// rows[offsets[s] .. offsets[s + 1]).
+/// rows[offsets[s] .. offsets[s + 1]), and meta holds what ClippedGradient needs of each.
 struct EpochSamples {
   std::vector<std::uint64_t> offsets;
   std::vector<std::uint32_t> rows;
+  std::vector<SampledRow> meta;
   std::span<const std::uint32_t> Step(std::uint32_t s) const {
     return {rows.data() + offsets[s], offsets[s + 1] - offsets[s]};
+  }
+  std::span<const SampledRow> StepRows(std::uint32_t s) const {
+    return {meta.data() + offsets[s], offsets[s + 1] - offsets[s]};
   }
 };
 /// The samples of `data`'s rows (by example id) for the `steps` steps of epoch `epoch`
@@ -94,8 +107,17 @@ struct EpochSamples {
 EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
                          std::uint32_t steps);
 
-/// ClippedGradient's partial sums, one per fixed chunk of rows; a caller that keeps them
-/// across steps saves their allocation.
+/// Whether a worker's DP steps should all use one key list, the keys of all its rows
+/// (`all_keys`, built once), instead of each step's own: when a step's expected non-zeros
+/// (q · the worker's non-zeros) are at least that many, a step touches most of those keys
+/// anyway, and the list is not rebuilt each step. The keys a step pushes do not depend on its
+/// sample then (untouched ones push 0; the servers noise every key either way).
+inline bool DpFixedKeys(std::size_t all_keys, std::uint64_t nnz, double sample_rate) {
+  return static_cast<double>(all_keys) <= sample_rate * static_cast<double>(nnz);
+}
+
+/// ClippedGradient's partial sums, one per fixed chunk of rows, all zero between calls; a
+/// caller that keeps them across steps saves their allocation and clearing.
 using ChunkSums = std::vector<std::vector<float>>;
 
 /// Sum over `rows` of the log-loss gradients (p − y)·x_i, each scaled to L2 norm <= clip
@@ -104,6 +126,9 @@ using ChunkSums = std::vector<std::vector<float>>;
 /// caller between calls (one per concurrent caller), or null.
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
                      const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch = nullptr);
+/// The same over rows gathered by SampleEpoch (EpochSamples::StepRows).
+void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, const float* w, double clip,
+                     std::vector<float>* grads, ChunkSums* scratch = nullptr);
 
 /// What a server needs: the noise and the step count (clocks past it are not applied).
 struct DpServerParams {

@@ -236,6 +236,11 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   GradientKernel kernel(std::max(1, tbb::info::default_concurrency()));
   const privacy::PoissonSampler sampler(plan.dp_plan.key, plan.dp_plan.sample_rate);
   KeyIndex step_index(plan.dp ? K : 0);
+  bool fixed_keys = false;  // DP: every step uses the keys of all rows (DpFixedKeys)
+  if (plan.dp) {
+    step_index.Build(train, nullptr);
+    fixed_keys = DpFixedKeys(step_index.keys().size(), train.nnz(), plan.dp_plan.sample_rate);
+  }
   const float scale = options_.update.algorithm == Algorithm::kSgd ? static_cast<float>(1.0 / plan.nominal_batch) : 1.0f;
   KeyIndex test_index(K);
   test_index.Build(test, nullptr);
@@ -269,8 +274,10 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       if (plan.dp) {
         const ps::Stopwatch t_sample;
         members = samples.Step(static_cast<std::uint32_t>(step));
-        step_index.Build(train, &members);
-        keys = step_index.keys();
+        if (!fixed_keys || step == 0) {
+          if (!fixed_keys) step_index.Build(train, &members);
+          keys = step_index.keys();
+        }
         msg.compute_s += t_sample.Seconds();
       } else {
         const auto bkeys = batches.Keys(order[step]);
@@ -281,7 +288,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       msg.wait_s += t_pull.Seconds();
       const ps::Stopwatch t_grad;
       if (plan.dp) {
-        ClippedGradient(train, members, step_index, weights.data(), plan.dp_plan.clip, &grads, &dp_chunk_sums);
+        ClippedGradient(samples.StepRows(static_cast<std::uint32_t>(step)), step_index, weights.data(), plan.dp_plan.clip, &grads, &dp_chunk_sums);
         // Progress counts expected rows: the realised sample sizes stay on the worker.
         msg.examples += static_cast<std::uint64_t>(plan.dp_plan.expected_batch / node.roles().num_workers());
       } else {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <numeric>
 
 #include <gtest/gtest.h>
@@ -214,6 +215,109 @@ TEST(DpClipping, RepeatedKeysOfARowAreMergedBeforeTheNorm) {
   ClippedGradient(data, rows, index, w.data(), 0.5, &g);
   ASSERT_EQ(g.size(), 1u);
   EXPECT_NEAR(g[0], 0.5, 0.5e-6);
+}
+
+TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows) {
+  // 3000 rows (the chunked path) of 1 to 80 keys < 512, about one row in three with a
+  // repeated key; every other row is in the step. Reference: each row's gradient merged
+  // with a map, clipped in double, summed in double.
+  auto b = std::make_shared<worker::RowBlock>();
+  std::uint64_t x = 12345;
+  auto next = [&x] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  for (int r = 0; r < 3000; ++r) {
+    const std::size_t len = 1 + next() % 80;
+    for (std::size_t j = 0; j < len; ++j) {
+      b->keys.push_back(static_cast<std::uint32_t>(next() % 512));
+      b->values.push_back(static_cast<float>(next() % 2000) / 1000.0f - 1.0f);
+    }
+    b->row_ptr.push_back(b->keys.size());
+    b->labels.push_back(static_cast<float>(r % 3 == 0));
+    b->ids.push_back(static_cast<std::uint64_t>(r));
+  }
+  b->all_ones = false;
+  const auto data = worker::SparseData::FromBlocks({b}, true);
+  std::vector<std::uint32_t> rows;
+  for (std::uint32_t r = 0; r < 3000; r += 2) rows.push_back(r);
+  const double clip = 0.7;
+  std::vector<double> want(512, 0.0), magnitude(512, 0.0);  // the sum, and of |terms|
+  auto weight = [](std::uint32_t k) { return 0.01f * static_cast<float>(k % 17) - 0.08f; };
+  for (std::uint32_t r : rows) {
+    std::map<std::uint32_t, double> merged;
+    float m = 0;
+    const auto ks = data.keys(r);
+    for (std::size_t j = 0; j < ks.size(); ++j) {
+      merged[ks[j]] += data.values(r)[j];
+      m += weight(ks[j]) * data.values(r)[j];
+    }
+    double norm2 = 0;
+    for (const auto& [k, v] : merged) norm2 += v * v;
+    const double d = static_cast<double>(Sigmoid(m)) - data.label(r);
+    const double f = d * ClipFactor(std::abs(d) * std::sqrt(norm2), clip);
+    for (const auto& [k, v] : merged) {
+      want[k] += f * v;
+      magnitude[k] += std::abs(f * v);
+    }
+  }
+  const std::span<const std::uint32_t> step(rows);
+  KeyIndex step_index(512), all_index(512);
+  step_index.Build(data, &step);
+  all_index.Build(data, nullptr);
+  ASSERT_TRUE(DpFixedKeys(all_index.keys().size(), data.nnz(), 0.5));
+  for (const KeyIndex* index : {&step_index, &all_index}) {
+    std::vector<float> w;
+    for (ps::Key k : index->keys()) w.push_back(weight(static_cast<std::uint32_t>(k)));
+    std::vector<float> g;
+    ClippedGradient(data, rows, *index, w.data(), clip, &g);
+    ASSERT_EQ(g.size(), index->keys().size());
+    std::vector<double> got(512, 0.0);
+    for (std::size_t i = 0; i < g.size(); ++i) got[index->keys()[i]] = g[i];
+    // A key is in at most ~250 of the rows: float sums of them are within 250 * 2^-24 (1.5e-5)
+    // of the sum of magnitudes; a clipping error would be of the order of the terms.
+    for (std::uint32_t k = 0; k < 512; ++k) EXPECT_NEAR(got[k], want[k], 2e-5 * magnitude[k] + 1e-7) << k;
+  }
+  // The rows as SampleEpoch gathers them give the same sums, bit for bit.
+  EpochSamples samples;
+  samples.offsets = {0, rows.size()};
+  samples.rows = rows;
+  for (std::uint32_t r : rows) {
+    samples.meta.push_back({data.keys(r).data(), data.values(r), static_cast<std::uint32_t>(data.keys(r).size()),
+                            data.label(r)});
+  }
+  std::vector<float> w, g1, g2;
+  for (ps::Key k : all_index.keys()) w.push_back(weight(static_cast<std::uint32_t>(k)));
+  ClippedGradient(data, rows, all_index, w.data(), clip, &g1);
+  ClippedGradient(samples.StepRows(0), all_index, w.data(), clip, &g2);
+  EXPECT_EQ(g1, g2);
+}
+
+TEST(DpSampling, EpochSamplesGatherEachMembersKeysValuesAndLabel) {
+  auto b = std::make_shared<worker::RowBlock>();
+  for (std::uint32_t r = 0; r < 500; ++r) {
+    for (std::uint32_t j = 0; j <= r % 5; ++j) {
+      b->keys.push_back(r + j);
+      b->values.push_back(static_cast<float>(j) + 0.5f);
+    }
+    b->row_ptr.push_back(b->keys.size());
+    b->labels.push_back(static_cast<float>(r % 2));
+    b->ids.push_back(1000 + r);
+  }
+  b->all_ones = false;
+  const auto data = worker::SparseData::FromBlocks({b}, true);
+  const privacy::PoissonSampler sampler(privacy::TestSamplingKey(3), 0.1);
+  const EpochSamples s = SampleEpoch(data, sampler, 0, 10);
+  ASSERT_EQ(s.meta.size(), s.rows.size());
+  ASSERT_GT(s.rows.size(), 0u);
+  for (std::uint32_t step = 0; step < 10; ++step) {
+    const auto rows = s.Step(step);
+    const auto meta = s.StepRows(step);
+    ASSERT_EQ(rows.size(), meta.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      EXPECT_EQ(meta[i].keys, data.keys(rows[i]).data());
+      EXPECT_EQ(meta[i].size, data.keys(rows[i]).size());
+      EXPECT_EQ(meta[i].values, data.values(rows[i]));
+      EXPECT_EQ(meta[i].label, data.label(rows[i]));
+    }
+  }
 }
 
 // ---- Server noise --------------------------------------------------------------------------
