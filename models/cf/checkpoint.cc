@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <numeric>
 #include <sstream>
+#include <thread>
 
 #include "models/cf/ingest_job.h"
 #include "models/cf/messages.h"
+#include "models/cf/topk.h"
 #include "models/common/checkpoint.h"
 #include "ps/bounded_archive.h"
 #include "util/files.h"
@@ -66,16 +68,60 @@ struct SchedulerPart {
   }
 };
 
-/// neighbors-<j>.bin, and a worker's answer to a request.
+/// Rows of a neighbour table without their empty slots: each row's count, then the ids and
+/// scores of all rows.
+struct CompactRows {
+  std::vector<std::uint32_t> counts, ids;
+  std::vector<double> scores;
+  template <class A>
+  void serialize(A& ar) {
+    ar(counts, ids, scores);
+  }
+};
+
+/// neighbors-<j>.bin, and a worker's answer to a request: rows [begin, end).
 struct Slice {
   std::uint64_t clock = 0;
   std::uint32_t begin = 0, end = 0;
-  std::vector<double> rows, content;
+  CompactRows rows, content;  // content: empty without item attributes
   template <class A>
   void serialize(A& ar) {
     ar(clock, begin, end, rows, content);
   }
 };
+
+CompactRows Compact(const std::vector<double>& dense, std::size_t k) {
+  CompactRows c;
+  std::vector<Neighbor> row;
+  for (std::size_t at = 0; at < dense.size(); at += 2 * k) {
+    row.clear();
+    c.counts.push_back(static_cast<std::uint32_t>(DecodeRow(dense.data() + at, k, &row)));
+    for (const Neighbor& n : row) {
+      c.ids.push_back(n.id);
+      c.scores.push_back(n.score);
+    }
+  }
+  return c;
+}
+
+// `rows` rows of 2k doubles; DataError when `c` does not hold that many rows of k at most.
+Result<std::vector<double>> Expand(const CompactRows& c, std::size_t rows, std::size_t k) {
+  if (c.counts.size() != rows || c.ids.size() != c.scores.size()) {
+    return DataError("resume: a saved neighbour slice does not fit its rows");
+  }
+  std::vector<double> dense(rows * 2 * k);
+  std::vector<Neighbor> row;
+  std::size_t at = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (c.counts[r] > k || at + c.counts[r] > c.ids.size()) {
+      return DataError("resume: a saved neighbour slice does not fit its rows");
+    }
+    row.clear();
+    for (std::uint32_t i = 0; i < c.counts[r]; ++i, ++at) row.push_back({c.ids[at], c.scores[at]});
+    EncodeRow(row, k, dense.data() + r * 2 * k);
+  }
+  return dense;
+}
 
 /// Scheduler -> worker (kTopicCheckpoint): pull rows [begin, end) for `clock`,
 /// or go on.
@@ -261,7 +307,8 @@ Status CfCheckpoints::EndSimilarity(ps::Node& node) {
 }
 
 Status CfCheckpoints::Write(ps::Node& node, std::uint64_t clock, std::uint32_t n) {
-  const ps::Stopwatch took;
+  const ps::Stopwatch waited;
+  since_last_.Restart();
   const auto workers = static_cast<std::size_t>(node.roles().num_workers());
   std::vector<std::string> slices;
   if (clock > 1) {  // every worker pulls its slice between two of its tasks
@@ -280,26 +327,42 @@ Status CfCheckpoints::Write(ps::Node& node, std::uint64_t clock, std::uint32_t n
       slices[j] = std::string(m.control.View());
     }
   }
-  SchedulerPart mine{clock, util::DumpJson(CheckpointConfig(options_)), done_, pairs_};
-  CheckpointWriter writer(options_.checkpoint.dir, options_.kind_name(), options_.checkpoint.keep);
-  ECPS_RETURN_IF_ERROR(writer.Begin(clock));
-  ECPS_RETURN_IF_ERROR(writer.AddPart(kSchedulerPart, kSchedulerKind, kPartVersion, Encode(mine)));
-  ECPS_RETURN_IF_ERROR(writer.AddPart(kIngestPart, kIngestKind, kPartVersion, ingest_part_));
-  for (std::size_t i = 0; i < workers; ++i) {
-    ECPS_RETURN_IF_ERROR(
-        writer.AddPart(WorkerPartName(i), kWorkerKind, kPartVersion, worker_parts_[i]));
-  }
-  for (std::size_t j = 0; j < slices.size(); ++j) {
-    ECPS_RETURN_IF_ERROR(writer.AddPart(SlicePartName(j), kSliceKind, kPartVersion, slices[j]));
-  }
-  ECPS_RETURN_IF_ERROR(writer.Commit());
-  last_bytes_ = writer.bytes();
-  seconds_ += took.Seconds();
-  ++written_;
-  since_last_.Restart();
-  node.log().debug("checkpoint of clock {} ({} bytes) in {:.3f} s", clock, last_bytes_,
-                   took.Seconds());
+  ECPS_RETURN_IF_ERROR(Finish());  // one checkpoint written at a time
+  wait_s_ += waited.Seconds();
+  const SchedulerPart mine{clock, util::DumpJson(CheckpointConfig(options_)), done_, pairs_};
+  // The parts are written beside the training; ingest_part_ and worker_parts_ do not change
+  // after ingest (or the resume).
+  writer_ = std::thread([this, clock, scheduler = Encode(mine), slices = std::move(slices)] {
+    const ps::Stopwatch took;
+    writer_status_ = [&]() -> Status {
+      CheckpointWriter w(options_.checkpoint.dir, options_.kind_name(), options_.checkpoint.keep);
+      ECPS_RETURN_IF_ERROR(w.Begin(clock));
+      ECPS_RETURN_IF_ERROR(w.AddPart(kSchedulerPart, kSchedulerKind, kPartVersion, scheduler));
+      ECPS_RETURN_IF_ERROR(w.AddPart(kIngestPart, kIngestKind, kPartVersion, ingest_part_));
+      for (std::size_t i = 0; i < worker_parts_.size(); ++i) {
+        ECPS_RETURN_IF_ERROR(
+            w.AddPart(WorkerPartName(i), kWorkerKind, kPartVersion, worker_parts_[i]));
+      }
+      for (std::size_t j = 0; j < slices.size(); ++j) {
+        ECPS_RETURN_IF_ERROR(w.AddPart(SlicePartName(j), kSliceKind, kPartVersion, slices[j]));
+      }
+      ECPS_RETURN_IF_ERROR(w.Commit());
+      last_bytes_ = w.bytes();
+      return Status::Ok();
+    }();
+    seconds_ += took.Seconds();
+    if (writer_status_.ok()) ++written_;
+  });
   return Status::Ok();
+}
+
+Status CfCheckpoints::Finish() {
+  if (writer_.joinable()) writer_.join();
+  return writer_status_;
+}
+
+CfCheckpoints::~CfCheckpoints() {
+  if (writer_.joinable()) writer_.join();
 }
 
 Status CfCheckpoints::Resume(ps::Node& node, RankState* state) {
@@ -378,6 +441,7 @@ Status CfCheckpoints::Resume(ps::Node& node, RankState* state) {
 nlohmann::json CfCheckpoints::Json() const {
   return {{"written", written_},
           {"seconds", seconds_},
+          {"wait_s", wait_s_},
           {"last_bytes", last_bytes_},
           {"resumed_from", resumed_from_}};
 }
@@ -422,28 +486,23 @@ Status ReceiveResume(ps::Node& node, RankState* state) {
   state->offsets = std::move(part.offsets);
   state->resume_done = r.done;
   state->resume_pairs = r.pairs;
-  if (!r.slice.empty()) {
-    Slice s;
-    ECPS_RETURN_IF_ERROR(Decode(r.slice, "resume: neighbour slice", &s));
-    state->resume_begin = s.begin;
-    state->resume_end = s.end;
-    state->resume_rows = std::move(s.rows);
-    state->resume_content = std::move(s.content);
-  }
+  state->resume_slice = std::move(r.slice);
   return Status::Ok();
 }
 
 Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Deadline deadline) {
-  const std::uint32_t b = state->resume_begin, e = state->resume_end;
-  const std::size_t want = static_cast<std::size_t>(e - b) * 2 * k;
-  if (state->resume_rows.size() != want ||
-      (!state->resume_content.empty() && state->resume_content.size() != want)) {
-    return DataError("resume: a saved neighbour slice does not fit its rows");
-  }
-  if (b == e) return Status::Ok();
-  ECPS_RETURN_IF_ERROR(MoveRows(kv, kNeighbors, b, e, k, false, &state->resume_rows, deadline));
-  if (state->resume_content.empty()) return Status::Ok();
-  return MoveRows(kv, kContent, b, e, k, false, &state->resume_content, deadline);
+  if (state->resume_slice.empty()) return Status::Ok();
+  Slice s;
+  ECPS_RETURN_IF_ERROR(Decode(state->resume_slice, "resume: neighbour slice", &s));
+  state->resume_slice.clear();
+  if (s.begin > s.end) return DataError("resume: a saved neighbour slice has no rows");
+  const std::size_t rows = s.end - s.begin;
+  if (rows == 0) return Status::Ok();
+  ECPS_ASSIGN_OR_RETURN(std::vector<double> dense, Expand(s.rows, rows, k));
+  ECPS_RETURN_IF_ERROR(MoveRows(kv, kNeighbors, s.begin, s.end, k, false, &dense, deadline));
+  if (s.content.counts.empty()) return Status::Ok();
+  ECPS_ASSIGN_OR_RETURN(dense, Expand(s.content, rows, k));
+  return MoveRows(kv, kContent, s.begin, s.end, k, false, &dense, deadline);
 }
 
 Status ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k, bool content,
@@ -459,11 +518,14 @@ Status ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k, 
     ECPS_RETURN_IF_ERROR(ps::DecodeControl(m->control, &r));
     if (r.go_on) return Status::Ok();
     Slice s{r.clock, r.begin, r.end, {}, {}};
+    std::vector<double> dense;
     ECPS_RETURN_IF_ERROR(
-        MoveRows(kv, kNeighbors, r.begin, r.end, k, true, &s.rows, node.DefaultDeadline()));
+        MoveRows(kv, kNeighbors, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
+    s.rows = Compact(dense, k);
     if (content) {
       ECPS_RETURN_IF_ERROR(
-          MoveRows(kv, kContent, r.begin, r.end, k, true, &s.content, node.DefaultDeadline()));
+          MoveRows(kv, kContent, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
+      s.content = Compact(dense, k);
     }
     ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicCheckpointPart,
                                           ps::EncodeControl(s)));

@@ -27,6 +27,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "models/cf/train_state.h"
@@ -48,6 +49,9 @@ nlohmann::json CheckpointConfig(const CfOptions& options);
 class CfCheckpoints {
  public:
   explicit CfCheckpoints(const CfOptions& options) : options_(options) {}
+  ~CfCheckpoints();
+  CfCheckpoints(const CfCheckpoints&) = delete;
+  CfCheckpoints& operator=(const CfCheckpoints&) = delete;
   /// The scheduler's CfCheckpoints of `state`, made (locking --checkpoint-dir
   /// against a second run) on first use; null when the run neither writes nor
   /// resumes.
@@ -74,12 +78,17 @@ class CfCheckpoints {
   Status AfterTask(ps::Node& node, int worker, std::uint64_t pairs, bool last, std::uint32_t n);
   /// After the last task: lets the workers go on to the recommendations.
   Status EndSimilarity(ps::Node& node);
+  /// Waits for the checkpoint being written (each is written on a thread of its own, beside
+  /// the training); its failure, if any. Before the outputs, and before Json().
+  Status Finish();
 
-  /// metrics.json's "checkpoints": written, seconds (spent writing),
+  /// metrics.json's "checkpoints": written, seconds (spent writing, beside the training),
+  /// wait_s (the scheduler's wait for the workers' slices and for the previous checkpoint),
   /// last_bytes, resumed_from.
   nlohmann::json Json() const;
 
  private:
+  /// Collects the workers' slices (clock > 1) and starts writing the checkpoint of `clock`.
   Status Write(ps::Node& node, std::uint64_t clock, std::uint32_t n);
 
   const CfOptions& options_;
@@ -89,8 +98,10 @@ class CfCheckpoints {
   std::vector<std::uint32_t> done_;        // tasks done per worker
   std::vector<std::uint64_t> pairs_;       // their candidate pairs
   ps::Stopwatch since_last_;
+  std::thread writer_;
+  Status writer_status_;  // of the last checkpoint written
   int written_ = 0;
-  double seconds_ = 0;
+  double seconds_ = 0, wait_s_ = 0;
   std::uint64_t last_bytes_ = 0;
   std::string resumed_from_;
 };

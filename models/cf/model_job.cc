@@ -395,6 +395,7 @@ Status ModelJob::FinishScheduler(sched::JobContext& ctx) {
     ECPS_ASSIGN_OR_RETURN(
         content, ReceiveLists(ctx.node, kTopicServerContent, state_->n_items, settings_.sim.k));
   }
+  if (state_->checkpoints) ECPS_RETURN_IF_ERROR(state_->checkpoints->Finish());
   return WriteOutputs(ctx, {options_, settings_, *state_, reports_, lists, content});
 }
 

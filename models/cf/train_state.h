@@ -115,11 +115,10 @@ struct RankState {
   /// Checkpoints (checkpoint.h); null without --checkpoint-dir or --resume.
   std::shared_ptr<CfCheckpoints> checkpoints;
   // Workers of a resumed run: their block tasks done, those tasks' candidate pairs, and their
-  // saved slice [resume_begin, resume_end) of cf.neighbors (and cf.content).
+  // saved slice of cf.neighbors and cf.content (encoded; empty when none).
   std::uint32_t resume_done = 0;
   std::uint64_t resume_pairs = 0;
-  std::uint32_t resume_begin = 0, resume_end = 0;
-  std::vector<double> resume_rows, resume_content;
+  std::string resume_slice;
 
   std::uint32_t n_entities(bool item_based) const { return item_based ? n_items : n_users; }
   std::uint32_t n_contexts(bool item_based) const { return item_based ? n_users : n_items; }
