@@ -123,8 +123,7 @@ Result<std::vector<double>> Expand(const CompactRows& c, std::size_t rows, std::
   return dense;
 }
 
-/// Scheduler -> worker (kTopicCheckpoint): pull rows [begin, end) for `clock`,
-/// or go on.
+/// Scheduler -> worker (kTopicCheckpoint): pull rows [begin, end) for `clock`, or go on.
 struct Request {
   std::uint64_t clock = 0;
   std::uint32_t begin = 0, end = 0;
@@ -183,7 +182,6 @@ std::uint64_t FileBytes(const std::string& path) {
   return ec ? 0 : n;
 }
 
-// Rows [begin, end) of a neighbour table (2k doubles each), in chunks.
 // Rows [begin, end) of a neighbour table (2k doubles each) pulled into `*rows` (`pull`) or
 // pushed from it, in chunks of about kChunk values.
 Status MoveRows(ps::KVClient& kv, ps::TableId table, std::uint32_t begin, std::uint32_t end,

@@ -39,52 +39,49 @@
 
 namespace ecps::models::cf {
 
-/// The options a resumed run must share with the checkpoint's run (command-line names, and
-/// the sizes of the input files): everything that changes the model or its outputs; not
-/// --out, the cluster's shape, --threads, --quiet or the checkpoint options.
+/// The options a resumed run must share with the checkpoint's run (command-line names, and the
+/// sizes of the input files): everything that changes the model or its outputs; not --out, the
+/// cluster's shape, --threads, --quiet or the checkpoint options.
 nlohmann::json CheckpointConfig(const CfOptions& options);
 
-/// The scheduler's side of checkpoints through one run (both jobs); held by the
-/// scheduler's RankState.
+/// The scheduler's side of checkpoints through one run (both jobs); held by the scheduler's
+/// RankState.
 class CfCheckpoints {
  public:
   explicit CfCheckpoints(const CfOptions& options) : options_(options) {}
   ~CfCheckpoints();
   CfCheckpoints(const CfCheckpoints&) = delete;
   CfCheckpoints& operator=(const CfCheckpoints&) = delete;
-  /// The scheduler's CfCheckpoints of `state`, made (locking --checkpoint-dir
-  /// against a second run) on first use; null when the run neither writes nor
-  /// resumes.
+  /// The scheduler's CfCheckpoints of `state`, made (locking --checkpoint-dir against a second run)
+  /// on first use; null when the run neither writes nor resumes.
   static Result<CfCheckpoints*> Of(const CfOptions& options, RankState* state);
 
-  /// Whether a checkpoint is written after `clock`; `stage_end`: ingest or the
-  /// last block task ended with it.
+  /// Whether a checkpoint is written after `clock`; `stage_end`: ingest or the last block task
+  /// ended with it. The one place that decides (a "checkpoint now" request belongs here).
   bool Due(std::uint64_t clock, bool stage_end) const;
 
-  /// End of ingest: receives every worker's part (SendIngestPart) and writes
-  /// clock 1.
+  /// End of ingest: receives every worker's part (SendIngestPart) and writes clock 1.
   Status AfterIngest(ps::Node& node, const RankState& state);
-  /// Resume: loads the newest valid checkpoint, checks it against the options
-  /// and the cluster (InvalidArgument naming the difference), restores the
-  /// scheduler's `state` and sends each worker its part (ReceiveResume).
+  /// Resume: loads the newest valid checkpoint, checks it against the options and the cluster
+  /// (InvalidArgument naming the difference), restores the scheduler's `state` and sends each
+  /// worker its part (ReceiveResume).
   Status Resume(ps::Node& node, RankState* state);
 
-  /// Tasks done per worker (the resumed ones at the start) and the candidate
-  /// pairs so far.
+  /// Tasks done per worker (the resumed ones at the start) and the candidate pairs so far.
   std::uint64_t tasks_done() const;
   std::uint64_t pairs() const;
-  /// Similarity: worker `worker` merged a task of `pairs` candidate pairs;
-  /// writes the checkpoint when due (`last`: every task is done). `n` entities.
+  /// Similarity: worker `worker` merged a task of `pairs` candidate pairs; writes the checkpoint
+  /// when due (`last`: every task is done). `n` entities.
   Status AfterTask(ps::Node& node, int worker, std::uint64_t pairs, bool last, std::uint32_t n);
   /// After the last task: lets the workers go on to the recommendations.
   Status EndSimilarity(ps::Node& node);
-  /// Waits for the checkpoint being written (each is written on a thread of its own, beside
-  /// the training); its failure, if any. Before the outputs, and before Json().
+  /// Waits for the checkpoint being written (each is written on a thread of its own, beside the
+  /// training); its failure, if any. Before the outputs, and before Json().
   Status Finish();
 
-  /// metrics.json's "checkpoints": written, seconds (spent writing, beside the training),
-  /// wait_s (the scheduler's wait for the workers' slices and for the previous checkpoint),
-  /// last_bytes, resumed_from.
+  /// metrics.json's "checkpoints": written, seconds (spent writing, beside the training), wait_s
+  /// (the scheduler's wait for the workers' slices and for the previous checkpoint), last_bytes,
+  /// resumed_from.
   nlohmann::json Json() const;
 
  private:
@@ -106,9 +103,8 @@ class CfCheckpoints {
   std::string resumed_from_;
 };
 
-/// The first job of a resumed run, in place of ingest (cf_job.h): the scheduler
-/// loads the checkpoint (CfCheckpoints::Resume), workers receive their parts,
-/// servers the sizes.
+/// The first job of a resumed run, in place of ingest (cf_job.h): the scheduler loads the
+/// checkpoint (CfCheckpoints::Resume), workers receive their parts, servers the sizes.
 class ResumeJob final : public sched::Job {
  public:
   ResumeJob(const CfOptions& options, std::shared_ptr<RankState> state)
@@ -128,15 +124,13 @@ class ResumeJob final : public sched::Job {
 
 /// Worker, end of ingest with --checkpoint-dir: its part to the scheduler.
 Status SendIngestPart(ps::Node& node, const RankState& state);
-/// Worker of a resumed run: its part, the shared ingest results, its tasks done
-/// and its slice of the neighbour tables, into `state`.
+/// Worker of a resumed run: its part, the shared ingest results, its tasks done and its slice of
+/// the neighbour tables, into `state`.
 Status ReceiveResume(ps::Node& node, RankState* state);
-/// Worker of a resumed run: pushes its saved slice of cf.neighbors (and
-/// cf.content).
+/// Worker of a resumed run: pushes its saved slice of cf.neighbors (and cf.content).
 Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Deadline deadline);
-/// Worker with --checkpoint-dir, between tasks: serves the scheduler's requests
-/// for its slice; `to_the_end`: after its last task, waits until the scheduler
-/// lets it go on.
+/// Worker with --checkpoint-dir, between tasks: serves the scheduler's requests for its slice;
+/// `to_the_end`: after its last task, waits until the scheduler lets it go on.
 Status ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k, bool content,
                                bool to_the_end);
 
