@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "launch/checkpoint_options.h"
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/privacy_options.h"
@@ -133,10 +134,13 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                       "model.ecps, recommendations.csv and neighbors.csv are written sealed "
                       "(metrics.json and logs stay plain); recommend/similar --encrypt-key open "
                       "the model");
+  AddCheckpointOptions(*sub, o->cf.checkpoint, "similarity block task");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
-  sub->callback([o, sel = tree.selected] {
-    *sel = [o]() -> Status {
+  sub->callback([o, sub, sel = tree.selected] {
+    const Status checkpoint = ResolveCheckpointOptions(*sub, o->cf.checkpoint);
+    *sel = [o, checkpoint]() -> Status {
+      ECPS_RETURN_IF_ERROR(checkpoint);
       o->cf.quiet = o->cluster.quiet;
       ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
       ECPS_ASSIGN_OR_RETURN(o->cf.encrypt, LoadEncryptKey(o->encrypt_key));

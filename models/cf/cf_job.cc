@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "models/cf/checkpoint.h"
 #include "models/cf/ingest_job.h"
 #include "models/cf/model_job.h"
 #include "models/cf/train_state.h"
@@ -116,7 +117,12 @@ Status CfOptions::Validate() const {
   if (!(recency_decay > 0 && recency_decay <= 1)) {
     return InvalidArgument(fmt::format("--recency-decay must be in (0, 1], got {}", recency_decay));
   }
-  return Status::Ok();
+  if (encrypt != nullptr && (checkpoint.writes() || checkpoint.resume)) {
+    return InvalidArgument(
+        "--checkpoint-dir/--resume: not with --encrypt-key (checkpoints hold the interactions "
+        "unsealed)");
+  }
+  return checkpoint.Validate(out);
 }
 
 nlohmann::json CfOptions::ToJson() const {
@@ -160,9 +166,10 @@ Status TrainCf(const CfOptions& given, const ClusterRunner& run) {
   ECPS_ASSIGN_OR_RETURN(const Settings settings, ResolveSettings(&options));
   RankStates states;
   const ps::Stopwatch training_time;
-  ECPS_RETURN_IF_ERROR(run([&](ps::Rank rank) {
+  ECPS_RETURN_IF_ERROR(run([&](ps::Rank rank) -> std::shared_ptr<sched::Job> {
     auto state = states.Get(rank);
     state->since_start = training_time;
+    if (options.checkpoint.resume) return std::make_shared<ResumeJob>(options, state);
     return std::make_shared<IngestJob>(options, settings, state);
   }));
   states.ForEach([&](RankState& state) { state.ingest_s = training_time.Seconds(); });

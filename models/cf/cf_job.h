@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/cf/choices.h"
+#include "models/common/checkpoint.h"
 #include "privacy/pseudonym.h"
 #include "privacy/sealed.h"
 #include "ps/status.h"
@@ -116,6 +117,9 @@ struct CfOptions {
   /// --encrypt-key: model.ecps, recommendations.csv and neighbors.csv (and
   /// content_neighbors.csv) are sealed (privacy/sealed.h); null = plain.
   std::shared_ptr<const privacy::EncryptionKey> encrypt;
+  /// --checkpoint-dir, --checkpoint-every (block tasks), --checkpoint-keep, --resume
+  /// (checkpoint.h).
+  CheckpointOptions checkpoint;
 
   bool item_based() const { return kind == CfKind::kItemCf; }
   /// "itemcf" or "usercf".

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "models/cf/checkpoint.h"
 #include "models/cf/ids.h"
 #include "models/cf/messages.h"
 #include "models/cf/model.h"
@@ -539,27 +540,33 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   state_->features = std::move(layout.features);
   state_->entities = std::move(counts.entities);
   state_->offsets = std::move(layout.offsets);
-  return Status::Ok();
+  return options_.checkpoint.writes() ? SendIngestPart(node, *state_) : Status::Ok();
 }
 
-Status IngestJob::FinishScheduler(sched::JobContext& ctx) {
-  Sizes sizes{state_->n_users, state_->n_items, state_->nnz};
+Status SendSizes(sched::JobContext& ctx, const RankState& state) {
+  Sizes sizes{state.n_users, state.n_items, state.nnz};
   return ps::Broadcast(ctx.node, kTopicSizes, ps::ServerRanks(ctx.node.roles()), &sizes,
                        ctx.node.DefaultDeadline());
 }
 
-Status IngestJob::FinishServer(sched::JobContext& ctx) {
+Status ReceiveSizes(sched::JobContext& ctx, RankState* state) {
   Sizes sizes;
   ECPS_RETURN_IF_ERROR(ps::Broadcast(ctx.node, kTopicSizes, ps::ServerRanks(ctx.node.roles()),
                                      &sizes, ctx.node.DefaultDeadline()));
-  state_->n_users = sizes.n_users;
-  state_->n_items = sizes.n_items;
-  state_->nnz = sizes.nnz;
+  state->n_users = sizes.n_users;
+  state->n_items = sizes.n_items;
+  state->nnz = sizes.nnz;
   return Status::Ok();
 }
 
+Status IngestJob::FinishScheduler(sched::JobContext& ctx) { return SendSizes(ctx, *state_); }
+
+Status IngestJob::FinishServer(sched::JobContext& ctx) { return ReceiveSizes(ctx, state_.get()); }
+
 Status IngestJob::RunScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
+  ECPS_ASSIGN_OR_RETURN(CfCheckpoints* const checkpoints,
+                        CfCheckpoints::Of(options_, state_.get()));
   ECPS_ASSIGN_OR_RETURN(const FileSummary file, AssignIds(node, options_.train, state_.get()));
   ECPS_ASSIGN_OR_RETURN(const CountReport total, LayOutMatrix(node, options_, state_.get()));
   state_->data = {{"file", options_.train},
@@ -588,6 +595,7 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
       "{}: {} rows ({}), {} users, {} items, {} training interactions, {} users to evaluate",
       options_.train, file.rows, settings_.format.Describe(), state_->n_users, state_->n_items,
       state_->nnz, total.evaluated_users);
+  if (checkpoints != nullptr) ECPS_RETURN_IF_ERROR(checkpoints->AfterIngest(node, *state_));
   return CheckNeighborMemory(node, options_, settings_, *state_, node.roles().num_workers());
 }
 

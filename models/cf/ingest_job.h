@@ -33,4 +33,9 @@ class IngestJob final : public sched::Job {
   std::shared_ptr<RankState> state_;
 };
 
+/// Scheduler, at the end of a job that sets the sizes: tells the servers the table sizes of
+/// the model job; servers: learn them into `state`.
+Status SendSizes(sched::JobContext& ctx, const RankState& state);
+Status ReceiveSizes(sched::JobContext& ctx, RankState* state);
+
 }  // namespace ecps::models::cf

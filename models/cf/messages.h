@@ -30,6 +30,11 @@ constexpr std::uint32_t kTopicReport = 1306;         // EncodeWorkerReport
 constexpr std::uint32_t kTopicServerRows = 1307;     // a server's cf.neighbors rows
 constexpr std::uint32_t kTopicSizes = 1308;          // Sizes, scheduler -> servers
 constexpr std::uint32_t kTopicServerContent = 1309;  // a server's cf.content rows
+// Checkpoints (checkpoint.h).
+constexpr std::uint32_t kTopicIngestPart = 1310;      // a worker's part after ingest
+constexpr std::uint32_t kTopicCheckpoint = 1311;      // scheduler -> worker: pull a slice / go on
+constexpr std::uint32_t kTopicCheckpointPart = 1312;  // the slice, worker -> scheduler
+constexpr std::uint32_t kTopicResume = 1313;          // scheduler -> worker: its saved parts
 
 constexpr ps::TableId kMatrix = 1;
 constexpr ps::TableId kNeighbors = 2;

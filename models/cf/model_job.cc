@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "models/cf/checkpoint.h"
 #include "models/cf/outputs.h"
 #include "models/cf/pack.h"
 #include "models/cf/recommend.h"
@@ -69,8 +70,9 @@ Status ModelJob::SetupServer(ps::KVServer& server) {
   } else {
     ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[0], std::make_unique<ps::AssignRule<double>>()));
   }
-  auto neighbor_rule = std::make_unique<TopKMergeRule>();
-  auto content_rule = std::make_unique<TopKMergeRule>();
+  // A resumed run pushes again the blocks that its checkpoint's slices may hold in part.
+  auto neighbor_rule = std::make_unique<TopKMergeRule>(options_.checkpoint.resume);
+  auto content_rule = std::make_unique<TopKMergeRule>(options_.checkpoint.resume);
   neighbor_rule_ = neighbor_rule.get();
   content_rule_ = content_rule.get();
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[1], std::move(neighbor_rule)));
@@ -259,10 +261,13 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
   const bool matrix_float = MatrixIsFloat(options_, *state_);
   // Keep the blocks of the current task; tasks come sorted by row block.
   std::map<std::uint32_t, std::shared_ptr<EntityBlock>> cache;
-  std::uint64_t pairs = 0;
+  std::uint64_t pairs = state_->resume_pairs;
   const std::size_t width = 2 * settings_.sim.k;
   std::vector<double> out_r, out_c;
-  for (const auto& task : ctx.plan.block_tasks[static_cast<std::size_t>(node.index())]) {
+  const bool checkpoints = options_.checkpoint.writes();
+  const auto& tasks = ctx.plan.block_tasks[static_cast<std::size_t>(node.index())];
+  for (std::size_t t = state_->resume_done; t < tasks.size(); ++t) {
+    const auto& task = tasks[t];
     bool evicted = false;
     for (auto it = cache.begin(); it != cache.end();) {
       const bool keep = it->first == task.row_block || it->first == task.col_block;
@@ -296,6 +301,14 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
                      task.row_block, task.col_block, load_s, compute_time.Seconds(), task_pairs);
     ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicProgress,
                                           ps::EncodeControl(task_pairs)));
+    if (checkpoints) {
+      ECPS_RETURN_IF_ERROR(
+          ServeCheckpointRequests(node, kv, settings_.sim.k, HasContent(options_), false));
+    }
+  }
+  if (checkpoints) {
+    ECPS_RETURN_IF_ERROR(
+        ServeCheckpointRequests(node, kv, settings_.sim.k, HasContent(options_), true));
   }
   return pairs;
 }
@@ -311,6 +324,9 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
   node.log().debug("pushed {} matrix entries in {:.3f} s", state_->own.train_item.size(),
                    similarity_time.Seconds());
   if (adjusted) ECPS_RETURN_IF_ERROR(PushContextStats(kv, deadline()));
+  if (options_.checkpoint.resume) {
+    ECPS_RETURN_IF_ERROR(PushSavedRows(kv, state_.get(), settings_.sim.k, deadline()));
+  }
   ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
   std::vector<double> context_mean;
   if (adjusted) {
@@ -330,14 +346,15 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
 
 Status ModelJob::RunScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
+  CfCheckpoints* const checkpoints = state_->checkpoints.get();
   std::uint64_t total = 0;
   for (const auto& t : ctx.plan.block_tasks) total += t.size();
   sched::ProgressOptions po;
   po.quiet = options_.quiet;
   sched::Progress progress(node.log(), fmt::format("{} similarity blocks", options_.kind_name()),
                            total, po);
-  std::uint64_t pairs = 0;
-  for (std::uint64_t done = 0; done < total;) {
+  std::uint64_t pairs = checkpoints ? checkpoints->pairs() : 0;
+  for (std::uint64_t done = checkpoints ? checkpoints->tasks_done() : 0; done < total;) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m,
                           node.RecvControl(kTopicProgress, -1, node.DefaultDeadline()));
     std::uint64_t p = 0;
@@ -345,8 +362,13 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
     pairs += p;
     ++done;
     progress.Update(done, fmt::format("{} candidate pairs", pairs));
+    if (checkpoints) {
+      ECPS_RETURN_IF_ERROR(checkpoints->AfterTask(node, node.roles().IndexOf(m.head.sender), p,
+                                                  done == total, n_entities()));
+    }
   }
   progress.Finish(fmt::format("{} candidate pairs", pairs));
+  if (checkpoints) ECPS_RETURN_IF_ERROR(checkpoints->EndSimilarity(node));
   for (int w = 0; w < node.roles().num_workers(); ++w) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicReport, node.roles().WorkerRank(w),
                                                           node.DefaultDeadline()));
@@ -373,6 +395,7 @@ Status ModelJob::FinishScheduler(sched::JobContext& ctx) {
     ECPS_ASSIGN_OR_RETURN(
         content, ReceiveLists(ctx.node, kTopicServerContent, state_->n_items, settings_.sim.k));
   }
+  if (state_->checkpoints) ECPS_RETURN_IF_ERROR(state_->checkpoints->Finish());
   return WriteOutputs(ctx, {options_, settings_, *state_, reports_, lists, content});
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "models/cf/checkpoint.h"
 #include "models/cf/pack.h"
 #include "models/cf/topk.h"
 #include "models/common/csv_field.h"
@@ -327,6 +328,7 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
                   {"recommend_s", total.recommend_s},
                   {"write_s", write_time.Seconds()},
                   {"total_s", in.state.since_start.Seconds()}};
+  if (in.state.checkpoints) j["checkpoints"] = in.state.checkpoints->Json();
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(path("metrics.json"), j));
   ECPS_RETURN_IF_ERROR(WriteMetricLines(path("metrics.jsonl"), in, j));
   LogSummary(ctx.node, in, total, j);

@@ -47,11 +47,19 @@ void TopKMergeRule::Apply(const ps::RowSpan<double>& rows, const double* pushed)
     if (p[0] < 0) return;  // nothing pushed for this row
     const std::size_t ns = ps::CountLeading(stored, k, 2, valid);
     const std::size_t np = ps::CountLeading(p, k, 2, valid);
-    const std::size_t n = ns + np;
-    merged_.resize(2 * n);
+    const std::size_t merged = ns + np;
+    merged_.resize(2 * merged);
     ps::MergeBestFirst(stored, ns, p, np, 2, better, merged_.data());
-    for (std::size_t i = 1; i < n; ++i) {
-      if (merged_[2 * i] != merged_[2 * i - 2]) continue;
+    std::size_t n = 0;  // entries kept: a twin (same id, so next to it) of the same score goes
+    for (std::size_t i = 0; i < merged; ++i) {
+      const bool twin = n > 0 && merged_[2 * i] == merged_[2 * n - 2];
+      if (!twin) {
+        merged_[2 * n] = merged_[2 * i];
+        merged_[2 * n + 1] = merged_[2 * i + 1];
+        ++n;
+        continue;
+      }
+      if (repeats_ && merged_[2 * i + 1] == merged_[2 * n - 1]) continue;
       if (status_.ok()) {
         const auto key = rows.base + static_cast<ps::Key>((stored - rows.values) / rows.width);
         const auto id = static_cast<std::uint32_t>(merged_[2 * i]);

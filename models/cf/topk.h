@@ -45,8 +45,11 @@ std::size_t DecodeRow(const double* row, std::size_t k, std::vector<Neighbor>* o
 /// pair of entities is scored in exactly one block), and a pair's score depends on the pair
 /// only. A repeated id would then meet its twin as a neighbour in the merge: the rule leaves
 /// that row as it was and keeps the violation in status(), which the job returns.
+/// With `repeats` (a run resumed from a checkpoint, which pushes some blocks again), a twin
+/// of the same score is taken once; one of another score is still a violation.
 class TopKMergeRule final : public ps::Rule<double> {
  public:
+  explicit TopKMergeRule(bool repeats = false) : repeats_(repeats) {}
   std::string name() const override { return "topk-merge"; }
   double InitialValue() const override { return -1.0; }  // id -1: empty
   void Apply(const ps::RowSpan<double>& rows, const double* pushed) override;
@@ -54,6 +57,7 @@ class TopKMergeRule final : public ps::Rule<double> {
   const Status& status() const { return status_; }
 
  private:
+  bool repeats_;
   std::vector<double> merged_;
   Status status_;
 };

@@ -80,7 +80,14 @@ struct OwnUsers {
   std::span<const std::uint32_t> Dropped(std::size_t p) const {
     return {dropped_item.data() + dropped_ptr[p], dropped_ptr[p + 1] - dropped_ptr[p]};
   }
+  template <class A>
+  void serialize(A& ar) {
+    ar(users, train_ptr, train_item, train_val, train_age, target_ptr, target_item, dropped_ptr,
+       dropped_item);
+  }
 };
+
+class CfCheckpoints;
 
 /// One rank's state: written by the ingest job, read by the model job.
 struct RankState {
@@ -105,6 +112,13 @@ struct RankState {
   std::vector<std::string> user_ids, item_ids;
   /// metrics.json's "data" section.
   nlohmann::json data;
+  /// Checkpoints (checkpoint.h); null without --checkpoint-dir or --resume.
+  std::shared_ptr<CfCheckpoints> checkpoints;
+  // Workers of a resumed run: their block tasks done, those tasks' candidate pairs, and their
+  // saved slice of cf.neighbors and cf.content (encoded; empty when none).
+  std::uint32_t resume_done = 0;
+  std::uint64_t resume_pairs = 0;
+  std::string resume_slice;
 
   std::uint32_t n_entities(bool item_based) const { return item_based ? n_items : n_users; }
   std::uint32_t n_contexts(bool item_based) const { return item_based ? n_users : n_items; }

@@ -210,6 +210,27 @@ TEST(TopK, MergeRuleRefusesAnIdPushedTwice) {
   EXPECT_EQ(stored, first);  // the row is left as it was
 }
 
+TEST(TopK, MergeRuleOfAResumedRunTakesARepeatOnceButNotAnotherScore) {
+  const std::size_t k = 3;
+  std::vector<double> stored(2 * k, -1.0), first(2 * k), again(2 * k), other(2 * k);
+  EncodeRow(std::vector<Neighbor>{{4, 0.9}, {2, 0.5}}, k, first.data());
+  EncodeRow(std::vector<Neighbor>{{7, 0.7}, {2, 0.5}, {1, 0.1}}, k, again.data());
+  EncodeRow(std::vector<Neighbor>{{4, 0.8}}, k, other.data());
+  TopKMergeRule rule(/*repeats=*/true);
+  const ps::RowSpan<double> rows{stored.data(), nullptr, 2 * k, 0, 12, nullptr, 12, 1};
+  rule.Apply(rows, first.data());
+  rule.Apply(rows, again.data());
+  rule.Apply(rows, first.data());
+  ASSERT_TRUE(rule.status().ok()) << rule.status().message();
+  std::vector<Neighbor> got;
+  DecodeRow(stored.data(), k, &got);
+  EXPECT_EQ(got, (std::vector<Neighbor>{{4, 0.9}, {7, 0.7}, {2, 0.5}}));
+  const std::vector<double> before = stored;
+  rule.Apply(rows, other.data());  // id 4 again, with another score: a real violation
+  EXPECT_EQ(rule.status().message(), "id 4 pushed twice for key 12");
+  EXPECT_EQ(stored, before);
+}
+
 // ---- Metrics -------------------------------------------------------------------------------
 
 TEST(Metrics, FullRankingByHand) {

@@ -1,0 +1,533 @@
+#include "models/cf/checkpoint.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cereal/archives/binary.hpp>
+#include <filesystem>
+#include <numeric>
+#include <sstream>
+#include <thread>
+
+#include "models/cf/ingest_job.h"
+#include "models/cf/messages.h"
+#include "models/cf/topk.h"
+#include "models/common/checkpoint.h"
+#include "ps/bounded_archive.h"
+#include "util/files.h"
+
+namespace ecps::models::cf {
+namespace {
+
+constexpr std::uint32_t kPartVersion = 1;
+constexpr const char* kSchedulerPart = "scheduler.bin";
+constexpr const char* kIngestPart = "ingest.bin";
+constexpr const char* kSchedulerKind = "cf-ckpt-s";
+constexpr const char* kIngestKind = "cf-ckpt-i";
+constexpr const char* kWorkerKind = "cf-ckpt-w";
+constexpr const char* kSliceKind = "cf-ckpt-n";
+
+std::string WorkerPartName(std::size_t i) { return fmt::format("worker-{}.bin", i); }
+std::string SlicePartName(std::size_t j) { return fmt::format("neighbors-{}.bin", j); }
+
+/// worker-<i>.bin.
+struct WorkerPart {
+  OwnUsers own;
+  std::vector<std::uint32_t> entities;
+  std::vector<std::uint64_t> offsets;
+  template <class A>
+  void serialize(A& ar) {
+    ar(own, entities, offsets);
+  }
+};
+
+/// ingest.bin.
+struct IngestPart {
+  std::uint32_t n_users = 0, n_items = 0;
+  std::uint64_t nnz = 0;
+  std::vector<std::uint64_t> ptr;
+  std::vector<std::uint32_t> item_count;
+  ItemFeatures features;
+  std::vector<std::string> user_ids, item_ids;
+  std::string data;  // JSON text
+  template <class A>
+  void serialize(A& ar) {
+    ar(n_users, n_items, nnz, ptr, item_count, features, user_ids, item_ids, data);
+  }
+};
+
+/// scheduler.bin.
+struct SchedulerPart {
+  std::uint64_t clock = 0;
+  std::string config;  // CheckpointConfig as JSON text
+  std::vector<std::uint32_t> done;
+  std::vector<std::uint64_t> pairs;
+  template <class A>
+  void serialize(A& ar) {
+    ar(clock, config, done, pairs);
+  }
+};
+
+/// Rows of a neighbour table without their empty slots: each row's count, then the ids and
+/// scores of all rows.
+struct CompactRows {
+  std::vector<std::uint32_t> counts, ids;
+  std::vector<double> scores;
+  template <class A>
+  void serialize(A& ar) {
+    ar(counts, ids, scores);
+  }
+};
+
+/// neighbors-<j>.bin, and a worker's answer to a request: rows [begin, end).
+struct Slice {
+  std::uint64_t clock = 0;
+  std::uint32_t begin = 0, end = 0;
+  CompactRows rows, content;  // content: empty without item attributes
+  template <class A>
+  void serialize(A& ar) {
+    ar(clock, begin, end, rows, content);
+  }
+};
+
+CompactRows Compact(const std::vector<double>& dense, std::size_t k) {
+  CompactRows c;
+  std::vector<Neighbor> row;
+  for (std::size_t at = 0; at < dense.size(); at += 2 * k) {
+    row.clear();
+    c.counts.push_back(static_cast<std::uint32_t>(DecodeRow(dense.data() + at, k, &row)));
+    for (const Neighbor& n : row) {
+      c.ids.push_back(n.id);
+      c.scores.push_back(n.score);
+    }
+  }
+  return c;
+}
+
+// `rows` rows of 2k doubles; DataError when `c` does not hold that many rows of k at most.
+Result<std::vector<double>> Expand(const CompactRows& c, std::size_t rows, std::size_t k) {
+  if (c.counts.size() != rows || c.ids.size() != c.scores.size()) {
+    return DataError("resume: a saved neighbour slice does not fit its rows");
+  }
+  std::vector<double> dense(rows * 2 * k);
+  std::vector<Neighbor> row;
+  std::size_t at = 0;
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (c.counts[r] > k || at + c.counts[r] > c.ids.size()) {
+      return DataError("resume: a saved neighbour slice does not fit its rows");
+    }
+    row.clear();
+    for (std::uint32_t i = 0; i < c.counts[r]; ++i, ++at) row.push_back({c.ids[at], c.scores[at]});
+    EncodeRow(row, k, dense.data() + r * 2 * k);
+  }
+  return dense;
+}
+
+/// Scheduler -> worker (kTopicCheckpoint): pull rows [begin, end) for `clock`, or go on.
+struct Request {
+  std::uint64_t clock = 0;
+  std::uint32_t begin = 0, end = 0;
+  bool go_on = false;
+  template <class A>
+  void serialize(A& ar) {
+    ar(clock, begin, end, go_on);
+  }
+};
+
+/// Scheduler -> worker of a resumed run: the encoded parts it needs.
+struct Resumed {
+  std::string ingest, worker, slice;  // slice empty at clock 1
+  std::uint32_t done = 0;
+  std::uint64_t pairs = 0;
+  template <class A>
+  void serialize(A& ar) {
+    ar(ingest, worker, slice, done, pairs);
+  }
+};
+
+template <class T>
+std::string Encode(const T& value) {
+  std::ostringstream os;
+  {
+    cereal::BinaryOutputArchive ar(os);
+    ar(value);
+  }
+  return os.str();
+}
+
+template <class T>
+Status Decode(std::string_view bytes, const std::string& what, T* value) {
+  try {
+    ps::BoundedInputArchive ar(bytes);
+    ar(*value);
+    if (ar.left() != 0) return DataError(what + ": trailing bytes");
+  } catch (const std::exception& e) {
+    return DataError(fmt::format("{}: does not decode ({})", what, e.what()));
+  }
+  return Status::Ok();
+}
+
+// The part's bytes, checked and decoded into `value` (when not null).
+template <class T>
+Result<std::string> ReadPart(const FoundCheckpoint& found, const std::string& name,
+                             const char* kind, T* value) {
+  ECPS_ASSIGN_OR_RETURN(std::string bytes, ReadCheckpointPart(found, name, kind, kPartVersion));
+  if (value != nullptr) ECPS_RETURN_IF_ERROR(Decode(bytes, found.folder + "/" + name, value));
+  return bytes;
+}
+
+std::uint64_t FileBytes(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+// Rows [begin, end) of a neighbour table (2k doubles each) pulled into `*rows` (`pull`) or
+// pushed from it, in chunks of about kChunk values.
+Status MoveRows(ps::KVClient& kv, ps::TableId table, std::uint32_t begin, std::uint32_t end,
+                std::size_t k, bool pull, std::vector<double>* rows, ps::Deadline deadline) {
+  const std::size_t width = 2 * k;
+  if (pull) rows->resize(static_cast<std::size_t>(end - begin) * width);
+  const std::uint32_t step = static_cast<std::uint32_t>(std::max<std::size_t>(1, kChunk / width));
+  for (std::uint32_t b = begin; b < end; b += std::min(step, end - b)) {
+    const std::uint32_t e = b + std::min(step, end - b);
+    std::span<double> part(rows->data() + static_cast<std::size_t>(b - begin) * width,
+                           static_cast<std::size_t>(e - b) * width);
+    const ps::Handle h = pull ? kv.PullRange<double>(table, b, e, part)
+                              : kv.PushRange<double>(table, b, e, std::span<const double>(part));
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(h, deadline), pull ? "checkpoint: pull neighbour rows"
+                                                        : "resume: push saved neighbour rows");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+nlohmann::json CheckpointConfig(const CfOptions& o) {
+  auto text = [](std::string_view spelling) { return std::string(spelling); };
+  return {{"train", o.kind_name()},
+          {"--train", o.train},
+          {"the size of --train", FileBytes(o.train)},
+          {"--header", text(SpellingOf(kHeaderModes, o.header))},
+          {"--feedback", text(SpellingOf(kFeedbacks, o.feedback))},
+          {"--skip-bad-rows", o.skip_bad_rows},
+          {"--similarity", text(SpellingOf(kMeasures, o.similarity))},
+          {"--neighbors", o.neighbors},
+          {"-n", o.top_n},
+          {"--shrinkage", o.shrinkage},
+          {"--min-support", o.min_support},
+          {"--block-size", o.block_size},
+          {"--scoring", text(SpellingOf(kScorings, o.scoring))},
+          {"--recency-decay", o.recency_decay},
+          {"--item-attributes", o.item_attributes},
+          {"the size of --item-attributes",
+           o.item_attributes.empty() ? 0 : FileBytes(o.item_attributes)},
+          {"--attribute-id-column", o.attribute_id_column},
+          {"--cold-threshold", o.cold_threshold},
+          {"--content-blend", o.content_blend},
+          {"--numeric-bands", o.numeric_bands},
+          {"--no-fill-popular", !o.fill_popular},
+          {"--split", text(SpellingOf(kSplitKinds, o.split))},
+          {"--evaluate-on", text(SpellingOf(kEvalTargets, o.evaluate_on))},
+          {"--holdout-fraction", o.holdout_fraction},
+          {"--min-user-interactions", o.min_user_interactions},
+          {"--metrics-k", o.metrics_k},
+          {"--sampled-negatives", o.sampled_negatives},
+          {"--seed", o.seed},
+          {"--no-model", !o.save_model},
+          {"--no-neighbors", !o.write_neighbors},
+          {"--pseudonymize-key", o.ids != nullptr && o.ids->pseudonymizes()},
+          {"opted-out users", o.ids != nullptr}};
+}
+
+Result<CfCheckpoints*> CfCheckpoints::Of(const CfOptions& options, RankState* state) {
+  if (!options.checkpoint.writes() && !options.checkpoint.resume) return nullptr;
+  if (!state->checkpoints) {
+    auto ck = std::make_shared<CfCheckpoints>(options);
+    if (options.checkpoint.writes()) {
+      ECPS_ASSIGN_OR_RETURN(ck->lock_, util::OutputLock::Acquire(options.checkpoint.dir));
+    }
+    state->checkpoints = std::move(ck);
+  }
+  return state->checkpoints.get();
+}
+
+bool CfCheckpoints::Due(std::uint64_t clock, bool stage_end) const {
+  const auto& c = options_.checkpoint;
+  if (!c.writes()) return false;
+  if (stage_end) return true;
+  if (c.every_seconds > 0) return since_last_.Seconds() >= c.every_seconds;
+  return clock > 1 && (clock - 1) % static_cast<std::uint64_t>(c.every) == 0;
+}
+
+std::uint64_t CfCheckpoints::tasks_done() const {
+  return std::accumulate(done_.begin(), done_.end(), std::uint64_t{0});
+}
+
+std::uint64_t CfCheckpoints::pairs() const {
+  return std::accumulate(pairs_.begin(), pairs_.end(), std::uint64_t{0});
+}
+
+Status CfCheckpoints::AfterIngest(ps::Node& node, const RankState& state) {
+  const int workers = node.roles().num_workers();
+  worker_parts_.assign(static_cast<std::size_t>(workers), {});
+  for (int w = 0; w < workers; ++w) {
+    ECPS_ASSIGN_OR_RETURN(
+        ps::Message m,
+        node.RecvControl(kTopicIngestPart, node.roles().WorkerRank(w), node.DefaultDeadline()));
+    worker_parts_[static_cast<std::size_t>(w)] = std::string(m.control.View());
+  }
+  IngestPart in{state.n_users,  state.n_items,    state.nnz,
+                state.ptr,      state.item_count, state.features,
+                state.user_ids, state.item_ids,   util::DumpJson(state.data)};
+  ingest_part_ = Encode(in);
+  done_.assign(static_cast<std::size_t>(workers), 0);
+  pairs_.assign(static_cast<std::size_t>(workers), 0);
+  return Due(1, true) ? Write(node, 1, 0) : Status::Ok();
+}
+
+Status CfCheckpoints::AfterTask(ps::Node& node, int worker, std::uint64_t pairs, bool last,
+                                std::uint32_t n) {
+  ++done_[static_cast<std::size_t>(worker)];
+  pairs_[static_cast<std::size_t>(worker)] += pairs;
+  const std::uint64_t clock = 1 + tasks_done();
+  return Due(clock, last) ? Write(node, clock, n) : Status::Ok();
+}
+
+Status CfCheckpoints::EndSimilarity(ps::Node& node) {
+  if (!options_.checkpoint.writes()) return Status::Ok();
+  for (int w = 0; w < node.roles().num_workers(); ++w) {
+    Request go{0, 0, 0, true};
+    ECPS_RETURN_IF_ERROR(
+        node.SendControl(node.roles().WorkerRank(w), kTopicCheckpoint, ps::EncodeControl(go)));
+  }
+  return Status::Ok();
+}
+
+Status CfCheckpoints::Write(ps::Node& node, std::uint64_t clock, std::uint32_t n) {
+  const ps::Stopwatch waited;
+  since_last_.Restart();
+  const auto workers = static_cast<std::size_t>(node.roles().num_workers());
+  std::vector<std::string> slices;
+  if (clock > 1) {  // every worker pulls its slice between two of its tasks
+    for (std::size_t j = 0; j < workers; ++j) {
+      Request r{clock, static_cast<std::uint32_t>(n * j / workers),
+                static_cast<std::uint32_t>(n * (j + 1) / workers), false};
+      ECPS_RETURN_IF_ERROR(node.SendControl(node.roles().WorkerRank(static_cast<int>(j)),
+                                            kTopicCheckpoint, ps::EncodeControl(r)));
+    }
+    slices.resize(workers);
+    for (std::size_t j = 0; j < workers; ++j) {
+      ECPS_ASSIGN_OR_RETURN(
+          ps::Message m,
+          node.RecvControl(kTopicCheckpointPart, node.roles().WorkerRank(static_cast<int>(j)),
+                           node.DefaultDeadline()));
+      slices[j] = std::string(m.control.View());
+    }
+  }
+  ECPS_RETURN_IF_ERROR(Finish());  // one checkpoint written at a time
+  wait_s_ += waited.Seconds();
+  const SchedulerPart mine{clock, util::DumpJson(CheckpointConfig(options_)), done_, pairs_};
+  // The parts are written beside the training; ingest_part_ and worker_parts_ do not change
+  // after ingest (or the resume).
+  writer_ = std::thread([this, clock, scheduler = Encode(mine), slices = std::move(slices)] {
+    const ps::Stopwatch took;
+    writer_status_ = [&]() -> Status {
+      CheckpointWriter w(options_.checkpoint.dir, options_.kind_name(), options_.checkpoint.keep);
+      ECPS_RETURN_IF_ERROR(w.Begin(clock));
+      ECPS_RETURN_IF_ERROR(w.AddPart(kSchedulerPart, kSchedulerKind, kPartVersion, scheduler));
+      ECPS_RETURN_IF_ERROR(w.AddPart(kIngestPart, kIngestKind, kPartVersion, ingest_part_));
+      for (std::size_t i = 0; i < worker_parts_.size(); ++i) {
+        ECPS_RETURN_IF_ERROR(
+            w.AddPart(WorkerPartName(i), kWorkerKind, kPartVersion, worker_parts_[i]));
+      }
+      for (std::size_t j = 0; j < slices.size(); ++j) {
+        ECPS_RETURN_IF_ERROR(w.AddPart(SlicePartName(j), kSliceKind, kPartVersion, slices[j]));
+      }
+      ECPS_RETURN_IF_ERROR(w.Commit());
+      last_bytes_ = w.bytes();
+      return Status::Ok();
+    }();
+    seconds_ += took.Seconds();
+    if (writer_status_.ok()) ++written_;
+  });
+  return Status::Ok();
+}
+
+Status CfCheckpoints::Finish() {
+  if (writer_.joinable()) writer_.join();
+  return writer_status_;
+}
+
+CfCheckpoints::~CfCheckpoints() {
+  if (writer_.joinable()) writer_.join();
+}
+
+Status CfCheckpoints::Resume(ps::Node& node, RankState* state) {
+  ECPS_ASSIGN_OR_RETURN(
+      const FoundCheckpoint found,
+      FindNewestCheckpoint(options_.checkpoint.ResumeFrom(), options_.kind_name(), node.log()));
+  SchedulerPart saved;
+  ECPS_RETURN_IF_ERROR(ReadPart(found, kSchedulerPart, kSchedulerKind, &saved).status());
+  nlohmann::json was;
+  try {
+    was = nlohmann::json::parse(saved.config);
+  } catch (const std::exception& e) {
+    return DataError(
+        fmt::format("{}/{}: bad options ({})", found.folder, kSchedulerPart, e.what()));
+  }
+  const nlohmann::json now = CheckpointConfig(options_);
+  for (const auto& [key, value] : now.items()) {
+    const auto it = was.find(key);
+    if (it != was.end() && *it == value) continue;
+    return InvalidArgument(
+        fmt::format("--resume: checkpoint {} was made with {} {}; this run has {} {} (a "
+                    "resumed run may "
+                    "change only --out, --servers, --threads and the checkpoint options)",
+                    found.folder, key, it == was.end() ? "nothing" : util::DumpJson(*it), key,
+                    util::DumpJson(value)));
+  }
+  const auto workers = static_cast<std::size_t>(node.roles().num_workers());
+  if (saved.done.size() != workers) {
+    return InvalidArgument(
+        fmt::format("--resume: checkpoint {} was made with --workers {}; this "
+                    "run has --workers {} (CF "
+                    "divides the users among the workers at ingest, so a "
+                    "resumed run keeps their number; "
+                    "--servers may change)",
+                    found.folder, saved.done.size(), workers));
+  }
+  if (saved.pairs.size() != workers || saved.clock != found.manifest.clock) {
+    return DataError(fmt::format("checkpoint {}: its parts do not fit together", found.folder));
+  }
+  IngestPart in;
+  ECPS_ASSIGN_OR_RETURN(ingest_part_, ReadPart(found, kIngestPart, kIngestKind, &in));
+  state->n_users = in.n_users;
+  state->n_items = in.n_items;
+  state->nnz = in.nnz;
+  state->ptr = std::move(in.ptr);
+  state->item_count = std::move(in.item_count);
+  state->features = std::move(in.features);
+  state->user_ids = std::move(in.user_ids);
+  state->item_ids = std::move(in.item_ids);
+  try {
+    state->data = nlohmann::json::parse(in.data);
+  } catch (const std::exception& e) {
+    return DataError(
+        fmt::format("{}/{}: bad data section ({})", found.folder, kIngestPart, e.what()));
+  }
+  worker_parts_.assign(workers, {});
+  for (std::size_t i = 0; i < workers; ++i) {
+    Resumed r{ingest_part_, {}, {}, saved.done[i], saved.pairs[i]};
+    ECPS_ASSIGN_OR_RETURN(r.worker,
+                          ReadPart<WorkerPart>(found, WorkerPartName(i), kWorkerKind, nullptr));
+    if (saved.clock > 1) {
+      ECPS_ASSIGN_OR_RETURN(r.slice, ReadPart<Slice>(found, SlicePartName(i), kSliceKind, nullptr));
+    }
+    ECPS_RETURN_IF_ERROR(node.SendControl(node.roles().WorkerRank(static_cast<int>(i)),
+                                          kTopicResume, ps::EncodeControl(r)));
+    worker_parts_[i] = std::move(r.worker);
+  }
+  done_ = std::move(saved.done);
+  pairs_ = std::move(saved.pairs);
+  resumed_from_ = found.folder;
+  node.log().info("{}: resuming from {} ({} of the block tasks done)", options_.kind_name(),
+                  found.folder, tasks_done());
+  return Status::Ok();
+}
+
+nlohmann::json CfCheckpoints::Json() const {
+  return {{"written", written_},
+          {"seconds", seconds_},
+          {"wait_s", wait_s_},
+          {"last_bytes", last_bytes_},
+          {"resumed_from", resumed_from_}};
+}
+
+Status ResumeJob::RunScheduler(sched::JobContext& ctx) {
+  ECPS_ASSIGN_OR_RETURN(CfCheckpoints* const checkpoints,
+                        CfCheckpoints::Of(options_, state_.get()));
+  return checkpoints->Resume(ctx.node, state_.get());
+}
+
+Status ResumeJob::RunWorker(sched::JobContext& ctx) {
+  return ReceiveResume(ctx.node, state_.get());
+}
+
+Status ResumeJob::FinishScheduler(sched::JobContext& ctx) { return SendSizes(ctx, *state_); }
+
+Status ResumeJob::FinishServer(sched::JobContext& ctx) { return ReceiveSizes(ctx, state_.get()); }
+
+Status SendIngestPart(ps::Node& node, const RankState& state) {
+  const WorkerPart part{state.own, state.entities, state.offsets};
+  return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicIngestPart,
+                          ps::Blob::FromString(Encode(part)));
+}
+
+Status ReceiveResume(ps::Node& node, RankState* state) {
+  ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicResume, ps::RoleTable::kSchedulerRank,
+                                                        node.DefaultDeadline()));
+  Resumed r;
+  ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &r));
+  IngestPart in;
+  ECPS_RETURN_IF_ERROR(Decode(r.ingest, "resume: ingest part", &in));
+  WorkerPart part;
+  ECPS_RETURN_IF_ERROR(Decode(r.worker, "resume: worker part", &part));
+  state->n_users = in.n_users;
+  state->n_items = in.n_items;
+  state->nnz = in.nnz;
+  state->ptr = std::move(in.ptr);
+  state->item_count = std::move(in.item_count);
+  state->features = std::move(in.features);
+  state->own = std::move(part.own);
+  state->entities = std::move(part.entities);
+  state->offsets = std::move(part.offsets);
+  state->resume_done = r.done;
+  state->resume_pairs = r.pairs;
+  state->resume_slice = std::move(r.slice);
+  return Status::Ok();
+}
+
+Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Deadline deadline) {
+  if (state->resume_slice.empty()) return Status::Ok();
+  Slice s;
+  ECPS_RETURN_IF_ERROR(Decode(state->resume_slice, "resume: neighbour slice", &s));
+  state->resume_slice.clear();
+  if (s.begin > s.end) return DataError("resume: a saved neighbour slice has no rows");
+  const std::size_t rows = s.end - s.begin;
+  if (rows == 0) return Status::Ok();
+  ECPS_ASSIGN_OR_RETURN(std::vector<double> dense, Expand(s.rows, rows, k));
+  ECPS_RETURN_IF_ERROR(MoveRows(kv, kNeighbors, s.begin, s.end, k, false, &dense, deadline));
+  if (s.content.counts.empty()) return Status::Ok();
+  ECPS_ASSIGN_OR_RETURN(dense, Expand(s.content, rows, k));
+  return MoveRows(kv, kContent, s.begin, s.end, k, false, &dense, deadline);
+}
+
+Status ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k, bool content,
+                               bool to_the_end) {
+  for (;;) {
+    auto m = node.RecvControl(kTopicCheckpoint, ps::RoleTable::kSchedulerRank,
+                              to_the_end ? node.DefaultDeadline() : ps::SteadyClock::now());
+    if (!m.ok()) {
+      const bool none = !to_the_end && m.status().code() == StatusCode::kTimeout;
+      return none && !node.aborted() ? Status::Ok() : m.status();
+    }
+    Request r;
+    ECPS_RETURN_IF_ERROR(ps::DecodeControl(m->control, &r));
+    if (r.go_on) return Status::Ok();
+    Slice s{r.clock, r.begin, r.end, {}, {}};
+    std::vector<double> dense;
+    ECPS_RETURN_IF_ERROR(
+        MoveRows(kv, kNeighbors, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
+    s.rows = Compact(dense, k);
+    if (content) {
+      ECPS_RETURN_IF_ERROR(
+          MoveRows(kv, kContent, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
+      s.content = Compact(dense, k);
+    }
+    ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicCheckpointPart,
+                                          ps::EncodeControl(s)));
+  }
+}
+
+}  // namespace ecps::models::cf

@@ -1,0 +1,77 @@
+// What the CF checkpoint tests share: a training command whose similarity phase
+// has many block tasks (20 blocks of 30 items or 200 users: 210 tasks, a
+// checkpoint after every 5th, about 60 ms each with their syncs, so a run lasts
+// seconds and a kill after checkpoint 56 lands mid-run), the comparison of two
+// runs' outputs, and a kill at the moment a checkpoint becomes valid.
+#pragma once
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "tests/cf/cf_data.h"
+#include "tests/common/background.h"
+
+namespace ecps::testing_cf {
+
+/// The interaction file of the checkpoint tests (3000 users, 600 items, ~50k
+/// rows).
+inline std::string WriteCheckpointData(const fs::path& dir) {
+  return WriteInteractions(dir / "interactions.csv", MakeInteractions(3000, 600, 30, 11), true);
+}
+
+/// `train <kind>` on `file` without --out, cluster or checkpoint options.
+inline std::string CheckpointTrain(const std::string& kind, const std::string& file) {
+  const bool items = kind == "itemcf";
+  return fmt::format(
+      "train {} --train {} --similarity {} --neighbors 10 -n 5 "
+      "--split leave-last-out "
+      "--block-size {} --threads 1 --quiet",
+      kind, file, items ? "cosine" : "adjusted-cosine", items ? 30 : 150);
+}
+
+/// metrics.json without what may differ between an uninterrupted and a resumed
+/// run.
+inline nlohmann::json ModelMetrics(const fs::path& folder) {
+  auto j = nlohmann::json::parse(Slurp(folder / "metrics.json"));
+  for (const char* key : {"timings", "checkpoints", "roles", "cluster"}) j.erase(key);
+  return j;
+}
+
+/// model.ecps, neighbors.csv, recommendations.csv and metrics.jsonl are the
+/// same bytes, and metrics.json the same figures (timings, checkpoints and the
+/// cluster's shape aside).
+inline void ExpectSameModel(const fs::path& expected, const fs::path& actual) {
+  for (const char* f : {"model.ecps", "neighbors.csv", "recommendations.csv", "metrics.jsonl"}) {
+    const std::string e = Slurp(expected / f);
+    EXPECT_FALSE(e.empty()) << f;
+    EXPECT_TRUE(e == Slurp(actual / f)) << f << " differs";
+  }
+  EXPECT_EQ(ModelMetrics(expected), ModelMetrics(actual));
+}
+
+/// Waits (up to 120 s, polling every millisecond) for checkpoint `clock` of
+/// `dir` to become valid, then sends SIGKILL to `pid`. False when it never did
+/// or `run` ended first.
+inline bool KillAtCheckpoint(testing::Background& run, const fs::path& dir, int clock, pid_t pid) {
+  const fs::path manifest = dir / fmt::format("clock-{}/MANIFEST", clock);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < until) {
+    if (fs::exists(manifest)) return kill(pid, SIGKILL) == 0;
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(run.pid()), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == run.pid()) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
+}  // namespace ecps::testing_cf
