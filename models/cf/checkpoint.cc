@@ -255,7 +255,7 @@ Result<CfCheckpoints*> CfCheckpoints::Of(const CfOptions& options, RankState* st
 bool CfCheckpoints::Due(std::uint64_t clock, bool stage_end) const {
   const auto& c = options_.checkpoint;
   if (!c.writes()) return false;
-  if (stage_end) return true;
+  if (stage_end || StopRequested()) return true;
   if (c.every_seconds > 0) return since_last_.Seconds() >= c.every_seconds;
   return clock > 1 && (clock - 1) % static_cast<std::uint64_t>(c.every) == 0;
 }
@@ -283,7 +283,9 @@ Status CfCheckpoints::AfterIngest(ps::Node& node, const RankState& state) {
   ingest_part_ = Encode(in);
   done_.assign(static_cast<std::size_t>(workers), 0);
   pairs_.assign(static_cast<std::size_t>(workers), 0);
-  return Due(1, true) ? Write(node, 1, 0) : Status::Ok();
+  if (!Due(1, true)) return Status::Ok();
+  ECPS_RETURN_IF_ERROR(Write(node, 1, 0));
+  return StopIfRequested(node, 1);
 }
 
 Status CfCheckpoints::AfterTask(ps::Node& node, int worker, std::uint64_t pairs, bool last,
@@ -291,7 +293,21 @@ Status CfCheckpoints::AfterTask(ps::Node& node, int worker, std::uint64_t pairs,
   ++done_[static_cast<std::size_t>(worker)];
   pairs_[static_cast<std::size_t>(worker)] += pairs;
   const std::uint64_t clock = 1 + tasks_done();
-  return Due(clock, last) ? Write(node, clock, n) : Status::Ok();
+  if (!Due(clock, last)) return Status::Ok();
+  ECPS_RETURN_IF_ERROR(Write(node, clock, n));
+  return last ? Status::Ok() : StopIfRequested(node, clock);
+}
+
+bool CfCheckpoints::StopRequested() const {
+  return options_.checkpoint.writes() && CheckpointAndStopRequested();
+}
+
+Status CfCheckpoints::StopIfRequested(ps::Node& node, std::uint64_t clock) {
+  if (!StopRequested()) return Status::Ok();
+  ECPS_RETURN_IF_ERROR(Finish());
+  const std::string folder = CheckpointFolder(options_.checkpoint.dir, clock);
+  node.log().info("{}: checkpoint {} written on request: stopping", options_.kind_name(), folder);
+  return CheckpointStopped(folder);
 }
 
 Status CfCheckpoints::EndSimilarity(ps::Node& node) {

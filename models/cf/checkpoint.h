@@ -57,8 +57,16 @@ class CfCheckpoints {
   static Result<CfCheckpoints*> Of(const CfOptions& options, RankState* state);
 
   /// Whether a checkpoint is written after `clock`; `stage_end`: ingest or the last block task
-  /// ended with it. The one place that decides (a "checkpoint now" request belongs here).
+  /// ended with it. The one place that decides; a checkpoint-and-stop request (SIGUSR1,
+  /// models/common/checkpoint.h) makes every clock due.
   bool Due(std::uint64_t clock, bool stage_end) const;
+  /// A checkpoint-and-stop request is pending and this run writes checkpoints. The scheduler
+  /// decides alone: the signal reaches rank 0 as every rank (mpirun and srun pass it on).
+  bool StopRequested() const;
+  /// After the checkpoint of `clock` was started: with StopRequested, waits for it and returns
+  /// CheckpointStopped (the job ends with exit code 75); else OK. Not after the last block
+  /// task: the neighbours are complete and the run finishes.
+  Status StopIfRequested(ps::Node& node, std::uint64_t clock);
 
   /// End of ingest: receives every worker's part (SendIngestPart) and writes clock 1.
   Status AfterIngest(ps::Node& node, const RankState& state);

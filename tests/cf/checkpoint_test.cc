@@ -52,6 +52,42 @@ TEST_P(CfCheckpointKill, KilledThenResumedWithOtherServersGivesTheSameBytes) {
 
 INSTANTIATE_TEST_SUITE_P(Kinds, CfCheckpointKill, ::testing::Values("itemcf", "usercf"));
 
+// SIGUSR1 (Slurm's warning before a time limit) once checkpoint 6 exists: the run writes a
+// checkpoint after the block task in progress, publishes nothing and exits 75; resumed, it
+// gives the uninterrupted run's bytes.
+TEST(CfCheckpointStop, Sigusr1WritesACheckpointExits75AndTheResumeGivesTheSameBytes) {
+  const std::string dir = TempDir("ckpt_usr1").string();
+  const std::string train = CheckpointTrain("itemcf", WriteCheckpointData(dir));
+  const auto full = RunEcps(fmt::format("{} --local --workers 2 --out {}/full", train, dir));
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+
+  const std::string ckpt = dir + "/ckpt", out = dir + "/out";
+  testing::Background run(
+      fmt::format("{} {} --local --workers 2 --out {} --checkpoint-dir {} --checkpoint-every 5",
+                  ECPS_BINARY, train, out, ckpt),
+      dir + "/stopped.log");
+  ASSERT_TRUE(KillAtCheckpoint(run, ckpt, 6, run.pid(), SIGUSR1)) << run.log();
+  const auto ended = run.Wait(60);
+  ASSERT_TRUE(ended.exited && ended.code == 75) << ended.Describe() << "\n" << run.log();
+  EXPECT_NE(run.log().find("ecps: rank 0 (scheduler): itemcf run: stopped after writing "
+                           "checkpoint " + ckpt + "/clock-"),
+            std::string::npos)
+      << run.log();
+  ASSERT_FALSE(fs::exists(out)) << "a stopped run published its outputs";
+  const auto names = testing::Names(ckpt);
+  ASSERT_FALSE(names.empty());
+  int last = 0;
+  for (const auto& name : names) last = std::max(last, std::stoi(name.substr(6)));
+  EXPECT_GT(last, 6);
+  EXPECT_LT(last, 211) << "stopped before the last block task";
+
+  const auto resumed = RunEcps(fmt::format(
+      "{} --local --workers 2 --out {} --checkpoint-dir {} --resume", train, out, ckpt));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ExpectSameModel(dir + "/full", out);
+  fs::remove_all(dir);
+}
+
 // Kills at seeded random moments of a run (during ingest, a checkpoint's writing, the blocks
 // or the recommendations, wherever they fall), each followed by the same command with
 // --resume; when no checkpoint is valid yet that resume is refused and the run starts again.

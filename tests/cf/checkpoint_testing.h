@@ -57,13 +57,14 @@ inline void ExpectSameModel(const fs::path& expected, const fs::path& actual) {
 }
 
 /// Waits (up to 120 s, polling every millisecond) for checkpoint `clock` of
-/// `dir` to become valid, then sends SIGKILL to `pid`. False when it never did
-/// or `run` ended first.
-inline bool KillAtCheckpoint(testing::Background& run, const fs::path& dir, int clock, pid_t pid) {
+/// `dir` to become valid, then sends `signo` (SIGKILL) to `pid`. False when it
+/// never did or `run` ended first.
+inline bool KillAtCheckpoint(testing::Background& run, const fs::path& dir, int clock, pid_t pid,
+                             int signo = SIGKILL) {
   const fs::path manifest = dir / fmt::format("clock-{}/MANIFEST", clock);
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < until) {
-    if (fs::exists(manifest)) return kill(pid, SIGKILL) == 0;
+    if (fs::exists(manifest)) return kill(pid, signo) == 0;
     siginfo_t info{};
     if (waitid(P_PID, static_cast<id_t>(run.pid()), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid == run.pid()) {
