@@ -29,10 +29,7 @@ TEST_P(CfCheckpointKill, KilledThenResumedWithOtherServersGivesTheSameBytes) {
   ASSERT_EQ(full.exit_code, 0) << full.err;
 
   const std::string ckpt = dir + "/ckpt", out = dir + "/out";
-  testing::Background run(
-      fmt::format("{} {} --local --workers 2 --out {} --checkpoint-dir {} --checkpoint-every 5",
-                  ECPS_BINARY, train, out, ckpt),
-      dir + "/killed.log");
+  testing::Background run(CheckpointedRun(train, out, ckpt), dir + "/killed.log");
   ASSERT_TRUE(KillAtCheckpoint(run, ckpt, 56, run.pid())) << run.log();
   const auto ended = run.Wait(60);
   ASSERT_EQ(ended.signal, SIGKILL) << ended.Describe();
@@ -62,10 +59,7 @@ TEST(CfCheckpointStop, Sigusr1WritesACheckpointExits75AndTheResumeGivesTheSameBy
   ASSERT_EQ(full.exit_code, 0) << full.err;
 
   const std::string ckpt = dir + "/ckpt", out = dir + "/out";
-  testing::Background run(
-      fmt::format("{} {} --local --workers 2 --out {} --checkpoint-dir {} --checkpoint-every 5",
-                  ECPS_BINARY, train, out, ckpt),
-      dir + "/stopped.log");
+  testing::Background run(CheckpointedRun(train, out, ckpt), dir + "/stopped.log");
   ASSERT_TRUE(KillAtCheckpoint(run, ckpt, 6, run.pid(), SIGUSR1)) << run.log();
   const auto ended = run.Wait(60);
   ASSERT_TRUE(ended.exited && ended.code == 75) << ended.Describe() << "\n" << run.log();

@@ -36,6 +36,14 @@ inline std::string CheckpointTrain(const std::string& kind, const std::string& f
       kind, file, items ? "cosine" : "adjusted-cosine", items ? 30 : 150);
 }
 
+/// The binary running `train` (CheckpointTrain) with 2 workers into `out`, a checkpoint after
+/// every 5th block task into `ckpt`.
+inline std::string CheckpointedRun(const std::string& train, const std::string& out,
+                                   const std::string& ckpt) {
+  return fmt::format("{} {} --local --workers 2 --out {} --checkpoint-dir {} --checkpoint-every 5",
+                     ECPS_BINARY, train, out, ckpt);
+}
+
 /// metrics.json without what may differ between an uninterrupted and a resumed
 /// run.
 inline nlohmann::json ModelMetrics(const fs::path& folder) {
