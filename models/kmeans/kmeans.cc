@@ -21,6 +21,7 @@
 #include "models/kmeans/quality.h"
 #include "models/kmeans/worker_run.h"
 #include "ps/collective.h"
+#include "ps/stopwatch.h"
 #include "scheduler/progress.h"
 #include "util/files.h"
 #include "util/output_folder.h"
@@ -180,6 +181,9 @@ struct KMeansJob::SchedulerState {
   std::uint64_t rows_written = 0;
   double epsilon_spent = 0;  ///< DP: after the last iteration reported
   SchedulerCheckpoints checkpoints;
+  ps::Stopwatch job;            ///< since RunScheduler began
+  double quality_seconds = 0;   ///< silhouette, anomaly threshold, AUC
+  double write_seconds = 0;     ///< assignments.csv, model.bin, profiles
 };
 
 KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema)
@@ -237,6 +241,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   auto& node = ctx.node;
   const auto workers = ps::WorkerRanks(node.roles());
   const auto deadline = [&] { return node.DefaultDeadline(); };
+  st.job.Restart();
   ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(options_.out));
   ECPS_ASSIGN_OR_RETURN(st.iterations, st.checkpoints.Start(options_, node));
 
@@ -314,6 +319,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_ASSIGN_OR_RETURN(ps::Message sm, node.RecvControl(kSummaryTopic, workers[0], deadline()));
   ECPS_RETURN_IF_ERROR(ps::DecodeControl(sm.control, &st.summary));
   const std::size_t d = schema_.dim();
+  ps::Stopwatch phase;
 
   if (options_.silhouette_sample > 0) {
     ECPS_ASSIGN_OR_RETURN(auto parts, ps::Gather(node, kSampleTopic, workers, SamplePart{}, deadline()));
@@ -366,6 +372,8 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     }
     st.has_auc = true;
   }
+  st.quality_seconds = phase.Seconds();
+  phase.Restart();
 
   // assignments.csv: the workers' streams merged by input order.
   ECPS_ASSIGN_OR_RETURN(auto file, OutputFile::Open(options_.out + "/assignments.csv",
@@ -426,7 +434,9 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     if (s.pos < s.chunk.offsets.size()) heap.emplace(s.chunk.offsets[s.pos], w);
   }
   ECPS_RETURN_IF_ERROR(file->Write(buf));
-  return file->Commit();
+  ECPS_RETURN_IF_ERROR(file->Commit());
+  st.write_seconds = phase.Seconds();
+  return Status::Ok();
 }
 
 Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
@@ -434,6 +444,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   const auto& sum = st.summary;
   const std::size_t k = options_.k, d = schema_.dim();
   const auto& names = schema_.output_names();
+  ps::Stopwatch phase;
 
   KMeansModel& model = result_.model;
   model.schema = schema_;
@@ -500,6 +511,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     profiles["sizes_are_noisy"] = true;
   }
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/profiles.json", profiles));
+  st.write_seconds += phase.Seconds();
 
   std::uint64_t read = 0, skipped = 0, excluded = 0;
   std::vector<std::string> examples;
@@ -541,6 +553,16 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         {"train_s", sum.train_seconds},
         {"ms_per_iteration_mean", NumberOrNull(ms_mean)},
         {"ms_per_iteration_median", NumberOrNull(Median(ms))}}},
+      // Where the command's time went (seconds; the scheduler's clock for total).
+      {"breakdown",
+       {{"read_s", sum.load_seconds},
+        {"normalize_s", sum.normalize_seconds},
+        {"seed_s", sum.init_seconds},
+        {"iterate_s", sum.train_seconds},
+        {"final_assignment_s", sum.finish_seconds},
+        {"quality_s", st.quality_seconds},
+        {"write_s", st.write_seconds},
+        {"total_s", st.job.Seconds()}}},
       {"cluster",
        {{"workers", ctx.node.roles().num_workers()},
         {"servers", ctx.node.roles().num_servers()},

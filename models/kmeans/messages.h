@@ -73,6 +73,7 @@ struct Summary {
   bool converged = false;
   std::string stop_reason;
   double load_seconds = 0, normalize_seconds = 0, init_seconds = 0, train_seconds = 0;
+  double finish_seconds = 0;  ///< the final assignment, distances and cluster totals
   std::vector<double> iteration_seconds;
   std::uint64_t init_candidates = 0;  ///< k-means|| candidates before reclustering
   int threads = 0;
@@ -81,7 +82,8 @@ struct Summary {
   void serialize(A& ar) {
     ar(users, min, max, mean, variance, normalizer, initial_centroids, centroids, label_means, sizes,
        mean_distance, inertia, iterations, converged, stop_reason, load_seconds, normalize_seconds,
-       init_seconds, train_seconds, iteration_seconds, init_candidates, threads, kernel);
+       init_seconds, train_seconds, finish_seconds, iteration_seconds, init_candidates, threads,
+       kernel);
   }
 };
 

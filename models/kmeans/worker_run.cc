@@ -54,7 +54,8 @@ class WorkerRun {
     phase.Restart();
     ECPS_RETURN_IF_ERROR(RunLloyd(state_));
     state_.summary.train_seconds = phase.Seconds();
-    ECPS_RETURN_IF_ERROR(Finish());
+    phase.Restart();
+    ECPS_RETURN_IF_ERROR(Finish(phase));
     return SendResults();
   }
 
@@ -291,7 +292,8 @@ class WorkerRun {
     return state_.ReduceAcrossWorkers(row);
   }
 
-  Status Finish() {
+  // The final assignment; `phase` started with it (summary.finish_seconds).
+  Status Finish(const ps::Stopwatch& phase) {
     const std::size_t d = state_.d, k = state_.k;
     const std::size_t sw = state_.layout.stats_width();
     CentroidPanel panel;
@@ -366,6 +368,7 @@ class WorkerRun {
       relative_[i] = m > 0 ? d2_[i] / m : 0.0;
     }
     scores_ = state_.options.score == RiskScore::kRelative ? relative_ : d2_;
+    state_.summary.finish_seconds = phase.Seconds();
     return state_.Report(PhaseReport::Trained(state_.summary.iterations, state_.summary.inertia,
                                               state_.summary.train_seconds));
   }
