@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <numeric>
 #include <queue>
@@ -406,6 +407,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     if (streams[w].pos < streams[w].chunk.offsets.size()) heap.emplace(streams[w].chunk.offsets[0], w);
   }
   std::string buf;
+  buf.reserve((1 << 20) + 4096);
   while (!heap.empty()) {
     const std::size_t w = heap.top().second;
     heap.pop();
@@ -417,12 +419,13 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
       AppendCsvField(&buf, std::string_view(c.id_bytes).substr(b, c.id_end[i] - b));
       buf += ',';
     }
-    buf += fmt::format("{},{}", c.labels[i], c.distances[i]);
+    // Formatted in place: no string per row.
+    fmt::format_to(std::back_inserter(buf), "{},{}", c.labels[i], c.distances[i]);
     if (with_scores) {
       const double tie = static_cast<double>(c.offsets[i]);
       const bool flag = !Better(st.anomaly_threshold, st.threshold_tie, c.scores[i], tie);
       st.flagged += flag;
-      buf += fmt::format(",{},{}", c.scores[i], flag ? 1 : 0);
+      fmt::format_to(std::back_inserter(buf), ",{},{}", c.scores[i], flag ? 1 : 0);
     }
     buf += '\n';
     ++st.rows_written;
@@ -570,6 +573,10 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         {"kernel", sum.kernel}}},
   };
   if (options_.init == InitMethod::kParallel) m["init_candidates"] = sum.init_candidates;
+  // The users k-means++ / k-means|| read: all, or a uniform sample of a large job.
+  if (options_.init != InitMethod::kFile && !dp && !options_.checkpoint.resume) {
+    m["init_sample"] = sum.init_sample;
+  }
   if (options_.anomaly_scores) {
     m["anomaly"] = {{"score", RiskScoreName(options_.score)},
                     {"rate", options_.anomaly_rate},

@@ -76,14 +76,15 @@ struct Summary {
   double finish_seconds = 0;  ///< the final assignment, distances and cluster totals
   std::vector<double> iteration_seconds;
   std::uint64_t init_candidates = 0;  ///< k-means|| candidates before reclustering
+  std::uint64_t init_sample = 0;      ///< users that seeding read (all, or a uniform sample)
   int threads = 0;
   std::string kernel;
   template <class A>
   void serialize(A& ar) {
     ar(users, min, max, mean, variance, normalizer, initial_centroids, centroids, label_means, sizes,
        mean_distance, inertia, iterations, converged, stop_reason, load_seconds, normalize_seconds,
-       init_seconds, train_seconds, finish_seconds, iteration_seconds, init_candidates, threads,
-       kernel);
+       init_seconds, train_seconds, finish_seconds, iteration_seconds, init_candidates, init_sample,
+       threads, kernel);
   }
 };
 

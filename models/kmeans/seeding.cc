@@ -21,21 +21,70 @@ namespace ecps::models::kmeans {
 namespace {
 
 constexpr std::uint64_t kParallelRound = 1ull << 20;  // k-means|| selection rounds
+constexpr std::uint64_t kSampleRound = 1ull << 30;    // the seeding sample
+
+// Seeding reads at most about this many users, or 64 per cluster if more: beyond it, a
+// uniform sample of the users (every user of a smaller job).
+constexpr std::uint64_t kSeedSampleUsers = 1 << 14;
+constexpr std::uint64_t kSeedSamplePerCluster = 64;
 
 class Seeding {
  public:
   explicit Seeding(WorkerState& state) : state_(state) {}
 
   Status Run() {
-    min_d2_.assign(state_.n, kInf);
     state_.centroids.clear();
-    switch (state_.options.init) {
-      case InitMethod::kPlusPlus: return PlusPlus(state_.k);
-      case InitMethod::kParallel: return Parallel();
-      case InitMethod::kFile: break;
-    }
-    return FromFile();
+    if (state_.options.init == InitMethod::kFile) return FromFile();
+    ECPS_RETURN_IF_ERROR(TakeSample());
+    min_d2_.assign(m_, kInf);
+    return state_.options.init == InitMethod::kPlusPlus ? PlusPlus(state_.k) : Parallel();
   }
+
+ private:
+  // The users seeding reads: all of them when the job has at most the sample size, else those
+  // with U(seed, sample round, user) < sample size / users: split-independent, so every
+  // worker count seeds alike. Sampled rows are copied contiguous for the kernels.
+  Status TakeSample() {
+    const std::size_t d = state_.d;
+    const std::uint64_t want = std::max(kSeedSampleUsers, kSeedSamplePerCluster * state_.k);
+    if (state_.total <= want) {
+      m_ = state_.n;
+      x_ = state_.x_data;
+      norms_ = state_.norms.data();
+      state_.summary.init_sample = state_.total;
+      return Status::Ok();
+    }
+    const double p = static_cast<double>(want) / static_cast<double>(state_.total);
+    for (std::size_t i = 0; i < state_.n; ++i) {
+      if (UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]) < p) index_.push_back(i);
+    }
+    m_ = index_.size();
+    xs_.resize(m_ * d);
+    norms_s_.resize(m_);
+    for (std::size_t j = 0; j < m_; ++j) {
+      std::copy_n(state_.X(index_[j]), d, xs_.data() + j * d);
+      norms_s_[j] = state_.norms[index_[j]];
+    }
+    x_ = xs_.data();
+    norms_ = norms_s_.data();
+    sampled_ = true;
+    ReduceRow row(state_.layout);
+    row.Sum(0) = static_cast<double>(m_);
+    ECPS_ASSIGN_OR_RETURN(const ReduceRow all, state_.ReduceAcrossWorkers(row));
+    state_.summary.init_sample = static_cast<std::uint64_t>(all.Sum(0));
+    if (state_.summary.init_sample < state_.k) {
+      return Internal(fmt::format("seeding sample of {} users for --k {}",
+                                  state_.summary.init_sample, state_.k));
+    }
+    return Status::Ok();
+  }
+
+  const double* X(std::size_t j) const { return x_ + j * state_.d; }
+  std::size_t User(std::size_t j) const { return sampled_ ? index_[j] : j; }
+  std::uint64_t Hash(std::size_t j) const { return state_.hashes[User(j)]; }
+  double Tie(std::size_t j) const { return state_.Tie(User(j)); }
+  template <class F>
+  void ForSample(F&& body) { state_.ForChunksOf(m_, body); }
 
   // Greedy D^2 sampling (as scikit-learn's k-means++) until there are `target` centroids.
   // Round r draws L = 2 + ln k candidates with probability proportional to w (w = squared
@@ -54,16 +103,19 @@ class Seeding {
       const std::size_t want = first ? 1 : trials;
       tbb::enumerable_thread_specific<TopList> part(
           [&] { return TopList(want, state_.layout.payload()); });
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
+      ForSample([&](std::size_t b, std::size_t e) {
         auto& list = part.local();
         std::vector<double> payload(d + 1, 0.0);
-        for (std::size_t i = b; i < e; ++i) {
-          const double w = first ? 1.0 : min_d2_[i];
-          const double score = std::log(UniformFor(state_.options.seed, r, state_.hashes[i])) /
-                               w;  // -key; -inf when w = 0
-          if (!list.WouldKeep(score, state_.Tie(i))) continue;
-          std::copy(state_.X(i), state_.X(i) + d, payload.begin());
-          list.Offer(score, state_.Tie(i), payload.data());
+        for (std::size_t j = b; j < e; ++j) {
+          const double w = first ? 1.0 : min_d2_[j];
+          const double u = UniformFor(state_.options.seed, r, Hash(j));
+          // ln u <= u - 1 (loosened by 2^-50 for the logarithm's rounding): most users are
+          // out without the logarithm.
+          if (!list.WouldKeep((u - 1) * (1 - 0x1p-50) / w, Tie(j))) continue;
+          const double score = std::log(u) / w;  // -key; -inf when w = 0
+          if (!list.WouldKeep(score, Tie(j))) continue;
+          std::copy(X(j), X(j) + d, payload.begin());
+          list.Offer(score, Tie(j), payload.data());
         }
       });
       TopList list(state_.layout.m, state_.layout.payload());
@@ -79,13 +131,12 @@ class Seeding {
         const std::vector<TopEntry> cands = picked;
         tbb::enumerable_thread_specific<std::vector<std::int64_t>> pot(
             [&] { return std::vector<std::int64_t>(cands.size(), 0); });
-        state_.ForChunks([&](std::size_t b, std::size_t e) {
+        ForSample([&](std::size_t b, std::size_t e) {
           auto& p = pot.local();
-          for (std::size_t i = b; i < e; ++i) {
+          for (std::size_t j = b; j < e; ++j) {
             for (std::size_t c = 0; c < cands.size(); ++c) {
-              p[c] +=
-                  ToFixed(std::min(min_d2_[i], SquaredDistance(state_.X(i), cands[c].payload, d)),
-                          state_.d2_scale);
+              p[c] += ToFixed(std::min(min_d2_[j], SquaredDistance(X(j), cands[c].payload, d)),
+                              state_.d2_scale);
             }
           }
         });
@@ -102,9 +153,9 @@ class Seeding {
       state_.centroids.insert(state_.centroids.end(), picked[choice].payload,
                               picked[choice].payload + d);
       const double* c = state_.centroids.data() + at;
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
-        for (std::size_t i = b; i < e; ++i) {
-          min_d2_[i] = std::min(min_d2_[i], SquaredDistance(state_.X(i), c, d));
+      ForSample([&](std::size_t b, std::size_t e) {
+        for (std::size_t j = b; j < e; ++j) {
+          min_d2_[j] = std::min(min_d2_[j], SquaredDistance(X(j), c, d));
         }
       });
     }
@@ -122,9 +173,9 @@ class Seeding {
                                                      : 2.0 * static_cast<double>(state_.k);
     for (int step = 1; step <= state_.options.init_steps; ++step) {
       tbb::enumerable_thread_specific<std::int64_t> part(0);
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
+      ForSample([&](std::size_t b, std::size_t e) {
         auto& p = part.local();
-        for (std::size_t i = b; i < e; ++i) p += ToFixed(min_d2_[i], state_.d2_scale);
+        for (std::size_t j = b; j < e; ++j) p += ToFixed(min_d2_[j], state_.d2_scale);
       });
       ReduceRow row(state_.layout);
       row.Sum(0) = static_cast<double>(std::accumulate(part.begin(), part.end(), std::int64_t{0}));
@@ -132,11 +183,11 @@ class Seeding {
       const double phi = totals.Sum(0) / state_.d2_scale;
       if (!(phi > 0)) break;  // every user sits on a candidate
       CandidatePart mine;
-      for (std::size_t i = 0; i < state_.n; ++i) {
+      for (std::size_t j = 0; j < m_; ++j) {
         if (UniformFor(state_.options.seed, kParallelRound + static_cast<std::uint64_t>(step),
-                       state_.hashes[i]) < l * min_d2_[i] / phi) {
-          mine.ties.push_back(state_.Tie(i));
-          mine.x.insert(mine.x.end(), state_.X(i), state_.X(i) + d);
+                       Hash(j)) < l * min_d2_[j] / phi) {
+          mine.ties.push_back(Tie(j));
+          mine.x.insert(mine.x.end(), X(j), X(j) + d);
         }
       }
       ECPS_ASSIGN_OR_RETURN(auto parts, ps::AllGather(state_.ctx.node, kCandidatesTopic, workers,
@@ -156,12 +207,12 @@ class Seeding {
       state_.centroids.insert(state_.centroids.end(), fresh.begin(), fresh.end());
       CentroidPanel panel;
       panel.Set(fresh, fresh.size() / d, d);
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
+      ForSample([&](std::size_t b, std::size_t e) {
         std::vector<std::int32_t> lab(e - b);
         std::vector<double> dd(e - b);
-        Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+        Assign(X(b), norms_ + b, e - b, panel, lab.data(), dd.data(),
              state_.options.kernel);
-        for (std::size_t i = b; i < e; ++i) min_d2_[i] = std::min(min_d2_[i], dd[i - b]);
+        for (std::size_t j = b; j < e; ++j) min_d2_[j] = std::min(min_d2_[j], dd[j - b]);
       });
     }
     const std::size_t candidates = state_.centroids.size() / d;
@@ -172,10 +223,10 @@ class Seeding {
     panel.Set(state_.centroids, candidates, d);
     tbb::enumerable_thread_specific<std::vector<double>> part(
         [&] { return std::vector<double>(candidates, 0.0); });
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
+    ForSample([&](std::size_t b, std::size_t e) {
       std::vector<std::int32_t> lab(e - b);
       std::vector<double> dd(e - b);
-      Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+      Assign(X(b), norms_ + b, e - b, panel, lab.data(), dd.data(),
              state_.options.kernel);
       auto& p = part.local();
       for (auto c : lab) p[static_cast<std::size_t>(c)] += 1.0;
@@ -279,9 +330,16 @@ class Seeding {
     return Status::Ok();
   }
 
- private:
   WorkerState& state_;
-  std::vector<double> min_d2_;  // per user: squared distance to the nearest centroid so far
+  // The sample: m_ users, their rows x_ and squared norms norms_ (the state's own arrays
+  // when every user is in it; else copies, with index_ their places in the state).
+  bool sampled_ = false;
+  std::size_t m_ = 0;
+  const double* x_ = nullptr;
+  const double* norms_ = nullptr;
+  std::vector<std::size_t> index_;
+  std::vector<double> xs_, norms_s_;
+  std::vector<double> min_d2_;  // per sampled user: squared distance to the nearest centroid
 };
 
 }  // namespace

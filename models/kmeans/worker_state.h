@@ -78,9 +78,14 @@ class WorkerState {
   /// Runs body(begin, end) over chunks of the local users on this worker's threads (JobContext::threads).
   template <class F>
   void ForChunks(F&& body) {
-    if (n == 0) return;
+    ForChunksOf(n, body);
+  }
+  /// The same over [0, count): another array of users (a sample).
+  template <class F>
+  void ForChunksOf(std::size_t count, F&& body) {
+    if (count == 0) return;
     tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, n, kChunk),
+        tbb::blocked_range<std::size_t>(0, count, kChunk),
         [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
         tbb::simple_partitioner());
   }
