@@ -130,9 +130,6 @@ class WorkerRun {
     }
 
     state_.normalizer = Normalizer::Fit(state_.options.normalize, mn, mx, mean, var);
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
-      state_.normalizer.Apply(state_.users.features.data() + b * d, e - b);
-    });
     state_.summary.min = mn;
     state_.summary.max = mx;
     state_.summary.mean = mean;
@@ -151,32 +148,10 @@ class WorkerRun {
       diameter2 += (hi[f] - lo[f]) * (hi[f] - lo[f]);
       mean_var += var[f] / (state_.normalizer.scale[f] * state_.normalizer.scale[f]);
     }
-    // Snap every coordinate to its grid (a change of at most 2^-50 of the column's range), so
-    // that cluster sums are exact whatever the order of addition (kernel.h). The snapped rows
-    // go to 64-byte aligned memory in 2 MiB pages: the Lloyd loop reads the rows of the users
-    // whose label changes at random, one cache line per row where d = 8.
-    state_.x.resize(state_.n * d);
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        for (std::size_t f = 0; f < d; ++f) {
-          state_.x[i * d + f] = SnapToGrid(state_.X(i)[f], grid[f]);
-        }
-      }
-    });
-    std::vector<double>().swap(state_.users.features);
-    state_.x_data = state_.x.data();
     state_.d2_scale = std::ldexp(1.0, FixedExponent(diameter2, state_.total));
     state_.dist_scale = std::ldexp(1.0, FixedExponent(std::sqrt(diameter2), state_.total));
     state_.tol = state_.options.tol * mean_var / static_cast<double>(d);
-    state_.norms.resize(state_.n);
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
-      SquaredNorms(state_.X(b), e - b, d, state_.norms.data() + b);
-    });
-    state_.labels.assign(state_.n, -1);
-    d2_.assign(state_.n, 0.0);
-
-    // The Lloyd loop's origin (the mean) and the grid of its sums of ||x - o||^2; the screen's
-    // points, scaled by a power of two to |y| <= 1.
+    // The Lloyd loop's origin (the mean) and the grid of its sums of ||x - o||^2.
     state_.origin = mean;
     state_.normalizer.Apply(state_.origin.data(), 1);
     double r2 = 0;
@@ -185,10 +160,33 @@ class WorkerRun {
                      (hi[f] - state_.origin[f]) * (hi[f] - state_.origin[f]));
     }
     state_.q_scale = std::ldexp(1.0, FixedExponent(r2 * 1.01, state_.total));
+
+    // One pass: normalise (nothing under `none`), then snap every coordinate to its grid (a
+    // change of at most 2^-50 of the column's range), so that cluster sums are exact whatever
+    // the order of addition (kernel.h); then each user's squared norm and ||x - o||^2. The
+    // snapped rows go to 64-byte aligned memory in 2 MiB pages: the Lloyd loop reads the rows
+    // of the users whose label changes at random, one cache line per row where d = 8.
+    state_.x.resize(state_.n * d);
+    state_.norms.resize(state_.n);
     state_.q.resize(state_.n);
     state_.ForChunks([&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) state_.q[i] = state_.NormFromOrigin(i);
+      double* raw = state_.users.features.data();
+      state_.normalizer.Apply(raw + b * d, e - b);
+      for (std::size_t i = b; i < e; ++i) {
+        for (std::size_t f = 0; f < d; ++f) state_.x[i * d + f] = SnapToGrid(raw[i * d + f], grid[f]);
+      }
+      const double* x = state_.x.data();
+      SquaredNorms(x + b * d, e - b, d, state_.norms.data() + b);
+      for (std::size_t i = b; i < e; ++i) {
+        state_.q[i] = ToFixed(SquaredDistance(x + i * d, state_.origin.data(), d), state_.q_scale);
+      }
     });
+    std::vector<double>().swap(state_.users.features);
+    state_.x_data = state_.x.data();
+    state_.labels.assign(state_.n, -1);
+    d2_.assign(state_.n, 0.0);
+
+    // The screen's points, scaled by a power of two to |y| <= 1.
     if (ScreenAvailable(state_.options.kernel)) {
       int e = 0;
       (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
