@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <iterator>
 #include <limits>
 #include <numeric>
 #include <queue>
@@ -414,18 +413,13 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     auto& s = streams[w];
     const auto& c = s.chunk;
     const std::size_t i = s.pos++;
-    const std::uint64_t b = i ? c.id_end[i - 1] : 0;
-    if (with_ids) {
-      AppendCsvField(&buf, std::string_view(c.id_bytes).substr(b, c.id_end[i] - b));
-      buf += ',';
-    }
-    // Formatted in place: no string per row.
-    fmt::format_to(std::back_inserter(buf), "{},{}", c.labels[i], c.distances[i]);
+    const std::uint64_t b = i ? c.text_end[i - 1] : 0;
+    buf.append(c.text, b, c.text_end[i] - b);
     if (with_scores) {
       const double tie = static_cast<double>(c.offsets[i]);
       const bool flag = !Better(st.anomaly_threshold, st.threshold_tie, c.scores[i], tie);
       st.flagged += flag;
-      fmt::format_to(std::back_inserter(buf), ",{},{}", c.scores[i], flag ? 1 : 0);
+      buf += flag ? ",1" : ",0";
     }
     buf += '\n';
     ++st.rows_written;

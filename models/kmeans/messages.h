@@ -111,16 +111,18 @@ struct AucParts {
   void serialize(A& ar) { ar(relative, distance); }
 };
 
-/// Rows of assignments.csv from one worker, in input order.
+/// Rows of assignments.csv from one worker, in input order: each row's text without its
+/// line end ("id,cluster,distance", then ",score" with --anomaly-scores; no id when masked),
+/// formatted on the worker; the scheduler merges the workers' rows by offset and adds the
+/// anomaly flag (from the score and offset).
 struct AssignChunk {
   bool last = false;
   std::vector<std::uint64_t> offsets;
-  std::string id_bytes;
-  std::vector<std::uint64_t> id_end;
-  std::vector<std::int32_t> labels;
-  std::vector<double> distances, scores;
+  std::string text;
+  std::vector<std::uint64_t> text_end;
+  std::vector<double> scores;  ///< with --anomaly-scores only
   template <class A>
-  void serialize(A& ar) { ar(last, offsets, id_bytes, id_end, labels, distances, scores); }
+  void serialize(A& ar) { ar(last, offsets, text, text_end, scores); }
 };
 
 /// Candidate points of one k-means|| round, from one worker, in input order.

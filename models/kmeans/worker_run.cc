@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <numeric>
 
 #include <fmt/format.h>
 #include <tbb/enumerable_thread_specific.h>
 
+#include "models/common/csv_field.h"
 #include "models/kmeans/checkpoint.h"
 #include "models/kmeans/lloyd.h"
 #include "models/kmeans/random.h"
@@ -421,23 +423,56 @@ class WorkerRun {
       AucParts auc{ScoreCounts::From(relative_, labels), ScoreCounts::From(d2_, labels)};
       ECPS_RETURN_IF_ERROR(state_.ToScheduler(kAucTopic, auc));
     }
-    // assignments.csv rows, in input order, in chunks.
+    // assignments.csv rows, in input order, in chunks formatted on this worker's threads.
     std::size_t i = 0;
     do {
       AssignChunk c;
-      const std::size_t end = std::min(state_.n, i + kAssignChunkRows);
-      for (; i < end; ++i) {
-        c.offsets.push_back(state_.users.offsets[i]);
-        c.id_bytes.append(state_.users.id(i));
-        c.id_end.push_back(c.id_bytes.size());
-        c.labels.push_back(state_.labels[i]);
-        c.distances.push_back(d2_[i]);
-        c.scores.push_back(scores_[i]);
+      const std::size_t begin = i, end = std::min(state_.n, i + kAssignChunkRows);
+      c.offsets.assign(state_.users.offsets.begin() + static_cast<std::ptrdiff_t>(begin),
+                       state_.users.offsets.begin() + static_cast<std::ptrdiff_t>(end));
+      if (state_.options.anomaly_scores) {
+        c.scores.assign(scores_.begin() + static_cast<std::ptrdiff_t>(begin),
+                        scores_.begin() + static_cast<std::ptrdiff_t>(end));
       }
+      FormatRows(begin, end, &c);
+      i = end;
       c.last = i >= state_.n;
       ECPS_RETURN_IF_ERROR(state_.ToScheduler(kAssignTopic, c));
     } while (i < state_.n);
     return Status::Ok();
+  }
+
+  // The text of rows [begin, end) of assignments.csv (AssignChunk), in blocks of kChunk rows
+  // formatted in parallel.
+  void FormatRows(std::size_t begin, std::size_t end, AssignChunk* c) const {
+    const bool with_ids = !state_.options.MasksIds();
+    const bool with_scores = state_.options.anomaly_scores;
+    const std::size_t blocks = (end - begin + kChunk - 1) / kChunk;
+    std::vector<std::string> text(blocks);
+    std::vector<std::vector<std::uint64_t>> ends(blocks);
+    tbb::parallel_for(std::size_t{0}, blocks, [&](std::size_t block) {
+      const std::size_t b = begin + block * kChunk, e = std::min(end, b + kChunk);
+      std::string& t = text[block];
+      t.reserve((e - b) * 40);
+      for (std::size_t i = b; i < e; ++i) {
+        if (with_ids) {
+          AppendCsvField(&t, state_.users.id(i));
+          t += ',';
+        }
+        fmt::format_to(std::back_inserter(t), "{},{}", state_.labels[i], d2_[i]);
+        if (with_scores) fmt::format_to(std::back_inserter(t), ",{}", scores_[i]);
+        ends[block].push_back(t.size());
+      }
+    });
+    std::size_t bytes = 0;
+    for (const auto& t : text) bytes += t.size();
+    c->text.reserve(bytes);
+    c->text_end.reserve(end - begin);
+    for (std::size_t block = 0; block < blocks; ++block) {
+      const std::uint64_t base = c->text.size();
+      c->text += text[block];
+      for (auto e : ends[block]) c->text_end.push_back(base + e);
+    }
   }
 
   WorkerState state_;
