@@ -17,7 +17,8 @@ line says which) and runs KMeans(16, n_init=1, max_iter=20, tol=0).fit. Runs alt
 
 Twice: on a quiet machine, then under load (--load yes: two `yes > /dev/null` processes, one
 per core, started and stopped by this script). ecps's breakdown (metrics.json "breakdown")
-is printed beside: read, normalize, seed, iterate, final assignment, quality, write.
+is printed beside: read, normalize, seed, iterate, final assignment, quality, write; and the
+seeding time (k-means++ and k-means||) in Lloyd iterations of the same run.
 """
 import argparse
 import json
@@ -122,6 +123,27 @@ def measure(args, csv, d, label):
     return e, s
 
 
+def seeding(args, csv, d):
+    """Seeding time against the Lloyd iterations of the same run (metrics.json)."""
+    feats = ",".join(f"f{j}" for j in range(d))
+    out = os.path.join(args.work, "ecps-seed")
+    for init in ("kmeans++", "kmeans-parallel"):
+        ratios, seeds, iters = [], [], []
+        for _ in range(args.runs):
+            timed([args.ecps, "train", "kmeans", "--data", csv, "--id-column", "user", "--features",
+                   feats, "--k", "16", "--max-iter", "20", "--tol", "0", "--normalize", "none",
+                   "--init", init, "--local", "--workers", "1", "--out", out, "--quiet"])
+            with open(os.path.join(out, "metrics.json")) as f:
+                m = json.load(f)
+            it = m["timings"]["ms_per_iteration_median"]
+            seeds.append(1e3 * m["breakdown"]["seed_s"])
+            iters.append(it)
+            ratios.append(seeds[-1] / it)
+        print(f"  {init:>15}: seed {statistics.median(seeds):6.2f} ms = "
+              f"{statistics.median(ratios):4.2f} Lloyd iterations of the same run (median "
+              f"iteration {statistics.median(iters):.2f} ms; sample of {m['init_sample']} users)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -138,6 +160,8 @@ def main():
     print(f"== train kmeans, {args.users} users x {d} features ({os.path.getsize(csv) / 1e6:.0f} MB "
           f"CSV), k = 16, 20 iterations, 1 worker; {os.cpu_count()} cores ==")
     measure(args, csv, d, "quiet")
+    print("seeding (the goal: at most 3 Lloyd iterations), median of the runs:")
+    seeding(args, csv, d)
     if args.load == "yes":
         hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(2)]
         try:

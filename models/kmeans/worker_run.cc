@@ -379,11 +379,22 @@ class WorkerRun {
 
     // The silhouette sample: the users with the smallest keys U(seed, sample round, user).
     if (state_.options.silhouette_sample > 0) {
-      std::vector<std::pair<double, std::size_t>> keys(state_.n);
-      for (std::size_t i = 0; i < state_.n; ++i) {
-        keys[i] = {UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]), i};
-      }
       const std::size_t s = std::min<std::size_t>(state_.n, state_.options.silhouette_sample);
+      // Only keys below a bound that about 2s + 64 users pass need sorting: when at least s
+      // pass, the s smallest are among them (else all are sorted).
+      const double bound =
+          std::min(1.0, static_cast<double>(2 * s + 64) / static_cast<double>(state_.n));
+      std::vector<std::pair<double, std::size_t>> keys;
+      for (std::size_t i = 0; i < state_.n; ++i) {
+        const double key = UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]);
+        if (key < bound) keys.emplace_back(key, i);
+      }
+      if (keys.size() < s) {
+        keys.clear();
+        for (std::size_t i = 0; i < state_.n; ++i) {
+          keys.emplace_back(UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]), i);
+        }
+      }
       auto by_key = [&](const auto& a, const auto& b) {
         return a.first < b.first ||
                (a.first == b.first && state_.Tie(a.second) < state_.Tie(b.second));
