@@ -141,7 +141,7 @@ def seeding(args, csv, d):
             ratios.append(seeds[-1] / it)
         print(f"  {init:>15}: seed {statistics.median(seeds):6.2f} ms = "
               f"{statistics.median(ratios):4.2f} Lloyd iterations of the same run (median "
-              f"iteration {statistics.median(iters):.2f} ms; sample of {m['init_sample']} users)")
+              f"iteration {statistics.median(iters):.2f} ms; sample of {m.get('init_sample', 'all')} users)")
 
 
 def main():
