@@ -116,8 +116,10 @@ def measure(args, csv, d, label):
           f"(runs: ecps {' '.join(f'{v:.2f}' for v in ecps_wall)}; sklearn "
           f"{' '.join(f'{v:.2f}' for v in sk_wall)})")
     med = {p: statistics.median(v) for p, v in phases.items()}
+    mb = os.path.getsize(os.path.join(out, "assignments.csv")) / 1e6
     print(f"        ecps breakdown (median s): " + ", ".join(f"{p[:-2]} {v:.3f}" for p, v in med.items())
-          + f"; reader's share of the wall time {med['read_s'] / e:.0%}")
+          + f"; reader's share of the wall time {med['read_s'] / e:.0%}; assignments.csv {mb:.1f} MB"
+          f" written at {mb / med['write_s']:.0f} MB/s (write phase)")
     print(f"        sklearn: {reader} {sk_read:.2f} s, fit {sk_fit:.2f} s "
           f"({sk_parts[0][3]} iterations; python start and imports are the rest)")
     return e, s

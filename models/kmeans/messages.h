@@ -16,8 +16,6 @@ namespace ecps::models::kmeans {
 
 constexpr std::uint32_t kRowsTopic = 1200;        // worker <-> worker: forwarded rows
 constexpr std::uint32_t kLoadTopic = 1201;        // workers -> scheduler: LoadReport
-constexpr std::uint32_t kCandidatesTopic = 1202;  // worker <-> worker: k-means|| picks
-constexpr std::uint32_t kWeightsTopic = 1203;     // worker <-> worker: k-means|| weights
 constexpr std::uint32_t kProgressTopic = 1204;    // worker 0 -> scheduler: PhaseReport
 constexpr std::uint32_t kSummaryTopic = 1205;     // worker 0 -> scheduler: Summary
 constexpr std::uint32_t kSampleTopic = 1206;      // workers -> scheduler: SamplePart
@@ -26,6 +24,7 @@ constexpr std::uint32_t kAucTopic = 1208;         // workers -> scheduler: AucPa
 constexpr std::uint32_t kAssignTopic = 1209;      // workers -> scheduler: AssignChunk
 constexpr std::uint32_t kCheckpointTopic = 1210;  // workers -> scheduler: WorkerCheckpoint
 constexpr std::uint32_t kResumeTopic = 1211;      // scheduler -> workers: WorkerCheckpoint
+constexpr std::uint32_t kSeedSampleTopic = 1220;  // worker <-> worker: SeedSample
 
 /// Worker 0 tells the scheduler where the job is; one per phase and per iteration.
 struct PhaseReport {
@@ -123,6 +122,16 @@ struct AssignChunk {
   std::vector<double> scores;  ///< with --anomaly-scores only
   template <class A>
   void serialize(A& ar) { ar(last, offsets, text, text_end, scores); }
+};
+
+/// A worker's users in the seeding sample, in input order (norms: ||x||^2 as the worker has it).
+struct SeedSample {
+  std::vector<double> ties;
+  std::vector<std::uint64_t> hashes;
+  std::vector<double> norms;
+  std::vector<double> x;  ///< n x d, fitted
+  template <class A>
+  void serialize(A& ar) { ar(ties, hashes, norms, x); }
 };
 
 /// Candidate points of one k-means|| round, from one worker, in input order.

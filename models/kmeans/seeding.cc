@@ -42,47 +42,69 @@ class Seeding {
 
  private:
   // The users seeding reads: all of them when the job has at most the sample size, else those
-  // with U(seed, sample round, user) < sample size / users: split-independent, so every
-  // worker count seeds alike. Sampled rows are copied contiguous for the kernels.
+  // with U(seed, sample round, user) < sample size / users (split-independent). Every worker
+  // gathers the whole sample in input order and seeds from it alone, without a clock: its
+  // sums are exact and its random choices per user, so each worker, and any split of the
+  // users, picks the same centroids.
   Status TakeSample() {
     const std::size_t d = state_.d;
     const std::uint64_t want = std::max(kSeedSampleUsers, kSeedSamplePerCluster * state_.k);
+    std::vector<std::size_t> index;
     if (state_.total <= want) {
-      m_ = state_.n;
-      x_ = state_.x_data;
-      norms_ = state_.norms.data();
-      state_.summary.init_sample = state_.total;
-      return Status::Ok();
+      index.resize(state_.n);
+      std::iota(index.begin(), index.end(), std::size_t{0});
+    } else {
+      const double p = static_cast<double>(want) / static_cast<double>(state_.total);
+      tbb::enumerable_thread_specific<std::vector<std::size_t>> part;
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        auto& mine = part.local();
+        for (std::size_t i = b; i < e; ++i) {
+          if (UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]) < p) {
+            mine.push_back(i);
+          }
+        }
+      });
+      for (const auto& v : part) index.insert(index.end(), v.begin(), v.end());
+      std::sort(index.begin(), index.end());  // input order
     }
-    const double p = static_cast<double>(want) / static_cast<double>(state_.total);
-    for (std::size_t i = 0; i < state_.n; ++i) {
-      if (UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]) < p) index_.push_back(i);
+    SeedSample mine;
+    for (std::size_t i : index) {
+      mine.ties.push_back(state_.Tie(i));
+      mine.hashes.push_back(state_.hashes[i]);
+      mine.norms.push_back(state_.norms[i]);
+      mine.x.insert(mine.x.end(), state_.X(i), state_.X(i) + d);
     }
-    m_ = index_.size();
-    xs_.resize(m_ * d);
-    norms_s_.resize(m_);
-    for (std::size_t j = 0; j < m_; ++j) {
-      std::copy_n(state_.X(index_[j]), d, xs_.data() + j * d);
-      norms_s_[j] = state_.norms[index_[j]];
+    const auto workers = ps::WorkerRanks(state_.ctx.node.roles());
+    ECPS_ASSIGN_OR_RETURN(auto parts, ps::AllGather(state_.ctx.node, kSeedSampleTopic, workers,
+                                                    mine, state_.Deadline()));
+    std::vector<std::pair<double, std::pair<std::size_t, std::size_t>>> order;  // tie, (part, row)
+    for (std::size_t w = 0; w < parts.size(); ++w) {
+      for (std::size_t j = 0; j < parts[w].ties.size(); ++j) order.push_back({parts[w].ties[j], {w, j}});
     }
-    x_ = xs_.data();
-    norms_ = norms_s_.data();
-    sampled_ = true;
-    ReduceRow row(state_.layout);
-    row.Sum(0) = static_cast<double>(m_);
-    ECPS_ASSIGN_OR_RETURN(const ReduceRow all, state_.ReduceAcrossWorkers(row));
-    state_.summary.init_sample = static_cast<std::uint64_t>(all.Sum(0));
-    if (state_.summary.init_sample < state_.k) {
-      return Internal(fmt::format("seeding sample of {} users for --k {}",
-                                  state_.summary.init_sample, state_.k));
+    std::sort(order.begin(), order.end());
+    m_ = order.size();
+    ties_.reserve(m_);
+    hashes_.reserve(m_);
+    norms_.reserve(m_);
+    x_.reserve(m_ * d);
+    for (const auto& [tie, at] : order) {
+      const SeedSample& p = parts[at.first];
+      ties_.push_back(tie);
+      hashes_.push_back(p.hashes[at.second]);
+      norms_.push_back(p.norms[at.second]);
+      x_.insert(x_.end(), p.x.begin() + static_cast<std::ptrdiff_t>(at.second * d),
+                p.x.begin() + static_cast<std::ptrdiff_t>((at.second + 1) * d));
+    }
+    state_.summary.init_sample = m_;
+    if (m_ < state_.k) {
+      return Internal(fmt::format("seeding sample of {} users for --k {}", m_, state_.k));
     }
     return Status::Ok();
   }
 
-  const double* X(std::size_t j) const { return x_ + j * state_.d; }
-  std::size_t User(std::size_t j) const { return sampled_ ? index_[j] : j; }
-  std::uint64_t Hash(std::size_t j) const { return state_.hashes[User(j)]; }
-  double Tie(std::size_t j) const { return state_.Tie(User(j)); }
+  const double* X(std::size_t j) const { return x_.data() + j * state_.d; }
+  std::uint64_t Hash(std::size_t j) const { return hashes_[j]; }
+  double Tie(std::size_t j) const { return ties_[j]; }
   template <class F>
   void ForSample(F&& body) { state_.ForChunksOf(m_, body); }
 
@@ -121,13 +143,12 @@ class Seeding {
       TopList list(state_.layout.m, state_.layout.payload());
       for (const auto& p : part) list.Merge(p);
       const auto row = list.Row();
-      ECPS_ASSIGN_OR_RETURN(const auto merged, state_.MergeTopAcrossWorkers(row));
-      auto picked = ReadTop(merged, state_.layout.m, state_.layout.entry_width());
+      auto picked = ReadTop(row, state_.layout.m, state_.layout.entry_width());
       if (picked.size() > want) picked.resize(want);
       if (picked.empty()) return Internal("k-means++: no user was offered as a centroid");
       std::size_t choice = 0;
       if (picked.size() > 1) {
-        // The potential of each candidate, summed exactly across workers.
+        // The potential of each candidate, summed exactly.
         const std::vector<TopEntry> cands = picked;
         tbb::enumerable_thread_specific<std::vector<std::int64_t>> pot(
             [&] { return std::vector<std::int64_t>(cands.size(), 0); });
@@ -140,13 +161,12 @@ class Seeding {
             }
           }
         });
-        ReduceRow prow(state_.layout);
+        std::vector<std::int64_t> potentials(cands.size(), 0);
         for (const auto& p : pot) {
-          for (std::size_t c = 0; c < cands.size(); ++c) prow.Sum(c) += static_cast<double>(p[c]);
+          for (std::size_t c = 0; c < cands.size(); ++c) potentials[c] += p[c];
         }
-        ECPS_ASSIGN_OR_RETURN(const ReduceRow potentials, state_.ReduceAcrossWorkers(prow));
         for (std::size_t c = 1; c < cands.size(); ++c) {
-          if (potentials.Sum(c) < potentials.Sum(choice)) choice = c;
+          if (potentials[c] < potentials[choice]) choice = c;
         }
       }
       const std::size_t at = state_.centroids.size();
@@ -167,7 +187,6 @@ class Seeding {
   // (phi = the total of w), then a weighted k-means++ and Lloyd on the candidates.
   Status Parallel() {
     const std::size_t d = state_.d;
-    const auto workers = ps::WorkerRanks(state_.ctx.node.roles());
     ECPS_RETURN_IF_ERROR(PlusPlus(1));
     const double l = state_.options.oversampling > 0 ? state_.options.oversampling
                                                      : 2.0 * static_cast<double>(state_.k);
@@ -177,32 +196,16 @@ class Seeding {
         auto& p = part.local();
         for (std::size_t j = b; j < e; ++j) p += ToFixed(min_d2_[j], state_.d2_scale);
       });
-      ReduceRow row(state_.layout);
-      row.Sum(0) = static_cast<double>(std::accumulate(part.begin(), part.end(), std::int64_t{0}));
-      ECPS_ASSIGN_OR_RETURN(const ReduceRow totals, state_.ReduceAcrossWorkers(row));
-      const double phi = totals.Sum(0) / state_.d2_scale;
+      const auto total = std::accumulate(part.begin(), part.end(), std::int64_t{0});
+      const double phi = static_cast<double>(total) / state_.d2_scale;
       if (!(phi > 0)) break;  // every user sits on a candidate
-      CandidatePart mine;
+      std::vector<double> fresh;  // in input order
       for (std::size_t j = 0; j < m_; ++j) {
         if (UniformFor(state_.options.seed, kParallelRound + static_cast<std::uint64_t>(step),
                        Hash(j)) < l * min_d2_[j] / phi) {
-          mine.ties.push_back(Tie(j));
-          mine.x.insert(mine.x.end(), X(j), X(j) + d);
+          fresh.insert(fresh.end(), X(j), X(j) + d);
         }
       }
-      ECPS_ASSIGN_OR_RETURN(auto parts, ps::AllGather(state_.ctx.node, kCandidatesTopic, workers,
-                                                      mine, state_.Deadline()));
-      // In input order, so that every worker appends the same list.
-      std::vector<std::pair<double, const double*>> picks;
-      for (const auto& p : parts) {
-        for (std::size_t j = 0; j < p.ties.size(); ++j) {
-          picks.emplace_back(p.ties[j], p.x.data() + j * d);
-        }
-      }
-      std::sort(picks.begin(), picks.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
-      std::vector<double> fresh;
-      for (const auto& p : picks) fresh.insert(fresh.end(), p.second, p.second + d);
       if (fresh.empty()) continue;
       state_.centroids.insert(state_.centroids.end(), fresh.begin(), fresh.end());
       CentroidPanel panel;
@@ -210,7 +213,7 @@ class Seeding {
       ForSample([&](std::size_t b, std::size_t e) {
         std::vector<std::int32_t> lab(e - b);
         std::vector<double> dd(e - b);
-        Assign(X(b), norms_ + b, e - b, panel, lab.data(), dd.data(),
+        Assign(X(b), norms_.data() + b, e - b, panel, lab.data(), dd.data(),
              state_.options.kernel);
         for (std::size_t j = b; j < e; ++j) min_d2_[j] = std::min(min_d2_[j], dd[j - b]);
       });
@@ -226,20 +229,14 @@ class Seeding {
     ForSample([&](std::size_t b, std::size_t e) {
       std::vector<std::int32_t> lab(e - b);
       std::vector<double> dd(e - b);
-      Assign(X(b), norms_ + b, e - b, panel, lab.data(), dd.data(),
+      Assign(X(b), norms_.data() + b, e - b, panel, lab.data(), dd.data(),
              state_.options.kernel);
       auto& p = part.local();
       for (auto c : lab) p[static_cast<std::size_t>(c)] += 1.0;
     });
-    std::vector<double> counts(candidates, 0.0);
-    for (const auto& p : part) {
-      for (std::size_t j = 0; j < candidates; ++j) counts[j] += p[j];
-    }
-    ECPS_ASSIGN_OR_RETURN(auto all, ps::AllGather(state_.ctx.node, kWeightsTopic, workers, counts,
-                                                  state_.Deadline()));
     std::vector<double> weights(candidates, 0.0);
-    for (const auto& c : all) {
-      for (std::size_t j = 0; j < candidates; ++j) weights[j] += c[j];
+    for (const auto& p : part) {
+      for (std::size_t j = 0; j < candidates; ++j) weights[j] += p[j];
     }
     state_.centroids =
         LocalWeightedKMeans(state_.centroids, weights, d, state_.k, state_.options.seed);
@@ -331,14 +328,13 @@ class Seeding {
   }
 
   WorkerState& state_;
-  // The sample: m_ users, their rows x_ and squared norms norms_ (the state's own arrays
-  // when every user is in it; else copies, with index_ their places in the state).
-  bool sampled_ = false;
+  // The sample, every worker's, in input order: m_ users, their ties (byte offsets), id
+  // hashes, squared norms and rows.
   std::size_t m_ = 0;
-  const double* x_ = nullptr;
-  const double* norms_ = nullptr;
-  std::vector<std::size_t> index_;
-  std::vector<double> xs_, norms_s_;
+  std::vector<double> ties_;
+  std::vector<std::uint64_t> hashes_;
+  std::vector<double> norms_;
+  std::vector<double> x_;
   std::vector<double> min_d2_;  // per sampled user: squared distance to the nearest centroid
 };
 
