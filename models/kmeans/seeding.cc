@@ -23,10 +23,10 @@ namespace {
 constexpr std::uint64_t kParallelRound = 1ull << 20;  // k-means|| selection rounds
 constexpr std::uint64_t kSampleRound = 1ull << 30;    // the seeding sample
 
-// Seeding reads at most about this many users, or 64 per cluster if more: beyond it, a
+// Seeding reads at most about this many users, or 32 per cluster if more: beyond it, a
 // uniform sample of the users (every user of a smaller job).
-constexpr std::uint64_t kSeedSampleUsers = 1 << 14;
-constexpr std::uint64_t kSeedSamplePerCluster = 64;
+constexpr std::uint64_t kSeedSampleUsers = 1 << 13;
+constexpr std::uint64_t kSeedSamplePerCluster = 32;
 
 class Seeding {
  public:
@@ -55,13 +55,13 @@ class Seeding {
       std::iota(index.begin(), index.end(), std::size_t{0});
     } else {
       const double p = static_cast<double>(want) / static_cast<double>(state_.total);
+      const std::uint64_t seed = state_.options.seed;
+      const std::uint64_t* hashes = state_.hashes.data();
       tbb::enumerable_thread_specific<std::vector<std::size_t>> part;
       state_.ForChunks([&](std::size_t b, std::size_t e) {
         auto& mine = part.local();
         for (std::size_t i = b; i < e; ++i) {
-          if (UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]) < p) {
-            mine.push_back(i);
-          }
+          if (UniformFor(seed, kSampleRound, hashes[i]) < p) mine.push_back(i);
         }
       });
       for (const auto& v : part) index.insert(index.end(), v.begin(), v.end());
@@ -81,7 +81,7 @@ class Seeding {
     for (std::size_t w = 0; w < parts.size(); ++w) {
       for (std::size_t j = 0; j < parts[w].ties.size(); ++j) order.push_back({parts[w].ties[j], {w, j}});
     }
-    std::sort(order.begin(), order.end());
+    if (parts.size() > 1) std::sort(order.begin(), order.end());  // one part: in order
     m_ = order.size();
     ties_.reserve(m_);
     hashes_.reserve(m_);
@@ -154,10 +154,11 @@ class Seeding {
             [&] { return std::vector<std::int64_t>(cands.size(), 0); });
         ForSample([&](std::size_t b, std::size_t e) {
           auto& p = pot.local();
-          for (std::size_t j = b; j < e; ++j) {
-            for (std::size_t c = 0; c < cands.size(); ++c) {
-              p[c] += ToFixed(std::min(min_d2_[j], SquaredDistance(X(j), cands[c].payload, d)),
-                              state_.d2_scale);
+          std::vector<double> d2(e - b);
+          for (std::size_t c = 0; c < cands.size(); ++c) {
+            SquaredDistances(X(b), e - b, cands[c].payload, d, d2.data());
+            for (std::size_t j = b; j < e; ++j) {
+              p[c] += ToFixed(std::min(min_d2_[j], d2[j - b]), state_.d2_scale);
             }
           }
         });
@@ -174,9 +175,9 @@ class Seeding {
                               picked[choice].payload + d);
       const double* c = state_.centroids.data() + at;
       ForSample([&](std::size_t b, std::size_t e) {
-        for (std::size_t j = b; j < e; ++j) {
-          min_d2_[j] = std::min(min_d2_[j], SquaredDistance(X(j), c, d));
-        }
+        std::vector<double> d2(e - b);
+        SquaredDistances(X(b), e - b, c, d, d2.data());
+        for (std::size_t j = b; j < e; ++j) min_d2_[j] = std::min(min_d2_[j], d2[j - b]);
       });
     }
     return Status::Ok();

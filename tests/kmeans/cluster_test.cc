@@ -240,9 +240,9 @@ TEST(KMeansCluster, InitialisationsAreReproducibleAndSeeded) {
   }
 }
 
-// Beyond 16384 users seeding reads a uniform sample chosen per user from (seed, id): the
+// Beyond 8192 users seeding reads a uniform sample chosen per user from (seed, id): the
 // same sample, centroids and outputs for any number of workers. The sample's size is
-// Binomial(40000, p = 16384/40000): sd = sqrt(40000 p (1 - p)) = 99.5, so 5 sd = 498.
+// Binomial(40000, p = 8192/40000): sd = sqrt(40000 p (1 - p)) = 80.7, so 5 sd = 404.
 TEST(KMeansCluster, SeedingOnASampleIsTheSameForAnyWorkerCount) {
   TempDir dir("seed-sample");
   const auto p = kmtest::MakePlanted(40000, 3, 6, 5.0, 21);
@@ -263,7 +263,7 @@ TEST(KMeansCluster, SeedingOnASampleIsTheSameForAnyWorkerCount) {
         << init;
     const auto sample = a.result.metrics["init_sample"].get<double>();
     EXPECT_EQ(sample, b.result.metrics["init_sample"].get<double>());
-    EXPECT_NEAR(sample, 16384, 498) << init;
+    EXPECT_NEAR(sample, 8192, 404) << init;
     if (init == "kmeans++") {
       for (std::size_t j = 0; j < 6; ++j) {  // every initial centroid is an input row
         const auto* c = a.result.initial_centroids.data() + j * 3;
