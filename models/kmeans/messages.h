@@ -134,7 +134,8 @@ struct SeedSample {
   void serialize(A& ar) { ar(ties, hashes, norms, x); }
 };
 
-/// Candidate points of one k-means|| round, from one worker, in input order.
+/// Candidate points of one k-means|| round, from one worker, in input order. The job does not
+/// send it (seeding runs on a gathered SeedSample); fuzz/ps_message.cc decodes it.
 struct CandidatePart {
   std::vector<double> ties;
   std::vector<double> x;  ///< n x d, fitted
