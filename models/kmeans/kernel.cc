@@ -411,6 +411,20 @@ double SquaredDistance(const double* x, const double* c, std::size_t d) {
   return CpuHasAvx2Fma() ? SquaredDistanceFma(x, c, d) : SquaredDistanceOne(x, c, d);
 }
 
+namespace {
+__attribute__((target("fma"))) void SquaredDistancesFma(const double* x, std::size_t n,
+                                                        const double* c, std::size_t d,
+                                                        double* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = SquaredDistanceOne(x + i * d, c, d);
+}
+}  // namespace
+
+void SquaredDistances(const double* x, std::size_t n, const double* c, std::size_t d,
+                      double* out) {
+  if (CpuHasAvx2Fma()) return SquaredDistancesFma(x, n, c, d, out);
+  for (std::size_t i = 0; i < n; ++i) out[i] = SquaredDistanceOne(x + i * d, c, d);
+}
+
 int FixedExponent(double bound, std::uint64_t count) {
   if (!(bound > 0.0) || !std::isfinite(bound)) return 0;
   // Each term |v| * 2^e <= 2^t where t = min(50, 52 - ceil(log2(count + 1))), so that count

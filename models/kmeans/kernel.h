@@ -64,6 +64,9 @@ double AssignedDistance(const double* x, double norm, std::size_t j, const Centr
 
 /// Exact squared distance sum_f (x_f - c_f)^2 (fma chain).
 double SquaredDistance(const double* x, const double* c, std::size_t d);
+/// out[i] = SquaredDistance(x + i * d, c, d) for the n rows of x (the same bits, one call).
+void SquaredDistances(const double* x, std::size_t n, const double* c, std::size_t d,
+                      double* out);
 
 // ---- Exact sums ---------------------------------------------------------------------------
 //

@@ -23,6 +23,7 @@
 #include "models/kmeans/quality.h"
 #include "models/kmeans/worker_run.h"
 #include "ps/collective.h"
+#include "ps/stopwatch.h"
 #include "scheduler/progress.h"
 #include "util/files.h"
 #include "util/output_folder.h"
@@ -183,6 +184,9 @@ struct KMeansJob::SchedulerState {
   std::uint64_t rows_written = 0;
   double epsilon_spent = 0;  ///< DP: after the last iteration reported
   SchedulerCheckpoints checkpoints;
+  ps::Stopwatch job;            ///< since RunScheduler began
+  double quality_seconds = 0;   ///< silhouette, anomaly threshold, AUC
+  double write_seconds = 0;     ///< assignments.csv, model.bin, profiles
 };
 
 KMeansJob::KMeansJob(KMeansOptions options, worker::FeatureSchema schema)
@@ -240,6 +244,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   auto& node = ctx.node;
   const auto workers = ps::WorkerRanks(node.roles());
   const auto deadline = [&] { return node.DefaultDeadline(); };
+  st.job.Restart();
   ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(options_.out));
   ECPS_ASSIGN_OR_RETURN(st.iterations, st.checkpoints.Start(options_, node));
 
@@ -317,6 +322,7 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_ASSIGN_OR_RETURN(ps::Message sm, node.RecvControl(kSummaryTopic, workers[0], deadline()));
   ECPS_RETURN_IF_ERROR(ps::DecodeControl(sm.control, &st.summary));
   const std::size_t d = schema_.dim();
+  ps::Stopwatch phase;
 
   if (options_.silhouette_sample > 0) {
     ECPS_ASSIGN_OR_RETURN(auto parts, ps::Gather(node, kSampleTopic, workers, SamplePart{}, deadline()));
@@ -369,6 +375,8 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     }
     st.has_auc = true;
   }
+  st.quality_seconds = phase.Seconds();
+  phase.Restart();
 
   // assignments.csv: the workers' streams merged by input order.
   ECPS_ASSIGN_OR_RETURN(auto file, OutputFile::Open(options_.out + "/assignments.csv",
@@ -401,23 +409,20 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     if (streams[w].pos < streams[w].chunk.offsets.size()) heap.emplace(streams[w].chunk.offsets[0], w);
   }
   std::string buf;
+  buf.reserve((1 << 20) + 4096);
   while (!heap.empty()) {
     const std::size_t w = heap.top().second;
     heap.pop();
     auto& s = streams[w];
     const auto& c = s.chunk;
     const std::size_t i = s.pos++;
-    const std::uint64_t b = i ? c.id_end[i - 1] : 0;
-    if (with_ids) {
-      AppendCsvField(&buf, std::string_view(c.id_bytes).substr(b, c.id_end[i] - b));
-      buf += ',';
-    }
-    buf += fmt::format("{},{}", c.labels[i], c.distances[i]);
+    const std::uint64_t b = i ? c.text_end[i - 1] : 0;
+    buf.append(c.text, b, c.text_end[i] - b);
     if (with_scores) {
       const double tie = static_cast<double>(c.offsets[i]);
       const bool flag = !Better(st.anomaly_threshold, st.threshold_tie, c.scores[i], tie);
       st.flagged += flag;
-      buf += fmt::format(",{},{}", c.scores[i], flag ? 1 : 0);
+      buf += flag ? ",1" : ",0";
     }
     buf += '\n';
     ++st.rows_written;
@@ -429,7 +434,9 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
     if (s.pos < s.chunk.offsets.size()) heap.emplace(s.chunk.offsets[s.pos], w);
   }
   ECPS_RETURN_IF_ERROR(file->Write(buf));
-  return file->Commit();
+  ECPS_RETURN_IF_ERROR(file->Commit());
+  st.write_seconds = phase.Seconds();
+  return Status::Ok();
 }
 
 Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
@@ -437,6 +444,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   const auto& sum = st.summary;
   const std::size_t k = options_.k, d = schema_.dim();
   const auto& names = schema_.output_names();
+  ps::Stopwatch phase;
 
   KMeansModel& model = result_.model;
   model.schema = schema_;
@@ -515,6 +523,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/hierarchy.json",
                                              HierarchyJson(tree, names, sum.normalizer, dp)));
   }
+  st.write_seconds += phase.Seconds();
 
   std::uint64_t read = 0, skipped = 0, excluded = 0;
   std::vector<std::string> examples;
@@ -556,6 +565,16 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         {"train_s", sum.train_seconds},
         {"ms_per_iteration_mean", NumberOrNull(ms_mean)},
         {"ms_per_iteration_median", NumberOrNull(Median(ms))}}},
+      // Where the command's time went (seconds; the scheduler's clock for total).
+      {"breakdown",
+       {{"read_s", sum.load_seconds},
+        {"normalize_s", sum.normalize_seconds},
+        {"seed_s", sum.init_seconds},
+        {"iterate_s", sum.train_seconds},
+        {"final_assignment_s", sum.finish_seconds},
+        {"quality_s", st.quality_seconds},
+        {"write_s", st.write_seconds},
+        {"total_s", st.job.Seconds()}}},
       {"cluster",
        {{"workers", ctx.node.roles().num_workers()},
         {"servers", ctx.node.roles().num_servers()},
@@ -563,6 +582,10 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         {"kernel", sum.kernel}}},
   };
   if (options_.init == InitMethod::kParallel) m["init_candidates"] = sum.init_candidates;
+  // The users k-means++ / k-means|| read: all, or a uniform sample of a large job.
+  if (options_.init != InitMethod::kFile && !dp && !options_.checkpoint.resume) {
+    m["init_sample"] = sum.init_sample;
+  }
   if (options_.anomaly_scores) {
     m["anomaly"] = {{"score", RiskScoreName(options_.score)},
                     {"rate", options_.anomaly_rate},

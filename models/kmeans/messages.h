@@ -16,8 +16,6 @@ namespace ecps::models::kmeans {
 
 constexpr std::uint32_t kRowsTopic = 1200;        // worker <-> worker: forwarded rows
 constexpr std::uint32_t kLoadTopic = 1201;        // workers -> scheduler: LoadReport
-constexpr std::uint32_t kCandidatesTopic = 1202;  // worker <-> worker: k-means|| picks
-constexpr std::uint32_t kWeightsTopic = 1203;     // worker <-> worker: k-means|| weights
 constexpr std::uint32_t kProgressTopic = 1204;    // worker 0 -> scheduler: PhaseReport
 constexpr std::uint32_t kSummaryTopic = 1205;     // worker 0 -> scheduler: Summary
 constexpr std::uint32_t kSampleTopic = 1206;      // workers -> scheduler: SamplePart
@@ -26,6 +24,7 @@ constexpr std::uint32_t kAucTopic = 1208;         // workers -> scheduler: AucPa
 constexpr std::uint32_t kAssignTopic = 1209;      // workers -> scheduler: AssignChunk
 constexpr std::uint32_t kCheckpointTopic = 1210;  // workers -> scheduler: WorkerCheckpoint
 constexpr std::uint32_t kResumeTopic = 1211;      // scheduler -> workers: WorkerCheckpoint
+constexpr std::uint32_t kSeedSampleTopic = 1220;  // worker <-> worker: SeedSample
 
 /// Worker 0 tells the scheduler where the job is; one per phase and per iteration.
 struct PhaseReport {
@@ -74,15 +73,18 @@ struct Summary {
   bool converged = false;
   std::string stop_reason;
   double load_seconds = 0, normalize_seconds = 0, init_seconds = 0, train_seconds = 0;
+  double finish_seconds = 0;  ///< the final assignment, distances and cluster totals
   std::vector<double> iteration_seconds;
   std::uint64_t init_candidates = 0;  ///< k-means|| candidates before reclustering
+  std::uint64_t init_sample = 0;      ///< users that seeding read (all, or a uniform sample)
   int threads = 0;
   std::string kernel;
   template <class A>
   void serialize(A& ar) {
     ar(users, min, max, mean, variance, normalizer, initial_centroids, centroids, label_means, sizes,
        mean_distance, inertia, iterations, converged, stop_reason, load_seconds, normalize_seconds,
-       init_seconds, train_seconds, iteration_seconds, init_candidates, threads, kernel);
+       init_seconds, train_seconds, finish_seconds, iteration_seconds, init_candidates, init_sample,
+       threads, kernel);
   }
 };
 
@@ -109,19 +111,32 @@ struct AucParts {
   void serialize(A& ar) { ar(relative, distance); }
 };
 
-/// Rows of assignments.csv from one worker, in input order.
+/// Rows of assignments.csv from one worker, in input order: each row's text without its
+/// line end ("id,cluster,distance", then ",score" with --anomaly-scores; no id when masked),
+/// formatted on the worker; the scheduler merges the workers' rows by offset and adds the
+/// anomaly flag (from the score and offset).
 struct AssignChunk {
   bool last = false;
   std::vector<std::uint64_t> offsets;
-  std::string id_bytes;
-  std::vector<std::uint64_t> id_end;
-  std::vector<std::int32_t> labels;
-  std::vector<double> distances, scores;
+  std::string text;
+  std::vector<std::uint64_t> text_end;
+  std::vector<double> scores;  ///< with --anomaly-scores only
   template <class A>
-  void serialize(A& ar) { ar(last, offsets, id_bytes, id_end, labels, distances, scores); }
+  void serialize(A& ar) { ar(last, offsets, text, text_end, scores); }
 };
 
-/// Candidate points of one k-means|| round, from one worker, in input order.
+/// A worker's users in the seeding sample, in input order (norms: ||x||^2 as the worker has it).
+struct SeedSample {
+  std::vector<double> ties;
+  std::vector<std::uint64_t> hashes;
+  std::vector<double> norms;
+  std::vector<double> x;  ///< n x d, fitted
+  template <class A>
+  void serialize(A& ar) { ar(ties, hashes, norms, x); }
+};
+
+/// Candidate points of one k-means|| round, from one worker, in input order. The job does not
+/// send it (seeding runs on a gathered SeedSample); fuzz/ps_message.cc decodes it.
 struct CandidatePart {
   std::vector<double> ties;
   std::vector<double> x;  ///< n x d, fitted

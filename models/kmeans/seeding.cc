@@ -21,21 +21,92 @@ namespace ecps::models::kmeans {
 namespace {
 
 constexpr std::uint64_t kParallelRound = 1ull << 20;  // k-means|| selection rounds
+constexpr std::uint64_t kSampleRound = 1ull << 30;    // the seeding sample
+
+// Seeding reads at most about this many users, or 32 per cluster if more: beyond it, a
+// uniform sample of the users (every user of a smaller job).
+constexpr std::uint64_t kSeedSampleUsers = 1 << 13;
+constexpr std::uint64_t kSeedSamplePerCluster = 32;
 
 class Seeding {
  public:
   explicit Seeding(WorkerState& state) : state_(state) {}
 
   Status Run() {
-    min_d2_.assign(state_.n, kInf);
     state_.centroids.clear();
-    switch (state_.options.init) {
-      case InitMethod::kPlusPlus: return PlusPlus(state_.k);
-      case InitMethod::kParallel: return Parallel();
-      case InitMethod::kFile: break;
-    }
-    return FromFile();
+    if (state_.options.init == InitMethod::kFile) return FromFile();
+    ECPS_RETURN_IF_ERROR(TakeSample());
+    min_d2_.assign(m_, kInf);
+    return state_.options.init == InitMethod::kPlusPlus ? PlusPlus(state_.k) : Parallel();
   }
+
+ private:
+  // The users seeding reads: all of them when the job has at most the sample size, else those
+  // with U(seed, sample round, user) < sample size / users (split-independent). Every worker
+  // gathers the whole sample in input order and seeds from it alone, without a clock: its
+  // sums are exact and its random choices per user, so each worker, and any split of the
+  // users, picks the same centroids.
+  Status TakeSample() {
+    const std::size_t d = state_.d;
+    const std::uint64_t want = std::max(kSeedSampleUsers, kSeedSamplePerCluster * state_.k);
+    std::vector<std::size_t> index;
+    if (state_.total <= want) {
+      index.resize(state_.n);
+      std::iota(index.begin(), index.end(), std::size_t{0});
+    } else {
+      const double p = static_cast<double>(want) / static_cast<double>(state_.total);
+      const std::uint64_t seed = state_.options.seed;
+      const std::uint64_t* hashes = state_.hashes.data();
+      tbb::enumerable_thread_specific<std::vector<std::size_t>> part;
+      state_.ForChunks([&](std::size_t b, std::size_t e) {
+        auto& mine = part.local();
+        for (std::size_t i = b; i < e; ++i) {
+          if (UniformFor(seed, kSampleRound, hashes[i]) < p) mine.push_back(i);
+        }
+      });
+      for (const auto& v : part) index.insert(index.end(), v.begin(), v.end());
+      std::sort(index.begin(), index.end());  // input order
+    }
+    SeedSample mine;
+    for (std::size_t i : index) {
+      mine.ties.push_back(state_.Tie(i));
+      mine.hashes.push_back(state_.hashes[i]);
+      mine.norms.push_back(state_.norms[i]);
+      mine.x.insert(mine.x.end(), state_.X(i), state_.X(i) + d);
+    }
+    const auto workers = ps::WorkerRanks(state_.ctx.node.roles());
+    ECPS_ASSIGN_OR_RETURN(auto parts, ps::AllGather(state_.ctx.node, kSeedSampleTopic, workers,
+                                                    mine, state_.Deadline()));
+    std::vector<std::pair<double, std::pair<std::size_t, std::size_t>>> order;  // tie, (part, row)
+    for (std::size_t w = 0; w < parts.size(); ++w) {
+      for (std::size_t j = 0; j < parts[w].ties.size(); ++j) order.push_back({parts[w].ties[j], {w, j}});
+    }
+    if (parts.size() > 1) std::sort(order.begin(), order.end());  // one part: in order
+    m_ = order.size();
+    ties_.reserve(m_);
+    hashes_.reserve(m_);
+    norms_.reserve(m_);
+    x_.reserve(m_ * d);
+    for (const auto& [tie, at] : order) {
+      const SeedSample& p = parts[at.first];
+      ties_.push_back(tie);
+      hashes_.push_back(p.hashes[at.second]);
+      norms_.push_back(p.norms[at.second]);
+      x_.insert(x_.end(), p.x.begin() + static_cast<std::ptrdiff_t>(at.second * d),
+                p.x.begin() + static_cast<std::ptrdiff_t>((at.second + 1) * d));
+    }
+    state_.summary.init_sample = m_;
+    if (m_ < state_.k) {
+      return Internal(fmt::format("seeding sample of {} users for --k {}", m_, state_.k));
+    }
+    return Status::Ok();
+  }
+
+  const double* X(std::size_t j) const { return x_.data() + j * state_.d; }
+  std::uint64_t Hash(std::size_t j) const { return hashes_[j]; }
+  double Tie(std::size_t j) const { return ties_[j]; }
+  template <class F>
+  void ForSample(F&& body) { state_.ForChunksOf(m_, body); }
 
   // Greedy D^2 sampling (as scikit-learn's k-means++) until there are `target` centroids.
   // Round r draws L = 2 + ln k candidates with probability proportional to w (w = squared
@@ -54,58 +125,59 @@ class Seeding {
       const std::size_t want = first ? 1 : trials;
       tbb::enumerable_thread_specific<TopList> part(
           [&] { return TopList(want, state_.layout.payload()); });
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
+      ForSample([&](std::size_t b, std::size_t e) {
         auto& list = part.local();
         std::vector<double> payload(d + 1, 0.0);
-        for (std::size_t i = b; i < e; ++i) {
-          const double w = first ? 1.0 : min_d2_[i];
-          const double score = std::log(UniformFor(state_.options.seed, r, state_.hashes[i])) /
-                               w;  // -key; -inf when w = 0
-          if (!list.WouldKeep(score, state_.Tie(i))) continue;
-          std::copy(state_.X(i), state_.X(i) + d, payload.begin());
-          list.Offer(score, state_.Tie(i), payload.data());
+        for (std::size_t j = b; j < e; ++j) {
+          const double w = first ? 1.0 : min_d2_[j];
+          const double u = UniformFor(state_.options.seed, r, Hash(j));
+          // ln u <= u - 1 (loosened by 2^-50 for the logarithm's rounding): most users are
+          // out without the logarithm.
+          if (!list.WouldKeep((u - 1) * (1 - 0x1p-50) / w, Tie(j))) continue;
+          const double score = std::log(u) / w;  // -key; -inf when w = 0
+          if (!list.WouldKeep(score, Tie(j))) continue;
+          std::copy(X(j), X(j) + d, payload.begin());
+          list.Offer(score, Tie(j), payload.data());
         }
       });
       TopList list(state_.layout.m, state_.layout.payload());
       for (const auto& p : part) list.Merge(p);
       const auto row = list.Row();
-      ECPS_ASSIGN_OR_RETURN(const auto merged, state_.MergeTopAcrossWorkers(row));
-      auto picked = ReadTop(merged, state_.layout.m, state_.layout.entry_width());
+      auto picked = ReadTop(row, state_.layout.m, state_.layout.entry_width());
       if (picked.size() > want) picked.resize(want);
       if (picked.empty()) return Internal("k-means++: no user was offered as a centroid");
       std::size_t choice = 0;
       if (picked.size() > 1) {
-        // The potential of each candidate, summed exactly across workers.
+        // The potential of each candidate, summed exactly.
         const std::vector<TopEntry> cands = picked;
         tbb::enumerable_thread_specific<std::vector<std::int64_t>> pot(
             [&] { return std::vector<std::int64_t>(cands.size(), 0); });
-        state_.ForChunks([&](std::size_t b, std::size_t e) {
+        ForSample([&](std::size_t b, std::size_t e) {
           auto& p = pot.local();
-          for (std::size_t i = b; i < e; ++i) {
-            for (std::size_t c = 0; c < cands.size(); ++c) {
-              p[c] +=
-                  ToFixed(std::min(min_d2_[i], SquaredDistance(state_.X(i), cands[c].payload, d)),
-                          state_.d2_scale);
+          std::vector<double> d2(e - b);
+          for (std::size_t c = 0; c < cands.size(); ++c) {
+            SquaredDistances(X(b), e - b, cands[c].payload, d, d2.data());
+            for (std::size_t j = b; j < e; ++j) {
+              p[c] += ToFixed(std::min(min_d2_[j], d2[j - b]), state_.d2_scale);
             }
           }
         });
-        ReduceRow prow(state_.layout);
+        std::vector<std::int64_t> potentials(cands.size(), 0);
         for (const auto& p : pot) {
-          for (std::size_t c = 0; c < cands.size(); ++c) prow.Sum(c) += static_cast<double>(p[c]);
+          for (std::size_t c = 0; c < cands.size(); ++c) potentials[c] += p[c];
         }
-        ECPS_ASSIGN_OR_RETURN(const ReduceRow potentials, state_.ReduceAcrossWorkers(prow));
         for (std::size_t c = 1; c < cands.size(); ++c) {
-          if (potentials.Sum(c) < potentials.Sum(choice)) choice = c;
+          if (potentials[c] < potentials[choice]) choice = c;
         }
       }
       const std::size_t at = state_.centroids.size();
       state_.centroids.insert(state_.centroids.end(), picked[choice].payload,
                               picked[choice].payload + d);
       const double* c = state_.centroids.data() + at;
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
-        for (std::size_t i = b; i < e; ++i) {
-          min_d2_[i] = std::min(min_d2_[i], SquaredDistance(state_.X(i), c, d));
-        }
+      ForSample([&](std::size_t b, std::size_t e) {
+        std::vector<double> d2(e - b);
+        SquaredDistances(X(b), e - b, c, d, d2.data());
+        for (std::size_t j = b; j < e; ++j) min_d2_[j] = std::min(min_d2_[j], d2[j - b]);
       });
     }
     return Status::Ok();
@@ -116,52 +188,35 @@ class Seeding {
   // (phi = the total of w), then a weighted k-means++ and Lloyd on the candidates.
   Status Parallel() {
     const std::size_t d = state_.d;
-    const auto workers = ps::WorkerRanks(state_.ctx.node.roles());
     ECPS_RETURN_IF_ERROR(PlusPlus(1));
     const double l = state_.options.oversampling > 0 ? state_.options.oversampling
                                                      : 2.0 * static_cast<double>(state_.k);
     for (int step = 1; step <= state_.options.init_steps; ++step) {
       tbb::enumerable_thread_specific<std::int64_t> part(0);
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
+      ForSample([&](std::size_t b, std::size_t e) {
         auto& p = part.local();
-        for (std::size_t i = b; i < e; ++i) p += ToFixed(min_d2_[i], state_.d2_scale);
+        for (std::size_t j = b; j < e; ++j) p += ToFixed(min_d2_[j], state_.d2_scale);
       });
-      ReduceRow row(state_.layout);
-      row.Sum(0) = static_cast<double>(std::accumulate(part.begin(), part.end(), std::int64_t{0}));
-      ECPS_ASSIGN_OR_RETURN(const ReduceRow totals, state_.ReduceAcrossWorkers(row));
-      const double phi = totals.Sum(0) / state_.d2_scale;
+      const auto total = std::accumulate(part.begin(), part.end(), std::int64_t{0});
+      const double phi = static_cast<double>(total) / state_.d2_scale;
       if (!(phi > 0)) break;  // every user sits on a candidate
-      CandidatePart mine;
-      for (std::size_t i = 0; i < state_.n; ++i) {
+      std::vector<double> fresh;  // in input order
+      for (std::size_t j = 0; j < m_; ++j) {
         if (UniformFor(state_.options.seed, kParallelRound + static_cast<std::uint64_t>(step),
-                       state_.hashes[i]) < l * min_d2_[i] / phi) {
-          mine.ties.push_back(state_.Tie(i));
-          mine.x.insert(mine.x.end(), state_.X(i), state_.X(i) + d);
+                       Hash(j)) < l * min_d2_[j] / phi) {
+          fresh.insert(fresh.end(), X(j), X(j) + d);
         }
       }
-      ECPS_ASSIGN_OR_RETURN(auto parts, ps::AllGather(state_.ctx.node, kCandidatesTopic, workers,
-                                                      mine, state_.Deadline()));
-      // In input order, so that every worker appends the same list.
-      std::vector<std::pair<double, const double*>> picks;
-      for (const auto& p : parts) {
-        for (std::size_t j = 0; j < p.ties.size(); ++j) {
-          picks.emplace_back(p.ties[j], p.x.data() + j * d);
-        }
-      }
-      std::sort(picks.begin(), picks.end(),
-                [](const auto& a, const auto& b) { return a.first < b.first; });
-      std::vector<double> fresh;
-      for (const auto& p : picks) fresh.insert(fresh.end(), p.second, p.second + d);
       if (fresh.empty()) continue;
       state_.centroids.insert(state_.centroids.end(), fresh.begin(), fresh.end());
       CentroidPanel panel;
       panel.Set(fresh, fresh.size() / d, d);
-      state_.ForChunks([&](std::size_t b, std::size_t e) {
+      ForSample([&](std::size_t b, std::size_t e) {
         std::vector<std::int32_t> lab(e - b);
         std::vector<double> dd(e - b);
-        Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+        Assign(X(b), norms_.data() + b, e - b, panel, lab.data(), dd.data(),
              state_.options.kernel);
-        for (std::size_t i = b; i < e; ++i) min_d2_[i] = std::min(min_d2_[i], dd[i - b]);
+        for (std::size_t j = b; j < e; ++j) min_d2_[j] = std::min(min_d2_[j], dd[j - b]);
       });
     }
     const std::size_t candidates = state_.centroids.size() / d;
@@ -172,23 +227,17 @@ class Seeding {
     panel.Set(state_.centroids, candidates, d);
     tbb::enumerable_thread_specific<std::vector<double>> part(
         [&] { return std::vector<double>(candidates, 0.0); });
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
+    ForSample([&](std::size_t b, std::size_t e) {
       std::vector<std::int32_t> lab(e - b);
       std::vector<double> dd(e - b);
-      Assign(state_.X(b), state_.norms.data() + b, e - b, panel, lab.data(), dd.data(),
+      Assign(X(b), norms_.data() + b, e - b, panel, lab.data(), dd.data(),
              state_.options.kernel);
       auto& p = part.local();
       for (auto c : lab) p[static_cast<std::size_t>(c)] += 1.0;
     });
-    std::vector<double> counts(candidates, 0.0);
-    for (const auto& p : part) {
-      for (std::size_t j = 0; j < candidates; ++j) counts[j] += p[j];
-    }
-    ECPS_ASSIGN_OR_RETURN(auto all, ps::AllGather(state_.ctx.node, kWeightsTopic, workers, counts,
-                                                  state_.Deadline()));
     std::vector<double> weights(candidates, 0.0);
-    for (const auto& c : all) {
-      for (std::size_t j = 0; j < candidates; ++j) weights[j] += c[j];
+    for (const auto& p : part) {
+      for (std::size_t j = 0; j < candidates; ++j) weights[j] += p[j];
     }
     state_.centroids =
         LocalWeightedKMeans(state_.centroids, weights, d, state_.k, state_.options.seed);
@@ -279,9 +328,15 @@ class Seeding {
     return Status::Ok();
   }
 
- private:
   WorkerState& state_;
-  std::vector<double> min_d2_;  // per user: squared distance to the nearest centroid so far
+  // The sample, every worker's, in input order: m_ users, their ties (byte offsets), id
+  // hashes, squared norms and rows.
+  std::size_t m_ = 0;
+  std::vector<double> ties_;
+  std::vector<std::uint64_t> hashes_;
+  std::vector<double> norms_;
+  std::vector<double> x_;
+  std::vector<double> min_d2_;  // per sampled user: squared distance to the nearest centroid
 };
 
 }  // namespace

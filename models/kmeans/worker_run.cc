@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <numeric>
 
 #include <fmt/format.h>
 #include <tbb/enumerable_thread_specific.h>
 
+#include "models/common/csv_field.h"
 #include "models/kmeans/checkpoint.h"
 #include "models/kmeans/lloyd.h"
 #include "models/kmeans/random.h"
@@ -54,7 +56,8 @@ class WorkerRun {
     phase.Restart();
     ECPS_RETURN_IF_ERROR(RunLloyd(state_));
     state_.summary.train_seconds = phase.Seconds();
-    ECPS_RETURN_IF_ERROR(Finish());
+    phase.Restart();
+    ECPS_RETURN_IF_ERROR(Finish(phase));
     return SendResults();
   }
 
@@ -129,9 +132,6 @@ class WorkerRun {
     }
 
     state_.normalizer = Normalizer::Fit(state_.options.normalize, mn, mx, mean, var);
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
-      state_.normalizer.Apply(state_.users.features.data() + b * d, e - b);
-    });
     state_.summary.min = mn;
     state_.summary.max = mx;
     state_.summary.mean = mean;
@@ -150,32 +150,10 @@ class WorkerRun {
       diameter2 += (hi[f] - lo[f]) * (hi[f] - lo[f]);
       mean_var += var[f] / (state_.normalizer.scale[f] * state_.normalizer.scale[f]);
     }
-    // Snap every coordinate to its grid (a change of at most 2^-50 of the column's range), so
-    // that cluster sums are exact whatever the order of addition (kernel.h). The snapped rows
-    // go to 64-byte aligned memory in 2 MiB pages: the Lloyd loop reads the rows of the users
-    // whose label changes at random, one cache line per row where d = 8.
-    state_.x.resize(state_.n * d);
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) {
-        for (std::size_t f = 0; f < d; ++f) {
-          state_.x[i * d + f] = SnapToGrid(state_.X(i)[f], grid[f]);
-        }
-      }
-    });
-    std::vector<double>().swap(state_.users.features);
-    state_.x_data = state_.x.data();
     state_.d2_scale = std::ldexp(1.0, FixedExponent(diameter2, state_.total));
     state_.dist_scale = std::ldexp(1.0, FixedExponent(std::sqrt(diameter2), state_.total));
     state_.tol = state_.options.tol * mean_var / static_cast<double>(d);
-    state_.norms.resize(state_.n);
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
-      SquaredNorms(state_.X(b), e - b, d, state_.norms.data() + b);
-    });
-    state_.labels.assign(state_.n, -1);
-    d2_.assign(state_.n, 0.0);
-
-    // The Lloyd loop's origin (the mean) and the grid of its sums of ||x - o||^2; the screen's
-    // points, scaled by a power of two to |y| <= 1.
+    // The Lloyd loop's origin (the mean) and the grid of its sums of ||x - o||^2.
     state_.origin = mean;
     state_.normalizer.Apply(state_.origin.data(), 1);
     double r2 = 0;
@@ -184,10 +162,33 @@ class WorkerRun {
                      (hi[f] - state_.origin[f]) * (hi[f] - state_.origin[f]));
     }
     state_.q_scale = std::ldexp(1.0, FixedExponent(r2 * 1.01, state_.total));
+
+    // One pass: normalise (nothing under `none`), then snap every coordinate to its grid (a
+    // change of at most 2^-50 of the column's range), so that cluster sums are exact whatever
+    // the order of addition (kernel.h); then each user's squared norm and ||x - o||^2. The
+    // snapped rows go to 64-byte aligned memory in 2 MiB pages: the Lloyd loop reads the rows
+    // of the users whose label changes at random, one cache line per row where d = 8.
+    state_.x.resize(state_.n * d);
+    state_.norms.resize(state_.n);
     state_.q.resize(state_.n);
     state_.ForChunks([&](std::size_t b, std::size_t e) {
-      for (std::size_t i = b; i < e; ++i) state_.q[i] = state_.NormFromOrigin(i);
+      double* raw = state_.users.features.data();
+      state_.normalizer.Apply(raw + b * d, e - b);
+      for (std::size_t i = b; i < e; ++i) {
+        for (std::size_t f = 0; f < d; ++f) state_.x[i * d + f] = SnapToGrid(raw[i * d + f], grid[f]);
+      }
+      const double* x = state_.x.data();
+      SquaredNorms(x + b * d, e - b, d, state_.norms.data() + b);
+      for (std::size_t i = b; i < e; ++i) {
+        state_.q[i] = ToFixed(SquaredDistance(x + i * d, state_.origin.data(), d), state_.q_scale);
+      }
     });
+    std::vector<double>().swap(state_.users.features);
+    state_.x_data = state_.x.data();
+    state_.labels.assign(state_.n, -1);
+    d2_.assign(state_.n, 0.0);
+
+    // The screen's points, scaled by a power of two to |y| <= 1.
     if (ScreenAvailable(state_.options.kernel)) {
       int e = 0;
       (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
@@ -291,7 +292,8 @@ class WorkerRun {
     return state_.ReduceAcrossWorkers(row);
   }
 
-  Status Finish() {
+  // The final assignment; `phase` started with it (summary.finish_seconds).
+  Status Finish(const ps::Stopwatch& phase) {
     const std::size_t d = state_.d, k = state_.k;
     const std::size_t sw = state_.layout.stats_width();
     CentroidPanel panel;
@@ -366,6 +368,7 @@ class WorkerRun {
       relative_[i] = m > 0 ? d2_[i] / m : 0.0;
     }
     scores_ = state_.options.score == RiskScore::kRelative ? relative_ : d2_;
+    state_.summary.finish_seconds = phase.Seconds();
     return state_.Report(PhaseReport::Trained(state_.summary.iterations, state_.summary.inertia,
                                               state_.summary.train_seconds));
   }
@@ -376,11 +379,22 @@ class WorkerRun {
 
     // The silhouette sample: the users with the smallest keys U(seed, sample round, user).
     if (state_.options.silhouette_sample > 0) {
-      std::vector<std::pair<double, std::size_t>> keys(state_.n);
-      for (std::size_t i = 0; i < state_.n; ++i) {
-        keys[i] = {UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]), i};
-      }
       const std::size_t s = std::min<std::size_t>(state_.n, state_.options.silhouette_sample);
+      // Only keys below a bound that about 2s + 64 users pass need sorting: when at least s
+      // pass, the s smallest are among them (else all are sorted).
+      const double bound =
+          std::min(1.0, static_cast<double>(2 * s + 64) / static_cast<double>(state_.n));
+      std::vector<std::pair<double, std::size_t>> keys;
+      for (std::size_t i = 0; i < state_.n; ++i) {
+        const double key = UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]);
+        if (key < bound) keys.emplace_back(key, i);
+      }
+      if (keys.size() < s) {
+        keys.clear();
+        for (std::size_t i = 0; i < state_.n; ++i) {
+          keys.emplace_back(UniformFor(state_.options.seed, kSampleRound, state_.hashes[i]), i);
+        }
+      }
       auto by_key = [&](const auto& a, const auto& b) {
         return a.first < b.first ||
                (a.first == b.first && state_.Tie(a.second) < state_.Tie(b.second));
@@ -420,23 +434,56 @@ class WorkerRun {
       AucParts auc{ScoreCounts::From(relative_, labels), ScoreCounts::From(d2_, labels)};
       ECPS_RETURN_IF_ERROR(state_.ToScheduler(kAucTopic, auc));
     }
-    // assignments.csv rows, in input order, in chunks.
+    // assignments.csv rows, in input order, in chunks formatted on this worker's threads.
     std::size_t i = 0;
     do {
       AssignChunk c;
-      const std::size_t end = std::min(state_.n, i + kAssignChunkRows);
-      for (; i < end; ++i) {
-        c.offsets.push_back(state_.users.offsets[i]);
-        c.id_bytes.append(state_.users.id(i));
-        c.id_end.push_back(c.id_bytes.size());
-        c.labels.push_back(state_.labels[i]);
-        c.distances.push_back(d2_[i]);
-        c.scores.push_back(scores_[i]);
+      const std::size_t begin = i, end = std::min(state_.n, i + kAssignChunkRows);
+      c.offsets.assign(state_.users.offsets.begin() + static_cast<std::ptrdiff_t>(begin),
+                       state_.users.offsets.begin() + static_cast<std::ptrdiff_t>(end));
+      if (state_.options.anomaly_scores) {
+        c.scores.assign(scores_.begin() + static_cast<std::ptrdiff_t>(begin),
+                        scores_.begin() + static_cast<std::ptrdiff_t>(end));
       }
+      FormatRows(begin, end, &c);
+      i = end;
       c.last = i >= state_.n;
       ECPS_RETURN_IF_ERROR(state_.ToScheduler(kAssignTopic, c));
     } while (i < state_.n);
     return Status::Ok();
+  }
+
+  // The text of rows [begin, end) of assignments.csv (AssignChunk), in blocks of kChunk rows
+  // formatted in parallel.
+  void FormatRows(std::size_t begin, std::size_t end, AssignChunk* c) const {
+    const bool with_ids = !state_.options.MasksIds();
+    const bool with_scores = state_.options.anomaly_scores;
+    const std::size_t blocks = (end - begin + kChunk - 1) / kChunk;
+    std::vector<std::string> text(blocks);
+    std::vector<std::vector<std::uint64_t>> ends(blocks);
+    tbb::parallel_for(std::size_t{0}, blocks, [&](std::size_t block) {
+      const std::size_t b = begin + block * kChunk, e = std::min(end, b + kChunk);
+      std::string& t = text[block];
+      t.reserve((e - b) * 40);
+      for (std::size_t i = b; i < e; ++i) {
+        if (with_ids) {
+          AppendCsvField(&t, state_.users.id(i));
+          t += ',';
+        }
+        fmt::format_to(std::back_inserter(t), "{},{}", state_.labels[i], d2_[i]);
+        if (with_scores) fmt::format_to(std::back_inserter(t), ",{}", scores_[i]);
+        ends[block].push_back(t.size());
+      }
+    });
+    std::size_t bytes = 0;
+    for (const auto& t : text) bytes += t.size();
+    c->text.reserve(bytes);
+    c->text_end.reserve(end - begin);
+    for (std::size_t block = 0; block < blocks; ++block) {
+      const std::uint64_t base = c->text.size();
+      c->text += text[block];
+      for (auto e : ends[block]) c->text_end.push_back(base + e);
+    }
   }
 
   WorkerState state_;

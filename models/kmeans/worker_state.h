@@ -3,6 +3,7 @@
 // loops over its users, and the typed exchanges with the servers (one clock each) and the scheduler.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -20,6 +21,7 @@ namespace ecps::models::kmeans {
 
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 inline constexpr std::size_t kChunk = 2048;  // users per task
+inline constexpr std::size_t kSerialBelow = 1 << 15;  // users: smaller loops stay on one thread
 
 /// A kmeans.reduce row: the push counter, then `layout.sums` exact sums, then `layout.maxes`
 /// maxima. Made with the counter at 1, the sums at 0 and the maxima at -inf.
@@ -78,9 +80,20 @@ class WorkerState {
   /// Runs body(begin, end) over chunks of the local users on this worker's threads (JobContext::threads).
   template <class F>
   void ForChunks(F&& body) {
-    if (n == 0) return;
+    ForChunksOf(n, body);
+  }
+  /// The same over [0, count): another array of users (a sample). Fewer than kSerialBelow
+  /// run on the calling thread: there a fork and join costs more than it saves, and far
+  /// more when other work holds the cores (the join waits for a descheduled thread).
+  template <class F>
+  void ForChunksOf(std::size_t count, F&& body) {
+    if (count == 0) return;
+    if (count < kSerialBelow) {
+      for (std::size_t b = 0; b < count; b += kChunk) body(b, std::min(count, b + kChunk));
+      return;
+    }
     tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, n, kChunk),
+        tbb::blocked_range<std::size_t>(0, count, kChunk),
         [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
         tbb::simple_partitioner());
   }

@@ -240,6 +240,51 @@ TEST(KMeansCluster, InitialisationsAreReproducibleAndSeeded) {
   }
 }
 
+// Beyond 8192 users seeding reads a uniform sample chosen per user from (seed, id): the
+// same sample, centroids and outputs for any number of workers. The sample's size is
+// Binomial(40000, p = 8192/40000): sd = sqrt(40000 p (1 - p)) = 80.7, so 5 sd = 404.
+TEST(KMeansCluster, SeedingOnASampleIsTheSameForAnyWorkerCount) {
+  TempDir dir("seed-sample");
+  const auto p = kmtest::MakePlanted(40000, 3, 6, 5.0, 21);
+  kmtest::WritePlanted(dir / "users.csv", p);
+  std::set<std::vector<double>> points(p.x.begin(), p.x.end());
+  for (const std::string init : {"kmeans++", "kmeans-parallel"}) {
+    auto o = Options(dir / "users.csv", dir / "out1", 3, 6);
+    o.normalize = Normalize::kNone;
+    o.init = init == "kmeans++" ? InitMethod::kPlusPlus : InitMethod::kParallel;
+    o.max_iter = 3;
+    o.seed = 5;
+    auto a = RunJob(o, 1, 1);
+    o.out = dir / "out2";
+    auto b = RunJob(o, 1, 2);
+    ASSERT_TRUE(a.status.ok() && b.status.ok()) << a.status.ToString() << b.status.ToString();
+    EXPECT_EQ(a.result.initial_centroids, b.result.initial_centroids) << init;
+    EXPECT_EQ(kmtest::ReadFile(dir / "out1/assignments.csv"), kmtest::ReadFile(dir / "out2/assignments.csv"))
+        << init;
+    const auto sample = a.result.metrics["init_sample"].get<double>();
+    EXPECT_EQ(sample, b.result.metrics["init_sample"].get<double>());
+    EXPECT_NEAR(sample, 8192, 404) << init;
+    if (init == "kmeans++") {
+      for (std::size_t j = 0; j < 6; ++j) {  // every initial centroid is an input row
+        const auto* c = a.result.initial_centroids.data() + j * 3;
+        const bool near = std::any_of(points.begin(), points.end(), [&](const auto& q) {
+          return std::abs(q[0] - c[0]) < 1e-9 && std::abs(q[1] - c[1]) < 1e-9 && std::abs(q[2] - c[2]) < 1e-9;
+        });
+        EXPECT_TRUE(near) << "centroid " << j;
+      }
+    }
+  }
+  // A job within the sample size seeds from every user.
+  auto o = Options(dir / "users.csv", dir / "out3", 3, 6);
+  o.max_iter = 1;
+  auto small = kmtest::MakePlanted(3000, 3, 6, 5.0, 22);
+  kmtest::WritePlanted(dir / "small.csv", small);
+  o.data = dir / "small.csv";
+  auto c = RunJob(o, 1, 2);
+  ASSERT_TRUE(c.status.ok()) << c.status.ToString();
+  EXPECT_EQ(c.result.metrics["init_sample"].get<int>(), 3000);
+}
+
 TEST(KMeansCluster, PlantedSeparableClustersAreRecovered) {
   TempDir dir("planted");
   const auto p = kmtest::MakePlanted(5000, 5, 8, 2.0, 4);
