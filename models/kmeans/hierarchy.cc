@@ -1,5 +1,7 @@
 #include "models/kmeans/hierarchy.h"
 
+#include "models/kmeans/profiles.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -114,15 +116,13 @@ nlohmann::json HierarchyJson(const std::vector<HierarchyNode>& nodes,
   for (const auto& n : nodes) {
     const double share = users ? static_cast<double>(n.size) / static_cast<double>(users) : 0.0;
     nlohmann::json centroid = nlohmann::json::object();
-    std::string description =
-        n.left < 0 ? fmt::format("segment {} ({:.1f}% of users):", n.id, 100.0 * share)
-                   : fmt::format("segments {} ({:.1f}% of users):", fmt::join(n.segments, "+"),
-                                 100.0 * share);
     for (std::size_t f = 0; f < n.centroid.size(); ++f) {
-      const double v = normalizer.Original(f, n.centroid[f]);
-      centroid[names[f]] = v;
-      description += fmt::format("{} {} {:.4g}", f ? "," : "", names[f], v);
+      centroid[names[f]] = normalizer.Original(f, n.centroid[f]);
     }
+    const std::string description = ProfileDescription(
+        n.left < 0 ? fmt::format("segment {}", n.id)
+                   : fmt::format("segments {}", fmt::join(n.segments, "+")),
+        share, names, normalizer, n.centroid.data());
     nlohmann::json node = {{"id", n.id},
                            {"height", n.height},
                            {"sse_increase", n.sse_increase},

@@ -17,9 +17,9 @@
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
 #include "models/kmeans/checkpoint.h"
-#include "models/kmeans/hierarchy.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
+#include "models/kmeans/profiles.h"
 #include "models/kmeans/quality.h"
 #include "models/kmeans/worker_run.h"
 #include "ps/collective.h"
@@ -276,8 +276,13 @@ Status KMeansJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_ASSIGN_OR_RETURN(auto jsonl, util::JsonLinesLog::Open(options_.out + "/metrics.jsonl"));
   sched::ProgressOptions po;
   po.quiet = options_.quiet;
-  // Total unknown: most runs stop well before --max-iter.
-  sched::Progress progress(node.log(), "kmeans iteration", 0, po);
+  // A private run does exactly its planned iterations; another stops when nothing moves, most
+  // often well before --max-iter: the bound is named, but no share or time left is shown.
+  sched::Progress progress(
+      node.log(),
+      dp.enabled() ? std::string("kmeans iteration")
+                   : fmt::format("kmeans iteration (of at most {})", options_.max_iter),
+      dp.enabled() ? static_cast<std::uint64_t>(dp.plan.iterations) : 0, po);
   for (const auto& r : st.iterations) ECPS_RETURN_IF_ERROR(jsonl->Append(IterationLine(r)));
   while (true) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kProgressTopic, workers[0], deadline()));
@@ -466,63 +471,8 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   }
   ECPS_RETURN_IF_ERROR(SaveKMeansModel(options_.out + "/model.bin", model, options_.encrypt.get()));
 
-  // Profiles: every centroid in original units, with its size and share.
-  nlohmann::json segments = nlohmann::json::array();
-  std::string csv = "segment,size,share";
-  for (const auto& n : names) {
-    csv += ',';
-    AppendCsvField(&csv, n);
-  }
-  csv += '\n';
   const bool dp = options_.dp.enabled();
-  // Under DP the sizes are noisy counts and the shares their shares (the exact number of
-  // users is not released).
-  const std::uint64_t users =
-      dp ? std::accumulate(sum.sizes.begin(), sum.sizes.end(), std::uint64_t{0}) : sum.users;
-  for (std::size_t j = 0; j < k; ++j) {
-    const double share =
-        users ? static_cast<double>(sum.sizes[j]) / static_cast<double>(users) : 0.0;
-    nlohmann::json centroid = nlohmann::json::object();
-    std::string description = fmt::format("segment {} ({:.1f}% of users):", j, 100.0 * share);
-    csv += fmt::format("{},{},{}", j, sum.sizes[j], share);
-    for (std::size_t f = 0; f < d; ++f) {
-      const double v = sum.normalizer.Original(f, sum.centroids[j * d + f]);
-      centroid[names[f]] = v;
-      csv += fmt::format(",{}", v);
-      description += fmt::format("{} {} {:.4g}", f ? "," : "", names[f], v);
-    }
-    csv += '\n';
-    segments.push_back({{"segment", j},
-                        {"size", sum.sizes[j]},
-                        {"share", share},
-                        {"mean_distance", sum.mean_distance[j]},
-                        {"centroid", centroid},
-                        {"description", description}});
-    if (dp) segments.back().erase("mean_distance");
-  }
-  nlohmann::json overall = nlohmann::json::object();
-  nlohmann::json overall_sd = nlohmann::json::object();  // standardised profiles in the report
-  for (std::size_t f = 0; f < d; ++f) {
-    overall[names[f]] = sum.mean[f];
-    overall_sd[names[f]] = std::sqrt(sum.variance[f]);
-  }
-  ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(options_.out + "/profiles.csv", csv));
-  nlohmann::json profiles = {{"segments", segments},
-                             {"overall_mean", overall},
-                             {"overall_sd", overall_sd},
-                             {"users", sum.users}};
-  if (dp) {
-    profiles.erase("overall_mean");
-    profiles.erase("overall_sd");
-    profiles.erase("users");
-    profiles["sizes_are_noisy"] = true;
-  }
-  ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/profiles.json", profiles));
-  if (options_.hierarchy) {
-    const auto tree = WardHierarchy(sum.centroids, sum.sizes, d);
-    ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/hierarchy.json",
-                                             HierarchyJson(tree, names, sum.normalizer, dp)));
-  }
+  ECPS_RETURN_IF_ERROR(WriteProfiles(options_.out, sum, names, dp, options_.hierarchy));
   st.write_seconds += phase.Seconds();
 
   std::uint64_t read = 0, skipped = 0, excluded = 0;

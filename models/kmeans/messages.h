@@ -10,6 +10,7 @@
 #include <cereal/types/vector.hpp>
 
 #include "models/common/binary_metrics.h"
+#include "models/kmeans/model.h"
 #include "worker/user_shard.h"
 
 namespace ecps::models::kmeans {
