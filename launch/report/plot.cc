@@ -275,4 +275,77 @@ std::string RenderHeatmap(const Heatmap& m) {
   return svg.Finish();
 }
 
+std::string RenderDendrogram(const Dendrogram& d) {
+  const std::size_t n = d.nodes.size();
+  if (n == 0) return {};
+  // Leaves in the order a left-first walk from the root meets them; every node met once.
+  std::vector<double> slot(n, -1);
+  std::vector<int> order;
+  std::vector<bool> seen(n, false);
+  std::size_t leaves = 0, merges = 0;
+  for (std::vector<int> stack{static_cast<int>(n) - 1}; !stack.empty();) {
+    const int i = stack.back();
+    stack.pop_back();
+    if (i < 0 || seen[i]) return {};
+    seen[i] = true;
+    const DendrogramNode& node = d.nodes[i];
+    if (node.left < 0) {
+      order.push_back(i);
+      slot[i] = static_cast<double>(leaves++);
+      continue;
+    }
+    if (node.left >= i || node.right < 0 || node.right >= i) return {};
+    ++merges;
+    stack.push_back(node.right);
+    stack.push_back(node.left);
+  }
+  if (leaves + merges != n) return {};
+  double top_height = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const DendrogramNode& node = d.nodes[i];
+    if (node.left < 0) continue;
+    slot[i] = (slot[node.left] + slot[node.right]) / 2;  // children come first
+    if (std::isfinite(node.height)) top_height = std::max(top_height, node.height);
+  }
+  const Ticks yt = NiceTicks(0, top_height, 5);
+  const double width = std::clamp(78 + 28 * static_cast<double>(leaves), kWidth, 1400.0);
+  const double step = (width - 62 - 16) / static_cast<double>(leaves);
+  std::size_t longest = 0;
+  for (int i : order) longest = std::max(longest, d.nodes[i].label.size());
+  const bool turn = 6.0 * static_cast<double>(longest) > step;  // labels too wide to sit level
+  const double bottom = 44 + (turn ? 5.5 * static_cast<double>(longest) : 0);
+
+  Svg svg(width, kHeight + bottom - 44, d.id, d.title);
+  const double top = TitleAndLegend(svg, width, d.title, {});
+  const Frame f{62, top, width - 62 - 16, kHeight - top - 44};
+  const Scale y{yt.lo, yt.hi, f.bottom(), f.top};
+  YAxis(svg, f, yt, y, d.y_label);
+  svg.Rect(f.left, f.top, f.width, f.height, "frame");
+  auto x = [&](int i) { return f.left + step * (slot[i] + 0.5); };
+  auto h = [&](int i) {
+    const double v = d.nodes[i].left < 0 ? 0.0 : d.nodes[i].height;
+    return y(std::isfinite(v) ? v : 0.0);
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const DendrogramNode& node = d.nodes[i];
+    if (node.left < 0) continue;
+    const int self = static_cast<int>(i);
+    svg.Polyline({{x(node.left), h(node.left)},
+                  {x(node.left), h(self)},
+                  {x(node.right), h(self)},
+                  {x(node.right), h(node.right)}},
+                 "mark series link", Colour(0), node.tooltip);
+  }
+  for (int i : order) {
+    svg.Circle(x(i), f.bottom(), 3.5, "mark leaf", Colour(0), d.nodes[i].tooltip);
+    if (turn) {
+      svg.Text(x(i) + 4, f.bottom() + 10, d.nodes[i].label, "tick", "end", -90);
+    } else {
+      svg.Text(x(i), f.bottom() + 15, d.nodes[i].label, "tick");
+    }
+  }
+  svg.Text(f.left + f.width / 2, f.bottom() + bottom - 10, d.x_label, "axis-label");
+  return svg.Finish();
+}
+
 }  // namespace ecps::launch::report

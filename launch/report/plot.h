@@ -1,7 +1,8 @@
 // Charts as inline SVG for the pipeline's report: lines and points on numeric axes, grouped
-// bars, and heat maps. Each has a title, axes with ticks at 1, 2 or 5 x 10^k and labels, and
-// a legend where there is more than one series. Every mark that shows data has class "mark"
-// (tests count them); points that are not finite are left out, so a series may break.
+// bars, heat maps and dendrograms. Each has a title, axes with ticks at 1, 2 or 5 x 10^k and
+// labels, and a legend where there is more than one series. Every mark that shows data has
+// class "mark" (tests count them); points that are not finite are left out, so a series may
+// break.
 #pragma once
 
 #include <limits>
@@ -67,5 +68,23 @@ struct Heatmap {
   std::string legend;  ///< what the colour means ("standard deviations from the mean")
 };
 std::string RenderHeatmap(const Heatmap& map);
+
+/// A node of a binary tree: a leaf (left < 0) or a merge of two earlier nodes (indices).
+struct DendrogramNode {
+  int left = -1, right = -1;
+  double height = 0;    ///< of the merge on the y axis; leaves sit at 0
+  std::string label;    ///< leaves: written under the leaf
+  std::string tooltip;  ///< the <title> of the node's mark
+};
+
+/// A tree drawn with its leaves along the bottom (ordered so that no links cross) and each
+/// merge as a bracket at its height joining its children: one mark per leaf (a dot) and per
+/// merge (a line of class "link"). Empty when the nodes are no single tree with the last
+/// node as root (a child not earlier than its parent, used twice or left out).
+struct Dendrogram {
+  std::string id, title, x_label, y_label;
+  std::vector<DendrogramNode> nodes = {};
+};
+std::string RenderDendrogram(const Dendrogram& tree);
 
 }  // namespace ecps::launch::report

@@ -268,6 +268,36 @@ std::map<long, ClusterRisk> ReadRisk(const fs::path& path, bool* has_scores) {
   return out;
 }
 
+// The dendrogram of hierarchy.json (train kmeans --hierarchy); empty without one.
+std::string HierarchyFigure(const fs::path& dir) {
+  const auto h = ReadJson(dir / "hierarchy.json");
+  if (!h || !h->contains("nodes") || !(*h)["nodes"].is_array()) return {};
+  Dendrogram d{"hierarchy", "Segment hierarchy (Ward linkage)", "segment (share of users)",
+               "merge height (normalised units)"};
+  for (const auto& node : (*h)["nodes"]) {
+    if (!node.is_object()) return {};
+    const auto text = node.find("description");
+    DendrogramNode out{-1, -1, Num(node, "height"), {},
+                       text != node.end() && text->is_string() ? text->get<std::string>() : ""};
+    const json children = node.value("children", json::array());
+    if (children.size() == 2 && children[0].is_number_integer() &&
+        children[1].is_number_integer()) {
+      out.left = children[0].get<int>();
+      out.right = children[1].get<int>();
+    } else {
+      out.label = fmt::format("{} ({:.0f}%)", FormatNumber(Num(node, "id"), 0),
+                              100 * Num(node, "share"));
+    }
+    d.nodes.push_back(std::move(out));
+  }
+  const std::string svg = RenderDendrogram(d);
+  if (svg.empty()) return {};
+  return Figure(svg,
+                "The segments merged two at a time by Ward linkage (weighted by size): "
+                "cutting at a height leaves the groups below it. Hover a link or a leaf "
+                "for its profile.");
+}
+
 }  // namespace
 
 std::string CtrCharts(const std::string& dir, const json& metrics) {
@@ -364,6 +394,7 @@ std::string SegmentCharts(const std::string& dir, const json& metrics) {
                          false};
     figures += CurveFigures(*curves, o);
   }
+  figures += HierarchyFigure(dir);
   LineChart inertia{"inertia", "Inertia per iteration", "iteration", "inertia (normalised space)"};
   LineSeries s{"inertia", {}, {}, true, true};
   for (const auto& line : ReadJsonLines(fs::path(dir) / "metrics.jsonl")) {

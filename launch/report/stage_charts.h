@@ -16,8 +16,9 @@ std::string CtrCharts(const std::string& dir, const nlohmann::json& metrics);
 /// segment (k-means): each segment's standardised means (profiles.json: (centroid - overall
 /// mean) / overall sd) as a heat map, sizes and the share flagged as anomalies (from
 /// assignments.csv) as bars, the segments' one-line descriptions with size and mean
-/// distance, the inertia per iteration from metrics.jsonl, and with a label column the risk
-/// score's ROC, precision-recall, gain and lift (curves.json).
+/// distance, the dendrogram of hierarchy.json (--hierarchy; node descriptions as tooltips),
+/// the inertia per iteration from metrics.jsonl, and with a label column the risk score's
+/// ROC, precision-recall, gain and lift (curves.json).
 std::string SegmentCharts(const std::string& dir, const nlohmann::json& metrics);
 
 /// recommend (item-CF): HR@k and NDCG@k of the model against popularity, one chart per

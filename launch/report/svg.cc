@@ -87,12 +87,12 @@ void Svg::Circle(double x, double y, double r, std::string_view cls, std::string
 }
 
 void Svg::Polyline(const std::vector<std::pair<double, double>>& points, std::string_view cls,
-                   std::string_view stroke) {
+                   std::string_view stroke, std::string_view tooltip) {
   std::string pts;
   for (const auto& [x, y] : points)
     pts += fmt::format("{}{},{}", pts.empty() ? "" : " ", P(x), P(y));
-  s_ +=
-      fmt::format("<polyline points=\"{}\"{}{}/>", pts, Attr("class", cls), Attr("stroke", stroke));
+  s_ += fmt::format("<polyline points=\"{}\"{}{}", pts, Attr("class", cls), Attr("stroke", stroke));
+  s_ += tooltip.empty() ? "/>" : ">" + Tooltip(tooltip) + "</polyline>";
 }
 
 void Svg::Text(double x, double y, std::string_view text, std::string_view cls,

@@ -36,7 +36,7 @@ class Svg {
               std::string_view tooltip = {});
   /// An open path through `points` (at least two).
   void Polyline(const std::vector<std::pair<double, double>>& points, std::string_view cls,
-                std::string_view stroke = {});
+                std::string_view stroke = {}, std::string_view tooltip = {});
   /// Text at (x, y); anchor "start", "middle" or "end"; `rotate` degrees about (x, y).
   void Text(double x, double y, std::string_view text, std::string_view cls,
             std::string_view anchor = "middle", double rotate = 0);

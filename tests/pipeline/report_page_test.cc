@@ -7,6 +7,7 @@
 #include <string>
 
 #include "launch/report/page.h"
+#include "tests/pipeline/report_support.h"
 
 namespace ecps::launch::report {
 namespace {
@@ -76,6 +77,41 @@ TEST(ReportPage, ThresholdTableAndWarning) {
   }
   EXPECT_NE(html.find("ROC curve (AUC 0.7500)"), std::string::npos);
   EXPECT_NE(html.find("best F1 (t = 0.2)"), std::string::npos);
+  fs::remove_all(d);
+}
+
+// The segment stage's dendrogram from hierarchy.json: k - 1 = 2 links, the descriptions as
+// escaped tooltips; none without the file or with a broken one.
+TEST(ReportPage, SegmentHierarchyIsDrawnWhenItsFileIsThere) {
+  const fs::path d = Fresh("report_hierarchy");
+  for (const char* stage : {"with", "without", "broken"}) {
+    Write(d / stage / "metrics.json", R"({"k": 3, "features": ["a"]})");
+  }
+  const std::string nodes =
+      R"({"id": 0, "height": 0, "share": 0.5, "description": "segment 0: a <b> & 'c'"},)"
+      R"( {"id": 1, "height": 0, "share": 0.3, "description": "segment 1"},)"
+      R"( {"id": 2, "height": 0, "share": 0.2, "description": "segment 2"},)"
+      R"( {"id": 3, "children": [1, 2], "height": 0.4, "share": 0.5, "description": "1+2"},)"
+      R"( {"id": 4, "children": [0, 3], "height": 1.5, "share": 1, "description": "all"})";
+  Write(d / "with/hierarchy.json",
+        R"({"linkage": "ward", "segments": 3, "nodes": [)" + nodes + "]}");
+  Write(d / "broken/hierarchy.json",
+        R"({"nodes": [{"id": 0}, {"id": 1, "children": [1, 0], "height": 1}]})");
+  auto page = [&](const char* stage) {
+    return RenderReportHtml({{"segment", "k-means", (d / stage).string(), 1}});
+  };
+  const std::string html = page("with");
+  const std::string svg = ecps::testing::ChartSvg(html, "hierarchy");
+  ASSERT_NE(svg, "") << html;
+  EXPECT_EQ(ecps::testing::Count(svg, "class=\"mark series link\""), 2u);
+  EXPECT_NE(svg.find("<title>segment 0: a &lt;b&gt; &amp; &#39;c&#39;</title>"), std::string::npos);
+  EXPECT_EQ(html.find("<b>"), std::string::npos);
+  EXPECT_NE(svg.find(">0 (50%)</text>"), std::string::npos) << "leaves: segment id and share";
+  EXPECT_NE(svg.find(">1.5</text>"), std::string::npos) << "the root's height on the y axis";
+  EXPECT_NE(svg.find("<title>all</title>"), std::string::npos);
+  for (const char* stage : {"without", "broken"}) {
+    EXPECT_EQ(page(stage).find("data-chart=\"hierarchy\""), std::string::npos) << stage;
+  }
   fs::remove_all(d);
 }
 

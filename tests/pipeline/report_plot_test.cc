@@ -9,15 +9,12 @@
 #include "launch/report/plot.h"
 #include "launch/report/svg.h"
 #include "models/common/binary_curves.h"
+#include "tests/pipeline/report_support.h"
 
 namespace ecps::launch::report {
 namespace {
 
-std::size_t Count(const std::string& text, const std::string& part) {
-  std::size_t n = 0;
-  for (auto p = text.find(part); p != std::string::npos; p = text.find(part, p + 1)) ++n;
-  return n;
-}
+using ecps::testing::Count;
 
 TEST(Svg, EscapesEveryStringAndFormatsNumbers) {
   EXPECT_EQ(EscapeHtml("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
@@ -93,6 +90,43 @@ TEST(Plot, HeatmapColoursBySignAndSaturatesAtTheLimit) {
   EXPECT_NE(s.find("fill=\"#2166ac\""), std::string::npos);
   EXPECT_NE(s.find("fill=\"#ffffff\""), std::string::npos);
   EXPECT_NE(s.find("fill=\"#cccccc\""), std::string::npos);
+}
+
+// Tree ((0, 2), 1): the leaves in the order 0, 2, 1 so that no links cross, each merge a
+// bracket from its children up to its height. Frame: x from 62 over (460 - 78) / 3 = 127.33
+// per leaf; y ticks 0..2 from 276 (bottom) to 28 (top), so height 1 is at 152.
+TEST(Plot, DendrogramDrawsALinkPerMergeAtItsHeight) {
+  Dendrogram d{"tree", "t", "segment", "height"};
+  d.nodes = {{-1, -1, 0, "s0", "leaf <0>"},
+             {-1, -1, 0, "s1", "leaf 1"},
+             {-1, -1, 0, "s2", "leaf 2"},
+             {0, 2, 1, "", "merge 0+2 & \"x\""},
+             {3, 1, 2, "", "root"}};
+  const std::string s = RenderDendrogram(d);
+  EXPECT_EQ(Count(s, "class=\"mark series link\""), 2u) << s;
+  EXPECT_EQ(Count(s, "class=\"mark leaf\""), 3u);
+  EXPECT_LT(s.find(">s0<"), s.find(">s2<"));
+  EXPECT_LT(s.find(">s2<"), s.find(">s1<"));
+  EXPECT_NE(s.find("<polyline points=\"125.67,276.00 125.67,152.00 253.00,152.00 253.00,276.00\""),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("points=\"189.33,152.00 189.33,28.00 380.33,28.00 380.33,276.00\""),
+            std::string::npos)
+      << s;
+  EXPECT_NE(s.find("<title>merge 0+2 &amp; &quot;x&quot;</title>"), std::string::npos);
+  EXPECT_NE(s.find("<title>leaf &lt;0&gt;</title>"), std::string::npos);
+  EXPECT_EQ(s.find("<0>"), std::string::npos);
+
+  Dendrogram broken = d;
+  broken.nodes[3].left = 3;
+  EXPECT_EQ(RenderDendrogram(broken), "") << "a child not earlier than its parent";
+  broken.nodes[3].left = 0;
+  broken.nodes[3].right = 0;
+  EXPECT_EQ(RenderDendrogram(broken), "") << "a child used twice";
+  broken.nodes.pop_back();
+  broken.nodes[3].right = 2;
+  EXPECT_EQ(RenderDendrogram(broken), "") << "leaf 1 is below no merge";
+  EXPECT_EQ(RenderDendrogram({}), "");
 }
 
 }  // namespace

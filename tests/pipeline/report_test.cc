@@ -10,6 +10,7 @@
 #include <set>
 
 #include "tests/pipeline/pipeline_support.h"
+#include "tests/pipeline/report_support.h"
 
 namespace ecps::testing {
 namespace {
@@ -74,6 +75,7 @@ TEST_F(Report, DemoReportIsSelfContainedAndEveryChartIsDrawn) {
                                     ECPS_BINARY, run.string()));
   ASSERT_EQ(r.rc, 0) << r.out;
   ASSERT_TRUE(fs::exists(run / "ctr/curves.json"));
+  ASSERT_TRUE(fs::exists(run / "segment/hierarchy.json"));
   const std::string html = Slurp(run / "report.html");
   for (const char* banned :
        {"http://", "https://", "<script", " src=", "url(", "@import", "<link"}) {
@@ -116,12 +118,18 @@ TEST_F(Report, DemoReportIsSelfContainedAndEveryChartIsDrawn) {
                                             {"profiles", 20}, {"sizes", 4},    {"risk", 4},
                                             {"inertia", 2},   {"rec-full", 4}, {"rec-sampled", 4},
                                             {"roc", 2},       {"pr", 2},       {"calibration", 6},
-                                            {"gain", 2},      {"lift", 2},     {"loss", 6}};
+                                            {"gain", 2},      {"lift", 2},     {"loss", 6},
+                                            {"hierarchy", 7}};
   for (const auto& [id, n] : least) {
     ASSERT_TRUE(drawn.count(id)) << id << " missing";
     EXPECT_GE(drawn[id], n) << id;
   }
   EXPECT_EQ(drawn.size(), least.size()) << "charts that the test does not know";
+  // The demo's 4 segments: 4 leaves and 3 merge links, each with its description.
+  EXPECT_EQ(drawn["hierarchy"], 7);
+  const std::string svg = ChartSvg(html, "hierarchy");
+  EXPECT_EQ(Count(svg, "class=\"mark series link\""), 3u);
+  EXPECT_NE(svg.find("<title>segments "), std::string::npos);
   std::size_t svgs = 0;
   for (auto p = html.find("<svg"); p != std::string::npos; p = html.find("<svg", p + 1)) ++svgs;
   EXPECT_EQ(svgs, least.size());
@@ -202,6 +210,8 @@ TEST_F(Report, NamesFromTheDataAreEscapedAndRiskCurvesDrawn) {
   }
   EXPECT_EQ(html.find("data-chart=\"risk-calibration\""), std::string::npos)
       << "a risk score is not a probability";
+  EXPECT_FALSE(fs::exists(out_ / "run/segment/hierarchy.json"));
+  EXPECT_EQ(html.find("data-chart=\"hierarchy\""), std::string::npos) << "no dendrogram without it";
 }
 
 }  // namespace
