@@ -86,7 +86,8 @@ def main():
     print(f"  load average at the end: {os.getloadavg()[0]:.2f}")
     print(f"  {'median of ' + str(a.runs):<56} {'wall s':>7} {'peak MB':>8}")
     print(f"  {'scipy: loadtxt + CSR + X^T X cosine + top-20 (1 thread)':<56} {sw:>7.2f} {sr:>8.0f}")
-    print(f"  {'ecps train itemcf, 1 worker, defaults (top-10 recs)':<56} {ew:>7.2f} {er:>8.0f}")
+    label = "ecps train itemcf, 1 worker, " + (f"--threads {a.threads}" if a.threads is not None else "defaults")
+    print(f"  {label + ' (top-10 recs)':<56} {ew:>7.2f} {er:>8.0f}")
     t_ok, m_ok = ew / sw <= GOAL_TIME, er / sr <= GOAL_MEMORY
     print(f"  ecps / scipy: time {ew / sw:.3f} (goal <= {GOAL_TIME}: {'met' if t_ok else 'NOT met'}), "
           f"memory {er / sr:.3f} (goal <= {GOAL_MEMORY}: {'met' if m_ok else 'NOT met'})")

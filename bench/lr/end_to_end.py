@@ -94,7 +94,7 @@ def main():
     print(f"  {'liblinear -s ' + a.solver + ' -c ' + a.c + ' (parse + train)':<44} {sw:>7.2f} {med(l_rss):>9.0f} "
           f"{roc_auc_score(y, p):>9.4f} {log_loss(y, p):>8.5f}")
     m = e_m[0]
-    label = f"ecps train lr ({m['epochs']} epochs, {m['roles']['workers']} workers, --test)"
+    label = f"ecps train lr ({m['epochs']} epoch(s), {m['roles']['workers']} workers, --test)"
     print(f"  {label:<44} {ew:>7.2f} {med(e_rss):>9.0f} {m['auc']:>9.4f} {m['logloss']:>8.5f}")
     print(f"  ecps / liblinear: time {ew / sw:.3f} (goal <= {GOAL_TIME}: {'met' if ew / sw <= GOAL_TIME else 'NOT met'}); "
           f"median of the rounds' own ratios (paired, same load) {med(e / s for e, s in zip(e_wall, l_wall)):.3f}")
