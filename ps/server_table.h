@@ -12,6 +12,7 @@
 #include "ps/message.h"
 #include "ps/rules.h"
 #include "ps/table.h"
+#include "ps/table_shard.h"
 
 namespace ecps::ps {
 
@@ -120,6 +121,39 @@ class TypedServerTable final : public ServerTable {
       }
     }
     return out;
+  }
+
+  /// The shard with its rule's and finalizer's state; FailedPrecondition while a clock's
+  /// pushes wait to be finalized (a shard is saved between clocks).
+  Result<TableShard<T>> Save() const {
+    if (!aggregates_.empty()) {
+      return FailedPrecondition(fmt::format("table {}: clock {} is not finalized yet", spec_.name,
+                                            aggregates_.begin()->first));
+    }
+    TableShard<T> s{spec_.id, ctx_.range.begin, ctx_.range.end, static_cast<std::uint32_t>(spec_.width),
+                    static_cast<std::uint32_t>(state_width_), 0, values_, state_, {}};
+    if (finalizer_) {
+      s.finalizer_width = static_cast<std::uint32_t>(finalizer_->StateWidth());
+      s.finalizer_state = finalizer_->SaveState(ctx_.range.size());
+    }
+    return s;
+  }
+
+  /// Replaces the rows and state with `s`, which must hold exactly this shard's range.
+  Status Load(TableShard<T> s) {
+    const std::size_t fw = finalizer_ ? finalizer_->StateWidth() : 0;
+    if (s.begin != ctx_.range.begin || s.end != ctx_.range.end || s.width != spec_.width ||
+        s.rule_width != state_width_ || s.finalizer_width != fw || s.values.size() != values_.size() ||
+        s.rule_state.size() != state_.size() || s.finalizer_state.size() != ctx_.range.size() * fw) {
+      return DataError(fmt::format("table {}: a shard of keys [{}, {}) ({} + {} + {} values per row) does not "
+                                   "fit this server's [{}, {}) ({} + {} + {})",
+                                   spec_.name, s.begin, s.end, s.width, s.rule_width, s.finalizer_width,
+                                   ctx_.range.begin, ctx_.range.end, spec_.width, state_width_, fw));
+    }
+    values_ = std::move(s.values);
+    state_ = std::move(s.rule_state);
+    if (finalizer_) finalizer_->LoadState(std::move(s.finalizer_state));
+    return Status::Ok();
   }
 
   void FinalizeClock(Clock clock) override {
