@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <span>
+#include <stdexcept>
 #include <vector>
 
 #include <cereal/types/vector.hpp>
@@ -26,9 +28,59 @@ struct TableShard {
   std::vector<T> values, rule_state, finalizer_state;  ///< row-major
 
   std::size_t rows() const { return static_cast<std::size_t>(end - begin); }
+
+  // Stored sparsely: the rows whose values and states are not all zero (a key never pushed
+  // keeps its initial zeros), with their offsets; the arrays come back dense.
   template <class A>
-  void serialize(A& ar) {
-    ar(table, begin, end, width, rule_width, finalizer_width, values, rule_state, finalizer_state);
+  void save(A& ar) const {
+    ar(table, begin, end, width, rule_width, finalizer_width);
+    std::vector<std::uint32_t> present;
+    std::vector<T> packed;
+    const std::size_t n = values.size() == rows() * width && rule_state.size() == rows() * rule_width &&
+                                  finalizer_state.size() == rows() * finalizer_width
+                              ? rows()
+                              : 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      const auto row = [&](const std::vector<T>& v, std::size_t w) {
+        return std::span<const T>(v.data() + r * w, w);
+      };
+      const auto nonzero = [](std::span<const T> x) {
+        return std::any_of(x.begin(), x.end(), [](T v) { return v != T(0); });
+      };
+      const auto a = row(values, width), b = row(rule_state, rule_width),
+                 c = row(finalizer_state, finalizer_width);
+      if (!nonzero(a) && !nonzero(b) && !nonzero(c)) continue;
+      present.push_back(static_cast<std::uint32_t>(r));
+      packed.insert(packed.end(), a.begin(), a.end());
+      packed.insert(packed.end(), b.begin(), b.end());
+      packed.insert(packed.end(), c.begin(), c.end());
+    }
+    ar(present, packed);
+  }
+  template <class A>
+  void load(A& ar) {
+    ar(table, begin, end, width, rule_width, finalizer_width);
+    std::vector<std::uint32_t> present;
+    std::vector<T> packed;
+    ar(present, packed);
+    const std::size_t per = std::size_t{width} + rule_width + finalizer_width;
+    if (end < begin || end - begin > (Key{1} << 32) || packed.size() != present.size() * per) {
+      throw std::runtime_error("table shard: rows and values do not match");
+    }
+    values.assign(rows() * width, T(0));
+    rule_state.assign(rows() * rule_width, T(0));
+    finalizer_state.assign(rows() * finalizer_width, T(0));
+    const T* p = packed.data();
+    const auto take = [&p](std::vector<T>& to, std::size_t row, std::size_t w) {
+      std::copy(p, p + w, to.data() + row * w);
+      p += w;
+    };
+    for (std::uint32_t r : present) {
+      if (r >= rows()) throw std::runtime_error("table shard: a row beyond its range");
+      take(values, r, width);
+      take(rule_state, r, rule_width);
+      take(finalizer_state, r, finalizer_width);
+    }
   }
 };
 

@@ -202,13 +202,16 @@ Status SchedulerCheckpoints::OnProgress(ps::Node& node, ps::Rank from, const Pro
   for (ps::Rank s : servers) {
     ECPS_RETURN_IF_ERROR(node.SendControl(s, kCkptAskTopic, ps::EncodeControl(ShardRequest{false, clock})));
   }
+  for (ps::Rank s : servers) {
+    ECPS_RETURN_IF_ERROR(node.RecvControl(kCkptReadyTopic, s, node.DefaultDeadline()).status());
+  }
+  for (ps::Rank w : ps::WorkerRanks(node.roles())) ECPS_RETURN_IF_ERROR(node.SendControl(w, kCkptGoTopic, {}));
+  wait_seconds_ += took.Seconds();
   std::vector<ps::Blob> shards;
   for (ps::Rank s : servers) {
     ECPS_ASSIGN_OR_RETURN(ps::Message got, node.RecvControl(kCkptShardTopic, s, node.DefaultDeadline()));
     shards.push_back(std::move(got.control));
   }
-  for (ps::Rank w : ps::WorkerRanks(node.roles())) ECPS_RETURN_IF_ERROR(node.SendControl(w, kCkptGoTopic, {}));
-  wait_seconds_ += took.Seconds();
 
   SchedulerPart mine{clock, workers_, util::DumpJson(CheckpointConfig(options_, consistency_)),
                      data.train_rows, data.nnz, data.test_rows, num_batches, progress};
@@ -268,6 +271,8 @@ Status ServeCheckpoints(const LrOptions& options, ps::Node& node, ps::KVServer& 
     if (ask.end) return Status::Ok();
     ECPS_RETURN_IF_ERROR(server.WaitForClock(static_cast<ps::Clock>(ask.clock), node.DefaultDeadline()));
     ECPS_ASSIGN_OR_RETURN(const auto shard, server.SaveShard<float>(kWeights));
+    // A copy: the workers may go on while it is encoded and sent.
+    ECPS_RETURN_IF_ERROR(node.SendControl(kScheduler, kCkptReadyTopic, {}));
     ECPS_RETURN_IF_ERROR(node.SendControl(kScheduler, kCkptShardTopic, ps::EncodeControl(shard)));
   }
 }

@@ -3,7 +3,8 @@
 // tells the other workers. At a due clock every worker sends its position to the scheduler and
 // waits; the scheduler asks every server for its shard of lr.weights once the clock is
 // finalized (ps::TableShard: the weights and the rule's state, FTRL z and n or AdaGrad's
-// accumulators), lets the workers go on, and writes while they train:
+// accumulators). Once every server has copied its shard the workers go on; the servers send
+// (only the keys ever pushed) and the scheduler writes while they train:
 //   scheduler.bin  the clock, the options a resumed run must share, what identifies the data,
 //                  the finished epochs' metrics.jsonl lines and the last evaluation;
 //   worker-<i>.bin worker i's position (ProgressMsg: epoch, steps done in it, its partial sums);

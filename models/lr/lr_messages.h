@@ -29,6 +29,7 @@ inline constexpr std::uint32_t kCkptGoTopic = 1108;    // scheduler -> workers: 
 inline constexpr std::uint32_t kCkptAskTopic = 1109;   // scheduler -> servers: your shard at clock c / end
 inline constexpr std::uint32_t kCkptShardTopic = 1110; // server <-> scheduler: a shard (saved or to load)
 inline constexpr std::uint32_t kResumeTopic = 1111;    // scheduler -> workers: the saved position
+inline constexpr std::uint32_t kCkptReadyTopic = 1112; // server -> scheduler: shard copied, workers may go on
 inline constexpr std::size_t kMaxCategoryNames = 100000;
 
 struct SetupReport {

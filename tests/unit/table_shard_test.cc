@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "ps/message.h"
 #include "ps/server_table.h"
 
 namespace ecps::ps {
@@ -90,6 +91,15 @@ TEST(TableShard, SavedBetweenClocksLoadsBackAndCutsForAnotherSplit) {
   EXPECT_EQ(again->finalizer_state[40 - 33], 2.0f);
   EXPECT_EQ(again->values[60 - 33], 5.0f);
   EXPECT_EQ(again->finalizer_state[60 - 33], 2.0f);
+
+  // Encoded, only the rows with a non-zero value or state travel; they come back dense.
+  const Blob bytes = EncodeControl(*sa);
+  EXPECT_LT(bytes.size(), 200u);  // 2 of 50 rows (dense: 400 bytes of floats alone)
+  TableShard<float> back;
+  ASSERT_TRUE(DecodeControl(bytes, &back).ok());
+  EXPECT_EQ(back.values, sa->values);
+  EXPECT_EQ(back.finalizer_state, sa->finalizer_state);
+  EXPECT_EQ(back.end, 50u);
 
   // A shard of another range, or rows nobody saved, are refused.
   EXPECT_EQ(m->Load(*sa).code(), StatusCode::kDataError);
