@@ -60,7 +60,7 @@ class KVServer {
   /// Loads what SaveShard returned (cut to this server's range by SliceShards) before any
   /// worker pushes.
   template <class T>
-  Status LoadShard(TableShard<T> shard);
+  Status LoadShard(const TableShard<T>& shard);
   /// A resumed run: every worker counts as having finished clocks 0..clock-1 (call before
   /// any worker's clock arrives; workers call KVClient::ResumeAt with the same clock).
   void ResumeAt(Clock clock);
@@ -131,8 +131,8 @@ Result<TableShard<T>> KVServer::SaveShard(TableId id) const {
 }
 
 template <class T>
-Status KVServer::LoadShard(TableShard<T> shard) {
-  return Typed<T>(shard.table, "KVServer::LoadShard").Load(std::move(shard));
+Status KVServer::LoadShard(const TableShard<T>& shard) {
+  return Typed<T>(shard.table, "KVServer::LoadShard").Load(shard);
 }
 
 }  // namespace ecps::ps

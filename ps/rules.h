@@ -83,9 +83,9 @@ class Finalizer {
   /// Values of per-row state the finalizer keeps itself (a rule's state when it applies one),
   /// saved and restored by checkpoints (ps/table_shard.h); 0 = none.
   virtual std::size_t StateWidth() const { return 0; }
-  /// The state of the server's `rows` rows, row-major (zeros where none is kept yet). Called
-  /// between clocks only.
-  virtual std::vector<T> SaveState(std::size_t /*rows*/) const { return {}; }
+  /// The state of the server's rows, row-major; empty while none is kept yet (all zeros).
+  /// Read between clocks only.
+  virtual std::span<const T> State() const { return {}; }
   /// Replaces the state with what SaveState returned (rows x StateWidth() values), before
   /// the next clock is finalized.
   virtual void LoadState(std::vector<T> /*state*/) {}

@@ -258,7 +258,7 @@ Status ServeCheckpoints(const LrOptions& options, ps::Node& node, ps::KVServer& 
     ECPS_ASSIGN_OR_RETURN(const ps::Message got, AwaitControl(node, kCkptShardTopic, kScheduler));
     ShardLoad load;
     Status s = ps::DecodeControl(got.control, &load);
-    if (s.ok()) s = server.LoadShard(std::move(load.shard));
+    if (s.ok()) s = server.LoadShard(load.shard);
     if (s.ok()) server.ResumeAt(static_cast<ps::Clock>(load.clock));
     ECPS_RETURN_IF_ERROR(node.SendControl(kScheduler, kCkptShardTopic, s.ok() ? ps::Blob() : ps::EncodeStatus(s)));
     ECPS_RETURN_IF_ERROR(s);

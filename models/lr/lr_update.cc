@@ -136,11 +136,6 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
   });
 }
 
-std::vector<float> MiniBatchFinalizer::SaveState(std::size_t rows) const {
-  if (state_.empty()) return std::vector<float>(rows * StateWidth(), 0.0f);  // before clock 1
-  return state_;
-}
-
 Status MiniBatchFinalizer::EnableDp(const DpServerParams& params, int server_index) {
   ECPS_ASSIGN_OR_RETURN(DpNoise noise, DpNoise::Make(params, server_index));
   std::lock_guard lock(dp_mu_);

@@ -65,7 +65,7 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
                 std::span<float> values) override;
   /// The rule's state per key (FTRL z and n, AdaGrad's accumulator, none for SGD).
   std::size_t StateWidth() const override { return rule_->StateWidth(1); }
-  std::vector<float> SaveState(std::size_t rows) const override;
+  std::span<const float> State() const override { return state_; }
   void LoadState(std::vector<float> state) override { state_ = std::move(state); }
 
   /// DP-SGD from now on (call before the first clock; safe beside Finalize on another

@@ -61,11 +61,11 @@ TEST(LrCheckpoint, EveryAsATimeWritesCheckpointsThatResumeToTheSameBytes) {
   const std::string train = lrtest::Train(dir);
   const std::string ckpt = dir / "ckpt";
   const auto full = RunEcps(fmt::format(
-      "{} --local --out {} --checkpoint-dir {} --checkpoint-every 0.03s --checkpoint-keep 1000",
+      "{} --local --out {} --checkpoint-dir {} --checkpoint-every 0.002s --checkpoint-keep 1000",
       train, dir / "full", ckpt));
   ASSERT_EQ(full.exit_code, 0) << full.err;
   const auto m = nlohmann::json::parse(testing::ReadText(dir / "full/metrics.json"));
-  // 200 clocks take 0.2 s or more.
+  // 200 clocks take 0.02 s or more.
   const int written = m["checkpoints"]["written"].get<int>();
   EXPECT_GE(written, 2) << m["checkpoints"];
   std::set<std::string> names;

@@ -18,9 +18,7 @@ namespace {
 class CountingFinalizer final : public Finalizer<float> {
  public:
   std::size_t StateWidth() const override { return 1; }
-  std::vector<float> SaveState(std::size_t rows) const override {
-    return state_.empty() ? std::vector<float>(rows, 0.0f) : state_;
-  }
+  std::span<const float> State() const override { return state_; }
   void LoadState(std::vector<float> state) override { state_ = std::move(state); }
   void Finalize(const FinalizeContext& ctx, std::span<const float> agg, std::span<float> values) override {
     if (state_.empty()) state_.assign(ctx.range.size(), 0.0f);
@@ -73,9 +71,10 @@ TEST(TableShard, SavedBetweenClocksLoadsBackAndCutsForAnotherSplit) {
   auto sa = a->Save(), sb = b->Save();
   ASSERT_TRUE(sa.ok() && sb.ok());
   EXPECT_EQ(sa->finalizer_width, 1u);
-  EXPECT_EQ(sa->values[3], 2.5f);
-  EXPECT_EQ(sa->finalizer_state[3], 2.0f);  // touched by both clocks
-  EXPECT_EQ(sb->finalizer_state.size(), 50u);
+  EXPECT_EQ(sa->Row(3), (std::vector<float>{2.5f, 2.0f}));  // value; touched by both clocks
+  EXPECT_EQ(sa->Row(4), (std::vector<float>{0.0f, 0.0f}));
+  EXPECT_EQ(sa->present, (std::vector<std::uint32_t>{3, 40}));  // rows never pushed: not held
+  EXPECT_EQ(sb->present, (std::vector<std::uint32_t>{10}));
 
   // Three servers now: [0, 33) [33, 66) [66, 100); the middle one takes rows of both.
   const RangePartition three(100, 3);
@@ -87,25 +86,24 @@ TEST(TableShard, SavedBetweenClocksLoadsBackAndCutsForAnotherSplit) {
   m->FinalizeClock(2);
   auto again = m->Save();
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->values[40 - 33], 3.0f);
-  EXPECT_EQ(again->finalizer_state[40 - 33], 2.0f);
-  EXPECT_EQ(again->values[60 - 33], 5.0f);
-  EXPECT_EQ(again->finalizer_state[60 - 33], 2.0f);
+  EXPECT_EQ(again->Row(40), (std::vector<float>{3.0f, 2.0f}));
+  EXPECT_EQ(again->Row(60), (std::vector<float>{5.0f, 2.0f}));
+  EXPECT_EQ(again->present.size(), 2u);
 
-  // Encoded, only the rows with a non-zero value or state travel; they come back dense.
+  // Encoded and decoded (2 of 50 rows held: under 100 bytes).
   const Blob bytes = EncodeControl(*sa);
-  EXPECT_LT(bytes.size(), 200u);  // 2 of 50 rows (dense: 400 bytes of floats alone)
+  EXPECT_LT(bytes.size(), 100u);
   TableShard<float> back;
   ASSERT_TRUE(DecodeControl(bytes, &back).ok());
-  EXPECT_EQ(back.values, sa->values);
-  EXPECT_EQ(back.finalizer_state, sa->finalizer_state);
+  EXPECT_EQ(back.present, sa->present);
+  EXPECT_EQ(back.packed, sa->packed);
   EXPECT_EQ(back.end, 50u);
 
   // A shard of another range, or rows nobody saved, are refused.
   EXPECT_EQ(m->Load(*sa).code(), StatusCode::kDataError);
   EXPECT_EQ(SliceShards<float>({*sa}, KeyRange{40, 60}).status().code(), StatusCode::kDataError);
   auto cut = *sa;
-  cut.finalizer_state.pop_back();
+  cut.packed.pop_back();
   EXPECT_EQ(SliceShards<float>({cut, *sb}, KeyRange{0, 100}).status().code(), StatusCode::kDataError);
 }
 
