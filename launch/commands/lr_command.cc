@@ -225,7 +225,7 @@ void AddLrTrain(CommandTree& tree) {
   AddDpOptions(*sub, lr.dp);
   lr.checkpoint.every = 200;  // about one epoch with the automatic batch size
   lr.checkpoint.every_text = "200";
-  AddCheckpointOptions(*sub, lr.checkpoint, "mini-batch (clock)");
+  AddCheckpointOptions(*sub, lr.checkpoint, "mini-batch");
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "model.bin and the weight exports weights.csv/.json are written sealed "
                       "(metrics.json and logs stay plain); predict --encrypt-key opens the model");
