@@ -68,6 +68,9 @@ class KVClient {
   /// Ends this worker's current clock on every server and advances it.
   Status Clock();
   ps::Clock clock() const { return clock_.load(); }
+  /// A resumed run: the clocks 0..clock-1 count as finished (before the first Clock(); the
+  /// servers call KVServer::ResumeAt with the same clock).
+  void ResumeAt(ps::Clock clock) { clock_.store(clock); }
 
   const TableSpec& spec(TableId id) const;
 

@@ -1,6 +1,8 @@
 #include "ps/kv_server.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -94,6 +96,23 @@ void KVServer::HandleClock(const Message& m) {
   std::vector<Message> answer(std::make_move_iterator(ready), std::make_move_iterator(waiting_pulls_.end()));
   waiting_pulls_.erase(ready, waiting_pulls_.end());
   for (const auto& p : answer) AnswerPull(p);
+}
+
+Status KVServer::WaitForClock(Clock clock, Deadline deadline) const {
+  while (min_clock_.load() < clock) {
+    if (node_.aborted()) return node_.abort_status();
+    if (SteadyClock::now() >= deadline) {
+      return Timeout(fmt::format("server {}: workers did not finish clock {} (at {})", node_.index(),
+                                 clock, min_clock_.load()));
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return Status::Ok();
+}
+
+void KVServer::ResumeAt(Clock clock) {
+  std::fill(worker_clock_.begin(), worker_clock_.end(), clock);
+  min_clock_ = clock;
 }
 
 void KVServer::Reply(const Message& request, MsgType type, Blob values, Blob control,

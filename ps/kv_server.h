@@ -6,6 +6,7 @@
 // 0..c-s-1 (ps/consistency.h; BSP s = 0, SSP s > 0, ASP never waits).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -45,10 +46,29 @@ class KVServer {
   KeyRange RangeOf(TableId id) const;
 
   /// Smallest number of clocks finished by every worker, as this server has seen.
-  Clock min_clock() const { return min_clock_; }
+  Clock min_clock() const { return min_clock_.load(); }
+
+  // ---- Checkpoints (ps/table_shard.h) -------------------------------------------------
+  /// Waits until every worker has finished `clock` clocks here (they are finalized). Fails
+  /// on `deadline` (Timeout) or when the job aborts.
+  Status WaitForClock(Clock clock, Deadline deadline) const;
+  /// This server's shard of table `id` with its rule's and finalizer's state. Call from the
+  /// job's thread while no worker pushes or ends a clock (every worker waits at a checkpoint,
+  /// after WaitForClock). A missing or differently typed table: std::logic_error, as Rows.
+  template <class T>
+  Result<TableShard<T>> SaveShard(TableId id) const;
+  /// Loads what SaveShard returned (cut to this server's range by SliceShards) before any
+  /// worker pushes.
+  template <class T>
+  Status LoadShard(const TableShard<T>& shard);
+  /// A resumed run: every worker counts as having finished clocks 0..clock-1 (call before
+  /// any worker's clock arrives; workers call KVClient::ResumeAt with the same clock).
+  void ResumeAt(Clock clock);
 
  private:
   Status AddTableImpl(std::unique_ptr<ServerTable> table);
+  template <class T>
+  TypedServerTable<T>& Typed(TableId id, const char* caller) const;
   void Handle(Message&& m);
   void HandleClock(const Message& m);
   void Reply(const Message& request, MsgType type, Blob values, Blob control = {},
@@ -62,7 +82,7 @@ class KVServer {
   const Consistency consistency_;
   std::map<TableId, std::unique_ptr<ServerTable>> tables_;
   std::vector<Clock> worker_clock_;  // clocks finished, per worker index
-  Clock min_clock_ = 0;
+  std::atomic<Clock> min_clock_{0};  // read by WaitForClock from the job's thread
   std::vector<Message> waiting_pulls_;
 };
 
@@ -86,17 +106,33 @@ Status KVServer::AddTable(const TableSpec& spec, std::unique_ptr<Rule<T>> rule,
 }
 
 template <class T>
-std::span<const T> KVServer::Rows(TableId id) const {
+TypedServerTable<T>& KVServer::Typed(TableId id, const char* caller) const {
   auto it = tables_.find(id);
   if (it == tables_.end()) {
-    throw std::logic_error("KVServer::Rows: no table " + std::to_string(id) + " on this server");
+    throw std::logic_error(std::string(caller) + ": no table " + std::to_string(id) +
+                           " on this server");
   }
-  auto* t = dynamic_cast<const TypedServerTable<T>*>(it->second.get());
+  auto* t = dynamic_cast<TypedServerTable<T>*>(it->second.get());
   if (t == nullptr) {
-    throw std::logic_error("KVServer::Rows: table " + it->second->spec().name +
+    throw std::logic_error(std::string(caller) + ": table " + it->second->spec().name +
                            " holds another value type");
   }
-  return t->values();
+  return *t;
+}
+
+template <class T>
+std::span<const T> KVServer::Rows(TableId id) const {
+  return Typed<T>(id, "KVServer::Rows").values();
+}
+
+template <class T>
+Result<TableShard<T>> KVServer::SaveShard(TableId id) const {
+  return Typed<T>(id, "KVServer::SaveShard").Save();
+}
+
+template <class T>
+Status KVServer::LoadShard(const TableShard<T>& shard) {
+  return Typed<T>(shard.table, "KVServer::LoadShard").Load(shard);
 }
 
 }  // namespace ecps::ps

@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "ps/table.h"
 #include "ps/types.h"
@@ -79,6 +80,15 @@ class Finalizer {
       for (std::size_t j = 0; j < w; ++j) acc[j] += p[j];
     });
   }
+  /// Values of per-row state the finalizer keeps itself (a rule's state when it applies one),
+  /// saved and restored by checkpoints (ps/table_shard.h); 0 = none.
+  virtual std::size_t StateWidth() const { return 0; }
+  /// The state of the server's rows, row-major; empty while none is kept yet (all zeros).
+  /// Read between clocks only.
+  virtual std::span<const T> State() const { return {}; }
+  /// Replaces the state with what SaveState returned (rows x StateWidth() values), before
+  /// the next clock is finalized.
+  virtual void LoadState(std::vector<T> /*state*/) {}
   /// Called once per clock when every worker has finished it. `aggregate` holds this
   /// server's rows of the combined pushes (zero rows where nobody pushed); write the rows
   /// that become visible into `values` (same layout; it holds the previous visible rows).

@@ -2,6 +2,7 @@
 // Used by KVServer; not part of the model-facing API.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <span>
@@ -12,6 +13,7 @@
 #include "ps/message.h"
 #include "ps/rules.h"
 #include "ps/table.h"
+#include "ps/table_shard.h"
 
 namespace ecps::ps {
 
@@ -120,6 +122,67 @@ class TypedServerTable final : public ServerTable {
       }
     }
     return out;
+  }
+
+  /// The shard with its rule's and finalizer's state, rows that are all zero left out;
+  /// FailedPrecondition while a clock's pushes wait to be finalized (a shard is saved
+  /// between clocks).
+  Result<TableShard<T>> Save() const {
+    if (!aggregates_.empty()) {
+      return FailedPrecondition(fmt::format("table {}: clock {} is not finalized yet", spec_.name,
+                                            aggregates_.begin()->first));
+    }
+    const std::size_t w = spec_.width, rw = state_width_, fw = finalizer_ ? finalizer_->StateWidth() : 0;
+    const std::span<const T> fs = finalizer_ ? finalizer_->State() : std::span<const T>();
+    TableShard<T> s{spec_.id, ctx_.range.begin, ctx_.range.end, static_cast<std::uint32_t>(w),
+                    static_cast<std::uint32_t>(rw), static_cast<std::uint32_t>(fw), {}, {}};
+    const auto zero = [](const T* p, std::size_t n) {
+      return std::all_of(p, p + n, [](T v) { return v == T(0); });
+    };
+    for (std::size_t r = 0; r < ctx_.range.size(); ++r) {
+      const T* v = values_.data() + r * w;
+      const T* rs = state_.data() + r * rw;
+      const T* f = fs.empty() ? nullptr : fs.data() + r * fw;
+      if (zero(v, w) && zero(rs, rw) && (f == nullptr || zero(f, fw))) continue;
+      s.present.push_back(static_cast<std::uint32_t>(r));
+      s.packed.insert(s.packed.end(), v, v + w);
+      s.packed.insert(s.packed.end(), rs, rs + rw);
+      if (f != nullptr) {
+        s.packed.insert(s.packed.end(), f, f + fw);
+      } else {
+        s.packed.resize(s.packed.size() + fw, T(0));
+      }
+    }
+    return s;
+  }
+
+  /// Replaces the rows and state with `s`, which must hold exactly this shard's range (rows
+  /// it does not hold become zeros).
+  Status Load(const TableShard<T>& s) {
+    const std::size_t w = spec_.width, rw = state_width_, fw = finalizer_ ? finalizer_->StateWidth() : 0;
+    ECPS_RETURN_IF_ERROR(s.Check());
+    if (s.begin != ctx_.range.begin || s.end != ctx_.range.end || s.width != w || s.rule_width != rw ||
+        s.finalizer_width != fw) {
+      return DataError(fmt::format("table {}: a shard of keys [{}, {}) ({} + {} + {} values per row) does not "
+                                   "fit this server's [{}, {}) ({} + {} + {})",
+                                   spec_.name, s.begin, s.end, s.width, s.rule_width, s.finalizer_width,
+                                   ctx_.range.begin, ctx_.range.end, w, rw, fw));
+    }
+    std::fill(values_.begin(), values_.end(), T(0));
+    std::fill(state_.begin(), state_.end(), T(0));
+    std::vector<T> fstate(ctx_.range.size() * fw, T(0));
+    const T* p = s.packed.data();
+    const auto take = [&p](T* to, std::size_t n) {
+      std::copy(p, p + n, to);
+      p += n;
+    };
+    for (std::uint32_t r : s.present) {
+      take(values_.data() + r * w, w);
+      take(state_.data() + r * rw, rw);
+      take(fstate.data() + r * fw, fw);
+    }
+    if (finalizer_) finalizer_->LoadState(std::move(fstate));
+    return Status::Ok();
   }
 
   void FinalizeClock(Clock clock) override {

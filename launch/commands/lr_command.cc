@@ -15,6 +15,7 @@
 #include "launch/privacy_options.h"
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
+#include "launch/checkpoint_options.h"
 #include "models/lr/linreg_job.h"
 #include "models/lr/lr_job.h"
 #include "models/lr/lr_model.h"
@@ -222,16 +223,21 @@ void AddLrTrain(CommandTree& tree) {
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
       ->capture_default_str()->check(NonNegative());
   AddDpOptions(*sub, lr.dp);
+  lr.checkpoint.every = 200;  // about one epoch with the automatic batch size
+  lr.checkpoint.every_text = "200";
+  AddCheckpointOptions(*sub, lr.checkpoint, "mini-batch");
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "model.bin and the weight exports weights.csv/.json are written sealed "
                       "(metrics.json and logs stay plain); predict --encrypt-key opens the model");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
   o->dp_group = sub->get_option_group("Differential privacy (DP-SGD)");
-  sub->callback([o, sel = tree.selected] {
+  sub->callback([o, sub, sel = tree.selected] {
     // Read while the command tree exists: the pipeline runs the command after its tree is gone.
     const bool any_dp_option = AnyDpOption(*o->dp_group);
-    *sel = [o, any_dp_option]() -> Status {
+    const Status checkpoint = ResolveCheckpointOptions(*sub, o->lr.checkpoint);
+    *sel = [o, any_dp_option, checkpoint]() -> Status {
+      ECPS_RETURN_IF_ERROR(checkpoint);
       o->lr.standardize = !o->no_standardize;
       o->lr.log_transform = !o->no_log;
       ECPS_RETURN_IF_ERROR(o->lr.dp.Validate(any_dp_option));

@@ -14,7 +14,9 @@
 #include <tbb/info.h>
 
 #include "models/lr/lr_data.h"
+#include "models/lr/lr_checkpoint.h"
 #include "models/lr/lr_kernels.h"
+#include "models/lr/lr_messages.h"
 #include "ps/collective.h"
 #include "scheduler/progress.h"
 #include "util/files.h"
@@ -23,64 +25,6 @@
 
 namespace ecps::models::lr {
 namespace {
-
-constexpr ps::TableId kWeights = 1100;
-constexpr std::uint32_t kSetupTopic = 1100;     // worker -> scheduler: load report
-constexpr std::uint32_t kPlanTopic = 1101;      // scheduler -> workers: batches, scaling
-constexpr std::uint32_t kProgressTopic = 1102;  // worker -> scheduler: progress, epoch ends
-constexpr std::uint32_t kDoneTopic = 1103;      // worker -> servers: every clock sent
-constexpr std::uint32_t kWeightsTopic = 1104;   // server -> scheduler: non-zero weights
-constexpr std::uint32_t kDpServerTopic = 1105;  // scheduler -> servers: DP noise settings
-constexpr std::uint32_t kDpAckTopic = 1106;     // server -> scheduler: DP noise set up
-constexpr std::size_t kMaxCategoryNames = 100000;
-
-
-struct SetupReport {
-  std::uint64_t train_rows = 0, test_rows = 0, nnz = 0, bad_rows = 0;
-  std::vector<std::string> bad_messages;
-  NumericStats numeric;  // per numeric column, training rows
-  std::vector<std::vector<std::string>> categories;
-  double load_s = 0;
-  template <class A>
-  void serialize(A& ar) {
-    ar(train_rows, test_rows, nnz, bad_rows, bad_messages, numeric, categories, load_s);
-  }
-};
-
-struct TrainPlan {
-  std::uint32_t num_batches = 1;
-  double nominal_batch = 1;
-  NumericScaling scaling;
-  bool dp = false;  // DP-SGD: dp_plan replaces the batches (its key is never written)
-  DpPlan dp_plan;
-  template <class A>
-  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling, dp, dp_plan); }
-};
-
-struct ProgressMsg {
-  bool epoch_end = false;
-  int epoch = 0;
-  std::uint64_t examples = 0;  // training examples done in this epoch
-  double loss_sum = 0;         // their progressive log-loss
-  std::uint64_t nnz = 0;       // non-zeros processed in this epoch
-  double compute_s = 0;        // gradient time in this epoch
-  double epoch_s = 0;          // wall time of this epoch (at its end)
-  double index_s = 0;          // grouping the rows by batch (first epoch)
-  double wait_s = 0;           // waiting for pulls and push acknowledgements
-  bool has_eval = false;
-  BinaryEval eval;
-  template <class A>
-  void serialize(A& ar) {
-    ar(epoch_end, epoch, examples, loss_sum, nnz, compute_s, epoch_s, index_s, wait_s, has_eval, eval);
-  }
-};
-
-struct WeightShard {
-  std::vector<std::uint32_t> keys;
-  std::vector<float> weights;
-  template <class A>
-  void serialize(A& ar) { ar(keys, weights); }
-};
 
 // Scheduler, DP-SGD: the plan with its key, and the servers' noise set up before the workers
 // get it.
@@ -149,7 +93,7 @@ Status LrJob::SetupServer(ps::KVServer& server) {
 
 Status LrJob::RunServer(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
-  if (!options_.dp.enabled()) return Status::Ok();
+  if (!options_.dp.enabled()) return ServeCheckpoints(options_, ctx.node, *ctx.server);
   // The noise settings arrive before any worker starts (the scheduler waits for this ack).
   ps::Node& node = ctx.node;
   // They follow the workers' loading, which may take longer than one default deadline; a lost
@@ -233,7 +177,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
     train = {};  // the batched copy replaces it
   }
   const double group_s = t_group.Seconds();
-  GradientKernel kernel(std::max(1, tbb::info::default_concurrency()));
+  const int chunks = std::max(1, tbb::info::default_concurrency());
+  GradientKernel kernel(chunks);
   const privacy::PoissonSampler sampler(plan.dp_plan.key, plan.dp_plan.sample_rate);
   KeyIndex step_index(plan.dp ? K : 0);
   bool fixed_keys = false;  // DP: every step uses the keys of all rows (DpFixedKeys)
@@ -254,12 +199,23 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   };
 
   const int staleness = ctx.consistency.Bound();
-  for (int epoch = 0; epoch < options_.epochs; ++epoch) {
+  const std::uint64_t steps_per_epoch = plan.dp ? plan.dp_plan.steps_per_epoch : plan.num_batches;
+  WorkerCheckpoints checkpoints(options_, node, kv, static_cast<std::uint32_t>(chunks),
+                                steps_per_epoch * static_cast<std::uint64_t>(options_.epochs));
+  ECPS_ASSIGN_OR_RETURN(const ProgressMsg resumed, checkpoints.Resume(plan.resume));
+  for (int epoch = resumed.epoch; epoch < options_.epochs; ++epoch) {
     const ps::Stopwatch t_epoch;
     const std::vector<std::uint32_t> order =
         plan.dp ? std::vector<std::uint32_t>() : EpochBatchOrder(plan.num_batches, options_.seed, epoch);
     ProgressMsg msg;
     msg.epoch = epoch;
+    std::size_t first_step = 0;
+    if (plan.resume && epoch == resumed.epoch) {  // the epoch's sums so far go on
+      msg.examples = resumed.examples;
+      msg.loss_sum = resumed.loss_sum;
+      msg.nnz = resumed.nnz;
+      first_step = resumed.step;
+    }
     if (epoch == 0) msg.index_s = group_s;
     ps::Stopwatch last_report = t_epoch;
     const std::size_t num_steps = plan.dp ? plan.dp_plan.steps_per_epoch : order.size();
@@ -269,7 +225,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       samples = SampleEpoch(train, sampler, static_cast<std::uint32_t>(epoch), plan.dp_plan.steps_per_epoch);
       msg.compute_s += t_sample.Seconds();
     }
-    for (std::size_t step = 0; step < num_steps; ++step) {
+    for (std::size_t step = first_step; step < num_steps; ++step) {
       std::span<const std::uint32_t> members;
       if (plan.dp) {
         const ps::Stopwatch t_sample;
@@ -303,6 +259,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       ECPS_RETURN_IF_ERROR(kv.Clock());
       const ps::Stopwatch t_wait;
       if (push) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(push, deadline()), "push lr.weights");
+      ECPS_RETURN_IF_ERROR(checkpoints.AfterClock(msg, static_cast<std::uint32_t>(step + 1)));
       msg.wait_s += t_wait.Seconds();
       if (last_report.Seconds() >= options_.progress_interval_s) {
         last_report.Restart();
@@ -341,6 +298,9 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   WarnAboutIdentifiers(*parser_, node.log());
   const auto workers = ps::WorkerRanks(node.roles());
   const int W = static_cast<int>(workers.size());
+  SchedulerCheckpoints checkpoints(
+      options_, fmt::format("{} (staleness {})", ctx.consistency.Name(), ctx.consistency.Bound()), W);
+  ECPS_RETURN_IF_ERROR(checkpoints.Start(node.log()));
   ECPS_ASSIGN_OR_RETURN(auto reports, ps::Gather(node, kSetupTopic, workers, SetupReport{}, node.DefaultDeadline()));
   SetupReport all;
   const std::size_t num_numeric = parser_->csv_columns().numeric.size();
@@ -390,7 +350,12 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     }
     ECPS_RETURN_IF_ERROR(StartDp(node, options_, all.train_rows, batch, &plan));
   }
+  if (checkpoints.resumed()) {
+    ECPS_RETURN_IF_ERROR(checkpoints.LoadServers(node, all, plan.num_batches));
+    plan.resume = true;
+  }
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, node.DefaultDeadline()), "training plan");
+  if (plan.resume) ECPS_RETURN_IF_ERROR(checkpoints.SendPositions(node));
   if (dp) {
     plan.num_batches = plan.dp_plan.steps_per_epoch;
     plan.nominal_batch = plan.dp_plan.expected_batch;
@@ -415,10 +380,13 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     std::vector<nlohmann::json> time_split;
   };
   std::map<int, EpochAcc> epochs;
-  int finished = 0;
-  double last_loss = 0;
+  SchedulerProgress done_epochs;  // what a checkpoint saves of this loop
+  if (checkpoints.resumed()) done_epochs = checkpoints.resumed()->progress;
+  for (const auto& l : done_epochs.lines) ECPS_RETURN_IF_ERROR(jsonl->Append(nlohmann::json::parse(l)));
+  int& finished = done_epochs.finished;
+  double& last_loss = done_epochs.last_loss;
   std::vector<double> nnz_per_s;
-  nlohmann::json final_eval;
+  nlohmann::json final_eval = nlohmann::json::parse(done_epochs.final_eval);
   BinaryEval last_eval;  // the last epoch's, for curves.json
   ps::Deadline idle_deadline = node.DefaultDeadline();
   while (finished < options_.epochs) {
@@ -432,6 +400,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     ECPS_RETURN_IF_ERROR(ps::DecodeControl(got->control, &m));
     const ps::Rank from = got->head.sender;
     latest[from] = m;
+    ECPS_RETURN_IF_ERROR(checkpoints.OnProgress(node, from, m, done_epochs, all, plan.num_batches));
     std::uint64_t done = static_cast<std::uint64_t>(finished) * all.train_rows;
     double loss = 0, seen = 0;
     for (const auto& [r, p] : latest) {
@@ -489,6 +458,8 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
         line["test"] = final_eval;
       }
       ECPS_RETURN_IF_ERROR(jsonl->Append(line));
+      done_epochs.lines.push_back(line.dump());
+      done_epochs.final_eval = final_eval.dump();
       node.log().info("lr: epoch {}/{}: {}{}, {:.2f} s", finished + 1, options_.epochs, spent,
                       evaluating() ? fmt::format(", {} auc {:.5f} logloss {:.5f}",
                                                  options_.test.empty() ? "holdout" : "test",
@@ -502,6 +473,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       latest.clear();
     }
   }
+  ECPS_RETURN_IF_ERROR(checkpoints.End(node));
   const double train_s = t_train.Seconds();
   progress.Finish(dp ? fmt::format("epsilon {:.4g}", plan.dp_plan.epsilon) : fmt::format("train loss {:.4f}", last_loss));
 
@@ -534,6 +506,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["consistency"] = std::string(ctx.consistency.Name());
   j["staleness"] = ctx.consistency.Bound();
   j["config"] = options_.ToJson();
+  if (options_.checkpoint.writes() || options_.checkpoint.resume) j["checkpoints"] = checkpoints.Json();
   if (dp) {
     j["privacy"] = PrivacyJson(plan.dp_plan, options_.dp.conversion);
     if (options_.dp.has_seed) j["privacy"]["test_seed"] = true;  // replayable: not private

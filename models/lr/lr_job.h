@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/common/checkpoint.h"
 #include "models/lr/lr_data.h"
 #include "models/lr/lr_dp.h"
 #include "models/lr/lr_eval.h"
@@ -69,6 +70,8 @@ struct LrOptions : DataOptions {
   double progress_interval_s = 1.0;
   /// DP-SGD (lr_dp.h) when dp.enabled(): Poisson batches, clipped gradients, server noise.
   DpOptions dp;
+  /// --checkpoint-dir, --checkpoint-every (clocks = mini-batches), --resume (lr_checkpoint.h).
+  CheckpointOptions checkpoint;
 
   Status Validate() const;
   /// The training configuration as metrics.json's "config" holds it.

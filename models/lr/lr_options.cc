@@ -36,6 +36,13 @@ Status LrOptions::Validate() const {
   if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
   if (!(threshold > 0 && threshold < 1)) return InvalidArgument(fmt::format("--threshold {} is outside (0, 1)", threshold));
   if (out.empty()) return InvalidArgument("--out is required");
+  ECPS_RETURN_IF_ERROR(checkpoint.Validate(out));
+  if (dp.enabled() && (checkpoint.writes() || checkpoint.resume)) {
+    return InvalidArgument(
+        "--checkpoint-dir and --resume cannot be used with --dp-*: DP-SGD's Poisson-sampling "
+        "key and noise generator are secrets kept in memory only (never written to disk), so "
+        "its runs are not checkpointed");
+  }
   if (!featindex.empty() && parser.format != worker::DataFormat::kLibsvm) {
     return InvalidArgument("--featindex applies to libsvm data");
   }

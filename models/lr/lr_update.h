@@ -63,6 +63,10 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   void Accumulate(const ps::RowSpan<float>& aggregate_rows, const float* pushed) override;
   void Finalize(const ps::FinalizeContext& ctx, std::span<const float> aggregate,
                 std::span<float> values) override;
+  /// The rule's state per key (FTRL z and n, AdaGrad's accumulator, none for SGD).
+  std::size_t StateWidth() const override { return rule_->StateWidth(1); }
+  std::span<const float> State() const override { return state_; }
+  void LoadState(std::vector<float> state) override { state_ = std::move(state); }
 
   /// DP-SGD from now on (call before the first clock; safe beside Finalize on another
   /// thread): each clock below params.steps adds N(0, stddev²) to the summed gradient of
