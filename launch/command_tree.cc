@@ -2,8 +2,12 @@
 // pipeline (which runs other commands as its stages) parse commands the same way.
 
 #include "launch/command.h"
+
+#include <cstdio>
+
 #include "launch/config.h"
 #include "launch/option_names.h"
+#include "util/files.h"
 
 namespace ecps::launch {
 
@@ -11,6 +15,14 @@ void AddConfigOption(CLI::App& sub) {
   // Read before parsing by ExpandConfig; declared here so that --help lists it.
   sub.add_option("--config", "TOML file of options whose keys are the long option names "
                              "(command-line options override it)");
+}
+
+Status WriteCommandOutput(const std::string& path, std::string_view bytes) {
+  if (path != "-") return util::WriteFileAtomic(path, bytes);
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
+    return IoError("stdout: write failed");
+  }
+  return Status::Ok();
 }
 
 void BuildCommandTree(CLI::App& app, Selected& selected) {
@@ -31,6 +43,7 @@ void BuildCommandTree(CLI::App& app, Selected& selected) {
   AddPseudonymizeCommand(tree);
   AddSealCommands(tree);
   AddServeCommand(tree);
+  AddExportCommand(tree);
   CheckNumberTypes(app);
 }
 

@@ -359,13 +359,7 @@ void AddPredict(CommandTree& tree) {
             "collaborative filtering: `ecps recommend`)",
             path, kind));
       }
-      if (o->out == "-") {
-        if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-          return IoError("stdout: write failed");
-        }
-        return Status::Ok();
-      }
-      return util::WriteFileAtomic(o->out, text);
+      return WriteCommandOutput(o->out, text);
     };
   });
 }

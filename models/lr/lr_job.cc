@@ -33,6 +33,8 @@ constexpr std::uint32_t kWeightsTopic = 1104;   // server -> scheduler: non-zero
 constexpr std::uint32_t kDpServerTopic = 1105;  // scheduler -> servers: DP noise settings
 constexpr std::uint32_t kDpAckTopic = 1106;     // server -> scheduler: DP noise set up
 constexpr std::size_t kMaxCategoryNames = 100000;
+// Distinct libsvm/libffm indices named in the weights files (one pass over --train, without --featindex).
+constexpr std::size_t kMaxIndexNames = std::size_t{1} << 20;
 
 
 struct SetupReport {
@@ -575,7 +577,11 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_, options_.encrypt.get()));
   if (options_.export_weights != WeightExport::kNone) {
     FeatureNames names = featindex_names_;
-    if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
+    if (parser_->has_header()) {
+      AddCsvNames(*parser_, categories_, &names);
+    } else if (options_.featindex.empty() && (!options_.dp.enabled() || options_.parser.num_features > 0)) {
+      ECPS_RETURN_IF_ERROR(AddIndexNames(options_.train, *parser_, kMaxIndexNames, &names));
+    }
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
     const WeightExport e = options_.export_weights;
     ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != WeightExport::kJson,

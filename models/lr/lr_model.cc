@@ -1,6 +1,9 @@
 #include "models/lr/lr_model.h"
 
 #include <algorithm>
+#include <charconv>
+#include <unordered_set>
+#include <utility>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -233,6 +236,55 @@ Status AddFeatindexNames(const std::string& path, const worker::ExampleParser& p
     if (!ok) return DataError(fmt::format("{}: expected \"name<TAB>index\"", reader->Where()));
     if (parser.options().num_features > 0 && index >= parser.options().num_features) continue;
     names->Add(parser.IndexKey(index), std::string(line.substr(0, tab)));
+  }
+  return Status::Ok();
+}
+
+Status AddIndexNames(const std::vector<std::string>& files, const worker::ExampleParser& parser,
+                     std::size_t max_distinct, FeatureNames* names) {
+  const auto& o = parser.options();
+  if (o.format == worker::DataFormat::kCsv) return Status::Ok();
+  const bool ffm = o.format == worker::DataFormat::kLibffm;
+  if (o.num_features > 0 && !ffm) {
+    for (std::uint64_t k = 0; k < o.num_features; ++k) names->Add(static_cast<std::uint32_t>(k), std::to_string(k));
+    return Status::Ok();
+  }
+  std::unordered_set<std::string> seen;
+  std::unordered_map<std::uint32_t, int> per_key;
+  auto index = [](std::string_view s, std::uint64_t* v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    return !s.empty() && ec == std::errc() && p == s.data() + s.size();
+  };
+  for (const auto& file : files) {
+    ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(file));
+    std::string_view line;
+    while (seen.size() < max_distinct) {
+      ECPS_ASSIGN_OR_RETURN(bool got, reader->Next(&line));
+      if (!got) break;
+      bool first = true;
+      for (std::size_t pos = 0; pos < line.size() && seen.size() < max_distinct;) {
+        const std::size_t start = line.find_first_not_of(" \t", pos);
+        if (start == std::string_view::npos || line[start] == '#') break;
+        const std::size_t end = std::min(line.find_first_of(" \t", start), line.size());
+        std::string_view tok = line.substr(start, end - start);
+        pos = end;
+        const std::size_t c1 = tok.find(':');
+        if (std::exchange(first, false) && c1 == std::string_view::npos) continue;  // the label
+        const std::size_t c2 = ffm ? tok.find(':', c1 + 1) : c1;
+        std::uint64_t field = 0, idx = 0;
+        if (c1 == std::string_view::npos || c2 == std::string_view::npos ||
+            (ffm && !index(tok.substr(0, c1), &field)) || !index(tok.substr(ffm ? c1 + 1 : 0, ffm ? c2 - c1 - 1 : c1), &idx) ||
+            (o.num_features > 0 && idx >= o.num_features)) {
+          continue;
+        }
+        const std::string name(tok.substr(0, c2));
+        if (!seen.insert(name).second) continue;
+        const std::uint32_t key = ffm ? parser.FieldIndexKey(field, idx) : parser.IndexKey(idx);
+        const int n = ++per_key[key];
+        if (n <= 4) names->Add(key, name);
+        if (n == 5) names->Add(key, "...");
+      }
+    }
   }
   return Status::Ok();
 }
