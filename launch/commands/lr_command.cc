@@ -13,6 +13,7 @@
 #include "launch/command.h"
 #include "launch/memory.h"
 #include "launch/privacy_options.h"
+#include "launch/training_summary.h"
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
 #include "models/lr/linreg_job.h"
@@ -99,9 +100,9 @@ Status CheckLrMemory(const ClusterOptions& cluster, const models::lr::LrJob& job
   return CheckMemoryNeed(need, FromRank0(AvailableMemoryBytes()), IsPrintingProcess());
 }
 
-// Runs a regression job (LrJob or LinRegJob) on the cluster and prints its metrics.json on
-// standard output unless quiet; a job whose options or header are invalid (or, for lr, whose
-// key space does not fit in memory) fails before any rank starts.
+// Runs a regression job (LrJob or LinRegJob) on the cluster and prints its metrics.json's
+// summary unless quiet (launch/training_summary.h); a job whose options or header are invalid
+// (or, for lr, whose key space does not fit in memory) fails before any rank starts.
 template <class JobT, class Options>
 Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
   {
@@ -111,16 +112,11 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
       ECPS_RETURN_IF_ERROR(CheckLrMemory(cluster, job, options.parser.hash_bits));
     }
   }
-  return RunWritingOutput(&cluster, options.out, [&] {
-    return RunCluster(
-        cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); },
-        [&](sched::Job& j) -> Status {
-          if (cluster.quiet) return Status::Ok();
-          std::printf("%s\n", util::DumpJson(static_cast<JobT&>(j).metrics(), 2).c_str());
-          std::fflush(stdout);  // before the log lines that follow on stderr
-          return Status::Ok();
-        });
-  });
+  ECPS_RETURN_IF_ERROR(RunWritingOutput(&cluster, options.out, [&] {
+    return RunCluster(cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); });
+  }));
+  return PrintTrainingSummary(cluster.quiet,
+                              std::is_same_v<JobT, models::lr::LrJob> ? "lr" : "linreg", options.out);
 }
 
 // The --dp-* options of `train lr` (models/lr/lr_dp.h), in their own group.
