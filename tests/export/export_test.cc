@@ -115,6 +115,41 @@ TEST_F(Export, LinRegJsonReproducesPredict) {
   EXPECT_FALSE(fs::exists(dir_ / "x.onnx"));
 }
 
+TEST_F(Export, LibffmAndDirectIndicesReproducePredict) {
+  // libffm (field:index:value, values other than 1, a comment) and libsvm with indices used
+  // as they are (--num-features): the other two key rules of the specification.
+  std::mt19937_64 rng(11);
+  std::string ffm, svm;
+  for (int i = 0; i < 800; ++i) {
+    const int y = static_cast<int>(rng() % 3 == 0);
+    ffm += std::to_string(y);
+    svm += std::to_string(static_cast<int>(rng() % 100));
+    for (int f = 0; f < 4; ++f) {
+      const auto idx = rng() % (y ? 30 : 40);
+      ffm += fmt::format(" {}:{}:{}", f, idx, f == 3 ? 0.25 * static_cast<double>(rng() % 9) : 1.0);
+      svm += fmt::format(" {}:{:.3f}", (idx * 7 + static_cast<unsigned>(f)) % 50, static_cast<double>(rng() % 1000) / 300.0);
+    }
+    ffm += i % 50 == 0 ? " # comment\n" : "\n";
+    svm += "\n";
+  }
+  WriteBytes(dir_ / "c.ffm", ffm);
+  WriteBytes(dir_ / "v.svm", svm);
+  Ecps(fmt::format("train lr --train {} --format libffm --hash-bits 11 --local -q --out {}", Path("c.ffm"), Path("ffm")));
+  Ecps(fmt::format("predict --model {} --data {} --out {}", Path("ffm"), Path("c.ffm"), Path("p.csv")));
+  Ecps(fmt::format("export --model {} --out {}", Path("ffm"), Path("ffm.json")));
+  Rescore("lr ffm.json c.ffm p.csv");
+  Ecps(fmt::format("train linreg --train {} --num-features 50 --local -q --out {}", Path("v.svm"), Path("lin")));
+  Ecps(fmt::format("predict --model {} --data {} --out {}", Path("lin"), Path("v.svm"), Path("q.csv")));
+  Ecps(fmt::format("export --model {} --out {}", Path("lin"), Path("lin.json")));
+  Rescore("linreg lin.json v.svm q.csv");
+  const auto j = nlohmann::json::parse(ReadBytes(dir_ / "lin.json"));
+  EXPECT_FALSE(j["features"]["hashed"].get<bool>());
+  for (const auto& w : j["weights"]) {
+    const auto k = w["key"].get<std::uint64_t>();
+    EXPECT_EQ(w["feature"], k == 50 ? std::string("(intercept)") : std::to_string(k)) << w.dump();
+  }
+}
+
 TEST_F(Export, KMeansJsonAndOnnxReproduceSegment) {
   Generate();
   for (const char* normalize : {"minmax", "zscore"}) {
@@ -133,14 +168,18 @@ TEST_F(Export, KMeansJsonAndOnnxReproduceSegment) {
   }
 }
 
-TEST_F(Export, ItemCfJsonHoldsTheNeighbourLists) {
+TEST_F(Export, CfJsonHoldsTheNeighbourLists) {
   Generate();
-  Ecps(fmt::format("train itemcf --train {} --local -q --out {}", Path("gen/interactions.csv"), Path("cf")));
-  Ecps(fmt::format("export --model {} --out {}", Path("cf"), Path("cf.json")));
-  Rescore("cf cf.json cf/neighbors.csv");
-  const auto j = nlohmann::json::parse(ReadBytes(dir_ / "cf.json"));
-  EXPECT_EQ(j["model"], "itemcf");
-  EXPECT_EQ(j["items"], 60);
+  for (const char* kind : {"itemcf", "usercf"}) {
+    SCOPED_TRACE(kind);
+    Ecps(fmt::format("train {} --train {} --local -q --out {}", kind, Path("gen/interactions.csv"), Path(kind)));
+    Ecps(fmt::format("export --model {} --out {}", Path(kind), Path("cf.json")));
+    Rescore(fmt::format("cf cf.json {}/neighbors.csv", kind));
+    const auto j = nlohmann::json::parse(ReadBytes(dir_ / "cf.json"));
+    EXPECT_EQ(j["model"], kind);
+    EXPECT_EQ(j["neighbors_of"], std::string(kind) == "itemcf" ? "items" : "users");
+    EXPECT_EQ(j["items"], 60);
+  }
 }
 
 TEST_F(Export, RefusalsNameTheProblem) {
