@@ -182,6 +182,24 @@ TEST_F(Export, CfJsonHoldsTheNeighbourLists) {
   }
 }
 
+TEST_F(Export, ASealedModelNeedsItsKey) {
+  Generate();
+  WriteBytes(dir_ / "key", "export test key, 32 bytes long..");
+  fs::permissions(dir_ / "key", fs::perms::owner_read | fs::perms::owner_write);
+  const std::string train = fmt::format(
+      "train kmeans --data {} --id-column user_id --features age,rating --k 3 --local -q --out {}",
+      Path("gen/users.csv"), Path("km"));
+  Ecps(train + " --encrypt-key " + Path("key"));
+  Ecps(fmt::format("segment --model {} --data {} --encrypt-key {} --out {}", Path("km"), Path("gen/users.csv"),
+                   Path("key"), Path("s.csv")));
+  const auto r = RunEcps(fmt::format("export --model {} --out {}", Path("km"), Path("km.json")));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--encrypt-key"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "km.json"));
+  Ecps(fmt::format("export --model {} --encrypt-key {} --out {}", Path("km"), Path("key"), Path("km.json")));
+  Rescore("kmeans km.json gen/users.csv s.csv");
+}
+
 TEST_F(Export, RefusalsNameTheProblem) {
   fs::create_directories(dir_ / "empty");
   auto r = RunEcps(fmt::format("export --model {} --out {}", Path("empty"), Path("x.json")));
