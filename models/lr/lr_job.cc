@@ -579,7 +579,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
     FeatureNames names = featindex_names_;
     if (parser_->has_header()) {
       AddCsvNames(*parser_, categories_, &names);
-    } else if (options_.featindex.empty() && (!options_.dp.enabled() || options_.parser.num_features > 0)) {
+    } else if (options_.featindex.empty() && !options_.dp.enabled()) {
       ECPS_RETURN_IF_ERROR(AddIndexNames(options_.train, *parser_, kMaxIndexNames, &names));
     }
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");

@@ -240,15 +240,17 @@ Status AddFeatindexNames(const std::string& path, const worker::ExampleParser& p
   return Status::Ok();
 }
 
+std::string DirectIndexName(const LrModel& m, std::uint32_t key) {
+  const bool direct = m.format != static_cast<std::uint8_t>(worker::DataFormat::kCsv) && m.num_features > 0;
+  return direct && key < m.num_features ? std::to_string(key) : std::string();
+}
+
 Status AddIndexNames(const std::vector<std::string>& files, const worker::ExampleParser& parser,
                      std::size_t max_distinct, FeatureNames* names) {
   const auto& o = parser.options();
   if (o.format == worker::DataFormat::kCsv) return Status::Ok();
   const bool ffm = o.format == worker::DataFormat::kLibffm;
-  if (o.num_features > 0 && !ffm) {
-    for (std::uint64_t k = 0; k < o.num_features; ++k) names->Add(static_cast<std::uint32_t>(k), std::to_string(k));
-    return Status::Ok();
-  }
+  if (o.num_features > 0 && !ffm) return Status::Ok();  // the key is the index (DirectIndexName)
   std::unordered_set<std::string> seen;
   std::unordered_map<std::uint32_t, int> per_key;
   auto index = [](std::string_view s, std::uint64_t* v) {
@@ -310,7 +312,8 @@ Status ExportWeights(const LrModel& model, const FeatureNames& names, const std:
   std::string csv = "feature,key,weight\n";
   nlohmann::json arr = nlohmann::json::array();
   for (std::size_t i : order) {
-    const std::string& name = names.Get(model.keys[i]);
+    const std::string name = names.Get(model.keys[i]).empty() ? DirectIndexName(model, model.keys[i])
+                                                              : names.Get(model.keys[i]);
     if (csv_out) csv += fmt::format("{},{},{}\n", CsvField(name), model.keys[i], model.weights[i]);
     if (json_out) arr.push_back({{"feature", name.empty() ? nlohmann::json(nullptr) : nlohmann::json(name)},
                    {"key", model.keys[i]},

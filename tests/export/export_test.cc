@@ -4,9 +4,11 @@
 // onnx.checker), which must reproduce `ecps predict` / `ecps segment` / neighbors.csv.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -82,6 +84,16 @@ TEST_F(Export, LrLibsvmJsonAndOnnxReproducePredict) {
   const auto j = nlohmann::json::parse(ReadBytes(dir_ / "lr.json"));
   ASSERT_FALSE(j["weights"].empty());
   for (const auto& w : j["weights"]) EXPECT_TRUE(w["feature"].is_string()) << w.dump();
+  std::istringstream csv(ReadBytes(dir_ / "lr/weights.csv"));
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "feature,key,weight");
+  int rows = 0;
+  for (; std::getline(csv, line); ++rows) {
+    EXPECT_TRUE(line.starts_with("(bias),") || std::isdigit(static_cast<unsigned char>(line[line[0] == '"' ? 1 : 0])))
+        << "weights.csv names each hashed key by its indices: " << line;
+  }
+  EXPECT_EQ(rows, static_cast<int>(j["weights"].size()));
 }
 
 TEST_F(Export, LrCsvJsonAndOnnxReproducePredict) {
@@ -138,6 +150,11 @@ TEST_F(Export, LibffmAndDirectIndicesReproducePredict) {
   Ecps(fmt::format("predict --model {} --data {} --out {}", Path("ffm"), Path("c.ffm"), Path("p.csv")));
   Ecps(fmt::format("export --model {} --out {}", Path("ffm"), Path("ffm.json")));
   Rescore("lr ffm.json c.ffm p.csv");
+  for (const auto& w : nlohmann::json::parse(ReadBytes(dir_ / "ffm.json"))["weights"]) {
+    const std::string name = w["feature"].get<std::string>();
+    EXPECT_TRUE(name == "(bias)" || (std::isdigit(static_cast<unsigned char>(name[0])) && name.find(':') != std::string::npos))
+        << "field:index names: " << name;
+  }
   Ecps(fmt::format("train linreg --train {} --num-features 50 --local -q --out {}", Path("v.svm"), Path("lin")));
   Ecps(fmt::format("predict --model {} --data {} --out {}", Path("lin"), Path("v.svm"), Path("q.csv")));
   Ecps(fmt::format("export --model {} --out {}", Path("lin"), Path("lin.json")));
