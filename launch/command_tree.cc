@@ -19,7 +19,8 @@ void AddConfigOption(CLI::App& sub) {
 
 Status WriteCommandOutput(const std::string& path, std::string_view bytes) {
   if (path != "-") return util::WriteFileAtomic(path, bytes);
-  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() || std::fflush(stdout) != 0) {
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0) {
     return IoError("stdout: write failed");
   }
   return Status::Ok();

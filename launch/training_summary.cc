@@ -21,24 +21,37 @@ struct Figure {
 // The key figures of each model, in the order they are printed.
 std::vector<Figure> FiguresOf(std::string_view model) {
   if (model == "lr") {
-    return {{"training rows", "/train_rows"},   {"evaluated rows", "/eval_rows"},
-            {"evaluated on", "/evaluated_on"},  {"AUC", "/auc"},
-            {"log-loss", "/logloss"},           {"accuracy", "/accuracy"},
-            {"threshold", "/threshold"},        {"best F1", "/best_f1/f1"},
-            {"  at threshold", "/best_f1/threshold"}, {"non-zero weights", "/nonzero_weights"},
+    return {{"training rows", "/train_rows"},
+            {"evaluated rows", "/eval_rows"},
+            {"evaluated on", "/evaluated_on"},
+            {"AUC", "/auc"},
+            {"log-loss", "/logloss"},
+            {"accuracy", "/accuracy"},
+            {"threshold", "/threshold"},
+            {"best F1", "/best_f1/f1"},
+            {"  at threshold", "/best_f1/threshold"},
+            {"non-zero weights", "/nonzero_weights"},
             {"seconds", "/total_seconds"}};
   }
   if (model == "linreg") {
-    return {{"training rows", "/train/examples"}, {"evaluated rows", "/examples"},
-            {"evaluated on", "/evaluated_on"},    {"RMSE", "/rmse"},
-            {"MAE", "/mae"},                      {"R2", "/r2"},
-            {"training RMSE", "/train/rmse"},     {"coefficients", "/columns"}};
+    return {{"training rows", "/train/examples"},
+            {"evaluated rows", "/examples"},
+            {"evaluated on", "/evaluated_on"},
+            {"RMSE", "/rmse"},
+            {"MAE", "/mae"},
+            {"R2", "/r2"},
+            {"training RMSE", "/train/rmse"},
+            {"coefficients", "/columns"}};
   }
   if (model == "kmeans") {
-    return {{"users", "/users"},           {"k", "/k"},
-            {"iterations", "/iterations"}, {"stopped", "/stop_reason"},
-            {"inertia", "/inertia"},       {"silhouette", "/silhouette"},
-            {"Davies-Bouldin", "/davies_bouldin"}, {"segment sizes", "/sizes"}};
+    return {{"users", "/users"},
+            {"k", "/k"},
+            {"iterations", "/iterations"},
+            {"stopped", "/stop_reason"},
+            {"inertia", "/inertia"},
+            {"silhouette", "/silhouette"},
+            {"Davies-Bouldin", "/davies_bouldin"},
+            {"segment sizes", "/sizes"}};
   }
   return {{"users", "/data/users"},
           {"items", "/data/items"},
@@ -77,7 +90,9 @@ std::string TrainingSummary(std::string_view model, const json& metrics, const s
       const json pop = metrics.at(full).value("popularity", json::object());
       for (const auto& [name, v] : m.items()) {
         if (!v.is_number()) continue;
-        Line(&s, name, pop.contains(name) ? fmt::format("{} (popularity {})", Value(v), Value(pop[name])) : Value(v));
+        Line(&s, name,
+             pop.contains(name) ? fmt::format("{} (popularity {})", Value(v), Value(pop[name]))
+                                : Value(v));
       }
     }
     const json::json_pointer cov("/coverage");

@@ -16,7 +16,8 @@ namespace ecps::launch {
 /// (lr: AUC, log-loss, F1-best threshold...; linreg: RMSE, MAE, R²; kmeans: users, iterations,
 /// inertia, silhouette, sizes...; itemcf/usercf: users, items, each ranking metric beside
 /// popularity's, coverage), figures absent from the file left out.
-std::string TrainingSummary(std::string_view model, const nlohmann::json& metrics, const std::string& out);
+std::string TrainingSummary(std::string_view model, const nlohmann::json& metrics,
+                            const std::string& out);
 
 /// Prints TrainingSummary of OUT/metrics.json on standard output in the printing process
 /// (single-node, or MPI rank 0) unless `quiet`. An unreadable file is an I/O error.

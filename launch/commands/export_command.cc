@@ -22,9 +22,10 @@ void AddExportCommand(CommandTree& tree) {
   sub->add_option("--model", o->model,
                   "Model folder written by `ecps train ...` (or its model.bin / model.ecps)")
       ->required();
-  sub->add_option("--format", o->format,
-                  "json: the model and its feature transform as a specification; onnx: a graph from "
-                  "the feature vector to the probability (lr) or to the segment and distances (kmeans)")
+  sub->add_option(
+         "--format", o->format,
+         "json: the model and its feature transform as a specification; onnx: a graph from "
+         "the feature vector to the probability (lr) or to the segment and distances (kmeans)")
       ->capture_default_str()
       ->check(CLI::IsMember({"json", "onnx"}));
   sub->add_option("--out", o->out,

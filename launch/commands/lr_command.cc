@@ -115,8 +115,8 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
   ECPS_RETURN_IF_ERROR(RunWritingOutput(&cluster, options.out, [&] {
     return RunCluster(cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); });
   }));
-  return PrintTrainingSummary(cluster.quiet,
-                              std::is_same_v<JobT, models::lr::LrJob> ? "lr" : "linreg", options.out);
+  const char* model = std::is_same_v<JobT, models::lr::LrJob> ? "lr" : "linreg";
+  return PrintTrainingSummary(cluster.quiet, model, options.out);
 }
 
 // The --dp-* options of `train lr` (models/lr/lr_dp.h), in their own group.

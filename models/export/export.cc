@@ -30,7 +30,8 @@ json Neighbors(const cf::NeighborLists& lists, const std::vector<std::string>& i
 Result<std::string> CheckedOnnx(ExportFormat format, const std::string& kind) {
   if (format == ExportFormat::kOnnx) {
     return InvalidArgument(fmt::format(
-        "--format onnx: a {} model has no ONNX export (lr and kmeans have); use --format json", kind));
+        "--format onnx: a {} model has no ONNX export (lr and kmeans have); use --format json",
+        kind));
   }
   return std::string();
 }
@@ -46,14 +47,18 @@ Result<ExportFormat> ParseExportFormat(std::string_view name) {
 }
 
 nlohmann::json CfJson(const cf::CfModel& m) {
-  json j = {{"ecps_export", kJsonVersion}, {"model", m.kind}, {"similarity", m.similarity},
-            {"scoring", m.scoring}, {"explicit_ratings", m.explicit_ratings}};
+  json j = {{"ecps_export", kJsonVersion},
+            {"model", m.kind},
+            {"similarity", m.similarity},
+            {"scoring", m.scoring},
+            {"explicit_ratings", m.explicit_ratings}};
   const bool items = m.item_based();
   j["neighbors_of"] = items ? "items" : "users";
   j["neighbors"] = Neighbors(m.neighbors, items ? m.item_ids : m.user_ids);
   j["neighbors_note"] = "per id, its neighbours best first: similarity score (float32 values)";
   json pop = json::object();
-  for (std::size_t i = 0; i < m.item_ids.size() && i < m.item_count.size(); ++i) pop[m.item_ids[i]] = m.item_count[i];
+  for (std::size_t i = 0; i < m.item_ids.size() && i < m.item_count.size(); ++i)
+    pop[m.item_ids[i]] = m.item_count[i];
   j["item_interactions"] = std::move(pop);
   if (m.has_content()) {
     j["content_neighbors"] = Neighbors(m.content, m.item_ids);

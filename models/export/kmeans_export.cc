@@ -36,12 +36,12 @@ nlohmann::json KMeansJson(const kmeans::KMeansModel& m, const std::string& dir) 
       {"id_column", schema.id_column()},
       {"columns", std::move(cols)},
       {"row",
-       {"the first line is a header; columns are found by name; fields are split RFC 4180 style on the "
-        "delimiter and their surrounding spaces and tabs dropped",
-        "id: the id column's field (id_column \"@line\": the row's 1-based line number in the file)",
-        "features, in column order: numeric: the field as a float64 number; one_hot: one feature per "
-        "category, 1 for the field's category and 0 for the others; ordinal: the category's position "
-        "(0, 1, ...); an empty field or an unlisted category is an error"}}};
+       {"the first line is a header; columns are found by name; fields are split RFC 4180 style on "
+        "the delimiter and their surrounding spaces and tabs dropped",
+        "id: the id column's field (id_column \"@line\": the row's 1-based line number)",
+        "features, in column order: numeric: the field as a float64 number; one_hot: one feature "
+        "per category, 1 for the field's category and 0 for the others; ordinal: the category's "
+        "position (0, 1, ...); an empty field or an unlisted category is an error"}}};
   j["features"] = schema.output_names();
   j["normalizer"] = {{"kind", kmeans::NormalizeName(m.normalizer.kind)},
                      {"shift", m.normalizer.shift},
@@ -55,7 +55,8 @@ nlohmann::json KMeansJson(const kmeans::KMeansModel& m, const std::string& dir) 
                             m.centroids.begin() + static_cast<std::ptrdiff_t>((c + 1) * m.d));
     std::vector<double> orig(m.d);
     for (std::size_t f = 0; f < m.d; ++f) {
-      orig[f] = m.normalizer.kind == kmeans::Normalize::kNone ? row[f] : m.normalizer.Original(f, row[f]);
+      orig[f] =
+          m.normalizer.kind == kmeans::Normalize::kNone ? row[f] : m.normalizer.Original(f, row[f]);
     }
     centroids.push_back(std::move(row));
     original.push_back(std::move(orig));
@@ -66,7 +67,8 @@ nlohmann::json KMeansJson(const kmeans::KMeansModel& m, const std::string& dir) 
   j["sizes"] = m.sizes;
   j["mean_distance"] = m.mean_distance;
   j["score_kind"] = m.score;
-  j["anomaly_threshold"] = std::isfinite(m.anomaly_threshold) ? json(m.anomaly_threshold) : json(nullptr);
+  j["anomaly_threshold"] =
+      std::isfinite(m.anomaly_threshold) ? json(m.anomaly_threshold) : json(nullptr);
   j["assignment"] = {
       "distance to centroid c: sqrt(sum over f of (fitted[f] - centroids[c][f])^2), in float64",
       "segment: the centroid of least distance (the lowest index among equals)",
@@ -88,8 +90,10 @@ std::string KMeansOnnx(const kmeans::KMeansModel& m) {
   const auto k = static_cast<std::int64_t>(m.k), d = static_cast<std::int64_t>(m.d);
   onnx::Graph g;
   g.name = "ecps_kmeans";
-  g.doc = "k-means segments: features (N x d, float64, the encoded columns in original units) are "
-          "normalised by (x - shift) / scale; distances (N x k) to every centroid; segment: the nearest.";
+  g.doc =
+      "k-means segments: features (N x d, float64, the encoded columns in original units) are "
+      "normalised by (x - shift) / scale; distances (N x k) to every centroid; segment: the "
+      "nearest.";
   std::vector<double> shift = m.normalizer.shift, scale = m.normalizer.scale;
   if (m.normalizer.kind == kmeans::Normalize::kNone) {
     shift.assign(m.d, 0.0);
@@ -101,18 +105,20 @@ std::string KMeansOnnx(const kmeans::KMeansModel& m) {
   const std::vector<std::int64_t> axis1{1}, axis2{2};
   g.initializers.push_back(onnx::Int64Tensor("axis1", {1}, axis1));
   g.initializers.push_back(onnx::Int64Tensor("axis2", {1}, axis2));
-  g.inputs.push_back({"features", onnx::ElemType::kDouble, {-1, d}, "encoded features in original units"});
+  g.inputs.push_back(
+      {"features", onnx::ElemType::kDouble, {-1, d}, "encoded features in original units"});
   g.outputs.push_back({"segment", onnx::ElemType::kInt64, {-1}, "index of the nearest centroid"});
   g.outputs.push_back({"distances", onnx::ElemType::kDouble, {-1, k}, "distance to each centroid"});
   g.nodes.push_back({"Sub", {"features", "shift"}, {"centred"}, {}});
   g.nodes.push_back({"Div", {"centred", "scale"}, {"fitted"}, {}});
-  g.nodes.push_back({"Unsqueeze", {"fitted", "axis1"}, {"fitted3"}, {}});          // N x 1 x d
-  g.nodes.push_back({"Sub", {"fitted3", "centroids"}, {"diff"}, {}});              // N x k x d
+  g.nodes.push_back({"Unsqueeze", {"fitted", "axis1"}, {"fitted3"}, {}});  // N x 1 x d
+  g.nodes.push_back({"Sub", {"fitted3", "centroids"}, {"diff"}, {}});      // N x k x d
   g.nodes.push_back({"Mul", {"diff", "diff"}, {"squares"}, {}});
   g.nodes.push_back({"ReduceSum", {"squares", "axis2"}, {"d2"}, {{"keepdims", 0}}});  // N x k
   g.nodes.push_back({"Sqrt", {"d2"}, {"distances"}, {}});
   g.nodes.push_back({"ArgMin", {"d2"}, {"segment"}, {{"axis", 1}, {"keepdims", 0}}});
-  return onnx::EncodeModel(g, 13, {{"ecps_model", "kmeans"}, {"normalize", kmeans::NormalizeName(m.normalizer.kind)}});
+  return onnx::EncodeModel(
+      g, 13, {{"ecps_model", "kmeans"}, {"normalize", kmeans::NormalizeName(m.normalizer.kind)}});
 }
 
 }  // namespace ecps::models::exporting

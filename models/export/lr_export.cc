@@ -70,19 +70,21 @@ Result<worker::ExampleParser> SpaceParser(const Space& s) {
 
 json HashingJson(const Space& s, const worker::ExampleParser* parser) {
   json h;
-  h["mix64"] = {
-      {"steps", {"k ^= k >> 33", "k = (k * C1) mod 2^64", "k ^= k >> 33", "k = (k * C2) mod 2^64",
-                 "k ^= k >> 33"}},
-      {"C1", Hex(0xff51afd7ed558ccdULL)},
-      {"C2", Hex(0xc4ceb9fe1a85ec53ULL)}};
+  h["mix64"] = {{"steps",
+                 {"k ^= k >> 33", "k = (k * C1) mod 2^64", "k ^= k >> 33", "k = (k * C2) mod 2^64",
+                  "k ^= k >> 33"}},
+                {"C1", Hex(0xff51afd7ed558ccdULL)},
+                {"C2", Hex(0xc4ceb9fe1a85ec53ULL)}};
   h["string_hash"] = {
-      {"steps", {"h = FNV_OFFSET xor mix64((seed + GOLDEN) mod 2^64)",
-                 "for each byte b of the value's UTF-8 bytes: h = ((h xor b) * FNV_PRIME) mod 2^64",
-                 "result: mix64(h)"}},
+      {"steps",
+       {"h = FNV_OFFSET xor mix64((seed + GOLDEN) mod 2^64)",
+        "for each byte b of the value's UTF-8 bytes: h = ((h xor b) * FNV_PRIME) mod 2^64",
+        "result: mix64(h)"}},
       {"FNV_OFFSET", Hex(0xcbf29ce484222325ULL)},
       {"FNV_PRIME", Hex(0x100000001b3ULL)}};
   h["GOLDEN"] = Hex(0x9e3779b97f4a7c15ULL);
-  h["bucket"] = "bucket(x) = (x * buckets) >> 64: the high 64 bits of the 128-bit product, for x below 2^64";
+  h["bucket"] =
+      "bucket(x) = (x * buckets) >> 64: the high 64 bits of the 128-bit product, for x below 2^64";
   json checks = json::array();
   switch (s.format) {
     case worker::DataFormat::kLibsvm:
@@ -94,8 +96,9 @@ json HashingJson(const Space& s, const worker::ExampleParser* parser) {
       }
       break;
     case worker::DataFormat::kLibffm:
-      h["index_key"] = s.num_features > 0 ? "key = index (indices at or above buckets are an error)"
-                                          : "key = bucket(mix64(index xor mix64((field + GOLDEN) mod 2^64)))";
+      h["index_key"] = s.num_features > 0
+                           ? "key = index (indices at or above buckets are an error)"
+                           : "key = bucket(mix64(index xor mix64((field + GOLDEN) mod 2^64)))";
       for (std::uint64_t i : {0ULL, 1ULL, 7ULL}) {
         if (s.num_features > 0 && i >= s.num_features) continue;
         checks.push_back({{"field", 3}, {"index", i}, {"key", parser->FieldIndexKey(3, i)}});
@@ -103,8 +106,9 @@ json HashingJson(const Space& s, const worker::ExampleParser* parser) {
       break;
     case worker::DataFormat::kCsv: {
       h["category_key"] =
-          "key = bucket(string_hash(value, seed)) with value the field without surrounding spaces and "
-          "tabs (empty included) and seed = string_hash(column name, CATEGORY_SEED), given per column";
+          "key = bucket(string_hash(value, seed)) with value the field without surrounding spaces "
+          "and tabs (empty included) and seed = string_hash(column name, CATEGORY_SEED), given per "
+          "column";
       h["CATEGORY_SEED"] = Hex(0xca7e6025ULL);
       const auto& cat = s.columns->categorical;
       for (std::size_t j = 0; j < cat.size() && j < 3; ++j) {
@@ -127,7 +131,8 @@ json SpaceJson(const Space& s, const lr::NumericScaling* scaling) {
   j["format"] = worker::DataFormatName(s.format);
   j["buckets"] = s.buckets;
   j["bias_key"] = s.bias ? json(s.buckets) : json(nullptr);
-  j["num_keys"] = s.buckets + 1 + (s.format == worker::DataFormat::kCsv ? s.columns->numeric.size() : 0);
+  j["num_keys"] =
+      s.buckets + 1 + (s.format == worker::DataFormat::kCsv ? s.columns->numeric.size() : 0);
   j["key_layout"] =
       "[0, buckets): hashed (or direct) features; buckets: the bias (value 1 on every row, when "
       "bias_key is not null); buckets + 1 + j: numeric CSV column j";
@@ -140,7 +145,7 @@ json SpaceJson(const Space& s, const lr::NumericScaling* scaling) {
     case worker::DataFormat::kLibffm: {
       const bool ffm = s.format == worker::DataFormat::kLibffm;
       j["row"] = {
-          "tokens are separated by spaces and tabs; a token starting with # ends the line (comment)",
+          "tokens are separated by spaces and tabs; a token starting with # ends the line",
           "the first token is the label unless it holds a ':' (rows to score may have no label)",
           ffm ? "each other token is field:index:value (field, index: decimal integers >= 0)"
               : "each other token is index:value (index: a decimal integer >= 0)",
@@ -153,14 +158,15 @@ json SpaceJson(const Space& s, const lr::NumericScaling* scaling) {
       j["delimiter"] = std::string(1, s.delimiter);
       j["label_column"] = s.columns->label;
       j["row"] = {
-          "the first line is a header; columns are found by name (other columns are ignored, the label "
-          "column may be missing)",
+          "the first line is a header; columns are found by name (other columns are ignored, the "
+          "label column may be missing)",
           "fields are split RFC 4180 style (double quotes, \"\" inside quotes) on the delimiter; a "
           "field's surrounding spaces and tabs are dropped",
           "features in this order: each categorical column j in order: (category_key, 1)" + bias +
               "; each numeric column j in order whose field is not empty: (buckets + 1 + j, x)",
-          "numeric x: the field as a decimal number parsed to float64, rounded to float32, then (lr) "
-          "standardised: float32(((log1p(max(x, 0)) if log1p else x) - mean) * scale), computed in float64"};
+          "numeric x: the field as a decimal number parsed to float64, rounded to float32, then "
+          "(lr) standardised: float32(((log1p(max(x, 0)) if log1p else x) - mean) * scale), "
+          "computed in float64"};
       json cats = json::array();
       for (const auto& c : s.columns->categorical) {
         cats.push_back({{"column", c}, {"seed", Hex(util::HashFeature(c, 0xca7e6025ULL))}});
@@ -185,30 +191,35 @@ json SpaceJson(const Space& s, const lr::NumericScaling* scaling) {
 
 std::uint64_t Buckets(worker::DataFormat f, int hash_bits, std::uint64_t num_features,
                       const worker::CsvColumns& c) {
-  if (f == worker::DataFormat::kCsv) return c.categorical.empty() ? 0 : std::uint64_t{1} << hash_bits;
+  if (f == worker::DataFormat::kCsv)
+    return c.categorical.empty() ? 0 : std::uint64_t{1} << hash_bits;
   return num_features > 0 ? num_features : std::uint64_t{1} << hash_bits;
 }
 
 // A key's name: from weights.json, else what the feature space says (bias, numeric column,
 // direct index).
-std::string KeyName(const Space& s, const std::map<std::uint32_t, std::string>& names, std::uint64_t key,
-                    const char* bias_name) {
+std::string KeyName(const Space& s, const std::map<std::uint32_t, std::string>& names,
+                    std::uint64_t key, const char* bias_name) {
   if (auto it = names.find(static_cast<std::uint32_t>(key)); it != names.end()) return it->second;
   if (s.bias && key == s.buckets) return bias_name;
-  if (key > s.buckets && s.format == worker::DataFormat::kCsv) return s.columns->numeric[key - s.buckets - 1];
+  if (key > s.buckets && s.format == worker::DataFormat::kCsv)
+    return s.columns->numeric[key - s.buckets - 1];
   if (s.num_features > 0 && key < s.buckets) return std::to_string(key);
   return "";
 }
 
-json Header(const char* model) {
-  return {{"ecps_export", kJsonVersion}, {"model", model}};
-}
+json Header(const char* model) { return {{"ecps_export", kJsonVersion}, {"model", model}}; }
 
 }  // namespace
 
 nlohmann::json LrJson(const lr::LrModel& m, const std::string& dir) {
   const auto format = static_cast<worker::DataFormat>(m.format);
-  const Space s{format, m.hash_bits, m.num_features, m.bias, m.delimiter, &m.columns,
+  const Space s{format,
+                m.hash_bits,
+                m.num_features,
+                m.bias,
+                m.delimiter,
+                &m.columns,
                 Buckets(format, m.hash_bits, m.num_features, m.columns)};
   json j = Header("lr");
   j["algorithm"] = m.algorithm;
@@ -218,7 +229,8 @@ nlohmann::json LrJson(const lr::LrModel& m, const std::string& dir) {
   double intercept = 0;
   for (std::size_t i = 0; i < m.keys.size(); ++i) {
     const std::string name = KeyName(s, names, m.keys[i], "(bias)");
-    w.push_back({{"key", m.keys[i]}, {"weight", static_cast<double>(m.weights[i])},
+    w.push_back({{"key", m.keys[i]},
+                 {"weight", static_cast<double>(m.weights[i])},
                  {"feature", name.empty() ? json(nullptr) : json(name)}});
     if (m.bias && m.keys[i] == s.buckets) intercept = m.weights[i];
   }
@@ -229,15 +241,20 @@ nlohmann::json LrJson(const lr::LrModel& m, const std::string& dir) {
   j["score"] = {
       "margin m: a float32 accumulator starting at 0; for each (key, value) of the row in order: "
       "m = float32(m + float32(weight[key] * value))",
-      "probability: float32 logistic of m: if m >= 0: 1 / (1 + expf(-m)), else expf(m) / (1 + expf(m)), "
-      "each step in float32 (expf: C's float exponential)",
+      "probability: float32 logistic of m: if m >= 0: 1 / (1 + expf(-m)), else expf(m) / (1 + "
+      "expf(m)), each step in float32 (expf: C's float exponential)",
       "`ecps predict` prints it with 8 significant digits"};
   return j;
 }
 
 nlohmann::json LinRegJson(const lr::LinRegModel& m, const std::string& dir) {
   const auto format = static_cast<worker::DataFormat>(m.format);
-  const Space s{format, m.hash_bits, m.num_features, m.bias, m.delimiter, &m.columns,
+  const Space s{format,
+                m.hash_bits,
+                m.num_features,
+                m.bias,
+                m.delimiter,
+                &m.columns,
                 Buckets(format, m.hash_bits, m.num_features, m.columns)};
   json j = Header("linreg");
   j["features"] = SpaceJson(s, nullptr);
@@ -246,15 +263,18 @@ nlohmann::json LinRegJson(const lr::LinRegModel& m, const std::string& dir) {
   for (std::size_t k = 0; k < m.coef.size(); ++k) {
     if (m.coef[k] == 0) continue;
     const std::string name = KeyName(s, names, k, "(intercept)");
-    w.push_back({{"key", k}, {"weight", m.coef[k]}, {"feature", name.empty() ? json(nullptr) : json(name)}});
+    w.push_back({{"key", k},
+                 {"weight", m.coef[k]},
+                 {"feature", name.empty() ? json(nullptr) : json(name)}});
   }
   j["weights"] = std::move(w);
-  j["weights_note"] = "non-zero coefficients only (float64 values); every other key has coefficient 0";
+  j["weights_note"] =
+      "non-zero coefficients only (float64 values); every other key has coefficient 0";
   j["intercept"] = m.bias && s.buckets < m.coef.size() ? m.coef[s.buckets] : 0.0;
   j["link"] = "identity";
   j["score"] = {
-      "prediction y: a float64 accumulator starting at 0; for each (key, value) of the row in order: "
-      "y = y + weight[key] * value, in float64 (value: the float32 feature value widened)",
+      "prediction y: a float64 accumulator starting at 0; for each (key, value) of the row in "
+      "order: y = y + weight[key] * value, in float64 (value: the float32 feature value widened)",
       "`ecps predict` prints it with 17 significant digits"};
   return j;
 }
@@ -264,12 +284,15 @@ std::string LrOnnx(const lr::LrModel& m) {
   const auto n = static_cast<std::int64_t>(dense.size());
   onnx::Graph g;
   g.name = "ecps_lr";
-  g.doc = "Logistic regression: probability = sigmoid(features . weights). features: the row's "
-          "transformed feature vector over the model's key space (see `ecps export --format json`: "
-          "the value of each key, the bias key 1, numeric columns standardised).";
+  g.doc =
+      "Logistic regression: probability = sigmoid(features . weights). features: the row's "
+      "transformed feature vector over the model's key space (see `ecps export --format json`: "
+      "the value of each key, the bias key 1, numeric columns standardised).";
   g.initializers.push_back(onnx::FloatTensor("weights", {n, 1}, dense));
-  g.inputs.push_back({"features", onnx::ElemType::kFloat, {-1, n}, "transformed feature vector (N x keys)"});
-  g.outputs.push_back({"probability", onnx::ElemType::kFloat, {-1, 1}, "click/conversion probability"});
+  g.inputs.push_back(
+      {"features", onnx::ElemType::kFloat, {-1, n}, "transformed feature vector (N x keys)"});
+  g.outputs.push_back(
+      {"probability", onnx::ElemType::kFloat, {-1, 1}, "click/conversion probability"});
   g.nodes.push_back({"MatMul", {"features", "weights"}, {"margin"}, {}});
   g.nodes.push_back({"Sigmoid", {"margin"}, {"probability"}, {}});
   return onnx::EncodeModel(g, 13, {{"ecps_model", "lr"}, {"algorithm", m.algorithm}});

@@ -11,7 +11,8 @@ static_assert(std::endian::native == std::endian::little, "raw_data is written a
 constexpr std::uint32_t kVarint = 0, kLengthDelimited = 2;
 
 template <class T>
-Tensor MakeTensor(std::string name, ElemType type, std::vector<std::int64_t> dims, std::span<const T> values) {
+Tensor MakeTensor(std::string name, ElemType type, std::vector<std::int64_t> dims,
+                  std::span<const T> values) {
   Tensor t{std::move(name), type, std::move(dims), std::string(values.size_bytes(), '\0')};
   if (!values.empty()) std::memcpy(t.raw.data(), values.data(), values.size_bytes());
   return t;
@@ -20,9 +21,9 @@ Tensor MakeTensor(std::string name, ElemType type, std::vector<std::int64_t> dim
 ProtoWriter EncodeTensor(const Tensor& t) {
   ProtoWriter w;
   for (std::int64_t d : t.dims) w.Varint(1, static_cast<std::uint64_t>(d));  // dims
-  w.Varint(2, static_cast<std::uint64_t>(t.type));                            // data_type
-  w.Bytes(8, t.name);                                                         // name
-  w.Bytes(9, t.raw);                                                          // raw_data
+  w.Varint(2, static_cast<std::uint64_t>(t.type));                           // data_type
+  w.Bytes(8, t.name);                                                        // name
+  w.Bytes(9, t.raw);                                                         // raw_data
   return w;
 }
 
@@ -86,13 +87,16 @@ void ProtoWriter::Bytes(std::uint32_t field, std::string_view bytes) {
   data_ += bytes;
 }
 
-Tensor FloatTensor(std::string name, std::vector<std::int64_t> dims, std::span<const float> values) {
+Tensor FloatTensor(std::string name, std::vector<std::int64_t> dims,
+                   std::span<const float> values) {
   return MakeTensor(std::move(name), ElemType::kFloat, std::move(dims), values);
 }
-Tensor DoubleTensor(std::string name, std::vector<std::int64_t> dims, std::span<const double> values) {
+Tensor DoubleTensor(std::string name, std::vector<std::int64_t> dims,
+                    std::span<const double> values) {
   return MakeTensor(std::move(name), ElemType::kDouble, std::move(dims), values);
 }
-Tensor Int64Tensor(std::string name, std::vector<std::int64_t> dims, std::span<const std::int64_t> values) {
+Tensor Int64Tensor(std::string name, std::vector<std::int64_t> dims,
+                   std::span<const std::int64_t> values) {
   return MakeTensor(std::move(name), ElemType::kInt64, std::move(dims), values);
 }
 

@@ -38,8 +38,10 @@ struct Tensor {
   std::string raw;  ///< the values, little-endian, row-major
 };
 Tensor FloatTensor(std::string name, std::vector<std::int64_t> dims, std::span<const float> values);
-Tensor DoubleTensor(std::string name, std::vector<std::int64_t> dims, std::span<const double> values);
-Tensor Int64Tensor(std::string name, std::vector<std::int64_t> dims, std::span<const std::int64_t> values);
+Tensor DoubleTensor(std::string name, std::vector<std::int64_t> dims,
+                    std::span<const double> values);
+Tensor Int64Tensor(std::string name, std::vector<std::int64_t> dims,
+                   std::span<const std::int64_t> values);
 
 /// A graph input or output: a tensor of `type`; a dimension < 0 is the named dimension "N"
 /// (the number of rows).

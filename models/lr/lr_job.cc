@@ -33,7 +33,8 @@ constexpr std::uint32_t kWeightsTopic = 1104;   // server -> scheduler: non-zero
 constexpr std::uint32_t kDpServerTopic = 1105;  // scheduler -> servers: DP noise settings
 constexpr std::uint32_t kDpAckTopic = 1106;     // server -> scheduler: DP noise set up
 constexpr std::size_t kMaxCategoryNames = 100000;
-// Distinct libsvm/libffm indices named in the weights files (one pass over --train, without --featindex).
+// Distinct libsvm/libffm indices named in the weights files (one pass over --train, without
+// --featindex).
 constexpr std::size_t kMaxIndexNames = std::size_t{1} << 20;
 
 

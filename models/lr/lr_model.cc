@@ -283,7 +283,8 @@ class PairSet {
 }  // namespace
 
 std::string DirectIndexName(const LrModel& m, std::uint32_t key) {
-  const bool direct = m.format != static_cast<std::uint8_t>(worker::DataFormat::kCsv) && m.num_features > 0;
+  const bool direct =
+      m.format != static_cast<std::uint8_t>(worker::DataFormat::kCsv) && m.num_features > 0;
   return direct && key < m.num_features ? std::to_string(key) : std::string();
 }
 
@@ -317,7 +318,8 @@ Status AddIndexNames(const std::vector<std::string>& files, const worker::Exampl
         if (c1 == std::string_view::npos) continue;
         const std::size_t c2 = ffm ? tok.find(':', c1 + 1) : c1;
         std::uint64_t field = 0, idx = 0;
-        const bool ok = c2 != std::string_view::npos && (!ffm || number(tok.substr(0, c1), &field)) &&
+        const bool ok = c2 != std::string_view::npos &&
+                        (!ffm || number(tok.substr(0, c1), &field)) &&
                         number(ffm ? tok.substr(c1 + 1, c2 - c1 - 1) : tok.substr(0, c1), &idx);
         if (!ok || (o.num_features > 0 && idx >= o.num_features)) continue;
         if (!seen.Insert(field, idx)) continue;
@@ -352,8 +354,8 @@ Status ExportWeights(const LrModel& model, const FeatureNames& names, const std:
   std::string csv = "feature,key,weight\n";
   nlohmann::json arr = nlohmann::json::array();
   for (std::size_t i : order) {
-    const std::string name = names.Get(model.keys[i]).empty() ? DirectIndexName(model, model.keys[i])
-                                                              : names.Get(model.keys[i]);
+    const std::string& given = names.Get(model.keys[i]);
+    const std::string name = given.empty() ? DirectIndexName(model, model.keys[i]) : given;
     if (csv_out) csv += fmt::format("{},{},{}\n", CsvField(name), model.keys[i], model.weights[i]);
     if (json_out) arr.push_back({{"feature", name.empty() ? nlohmann::json(nullptr) : nlohmann::json(name)},
                    {"key", model.keys[i]},

@@ -18,7 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(TrainingSummary, PrintsTheFiguresTheFileHolds) {
-  const auto m = nlohmann::json::parse(R"({"auc": 0.75, "logloss": 0.25, "f1": null, "best_f1": {"f1": 0.5,
+  const auto m =
+      nlohmann::json::parse(R"({"auc": 0.75, "logloss": 0.25, "f1": null, "best_f1": {"f1": 0.5,
       "threshold": 0.125}, "train_rows": 10, "precision": null})");
   const std::string s = launch::TrainingSummary("lr", m, "out");
   EXPECT_NE(s.find("train lr: done; out/metrics.json"), std::string::npos) << s;
@@ -42,12 +43,14 @@ TEST(TrainingSummary, RankingMetricsBesidePopularity) {
 TEST(TrainingSummary, EveryTrainingCommandPrintsItUnlessQuiet) {
   const fs::path dir = FreshDir("summary");
   const auto p = [&](const std::string& name) { return "'" + (dir / name).string() + "'"; };
-  ASSERT_EQ(RunEcps(fmt::format("generate --out {} --users 200 --items 40", p("gen"))).exit_code, 0);
+  ASSERT_EQ(RunEcps(fmt::format("generate --out {} --users 200 --items 40", p("gen"))).exit_code,
+            0);
   const std::string commands[][2] = {
       {"lr", fmt::format("lr --train {} --hash-bits 10", p("gen/impressions.libsvm"))},
       {"kmeans", fmt::format("kmeans --data {} --id-column user_id --features age,rating --k 3",
                              p("gen/users.csv"))},
-      {"itemcf", fmt::format("itemcf --train {} --split leave-last-out", p("gen/interactions.csv"))},
+      {"itemcf",
+       fmt::format("itemcf --train {} --split leave-last-out", p("gen/interactions.csv"))},
   };
   for (const auto& [model, args] : commands) {
     SCOPED_TRACE(model);
