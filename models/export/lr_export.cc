@@ -208,19 +208,19 @@ std::string KeyName(const Space& s, const std::map<std::uint32_t, std::string>& 
   return "";
 }
 
+Space MakeSpace(std::uint8_t format, int hash_bits, std::uint64_t num_features, bool bias,
+                char delimiter, const worker::CsvColumns& columns) {
+  const auto f = static_cast<worker::DataFormat>(format);
+  return {f,         hash_bits, num_features, bias,
+          delimiter, &columns,  Buckets(f, hash_bits, num_features, columns)};
+}
+
 json Header(const char* model) { return {{"ecps_export", kJsonVersion}, {"model", model}}; }
 
 }  // namespace
 
 nlohmann::json LrJson(const lr::LrModel& m, const std::string& dir) {
-  const auto format = static_cast<worker::DataFormat>(m.format);
-  const Space s{format,
-                m.hash_bits,
-                m.num_features,
-                m.bias,
-                m.delimiter,
-                &m.columns,
-                Buckets(format, m.hash_bits, m.num_features, m.columns)};
+  const Space s = MakeSpace(m.format, m.hash_bits, m.num_features, m.bias, m.delimiter, m.columns);
   json j = Header("lr");
   j["algorithm"] = m.algorithm;
   j["features"] = SpaceJson(s, &m.scaling);
@@ -248,14 +248,7 @@ nlohmann::json LrJson(const lr::LrModel& m, const std::string& dir) {
 }
 
 nlohmann::json LinRegJson(const lr::LinRegModel& m, const std::string& dir) {
-  const auto format = static_cast<worker::DataFormat>(m.format);
-  const Space s{format,
-                m.hash_bits,
-                m.num_features,
-                m.bias,
-                m.delimiter,
-                &m.columns,
-                Buckets(format, m.hash_bits, m.num_features, m.columns)};
+  const Space s = MakeSpace(m.format, m.hash_bits, m.num_features, m.bias, m.delimiter, m.columns);
   json j = Header("linreg");
   j["features"] = SpaceJson(s, nullptr);
   const auto names = WeightNames(dir);
