@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -45,6 +46,10 @@ const CLI::App* FindCommand(const CLI::App& root, const std::vector<std::string>
 Status CheckCommandWords(const CLI::App& app, const std::vector<std::string>& args);
 
 
+/// Writes a command's whole output to the file `path`, atomically, or to standard output
+/// when `path` is "-".
+Status WriteCommandOutput(const std::string& path, std::string_view bytes);
+
 /// Parses a command line (without the program name; --config files are expanded) with a
 /// fresh command tree and returns the command it selects. Used by the pipeline's stages.
 Result<Selected> ParseCommand(const std::vector<std::string>& args);
@@ -65,5 +70,7 @@ void AddPseudonymizeCommand(CommandTree& tree);
 void AddSealCommands(CommandTree& tree);
 /// `ecps serve` (launch/commands/serve_command.cc).
 void AddServeCommand(CommandTree& tree);
+/// `ecps export` (launch/commands/export_command.cc).
+void AddExportCommand(CommandTree& tree);
 
 }  // namespace ecps::launch

@@ -2,9 +2,13 @@
 // pipeline (which runs other commands as its stages) parse commands the same way.
 
 #include "launch/command.h"
+
+#include <cstdio>
+
 #include "launch/config.h"
 #include "launch/log_options.h"
 #include "launch/option_names.h"
+#include "util/files.h"
 
 namespace ecps::launch {
 
@@ -12,6 +16,15 @@ void AddConfigOption(CLI::App& sub) {
   // Read before parsing by ExpandConfig; declared here so that --help lists it.
   sub.add_option("--config", "TOML file of options whose keys are the long option names "
                              "(command-line options override it)");
+}
+
+Status WriteCommandOutput(const std::string& path, std::string_view bytes) {
+  if (path != "-") return util::WriteFileAtomic(path, bytes);
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size() ||
+      std::fflush(stdout) != 0) {
+    return IoError("stdout: write failed");
+  }
+  return Status::Ok();
 }
 
 namespace {
@@ -41,6 +54,7 @@ std::shared_ptr<const LogOptions> BuildCommandTree(CLI::App& app, Selected& sele
   AddPseudonymizeCommand(tree);
   AddSealCommands(tree);
   AddServeCommand(tree);
+  AddExportCommand(tree);
   // Every command logs the same way: the commands without cluster options (predict, generate,
   // serve, ...) get the logging options here; main applies them before running one.
   auto log = std::make_shared<LogOptions>();

@@ -21,6 +21,8 @@ packages=(
   # the ASan and fuzz passes: clang, libFuzzer, and llvm-symbolizer for the sanitizers' stacks
   # (their suppressions match symbolized frames)
   clang-15 libfuzzer-15-dev llvm-15
+  # tests/export: rescore.py scores exports with numpy and checks ONNX files with onnx.checker
+  python3-numpy python3-onnx
 )
 if [[ "${1:-}" == "--with-bench" ]]; then
   # peers that the benchmarks run side by side with ecps

@@ -10,6 +10,7 @@
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/privacy_options.h"
+#include "launch/training_summary.h"
 #include "models/cf/cf_job.h"
 #include "models/cf/ids.h"
 #include "models/cf/model.h"
@@ -145,11 +146,12 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
       ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
       ECPS_ASSIGN_OR_RETURN(o->cf.encrypt, LoadEncryptKey(o->encrypt_key));
       o->cf.single_process = o->cluster.RunsLocally();
-      return RunWritingOutput(&o->cluster, o->cf.out, [&] {
+      ECPS_RETURN_IF_ERROR(RunWritingOutput(&o->cluster, o->cf.out, [&] {
         return models::cf::TrainCf(o->cf, [o](const sched::JobFactory& factory) {
           return RunCluster(o->cluster, factory);
         });
-      });
+      }));
+      return PrintTrainingSummary(o->cluster.quiet, o->cf.kind_name(), o->cf.out);
     };
   });
 }

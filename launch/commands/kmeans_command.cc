@@ -12,6 +12,7 @@
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/privacy_options.h"
+#include "launch/training_summary.h"
 #include "models/kmeans/kmeans.h"
 #include "models/kmeans/model.h"
 
@@ -192,11 +193,12 @@ void AddTrainKMeans(CommandTree& tree) {
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
       ECPS_RETURN_IF_ERROR(models::kmeans::PrepareDp(&o->km, schema));
-      return RunWritingOutput(&o->cluster, o->km.out, [&] {
+      ECPS_RETURN_IF_ERROR(RunWritingOutput(&o->cluster, o->km.out, [&] {
         return RunCluster(o->cluster, [o, schema](ps::Rank) {
           return std::make_shared<models::kmeans::KMeansJob>(o->km, schema);
         });
-      });
+      }));
+      return PrintTrainingSummary(o->cluster.quiet, "kmeans", o->km.out);
     };
   });
 }

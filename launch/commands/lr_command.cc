@@ -13,6 +13,7 @@
 #include "launch/command.h"
 #include "launch/memory.h"
 #include "launch/privacy_options.h"
+#include "launch/training_summary.h"
 #include "models/common/csv_field.h"
 #include "models/common/model_file.h"
 #include "launch/checkpoint_options.h"
@@ -100,9 +101,9 @@ Status CheckLrMemory(const ClusterOptions& cluster, const models::lr::LrJob& job
   return CheckMemoryNeed(need, FromRank0(AvailableMemoryBytes()), IsPrintingProcess());
 }
 
-// Runs a regression job (LrJob or LinRegJob) on the cluster and prints its metrics.json on
-// standard output unless quiet; a job whose options or header are invalid (or, for lr, whose
-// key space does not fit in memory) fails before any rank starts.
+// Runs a regression job (LrJob or LinRegJob) on the cluster and prints its metrics.json's
+// summary unless quiet (launch/training_summary.h); a job whose options or header are invalid
+// (or, for lr, whose key space does not fit in memory) fails before any rank starts.
 template <class JobT, class Options>
 Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
   {
@@ -112,16 +113,11 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
       ECPS_RETURN_IF_ERROR(CheckLrMemory(cluster, job, options.parser.hash_bits));
     }
   }
-  return RunWritingOutput(&cluster, options.out, [&] {
-    return RunCluster(
-        cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); },
-        [&](sched::Job& j) -> Status {
-          if (cluster.quiet) return Status::Ok();
-          std::printf("%s\n", util::DumpJson(static_cast<JobT&>(j).metrics(), 2).c_str());
-          std::fflush(stdout);  // before the log lines that follow on stderr
-          return Status::Ok();
-        });
-  });
+  ECPS_RETURN_IF_ERROR(RunWritingOutput(&cluster, options.out, [&] {
+    return RunCluster(cluster, [&](ps::Rank) { return std::make_shared<JobT>(options); });
+  }));
+  const char* model = std::is_same_v<JobT, models::lr::LrJob> ? "lr" : "linreg";
+  return PrintTrainingSummary(cluster.quiet, model, options.out);
 }
 
 // The --dp-* options of `train lr` (models/lr/lr_dp.h), in their own group.
@@ -365,13 +361,7 @@ void AddPredict(CommandTree& tree) {
             "collaborative filtering: `ecps recommend`)",
             path, kind));
       }
-      if (o->out == "-") {
-        if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
-          return IoError("stdout: write failed");
-        }
-        return Status::Ok();
-      }
-      return util::WriteFileAtomic(o->out, text);
+      return WriteCommandOutput(o->out, text);
     };
   });
 }

@@ -363,7 +363,11 @@ Status LinRegJob::FinishScheduler(sched::JobContext&) {
   ECPS_RETURN_IF_ERROR(SaveModel(options_.out + "/model.bin", LinRegModel::kKind, LinRegModel::kVersion,
                                  model, options_.encrypt.get()));
   FeatureNames names;
-  if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
+  if (parser_->has_header()) {
+    AddCsvNames(*parser_, categories_, &names);
+  } else {
+    ECPS_RETURN_IF_ERROR(AddIndexNames(options_.train, *parser_, std::size_t{1} << 20, &names));
+  }
   if (o.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(intercept)");
   std::string csv = "feature,key,coefficient\n";
   for (std::uint64_t k = 0; k < coef_.size(); ++k) {

@@ -26,6 +26,9 @@
 namespace ecps::models::lr {
 namespace {
 
+// Distinct libsvm/libffm indices named in the weights files (one pass over --train, without
+// --featindex).
+constexpr std::size_t kMaxIndexNames = std::size_t{1} << 20;
 // Scheduler, DP-SGD: the plan with its key, and the servers' noise set up before the workers
 // get it.
 Status StartDp(ps::Node& node, const LrOptions& options, std::uint64_t rows, std::uint64_t batch, TrainPlan* plan) {
@@ -559,7 +562,11 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_, options_.encrypt.get()));
   if (options_.export_weights != WeightExport::kNone) {
     FeatureNames names = featindex_names_;
-    if (parser_->has_header()) AddCsvNames(*parser_, categories_, &names);
+    if (parser_->has_header()) {
+      AddCsvNames(*parser_, categories_, &names);
+    } else if (options_.featindex.empty() && !options_.dp.enabled()) {
+      ECPS_RETURN_IF_ERROR(AddIndexNames(options_.train, *parser_, kMaxIndexNames, &names));
+    }
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
     const WeightExport e = options_.export_weights;
     ECPS_RETURN_IF_ERROR(ExportWeights(model_, names, options_.out, e != WeightExport::kJson,
