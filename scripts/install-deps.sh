@@ -12,6 +12,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # differential-privacy noise (ChaCha20), pseudonymised ids (HMAC-SHA-256)
   libssl-dev
+  # gzip-compressed input files (util/input_file.cc)
+  zlib1g-dev
   # the Slurm test starts a real single-node cluster
   slurm-wlm slurmctld slurmd slurm-client munge
   # the ASan and fuzz passes: clang, libFuzzer, and llvm-symbolizer for the sanitizers' stacks

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "util/input_file.h"
 #include "worker/line_reader.h"
 
 namespace ecps::worker {
@@ -165,7 +166,8 @@ Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, doub
 }
 
 Result<std::uint64_t> LineNumberAt(const std::string& path, std::uint64_t offset) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
+  ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(path));
+  std::FILE* f = std::fopen(local.c_str(), "rb");
   if (!f) return IoError(fmt::format("{}: cannot open", path));
   std::uint64_t line = 1, pos = 0;
   char buf[1 << 16];

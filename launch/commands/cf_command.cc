@@ -14,6 +14,7 @@
 #include "models/cf/model.h"
 #include "models/cf/recommender.h"
 #include "models/common/csv_field.h"
+#include "util/input_file.h"
 
 namespace ecps::launch {
 namespace {
@@ -53,7 +54,7 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   auto* in = sub->add_option_group("Input");
   in->add_option("--train", c.train,
                  "Interaction file: user item [rating [timestamp]] per line, separated by commas, tabs or "
-                 "spaces; string or integer ids")
+                 "spaces; string or integer ids; gzip or plain, - for standard input (--local only)")
       ->required();
   AddChoice(in, "--header", &c.header, models::cf::kHeaderModes,
             "First line is a header: auto (detected), yes or no");
@@ -138,6 +139,9 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   sub->callback([o, sel = tree.selected] {
     *sel = [o]() -> Status {
       o->cf.quiet = o->cluster.quiet;
+      ECPS_RETURN_IF_ERROR(util::CheckStdinInputs(
+          {{"--train", o->cf.train}, {"--item-attributes", o->cf.item_attributes}},
+          o->cluster.RunsLocally()));
       ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
       ECPS_ASSIGN_OR_RETURN(o->cf.encrypt, LoadEncryptKey(o->encrypt_key));
       o->cf.single_process = o->cluster.RunsLocally();

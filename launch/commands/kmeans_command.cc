@@ -14,6 +14,7 @@
 #include "launch/privacy_options.h"
 #include "models/kmeans/kmeans.h"
 #include "models/kmeans/model.h"
+#include "util/input_file.h"
 
 namespace ecps::launch {
 
@@ -65,7 +66,7 @@ void AddTrainKMeans(CommandTree& tree) {
       "centroids aggregated on the servers); optional risk scores (distance to the centroid over the "
       "cluster's mean distance)");
   auto* in = sub->add_option_group("Input");
-  in->add_option("--data", km.data, "CSV file with a header, one row per user")->required();
+  in->add_option("--data", km.data, "CSV file with a header, one row per user (gzip or plain; - for standard input with --local)")->required();
   in->add_option("--id-column", km.columns.id_column,
                  "Column holding the user id; @line = the row's line number (files without an id)")
       ->required();
@@ -180,6 +181,8 @@ void AddTrainKMeans(CommandTree& tree) {
         }
       }
       o->km.quiet = o->cluster.quiet;
+      ECPS_RETURN_IF_ERROR(
+          util::CheckStdinInputs({{"--data", o->km.data}}, o->cluster.RunsLocally()));
       ECPS_ASSIGN_OR_RETURN(o->km.ids, o->ids.LoadFilter());
       ECPS_ASSIGN_OR_RETURN(o->km.encrypt, LoadEncryptKey(o->encrypt_key));
       o->km.mask_columns = o->ids.mask_columns;
@@ -205,7 +208,7 @@ void AddSegment(CommandTree& tree) {
   auto* sub = tree.root->add_subcommand(
       "segment", "Assign users to the segments of a trained k-means model (train kmeans --out DIR)");
   sub->add_option("--model", o->model_dir, "Folder of a k-means training run (holds model.bin)")->required();
-  sub->add_option("--data", o->data, "CSV file with the model's id and feature columns")->required();
+  sub->add_option("--data", o->data, "CSV file with the model's id and feature columns (gzip or plain; - for standard input)")->required();
   sub->add_option("--out", o->out, "Output CSV (id,cluster,distance,score,anomaly); - for stdout")
       ->capture_default_str();
   sub->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip rows with missing or malformed values");
