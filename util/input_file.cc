@@ -25,9 +25,22 @@ struct Spool {
     return s;
   }
   std::mutex mu;
-  std::map<std::string, std::string> copies;  // user path -> /proc/self/fd/N
-  std::map<std::string, Status> failures;     // (standard input cannot be read twice)
+  struct Copy {
+    Result<std::string> local = std::string();  // /proc/self/fd/N, or why there is none
+    int fd = -1;
+    std::string identity;  // of the file copied (FileIdentity): a changed file is copied again
+  };
+  std::map<std::string, Copy> copies;  // by the user's path (stdin: read once, even on error)
 };
+
+// Device, inode, size and modification time of a regular file; "" for standard input, a pipe
+// (read once) or on error.
+std::string FileIdentity(const std::string& path) {
+  struct stat st {};
+  if (path == kStdinPath || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::string();
+  return fmt::format("{}:{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec);
+}
 
 // A new unlinked temporary file: its descriptor (kept open) and the path that reopens it.
 Result<std::pair<int, std::string>> NewCopy(const std::string& shown) {
@@ -108,8 +121,12 @@ bool IsSpooledInput(const std::string& path) {
 Result<std::string> LocalInputPath(const std::string& path) {
   Spool& spool = Spool::Get();
   std::lock_guard lock(spool.mu);
-  if (auto it = spool.copies.find(path); it != spool.copies.end()) return it->second;
-  if (auto it = spool.failures.find(path); it != spool.failures.end()) return it->second;
+  const std::string identity = FileIdentity(path);
+  if (auto it = spool.copies.find(path); it != spool.copies.end()) {
+    if (it->second.identity == identity) return it->second.local;
+    if (it->second.fd >= 0) ::close(it->second.fd);
+    spool.copies.erase(it);
+  }
   gzFile in = nullptr;
   std::string shown = path;
   if (path == kStdinPath) {
@@ -141,10 +158,10 @@ Result<std::string> LocalInputPath(const std::string& path) {
   Status s = Decompress(in, shown, copy->first);
   if (!s.ok()) {
     ::close(copy->first);
-    spool.failures.emplace(path, s);
+    spool.copies[path] = {s, -1, identity};
     return s;
   }
-  spool.copies.emplace(path, copy->second);
+  spool.copies[path] = {copy->second, copy->first, identity};
   return copy->second;
 }
 

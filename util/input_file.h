@@ -18,7 +18,8 @@ namespace ecps::util {
 inline constexpr const char* kStdinPath = "-";
 
 /// The plain file to open for `path`: `path` itself for a regular file without the gzip magic,
-/// else the decompressed copy (made on the first call; thread-safe). kNotFound for a missing
+/// else the decompressed copy (made on the first call, again when the file has changed since;
+/// standard input and pipes are read once; thread-safe). kNotFound for a missing
 /// file; kDataError naming `path` for a corrupt or truncated gzip stream ("data.csv.gz: not a
 /// valid gzip stream (invalid block type)"); kIoError when the copy cannot be written.
 Result<std::string> LocalInputPath(const std::string& path);

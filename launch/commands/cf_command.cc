@@ -58,6 +58,14 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
       ->required();
   AddChoice(in, "--header", &c.header, models::cf::kHeaderModes,
             "First line is a header: auto (detected), yes or no");
+  AddDelimiterOption(*in, &c.delimiter,
+                     "Field separator: one character (tab: \"tab\"; split as CSV) or :: (MovieLens); "
+                     "default: detected from the first line (::, comma, tab, spaces)");
+  in->add_option("--columns", c.columns,
+                 "Roles of the columns: one per column in order (user,item,timestamp; - skips one) "
+                 "or ROLE=COLUMN pairs, COLUMN a header name or a position counted from 1 "
+                 "(user=customer,item=sku,rating=5). Default: user and item first, a third and "
+                 "fourth column told apart by header name or values (logged)");
   AddChoice(in, "--feedback", &c.feedback, models::cf::kFeedbacks,
             "implicit (every interaction counts 1), explicit (ratings), or auto (explicit when the "
             "file has a rating column)");

@@ -66,7 +66,11 @@ void AddTrainKMeans(CommandTree& tree) {
       "centroids aggregated on the servers); optional risk scores (distance to the centroid over the "
       "cluster's mean distance)");
   auto* in = sub->add_option_group("Input");
-  in->add_option("--data", km.data, "CSV file with a header, one row per user (gzip or plain; - for standard input with --local)")->required();
+  in->add_option("--data", km.data, "CSV file with a header, one row per user (gzip or plain; - for standard input with "
+                 "--local)")->required();
+  AddDelimiterOption(*in, &km.columns.delimiter,
+                     "Field separator of --data: one character (tab: \"tab\") or :: (default ,); "
+                     "kept in the model for segment");
   in->add_option("--id-column", km.columns.id_column,
                  "Column holding the user id; @line = the row's line number (files without an id)")
       ->required();

@@ -70,7 +70,9 @@ void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
       ->delimiter(',');
   g->add_option("--ignore-columns", p.ignore_columns, "csv: columns not used when columns are inferred")
       ->delimiter(',');
-  g->add_option("--delimiter", p.delimiter, "csv: field separator")->capture_default_str();
+  AddDelimiterOption(*g, &p.delimiter,
+                     "csv: field separator, one character (tab: \"tab\") or :: (default ,); kept in "
+                     "the model for predict");
   g->add_flag("--skip-bad-rows", data.skip_bad_rows,
               "Skip malformed rows (counted in metrics.json) instead of stopping at the first one");
   g->add_option("--out", data.out, "Output folder")->required();

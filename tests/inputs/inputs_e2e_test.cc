@@ -2,6 +2,7 @@
 // same models and outputs as the plain files; bad input is refused in words.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -93,6 +94,73 @@ TEST_F(InputsE2e, CorruptGzipAndStdinMisuseAreRefusedInWords) {
   r = RunEcps("train lr --local -q --train - --test - --out " + P("lr_twice") + " < " + G("impressions.libsvm"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--test -: standard input is already the input of --train"), std::string::npos) << r.err;
+}
+
+
+// A headerless user,item,timestamp file: implicit feedback, the timestamp inferred, logged and
+// in metrics.json. MovieLens "::" gives the same recommendations as the same data with commas.
+TEST_F(InputsE2e, InteractionColumnRolesAreInferredAndRecorded) {
+  std::string text = ReadBytes(dir_ / "gen" / "interactions.csv");
+  text = text.substr(text.find('\n') + 1);  // no header
+  WriteBytes(dir_ / "nohead.csv", text);
+  auto r = RunEcps("train itemcf --local --seed 1 --train " + P("nohead.csv") + " --out " + P("cf_nohead"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("timestamp: column 3, inferred from its values"), std::string::npos) << r.err;
+  const std::string metrics = ReadBytes(dir_ / "cf_nohead" / "metrics.json");
+  EXPECT_NE(metrics.find("\"feedback\": \"implicit\""), std::string::npos) << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("\"column_roles\""), std::string::npos);
+  EXPECT_NE(metrics.find("3 columns (user item timestamp), no header"), std::string::npos);
+
+  std::string dat;  // item::user::timestamp, roles given with --columns
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at);
+    const auto c1 = line.find(','), c2 = line.find(',', c1 + 1);
+    dat += line.substr(c1 + 1, c2 - c1 - 1) + "::" + line.substr(0, c1) + "::" + line.substr(c2 + 1) + "\n";
+    at = end + 1;
+  }
+  WriteBytes(dir_ / "ratings.dat", dat);
+  r = RunEcps("train itemcf --local -q --seed 1 --columns item,user,timestamp --train " + P("ratings.dat") +
+              " --out " + P("cf_dat"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(ReadBytes(dir_ / "cf_dat" / "recommendations.csv") ==
+              ReadBytes(dir_ / "cf_nohead" / "recommendations.csv"));
+  // A column that is neither a rating nor a time is refused, naming --columns.
+  WriteBytes(dir_ / "dates.csv", "u1,i1,20240101\nu2,i1,20240102\n");
+  r = RunEcps("train itemcf --local -q --train " + P("dates.csv") + " --out " + P("cf_dates"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("cannot tell whether column 3 is a rating or a timestamp"), std::string::npos) << r.err;
+}
+
+// --delimiter: k-means keeps it in the model for segment; linreg and predict with "::".
+TEST_F(InputsE2e, DelimiterOptionReachesTrainingAndScoring) {
+  std::string csv = ReadBytes(dir_ / "gen" / "users.csv"), semi = csv, dc;
+  std::replace(semi.begin(), semi.end(), ',', ';');
+  for (char c : csv) dc += c == ',' ? std::string("::") : std::string(1, c);
+  WriteBytes(dir_ / "users_semi.csv", semi);
+  WriteBytes(dir_ / "users.dat", dc);
+  const std::string km = "train kmeans --local -q -k 3 --seed 1 --id-column user_id --features age,duration ";
+  ASSERT_EQ(RunEcps(km + "--data " + G("users.csv") + " --out " + P("km_comma")).exit_code, 0);
+  auto r = RunEcps(km + "--delimiter ';' --data " + P("users_semi.csv") + " --out " + P("km_semi"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string a, b;
+  ASSERT_EQ(RunEcps("segment --model " + P("km_comma") + " --data " + G("users.csv") + " --out -", &a).exit_code, 0);
+  r = RunEcps("segment --model " + P("km_semi") + " --data " + P("users_semi.csv") + " --out -", &b);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(a == b);
+  const std::string lin = "train linreg --local -q --holdout 0 --format csv --label-column avg_order_value "
+                          "--ignore-columns user_id ";
+  ASSERT_EQ(RunEcps(lin + "--train " + G("users.csv") + " --out " + P("lin_comma")).exit_code, 0);
+  r = RunEcps(lin + "--delimiter :: --train " + P("users.dat") + " --out " + P("lin_dc"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(RunEcps("predict --model " + P("lin_comma") + " --id-column user_id --out - --data " + G("users.csv"), &a).exit_code, 0);
+  r = RunEcps("predict --model " + P("lin_dc") + " --id-column user_id --out - --data " + P("users.dat"), &b);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(a == b);
+  EXPECT_GT(a.size(), 1000u);
+  r = RunEcps(km + "--delimiter ';;' --data " + P("users_semi.csv") + " --out " + P("km_bad"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--delimiter"), std::string::npos) << r.err;
 }
 
 }  // namespace
