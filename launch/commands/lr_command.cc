@@ -68,6 +68,10 @@ void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
   g->add_option("--categorical-columns", p.categorical_columns,
                 "csv: columns turned into hashed one-hot features (comma-separated)")
       ->delimiter(',');
+  g->add_option("--categorical", p.declared_categorical,
+                "csv: integer-coded categorical columns (e.g. Browser,Region): hashed one-hot as "
+                "categories, not used as numbers; the other columns' types are still inferred")
+      ->delimiter(',');
   g->add_option("--ignore-columns", p.ignore_columns, "csv: columns not used when columns are inferred")
       ->delimiter(',');
   AddDelimiterOption(*g, &p.delimiter,

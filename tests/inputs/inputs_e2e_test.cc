@@ -163,5 +163,37 @@ TEST_F(InputsE2e, DelimiterOptionReachesTrainingAndScoring) {
   EXPECT_NE(r.err.find("--delimiter"), std::string::npos) << r.err;
 }
 
+// An integer-coded column: a warning naming it and --categorical; declared, its codes are
+// categories (weights per code, recorded in metrics.json) and predict binds them.
+TEST_F(InputsE2e, IntegerCodedColumnsWarnAndCanBeDeclaredCategorical) {
+  std::string csv = "session,Browser,pages,clicked\n";
+  for (int i = 0; i < 300; ++i) {
+    csv += fmt::format("s{},{},{},{}\n", i, 1 + i % 4, i % 29, (i % 4 == 2 || i % 7 == 0) ? 1 : 0);
+  }
+  WriteBytes(dir_ / "sessions.csv", csv);
+  const std::string lr = "train lr --local --format csv --label-column clicked --train " + P("sessions.csv");
+  auto r = RunEcps(lr + " --out " + P("lr_num"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("column \"Browser\" is used as a number, but its first 300 values are only 4 distinct "
+                       "integers (1, 2, 3, 4): if they are codes (a browser, a region), declare it with "
+                       "--categorical Browser"),
+            std::string::npos)
+      << r.err;
+  r = RunEcps(lr + " -q --categorical Browser --out " + P("lr_cat"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("is used as a number"), std::string::npos) << r.err;
+  EXPECT_NE(ReadBytes(dir_ / "lr_cat" / "metrics.json").find("Browser: categorical (--categorical)"),
+            std::string::npos);
+  EXPECT_NE(ReadBytes(dir_ / "lr_num" / "metrics.json").find("Browser: numeric, inferred"), std::string::npos);
+  const std::string weights = ReadBytes(dir_ / "lr_cat" / "weights.csv");
+  for (const char* code : {"Browser=1,", "Browser=2,", "Browser=3,", "Browser=4,"}) {
+    EXPECT_NE(weights.find(code), std::string::npos) << code << "\n" << weights;
+  }
+  std::string out;
+  r = RunEcps("predict --model " + P("lr_cat") + " --id-column session --out - --data " + P("sessions.csv"), &out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(out.rfind("id,probability\ns0,", 0), 0u);
+}
+
 }  // namespace
 }  // namespace ecps::testing
