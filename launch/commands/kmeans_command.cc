@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "launch/checkpoint_options.h"
 #include "launch/cluster.h"
@@ -15,6 +16,7 @@
 #include "models/kmeans/kmeans.h"
 #include "models/kmeans/model.h"
 #include "util/input_file.h"
+#include "worker/feature_csv.h"
 
 namespace ecps::launch {
 
@@ -57,6 +59,7 @@ void AddTrainKMeans(CommandTree& tree) {
     std::string encrypt_key;
     std::string normalize = "minmax", init = "kmeans++", score = "relative";
     std::uint64_t dp_seed = 0;
+    std::vector<std::string> categorical;
   };
   auto o = std::make_shared<Opts>();
   auto& km = o->km;
@@ -81,6 +84,10 @@ void AddTrainKMeans(CommandTree& tree) {
   in->add_option("--one-hot", km.columns.one_hot,
                  "Encode a categorical feature as one 0/1 column per category: COLUMN=CAT|CAT|... "
                  "(repeatable)");
+  in->add_option("--categorical", o->categorical,
+                 "Integer-coded categorical features (e.g. Browser,Region): one-hot over the values "
+                 "the whole --data file has, instead of numbers (not with --dp-epsilon)")
+      ->delimiter(',');
   in->add_option("--ordinal", km.columns.ordinal,
                  "Encode a categorical feature as 0, 1, 2, ... in the listed order: COLUMN=CAT|CAT|... "
                  "(repeatable)");
@@ -194,6 +201,20 @@ void AddTrainKMeans(CommandTree& tree) {
       o->km.score = ByName(kScoreNames, o->score, RiskScore::kRelative);
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
+      if (!dp_given) {  // (a private run reads nothing of the data outside the mechanism)
+        std::vector<std::string> warnings;
+        ECPS_RETURN_IF_ERROR(worker::ResolveDeclaredCategorical(o->categorical, o->km.data,
+                                                                &o->km.columns, &warnings));
+        if (!warnings.empty() && !o->cluster.RunsLocally()) {
+          ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());  // to print on rank 0 alone
+        }
+        for (const auto& w : warnings) {
+          if (!o->cluster.quiet && IsPrintingProcess()) spdlog::warn("{}", w);
+        }
+      } else if (!o->categorical.empty()) {
+        return InvalidArgument("--categorical: not available under --dp-epsilon (its categories "
+                               "would be read from the data); list them with --one-hot");
+      }
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
       ECPS_RETURN_IF_ERROR(models::kmeans::PrepareDp(&o->km, schema));
       return RunWritingOutput(&o->cluster, o->km.out, [&] {

@@ -6,6 +6,7 @@
 
 #include "tests/common/files.h"
 #include "worker/example_parser.h"
+#include "worker/feature_csv.h"
 
 namespace ecps::worker {
 namespace {
@@ -78,6 +79,35 @@ TEST_F(Categorical, DeclaredColumnsAreCategoriesAndTheRestStillInferred) {
   o_.declared_categorical = {"Browsr"};
   const auto bad = ResolveCsvColumns(o_, path_);
   EXPECT_NE(bad.status().message().find("no column \"Browsr\""), std::string::npos) << bad.status().message();
+}
+
+// k-means feature CSVs: --categorical turns a column into one-hot over every value of the file.
+TEST_F(Categorical, FeatureCsvDeclaredColumnsBecomeOneHotOverTheFilesValues) {
+  std::string csv = Sessions(200) + "s200,12,1,3,0,0\n";  // a code seen once, at the end
+  ecps::testing::WriteBytes(path_, csv);
+  FeatureColumnsOptions o;
+  o.id_column = "session";
+  o.features = {"Browser", "Region", "pages"};
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(ResolveDeclaredCategorical({"Browser"}, path_, &o, &warnings).ok());
+  ASSERT_EQ(o.one_hot, (std::vector<std::string>{"Browser=1|2|3|4|12"}));  // numeric order
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("column \"Region\" is used as a number, but its first 201 values are only 6 "
+                             "distinct integers (1, 2, 3, 4, 5, 6)"),
+            std::string::npos)
+      << warnings[0];
+  auto schema = FeatureSchema::Make(o);
+  ASSERT_TRUE(schema.ok()) << schema.status().ToString();
+  EXPECT_EQ(schema->dim(), 7u);  // 5 codes, Region, pages
+  EXPECT_EQ(schema->output_names()[4], "Browser=12");
+  // Names that cannot be declared.
+  o.one_hot.clear();
+  warnings.clear();
+  EXPECT_NE(ResolveDeclaredCategorical({"flag"}, path_, &o, &warnings).message().find("not in --features"),
+            std::string::npos);
+  o.ordinal = {"Browser=1|2|3|4"};
+  EXPECT_NE(ResolveDeclaredCategorical({"Browser"}, path_, &o, &warnings).message().find("already given"),
+            std::string::npos);
 }
 
 }  // namespace

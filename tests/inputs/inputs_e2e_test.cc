@@ -189,6 +189,22 @@ TEST_F(InputsE2e, IntegerCodedColumnsWarnAndCanBeDeclaredCategorical) {
   for (const char* code : {"Browser=1,", "Browser=2,", "Browser=3,", "Browser=4,"}) {
     EXPECT_NE(weights.find(code), std::string::npos) << code << "\n" << weights;
   }
+  // k-means: the same warning; declared, the codes are one-hot columns of the profiles
+  const std::string km = "train kmeans --local -k 2 --seed 1 --id-column session --features Browser,pages "
+                         "--data " + P("sessions.csv");
+  r = RunEcps(km + " --out " + P("km_num"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("column \"Browser\" is used as a number"), std::string::npos) << r.err;
+  r = RunEcps(km + " -q --categorical Browser --out " + P("km_cat"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(ReadBytes(dir_ / "km_cat" / "profiles.csv").rfind("segment,size,share,Browser=1,Browser=2,Browser=3,"
+                                                               "Browser=4,pages\n", 0),
+            0u);
+  r = RunEcps("segment --model " + P("km_cat") + " --out - --data " + P("sessions.csv"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = RunEcps(km + " -q --categorical Browser --dp-epsilon 1 --dp-bounds 0:1 --out " + P("km_dp"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--categorical: not available under --dp-epsilon"), std::string::npos) << r.err;
   std::string out;
   r = RunEcps("predict --model " + P("lr_cat") + " --id-column session --out - --data " + P("sessions.csv"), &out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
