@@ -45,7 +45,12 @@ Status SplitWith(std::string_view line, Delim delim, std::vector<std::string_vie
       std::size_t j = i + 1;
       bool doubled = false;
       while (true) {
-        if (j >= n) return DataError(fmt::format("field {}: unterminated quote", fields->size() + 1));
+        if (j >= n) {
+          return DataError(fmt::format(
+              "field {}: unterminated quote (a quoted field must close on its line: line breaks "
+              "inside quotes are not supported)",
+              fields->size() + 1));
+        }
         if (line[j] == '"') {
           if (j + 1 < n && line[j + 1] == '"') {
             doubled = true;

@@ -25,7 +25,8 @@ std::string DelimiterName(char delim);
 /// unquoting quoted fields.
 /// Views point into `line` or into `scratch` (for fields that contained doubled quotes; a
 /// deque, so earlier views stay valid as it grows).
-/// Fails on an unterminated quote or text after a closing quote.
+/// Fails on an unterminated quote (a quoted field spanning lines included: not supported,
+/// since workers split files at line breaks) or text after a closing quote.
 Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
                 std::deque<std::string>* scratch);
 

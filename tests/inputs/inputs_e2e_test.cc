@@ -211,5 +211,29 @@ TEST_F(InputsE2e, IntegerCodedColumnsWarnAndCanBeDeclaredCategorical) {
   EXPECT_EQ(out.rfind("id,probability\ns0,", 0), 0u);
 }
 
+// Under mpirun each rank reads its own decompressed copy: the same k-means as --local on the
+// plain file; standard input is refused there.
+TEST_F(InputsE2e, UnderMpirunGzipWorksAndStdinIsRefused) {
+  const std::string km = std::string(ECPS_BINARY) +
+                         " train kmeans -q -k 3 --seed 1 --id-column user_id --features age,duration ";
+  const std::string mpirun = "OMPI_MCA_pml=ob1 timeout 180 mpirun --allow-run-as-root --oversubscribe -np 3 ";
+  ASSERT_EQ(RunEcps("train kmeans --local -q -k 3 --seed 1 --id-column user_id --features age,duration "
+                    "--servers 1 --workers 1 --data " + G("users.csv") + " --out " + P("km_local")).exit_code,
+            0);
+  ASSERT_EQ(std::system((mpirun + km + "--data " + P("users.csv.z") + " --out " + P("km_mpi") + " 2> " +
+                         P("mpi.err")).c_str()),
+            0)
+      << ReadBytes(dir_ / "mpi.err");
+  const std::string local = ReadBytes(dir_ / "km_local" / "assignments.csv");
+  ASSERT_GT(local.size(), 1000u);
+  EXPECT_TRUE(ReadBytes(dir_ / "km_mpi" / "assignments.csv") == local);
+  EXPECT_NE(std::system((mpirun + km + "--data - --out " + P("km_mpi_in") + " < " + G("users.csv") + " 2> " +
+                         P("mpi_in.err")).c_str()),
+            0);
+  EXPECT_NE(ReadBytes(dir_ / "mpi_in.err").find("--data -: standard input reaches only one process"),
+            std::string::npos)
+      << ReadBytes(dir_ / "mpi_in.err");
+}
+
 }  // namespace
 }  // namespace ecps::testing

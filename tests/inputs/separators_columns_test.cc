@@ -176,5 +176,22 @@ TEST_F(Roles, ColumnsOptionErrorsSayWhatIsWrong) {
       << f.status().message();
 }
 
+// Line breaks inside quotes are refused in words, at the line where the record starts.
+TEST_F(Roles, QuotedLineBreaksAreRefusedAtTheRecordsFirstLine) {
+  const std::string path = Write("q.csv", "user,item,rating\nu1,i1,4\n\"u2\nstill u2\",i2,5\n");
+  auto f = DetectInteractionFormat(path, HeaderMode::kAuto);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  auto reader = InteractionReader::Open({path, 0, UINT64_MAX}, *f, false);
+  ASSERT_TRUE(reader.ok());
+  InteractionRow row;
+  ASSERT_TRUE(*(*reader)->Next(&row));
+  auto bad = (*reader)->Next(&row);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path + ":3: field 1: unterminated quote (a quoted field must close on "
+                                        "its line: line breaks inside quotes are not supported)"),
+            std::string::npos)
+      << bad.status().message();
+}
+
 }  // namespace
 }  // namespace ecps::worker
