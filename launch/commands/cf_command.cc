@@ -53,8 +53,9 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   auto& c = o->cf;
   auto* in = sub->add_option_group("Input");
   in->add_option("--train", c.train,
-                 "Interaction file: user item [rating [timestamp]] per line, separated by commas, tabs or "
-                 "spaces; string or integer ids; gzip or plain, - for standard input (--local only)")
+                 "Interaction file: user item [rating [timestamp]] per line, separated by ::, commas, "
+                 "tabs or spaces (or --delimiter); string or integer ids; gzip or plain, - for standard "
+                 "input (--local only)")
       ->required();
   AddChoice(in, "--header", &c.header, models::cf::kHeaderModes,
             "First line is a header: auto (detected), yes or no");
