@@ -80,6 +80,15 @@ TEST_F(InputsE2e, KMeansAndSegmentAndItemCfFromGzipAndStdin) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(ReadBytes(dir_ / "cf_in" / "recommendations.csv") ==
               ReadBytes(dir_ / "cf_plain" / "recommendations.csv"));
+  // recommend --users: a gzip list as the plain one
+  WriteBytes(dir_ / "who.txt", "u000001\nu000002\n");
+  WriteBytes(dir_ / "who.gz", Gzip("u000001\nu000002\n"));
+  std::string plain, gz;
+  ASSERT_EQ(RunEcps("recommend -n 3 --model " + P("cf_plain") + " --users " + P("who.txt"), &plain).exit_code, 0);
+  r = RunEcps("recommend -n 3 --model " + P("cf_plain") + " --users " + P("who.gz"), &gz);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(gz, plain);
+  EXPECT_NE(plain.find("u000002,"), std::string::npos) << plain;
 }
 
 TEST_F(InputsE2e, CorruptGzipAndStdinMisuseAreRefusedInWords) {
