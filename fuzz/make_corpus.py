@@ -3,6 +3,7 @@
 training run, see fuzz/README.md). Usage: fuzz/make_corpus.py GENERATE_DIR
 where GENERATE_DIR is the output of `ecps generate --out DIR --users 60 --items 30
 --impressions-per-user 4`. Each reader seed is one option byte (see the target) + the file."""
+import gzip
 import os
 import struct
 import sys
@@ -49,12 +50,18 @@ put("feature_csv", "basic", b"\x02" + b"user_id,age,gender,size,spend,churn\nu1,
 put("feature_csv", "line-ids-tab", b"\x05" + b"age\tgender\tsize\tspend\r\n31\tF\tS\t10.5\r\n45\tM\tL\t0\r\n")
 put("feature_csv", "bad-values", b"\x00" + b"spend,size,gender,age,user_id\nx,S,F,3,u1\n1,XL,F,3,u2\n1,S,Q,3,u3\n1,S,F,3,\n")
 
-# Interactions (option byte: header mode, skip bad rows, start offset)
-put("interactions", "generate", b"\x00" + head("interactions.csv", 40))
-put("interactions", "ratings-quoted", b"\x04" + b"user,item,rating,timestamp\r\n\"a,b\",\"x \"\"y\"\"\",4.5,17\r\n\r\nc, d ,1,2\r\n")
-put("interactions", "spaces", b"\x02" + b"  u1   i1  \n\tu2 \t i2\n1 6393\n1 13504\n")
-put("interactions", "tab-header", b"\x01" + b"who\twhat\tstars\nu1\ti1\t5\nu2\ti1\tx\n")
-put("interactions", "time-named", b"\x58" + b"user,item,time,rating\nu1,i1,5,3\nu1,i2,6,nan\nu2,i1,7\n")
+# Interactions (option byte: header mode, skip bad rows, start offset; second byte: separator,
+# and bit 4: the next line is a --columns value)
+put("interactions", "generate", b"\x00\x00" + head("interactions.csv", 40))
+put("interactions", "ratings-quoted", b"\x04\x00" + b"user,item,rating,timestamp\r\n\"a,b\",\"x \"\"y\"\"\",4.5,17\r\n\r\nc, d ,1,2\r\n")
+put("interactions", "spaces", b"\x02\x00" + b"  u1   i1  \n\tu2 \t i2\n1 6393\n1 13504\n")
+put("interactions", "tab-header", b"\x01\x00" + b"who\twhat\tstars\nu1\ti1\t5\nu2\ti1\tx\n")
+put("interactions", "time-named", b"\x58\x00" + b"user,item,time,rating\nu1,i1,5,3\nu1,i2,6,nan\nu2,i1,7\n")
+put("interactions", "movielens", b"\x00\x00" + b"1::1193::5::978300760\n1::661::3::978302109\n2::1357::x::978298709\n")
+put("interactions", "epoch-or-not", b"\x00\x00" + b"u1,i1,1770155312\nu2,i1,20240101\n")
+put("interactions", "columns-list", b"\x00\x05" + b"item,user,-,timestamp\ni1;u1;9.99;100\ni2;u1;5;101\n")
+put("interactions", "columns-pairs", b"\x00\x04" + b"user=customer,item=3,rating=qty\norder,customer,sku,qty\n1,u1,i1,2\n")
+put("interactions", "gzip", b"\x00\x00" + gzip.compress(b"u1 i1 4\nu2 i2 5\n", mtime=0))
 
 # Item attributes (option byte: id column item_id, extra items, bands)
 put("attributes", "generate", b"\x19" + head("items.csv", 20))

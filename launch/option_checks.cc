@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "worker/csv.h"
+
 namespace ecps::launch {
 namespace {
 
@@ -107,6 +109,19 @@ CLI::Validator NonNegative() { return Interval(0, kInf); }
 CLI::Validator AtLeast(double lo) { return Interval(lo, kInf); }
 CLI::Validator Fraction() { return Interval(0, 1, true, true); }
 CLI::Validator Seconds() { return Interval(0, 1e6, true); }
+
+CLI::Validator DelimiterCheck() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const auto d = worker::ParseDelimiter(s, "--delimiter");
+        if (d.ok()) return std::string();
+        const std::string& m = d.status().message();
+        return m.substr(m.find(": ") + 2);  // CLI11 names the option itself
+      },
+      "");
+}
+
+char DelimiterValue(const std::string& s) { return worker::ParseDelimiter(s, "--delimiter").value(); }
 
 void CheckNumberTypes(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {

@@ -23,6 +23,11 @@ CLI::Validator Fraction();          ///< in (0, 1)
 /// would not fit the clocks the parameter server uses).
 CLI::Validator Seconds();
 
+/// Adds --delimiter to `group`: one character ("tab" for a tab) or "::" (worker::ParseDelimiter),
+/// stored in *value; a value of another shape is a usage error naming the option.
+template <class Group, class Target>
+CLI::Option* AddDelimiterOption(Group& group, Target* value, const std::string& help);
+
 /// Gives every option of `app` and of its subcommands (option groups included) whose value is
 /// a number the check of its type: floating point: a finite number; signed integers: a whole
 /// decimal number that fits an int (every signed option of ecps is an int); unsigned
@@ -30,5 +35,18 @@ CLI::Validator Seconds();
 /// non-negative integer". It runs before the option's range check, and passes whole numbers on
 /// in plain decimal ("+010" becomes "10").
 void CheckNumberTypes(CLI::App& app);
+
+/// The check behind AddDelimiterOption.
+CLI::Validator DelimiterCheck();
+/// ParseDelimiter for a value DelimiterCheck accepted.
+char DelimiterValue(const std::string& s);
+
+template <class Group, class Target>
+CLI::Option* AddDelimiterOption(Group& group, Target* value, const std::string& help) {
+  return group
+      .template add_option_function<std::string>(
+          "--delimiter", [value](const std::string& s) { *value = DelimiterValue(s); }, help)
+      ->check(DelimiterCheck());
+}
 
 }  // namespace ecps::launch

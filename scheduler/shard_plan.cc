@@ -8,6 +8,7 @@
 
 #include "ps/types.h"
 #include "util/hash.h"
+#include "util/input_file.h"
 
 namespace ecps::sched {
 
@@ -40,7 +41,8 @@ Result<ShardPlan> PlanFiles(const std::vector<std::string>& files, int num_worke
   plan.file_ranges.resize(static_cast<std::size_t>(num_workers));
   for (const auto& f : files) {
     std::error_code ec;
-    auto size = std::filesystem::file_size(f, ec);
+    ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(f));  // gzip, stdin: the copy
+    auto size = std::filesystem::file_size(local, ec);
     if (ec) return NotFound(fmt::format("{}: {}", f, ec.message()));
     for (int w = 0; w < num_workers; ++w) {
       auto wu = static_cast<std::uint64_t>(w);

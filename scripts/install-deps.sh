@@ -14,6 +14,8 @@ packages=(
   libssl-dev
   # the report test renders the pipeline's report.html and takes a screenshot (headless)
   chromium
+  # gzip-compressed input files (util/input_file.cc)
+  zlib1g-dev
   # the Slurm test starts a real single-node cluster
   slurm-wlm slurmctld slurmd slurm-client munge
   # the serve tests and the README's serving example talk HTTP(S) with curl

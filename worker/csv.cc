@@ -15,8 +15,26 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
-                std::deque<std::string>* scratch) {
+namespace {
+
+// A one-character separator.
+struct CharDelim {
+  char c;
+  std::size_t Find(std::string_view line, std::size_t from) const { return line.find(c, from); }
+  bool At(std::string_view line, std::size_t i) const { return line[i] == c; }
+  static constexpr std::size_t kWidth = 1;
+};
+
+// "::".
+struct DoubleColonDelim {
+  std::size_t Find(std::string_view line, std::size_t from) const { return line.find("::", from); }
+  bool At(std::string_view line, std::size_t i) const { return line.substr(i, 2) == "::"; }
+  static constexpr std::size_t kWidth = 2;
+};
+
+template <class Delim>
+Status SplitWith(std::string_view line, Delim delim, std::vector<std::string_view>* fields,
+                 std::deque<std::string>* scratch) {
   fields->clear();
   scratch->clear();
   std::size_t i = 0;
@@ -27,7 +45,12 @@ Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>
       std::size_t j = i + 1;
       bool doubled = false;
       while (true) {
-        if (j >= n) return DataError(fmt::format("field {}: unterminated quote", fields->size() + 1));
+        if (j >= n) {
+          return DataError(fmt::format(
+              "field {}: unterminated quote (a quoted field must close on its line: line breaks "
+              "inside quotes are not supported)",
+              fields->size() + 1));
+        }
         if (line[j] == '"') {
           if (j + 1 < n && line[j + 1] == '"') {
             doubled = true;
@@ -51,23 +74,50 @@ Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>
         fields->push_back(raw);
       }
       i = j + 1;
-      if (i < n && line[i] != delim) {
+      if (i < n && !delim.At(line, i)) {
         return DataError(fmt::format("field {}: text after the closing quote", fields->size()));
       }
     } else {
-      std::size_t j = line.find(delim, i);
+      std::size_t j = delim.Find(line, i);
       if (j == std::string_view::npos) j = n;
       fields->push_back(line.substr(i, j - i));
       i = j;
     }
     if (i >= n) break;
-    ++i;  // skip the delimiter
-    if (i == n) {  // trailing delimiter: one more, empty field
+    i += Delim::kWidth;  // skip the delimiter
+    if (i >= n) {  // trailing delimiter: one more, empty field
       fields->push_back({});
       break;
     }
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
+                std::deque<std::string>* scratch) {
+  if (delim == kDoubleColon) return SplitWith(line, DoubleColonDelim{}, fields, scratch);
+  return SplitWith(line, CharDelim{delim}, fields, scratch);
+}
+
+Result<char> ParseDelimiter(std::string_view s, std::string_view option) {
+  if (s == "::") return kDoubleColon;
+  if (s == "tab" || s == "\\t") return '\t';
+  if (s.size() != 1 || s[0] == '"' || s[0] == '\n' || s[0] == '\r' || s[0] == '\0') {
+    return InvalidArgument(fmt::format(
+        "{} \"{}\": give one character (e.g. , ; | or tab) or :: (MovieLens); not a double quote "
+        "or a line break",
+        option, s));
+  }
+  return s[0];
+}
+
+std::string DelimiterName(char delim) {
+  if (delim == kDoubleColon) return "::";
+  if (delim == '\t') return "tab";
+  if (delim == ' ') return "space";
+  return std::string(1, delim);
 }
 
 Result<CsvHeader> CsvHeader::Parse(std::string_view line, char delim, const std::string& path) {

@@ -12,10 +12,21 @@
 
 namespace ecps::worker {
 
-/// Splits `line` (no line ending) at `delim` into `fields`, unquoting quoted fields.
+/// The `delim` value standing for the two-character separator `::` (MovieLens .dat files).
+inline constexpr char kDoubleColon = '\0';
+
+/// A --delimiter value: one character ("tab" or "\t" for a tab) or "::". The double quote and
+/// line breaks are refused (kInvalidArgument naming `option`).
+Result<char> ParseDelimiter(std::string_view s, std::string_view option);
+/// How a delimiter is written in logs and messages: ",", "tab", "::", ";".
+std::string DelimiterName(char delim);
+
+/// Splits `line` (no line ending) at `delim` (a character or kDoubleColon) into `fields`,
+/// unquoting quoted fields.
 /// Views point into `line` or into `scratch` (for fields that contained doubled quotes; a
 /// deque, so earlier views stay valid as it grows).
-/// Fails on an unterminated quote or text after a closing quote.
+/// Fails on an unterminated quote (a quoted field spanning lines included: not supported,
+/// since workers split files at line breaks) or text after a closing quote.
 Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
                 std::deque<std::string>* scratch);
 

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "util/hash.h"
 #include "worker/csv.h"
@@ -109,6 +110,23 @@ Status ParserOptions::Validate() const {
   return Status::Ok();
 }
 
+namespace {
+
+// "1, 2, 3, 4" when the values are 3 to 10 distinct integers, else "".
+std::string FewIntegers(const std::unordered_set<std::string>& values) {
+  if (values.size() < 3 || values.size() > 10) return std::string();
+  std::vector<double> v;
+  for (const auto& s : values) {
+    const auto d = ParseDouble(s);
+    if (!d || std::floor(*d) != *d) return std::string();
+    v.push_back(*d);
+  }
+  std::sort(v.begin(), v.end());
+  return fmt::format("{}", fmt::join(v, ", "));
+}
+
+}  // namespace
+
 Result<CsvColumns> ResolveCsvColumns(const ParserOptions& o, const std::string& path, int sniff_rows) {
   ECPS_RETURN_IF_ERROR(o.Validate());
   ECPS_ASSIGN_OR_RETURN(std::string head, ReadFirstLine(path));
@@ -122,15 +140,32 @@ Result<CsvColumns> ResolveCsvColumns(const ParserOptions& o, const std::string& 
   for (const auto& name : o.ignore_columns) {
     ECPS_RETURN_IF_ERROR_CTX(header.Find(name).status(), "--ignore-columns");
   }
+  const auto declared = [&](const std::string& name) {
+    return std::find(o.declared_categorical.begin(), o.declared_categorical.end(), name) !=
+           o.declared_categorical.end();
+  };
+  for (const auto& name : o.declared_categorical) {
+    ECPS_RETURN_IF_ERROR_CTX(header.Find(name).status(), "--categorical");
+    if (std::find(o.numeric_columns.begin(), o.numeric_columns.end(), name) != o.numeric_columns.end()) {
+      return InvalidArgument(fmt::format("--categorical {}: also in --numeric-columns", name));
+    }
+  }
   if (!o.numeric_columns.empty() || !o.categorical_columns.empty()) {
     for (const auto& name : o.numeric_columns) {
       ECPS_RETURN_IF_ERROR_CTX(header.Find(name).status(), "--numeric-columns");
+      c.notes.push_back(name + ": numeric (--numeric-columns)");
     }
     for (const auto& name : o.categorical_columns) {
       ECPS_RETURN_IF_ERROR_CTX(header.Find(name).status(), "--categorical-columns");
+      c.notes.push_back(name + ": categorical (--categorical-columns)");
     }
     c.numeric = o.numeric_columns;
     c.categorical = o.categorical_columns;
+    for (const auto& name : o.declared_categorical) {
+      if (std::find(c.categorical.begin(), c.categorical.end(), name) != c.categorical.end()) continue;
+      c.categorical.push_back(name);
+      c.notes.push_back(name + ": categorical (--categorical)");
+    }
     return c;
   }
   // Infer: every other column, numeric when all sniffed values are numbers.
@@ -163,12 +198,27 @@ Result<CsvColumns> ResolveCsvColumns(const ParserOptions& o, const std::string& 
   constexpr std::size_t kMinRowsForIdentifier = 100;
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (!used[i]) continue;
-    if (numeric[i] && any[i]) {
-      c.numeric.push_back(names[i]);
+    const std::string& n = names[i];
+    if (declared(n)) {
+      c.categorical.push_back(n);
+      c.notes.push_back(n + ": categorical (--categorical)");
+    } else if (numeric[i] && any[i]) {
+      c.numeric.push_back(n);
+      c.notes.push_back(fmt::format("{}: numeric, inferred (its first {} values are numbers)", n, filled[i]));
+      if (auto few = FewIntegers(distinct[i]); filled[i] >= kMinRowsForIdentifier && !few.empty()) {
+        c.warnings.push_back(fmt::format(
+            "column \"{}\" is used as a number, but its first {} values are only {} distinct integers "
+            "({}): if they are codes (a browser, a region), declare it with --categorical {}",
+            n, filled[i], distinct[i].size(), few, n));
+      }
     } else if (filled[i] >= kMinRowsForIdentifier && distinct[i].size() == filled[i]) {
-      c.identifiers.push_back(names[i]);
+      c.identifiers.push_back(n);
+      c.notes.push_back(fmt::format("{}: not used, inferred as an identifier (its first {} values are all distinct)",
+                                    n, filled[i]));
     } else {
-      c.categorical.push_back(names[i]);
+      c.categorical.push_back(n);
+      c.notes.push_back(fmt::format("{}: categorical, inferred ({})", n,
+                                    any[i] ? "it has values that are not numbers" : "empty in the first rows"));
     }
   }
   if (c.numeric.empty() && c.categorical.empty()) {

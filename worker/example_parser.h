@@ -53,6 +53,11 @@ struct CsvColumns {
   /// Inferred roles only: non-numeric columns left out because every sampled value was
   /// distinct (user or order ids, which one-hot encoding would only memorise). Not saved.
   std::vector<std::string> identifiers;
+  /// How each column's role and type was decided ("age: numeric, every sampled value a
+  /// number"), and warnings about inferred types (a numeric column of a few distinct integers:
+  /// a code?). For the log and metrics.json; not saved.
+  std::vector<std::string> notes;
+  std::vector<std::string> warnings;
   template <class A>
   void serialize(A& ar) { ar(label, numeric, categorical); }
 };
@@ -80,13 +85,18 @@ struct ParserOptions {
   std::vector<std::string> numeric_columns;
   std::vector<std::string> categorical_columns;
   std::vector<std::string> ignore_columns;
+  /// Integer-coded categorical columns (--categorical Browser,Region): hashed one-hot like
+  /// categorical_columns, while the other columns keep being inferred.
+  std::vector<std::string> declared_categorical;
 
   Status Validate() const;
 };
 
 /// Works out the CSV column roles from the options and the file's header (and, when types
 /// are to be inferred, its first `sniff_rows` rows; a non-numeric column whose values there
-/// are all distinct, over at least 100 rows, is an identifier and left out). Deterministic: every rank that calls it
+/// are all distinct, over at least 100 rows, is an identifier and left out; a numeric one
+/// whose values there are 3 to 10 distinct integers, over at least 100 rows, gets a warning
+/// naming --categorical). Deterministic: every rank that calls it
 /// on the same file gets the same answer.
 Result<CsvColumns> ResolveCsvColumns(const ParserOptions& options, const std::string& path,
                                      int sniff_rows = 1000);

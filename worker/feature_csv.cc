@@ -1,12 +1,14 @@
 #include "worker/feature_csv.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "util/input_file.h"
 #include "worker/line_reader.h"
 
 namespace ecps::worker {
@@ -164,8 +166,110 @@ Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, doub
   return Status::Ok();
 }
 
+namespace {
+
+// The values of a column, sorted as numbers when they all are (codes 1, 2, 10), else as text.
+std::vector<std::string> SortedValues(const std::set<std::string, std::less<>>& values) {
+  std::vector<std::string> v(values.begin(), values.end());
+  if (std::all_of(v.begin(), v.end(), [](const std::string& x) { return ParseDouble(x).has_value(); })) {
+    std::sort(v.begin(), v.end(), [](const std::string& a, const std::string& b) { return *ParseDouble(a) < *ParseDouble(b); });
+  }
+  return v;
+}
+
+bool AllIntegers(const std::set<std::string, std::less<>>& values) {
+  return std::all_of(values.begin(), values.end(), [](const std::string& x) {
+    const auto d = ParseDouble(x);
+    return d && std::floor(*d) == *d;
+  });
+}
+
+}  // namespace
+
+Status ResolveDeclaredCategorical(const std::vector<std::string>& declared, const std::string& path,
+                                  FeatureColumnsOptions* options, std::vector<std::string>* warnings) {
+  constexpr std::size_t kMaxCategories = 10000, kSniffRows = 1000, kMinRows = 100;
+  const auto encoded = [&](const std::string& name) {
+    for (const auto* specs : {&options->one_hot, &options->ordinal}) {
+      for (const auto& spec : *specs) {
+        if (spec.substr(0, spec.find('=')) == name) return true;
+      }
+    }
+    return false;
+  };
+  for (const auto& name : declared) {
+    if (std::find(options->features.begin(), options->features.end(), name) == options->features.end()) {
+      return InvalidArgument(fmt::format("--categorical names \"{}\", which is not in --features", name));
+    }
+    if (encoded(name)) {
+      return InvalidArgument(fmt::format("--categorical {}: already given --one-hot or --ordinal", name));
+    }
+  }
+  ECPS_ASSIGN_OR_RETURN(std::string first, ReadFirstLine(path));
+  ECPS_ASSIGN_OR_RETURN(auto header, CsvHeader::Parse(first, options->delimiter, path));
+  struct Column {
+    std::string name;
+    std::size_t field;
+    bool declared;
+    std::set<std::string, std::less<>> values;
+  };
+  std::vector<Column> columns;
+  for (const auto& name : options->features) {
+    const bool is_declared = std::find(declared.begin(), declared.end(), name) != declared.end();
+    if (!is_declared && encoded(name)) continue;
+    auto field = header.Find(name);
+    if (!field.ok()) {
+      if (is_declared) return field.status().WithContext("--categorical");
+      continue;  // FeatureRowParser reports it
+    }
+    columns.push_back({name, *field, is_declared, {}});
+  }
+  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path));
+  std::vector<std::string_view> fields;
+  std::deque<std::string> scratch;
+  std::string_view line;
+  std::size_t rows = 0;
+  while (true) {
+    ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));
+    if (!more) break;
+    if (reader->offset() == 0 || Trim(line).empty()) continue;
+    if (!SplitCsv(line, options->delimiter, &fields, &scratch).ok() || fields.size() != header.names().size()) {
+      continue;  // reported with its line when the rows are read
+    }
+    if (declared.empty() && rows >= kSniffRows) break;
+    ++rows;
+    for (auto& c : columns) {
+      const std::string_view v = Trim(fields[c.field]);
+      if (v.empty() || (!c.declared && rows > kSniffRows)) continue;
+      if (c.declared && c.values.size() >= kMaxCategories && !c.values.count(v)) {
+        return DataError(fmt::format("{}: --categorical {}: more than {} distinct values (not a code?)", reader->Where(),
+                                     c.name, kMaxCategories));
+      }
+      if (c.declared && v.find('|') != std::string_view::npos) {
+        return DataError(fmt::format("{}: --categorical {}: a category cannot contain \"|\" (\"{}\")", reader->Where(),
+                                     c.name, v));
+      }
+      c.values.emplace(v);
+    }
+  }
+  for (const auto& c : columns) {
+    if (c.declared) {
+      if (c.values.empty()) return DataError(fmt::format("{}: --categorical {}: the column has no values", path, c.name));
+      options->one_hot.push_back(fmt::format("{}={}", c.name, fmt::join(SortedValues(c.values), "|")));
+    } else if (std::min(rows, kSniffRows) >= kMinRows && c.values.size() >= 3 && c.values.size() <= 10 &&
+               AllIntegers(c.values)) {
+      warnings->push_back(fmt::format(
+          "column \"{}\" is used as a number, but its first {} values are only {} distinct integers ({}): if they "
+          "are codes (a browser, a region), declare it with --categorical {}",
+          c.name, std::min(rows, kSniffRows), c.values.size(), fmt::join(SortedValues(c.values), ", "), c.name));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::uint64_t> LineNumberAt(const std::string& path, std::uint64_t offset) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
+  ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(path));
+  std::FILE* f = std::fopen(local.c_str(), "rb");
   if (!f) return IoError(fmt::format("{}: cannot open", path));
   std::uint64_t line = 1, pos = 0;
   char buf[1 << 16];

@@ -118,6 +118,14 @@ class FeatureRowParser {
   std::deque<std::string> scratch_;
 };
 
+/// --categorical: each column of `declared` (a feature of `options`, not already encoded)
+/// becomes one-hot over the distinct values of the whole of `path` (sorted, as numbers when
+/// they all are), appended to options->one_hot. *warnings gets one line per numeric feature
+/// whose first 1000 values (over at least 100 rows) are 3 to 10 distinct integers, naming it.
+/// Errors name the option or the file.
+Status ResolveDeclaredCategorical(const std::vector<std::string>& declared, const std::string& path,
+                                  FeatureColumnsOptions* options, std::vector<std::string>* warnings);
+
 /// 1-based line number of the line starting at byte `offset` of `path` (counts newlines;
 /// meant for error messages).
 Result<std::uint64_t> LineNumberAt(const std::string& path, std::uint64_t offset);

@@ -1,14 +1,20 @@
 // Interaction files for recommenders: one `user item [rating [timestamp]]` record per line.
 //
-// Fields are separated by commas (RFC 4180 quoting allowed), tabs, or runs of spaces; the
-// separator and the number of columns (2 to 4) are taken from the file's first line, and
-// every line must have that many fields. A first line whose user/item fields are column
-// names (user, user_id, item, product, ...) or whose rating/timestamp fields are not
-// numbers is a header. Without a header the third column is the rating and the fourth the
-// timestamp; with one, the third and fourth columns are matched by name, so
-// `user_id,item_id,timestamp` is read as a time-stamped implicit file. Ids are arbitrary strings (integers included); a timestamp is
-// a finite number (only its order is used); a rating a finite number within
-// kMaxDataMagnitude (csv.h). Blank lines are ignored.
+// Fields are separated by `::` (MovieLens), commas (RFC 4180 quoting allowed), tabs, or runs
+// of spaces, detected in that order from the file's first line, or by any one character given
+// as --delimiter (split as CSV); every line must have as many fields as the first. A first
+// line whose user/item fields are column names (user, user_id, item, product, ...) or whose
+// rating/timestamp fields are not numbers is a header.
+//
+// Column roles: --columns gives them (InteractionColumns); otherwise the file has 2 to 4
+// columns, user and item first. A third or fourth column is a timestamp or a rating by its
+// header name (timestamp, time, ts, date ... / rating, score, stars ...), else by its values
+// in the first rows: integers from 1e8 to 1e13 (epoch seconds or milliseconds) are a
+// timestamp, values within +-1e6 a rating; anything else is refused with a message asking
+// for --columns. Each role and how it was decided is in InteractionFormat::roles (logged and
+// written to metrics.json). Ids are arbitrary strings (integers included); a timestamp is a
+// finite number (only its order is used); a rating a finite number within kMaxDataMagnitude
+// (csv.h). Blank lines are ignored.
 //
 // A bad row is an error naming file, line and field, unless the reader was asked to skip
 // bad rows; then it counts them and keeps the first few messages for the report.
@@ -17,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,27 +39,51 @@ enum class HeaderMode { kAuto, kYes, kNo };
 /// "auto", "yes"/"true" or "no"/"false".
 Result<HeaderMode> ParseHeaderMode(std::string_view s);
 
+/// What the user said about an interaction file.
+struct InteractionOptions {
+  HeaderMode header = HeaderMode::kAuto;
+  /// A --delimiter value (ParseDelimiter); unset: detected from the first line.
+  std::optional<char> delimiter;
+  /// --columns, "" when not given. Either one role per column, in the file's order
+  /// ("user,item,timestamp"; "-" skips a column), or ROLE=COLUMN pairs whose COLUMN is a
+  /// header name or a 1-based position ("user=customer_id,item=sku,rating=4"). Roles: user,
+  /// item (both required), rating, timestamp.
+  std::string columns;
+};
+
 struct InteractionFormat {
-  /// ',' (CSV), '\t' (tab) or ' ' (runs of spaces and tabs).
+  /// ',' (CSV), '\t' (tab), ' ' (runs of spaces and tabs), kDoubleColon, or any other
+  /// character (split as CSV).
   char delimiter = ' ';
-  /// 2 (user item), 3 (+ rating) or 4 (+ rating + timestamp).
+  /// Fields per line: 2 to 4, or any number with --columns.
   int columns = 2;
   /// True when the file's first line is a header (skipped by the reader).
   bool header = false;
 
-  /// Field index of the rating and of the timestamp; -1 when the file has none.
+  /// Field index of each role; -1 when the file has no rating / timestamp.
+  int user_column = 0;
+  int item_column = 1;
   int rating_column = -1;
   int timestamp_column = -1;
+  /// How each role was decided, for the log and metrics.json:
+  /// "timestamp: column 3, inferred from its values (integers from 1e8: epoch times)".
+  std::vector<std::string> roles;
 
   bool has_rating() const { return rating_column >= 0; }
   bool has_timestamp() const { return timestamp_column >= 0; }
   /// "comma-separated, 3 columns (user item rating), header" for logs.
   std::string Describe() const;
+  /// "user item rating" ("-" for a skipped column).
+  std::string ColumnList() const;
 };
 
-/// Reads the first line of `path` and decides the separator, the column count and whether
-/// it is a header (`mode` forces the latter). kNotFound for a missing file; kDataError for
-/// an empty file or a first line without 2 to 4 fields.
+/// Reads the first lines of `path` and decides the separator, the column roles and whether
+/// the first is a header. kNotFound for a missing file; kDataError for an empty file, a first
+/// line without 2 to 4 fields (without --columns) or a column whose role cannot be told;
+/// kInvalidArgument for a malformed --columns.
+Result<InteractionFormat> DetectInteractionFormat(const std::string& path,
+                                                  const InteractionOptions& options);
+/// The same with only a header mode.
 Result<InteractionFormat> DetectInteractionFormat(const std::string& path, HeaderMode mode);
 
 /// One parsed record. The ids view the reader's line (or scratch): valid until the next call.

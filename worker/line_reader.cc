@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "util/input_file.h"
+
 namespace ecps::worker {
 namespace {
 constexpr std::size_t kBufferBytes = 1 << 20;
@@ -15,15 +17,18 @@ std::string_view StripCr(std::string_view s) {
 }
 }  // namespace
 
-LineReader::LineReader(std::string path, std::FILE* f, std::uint64_t begin, std::uint64_t end)
-    : path_(std::move(path)), file_(f), end_(end), pos_(begin), buf_(kBufferBytes) {}
+LineReader::LineReader(std::string path, std::string local, std::FILE* f, std::uint64_t begin,
+                       std::uint64_t end)
+    : path_(std::move(path)), local_(std::move(local)), file_(f), end_(end), pos_(begin),
+      buf_(kBufferBytes) {}
 
 LineReader::~LineReader() {
   if (file_) std::fclose(file_);
 }
 
 Result<std::unique_ptr<LineReader>> LineReader::Open(const sched::FileRange& range) {
-  std::FILE* f = std::fopen(range.path.c_str(), "rb");
+  ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(range.path));
+  std::FILE* f = std::fopen(local.c_str(), "rb");
   if (!f) {
     int e = errno;
     std::string why = std::strerror(e);
@@ -46,7 +51,7 @@ Result<std::unique_ptr<LineReader>> LineReader::Open(const sched::FileRange& ran
     }
     if (c == EOF) start = range.end;  // no line starts in this range
   }
-  auto r = std::unique_ptr<LineReader>(new LineReader(range.path, f, start, range.end));
+  auto r = std::unique_ptr<LineReader>(new LineReader(range.path, std::move(local), f, start, range.end));
   if (std::fseek(f, static_cast<long>(start), SEEK_SET) != 0) {
     return IoError(fmt::format("{}: seek to {}: {}", range.path, start, std::strerror(errno)));
   }
@@ -110,7 +115,7 @@ std::uint64_t LineReader::LineNumber() {
     counted_to_ = 0;
     counted_lines_ = 0;
   }
-  std::FILE* f = std::fopen(path_.c_str(), "rb");
+  std::FILE* f = std::fopen(local_.c_str(), "rb");
   if (!f) return 0;
   std::fseek(f, static_cast<long>(counted_to_), SEEK_SET);
   std::vector<char> b(kBufferBytes);

@@ -1,6 +1,8 @@
 // LineReader: streams the lines of one byte range of a file (see sched::FileRange for the
 // rule that gives every line to exactly one range). Memory is one buffer, whatever the file
-// size. Line numbers for error messages are computed only when asked for.
+// size. Line numbers for error messages are computed only when asked for. Gzip files, pipes and
+// standard input ("-") are read through their decompressed copy (util/input_file.h); messages
+// name the path as given.
 #pragma once
 
 #include <cstdint>
@@ -37,10 +39,12 @@ class LineReader {
   std::string Where();
 
  private:
-  LineReader(std::string path, std::FILE* f, std::uint64_t begin, std::uint64_t end);
+  LineReader(std::string path, std::string local, std::FILE* f, std::uint64_t begin,
+             std::uint64_t end);
   bool Fill();
 
-  std::string path_;
+  std::string path_;   // as given (for messages)
+  std::string local_;  // the plain file read (util::LocalInputPath)
   std::FILE* file_;
   std::uint64_t end_;              // lines must start before this offset
   std::uint64_t pos_;              // file offset of buf_[0]

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
 
+#include "util/input_file.h"
 #include "worker/csv.h"
 #include "worker/line_reader.h"
 
@@ -154,7 +155,8 @@ Result<SparseData> LoadRows(const std::vector<FileShard>& shards, const ExampleP
     std::uint64_t end = s.range.end;
     if (end == UINT64_MAX) {  // "the whole file"
       std::error_code ec;
-      end = std::filesystem::file_size(s.range.path, ec);
+      ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(s.range.path));
+      end = std::filesystem::file_size(local, ec);
       if (ec) return IoError(fmt::format("{}: {}", s.range.path, ec.message()));
     }
     for (std::uint64_t b = s.range.begin; b < end; b += step) {

@@ -16,6 +16,7 @@
 #include "models/cf/model.h"
 #include "models/cf/recommender.h"
 #include "models/common/csv_field.h"
+#include "util/input_file.h"
 
 namespace ecps::launch {
 namespace {
@@ -54,11 +55,20 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   auto& c = o->cf;
   auto* in = sub->add_option_group("Input");
   in->add_option("--train", c.train,
-                 "Interaction file: user item [rating [timestamp]] per line, separated by commas, tabs or "
-                 "spaces; string or integer ids")
+                 "Interaction file: user item [rating [timestamp]] per line, separated by ::, commas, "
+                 "tabs or spaces (or --delimiter); string or integer ids; gzip or plain, - for standard "
+                 "input (--local only)")
       ->required();
   AddChoice(in, "--header", &c.header, models::cf::kHeaderModes,
             "First line is a header: auto (detected), yes or no");
+  AddDelimiterOption(*in, &c.delimiter,
+                     "Field separator: one character (tab: \"tab\"; split as CSV) or :: (MovieLens); "
+                     "default: detected from the first line (::, comma, tab, spaces)");
+  in->add_option("--columns", c.columns,
+                 "Roles of the columns: one per column in order (user,item,timestamp; - skips one) "
+                 "or ROLE=COLUMN pairs, COLUMN a header name or a position counted from 1 "
+                 "(user=customer,item=sku,rating=5). Default: user and item first, a third and "
+                 "fourth column told apart by header name or values (logged)");
   AddChoice(in, "--feedback", &c.feedback, models::cf::kFeedbacks,
             "implicit (every interaction counts 1), explicit (ratings), or auto (explicit when the "
             "file has a rating column)");
@@ -143,6 +153,9 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
     *sel = [o, checkpoint]() -> Status {
       ECPS_RETURN_IF_ERROR(checkpoint);
       o->cf.quiet = o->cluster.quiet;
+      ECPS_RETURN_IF_ERROR(util::CheckStdinInputs(
+          {{"--train", o->cf.train}, {"--item-attributes", o->cf.item_attributes}},
+          o->cluster.RunsLocally()));
       ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
       ECPS_ASSIGN_OR_RETURN(o->cf.encrypt, LoadEncryptKey(o->encrypt_key));
       o->cf.single_process = o->cluster.RunsLocally();

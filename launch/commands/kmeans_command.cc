@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "launch/checkpoint_options.h"
 #include "launch/cluster.h"
@@ -15,6 +16,8 @@
 #include "launch/training_summary.h"
 #include "models/kmeans/kmeans.h"
 #include "models/kmeans/model.h"
+#include "util/input_file.h"
+#include "worker/feature_csv.h"
 
 namespace ecps::launch {
 
@@ -57,6 +60,7 @@ void AddTrainKMeans(CommandTree& tree) {
     std::string encrypt_key;
     std::string normalize = "minmax", init = "kmeans++", score = "relative";
     std::uint64_t dp_seed = 0;
+    std::vector<std::string> categorical;
   };
   auto o = std::make_shared<Opts>();
   auto& km = o->km;
@@ -66,7 +70,11 @@ void AddTrainKMeans(CommandTree& tree) {
       "centroids aggregated on the servers); optional risk scores (distance to the centroid over the "
       "cluster's mean distance)");
   auto* in = sub->add_option_group("Input");
-  in->add_option("--data", km.data, "CSV file with a header, one row per user")->required();
+  in->add_option("--data", km.data, "CSV file with a header, one row per user (gzip or plain; - for standard input with "
+                 "--local)")->required();
+  AddDelimiterOption(*in, &km.columns.delimiter,
+                     "Field separator of --data: one character (tab: \"tab\") or :: (default ,); "
+                     "kept in the model for segment");
   in->add_option("--id-column", km.columns.id_column,
                  "Column holding the user id; @line = the row's line number (files without an id)")
       ->required();
@@ -77,6 +85,10 @@ void AddTrainKMeans(CommandTree& tree) {
   in->add_option("--one-hot", km.columns.one_hot,
                  "Encode a categorical feature as one 0/1 column per category: COLUMN=CAT|CAT|... "
                  "(repeatable)");
+  in->add_option("--categorical", o->categorical,
+                 "Integer-coded categorical features (e.g. Browser,Region): one-hot over the values "
+                 "the whole --data file has, instead of numbers (not with --dp-epsilon)")
+      ->delimiter(',');
   in->add_option("--ordinal", km.columns.ordinal,
                  "Encode a categorical feature as 0, 1, 2, ... in the listed order: COLUMN=CAT|CAT|... "
                  "(repeatable)");
@@ -184,6 +196,8 @@ void AddTrainKMeans(CommandTree& tree) {
         }
       }
       o->km.quiet = o->cluster.quiet;
+      ECPS_RETURN_IF_ERROR(
+          util::CheckStdinInputs({{"--data", o->km.data}}, o->cluster.RunsLocally()));
       ECPS_ASSIGN_OR_RETURN(o->km.ids, o->ids.LoadFilter());
       ECPS_ASSIGN_OR_RETURN(o->km.encrypt, LoadEncryptKey(o->encrypt_key));
       o->km.mask_columns = o->ids.mask_columns;
@@ -191,6 +205,20 @@ void AddTrainKMeans(CommandTree& tree) {
       o->km.score = ByName(kScoreNames, o->score, RiskScore::kRelative);
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();
+      if (!dp_given) {  // (a private run reads nothing of the data outside the mechanism)
+        std::vector<std::string> warnings;
+        ECPS_RETURN_IF_ERROR(worker::ResolveDeclaredCategorical(o->categorical, o->km.data,
+                                                                &o->km.columns, &warnings));
+        if (!warnings.empty() && !o->cluster.RunsLocally()) {
+          ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());  // to print on rank 0 alone
+        }
+        for (const auto& w : warnings) {
+          if (!o->cluster.quiet && IsPrintingProcess()) spdlog::warn("{}", w);
+        }
+      } else if (!o->categorical.empty()) {
+        return InvalidArgument("--categorical: not available under --dp-epsilon (its categories "
+                               "would be read from the data); list them with --one-hot");
+      }
       ECPS_ASSIGN_OR_RETURN(auto schema, models::kmeans::PrepareKMeans(o->km));
       ECPS_RETURN_IF_ERROR(models::kmeans::PrepareDp(&o->km, schema));
       ECPS_RETURN_IF_ERROR(RunWritingOutput(&o->cluster, o->km.out, [&] {
@@ -210,7 +238,7 @@ void AddSegment(CommandTree& tree) {
   auto* sub = tree.root->add_subcommand(
       "segment", "Assign users to the segments of a trained k-means model (train kmeans --out DIR)");
   sub->add_option("--model", o->model_dir, "Folder of a k-means training run (holds model.bin)")->required();
-  sub->add_option("--data", o->data, "CSV file with the model's id and feature columns")->required();
+  sub->add_option("--data", o->data, "CSV file with the model's id and feature columns (gzip or plain; - for standard input)")->required();
   sub->add_option("--out", o->out, "Output CSV (id,cluster,distance,score,anomaly); - for stdout")
       ->capture_default_str();
   sub->add_flag("--skip-bad-rows", o->skip_bad_rows, "Skip rows with missing or malformed values");

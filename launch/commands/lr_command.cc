@@ -23,6 +23,7 @@
 #include "models/lr/row_ids.h"
 #include "privacy/rdp_accountant.h"
 #include "util/files.h"
+#include "util/input_file.h"
 #include "worker/feature_csv.h"
 
 namespace ecps::launch {
@@ -46,7 +47,8 @@ void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
   auto* g = sub.add_option_group("Data", "Input files and how rows become features");
   g->add_option("--train", data.train,
                 "Training file(s): `--train a.txt b.txt` or one --train each (a comma is part of "
-                "a path); each worker reads its byte range of each")
+                "a path); each worker reads its byte range of each. Gzip files are read as they are; - is "
+                "standard input (--local only)")
       ->required();
   g->add_option("--test", data.test,
                 "Test file (same format); without it a seeded --holdout fraction is used");
@@ -68,9 +70,15 @@ void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
   g->add_option("--categorical-columns", p.categorical_columns,
                 "csv: columns turned into hashed one-hot features (comma-separated)")
       ->delimiter(',');
+  g->add_option("--categorical", p.declared_categorical,
+                "csv: integer-coded categorical columns (e.g. Browser,Region): hashed one-hot as "
+                "categories, not used as numbers; the other columns' types are still inferred")
+      ->delimiter(',');
   g->add_option("--ignore-columns", p.ignore_columns, "csv: columns not used when columns are inferred")
       ->delimiter(',');
-  g->add_option("--delimiter", p.delimiter, "csv: field separator")->capture_default_str();
+  AddDelimiterOption(*g, &p.delimiter,
+                     "csv: field separator, one character (tab: \"tab\") or :: (default ,); kept in "
+                     "the model for predict");
   g->add_flag("--skip-bad-rows", data.skip_bad_rows,
               "Skip malformed rows (counted in metrics.json) instead of stopping at the first one");
   g->add_option("--out", data.out, "Output folder")->required();
@@ -107,6 +115,10 @@ Status CheckLrMemory(const ClusterOptions& cluster, const models::lr::LrJob& job
 template <class JobT, class Options>
 Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
   {
+    std::vector<std::pair<std::string, std::string>> inputs;
+    for (const auto& t : options.train) inputs.emplace_back("--train", t);
+    inputs.emplace_back("--test", options.test);
+    ECPS_RETURN_IF_ERROR(util::CheckStdinInputs(inputs, cluster.RunsLocally()));
     const JobT job(options);
     ECPS_RETURN_IF_ERROR(job.init_status());
     if constexpr (std::is_same_v<JobT, models::lr::LrJob>) {
@@ -329,7 +341,8 @@ void AddPredict(CommandTree& tree) {
       "predicted value per row (`ecps train linreg`), beside the row's id");
   sub->add_option("--model", o->model, "Model folder written by `ecps train lr|linreg` (or its model.bin)")
       ->required();
-  sub->add_option("--data", o->data, "Rows to score, in the model's format (labels optional)")->required();
+  sub->add_option("--data", o->data, "Rows to score, in the model's format (labels optional); gzip or plain, - for standard "
+                  "input")->required();
   sub->add_option("--out", o->out,
                   "Output CSV file (- for standard output): the header id,probability (lr) or "
                   "id,prediction (linreg), then one line per input row, in order")

@@ -15,6 +15,7 @@
 #include "models/common/csv_field.h"
 #include "privacy/pseudonym.h"
 #include "util/files.h"
+#include "util/input_file.h"
 #include "worker/csv.h"
 
 namespace ecps::launch {
@@ -37,7 +38,8 @@ void AppendRecord(std::string* out, const std::vector<std::string_view>& fields)
 // Rewrites o.data into o.out (atomically); returns the number of data rows.
 Result<std::uint64_t> PseudonymizeCsv(const PseudonymizeOptions& o) {
   ECPS_ASSIGN_OR_RETURN(const auto key, privacy::PseudonymKey::Load(o.key_file));
-  std::ifstream in(o.data, std::ios::binary);
+  ECPS_ASSIGN_OR_RETURN(const std::string local, util::LocalInputPath(o.data));  // gzip, stdin
+  std::ifstream in(local, std::ios::binary);
   if (!in) return NotFound(fmt::format("{}: cannot open", o.data));
   std::string line;
   if (!std::getline(in, line)) return DataError(fmt::format("{}:1: empty file (a header is needed)", o.data));

@@ -36,7 +36,8 @@ Result<Settings> ResolveSettings(CfOptions* options) {
   CfOptions& o = *options;
   ECPS_RETURN_IF_ERROR(o.Validate());
   Settings s;
-  ECPS_ASSIGN_OR_RETURN(s.format, worker::DetectInteractionFormat(o.train, o.header));
+  ECPS_ASSIGN_OR_RETURN(s.format,
+                        worker::DetectInteractionFormat(o.train, {o.header, o.delimiter, o.columns}));
   if (o.feedback == Feedback::kExplicit && !s.format.has_rating()) {
     return InvalidArgument(fmt::format("--feedback explicit: {} has no rating column ({})", o.train,
                                        s.format.Describe()));

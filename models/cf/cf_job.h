@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,9 @@ struct CfOptions {
   std::string out;
   /// Header row: auto, yes or no.
   worker::HeaderMode header = worker::HeaderMode::kAuto;
+  /// --delimiter (unset: detected) and --columns (worker::InteractionOptions).
+  std::optional<char> delimiter;
+  std::string columns;
   /// auto (explicit when the file has a rating column), implicit or explicit.
   Feedback feedback = Feedback::kAuto;
   /// Count and skip malformed rows instead of failing.

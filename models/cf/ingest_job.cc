@@ -571,6 +571,7 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
   ECPS_ASSIGN_OR_RETURN(const CountReport total, LayOutMatrix(node, options_, state_.get()));
   state_->data = {{"file", options_.train},
                   {"format", settings_.format.Describe()},
+                  {"column_roles", settings_.format.roles},
                   {"feedback", settings_.explicit_ratings ? "explicit" : "implicit"},
                   {"rows", file.rows},
                   {"bad_rows_skipped", file.skipped},
@@ -591,6 +592,7 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
                       file.excluded_rows, file.excluded_users.size());
     }
   }
+  for (const auto& role : settings_.format.roles) node.log().info("{}: {}", options_.train, role);
   node.log().info(
       "{}: {} rows ({}), {} users, {} items, {} training interactions, {} users to evaluate",
       options_.train, file.rows, settings_.format.Describe(), state_->n_users, state_->n_items,

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "util/input_file.h"
 #include "worker/csv.h"
 
 namespace ecps::models::cf {
@@ -66,8 +67,10 @@ Result<std::vector<std::string>> ReadIdList(const std::string& path) {
   const std::string name = from_stdin ? "stdin" : path;
   std::ifstream file;
   if (!from_stdin) {
-    file.open(path, std::ios::binary);
-    if (!file) return NotFound(fmt::format("{}: cannot open the user list", path));
+    const auto local = util::LocalInputPath(path);  // a gzip list is read decompressed
+    if (local.ok()) file.open(*local, std::ios::binary);
+    if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
+    if (!file.is_open() || !file) return NotFound(fmt::format("{}: cannot open the user list", path));
   }
   std::istream& in = from_stdin ? std::cin : file;
   std::vector<std::string> ids;

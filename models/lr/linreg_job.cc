@@ -338,6 +338,7 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
   metrics_.update(options_.ToJson());
   metrics_["train"] = all.train.ToJson();
   metrics_["columns"] = sums.d;
+  if (parser_->has_header()) metrics_["csv_column_types"] = parser_->csv_columns().notes;
   metrics_["bad_rows"] = all.bad_rows;
   metrics_["bad_row_examples"] = all.bad_messages;
   metrics_["load_seconds"] = load_s;

@@ -19,6 +19,8 @@ Result<worker::ExampleParser> MakeTrainingParser(const worker::ParserOptions& op
 }
 
 void WarnAboutIdentifiers(const worker::ExampleParser& parser, spdlog::logger& log) {
+  for (const auto& note : parser.csv_columns().notes) log.info("csv column {}", note);
+  for (const auto& warning : parser.csv_columns().warnings) log.warn("{}", warning);
   for (const auto& name : parser.csv_columns().identifiers) {
     log.warn("column \"{}\" is not used: its sampled values are all distinct (an id?); list the "
              "columns with --numeric-columns/--categorical-columns to use it anyway",

@@ -34,7 +34,8 @@ struct DataOptions {
 /// The parser for `options` (for csv: columns resolved from the first training file).
 Result<worker::ExampleParser> MakeTrainingParser(const worker::ParserOptions& options,
                                                  const std::string& first_train_file);
-/// Warns about CSV columns that the inference left out as identifiers.
+/// Logs how each CSV column's type was decided and warns about doubtful ones (identifiers left
+/// out, numeric columns of a few integer codes).
 void WarnAboutIdentifiers(const worker::ExampleParser& parser, spdlog::logger& log);
 
 /// Prepares the output folder and splits the training files and the test file (if any, last)

@@ -574,6 +574,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   }
   metrics_["nonzero_weights"] = model_.keys.size();
   metrics_["num_keys"] = parser_->num_keys();
+  if (parser_->has_header()) metrics_["csv_column_types"] = parser_->csv_columns().notes;
   metrics_["total_seconds"] = since_plan_.Seconds();
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", metrics_));
   node.log().info("lr: wrote {}/model.bin ({} non-zero weights of {}) and metrics.json", options_.out,

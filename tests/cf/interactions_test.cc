@@ -74,11 +74,12 @@ TEST(InteractionFormat, DetectsSeparatorColumnsAndHeader) {
 }
 
 TEST(InteractionFormat, HeaderNamesTheTimestampColumn) {
-  // Without a header the third column is a rating; a header can name it a time instead.
+  // Without a header a third column of epoch times is a timestamp (tests/inputs has the rest
+  // of the inference); a header can name it a time whatever its values.
   auto f = DetectInteractionFormat(Write("g.csv", "u1,i1,1769489190\n"), HeaderMode::kAuto);
   ASSERT_TRUE(f.ok());
-  EXPECT_TRUE(f->has_rating());
-  EXPECT_FALSE(f->has_timestamp());
+  EXPECT_FALSE(f->has_rating());
+  EXPECT_TRUE(f->has_timestamp());
   f = DetectInteractionFormat(Write("h.csv", "user_id,item_id,timestamp\nu1,i1,1769489190\n"), HeaderMode::kAuto);
   ASSERT_TRUE(f.ok());
   EXPECT_FALSE(f->has_rating());
