@@ -519,18 +519,19 @@ Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Dead
   return MoveRows(kv, kContent, s.begin, s.end, k, false, &dense, deadline);
 }
 
-Status ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k, bool content,
-                               bool to_the_end) {
+Result<bool> ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k,
+                                     bool content, bool to_the_end) {
   for (;;) {
     auto m = node.RecvControl(kTopicCheckpoint, ps::RoleTable::kSchedulerRank,
                               to_the_end ? node.DefaultDeadline() : ps::SteadyClock::now());
     if (!m.ok()) {
       const bool none = !to_the_end && m.status().code() == StatusCode::kTimeout;
-      return none && !node.aborted() ? Status::Ok() : m.status();
+      if (none && !node.aborted()) return false;
+      return m.status();
     }
     Request r;
     ECPS_RETURN_IF_ERROR(ps::DecodeControl(m->control, &r));
-    if (r.go_on) return Status::Ok();
+    if (r.go_on) return true;
     Slice s{r.clock, r.begin, r.end, {}, {}};
     std::vector<double> dense;
     ECPS_RETURN_IF_ERROR(

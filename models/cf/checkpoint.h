@@ -138,8 +138,11 @@ Status ReceiveResume(ps::Node& node, RankState* state);
 /// Worker of a resumed run: pushes its saved slice of cf.neighbors (and cf.content).
 Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Deadline deadline);
 /// Worker with --checkpoint-dir, between tasks: serves the scheduler's requests for its slice;
-/// `to_the_end`: after its last task, waits until the scheduler lets it go on.
-Status ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k, bool content,
-                               bool to_the_end);
+/// `to_the_end`: after its last task, waits until the scheduler lets it go on. True once the
+/// scheduler's "go on" was received: it can come while the worker drains the requests after
+/// its last task (the scheduler has every task's progress by then), and then no second wait
+/// may follow.
+Result<bool> ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k,
+                                     bool content, bool to_the_end);
 
 }  // namespace ecps::models::cf

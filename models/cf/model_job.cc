@@ -265,6 +265,7 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
   const std::size_t width = 2 * settings_.sim.k;
   std::vector<double> out_r, out_c;
   const bool checkpoints = options_.checkpoint.writes();
+  bool went_on = false;  // the scheduler's "go on" after the similarity step came already
   const auto& tasks = ctx.plan.block_tasks[static_cast<std::size_t>(node.index())];
   for (std::size_t t = state_->resume_done; t < tasks.size(); ++t) {
     const auto& task = tasks[t];
@@ -302,13 +303,13 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
     ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicProgress,
                                           ps::EncodeControl(task_pairs)));
     if (checkpoints) {
-      ECPS_RETURN_IF_ERROR(
-          ServeCheckpointRequests(node, kv, settings_.sim.k, HasContent(options_), false));
+      ECPS_ASSIGN_OR_RETURN(
+          went_on, ServeCheckpointRequests(node, kv, settings_.sim.k, HasContent(options_), false));
     }
   }
-  if (checkpoints) {
+  if (checkpoints && !went_on) {
     ECPS_RETURN_IF_ERROR(
-        ServeCheckpointRequests(node, kv, settings_.sim.k, HasContent(options_), true));
+        ServeCheckpointRequests(node, kv, settings_.sim.k, HasContent(options_), true).status());
   }
   return pairs;
 }

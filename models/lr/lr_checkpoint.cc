@@ -92,8 +92,10 @@ nlohmann::json CheckpointConfig(const LrOptions& o, const std::string& consisten
 
 bool CheckpointSchedule::Due(std::uint64_t clock) {
   if (!options_.writes() || clock >= last_clock_) return false;
-  const bool due = options_.every_seconds > 0 ? since_.Seconds() >= options_.every_seconds
-                                              : clock % static_cast<std::uint64_t>(options_.every) == 0;
+  // A checkpoint-and-stop request (SIGUSR1) makes this clock due; the scheduler then stops.
+  const bool due = CheckpointAndStopRequested() ||
+                   (options_.every_seconds > 0 ? since_.Seconds() >= options_.every_seconds
+                                               : clock % static_cast<std::uint64_t>(options_.every) == 0);
   if (due) since_.Restart();
   return due;
 }
@@ -205,7 +207,12 @@ Status SchedulerCheckpoints::OnProgress(ps::Node& node, ps::Rank from, const Pro
   for (ps::Rank s : servers) {
     ECPS_RETURN_IF_ERROR(node.RecvControl(kCkptReadyTopic, s, node.DefaultDeadline()).status());
   }
-  for (ps::Rank w : ps::WorkerRanks(node.roles())) ECPS_RETURN_IF_ERROR(node.SendControl(w, kCkptGoTopic, {}));
+  // On a checkpoint-and-stop request (the signal reaches every rank) the workers wait for the
+  // job's end instead of going on.
+  const bool stop = CheckpointAndStopRequested();
+  if (!stop) {
+    for (ps::Rank w : ps::WorkerRanks(node.roles())) ECPS_RETURN_IF_ERROR(node.SendControl(w, kCkptGoTopic, {}));
+  }
   wait_seconds_ += took.Seconds();
   std::vector<ps::Blob> shards;
   for (ps::Rank s : servers) {
@@ -231,7 +238,10 @@ Status SchedulerCheckpoints::OnProgress(ps::Node& node, ps::Rank from, const Pro
   last_bytes_ = writer.bytes();
   seconds_ += took.Seconds();
   ++written_;
-  return Status::Ok();
+  if (!stop) return Status::Ok();
+  const std::string folder = CheckpointFolder(options_.checkpoint.dir, clock);
+  node.log().info("lr: checkpoint {} written on request after clock {}: stopping", folder, clock);
+  return CheckpointStopped(folder);
 }
 
 Status SchedulerCheckpoints::End(ps::Node& node) {

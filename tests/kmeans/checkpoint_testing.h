@@ -87,11 +87,11 @@ inline void ExpectSameModel(const std::string& expected, const std::string& actu
 /// valid (its MANIFEST appears by a rename), then sends SIGKILL to `pid`. False when the
 /// manifest never appeared or `run` ended first.
 inline bool KillAtCheckpoint(testing::Background& run, const std::string& dir, int clock,
-                             pid_t pid) {
+                             pid_t pid, int signo = SIGKILL) {
   const std::string manifest = fmt::format("{}/clock-{}/MANIFEST", dir, clock);
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (std::chrono::steady_clock::now() < until) {
-    if (fs::exists(manifest)) return kill(pid, SIGKILL) == 0;
+    if (fs::exists(manifest)) return kill(pid, signo) == 0;
     siginfo_t info{};
     if (waitid(P_PID, static_cast<id_t>(run.pid()), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
         info.si_pid == run.pid()) {

@@ -55,6 +55,37 @@ INSTANTIATE_TEST_SUITE_P(Rules, LrCheckpointKill,
                            return std::string(rule.index == 0 ? "Ftrl" : rule.index == 1 ? "AdaGrad" : "SgdDecay");
                          });
 
+// SIGUSR1 (Slurm's warning before a time limit) once checkpoint 20 exists: the run writes a
+// checkpoint at its next clock, publishes nothing and exits 75; resumed, the same bytes.
+TEST(LrCheckpoint, Sigusr1WritesACheckpointExits75AndTheResumeGivesTheSameBytes) {
+  testing::TempDir dir("ckpt-usr1");
+  lrtest::WriteCtr(dir);
+  const std::string train = lrtest::Train(dir);
+  const auto full = RunEcps(train + " --local --workers 2 --out " + (dir / "full"));
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+
+  const std::string ckpt = dir / "ckpt", out = dir / "out";
+  testing::Background run(
+      fmt::format("{} {} --local --workers 2 --out {} --checkpoint-dir {} --checkpoint-every 2",
+                  ECPS_BINARY, train, out, ckpt),
+      dir / "stopped.log");
+  ASSERT_TRUE(kmtest::KillAtCheckpoint(run, ckpt, 20, run.pid(), SIGUSR1)) << run.log();
+  const auto ended = run.Wait(60);
+  ASSERT_TRUE(ended.exited && ended.code == 75) << ended.Describe() << "\n" << run.log();
+  EXPECT_NE(run.log().find("stopped after writing checkpoint " + ckpt + "/clock-"),
+            std::string::npos)
+      << run.log();
+  ASSERT_FALSE(fs::exists(out)) << "a stopped run published its outputs";
+
+  const auto resumed = RunEcps(fmt::format(
+      "{} --local --workers 2 --out {} --checkpoint-dir {} --resume", train, out, ckpt));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  lrtest::ExpectSameModel(dir / "full", out);
+  const auto m = nlohmann::json::parse(testing::ReadText(out + "/metrics.json"));
+  const std::string from = m["checkpoints"]["resumed_from"];
+  EXPECT_GT(std::stoi(from.substr(ckpt.size() + 7)), 20) << from;
+}
+
 TEST(LrCheckpoint, EveryAsATimeWritesCheckpointsThatResumeToTheSameBytes) {
   testing::TempDir dir("ckpt-time");
   lrtest::WriteCtr(dir);
