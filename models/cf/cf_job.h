@@ -112,6 +112,8 @@ struct CfOptions {
   bool write_neighbors = true;
   /// No progress lines (set from --quiet).
   bool quiet = false;
+  /// Seconds before reading and recommending show progress (a shorter step stays silent).
+  double progress_after_s = 1;
   /// Every rank runs in this process (--local): a NeighborListBytes estimate above this
   /// machine's memory is then refused before the similarity phase (else only warned about).
   bool single_process = true;

@@ -13,6 +13,7 @@
 #include "models/cf/messages.h"
 #include "models/cf/model.h"
 #include "models/cf/pack.h"
+#include "models/cf/progress.h"
 #include "ps/collective.h"
 
 namespace ecps::models::cf {
@@ -48,9 +49,10 @@ struct LocalRows {
   IdReport report;  // rows, skipped rows and examples; the ids are added later
 };
 
-// `ids` (may be null) replaces each user id as it is read and drops opted-out users' rows.
+// `ids` (may be null) replaces each user id as it is read and drops opted-out users' rows;
+// `progress` gets the bytes of the range read.
 Status ReadInteractions(const sched::FileRange& range, const Settings& settings, bool skip_bad_rows,
-                        const privacy::IdFilter* ids, LocalRows* local) {
+                        const privacy::IdFilter* ids, ProgressSender* progress, LocalRows* local) {
   ECPS_ASSIGN_OR_RETURN(auto reader,
                         worker::InteractionReader::Open(range, settings.format, skip_bad_rows));
   Rows& rows = local->rows;
@@ -63,9 +65,10 @@ Status ReadInteractions(const sched::FileRange& range, const Settings& settings,
   std::string last_raw, kept_id;
   bool have_last = false, keep = true;
   std::unordered_set<std::string> excluded;
-  while (true) {
+  for (std::uint64_t n = 1;; ++n) {
     ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
     if (!more) break;
+    if (n % 4096 == 0) ECPS_RETURN_IF_ERROR(progress->Update(reader->offset() - range.begin));
     if (ids) {
       if (!have_last || row.user != last_raw) {
         last_raw.assign(row.user);
@@ -84,6 +87,7 @@ Status ReadInteractions(const sched::FileRange& range, const Settings& settings,
     if (settings.explicit_ratings) rows.value.push_back(static_cast<float>(row.rating));
     if (settings.format.has_timestamp()) rows.ts.push_back(row.timestamp);
   }
+  ECPS_RETURN_IF_ERROR(progress->Finish(range.end - range.begin));
   local->report.excluded_users.assign(excluded.begin(), excluded.end());
   local->report.skipped += reader->skipped();
   for (const auto& e : reader->skipped_examples()) {
@@ -499,8 +503,9 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   const auto& ranges = ctx.plan.file_ranges[static_cast<std::size_t>(node.index())];
   LocalRows local;
-  ECPS_RETURN_IF_ERROR(ReadInteractions(ranges[0], settings_, options_.skip_bad_rows, options_.ids.get(),
-                                        &local));
+  ProgressSender progress(node, kTopicIngestProgress, (ranges[0].end - ranges[0].begin) / 64 + 1);
+  ECPS_RETURN_IF_ERROR(ReadInteractions(ranges[0], settings_, options_.skip_bad_rows,
+                                        options_.ids.get(), &progress, &local));
   local.report.rows = local.rows.size();
   // Item attributes: their items join the id mapping (an item may have attributes only).
   AttributeRows attrs;
@@ -567,6 +572,11 @@ Status IngestJob::RunScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   ECPS_ASSIGN_OR_RETURN(CfCheckpoints* const checkpoints,
                         CfCheckpoints::Of(options_, state_.get()));
+  std::uint64_t bytes = 0;
+  for (const auto& ranges : ctx.plan.file_ranges) bytes += ranges[0].end - ranges[0].begin;
+  const std::string label =
+      fmt::format("{} reading {}, bytes", options_.kind_name(), options_.train);
+  ECPS_RETURN_IF_ERROR(ShowWorkerProgress(node, kTopicIngestProgress, label, bytes, options_));
   ECPS_ASSIGN_OR_RETURN(const FileSummary file, AssignIds(node, options_.train, state_.get()));
   ECPS_ASSIGN_OR_RETURN(const CountReport total, LayOutMatrix(node, options_, state_.get()));
   state_->data = {{"file", options_.train},

@@ -35,6 +35,9 @@ constexpr std::uint32_t kTopicIngestPart = 1310;      // a worker's part after i
 constexpr std::uint32_t kTopicCheckpoint = 1311;      // scheduler -> worker: pull a slice / go on
 constexpr std::uint32_t kTopicCheckpointPart = 1312;  // the slice, worker -> scheduler
 constexpr std::uint32_t kTopicResume = 1313;          // scheduler -> worker: its saved parts
+// Progress of a worker's step (progress.h).
+constexpr std::uint32_t kTopicIngestProgress = 1314;     // bytes of the interaction file read
+constexpr std::uint32_t kTopicRecommendProgress = 1315;  // users recommended for
 
 constexpr ps::TableId kMatrix = 1;
 constexpr ps::TableId kNeighbors = 2;

@@ -9,6 +9,7 @@
 #include "models/cf/checkpoint.h"
 #include "models/cf/outputs.h"
 #include "models/cf/pack.h"
+#include "models/cf/progress.h"
 #include "models/cf/recommend.h"
 #include "models/cf/topk.h"
 #include "ps/collective.h"
@@ -338,8 +339,12 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
   const double similarity_s = similarity_time.Seconds();
 
   const ps::Stopwatch recommend_time;
-  ECPS_ASSIGN_OR_RETURN(const UserResults results,
-                        RecommendAndEvaluate(kv, {options_, settings_, *state_}, deadline()));
+  ProgressSender progress(node, kTopicRecommendProgress, 1);
+  ECPS_ASSIGN_OR_RETURN(
+      const UserResults results,
+      RecommendAndEvaluate(kv, {options_, settings_, *state_}, deadline(),
+                           [&](std::uint64_t users) { return progress.Update(users); }));
+  ECPS_RETURN_IF_ERROR(progress.Finish(state_->own.size()));
   return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicReport,
                           EncodeWorkerReport(pairs, similarity_s, state_->own, results,
                                              options_.save_model, recommend_time.Seconds()));
@@ -370,6 +375,9 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
   }
   progress.Finish(fmt::format("{} candidate pairs", pairs));
   if (checkpoints) ECPS_RETURN_IF_ERROR(checkpoints->EndSimilarity(node));
+  const std::string label = fmt::format("{} recommending, users", options_.kind_name());
+  ECPS_RETURN_IF_ERROR(
+      ShowWorkerProgress(node, kTopicRecommendProgress, label, state_->n_users, options_));
   for (int w = 0; w < node.roles().num_workers(); ++w) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicReport, node.roles().WorkerRank(w),
                                                           node.DefaultDeadline()));

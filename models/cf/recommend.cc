@@ -222,7 +222,7 @@ void EvaluateUser(const RecommendInputs& in, const Popularity& pop, std::size_t 
 }  // namespace
 
 Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs& in,
-                                         ps::Deadline deadline) {
+                                         ps::Deadline deadline, const UsersDone& progress) {
   Neighborhoods hoods;
   ECPS_RETURN_IF_ERROR(PullNeighborhoods(kv, in, deadline, &hoods));
   const OwnUsers& own = in.state.own;
@@ -248,7 +248,7 @@ Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs
   constexpr std::size_t kUsersPerChunk = 64;
   const std::size_t num_chunks = (own.size() + kUsersPerChunk - 1) / kUsersPerChunk;
   std::vector<EvalSums> model_chunks(num_chunks), popularity_chunks(num_chunks);
-  tbb::parallel_for(std::size_t{0}, num_chunks, [&](std::size_t c) {
+  auto run_chunk = [&](std::size_t c) {
     ThreadResults& l = per_thread.local();
     l.model = EvalSums(num_k);
     l.popularity = EvalSums(num_k);
@@ -273,7 +273,14 @@ Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs
     }
     model_chunks[c] = std::move(l.model);
     popularity_chunks[c] = std::move(l.popularity);
-  });
+  };
+  // Progress about 64 times, after at least 1024 users each.
+  const std::size_t per_report = std::max<std::size_t>(16, num_chunks / 64);
+  for (std::size_t first = 0; first < num_chunks; first += per_report) {
+    const std::size_t last = std::min(num_chunks, first + per_report);
+    tbb::parallel_for(first, last, run_chunk);
+    if (progress) ECPS_RETURN_IF_ERROR(progress(std::min(own.size(), last * kUsersPerChunk)));
+  }
   for (std::size_t c = 0; c < num_chunks; ++c) {
     results.model.Merge(model_chunks[c]);
     results.popularity.Merge(popularity_chunks[c]);

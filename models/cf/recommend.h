@@ -4,6 +4,9 @@
 // the sampled protocol, metrics.h).
 #pragma once
 
+#include <cstdint>
+#include <functional>
+
 #include "models/cf/messages.h"
 #include "models/cf/train_state.h"
 #include "ps/kv_client.h"
@@ -17,8 +20,11 @@ struct RecommendInputs {
   const RankState& state;
 };
 
-/// Recommends for and evaluates this worker's own users.
+/// Users done so far, reported every few thousand users (from the calling thread).
+using UsersDone = std::function<Status(std::uint64_t)>;
+
+/// Recommends for and evaluates this worker's own users; `progress` may be empty.
 Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs& in,
-                                         ps::Deadline deadline);
+                                         ps::Deadline deadline, const UsersDone& progress = {});
 
 }  // namespace ecps::models::cf
