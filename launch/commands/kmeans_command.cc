@@ -212,8 +212,9 @@ void AddTrainKMeans(CommandTree& tree) {
         if (!warnings.empty() && !o->cluster.RunsLocally()) {
           ECPS_RETURN_IF_ERROR(JoinMpiIfLaunched());  // to print on rank 0 alone
         }
+        ECPS_RETURN_IF_ERROR(ApplyLogOptions(o->cluster));  // the warnings go where the log goes
         for (const auto& w : warnings) {
-          if (!o->cluster.quiet && IsPrintingProcess()) spdlog::warn("{}", w);
+          if (IsPrintingProcess()) spdlog::warn("{}", w);
         }
       } else if (!o->categorical.empty()) {
         return InvalidArgument("--categorical: not available under --dp-epsilon (its categories "

@@ -30,7 +30,8 @@ class LogOutput : public ::testing::Test {
     fs::create_directories(dir_);
     std::ofstream users(dir_ / "users.csv");
     users << "id,a,b\n";
-    for (int i = 0; i < 400; ++i) users << "u" << i << "," << i % 7 << "," << (i * 3) % 11 << "\n";
+    // (column a not whole numbers: 7 distinct integers would draw the --categorical warning)
+    for (int i = 0; i < 400; ++i) users << "u" << i << "," << i % 7 + 0.25 << "," << (i * 3) % 11 << "\n";
     std::ofstream svm(dir_ / "clicks.svm");
     for (int i = 0; i < 3000; ++i) svm << (i % 3 == 0) << " " << 1 + i % 5 << ":1 " << 7 + i % 2 << ":0.5\n";
   }
@@ -77,6 +78,33 @@ TEST_F(LogOutput, JsonFormatGivesOneObjectPerLineOnStderrAndInTheFile) {
   EXPECT_FALSE(fs::exists(dir_ / "km3"));
   CommandRun format = InRepo(KMeans("km4", "--log-format xml"));
   EXPECT_EQ(format.rc, 2) << format.out;
+}
+
+TEST_F(LogOutput, WarningsBeforeTheJobStartsFollowTheLogOptions) {
+  // Column c holds 3 integer codes: the --categorical warning is logged while the command
+  // reads the data's columns, before the job runs, as JSON and into the log file as well.
+  {
+    std::ofstream codes(dir_ / "codes.csv");
+    codes << "id,a,c\n";
+    for (int i = 0; i < 300; ++i) codes << "u" << i << "," << i * 0.5 << "," << i % 3 << "\n";
+  }
+  CommandRun r = InRepo(fmt::format(  // standard error only (stdout has the run's summary)
+      "{{ {} train kmeans --data {} --id-column id --features a,c -k 2 --local --out {} "
+      "--log-format json --log-file {} >/dev/null; }}",
+      ECPS_BINARY, Path("codes.csv"), Path("km"), Path("log")));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const auto err = Lines(r.out);
+  EXPECT_EQ(err, Lines(Slurp(dir_ / "log")));
+  int warnings = 0;
+  for (const auto& line : err) {
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    if (j.at("level") == "warning") {
+      ++warnings;
+      EXPECT_NE(j.at("message").get<std::string>().find("--categorical c"), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(warnings, 1) << r.out;
 }
 
 TEST_F(LogOutput, CommandsWithoutClusterOptionsTakeTheSameLoggingOptions) {
