@@ -145,34 +145,13 @@ struct Resumed {
   }
 };
 
-template <class T>
-std::string Encode(const T& value) {
-  std::ostringstream os;
-  {
-    cereal::BinaryOutputArchive ar(os);
-    ar(value);
-  }
-  return os.str();
-}
-
-template <class T>
-Status Decode(std::string_view bytes, const std::string& what, T* value) {
-  try {
-    ps::BoundedInputArchive ar(bytes);
-    ar(*value);
-    if (ar.left() != 0) return DataError(what + ": trailing bytes");
-  } catch (const std::exception& e) {
-    return DataError(fmt::format("{}: does not decode ({})", what, e.what()));
-  }
-  return Status::Ok();
-}
 
 // The part's bytes, checked and decoded into `value` (when not null).
 template <class T>
 Result<std::string> ReadPart(const FoundCheckpoint& found, const std::string& name,
                              const char* kind, T* value) {
   ECPS_ASSIGN_OR_RETURN(std::string bytes, ReadCheckpointPart(found, name, kind, kPartVersion));
-  if (value != nullptr) ECPS_RETURN_IF_ERROR(Decode(bytes, found.folder + "/" + name, value));
+  if (value != nullptr) ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(bytes, found.folder + "/" + name, value));
   return bytes;
 }
 
@@ -280,7 +259,7 @@ Status CfCheckpoints::AfterIngest(ps::Node& node, const RankState& state) {
   IngestPart in{state.n_users,  state.n_items,    state.nnz,
                 state.ptr,      state.item_count, state.features,
                 state.user_ids, state.item_ids,   util::DumpJson(state.data)};
-  ingest_part_ = Encode(in);
+  ingest_part_ = EncodeCheckpointPart(in);
   done_.assign(static_cast<std::size_t>(workers), 0);
   pairs_.assign(static_cast<std::size_t>(workers), 0);
   if (!Due(1, true)) return Status::Ok();
@@ -346,7 +325,7 @@ Status CfCheckpoints::Write(ps::Node& node, std::uint64_t clock, std::uint32_t n
   const SchedulerPart mine{clock, util::DumpJson(CheckpointConfig(options_)), done_, pairs_};
   // The parts are written beside the training; ingest_part_ and worker_parts_ do not change
   // after ingest (or the resume).
-  writer_ = std::thread([this, clock, scheduler = Encode(mine), slices = std::move(slices)] {
+  writer_ = std::thread([this, clock, scheduler = EncodeCheckpointPart(mine), slices = std::move(slices)] {
     const ps::Stopwatch took;
     writer_status_ = [&]() -> Status {
       CheckpointWriter w(options_.checkpoint.dir, options_.kind_name(), options_.checkpoint.keep);
@@ -477,7 +456,7 @@ Status ResumeJob::FinishServer(sched::JobContext& ctx) { return ReceiveSizes(ctx
 Status SendIngestPart(ps::Node& node, const RankState& state) {
   const WorkerPart part{state.own, state.entities, state.offsets};
   return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicIngestPart,
-                          ps::Blob::FromString(Encode(part)));
+                          ps::Blob::FromString(EncodeCheckpointPart(part)));
 }
 
 Status ReceiveResume(ps::Node& node, RankState* state) {
@@ -486,9 +465,9 @@ Status ReceiveResume(ps::Node& node, RankState* state) {
   Resumed r;
   ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &r));
   IngestPart in;
-  ECPS_RETURN_IF_ERROR(Decode(r.ingest, "resume: ingest part", &in));
+  ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(r.ingest, "resume: ingest part", &in));
   WorkerPart part;
-  ECPS_RETURN_IF_ERROR(Decode(r.worker, "resume: worker part", &part));
+  ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(r.worker, "resume: worker part", &part));
   state->n_users = in.n_users;
   state->n_items = in.n_items;
   state->nnz = in.nnz;
@@ -507,7 +486,7 @@ Status ReceiveResume(ps::Node& node, RankState* state) {
 Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Deadline deadline) {
   if (state->resume_slice.empty()) return Status::Ok();
   Slice s;
-  ECPS_RETURN_IF_ERROR(Decode(state->resume_slice, "resume: neighbour slice", &s));
+  ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(state->resume_slice, "resume: neighbour slice", &s));
   state->resume_slice.clear();
   if (s.begin > s.end) return DataError("resume: a saved neighbour slice has no rows");
   const std::size_t rows = s.end - s.begin;

@@ -10,12 +10,17 @@
 // (FindNewestCheckpoint, ReadCheckpointPart); the model decides what its parts hold.
 #pragma once
 
+#include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include <cereal/archives/binary.hpp>
 #include <cstdint>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "ps/bounded_archive.h"
 #include "ps/status.h"
 
 namespace ecps::models {
@@ -126,6 +131,32 @@ class CheckpointWriter {
   CheckpointManifest manifest_;
   std::uint64_t bytes_ = 0;
 };
+
+/// A part's payload: `value` in Cereal binary.
+template <class T>
+std::string EncodeCheckpointPart(const T& value) {
+  std::ostringstream os;
+  {
+    cereal::BinaryOutputArchive ar(os);
+    ar(value);
+  }
+  return os.str();
+}
+
+/// Decodes a payload of EncodeCheckpointPart into `value` (bounded: a damaged length cannot
+/// make it allocate beyond the bytes); DataError naming `what` when it does not decode or
+/// leaves bytes over.
+template <class T>
+Status DecodeCheckpointPart(std::string_view bytes, const std::string& what, T* value) {
+  try {
+    ps::BoundedInputArchive ar(bytes);
+    ar(*value);
+    if (ar.left() != 0) return DataError(what + ": trailing bytes");
+  } catch (const std::exception& e) {
+    return DataError(fmt::format("{}: does not decode ({})", what, e.what()));
+  }
+  return Status::Ok();
+}
 
 /// The newest valid checkpoint of `dir` for a `job` run: folders are tried from the highest
 /// clock down; one without a manifest, with a missing, truncated or altered part, or with an

@@ -19,27 +19,6 @@ constexpr const char* kWorkerKind = "kmeans-ckpt-w";
 
 std::string WorkerPartName(int worker) { return fmt::format("worker-{}.bin", worker); }
 
-template <class T>
-std::string Encode(const T& value) {
-  std::ostringstream os;
-  {
-    cereal::BinaryOutputArchive ar(os);
-    ar(value);
-  }
-  return os.str();
-}
-
-template <class T>
-Status Decode(const std::string& bytes, const std::string& what, T* value) {
-  try {
-    ps::BoundedInputArchive ar(bytes);
-    ar(*value);
-    if (ar.left() != 0) return DataError(what + ": trailing bytes");
-  } catch (const std::exception& e) {
-    return DataError(fmt::format("{}: does not decode ({})", what, e.what()));
-  }
-  return Status::Ok();
-}
 }  // namespace
 
 nlohmann::json CheckpointConfig(const KMeansOptions& o) {
@@ -74,10 +53,10 @@ Result<ResumePoint> LoadCheckpoint(const KMeansOptions& options, spdlog::logger&
   point.folder = found.folder;
   ECPS_ASSIGN_OR_RETURN(std::string s,
                         ReadCheckpointPart(found, kSchedulerPart, kSchedulerKind, kPartVersion));
-  ECPS_RETURN_IF_ERROR(Decode(s, found.folder + "/" + kSchedulerPart, &point.scheduler));
+  ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(s, found.folder + "/" + kSchedulerPart, &point.scheduler));
   ECPS_ASSIGN_OR_RETURN(std::string w,
                         ReadCheckpointPart(found, WorkerPartName(0), kWorkerKind, kPartVersion));
-  ECPS_RETURN_IF_ERROR(Decode(w, found.folder + "/" + WorkerPartName(0), &point.worker0));
+  ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(w, found.folder + "/" + WorkerPartName(0), &point.worker0));
 
   nlohmann::json saved;
   try {
@@ -112,14 +91,14 @@ Result<std::uint64_t> SaveCheckpoint(const KMeansOptions& options, ps::Node& nod
                            util::DumpJson(CheckpointConfig(options)), reports};
   CheckpointWriter writer(options.checkpoint.dir, "kmeans", options.checkpoint.keep);
   ECPS_RETURN_IF_ERROR(writer.Begin(static_cast<std::uint64_t>(iteration)));
-  ECPS_RETURN_IF_ERROR(writer.AddPart(kSchedulerPart, kSchedulerKind, kPartVersion, Encode(mine)));
+  ECPS_RETURN_IF_ERROR(writer.AddPart(kSchedulerPart, kSchedulerKind, kPartVersion, EncodeCheckpointPart(mine)));
   for (const auto& part : parts) {
     if (part.iteration != iteration) {
       return Internal(fmt::format("worker {} sent the checkpoint of iteration {} at iteration {}",
                                   part.worker, part.iteration, iteration));
     }
     ECPS_RETURN_IF_ERROR(
-        writer.AddPart(WorkerPartName(part.worker), kWorkerKind, kPartVersion, Encode(part)));
+        writer.AddPart(WorkerPartName(part.worker), kWorkerKind, kPartVersion, EncodeCheckpointPart(part)));
   }
   ECPS_RETURN_IF_ERROR(writer.Commit());
   return writer.bytes();
