@@ -43,7 +43,7 @@ Status Decode(const std::string& bytes, const std::string& what, T* value) {
 }  // namespace
 
 nlohmann::json CheckpointConfig(const KMeansOptions& o) {
-  return {{"--data", o.data},
+  nlohmann::json c = {{"--data", o.data},
           {"--id-column", o.columns.id_column},
           {"--features", o.columns.features},
           {"--one-hot", o.columns.one_hot},
@@ -65,6 +65,8 @@ nlohmann::json CheckpointConfig(const KMeansOptions& o) {
           {"--pseudonymize-key", o.ids != nullptr && o.ids->pseudonymizes()},
           {"--mask-columns", o.mask_columns},
           {"--encrypt-key", o.encrypt != nullptr}};
+  if (o.impute != Impute::kNone) c["--impute"] = ImputeName(o.impute);  // absent in older ones
+  return c;
 }
 
 Result<ResumePoint> LoadCheckpoint(const KMeansOptions& options, spdlog::logger& log) {
