@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <set>
 
 #include <fmt/format.h>
@@ -135,6 +136,10 @@ Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, doub
   for (const auto& b : bound_) {
     const std::string_view raw = Trim(fields_[b.field]);
     const ColumnEncoding& c = *b.enc;
+    if (raw.empty() && missing_as_nan_ && c.kind == ColumnEncoding::Kind::kNumeric) {
+      features[b.out] = std::numeric_limits<double>::quiet_NaN();
+      continue;
+    }
     if (raw.empty()) return DataError(fmt::format("column \"{}\": missing value", c.column));
     if (c.kind == ColumnEncoding::Kind::kNumeric) {
       auto v = ParseDouble(raw);

@@ -101,6 +101,9 @@ class FeatureRowParser {
   Status Parse(std::string_view line, std::string_view* id, double* features, int* label);
 
   std::size_t num_fields() const { return num_fields_; }
+  /// With true, an empty numeric field parses as NaN (a missing value for the caller to
+  /// impute or drop) instead of an error; categorical fields must still be present.
+  void set_missing_as_nan(bool on) { missing_as_nan_ = on; }
 
  private:
   struct Bound {
@@ -112,6 +115,7 @@ class FeatureRowParser {
   std::size_t num_fields_ = 0;
   std::size_t id_field_ = 0;
   bool line_ids_ = false;
+  bool missing_as_nan_ = false;
   std::size_t label_field_ = 0;
   std::vector<Bound> bound_;
   std::vector<std::string_view> fields_;

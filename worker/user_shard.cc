@@ -71,6 +71,7 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
     if (r.path != path) return InvalidArgument("user shards are read from a single file");
   }
   ECPS_ASSIGN_OR_RETURN(auto parser, FeatureRowParser::Open(schema, path));
+  parser.set_missing_as_nan(options.missing_as_nan);
   const std::size_t d = schema.dim();
   const bool has_label = schema.has_label();
 

@@ -53,6 +53,8 @@ struct UserTable {
 struct ShardLoadOptions {
   /// Skip rows with missing or malformed values (counted) instead of failing on the first.
   bool skip_bad_rows = false;
+  /// Empty numeric fields load as NaN (FeatureRowParser::set_missing_as_nan).
+  bool missing_as_nan = false;
   /// Control topic for the forwarded rows (a model's own topic).
   std::uint32_t topic = 0;
   /// Rows per forwarded batch.

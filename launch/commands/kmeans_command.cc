@@ -30,6 +30,10 @@ using models::kmeans::RiskScore;
 // The accepted spellings of the closed sets, in the order --help lists them.
 const std::vector<std::pair<std::string, Normalize>> kNormalizeNames = {
     {"minmax", Normalize::kMinMax}, {"zscore", Normalize::kZScore}, {"none", Normalize::kNone}};
+const std::vector<std::pair<std::string, models::kmeans::Impute>> kImputeNames = {
+    {"none", models::kmeans::Impute::kNone},   {"mean", models::kmeans::Impute::kMean},
+    {"median", models::kmeans::Impute::kMedian}, {"zero", models::kmeans::Impute::kZero},
+    {"drop", models::kmeans::Impute::kDrop}};
 const std::vector<std::pair<std::string, RiskScore>> kScoreNames = {{"relative", RiskScore::kRelative},
                                                                     {"distance", RiskScore::kDistance}};
 // Any other --init is a file.
@@ -58,7 +62,7 @@ void AddTrainKMeans(CommandTree& tree) {
     models::kmeans::KMeansOptions km;
     IdPrivacyOptions ids;
     std::string encrypt_key;
-    std::string normalize = "minmax", init = "kmeans++", score = "relative";
+    std::string normalize = "minmax", init = "kmeans++", score = "relative", impute = "none";
     std::uint64_t dp_seed = 0;
     std::vector<std::string> categorical;
   };
@@ -96,6 +100,13 @@ void AddTrainKMeans(CommandTree& tree) {
                  "Optional 0/1 column used only to evaluate the risk score (ROC AUC in metrics.json)");
   in->add_flag("--skip-bad-rows", km.skip_bad_rows,
                "Skip and count rows with missing or malformed values instead of stopping at the first");
+  in->add_option("--impute", o->impute,
+                 "Empty numeric fields: none (an error), mean or median of the column's present "
+                 "training values (median: the exact lower median, by bisection on counts, up to "
+                 "200 passes), zero, or drop (skip the row, counted); stored in the model and "
+                 "applied by segment; under --dp-epsilon only zero or drop")
+      ->capture_default_str()
+      ->check(CLI::IsMember(kImputeNames));
   auto* model = sub->add_option_group("Model");
   model->add_option("-k,--k", km.k, "Number of clusters (segments)")
       ->capture_default_str()->check(Interval(1, 1 << 20));
@@ -202,6 +213,7 @@ void AddTrainKMeans(CommandTree& tree) {
       ECPS_ASSIGN_OR_RETURN(o->km.encrypt, LoadEncryptKey(o->encrypt_key));
       o->km.mask_columns = o->ids.mask_columns;
       o->km.normalize = ByName(kNormalizeNames, o->normalize, Normalize::kMinMax);
+      o->km.impute = ByName(kImputeNames, o->impute, models::kmeans::Impute::kNone);
       o->km.score = ByName(kScoreNames, o->score, RiskScore::kRelative);
       o->km.init = ByName(kInitNames, o->init, InitMethod::kFile);
       o->km.init_file = o->km.init == InitMethod::kFile ? o->init : std::string();

@@ -41,8 +41,12 @@ nlohmann::json KMeansJson(const kmeans::KMeansModel& m, const std::string& dir) 
         "id: the id column's field (id_column \"@line\": the row's 1-based line number)",
         "features, in column order: numeric: the field as a float64 number; one_hot: one feature "
         "per category, 1 for the field's category and 0 for the others; ordinal: the category's "
-        "position (0, 1, ...); an empty field or an unlisted category is an error"}}};
+        "position (0, 1, ...); an unlisted category or an empty field is an error (an empty "
+        "numeric field: \"impute\" gives its value, or mode drop skips the row)"}}};
   j["features"] = schema.output_names();
+  if (m.impute.kind != kmeans::Impute::kNone) {  // an empty numeric field: this value, or drop
+    j["impute"] = {{"mode", kmeans::ImputeName(m.impute.kind)}, {"values", m.impute.values}};
+  }
   j["normalizer"] = {{"kind", kmeans::NormalizeName(m.normalizer.kind)},
                      {"shift", m.normalizer.shift},
                      {"scale", m.normalizer.scale},

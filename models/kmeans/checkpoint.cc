@@ -22,7 +22,7 @@ std::string WorkerPartName(int worker) { return fmt::format("worker-{}.bin", wor
 }  // namespace
 
 nlohmann::json CheckpointConfig(const KMeansOptions& o) {
-  return {{"--data", o.data},
+  nlohmann::json c = {{"--data", o.data},
           {"--id-column", o.columns.id_column},
           {"--features", o.columns.features},
           {"--one-hot", o.columns.one_hot},
@@ -44,6 +44,8 @@ nlohmann::json CheckpointConfig(const KMeansOptions& o) {
           {"--pseudonymize-key", o.ids != nullptr && o.ids->pseudonymizes()},
           {"--mask-columns", o.mask_columns},
           {"--encrypt-key", o.encrypt != nullptr}};
+  if (o.impute != Impute::kNone) c["--impute"] = ImputeName(o.impute);  // absent in older ones
+  return c;
 }
 
 Result<ResumePoint> LoadCheckpoint(const KMeansOptions& options, spdlog::logger& log) {

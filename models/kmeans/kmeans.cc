@@ -17,6 +17,7 @@
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
 #include "models/kmeans/checkpoint.h"
+#include "models/kmeans/impute.h"
 #include "models/kmeans/kernel.h"
 #include "models/kmeans/messages.h"
 #include "models/kmeans/profiles.h"
@@ -122,6 +123,9 @@ Status PrepareDp(KMeansOptions* options, const worker::FeatureSchema& schema) {
   };
   if (options->checkpoint.writes() || options->checkpoint.resume) {
     return refuse("--checkpoint-dir/--resume", "not implemented yet for private runs");
+  }
+  if (options->impute == Impute::kMean || options->impute == Impute::kMedian) {
+    return refuse("--impute", "the mean and median are statistics of the data; use zero or drop");
   }
   if (options->normalize != Normalize::kMinMax) {
     return refuse("--normalize", "a private run maps every feature to [0, 1] by its --dp-bounds");
@@ -461,6 +465,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
   model.mean_distance = sum.mean_distance;
   model.anomaly_threshold = options_.anomaly_scores ? st.anomaly_threshold : std::numeric_limits<double>::infinity();
   model.score = RiskScoreName(options_.score);
+  model.impute = sum.impute;
   result_.initial_centroids = sum.initial_centroids;
   // The readers' limit on values keeps every sum finite; this guards the model file anyway.
   for (std::size_t i = 0; i < model.centroids.size(); ++i) {
@@ -532,6 +537,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
         {"kernel", sum.kernel}}},
   };
   if (options_.init == InitMethod::kParallel) m["init_candidates"] = sum.init_candidates;
+  if (options_.impute != Impute::kNone) m["impute"] = ImputeJson(sum, names);
   // The users k-means++ / k-means|| read: all, or a uniform sample of a large job.
   if (options_.init != InitMethod::kFile && !dp && !options_.checkpoint.resume) {
     m["init_sample"] = sum.init_sample;

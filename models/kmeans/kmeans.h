@@ -50,6 +50,8 @@ struct KMeansOptions {
   worker::FeatureColumnsOptions columns;
   /// Skip (and count) rows with missing or malformed values instead of failing.
   bool skip_bad_rows = false;
+  /// Empty numeric fields: an error (kNone), or filled / dropped (model.h Imputation).
+  Impute impute = Impute::kNone;
   /// Number of clusters.
   std::uint64_t k = 8;
   /// minmax (to [0, 1]), zscore, or none.

@@ -80,8 +80,12 @@ struct Summary {
   std::uint64_t init_sample = 0;      ///< users that seeding read (all, or a uniform sample)
   int threads = 0;
   std::string kernel;
+  Imputation impute;                   ///< --impute and the values used
+  std::vector<std::uint64_t> missing;  ///< per feature: missing values in the training data
+  std::uint64_t rows_dropped = 0;      ///< rows with a missing value (--impute drop)
   template <class A>
   void serialize(A& ar) {
+    ar(impute, missing, rows_dropped);
     ar(users, min, max, mean, variance, normalizer, initial_centroids, centroids, label_means, sizes,
        mean_distance, inertia, iterations, converged, stop_reason, load_seconds, normalize_seconds,
        init_seconds, train_seconds, finish_seconds, iteration_seconds, init_candidates, init_sample,

@@ -25,6 +25,26 @@ const char* NormalizeName(Normalize n) {
   return "?";
 }
 
+const char* ImputeName(Impute m) {
+  switch (m) {
+    case Impute::kNone: return "none";
+    case Impute::kMean: return "mean";
+    case Impute::kMedian: return "median";
+    case Impute::kZero: return "zero";
+    case Impute::kDrop: return "drop";
+  }
+  return "?";
+}
+
+bool Imputation::Fill(double* x, std::size_t d) const {
+  for (std::size_t f = 0; f < d; ++f) {
+    if (!std::isnan(x[f])) continue;
+    if (values.empty()) return false;
+    x[f] = values[f];
+  }
+  return true;
+}
+
 Normalizer Normalizer::Fit(Normalize kind, const std::vector<double>& min, const std::vector<double>& max,
                            const std::vector<double>& mean, const std::vector<double>& variance) {
   Normalizer n;
@@ -99,6 +119,12 @@ Status KMeansModel::Check() const {
                   [](double x) { return x == 0; })) {
     return bad("a centroid, distance or normalisation value is not finite (or a scale is 0)");
   }
+  const bool valued = impute.kind == Impute::kMean || impute.kind == Impute::kMedian ||
+                      impute.kind == Impute::kZero;
+  if (impute.values.size() != (valued ? d : 0) || !finite(impute.values) ||
+      static_cast<std::uint8_t>(impute.kind) > static_cast<std::uint8_t>(Impute::kDrop)) {
+    return bad("imputation");
+  }
   if (std::isnan(anomaly_threshold) || (score != "relative" && score != "distance")) {
     return bad("anomaly threshold or score kind");
   }
@@ -116,9 +142,25 @@ Status SaveKMeansModel(const std::string& path, const KMeansModel& model,
   return SaveModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, model, key);
 }
 
+namespace {
+
+// A format-version-1 file: the model without `impute`.
+struct ModelV1 {
+  KMeansModel* m;
+  template <class A>
+  void serialize(A& ar) { m->SerializeV1(ar); }
+};
+
+}  // namespace
+
 Result<KMeansModel> LoadKMeansModel(const std::string& path, const privacy::EncryptionKey* key) {
   KMeansModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, &m, key));
+  Status s = LoadModel(path, KMeansModel::kKind, KMeansModel::kFormatVersion, &m, key);
+  if (!s.ok()) {
+    m = KMeansModel();
+    ModelV1 v1{&m};
+    if (!LoadModel(path, KMeansModel::kKind, 1, &v1, key).ok()) return s;
+  }
   ECPS_RETURN_IF_ERROR(m.Check().WithContext(path));
   return m;
 }
@@ -130,6 +172,7 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped,
   worker::FeatureSchema schema = model.schema;
   schema.DropLabel();
   ECPS_ASSIGN_OR_RETURN(auto parser, worker::FeatureRowParser::Open(schema, o.data));
+  parser.set_missing_as_nan(model.impute.kind != Impute::kNone);
   ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(o.data));
 
   std::unique_ptr<util::AtomicWriter> file;
@@ -198,6 +241,10 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped,
     Status s = parser.Parse(line, &id, row.data(), &label);
     if (!s.ok()) {
       if (!o.skip_bad_rows) return s.WithContext(reader->Where());
+      ++bad;
+      continue;
+    }
+    if (!model.impute.Fill(row.data(), d)) {
       ++bad;
       continue;
     }

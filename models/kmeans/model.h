@@ -41,8 +41,26 @@ struct Normalizer {
   void serialize(A& ar) { ar(kind, shift, scale); }
 };
 
+/// --impute: what an empty numeric field becomes. kNone: an error (a bad row).
+enum class Impute : std::uint8_t { kNone = 0, kMean = 1, kMedian = 2, kZero = 3, kDrop = 4 };
+const char* ImputeName(Impute m);
+
+/// Missing numeric values: per output feature the value that replaces them (original units;
+/// the training data's mean or lower median, or 0); kDrop: rows with one are skipped.
+struct Imputation {
+  Impute kind = Impute::kNone;
+  std::vector<double> values;  ///< d values (kMean, kMedian, kZero), else empty
+
+  /// Fills the NaNs of one row of d values; false when the row is to be dropped.
+  bool Fill(double* x, std::size_t d) const;
+
+  template <class A>
+  void serialize(A& ar) { ar(kind, values); }
+};
+
 struct KMeansModel {
-  static constexpr std::uint32_t kFormatVersion = 1;
+  /// 2 adds `impute`; version 1 files load with no imputation.
+  static constexpr std::uint32_t kFormatVersion = 2;
   static constexpr const char* kKind = "kmeans";
 
   worker::FeatureSchema schema;
@@ -56,9 +74,15 @@ struct KMeansModel {
   double anomaly_threshold = std::numeric_limits<double>::infinity();
   /// "relative" (distance / the cluster's mean distance) or "distance".
   std::string score = "relative";
+  Imputation impute;
 
   template <class A>
   void serialize(A& ar) {
+    SerializeV1(ar);
+    ar(impute);
+  }
+  template <class A>
+  void SerializeV1(A& ar) {
     ar(schema, normalizer, k, d, centroids, sizes, mean_distance, anomaly_threshold, score);
   }
 
@@ -78,8 +102,9 @@ Result<KMeansModel> LoadKMeansModel(const std::string& path,
 
 /// `ecps segment`: assigns every row of `data` (a CSV with the model's id and feature columns)
 /// to its nearest centroid and writes id,cluster,distance,score,anomaly to `out` ("-" =
-/// stdout). Bad rows fail (file:line: column ...) unless skip_bad_rows. Returns rows written;
-/// `skipped` gets the bad rows skipped, `excluded` the rows of opted-out users dropped.
+/// stdout); missing numeric values are filled as the model's `impute` says (kDrop: skipped,
+/// counted in `skipped`). Bad rows fail (file:line: column ...) unless skip_bad_rows. Returns
+/// rows written; `skipped` gets the bad rows skipped, `excluded` the rows of opted-out users dropped.
 struct SegmentOptions {
   std::string model_dir;
   std::string data;

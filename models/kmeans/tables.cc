@@ -14,7 +14,7 @@ TableLayout TableLayout::For(std::size_t k, std::size_t d) {
   t.k = k;
   t.d = d;
   t.m = std::min<std::size_t>(k, 64);
-  t.sums = std::max<std::size_t>({d + 1, k + 3, 4});
+  t.sums = std::max<std::size_t>({d + 2, k + 3, 4});  // d + 2: --impute's counts (impute.h)
   t.maxes = 2 * d;
   return t;
 }

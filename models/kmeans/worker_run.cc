@@ -11,6 +11,7 @@
 
 #include "models/common/csv_field.h"
 #include "models/kmeans/checkpoint.h"
+#include "models/kmeans/impute.h"
 #include "models/kmeans/lloyd.h"
 #include "models/kmeans/random.h"
 #include "models/kmeans/seeding.h"
@@ -81,6 +82,7 @@ class WorkerRun {
   Status Load() {
     worker::ShardLoadOptions lo;
     lo.skip_bad_rows = state_.options.skip_bad_rows;
+    lo.missing_as_nan = state_.options.impute != Impute::kNone;
     lo.topic = kRowsTopic;
     lo.ids = state_.options.ids.get();
     worker::LoadReport report;
@@ -88,8 +90,7 @@ class WorkerRun {
                                         state_.schema, lo, &report);
     if (!loaded.ok()) return loaded.status();
     state_.users = std::move(loaded).value();
-    state_.n = state_.users.size();
-    state_.x_data = state_.users.features.data();
+    ECPS_RETURN_IF_ERROR(ImputeMissing(state_));  // sets n and x_data
     state_.hashes.resize(state_.n);
     for (std::size_t i = 0; i < state_.n; ++i) {
       state_.hashes[i] = util::HashFeature(state_.users.id(i), state_.options.seed);
