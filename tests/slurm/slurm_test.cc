@@ -264,22 +264,26 @@ TEST_F(SlurmCheckpoints, AChainOfJobsResumesWithEcpsResume) {
   EXPECT_EQ(from.rfind(ckpt + "/clock-", 0), 0u) << from;
 }
 
-// The pid of task `task` of Slurm job `job` (an ecps process, from its environment); -1 if none.
-pid_t TaskPid(const std::string& job, int task) {
+// The pid of task `task` of Slurm job `job` of the cluster whose configuration is `conf` (an
+// ecps process, from its environment: other tests' clusters number their jobs alike); -1 if
+// none.
+pid_t TaskPid(const std::string& conf, const std::string& job, int task) {
   const std::string want_job = "SLURM_JOB_ID=" + job;
   const std::string want_task = fmt::format("SLURM_PROCID={}", task);
+  const std::string want_conf = "SLURM_CONF=" + conf;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     if (Slurp(e.path() / "comm") != "ecps\n") continue;
     const std::string env = Slurp(e.path() / "environ");
-    bool job_ok = false, task_ok = false;
+    bool job_ok = false, task_ok = false, conf_ok = false;
     std::size_t at = 0;
     for (std::size_t end; (end = env.find('\0', at)) != std::string::npos; at = end + 1) {
       job_ok |= env.compare(at, end - at, want_job) == 0;
       task_ok |= env.compare(at, end - at, want_task) == 0;
+      conf_ok |= env.compare(at, end - at, want_conf) == 0;
     }
-    if (job_ok && task_ok) return static_cast<pid_t>(std::stol(name));
+    if (job_ok && task_ok && conf_ok) return static_cast<pid_t>(std::stol(name));
   }
   return -1;
 }
@@ -292,7 +296,7 @@ TEST_F(SlurmCheckpoints, AKilledTaskEndsTheJobWithExitCode4AndAMessage) {
   const fs::path staging = dir_ / "runs" / fmt::format(".{}.ecps-staging", job);
   pid_t pid = -1;
   for (int i = 0; i < 30000 && pid < 0; ++i) {
-    if (fs::exists(staging)) pid = TaskPid(job, 2);
+    if (fs::exists(staging)) pid = TaskPid(conf_, job, 2);
     if (pid < 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_GT(pid, 0) << "task 2 of job " << job << " not found";
