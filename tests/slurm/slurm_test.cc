@@ -294,12 +294,23 @@ TEST_F(SlurmCheckpoints, AKilledTaskEndsTheJobWithExitCode4AndAMessage) {
   const std::string job = Submit(fmt::format("ECPS_ARGS='{}'", args_));
   ASSERT_FALSE(job.empty());
   const fs::path staging = dir_ / "runs" / fmt::format(".{}.ecps-staging", job);
+  // Until task 2 runs ecps (found by its environment), at most 120 s of wall time; a job that
+  // ends first (checked every 0.2 s) fails the test with its state instead of a timeout.
   pid_t pid = -1;
-  for (int i = 0; i < 30000 && pid < 0; ++i) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  auto checked = std::chrono::steady_clock::now();
+  std::string state;
+  while (pid < 0 && std::chrono::steady_clock::now() < until) {
     if (fs::exists(staging)) pid = TaskPid(conf_, job, 2);
-    if (pid < 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (pid >= 0) break;
+    if (std::chrono::steady_clock::now() - checked > std::chrono::milliseconds(200)) {
+      checked = std::chrono::steady_clock::now();
+      state = JobInfo(job);
+      if (Ended(state)) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  ASSERT_GT(pid, 0) << "task 2 of job " << job << " not found";
+  ASSERT_GT(pid, 0) << "task 2 of job " << job << " not found; job: " << state;
   ASSERT_EQ(kill(pid, SIGKILL), 0);
   const std::string info = WaitForJob(job, Ended);
   const std::string log = Slurp(dir_ / fmt::format("job-{}.out", job));
