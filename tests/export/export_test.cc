@@ -159,7 +159,8 @@ TEST_F(Export, LibffmAndDirectIndicesReproducePredict) {
                    Path("p.csv")));
   Ecps(fmt::format("export --model {} --out {}", Path("ffm"), Path("ffm.json")));
   Rescore("lr ffm.json c.ffm p.csv");
-  for (const auto& w : nlohmann::json::parse(ReadBytes(dir_ / "ffm.json"))["weights"]) {
+  const auto ffm_export = nlohmann::json::parse(ReadBytes(dir_ / "ffm.json"));  // outlives the loop
+  for (const auto& w : ffm_export["weights"]) {
     const std::string name = w["feature"].get<std::string>();
     EXPECT_TRUE(name == "(bias)" || (std::isdigit(static_cast<unsigned char>(name[0])) &&
                                      name.find(':') != std::string::npos))

@@ -32,7 +32,7 @@ TEST(InputFile, GzipFileReadByRangesLikeThePlainFile) {
   const auto dir = FreshDir("gzin");
   const std::string path = (dir / "data.txt").string();
   WriteBytes(path, Gzip(Lines(5000)));
-  for (int workers = 1; workers <= 5; ++workers) {
+  for (int workers : {1, 2, 5}) {
     auto plan = sched::PlanFiles({path}, workers);
     ASSERT_TRUE(plan.ok()) << plan.status().ToString();
     std::vector<int> seen(5000, 0);
