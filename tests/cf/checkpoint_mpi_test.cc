@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "tests/cf/checkpoint_testing.h"
+#include "tests/common/mpi_ranks.h"
 #include "tests/common/run_ecps.h"
 
 namespace ecps {
@@ -19,24 +20,6 @@ using namespace testing_cf;
 
 const char* kMpirun = "env OMPI_MCA_pml=ob1 mpirun --oversubscribe --allow-run-as-root";
 
-// The pid of MPI rank `rank` among the children of `mpirun` (from their
-// environment); -1 if not (yet) there.
-pid_t MpiRankPid(pid_t mpirun, int rank) {
-  const std::string want = fmt::format("OMPI_COMM_WORLD_RANK={}", rank);
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(e.path() / "stat");
-    std::string pid, comm, state;
-    pid_t ppid = 0;
-    if (!(stat >> pid >> comm >> state >> ppid) || ppid != mpirun) continue;
-    const std::string env = Slurp(e.path() / "environ");
-    for (std::size_t at = 0, end; (end = env.find('\0', at)) != std::string::npos; at = end + 1) {
-      if (env.compare(at, end - at, want) == 0) return static_cast<pid_t>(std::stol(name));
-    }
-  }
-  return -1;
-}
 
 class CfCheckpointMpi : public ::testing::TestWithParam<int> {};
 
@@ -56,7 +39,7 @@ TEST_P(CfCheckpointMpi, KilledRankThenResumeWithTwoServersGivesTheSameBytes) {
                           (dir / "killed.log").string());
   pid_t pid = -1;
   for (int i = 0; i < 3000 && pid < 0; ++i) {
-    pid = MpiRankPid(run.pid(), victim);
+    pid = testing::MpiRankPid(run.pid(), victim);
     if (pid < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_GT(pid, 0) << "rank " << victim << " not found";
