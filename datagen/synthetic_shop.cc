@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "datagen/item_text.h"
 #include "util/files.h"
 #include "util/output_folder.h"
 
@@ -278,6 +279,15 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
 
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/users.csv", users_csv));
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/items.csv", items_csv));
+  std::vector<std::string> item_ids;
+  std::vector<int> item_categories;
+  for (const auto& it : items) {
+    item_ids.push_back(it.id);
+    item_categories.push_back(it.category);
+  }
+  static_assert(kCategories.size() == kTextCategories);
+  ECPS_RETURN_IF_ERROR(
+      util::WriteFileAtomic(dir + "/item_text.csv", ItemTextCsv(item_ids, item_categories, o.seed)));
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/interactions.csv", inter_csv));
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/impressions.libsvm", train_svm));
   ECPS_RETURN_IF_ERROR(util::WriteFileAtomic(dir + "/impressions_test.libsvm", test_svm));

@@ -39,6 +39,7 @@ struct ShopSummary {
 /// Writes into `dir` (created if needed), each file atomically:
 ///   users.csv            user_id,age,gender,purchase_frequency,rating,duration,avg_order_value
 ///   items.csv            item_id,category,brand,price_band,price
+///   item_text.csv        item_id,title,description (item_text.h)
 ///   interactions.csv     user_id,item_id,timestamp   (per user in time order)
 ///   impressions.libsvm   click idx:1 ... (training impressions; fields listed in featindex.txt)
 ///   impressions_test.libsvm

@@ -104,13 +104,30 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
     ct->add_option("--attribute-id-column", c.attribute_id_column,
                    "Column of the item id in --item-attributes (default: the first)");
     ct->add_option("--cold-threshold", c.cold_threshold,
-                   "Items with fewer training interactions use their attribute neighbours only")
+                   "Items with fewer training interactions use their content (attribute/text) neighbours only")
         ->capture_default_str()->check(NonNegative());
     ct->add_option("--content-blend", c.content_blend,
-                   "Weight of attribute neighbours for the other items (hybrid: (1 - w) CF + w content)")
+                   "Weight of content (attribute/text) neighbours for the other items (hybrid: (1 - w) CF + w "
+                   "content)")
         ->capture_default_str()->check(Interval(0, 1));
     ct->add_option("--numeric-bands", c.numeric_bands, "Quantile bands of each numeric attribute (price bands)")
         ->capture_default_str()->check(AtLeast(1));
+    ct->add_option("--item-text", c.item_text,
+                   "CSV of item text with a header (item id column, text columns such as title and "
+                   "description; UTF-8): TF-IDF cosine neighbours, used like attribute neighbours "
+                   "(cold items, --content-blend)");
+    ct->add_option("--text-id-column", c.text_id_column,
+                   "Column of the item id in --item-text (default: the first)");
+    ct->add_option("--text-columns", c.text_columns,
+                   "Columns of --item-text joined into each item's text (default: all but the id)")
+        ->delimiter(',');
+    ct->add_option("--text-weight", c.text_weight,
+                   "Share of text in the content similarity when --item-attributes is given too: "
+                   "(1 - w) attribute cosine + w text cosine, in [0, 1]")
+        ->capture_default_str()->check(Interval(0, 1));
+    ct->add_option("--text-stop-words", c.text_stop_words,
+                   "Drop common English words (the, and, of, ...) from the item text")
+        ->capture_default_str();
   }
   auto* out = sub->add_option_group("Output");
   out->add_option("--out", c.out, "Output folder: recommendations.csv, neighbors.csv, model.ecps, metrics.json")
@@ -154,7 +171,9 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
       ECPS_RETURN_IF_ERROR(checkpoint);
       o->cf.quiet = o->cluster.quiet;
       ECPS_RETURN_IF_ERROR(util::CheckStdinInputs(
-          {{"--train", o->cf.train}, {"--item-attributes", o->cf.item_attributes}},
+          {{"--train", o->cf.train},
+           {"--item-attributes", o->cf.item_attributes},
+           {"--item-text", o->cf.item_text}},
           o->cluster.RunsLocally()));
       ECPS_ASSIGN_OR_RETURN(o->cf.ids, o->ids.LoadFilter());
       ECPS_ASSIGN_OR_RETURN(o->cf.encrypt, LoadEncryptKey(o->encrypt_key));

@@ -20,7 +20,8 @@ void AddGenerateCommand(CommandTree& tree) {
   auto* sub = tree.root->add_subcommand(
       "generate",
       "Write a synthetic shop with planted structure: users.csv (latent segments), items.csv, "
-      "interactions.csv, impressions(_test).libsvm with featindex.txt, and the planted truth");
+      "item_text.csv (titles, descriptions), interactions.csv, impressions(_test).libsvm with "
+      "featindex.txt, and the planted truth");
   sub->add_option("--out", o->out, "Folder to write (created if needed)")->required();
   sub->add_option("--users", o->shop.users, "Users")->capture_default_str()->check(AtLeast(10));
   sub->add_option("--items", o->shop.items, "Items")->capture_default_str()->check(AtLeast(20));

@@ -31,14 +31,20 @@ struct AttributeRows {
 /// Reads the rows of `range` (the header, line 1, is skipped). Errors name file and line.
 Status ReadAttributes(const sched::FileRange& range, const std::string& id_column, AttributeRows* out);
 
-/// Binary item features, item-major.
+/// Item features, item-major: binary attribute features, or weighted ones when item text
+/// joins them (text_features.h).
 struct ItemFeatures {
   std::vector<std::uint64_t> ptr;  ///< n_items + 1
   std::vector<std::uint32_t> feat; ///< ascending within an item
-  std::vector<std::string> names;  ///< feature index -> "column=value" or "column#band"
-  std::uint64_t items_with_attributes = 0;
+  std::vector<float> val;          ///< weight of each entry of `feat` (empty: every weight 1)
+  std::vector<std::string> names;  ///< feature index -> "column=value", "column#band" or a term
+  std::uint64_t items_with_attributes = 0;  ///< items with at least one feature
+  std::uint64_t items_with_text = 0;        ///< of them, items with a text vector
+  std::uint64_t invalid_utf8_bytes = 0;     ///< bytes of the item text replaced by U+FFFD
   template <class A>
-  void serialize(A& ar) { ar(ptr, feat, names, items_with_attributes); }
+  void serialize(A& ar) {
+    ar(ptr, feat, val, names, items_with_attributes, items_with_text, invalid_utf8_bytes);
+  }
 };
 
 /// Scheduler: features of items [0, n_items) from rows whose items have dense indices

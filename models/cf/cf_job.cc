@@ -108,6 +108,12 @@ Status CfOptions::Validate() const {
   if (!item_attributes.empty() && !item_based()) {
     return InvalidArgument("--item-attributes: content-based similarity is for itemcf");
   }
+  if (!item_text.empty() && !item_based()) {
+    return InvalidArgument("--item-text: text similarity is for itemcf");
+  }
+  if (!(text_weight >= 0 && text_weight <= 1)) {
+    return InvalidArgument(fmt::format("--text-weight must be in [0, 1], got {}", text_weight));
+  }
   if (cold_threshold < 0)
     return InvalidArgument(fmt::format("--cold-threshold must be >= 0, got {}", cold_threshold));
   if (!(content_blend >= 0 && content_blend <= 1)) {

@@ -93,6 +93,16 @@ struct CfOptions {
   double content_blend = 0.0;
   /// Quantile bands of each numeric attribute.
   int numeric_bands = 5;
+  /// itemcf: item text CSV for text similarity ("" = none; text_features.h).
+  std::string item_text;
+  /// Column of the item id in the text file ("" = the first).
+  std::string text_id_column;
+  /// Text columns joined into each item's text (empty = every column but the id).
+  std::vector<std::string> text_columns;
+  /// Share of text in the content similarity when attributes are given too.
+  double text_weight = 0.5;
+  /// Drop the English stop words of text_tokens.h.
+  bool text_stop_words = true;
   /// After the scored items, fill lists with popular items.
   bool fill_popular = true;
   /// none, leave-last-out, leave-one-out or holdout.

@@ -19,7 +19,7 @@
 namespace ecps::models::cf {
 namespace {
 
-constexpr std::uint32_t kPartVersion = 1;
+constexpr std::uint32_t kPartVersion = 2;  // 2: item features with weights (item text)
 constexpr const char* kSchedulerPart = "scheduler.bin";
 constexpr const char* kIngestPart = "ingest.bin";
 constexpr const char* kSchedulerKind = "cf-ckpt-s";
@@ -204,6 +204,12 @@ nlohmann::json CheckpointConfig(const CfOptions& o) {
           {"--attribute-id-column", o.attribute_id_column},
           {"--cold-threshold", o.cold_threshold},
           {"--content-blend", o.content_blend},
+          {"--item-text", o.item_text},
+          {"the size of --item-text", o.item_text.empty() ? 0 : FileBytes(o.item_text)},
+          {"--text-id-column", o.text_id_column},
+          {"--text-columns", o.text_columns},
+          {"--text-weight", o.text_weight},
+          {"--text-stop-words", o.text_stop_words},
           {"--numeric-bands", o.numeric_bands},
           {"--no-fill-popular", !o.fill_popular},
           {"--split", text(SpellingOf(kSplitKinds, o.split))},

@@ -14,6 +14,7 @@
 #include "models/cf/model.h"
 #include "models/cf/pack.h"
 #include "models/cf/progress.h"
+#include "models/cf/text_features.h"
 #include "ps/collective.h"
 
 namespace ecps::models::cf {
@@ -438,6 +439,10 @@ Result<CountReport> LayOutMatrix(ps::Node& node, const CfOptions& options, RankS
     node.log().info("{}: {} items with attributes, {} features", options.item_attributes,
                     features.items_with_attributes, features.names.size());
   }
+  if (!options.item_text.empty()) {
+    ECPS_ASSIGN_OR_RETURN(features, BuildContentWithText(node, options, counts, state->item_ids,
+                                                         std::move(features)));
+  }
   if (ptr.back() == 0) {
     return DataError(
         fmt::format("{}: no training interactions left after the split", options.train));
@@ -470,7 +475,7 @@ Status CheckNeighborMemory(ps::Node& node, const CfOptions& options, const Setti
   const std::uint32_t n_entities = state.n_entities(options.item_based());
   const std::uint64_t k = settings.sim.k;
   const std::uint64_t bytes = NeighborListBytes(
-      n_entities, options.item_based() && !options.item_attributes.empty() ? state.n_items : 0, k,
+      n_entities, HasContent(options) ? state.n_items : 0, k,
       workers, DefaultBlockSize(n_entities, workers, options.block_size));
   const std::uint64_t memory = PhysicalMemoryBytes();
   constexpr double kGiB = 1024.0 * 1024 * 1024;
@@ -496,6 +501,7 @@ Status CheckNeighborMemory(ps::Node& node, const CfOptions& options, const Setti
 Result<sched::ShardPlan> IngestJob::MakePlan(const ps::RoleTable& roles) {
   std::vector<std::string> files{options_.train};
   if (!options_.item_attributes.empty()) files.push_back(options_.item_attributes);
+  if (!options_.item_text.empty()) files.push_back(options_.item_text);
   return sched::PlanFiles(files, roles.num_workers());
 }
 
@@ -510,10 +516,18 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   // Item attributes: their items join the id mapping (an item may have attributes only).
   AttributeRows attrs;
   std::vector<std::uint32_t> attr_local;
-  if (ranges.size() > 1) {
+  if (!options_.item_attributes.empty()) {
     ECPS_RETURN_IF_ERROR(ReadAttributes(ranges[1], options_.attribute_id_column, &attrs));
     for (const auto& id : attrs.item_ids) attr_local.push_back(local.items.Intern(id));
     attrs.item_ids.clear();
+  }
+  AttributeRows text;  // likewise item text
+  std::vector<std::uint32_t> text_local;
+  if (!options_.item_text.empty()) {
+    ECPS_RETURN_IF_ERROR(ReadItemText(ranges.back(), options_.text_id_column,
+                                      options_.text_columns, &text));
+    for (const auto& id : text.item_ids) text_local.push_back(local.items.Intern(id));
+    text.item_ids.clear();
   }
   ECPS_ASSIGN_OR_RETURN(const GlobalIndex global, ExchangeIds(node, &local));
 
@@ -522,6 +536,8 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   counts.attr_columns = std::move(attrs.columns);
   for (auto l : attr_local) counts.attr_items.push_back(global.item[l]);
   counts.attr_values = std::move(attrs.values);
+  for (auto l : text_local) counts.text_items.push_back(global.item[l]);
+  counts.text_values = std::move(text.values);
   GroupAndSplit(local.rows, global.n_users, settings_.split, options_.recency_decay < 1.0,
                 &state_->own, &counts);
   local.rows = Rows{};

@@ -55,9 +55,9 @@ inline std::uint32_t MatrixWidth(const Settings& settings) { return settings.sim
 inline bool MatrixIsFloat(const CfOptions& options, const RankState& state) {
   return state.n_contexts(options.item_based()) <= (1u << 24);
 }
-/// itemcf with item attributes: content neighbours in cf.content.
+/// itemcf with item attributes or item text: content neighbours in cf.content.
 inline bool HasContent(const CfOptions& options) {
-  return options.item_based() && !options.item_attributes.empty();
+  return options.item_based() && (!options.item_attributes.empty() || !options.item_text.empty());
 }
 
 /// A worker's distinct ids (canonical order) and what its reader skipped.
@@ -93,10 +93,13 @@ struct CountReport {
   std::vector<std::string> attr_columns;
   std::vector<std::uint32_t> attr_items;
   std::vector<std::string> attr_values;
+  // Item text rows this worker read (item indices global), one text per row.
+  std::vector<std::uint32_t> text_items;
+  std::vector<std::string> text_values;
   template <class A>
   void serialize(A& ar) {
     ar(entities, entity_counts, items, item_counts, users, evaluated_users, targets, dropped,
-       duplicates, attr_columns, attr_items, attr_values);
+       duplicates, attr_columns, attr_items, attr_values, text_items, text_values);
   }
 };
 

@@ -18,24 +18,27 @@
 namespace ecps::models::cf {
 namespace {
 
-// Content similarity: cosine over binary attribute features.
-SimilarityOptions ContentOptions(std::size_t k) {
+// Content similarity: cosine over the item features (binary attribute features, or weighted
+// ones with item text).
+SimilarityOptions ContentOptions(const ItemFeatures& f, std::size_t k) {
   SimilarityOptions c;
   c.measure = Measure::kCosine;
   c.k = k;
-  c.binary = true;
+  c.binary = f.val.empty();
   return c;
 }
 
-// The attribute features of the items of `like`, as a block.
+// The content features of the items of `like`, as a block.
 EntityBlock ContentBlock(const ItemFeatures& f, const EntityBlock& like, std::size_t k) {
   EntityBlock b;
   b.begin = like.begin;
   b.end = like.end;
   for (std::uint32_t e = b.begin; e <= b.end; ++e) b.ptr.push_back(f.ptr[e] - f.ptr[b.begin]);
-  b.ctx.assign(f.feat.begin() + static_cast<std::ptrdiff_t>(f.ptr[b.begin]),
-               f.feat.begin() + static_cast<std::ptrdiff_t>(f.ptr[b.end]));
-  b.Prepare(ContentOptions(k), {}, static_cast<std::uint32_t>(f.names.size()));
+  const auto first = static_cast<std::ptrdiff_t>(f.ptr[b.begin]);
+  const auto last = static_cast<std::ptrdiff_t>(f.ptr[b.end]);
+  b.ctx.assign(f.feat.begin() + first, f.feat.begin() + last);
+  if (!f.val.empty()) b.val.assign(f.val.begin() + first, f.val.begin() + last);
+  b.Prepare(ContentOptions(f, k), {}, static_cast<std::uint32_t>(f.names.size()));
   return b;
 }
 
@@ -245,8 +248,8 @@ Status ModelJob::PushContentBlock(ps::KVClient& kv, const EntityBlock& r, const 
   const EntityBlock content_r = ContentBlock(state_->features, r, k);
   const EntityBlock content_c = diagonal ? EntityBlock{} : ContentBlock(state_->features, c, k);
   std::vector<double> out_r(r.size() * 2 * k, 0.0), out_c(diagonal ? 0 : c.size() * 2 * k, 0.0);
-  ComputeBlock(content_r, diagonal ? content_r : content_c, ContentOptions(k), out_r.data(),
-               out_c.data());
+  ComputeBlock(content_r, diagonal ? content_r : content_c, ContentOptions(state_->features, k),
+               out_r.data(), out_c.data());
   ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PushRange<double>(kContent, r.begin, r.end, out_r), deadline),
                            "push cf.content");
   if (diagonal) return Status::Ok();

@@ -189,6 +189,15 @@ nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
                     {"cold_items", cold},
                     {"cold_threshold", o.cold_threshold},
                     {"content_blend", o.content_blend}};
+    if (!o.item_text.empty()) {
+      j["content"]["text"] = {{"file", o.item_text},
+                              {"columns", o.text_columns},
+                              {"weighting", "tf-idf"},
+                              {"items_with_text", state.features.items_with_text},
+                              {"invalid_utf8_bytes", state.features.invalid_utf8_bytes},
+                              {"text_weight", o.item_attributes.empty() ? 1.0 : o.text_weight},
+                              {"stop_words", o.text_stop_words}};
+    }
   }
   std::size_t with_neighbors = 0, neighbor_slots = 0;
   for (std::size_t e = 0; e < in.neighbors.size(); ++e) {
