@@ -41,7 +41,8 @@ constexpr std::array<Vocabulary, kTextCategories> kVocabulary{{
      "a cosy living room"},
 }};
 
-constexpr std::array<const char*, 6> kGeneric{"new", "premium", "everyday", "gift", "edition", "best"};
+constexpr std::array<const char*, 6> kGeneric{"new",  "premium", "everyday",
+                                              "gift", "edition", "best"};
 
 }  // namespace
 

@@ -104,11 +104,12 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
     ct->add_option("--attribute-id-column", c.attribute_id_column,
                    "Column of the item id in --item-attributes (default: the first)");
     ct->add_option("--cold-threshold", c.cold_threshold,
-                   "Items with fewer training interactions use their content (attribute/text) neighbours only")
+                   "Items with fewer training interactions use their content (attribute/text) "
+                   "neighbours only")
         ->capture_default_str()->check(NonNegative());
     ct->add_option("--content-blend", c.content_blend,
-                   "Weight of content (attribute/text) neighbours for the other items (hybrid: (1 - w) CF + w "
-                   "content)")
+                   "Weight of content (attribute/text) neighbours for the other items (hybrid: "
+                   "(1 - w) CF + w content)")
         ->capture_default_str()->check(Interval(0, 1));
     ct->add_option("--numeric-bands", c.numeric_bands, "Quantile bands of each numeric attribute (price bands)")
         ->capture_default_str()->check(AtLeast(1));

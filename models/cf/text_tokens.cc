@@ -10,7 +10,8 @@ constexpr char32_t kInvalid = 0xFFFFFFFF;
 
 // Folded letters of U+00C0–U+00FF and U+0100–U+017F, one character per code point;
 // ' ' marks a separator, capitals mark two-letter foldings (Digraph).
-constexpr std::string_view kLatin1 = "aaaaaaAceeeeiiiidnooooo ouuuuyTSaaaaaaAceeeeiiiidnooooo ouuuuyTy";
+constexpr std::string_view kLatin1 =
+    "aaaaaaAceeeeiiiidnooooo ouuuuyTSaaaaaaAceeeeiiiidnooooo ouuuuyTy";
 constexpr std::string_view kExtendedA =
     "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiJJjjkkkllllllllllnnnnnnnnnooooooEE"
     "rrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";

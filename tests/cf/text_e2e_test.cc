@@ -119,7 +119,8 @@ TEST_F(ItemText, BytesThatAreNotUtf8AreCounted) {
 }
 
 TEST_F(ItemText, BadInputRefused) {
-  auto r = Train("bad1", fmt::format("--item-text {} --text-columns title,descr", Path("text.csv")));
+  auto r =
+      Train("bad1", fmt::format("--item-text {} --text-columns title,descr", Path("text.csv")));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("text.csv:1: no text column \"descr\""), std::string::npos) << r.err;
   r = RunEcps(fmt::format("train usercf --train {} --local --quiet --out {} --item-text {}",

@@ -48,7 +48,8 @@ TEST_F(ShopTest, SameSeedSameBytesOtherSeedOtherData) {
   ASSERT_TRUE(GenerateShop((dir_ / "b").string(), o).ok());
   o.seed = 43;
   ASSERT_TRUE(GenerateShop((dir_ / "c").string(), o).ok());
-  for (const char* f : {"users.csv", "items.csv", "interactions.csv", "impressions.libsvm", "featindex.txt"}) {
+  for (const char* f : {"users.csv", "items.csv", "item_text.csv", "interactions.csv",
+                        "impressions.libsvm", "featindex.txt"}) {
     EXPECT_EQ(Slurp(dir_ / "a" / f), Slurp(dir_ / "b" / f)) << f;
   }
   EXPECT_NE(Slurp(dir_ / "a" / "users.csv"), Slurp(dir_ / "c" / "users.csv"));
@@ -65,6 +66,7 @@ TEST_F(ShopTest, CountsAndPlantedStructure) {
   ASSERT_EQ(users.size(), 1500u);
   ASSERT_EQ(truth.size(), 1500u);
   EXPECT_EQ(Rows(dir_ / "items.csv").size(), 200u);
+  EXPECT_EQ(Rows(dir_ / "item_text.csv").size(), 200u);  // quoted descriptions split as CSV
   EXPECT_EQ(Rows(dir_ / "interactions.csv").size(), s->interactions);
   // Segments differ in the observable columns: mean purchase frequency of "loyal families"
   // (1) is far above that of "window shoppers" (3); ages of segment 0 are below segment 2's.
