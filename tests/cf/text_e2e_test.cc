@@ -1,13 +1,16 @@
 // itemcf --item-text through the real binary: an item that only the text file names (no
 // interactions) gets text neighbours of its own category in the model (`ecps similar`), is
-// recommended through --content-blend, and the lists do not depend on the worker count;
-// bytes that are not UTF-8 are counted, a missing text column and usercf are refused.
+// recommended through --content-blend, and the lists do not depend on the worker count nor
+// on a resume from a checkpoint; bytes that are not UTF-8 are counted; a missing text column,
+// a repeated item, an out-of-range --text-weight and usercf are refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -107,6 +110,33 @@ TEST_F(ItemText, SameListsForOneAndThreeWorkersAndWithAttributes) {
             ReadBytes(*dir_ / "b3/content_neighbors.csv"));
   EXPECT_NE(ReadBytes(*dir_ / "b1/content_neighbors.csv"),
             ReadBytes(*dir_ / "w1/content_neighbors.csv"));
+}
+
+// The weighted content features travel in the checkpoint: resuming from a mid-similarity
+// checkpoint gives the uninterrupted run's outputs; another --text-weight is refused.
+TEST_F(ItemText, ResumedFromACheckpointAsUninterrupted) {
+  const std::string opts = fmt::format(
+      "--item-text {} --item-attributes {} --content-blend 0.2 --block-size 30 "
+      "--checkpoint-every 2 --checkpoint-dir {}",
+      Path("text.csv"), Path("shop/items.csv"), Path("ck"));
+  ASSERT_EQ(Train("ck_full", opts).exit_code, 0);
+  std::vector<fs::path> clocks;
+  for (const auto& e : fs::directory_iterator(*dir_ / "ck")) {
+    if (e.path().filename().string().rfind("clock-", 0) == 0) clocks.push_back(e.path());
+  }
+  ASSERT_EQ(clocks.size(), 2u);
+  std::sort(clocks.begin(), clocks.end(), [](const fs::path& a, const fs::path& b) {
+    return std::stoi(a.filename().string().substr(6)) < std::stoi(b.filename().string().substr(6));
+  });
+  fs::remove_all(clocks.back());  // resume from the one before the last task
+  auto r = Train("ck_other", opts + " --resume --text-weight 0.4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--text-weight"), std::string::npos) << r.err;
+  r = Train("ck_resumed", opts + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* f : {"content_neighbors.csv", "recommendations.csv"}) {
+    EXPECT_EQ(ReadBytes(*dir_ / "ck_resumed" / f), ReadBytes(*dir_ / "ck_full" / f)) << f;
+  }
 }
 
 TEST_F(ItemText, BytesThatAreNotUtf8AreCounted) {
