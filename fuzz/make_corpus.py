@@ -66,6 +66,10 @@ put("interactions", "gzip", b"\x00\x00" + gzip.compress(b"u1 i1 4\nu2 i2 5\n", m
 # Item attributes (option byte: id column item_id, extra items, bands)
 put("attributes", "generate", b"\x19" + head("items.csv", 20))
 put("attributes", "tab-missing", b"\x0a" + b"sku\tcolour\tweight\nA\tred\t1.5\nB\t\t2\nC\tblue\t\nA\tred\t1\n")
+# Item text (option byte: id column item_id, title+description, stop words, extra items)
+put("item_text", "generate", b"\x0f" + head("item_text.csv", 20))
+put("item_text", "mixed", b"\x02" + "id,title,description\nA,Crème brûlée,\"手机壳, カメラ\"\n"
+    .encode() + b"B,caf\xe9,\"a \"\"b\"\"\"\n")
 
 # TOML configs (option byte picks the command; bit 7 adds --out on the command line)
 cfg = {
