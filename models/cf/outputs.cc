@@ -1,6 +1,8 @@
 #include "models/cf/outputs.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <numeric>
 
@@ -19,29 +21,77 @@
 namespace ecps::models::cf {
 namespace {
 
-// Streams text to an OutputFile (sealed with a key) in large pieces.
+// Rows `a,b,score` (score as %.6g) formatted with std::to_chars into a large buffer that
+// goes to an OutputFile (sealed with a key) in pieces of about 4 MiB.
 class CsvOut {
  public:
   static Result<CsvOut> Open(const std::string& path, const privacy::EncryptionKey* key) {
     ECPS_ASSIGN_OR_RETURN(auto w, OutputFile::Open(path, key));
     return CsvOut(std::move(w));
   }
-  std::string& buf() { return buf_; }
-  Status MaybeFlush() {
-    if (buf_.size() < (1u << 20)) return Status::Ok();
-    ECPS_RETURN_IF_ERROR(writer_->Write(buf_));
-    buf_.clear();
+  void Text(std::string_view s) {
+    Reserve(s.size());
+    std::memcpy(buf_.data() + used_, s.data(), s.size());
+    used_ += s.size();
+  }
+  void Row(std::string_view a, std::string_view b, float score) {
+    constexpr std::size_t kNumber = 32;  // "-1.23457e-38" and the separators fit
+    Reserve(a.size() + b.size() + kNumber);
+    char* p = buf_.data() + used_;
+    std::memcpy(p, a.data(), a.size());
+    p += a.size();
+    *p++ = ',';
+    std::memcpy(p, b.data(), b.size());
+    p += b.size();
+    *p++ = ',';
+    p = std::to_chars(p, p + kNumber - 3, score, std::chars_format::general, 6).ptr;
+    *p++ = '\n';
+    used_ = static_cast<std::size_t>(p - buf_.data());
+  }
+  Status MaybeFlush() { return used_ < kPiece ? Status::Ok() : Flush(); }
+  Status Commit() {
+    ECPS_RETURN_IF_ERROR(Flush());
+    return writer_->Commit();
+  }
+  std::uint64_t bytes() const { return written_ + used_; }
+
+ private:
+  static constexpr std::size_t kPiece = std::size_t{4} << 20;
+  explicit CsvOut(std::unique_ptr<OutputFile> writer)
+      : writer_(std::move(writer)), buf_(kPiece + (std::size_t{1} << 16)) {}
+  void Reserve(std::size_t n) {
+    if (buf_.size() - used_ < n) buf_.resize(used_ + n + buf_.size());
+  }
+  Status Flush() {
+    ECPS_RETURN_IF_ERROR(writer_->Write({buf_.data(), used_}));
+    written_ += used_;
+    used_ = 0;
     return Status::Ok();
   }
-  Status Commit() {
-    ECPS_RETURN_IF_ERROR(writer_->Write(buf_));
-    return writer_->Commit();
+  std::unique_ptr<OutputFile> writer_;
+  std::vector<char> buf_;
+  std::size_t used_ = 0;
+  std::uint64_t written_ = 0;
+};
+
+// Ids as CSV fields (quoted where needed), formatted once.
+class CsvFields {
+ public:
+  explicit CsvFields(const std::vector<std::string>& ids) {
+    at_.reserve(ids.size() + 1);
+    for (const std::string& id : ids) {
+      at_.push_back(text_.size());
+      AppendCsvField(&text_, id);
+    }
+    at_.push_back(text_.size());
+  }
+  std::string_view operator[](std::size_t i) const {
+    return std::string_view(text_).substr(at_[i], at_[i + 1] - at_[i]);
   }
 
  private:
-  explicit CsvOut(std::unique_ptr<OutputFile> writer) : writer_(std::move(writer)) {}
-  std::unique_ptr<OutputFile> writer_;
-  std::string buf_;
+  std::string text_;
+  std::vector<std::size_t> at_;
 };
 
 // Where each user's rows are in the workers' reports.
@@ -65,44 +115,45 @@ class UserLocator {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> where_;  // (report, position)
 };
 
-Status WriteRecommendations(const std::string& path, const TrainedResults& in,
-                            const UserLocator& where) {
+Result<std::uint64_t> WriteRecommendations(const std::string& path, const TrainedResults& in,
+                                           const UserLocator& where) {
   const auto N = static_cast<std::size_t>(in.options.top_n);
-  const auto& user_ids = in.state.user_ids;
-  const auto& item_ids = in.state.item_ids;
+  const CsvFields users(in.state.user_ids), items(in.state.item_ids);
   ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path, in.options.encrypt.get()));
-  out.buf() += "user,item,score\n";
+  out.Text("user,item,score\n");
   for (std::uint32_t u = 0; u < in.state.n_users; ++u) {
     if (!where.Found(u)) continue;
     const WorkerReport& r = in.reports[where.report(u)];
     const std::size_t p = where.position(u);
-    const std::string user = CsvField(user_ids[u]);
     for (std::size_t t = 0; t < r.rec_count[p]; ++t) {
-      fmt::format_to(std::back_inserter(out.buf()), "{},{},{:.6g}\n", user,
-                     CsvField(item_ids[r.rec_items[p * N + t]]), r.rec_scores[p * N + t]);
+      out.Row(users[u], items[r.rec_items[p * N + t]], r.rec_scores[p * N + t]);
     }
     ECPS_RETURN_IF_ERROR(out.MaybeFlush());
   }
-  return out.Commit();
+  const std::uint64_t bytes = out.bytes();
+  ECPS_RETURN_IF_ERROR(out.Commit());
+  return bytes;
 }
 
 // `lists` with entity ids `ids`, one line per neighbour under `header`.
-Status WriteNeighborLists(const std::string& path, const NeighborLists& lists,
-                          const std::vector<std::string>& ids, const char* header,
-                          const privacy::EncryptionKey* key) {
+Result<std::uint64_t> WriteNeighborLists(const std::string& path, const NeighborLists& lists,
+                                         const std::vector<std::string>& ids,
+                                         std::string_view header,
+                                         const privacy::EncryptionKey* key) {
+  const CsvFields fields(ids);
   ECPS_ASSIGN_OR_RETURN(CsvOut out, CsvOut::Open(path, key));
-  out.buf() += header;
+  out.Text(header);
   for (std::size_t e = 0; e < lists.size(); ++e) {
     auto neighbors = lists.Ids(e);
     auto scores = lists.Scores(e);
-    const std::string entity = CsvField(ids[e]);
     for (std::size_t t = 0; t < neighbors.size(); ++t) {
-      fmt::format_to(std::back_inserter(out.buf()), "{},{},{:.6g}\n", entity,
-                     CsvField(ids[neighbors[t]]), scores[t]);
+      out.Row(fields[e], fields[neighbors[t]], scores[t]);
     }
     ECPS_RETURN_IF_ERROR(out.MaybeFlush());
   }
-  return out.Commit();
+  const std::uint64_t bytes = out.bytes();
+  ECPS_RETURN_IF_ERROR(out.Commit());
+  return bytes;
 }
 
 // The model file's content: options, ids, neighbour lists and every user's training rows.
@@ -301,19 +352,28 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
   ECPS_RETURN_IF_ERROR(util::PrepareOutputDir(o.out));
   auto path = [&](const char* name) { return (std::filesystem::path(o.out) / name).string(); };
   const UserLocator where(in.reports, in.state.n_users);
-  if (o.top_n > 0)
-    ECPS_RETURN_IF_ERROR(WriteRecommendations(path("recommendations.csv"), in, where));
+  const ps::Stopwatch csv_time;
+  std::uint64_t csv_bytes = 0;
+  if (o.top_n > 0) {
+    ECPS_ASSIGN_OR_RETURN(csv_bytes, WriteRecommendations(path("recommendations.csv"), in, where));
+  }
   if (o.write_neighbors) {
     const bool items = in.options.item_based();
-    ECPS_RETURN_IF_ERROR(WriteNeighborLists(
-        path("neighbors.csv"), in.neighbors, items ? in.state.item_ids : in.state.user_ids,
-        items ? "item,neighbor,score\n" : "user,neighbor,score\n", o.encrypt.get()));
+    ECPS_ASSIGN_OR_RETURN(const std::uint64_t bytes,
+                          WriteNeighborLists(path("neighbors.csv"), in.neighbors,
+                                             items ? in.state.item_ids : in.state.user_ids,
+                                             items ? "item,neighbor,score\n" : "user,neighbor,score\n",
+                                             o.encrypt.get()));
+    csv_bytes += bytes;
     if (HasContent(o)) {
-      ECPS_RETURN_IF_ERROR(WriteNeighborLists(path("content_neighbors.csv"), in.content,
-                                              in.state.item_ids, "item,neighbor,score\n",
-                                              o.encrypt.get()));
+      ECPS_ASSIGN_OR_RETURN(const std::uint64_t content,
+                            WriteNeighborLists(path("content_neighbors.csv"), in.content,
+                                               in.state.item_ids, "item,neighbor,score\n",
+                                               o.encrypt.get()));
+      csv_bytes += content;
     }
   }
+  const double csv_s = csv_time.Seconds();
   if (o.save_model) {
     const CfModel model = BuildModel(in, where);
     // The checks `recommend` applies when loading (finite scores included): a model that
@@ -327,7 +387,9 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
                   {"similarity_s", total.similarity_s},
                   {"recommend_s", total.recommend_s},
                   {"write_s", write_time.Seconds()},
+                  {"write_csv_s", csv_s},
                   {"total_s", in.state.since_start.Seconds()}};
+  j["outputs"] = {{"csv_bytes", csv_bytes}};
   if (in.state.checkpoints) j["checkpoints"] = in.state.checkpoints->Json();
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(path("metrics.json"), j));
   ECPS_RETURN_IF_ERROR(WriteMetricLines(path("metrics.jsonl"), in, j));
