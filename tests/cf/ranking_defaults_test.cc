@@ -91,6 +91,32 @@ TEST_F(RankingDefaults, UserCfDefaultsRankAndPearsonStillReadsRatings) {
   EXPECT_EQ(p["config"]["scoring"], "sum");        // and the lists still rank
 }
 
+// --ratings adds the column and changes nothing else.
+TEST_F(RankingDefaults, GenerateRatingsOnlyAddsTheColumn) {
+  const fs::path plain = *dir_ / "plain";
+  const auto gen = RunEcps(fmt::format(
+      "generate --out '{}' --users 5000 --items 1000 --seed 42 --quiet", plain.string()));
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const std::string rated = ReadBytes(*dir_ / "shop" / "interactions.csv");
+  std::string dropped;  // the rating file without its third column
+  for (std::size_t at = 0; at < rated.size();) {
+    const std::size_t end = rated.find('\n', at);
+    const std::string line = rated.substr(at, end - at);
+    const std::size_t c2 = line.find(',', line.find(',') + 1), c3 = line.find(',', c2 + 1);
+    const std::string rating = line.substr(c2 + 1, c3 - c2 - 1);
+    if (at > 0) {
+      EXPECT_TRUE(rating.size() == 1 && rating[0] >= '1' && rating[0] <= '5') << line;
+    }
+    dropped += line.substr(0, c2) + line.substr(c3) + "\n";
+    at = end + 1;
+  }
+  const std::string want = ReadBytes(plain / "interactions.csv");  // headers differ
+  EXPECT_EQ(dropped.substr(dropped.find('\n')), want.substr(want.find('\n')));
+  for (const char* same : {"users.csv", "items.csv", "impressions.libsvm"}) {
+    EXPECT_EQ(ReadBytes(*dir_ / "shop" / same), ReadBytes(plain / same)) << same;
+  }
+}
+
 // Ids with a comma or a quote are quoted as CSV fields; scores are %.6g.
 TEST_F(RankingDefaults, CsvOutputsQuoteIdsAndKeepSixDigits) {
   const fs::path data = *dir_ / "quoted.csv";
