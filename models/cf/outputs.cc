@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <numeric>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "models/cf/checkpoint.h"
