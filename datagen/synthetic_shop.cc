@@ -178,7 +178,16 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
 
   // Interactions: mostly the segment's preferred categories, some globally popular items.
   const std::int64_t t0 = 1767225600;  // 2026-01-01T00:00:00Z
-  std::string inter_csv = "user_id,item_id,timestamp\n";
+  std::string inter_csv = o.ratings ? "user_id,item_id,rating,timestamp\n" : "user_id,item_id,timestamp\n";
+  std::mt19937_64 rating_rng(o.seed ^ 0x9e3779b97f4a7c15ULL);
+  std::vector<double> quality(items.size());
+  for (double& q : quality) q = std::normal_distribution<double>(0.0, 0.6)(rating_rng);
+  auto rating = [&](const User& u, const Segment& g, std::size_t item) {
+    const int c = items[item].category;
+    const double affinity = c == g.preferred[0] || c == g.preferred[1] ? 0.3 : -0.5;
+    const double r = u.rating + affinity + quality[item] + std::normal_distribution<double>(0.0, 0.8)(rating_rng);
+    return std::clamp(static_cast<int>(std::lround(r)), 1, 5);
+  };
   for (const auto& u : users) {
     ECPS_RETURN_IF_ERROR(checkpoint());
     const Segment& g = kSegments[static_cast<std::size_t>(u.segment)];
@@ -200,7 +209,12 @@ Result<ShopSummary> GenerateShop(const std::string& dir, const ShopOptions& o) {
       } while (seen.count(pick) && ++tries < 50);
       if (seen.count(pick)) continue;
       seen.insert(pick);
-      inter_csv += fmt::format("{},{},{}\n", u.id, items[pick].id, times[static_cast<std::size_t>(k)]);
+      if (o.ratings) {
+        inter_csv += fmt::format("{},{},{},{}\n", u.id, items[pick].id, rating(u, g, pick),
+                                 times[static_cast<std::size_t>(k)]);
+      } else {
+        inter_csv += fmt::format("{},{},{}\n", u.id, items[pick].id, times[static_cast<std::size_t>(k)]);
+      }
       ++sum.interactions;
     }
   }

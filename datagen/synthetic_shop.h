@@ -20,6 +20,10 @@ struct ShopOptions {
   std::uint64_t impressions_per_user = 12;  ///< ad impressions per user (train + test)
   std::uint64_t seed = 42;
   double test_fraction = 0.2;           ///< last share of impressions (by time) in the test file
+  /// interactions.csv gets a rating column (1..5: the user's mean, the item's quality, +0.3
+  /// in a preferred category, -0.5 outside, noise), drawn from a stream of its own: the
+  /// other columns and files are the same as without it.
+  bool ratings = false;
   /// Polled every few thousand users: a non-OK status (e.g. a signal) stops the generation
   /// with it before anything is written.
   std::function<Status()> interrupt;
@@ -40,7 +44,8 @@ struct ShopSummary {
 ///   users.csv            user_id,age,gender,purchase_frequency,rating,duration,avg_order_value
 ///   items.csv            item_id,category,brand,price_band,price
 ///   item_text.csv        item_id,title,description (item_text.h)
-///   interactions.csv     user_id,item_id,timestamp   (per user in time order)
+///   interactions.csv     user_id,item_id,timestamp   (per user in time order; with ratings
+///                        user_id,item_id,rating,timestamp)
 ///   impressions.libsvm   click idx:1 ... (training impressions; fields listed in featindex.txt)
 ///   impressions_test.libsvm
 ///   featindex.txt        field:value<TAB>index (as the iPinYou featindex files)

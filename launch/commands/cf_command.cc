@@ -70,8 +70,10 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                  "(user=customer,item=sku,rating=5). Default: user and item first, a third and "
                  "fourth column told apart by header name or values (logged)");
   AddChoice(in, "--feedback", &c.feedback, models::cf::kFeedbacks,
-            "implicit (every interaction counts 1), explicit (ratings), or auto (explicit when the "
-            "file has a rating column)");
+            "auto (the default: ranks for top-N lists, every interaction counting 1; a rating column "
+            "is read only by --similarity adjusted-cosine or pearson), implicit (every interaction "
+            "counts 1), or explicit (ratings weigh the similarities and, with --scoring auto, the "
+            "scores are predicted ratings: choose it for rating prediction, not for ranking)");
   in->add_flag("--skip-bad-rows", c.skip_bad_rows,
                "Count and skip malformed rows (reported in metrics.json) instead of stopping at the first");
   auto* m = sub->add_option_group("Model");
@@ -88,8 +90,9 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                 "worker about two tasks, at most 65536 wide)")
       ->capture_default_str();
   AddChoice(m, "--scoring", &c.scoring, models::cf::kScorings,
-            "sum (weighted sum of similarities), average (normalised by the similarities: a predicted "
-            "rating), or auto (average for explicit ratings, sum otherwise)");
+            "sum (weighted sum of similarities: ranks items for top-N lists), average (normalised by "
+            "the similarities: a predicted rating), or auto (average with --feedback explicit, sum "
+            "otherwise)");
   if (item) {
     m->add_option("--recency-decay", c.recency_decay,
                   "Weight of a user's training item when scoring: decay^age, age 0 = the latest (1: off; "

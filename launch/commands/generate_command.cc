@@ -30,6 +30,9 @@ void AddGenerateCommand(CommandTree& tree) {
   sub->add_option("--test-fraction", o->shop.test_fraction,
                   "Share of impressions (the latest) written to impressions_test.libsvm")
       ->capture_default_str()->check(Fraction());
+  sub->add_flag("--ratings", o->shop.ratings,
+                "Write interactions.csv with a rating column (1-5: user_id,item_id,rating,timestamp); "
+                "the other columns and files stay as without it");
   sub->add_option("--seed", o->shop.seed, "Random seed; the same seed gives the same files")->capture_default_str();
   AddConfigOption(*sub);
   sub->callback([o, sel = tree.selected] {

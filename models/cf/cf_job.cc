@@ -42,8 +42,11 @@ Result<Settings> ResolveSettings(CfOptions* options) {
     return InvalidArgument(fmt::format("--feedback explicit: {} has no rating column ({})", o.train,
                                        s.format.Describe()));
   }
-  s.explicit_ratings =
-      o.feedback == Feedback::kExplicit || (o.feedback == Feedback::kAuto && s.format.has_rating());
+  // The defaults serve top-N lists: auto reads a rating column only where the similarity
+  // centres ratings, and only --feedback explicit predicts ratings (scoring average).
+  const bool rate = o.feedback == Feedback::kExplicit;
+  s.explicit_ratings = rate || (o.feedback == Feedback::kAuto && s.format.has_rating() &&
+                                NeedsRatings(o.similarity));
   o.feedback = s.explicit_ratings ? Feedback::kExplicit : Feedback::kImplicit;
   s.split.kind = o.split;
   s.split.target = o.evaluate_on;
@@ -62,7 +65,7 @@ Result<Settings> ResolveSettings(CfOptions* options) {
   s.sim.min_support = static_cast<std::uint32_t>(o.min_support);
   s.sim.binary = !s.explicit_ratings || s.sim.measure == Measure::kJaccard;
   if (o.scoring == ScoringChoice::kAuto) {
-    o.scoring = s.explicit_ratings ? ScoringChoice::kAverage : ScoringChoice::kSum;
+    o.scoring = rate ? ScoringChoice::kAverage : ScoringChoice::kSum;
   }
   s.scoring = o.scoring == ScoringChoice::kAverage ? Scoring::kAverage : Scoring::kSum;
   s.evaluate = s.split.kind != SplitKind::kNone;

@@ -61,7 +61,8 @@ struct CfOptions {
   /// --delimiter (unset: detected) and --columns (worker::InteractionOptions).
   std::optional<char> delimiter;
   std::string columns;
-  /// auto (explicit when the file has a rating column), implicit or explicit.
+  /// auto (implicit; a rating column is read only for adjusted-cosine and pearson), implicit
+  /// or explicit (ratings: the choice for rating prediction).
   Feedback feedback = Feedback::kAuto;
   /// Count and skip malformed rows instead of failing.
   bool skip_bad_rows = false;
@@ -78,7 +79,7 @@ struct CfOptions {
   /// Entities per similarity block (0: the fewest blocks giving each worker about two
   /// tasks, at most 65536 entities wide).
   std::uint64_t block_size = 0;
-  /// auto, sum or average (see scoring.h).
+  /// auto (average with Feedback::kExplicit, else sum), sum or average (see scoring.h).
   ScoringChoice scoring = ScoringChoice::kAuto;
   /// itemcf: a user's training item of age a (0 = latest) weighs decay^a when scoring
   /// (1 = no recency weighting).

@@ -16,10 +16,12 @@ namespace ecps::models::cf {
 
 /// What the neighbour lists are of: items (itemcf) or users (usercf).
 enum class CfKind { kItemCf, kUserCf };
-/// How interactions count: auto (explicit when the file has a rating column), implicit
-/// (every interaction counts 1) or explicit (ratings).
+/// How interactions count: implicit (every interaction counts 1: ranking for top-N lists),
+/// explicit (ratings; with scoring auto, predicted ratings) or auto (implicit, except that a
+/// rating column is read for the similarities that centre ratings).
 enum class Feedback { kAuto, kImplicit, kExplicit };
-/// How scores are combined (scoring.h); auto: average for explicit ratings, sum otherwise.
+/// How scores are combined (scoring.h); auto: average with --feedback explicit (rating
+/// prediction), sum otherwise (ranking).
 enum class ScoringChoice { kAuto, kSum, kAverage };
 
 /// One value of a closed set and its spelling.

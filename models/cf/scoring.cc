@@ -22,41 +22,45 @@ Popularity Popularity::From(std::vector<std::uint32_t> counts) {
   return p;
 }
 
-ItemScores::ItemScores(std::uint32_t n_items) : num_(n_items, 0.0), den_(n_items, 0.0), mark_(n_items, 0) {}
+ItemScores::ItemScores(std::uint32_t n_items) : slot_(n_items) {}
 
 void ItemScores::Finish(Scoring scoring) {
   if (scoring != Scoring::kAverage) return;
-  for (std::uint32_t j : touched_) num_[j] = den_[j] > 0 ? num_[j] / den_[j] : 0.0;
+  for (std::uint32_t j : touched_) {
+    Slot& s = slot_[j];
+    s.num = s.den > 0 ? s.num / s.den : 0.0;
+  }
 }
 
 void ItemScores::Clear() {
-  for (std::uint32_t j : touched_) {
-    num_[j] = 0;
-    den_[j] = 0;
-    mark_[j] = 0;
-  }
+  for (std::uint32_t j : touched_) slot_[j] = Slot{};
   touched_.clear();
 }
 
-void ItemScores::Top(std::size_t n, std::span<const std::uint32_t> seen, const Popularity& pop, bool fill,
-                     std::vector<cf::Scored>* out) const {
+void ItemScores::Top(std::size_t n, std::span<const std::uint32_t> seen, const Popularity& pop,
+                     bool fill, std::vector<cf::Scored>* out) const {
   out->clear();
-  std::vector<std::uint32_t> cand;
-  cand.reserve(touched_.size());
-  for (std::uint32_t j : touched_) {
-    if (!Contains(seen, j)) cand.push_back(j);
-  }
+  if (n == 0) return;
+  // A heap of the n best so far under `before`, its worst item in front.
   auto before = [&](std::uint32_t a, std::uint32_t b) { return Before(a, b, pop); };
-  if (cand.size() > n) {
-    std::nth_element(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(n), cand.end(), before);
-    cand.resize(n);
+  best_.clear();
+  for (std::uint32_t j : touched_) {
+    if (best_.size() == n && !before(j, best_.front())) continue;
+    if (Contains(seen, j)) continue;
+    if (best_.size() == n) {
+      std::pop_heap(best_.begin(), best_.end(), before);
+      best_.back() = j;
+    } else {
+      best_.push_back(j);
+    }
+    std::push_heap(best_.begin(), best_.end(), before);
   }
-  std::sort(cand.begin(), cand.end(), before);
-  for (std::uint32_t j : cand) out->push_back({j, num_[j]});
+  std::sort_heap(best_.begin(), best_.end(), before);
+  for (std::uint32_t j : best_) out->push_back({j, slot_[j].num});
   if (!fill) return;
   for (std::size_t r = 0; r < pop.order.size() && out->size() < n; ++r) {
     const std::uint32_t j = pop.order[r];
-    if (!mark_[j] && !Contains(seen, j)) out->push_back({j, 0.0});
+    if (!slot_[j].mark && !Contains(seen, j)) out->push_back({j, 0.0});
   }
 }
 
@@ -87,6 +91,10 @@ void ScoreFromItems(std::span<const std::uint32_t> items, std::span<const float>
                     const NeighborLists& neighbors, ItemScores* scores, const ContentMix* mix) {
   for (std::size_t t = 0; t < items.size(); ++t) {
     const double value = values.empty() ? 1.0 : values[t];
+    if (t + 1 < items.size()) {  // the lists are far apart in memory: fetch the next one early
+      __builtin_prefetch(neighbors.id.data() + neighbors.ptr[items[t + 1]]);
+      __builtin_prefetch(neighbors.score.data() + neighbors.ptr[items[t + 1]]);
+    }
     if (!mix || !mix->content) {
       AddList(neighbors, items[t], 1.0, value, scores);
       continue;

@@ -73,31 +73,35 @@ struct Scored {
   double score = 0;
 };
 
-/// One user's item scores (a per-thread scratch: dense over items, cleared sparsely).
+/// One user's item scores (a per-thread scratch: dense over items, cleared through the list of
+/// touched items, so a user costs its own work and no allocation once the scratch has grown).
 class ItemScores {
  public:
   explicit ItemScores(std::uint32_t n_items);
   /// Adds `value * sim` to the item's score and |sim| to its normaliser.
   void Add(std::uint32_t item, double sim, double value) {
-    if (!mark_[item]) {
-      mark_[item] = 1;
+    Slot& s = slot_[item];
+    if (!s.mark) {
+      s.mark = 1;
       touched_.push_back(item);
     }
-    num_[item] += sim * value;
-    den_[item] += sim < 0 ? -sim : sim;
+    s.num += sim * value;
+    s.den += sim < 0 ? -sim : sim;
   }
   /// Applies the scoring rule; call once after the Adds.
   void Finish(Scoring scoring);
-  bool Scored(std::uint32_t item) const { return mark_[item] != 0; }
-  double Score(std::uint32_t item) const { return num_[item]; }
+  bool Scored(std::uint32_t item) const { return slot_[item].mark != 0; }
+  double Score(std::uint32_t item) const { return slot_[item].num; }
   /// True when `a` ranks before `b` (see the file comment).
   bool Before(std::uint32_t a, std::uint32_t b, const Popularity& pop) const {
-    if (mark_[a] != mark_[b]) return mark_[a] > mark_[b];
-    if (num_[a] != num_[b]) return num_[a] > num_[b];
+    const Slot &x = slot_[a], &y = slot_[b];
+    if (x.mark != y.mark) return x.mark > y.mark;
+    if (x.num != y.num) return x.num > y.num;
     return pop.rank[a] < pop.rank[b];
   }
   /// The best `n` items not in `seen` (sorted ascending); after the scored items, fills with
-  /// popular items when `fill`.
+  /// popular items when `fill`. A partial selection: O(touched + n log n) comparisons, and
+  /// `seen` is searched only for items that would enter the list.
   void Top(std::size_t n, std::span<const std::uint32_t> seen, const Popularity& pop, bool fill,
            std::vector<cf::Scored>* out) const;
   /// Back to all-unscored.
@@ -105,9 +109,13 @@ class ItemScores {
   std::size_t touched() const { return touched_.size(); }
 
  private:
-  std::vector<double> num_, den_;
-  std::vector<std::uint8_t> mark_;
+  struct Slot {  // one cache access per Add
+    double num = 0, den = 0;
+    std::uint64_t mark = 0;
+  };
+  std::vector<Slot> slot_;
   std::vector<std::uint32_t> touched_;
+  mutable std::vector<std::uint32_t> best_;  // Top's heap
 };
 
 /// The weight of each of a user's items when scoring: its value (1 when `values` is empty)
