@@ -30,13 +30,28 @@ __attribute__((always_inline)) inline void SquaresByColumn(const double* x, cons
   }
 }
 
+// The same operations per point as SquaresByColumn then std::sqrt (the same bits), four
+// points at a time with their running sums in a register across the features.
 __attribute__((target("avx2,fma"))) void DistancesByColumnFma(const double* x, const double* cols,
                                                              std::size_t n, std::size_t d,
                                                              double* dist) {
-  SquaresByColumn(x, cols, n, d, dist);
-  std::size_t p = 0;  // IEEE square roots either way: the same bits
-  for (; p + 4 <= n; p += 4) _mm256_storeu_pd(dist + p, _mm256_sqrt_pd(_mm256_loadu_pd(dist + p)));
-  for (; p < n; ++p) dist[p] = std::sqrt(dist[p]);
+  std::size_t p = 0;
+  for (; p + 4 <= n; p += 4) {
+    __m256d acc = _mm256_setzero_pd();
+    for (std::size_t f = 0; f < d; ++f) {
+      const __m256d t = _mm256_sub_pd(_mm256_set1_pd(x[f]), _mm256_loadu_pd(cols + f * n + p));
+      acc = _mm256_fmadd_pd(t, t, acc);
+    }
+    _mm256_storeu_pd(dist + p, _mm256_sqrt_pd(acc));
+  }
+  for (; p < n; ++p) {
+    double s = 0.0;
+    for (std::size_t f = 0; f < d; ++f) {
+      const double t = x[f] - cols[f * n + p];
+      s = std::fma(t, t, s);
+    }
+    dist[p] = std::sqrt(s);
+  }
 }
 
 void Distances(const double* x, const double* cols, std::size_t n, std::size_t d, double* dist) {
