@@ -170,16 +170,17 @@ class WorkerRun {
     // One pass: the variance's sums (unless zscore needed them first), normalise (nothing
     // under `none`), then snap every coordinate to its grid (a change of at most 2^-50 of the
     // column's range), so that cluster sums are exact whatever the order of addition
-    // (kernel.h); then each user's squared norm and ||x - o||^2. The snapped rows go to
-    // 64-byte aligned memory in 2 MiB pages, first touched here: the Lloyd loop reads the rows
-    // of the users whose label changes at random, one cache line per row where d = 8.
+    // (kernel.h); then each user's squared norm, ||x - o||^2 and the screen's copy. The
+    // snapped rows go to 64-byte aligned memory in 2 MiB pages, first touched here: the Lloyd
+    // loop reads the rows of the users whose label changes at random, one cache line per row
+    // where d = 8.
     state_.x.resize(state_.n * d);
     state_.norms.resize(state_.n);
     state_.q.resize(state_.n);
     const std::vector<double> var_scale = VarianceScales(mn, mx);
     tbb::enumerable_thread_specific<std::vector<std::int64_t>> squares(
         [&] { return std::vector<std::int64_t>(d, 0); });
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
+    const auto pass = [&](std::size_t b, std::size_t e) {
       double* raw = state_.users.features.data();
       if (fused_variance) AddSquares(raw, b, e, mean, var_scale, &squares.local());
       state_.normalizer.Apply(raw + b * d, e - b);
@@ -191,7 +192,20 @@ class WorkerRun {
       for (std::size_t i = b; i < e; ++i) {
         state_.q[i] = ToFixed(SquaredDistance(x + i * d, state_.origin.data(), d), state_.q_scale);
       }
-    });
+    };
+    if (ScreenAvailable(state_.options.kernel)) {
+      // The screen's points, scaled by a power of two to |y| <= 1, filled in the same pass
+      // while the block's snapped rows are in cache.
+      int e = 0;
+      (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
+      state_.screen.Reset(state_.n, d, state_.origin, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
+      state_.ForBlocks([&](std::size_t b0, std::size_t b1) {
+        pass(b0 * kScreenBlock, std::min(state_.n, b1 * kScreenBlock));
+        state_.screen.Fill(state_.x.data(), b0, b1);
+      });
+    } else {
+      state_.ForChunks(pass);
+    }
     std::vector<double>().swap(state_.users.features);
     state_.x_data = state_.x.data();
     if (fused_variance) {
@@ -206,15 +220,6 @@ class WorkerRun {
     state_.tol = state_.options.tol * mean_var / static_cast<double>(d);
     state_.labels.assign(state_.n, -1);
     d2_.assign(state_.n, 0.0);
-
-    // The screen's points, scaled by a power of two to |y| <= 1.
-    if (ScreenAvailable(state_.options.kernel)) {
-      int e = 0;
-      (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
-      state_.screen.Reset(state_.n, d, state_.origin, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
-      state_.ForBlocks(
-          [&](std::size_t b0, std::size_t b1) { state_.screen.Fill(state_.x_data, b0, b1); });
-    }
     return Status::Ok();
   }
 
