@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ecps train kmeans vs scikit-learn's KMeans(algorithm="lloyd"), side by side.
+"""ecps train kmeans vs scikit-learn's KMeans(algorithm="lloyd") and faiss's Kmeans, side by side.
 
 Run with Debian's python (numpy, scikit-learn): /usr/bin/python3 bench/kmeans/bench_kmeans.py
 
@@ -8,8 +8,12 @@ Run with Debian's python (numpy, scikit-learn): /usr/bin/python3 bench/kmeans/be
    (--init FILE, --normalize none, tol 0), at 1 and 2 threads. ecps's ms/iteration is the mean
    of its Lloyd loop (metrics.json; also its median iteration, "steady"); scikit-learn's is
    (fit(max_iter=20) - fit(max_iter=1)) / 19,
-   i.e. its per-iteration cost without input checks and the final E-step. Median of --runs.
-   Peak RSS per process from /usr/bin/time.
+   i.e. its per-iteration cost without input checks and the final E-step. faiss (Debian
+   python3-faiss, CPU; skipped when it is not installed): the same difference of
+   faiss.Kmeans(d, k, niter=20) and niter=1 trainings from the same initial centroids on the
+   same points as float32, every point used (max_points_per_centroid above n / k; faiss's
+   default subsamples 256 per centroid), faiss.omp_set_num_threads(threads), OpenBLAS at the
+   same thread count. Both peers run with OMP_WAIT_POLICY=passive. Median of --runs. Peak RSS per process from /usr/bin/time.
 2. Quality: adjusted Rand index against the planted labels on a separable set (k-means++),
    inertia of both from the same start.
 3. Risk scores: ROC AUC of the score against Class on ../shared/data/creditcard-fraud-sample.
@@ -83,19 +87,59 @@ print(json.dumps({"ms_per_iter": 1e3 * (out[iters][0] - out[1][0]) / (out[iters]
 """
 
 
-def run_sklearn(work, name, iters, threads, blas_dir):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+FAISS = r"""
+import json, sys, time
+import numpy as np
+import faiss
+x = np.ascontiguousarray(np.load(sys.argv[1]), dtype=np.float32)
+c0 = np.ascontiguousarray(np.loadtxt(sys.argv[2], delimiter=",", skiprows=1), dtype=np.float32)
+iters, threads = int(sys.argv[3]), int(sys.argv[4])
+faiss.omp_set_num_threads(threads)
+out = {}
+for it in (1, iters):
+    km = faiss.Kmeans(x.shape[1], len(c0), niter=it, seed=1, verbose=False,
+                      max_points_per_centroid=len(x) // len(c0) + 1)
+    t = time.perf_counter()
+    km.train(x, init_centroids=c0)
+    out[it] = (time.perf_counter() - t, float(km.obj[-1]))
+print(json.dumps({"ms_per_iter": 1e3 * (out[iters][0] - out[1][0]) / (iters - 1),
+                  "ms_per_iter_whole_fit": 1e3 * out[iters][0] / iters,
+                  "objective": out[iters][1], "version": faiss.__version__}))
+"""
+
+
+def have_faiss():
+    return sh("/usr/bin/python3 -c 'import faiss'", check=False).returncode == 0
+
+
+def run_faiss(work, name, iters, threads, blas_dir):
+    # Passive OpenMP waits (both peers): spinning at faiss's many barriers made 2 threads 15x
+    # slower on a machine shared with other work.
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               OMP_WAIT_POLICY="passive")
     if blas_dir:
         env["LD_LIBRARY_PATH"] = blas_dir + ":" + env.get("LD_LIBRARY_PATH", "")
-    script = os.path.join(work, "sk_bench.py")
+    return run_python(work, "faiss_bench.py", FAISS, f"{work}/{name}.x.npy {work}/{name}.init.csv {iters} {threads}",
+                      env)
+
+
+def run_python(work, file, text, argv, env):
+    script = os.path.join(work, file)
     with open(script, "w") as f:
-        f.write(SKLEARN)
-    rss = os.path.join(work, "sk.rss")
-    r = sh(f"/usr/bin/time -f %M -o {rss} /usr/bin/python3 {script} {work}/{name}.x.npy {work}/{name}.init.csv {iters}",
-           env=env)
+        f.write(text)
+    rss = os.path.join(work, file + ".rss")
+    r = sh(f"/usr/bin/time -f %M -o {rss} /usr/bin/python3 {script} {argv}", env=env)
     res = json.loads(r.stdout.strip().splitlines()[-1])
     res["rss_kb"] = peak_rss_kb(rss)
     return res
+
+
+def run_sklearn(work, name, iters, threads, blas_dir):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               OMP_WAIT_POLICY="passive")
+    if blas_dir:
+        env["LD_LIBRARY_PATH"] = blas_dir + ":" + env.get("LD_LIBRARY_PATH", "")
+    return run_python(work, "sk_bench.py", SKLEARN, f"{work}/{name}.x.npy {work}/{name}.init.csv {iters}", env)
 
 
 def run_ecps(ecps, csv, out, args, mpi_np=0):
@@ -138,14 +182,24 @@ def main():
     common = (f"--id-column user --features {feats} --k {k} --normalize none --init {args.work}/{name}.init.csv "
               f"--max-iter {args.iters} --tol 0 --silhouette-sample 0")
 
+    faiss_ok = have_faiss()
     print(f"== speed: {args.users} users x {d} features, k={k}, {args.iters} iterations, same initial centroids ==")
     print("ecps ms/it: mean of the 20 iterations (median of the runs); steady: the median iteration, where few")
-    print("users change cluster (the first iterations recompute all cluster sums and cost more)")
+    print("users change cluster (the first iterations recompute all cluster sums and cost more); sklearn and faiss:")
+    print("(fit of 20 - fit of 1) / 19, median of the runs, measured in the same script run; ratio: peer / ecps")
+    if not faiss_ok:
+        print("(faiss: not installed, skipped; Debian: apt-get install python3-faiss)")
     print(f"{'threads':>7} {'ecps layout':>22} {'ecps ms/it':>10} {'steady':>6} {'sklearn ms/it':>13} {'ratio':>6} "
-          f"{'ecps RSS MB':>11} {'sk RSS MB':>9}  inertia ecps / sklearn")
+          f"{'faiss ms/it':>11} {'ratio':>6} {'RSS MB ecps/sk/faiss':>20}  inertia ecps / sklearn")
     for t in [int(v) for v in args.threads.split(",")]:
-        sk = [run_sklearn(args.work, name, args.iters, t, args.blas_dir) for _ in range(args.runs)]
+        sk, fa = [], []
+        for _ in range(args.runs):  # alternating, so that both see the same load
+            sk.append(run_sklearn(args.work, name, args.iters, t, args.blas_dir))
+            if faiss_ok:
+                fa.append(run_faiss(args.work, name, args.iters, t, args.blas_dir))
         sk_ms = statistics.median(r["ms_per_iter"] for r in sk)
+        fa_ms = statistics.median(r["ms_per_iter"] for r in fa) if fa else float("nan")
+        fa_rss = f"{fa[0]['rss_kb'] / 1024:.0f}" if fa else "-"
         layouts = [("1 worker x %d thread(s)" % t, f"--local --workers 1 --threads {t}")]
         if t > 1:
             layouts.append((f"{t} workers x 1 thread", f"--local --workers {t} --threads 1"))
@@ -156,12 +210,15 @@ def main():
                 ms.append(m["timings"]["ms_per_iteration_mean"])
                 steady.append(m["timings"]["ms_per_iteration_median"])
             rel = abs(m["inertia"] - sk[0]["inertia"]) / sk[0]["inertia"]
-            print(f"{t:>7} {label:>22} {statistics.median(ms):>10.2f} {statistics.median(steady):>6.2f} "
-                  f"{sk_ms:>13.2f} {sk_ms / statistics.median(ms):>6.2f} "
-                  f"{m['rss_kb'] / 1024:>11.0f} {sk[0]['rss_kb'] / 1024:>9.0f}  {m['inertia']:.10g} / "
-                  f"{sk[0]['inertia']:.10g} (rel. diff {rel:.1e}, kernel {m['cluster']['kernel']})")
-        print(f"{'':>7} sklearn whole fit / iterations: {statistics.median(r['ms_per_iter_whole_fit'] for r in sk):.2f} ms;"
-              f" BLAS: {sk[0]['blas']}")
+            e_ms = statistics.median(ms)
+            rss = f"{m['rss_kb'] / 1024:.0f}/{sk[0]['rss_kb'] / 1024:.0f}/{fa_rss}"
+            print(f"{t:>7} {label:>22} {e_ms:>10.2f} {statistics.median(steady):>6.2f} "
+                  f"{sk_ms:>13.2f} {sk_ms / e_ms:>6.2f} {fa_ms:>11.2f} {fa_ms / e_ms:>6.2f} {rss:>20}  "
+                  f"{m['inertia']:.10g} / {sk[0]['inertia']:.10g} (rel. diff {rel:.1e}, kernel {m['cluster']['kernel']})")
+        print(f"{'':>7} whole fit / iterations: sklearn {statistics.median(r['ms_per_iter_whole_fit'] for r in sk):.2f} ms"
+              + (f", faiss {statistics.median(r['ms_per_iter_whole_fit'] for r in fa):.2f} ms (faiss {fa[0]['version']}, "
+                 f"float32 objective {fa[0]['objective']:.8g})" if fa else "")
+              + f"; BLAS: {sk[0]['blas']}")
 
     kernel_bench = os.path.join(os.path.dirname(args.ecps), "bench", "kmeans", "kmeans_kernel_bench")
     if os.path.exists(kernel_bench):

@@ -506,6 +506,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
       {"stop_reason", sum.stop_reason},
       {"silhouette", NumberOrNull(st.silhouette)},
       {"silhouette_sample", st.silhouette_sample},
+      {"silhouette_seed", options_.seed},  // the sample: the smallest U(seed, round, user)
       {"davies_bouldin", NumberOrNull(DaviesBouldin(sum.centroids, sum.mean_distance, sum.sizes, d))},
       {"sizes", sum.sizes},
       {"normalize", NormalizeName(options_.normalize)},

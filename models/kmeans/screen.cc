@@ -193,7 +193,7 @@ void ScreenPoints::Reset(std::size_t n, std::size_t d, std::vector<double> origi
   d_ = d;
   origin_ = std::move(origin);
   scale_ = scale;
-  data_.assign(blocks() * (d + 1) * kB, 0.0f);
+  data_.resize(blocks() * (d + 1) * kB);  // uninitialised: Fill writes every value
 }
 
 void ScreenPoints::Fill(const double* x, std::size_t b0, std::size_t b1) {
@@ -212,6 +212,7 @@ void ScreenPoints::Fill(const double* x, std::size_t b0, std::size_t b1) {
       // An upper bound after rounding; +inf (never settles) where float32 could overflow.
       blk[d * kB + i] = s < 0x1.0p100 ? static_cast<float>(s * (1.0 + 0x1.0p-20)) : INFINITY;
     }
+    for (std::size_t row = 0; row <= d; ++row) std::fill(blk + row * kB + m, blk + row * kB + kB, 0.0f);
   }
 }
 

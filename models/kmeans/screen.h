@@ -17,7 +17,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "models/kmeans/kernel.h"
@@ -36,7 +39,8 @@ bool ScreenAvailable(KernelKind kind = KernelKind::kAuto);
 void* AllocateLarge(std::size_t bytes);
 void FreeLarge(void* p, std::size_t bytes);
 
-/// A std::vector allocator over AllocateLarge.
+/// A std::vector allocator over AllocateLarge. resize() leaves new elements uninitialised
+/// (default-initialised): the first write touches the memory, on the thread that fills it.
 template <class T>
 struct CacheAligned {
   using value_type = T;
@@ -45,6 +49,14 @@ struct CacheAligned {
   CacheAligned(const CacheAligned<U>&) {}  // NOLINT: allocator rebinding
   T* allocate(std::size_t n) { return static_cast<T*>(AllocateLarge(n * sizeof(T))); }
   void deallocate(T* p, std::size_t n) { FreeLarge(p, n * sizeof(T)); }
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... A>
+  void construct(U* p, A&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(args)...);
+  }
   bool operator==(const CacheAligned&) const { return true; }
 };
 

@@ -55,13 +55,15 @@ class Seeding {
       std::iota(index.begin(), index.end(), std::size_t{0});
     } else {
       const double p = static_cast<double>(want) / static_cast<double>(state_.total);
-      const std::uint64_t seed = state_.options.seed;
+      const std::uint64_t key = RoundKey(state_.options.seed, kSampleRound);
       const std::uint64_t* hashes = state_.hashes.data();
       tbb::enumerable_thread_specific<std::vector<std::size_t>> part;
       state_.ForChunks([&](std::size_t b, std::size_t e) {
         auto& mine = part.local();
+        std::uint8_t flags[kChunk];
+        FlagBelow(hashes + b, e - b, key, p, flags);
         for (std::size_t i = b; i < e; ++i) {
-          if (UniformFor(seed, kSampleRound, hashes[i]) < p) mine.push_back(i);
+          if (flags[i - b]) mine.push_back(i);
         }
       });
       for (const auto& v : part) index.insert(index.end(), v.begin(), v.end());
@@ -148,17 +150,19 @@ class Seeding {
       if (picked.empty()) return Internal("k-means++: no user was offered as a centroid");
       std::size_t choice = 0;
       if (picked.size() > 1) {
-        // The potential of each candidate, summed exactly.
+        // The potential of each candidate, summed exactly; its distances are kept for the
+        // update of min_d2_ below.
         const std::vector<TopEntry> cands = picked;
+        cand_d2_.resize(cands.size() * m_);
         tbb::enumerable_thread_specific<std::vector<std::int64_t>> pot(
             [&] { return std::vector<std::int64_t>(cands.size(), 0); });
         ForSample([&](std::size_t b, std::size_t e) {
           auto& p = pot.local();
-          std::vector<double> d2(e - b);
           for (std::size_t c = 0; c < cands.size(); ++c) {
-            SquaredDistances(X(b), e - b, cands[c].payload, d, d2.data());
+            double* d2 = cand_d2_.data() + c * m_;
+            SquaredDistances(X(b), e - b, cands[c].payload, d, d2 + b);
             for (std::size_t j = b; j < e; ++j) {
-              p[c] += ToFixed(std::min(min_d2_[j], d2[j - b]), state_.d2_scale);
+              p[c] += ToFixed(std::min(min_d2_[j], d2[j]), state_.d2_scale);
             }
           }
         });
@@ -174,10 +178,15 @@ class Seeding {
       state_.centroids.insert(state_.centroids.end(), picked[choice].payload,
                               picked[choice].payload + d);
       const double* c = state_.centroids.data() + at;
+      const double* known = picked.size() > 1 ? cand_d2_.data() + choice * m_ : nullptr;
       ForSample([&](std::size_t b, std::size_t e) {
-        std::vector<double> d2(e - b);
-        SquaredDistances(X(b), e - b, c, d, d2.data());
-        for (std::size_t j = b; j < e; ++j) min_d2_[j] = std::min(min_d2_[j], d2[j - b]);
+        std::vector<double> d2;
+        if (!known) {
+          d2.resize(e - b);
+          SquaredDistances(X(b), e - b, c, d, d2.data());
+        }
+        const double* from = known ? known + b : d2.data();
+        for (std::size_t j = b; j < e; ++j) min_d2_[j] = std::min(min_d2_[j], from[j - b]);
       });
     }
     return Status::Ok();
@@ -337,6 +346,7 @@ class Seeding {
   std::vector<double> norms_;
   std::vector<double> x_;
   std::vector<double> min_d2_;  // per sampled user: squared distance to the nearest centroid
+  std::vector<double> cand_d2_;  // per k-means++ candidate, per sampled user: squared distance
 };
 
 }  // namespace

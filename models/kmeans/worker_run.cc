@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
 #include <limits>
 #include <numeric>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 #include <tbb/enumerable_thread_specific.h>
 
@@ -92,9 +92,11 @@ class WorkerRun {
     state_.users = std::move(loaded).value();
     ECPS_RETURN_IF_ERROR(ImputeMissing(state_));  // sets n and x_data
     state_.hashes.resize(state_.n);
-    for (std::size_t i = 0; i < state_.n; ++i) {
-      state_.hashes[i] = util::HashFeature(state_.users.id(i), state_.options.seed);
-    }
+    state_.ForChunks([&](std::size_t b, std::size_t e) {
+      for (std::size_t i = b; i < e; ++i) {
+        state_.hashes[i] = util::HashFeature(state_.users.id(i), state_.options.seed);
+      }
+    });
     return state_.ToScheduler(kLoadTopic, report);
   }
 
@@ -112,6 +114,8 @@ class WorkerRun {
     }
     std::vector<double> mn(d), mx(d), mean(d), var(d);
     const auto& dp = state_.options.dp;
+    const bool zscore = state_.options.normalize == Normalize::kZScore;
+    const bool fused_variance = !dp.enabled() && !zscore;
     if (dp.enabled()) {
       // Private: the given bounds, never the data's extremes or moments; rows clipped into
       // them (the mean, the Lloyd origin, is the box's centre; the variance is unused).
@@ -129,14 +133,15 @@ class WorkerRun {
         mx[f] = extremes.Max(f);
         mn[f] = -extremes.Max(d + f);
       }
-      ECPS_RETURN_IF_ERROR(DataMoments(mn, mx, &mean, &var));
+      ECPS_RETURN_IF_ERROR(ColumnMeans(mn, mx, &mean));
+      // Only zscore needs the variance before normalising; otherwise the pass below sums it.
+      if (zscore) ECPS_RETURN_IF_ERROR(ColumnVariances(mn, mx, mean, &var));
     }
 
     state_.normalizer = Normalizer::Fit(state_.options.normalize, mn, mx, mean, var);
     state_.summary.min = mn;
     state_.summary.max = mx;
     state_.summary.mean = mean;
-    state_.summary.variance = var;
     state_.summary.users = state_.total;
 
     // Bounds of the fitted space fix the fixed-point exponents of every later sum.
@@ -144,16 +149,14 @@ class WorkerRun {
     state_.normalizer.Apply(lo.data(), 1);
     state_.normalizer.Apply(hi.data(), 1);
     std::vector<double> grid(d);
-    double diameter2 = 0, mean_var = 0;
+    double diameter2 = 0;
     for (std::size_t f = 0; f < d; ++f) {
       grid[f] = std::ldexp(
           1.0, FixedExponent(std::max(std::fabs(lo[f]), std::fabs(hi[f])), state_.total));
       diameter2 += (hi[f] - lo[f]) * (hi[f] - lo[f]);
-      mean_var += var[f] / (state_.normalizer.scale[f] * state_.normalizer.scale[f]);
     }
     state_.d2_scale = std::ldexp(1.0, FixedExponent(diameter2, state_.total));
     state_.dist_scale = std::ldexp(1.0, FixedExponent(std::sqrt(diameter2), state_.total));
-    state_.tol = state_.options.tol * mean_var / static_cast<double>(d);
     // The Lloyd loop's origin (the mean) and the grid of its sums of ||x - o||^2.
     state_.origin = mean;
     state_.normalizer.Apply(state_.origin.data(), 1);
@@ -164,16 +167,22 @@ class WorkerRun {
     }
     state_.q_scale = std::ldexp(1.0, FixedExponent(r2 * 1.01, state_.total));
 
-    // One pass: normalise (nothing under `none`), then snap every coordinate to its grid (a
-    // change of at most 2^-50 of the column's range), so that cluster sums are exact whatever
-    // the order of addition (kernel.h); then each user's squared norm and ||x - o||^2. The
-    // snapped rows go to 64-byte aligned memory in 2 MiB pages: the Lloyd loop reads the rows
-    // of the users whose label changes at random, one cache line per row where d = 8.
+    // One pass: the variance's sums (unless zscore needed them first), normalise (nothing
+    // under `none`), then snap every coordinate to its grid (a change of at most 2^-50 of the
+    // column's range), so that cluster sums are exact whatever the order of addition
+    // (kernel.h); then each user's squared norm, ||x - o||^2 and the screen's copy. The
+    // snapped rows go to 64-byte aligned memory in 2 MiB pages, first touched here: the Lloyd
+    // loop reads the rows of the users whose label changes at random, one cache line per row
+    // where d = 8.
     state_.x.resize(state_.n * d);
     state_.norms.resize(state_.n);
     state_.q.resize(state_.n);
-    state_.ForChunks([&](std::size_t b, std::size_t e) {
+    const std::vector<double> var_scale = VarianceScales(mn, mx);
+    tbb::enumerable_thread_specific<std::vector<std::int64_t>> squares(
+        [&] { return std::vector<std::int64_t>(d, 0); });
+    const auto pass = [&](std::size_t b, std::size_t e) {
       double* raw = state_.users.features.data();
+      if (fused_variance) AddSquares(raw, b, e, mean, var_scale, &squares.local());
       state_.normalizer.Apply(raw + b * d, e - b);
       for (std::size_t i = b; i < e; ++i) {
         for (std::size_t f = 0; f < d; ++f) state_.x[i * d + f] = SnapToGrid(raw[i * d + f], grid[f]);
@@ -183,29 +192,41 @@ class WorkerRun {
       for (std::size_t i = b; i < e; ++i) {
         state_.q[i] = ToFixed(SquaredDistance(x + i * d, state_.origin.data(), d), state_.q_scale);
       }
-    });
-    std::vector<double>().swap(state_.users.features);
-    state_.x_data = state_.x.data();
-    state_.labels.assign(state_.n, -1);
-    d2_.assign(state_.n, 0.0);
-
-    // The screen's points, scaled by a power of two to |y| <= 1.
+    };
     if (ScreenAvailable(state_.options.kernel)) {
+      // The screen's points, scaled by a power of two to |y| <= 1, filled in the same pass
+      // while the block's snapped rows are in cache.
       int e = 0;
       (void)std::frexp(std::sqrt(r2), &e);  // sqrt(r2) < 2^e
       state_.screen.Reset(state_.n, d, state_.origin, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
-      state_.ForBlocks(
-          [&](std::size_t b0, std::size_t b1) { state_.screen.Fill(state_.x_data, b0, b1); });
+      state_.ForBlocks([&](std::size_t b0, std::size_t b1) {
+        pass(b0 * kScreenBlock, std::min(state_.n, b1 * kScreenBlock));
+        state_.screen.Fill(state_.x.data(), b0, b1);
+      });
+    } else {
+      state_.ForChunks(pass);
     }
+    std::vector<double>().swap(state_.users.features);
+    state_.x_data = state_.x.data();
+    if (fused_variance) {
+      ECPS_ASSIGN_OR_RETURN(const ReduceRow sums, SumAcrossWorkers(squares));
+      var = Variances(sums, var_scale);
+    }
+    state_.summary.variance = var;
+    double mean_var = 0;
+    for (std::size_t f = 0; f < d; ++f) {
+      mean_var += var[f] / (state_.normalizer.scale[f] * state_.normalizer.scale[f]);
+    }
+    state_.tol = state_.options.tol * mean_var / static_cast<double>(d);
+    state_.labels.assign(state_.n, -1);
+    d2_.assign(state_.n, 0.0);
     return Status::Ok();
   }
 
-  // Passes 2 and 3 of the column statistics: the mean and variance of every column, from
-  // exact fixed-point sums (the variance as the mean squared deviation from that mean).
-  Status DataMoments(const std::vector<double>& mn, const std::vector<double>& mx,
-                     std::vector<double>* mean, std::vector<double>* var) {
+  // Pass 2 of the column statistics: the mean of every column, from exact fixed-point sums.
+  Status ColumnMeans(const std::vector<double>& mn, const std::vector<double>& mx,
+                     std::vector<double>* mean) {
     const std::size_t d = state_.d;
-    // Pass 2: the mean, from exact fixed-point sums.
     std::vector<double> sc(d);
     for (std::size_t f = 0; f < d; ++f) {
       sc[f] = std::ldexp(1.0,
@@ -217,20 +238,47 @@ class WorkerRun {
     for (std::size_t f = 0; f < d; ++f) {
       (*mean)[f] = sums.Sum(f) / sc[f] / static_cast<double>(state_.total);
     }
-    // Pass 3: the variance, as the mean squared deviation from that mean.
-    for (std::size_t f = 0; f < d; ++f) {
-      const double r = mx[f] - mn[f];
-      sc[f] = std::ldexp(1.0, FixedExponent(r * r, state_.total));
-    }
-    const std::vector<double>& mu = *mean;
+    return Status::Ok();
+  }
+
+  // The variance of every column as the mean squared deviation from its mean, from exact
+  // fixed-point sums: a pass of its own (zscore) or AddSquares inside the normalising pass.
+  Status ColumnVariances(const std::vector<double>& mn, const std::vector<double>& mx,
+                         const std::vector<double>& mu, std::vector<double>* var) {
+    const std::vector<double> sc = VarianceScales(mn, mx);
     ECPS_ASSIGN_OR_RETURN(
         const ReduceRow squares,
         FixedColumnSums(
             [&mu](std::size_t, std::size_t f, double v) { return (v - mu[f]) * (v - mu[f]); }, sc));
-    for (std::size_t f = 0; f < d; ++f) {
-      (*var)[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
-    }
+    *var = Variances(squares, sc);
     return Status::Ok();
+  }
+  std::vector<double> VarianceScales(const std::vector<double>& mn,
+                                     const std::vector<double>& mx) const {
+    std::vector<double> sc(state_.d);
+    for (std::size_t f = 0; f < state_.d; ++f) {
+      const double r = mx[f] - mn[f];
+      sc[f] = std::ldexp(1.0, FixedExponent(r * r, state_.total));
+    }
+    return sc;
+  }
+  std::vector<double> Variances(const ReduceRow& squares, const std::vector<double>& sc) const {
+    std::vector<double> var(state_.d);
+    for (std::size_t f = 0; f < state_.d; ++f) {
+      var[f] = squares.Sum(f) / sc[f] / static_cast<double>(state_.total);
+    }
+    return var;
+  }
+  // Adds ToFixed((x_if - mu_f)^2, sc_f) of rows [b, e) of `raw` (row-major, d) to acc[f].
+  void AddSquares(const double* raw, std::size_t b, std::size_t e, const std::vector<double>& mu,
+                  const std::vector<double>& sc, std::vector<std::int64_t>* acc) const {
+    const std::size_t d = state_.d;
+    for (std::size_t i = b; i < e; ++i) {
+      for (std::size_t f = 0; f < d; ++f) {
+        const double t = raw[i * d + f] - mu[f];
+        (*acc)[f] += ToFixed(t * t, sc[f]);
+      }
+    }
   }
 
   // DP initialisation: this worker's users counted per cell of the grid; the servers add the
@@ -284,12 +332,17 @@ class WorkerRun {
         for (std::size_t f = 0; f < d; ++f) p[f] += ToFixed(value(i, f, state_.X(i)[f]), sc[f]);
       }
     });
-    std::vector<std::int64_t> total(d, 0);
+    return SumAcrossWorkers(part);
+  }
+  // The per-thread column sums added up, then over all workers (one clock).
+  Result<ReduceRow> SumAcrossWorkers(
+      const tbb::enumerable_thread_specific<std::vector<std::int64_t>>& part) {
+    std::vector<std::int64_t> total(state_.d, 0);
     for (const auto& p : part) {
-      for (std::size_t f = 0; f < d; ++f) total[f] += p[f];
+      for (std::size_t f = 0; f < state_.d; ++f) total[f] += p[f];
     }
     ReduceRow row(state_.layout);
-    for (std::size_t f = 0; f < d; ++f) row.Sum(f) = static_cast<double>(total[f]);
+    for (std::size_t f = 0; f < state_.d; ++f) row.Sum(f) = static_cast<double>(total[f]);
     return state_.ReduceAcrossWorkers(row);
   }
 
@@ -471,8 +524,10 @@ class WorkerRun {
           AppendCsvField(&t, state_.users.id(i));
           t += ',';
         }
-        fmt::format_to(std::back_inserter(t), "{},{}", state_.labels[i], d2_[i]);
-        if (with_scores) fmt::format_to(std::back_inserter(t), ",{}", scores_[i]);
+        char buf[96];  // an int and two shortest doubles (at most 24 characters each)
+        char* stop = fmt::format_to(buf, FMT_COMPILE("{},{}"), state_.labels[i], d2_[i]);
+        if (with_scores) stop = fmt::format_to(stop, FMT_COMPILE(",{}"), scores_[i]);
+        t.append(buf, stop);
         ends[block].push_back(t.size());
       }
     });

@@ -300,6 +300,8 @@ TEST(KMeansCluster, PlantedSeparableClustersAreRecovered) {
     EXPECT_GE(kmtest::AdjustedRand(p.cluster, got), 0.95) << init;
     EXPECT_TRUE(r.result.metrics["converged"].get<bool>());
     EXPECT_GT(r.result.metrics["silhouette"].get<double>(), 0.5);
+    EXPECT_EQ(r.result.metrics["silhouette_sample"].get<std::uint64_t>(), 500u);  // of 5000
+    EXPECT_EQ(r.result.metrics["silhouette_seed"].get<std::uint64_t>(), o.seed);
   }
 }
 

@@ -178,6 +178,58 @@ TEST(KMeansQuality, SilhouetteAndDaviesBouldinMatchHandComputedValues) {
   EXPECT_TRUE(std::isnan(DaviesBouldin({0.5, 11}, {0.5, 1.0}, {4, 0}, 1)));
 }
 
+// Against the definition, summed in plain order (the result's last bits may differ: the
+// sums are in another order), on clusters whose sizes are not multiples of 4, with a
+// singleton cluster (its s is 0) and an empty one.
+TEST(KMeansQuality, SilhouetteMatchesTheDefinition) {
+  const std::size_t n = 301, d = 3, k = 6;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> g(0, 1);
+  std::vector<double> x(n * d);
+  std::vector<std::int32_t> l(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    l[i] = i == 0 ? 4 : static_cast<std::int32_t>(rng() % 4);  // cluster 5 stays empty
+    for (std::size_t f = 0; f < d; ++f) x[i * d + f] = 4.0 * l[i] + g(rng);
+  }
+  std::vector<std::size_t> size(k, 0);
+  for (auto c : l) ++size[static_cast<std::size_t>(c)];
+  double total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<double> sum(k, 0.0);
+    for (std::size_t j = 0; j < n; ++j) {
+      sum[static_cast<std::size_t>(l[j])] += std::sqrt(SquaredDistance(&x[i * d], &x[j * d], d));
+    }
+    const auto own = static_cast<std::size_t>(l[i]);
+    if (size[own] < 2) continue;
+    const double a = sum[own] / static_cast<double>(size[own] - 1);
+    double b = INFINITY;
+    for (std::size_t c = 0; c < k; ++c) {
+      if (c != own && size[c] > 0) b = std::min(b, sum[c] / static_cast<double>(size[c]));
+    }
+    total += (b - a) / std::max(a, b);
+  }
+  EXPECT_NEAR(Silhouette(x, l, d, k), total / n, 1e-12);
+}
+
+// The vectorised flags are UniformFor's comparisons, for thresholds across (0, 1).
+TEST(KMeansInit, FlagBelowIsUniformForBelowTheThreshold) {
+  std::mt19937_64 rng(3);
+  std::vector<std::uint64_t> hashes(1003);
+  for (auto& h : hashes) h = rng();
+  std::vector<std::uint8_t> flags(hashes.size());
+  for (const double p : {1e-6, 0.01, 0.5, 0.999}) {
+    FlagBelow(hashes.data(), hashes.size(), RoundKey(42, 1ull << 30), p, flags.data());
+    std::size_t set = 0;
+    for (std::size_t i = 0; i < hashes.size(); ++i) {
+      ASSERT_EQ(flags[i] != 0, UniformFor(42, 1ull << 30, hashes[i]) < p) << i << " " << p;
+      set += flags[i];
+    }
+    // About p n set: within 5 sd = 5 sqrt(n p (1 - p)) (at p = 0.5: 79 of 1003).
+    const double n = static_cast<double>(hashes.size());
+    EXPECT_NEAR(static_cast<double>(set), n * p, 5 * std::sqrt(n * p * (1 - p)) + 1) << p;
+  }
+}
+
 TEST(KMeansInit, UniformsDependOnSeedRoundAndUserOnly) {
   EXPECT_EQ(UniformFor(1, 2, 3), UniformFor(1, 2, 3));
   EXPECT_NE(UniformFor(1, 2, 3), UniformFor(2, 2, 3));

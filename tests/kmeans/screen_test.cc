@@ -187,6 +187,29 @@ TEST_F(ScreenTest, SettlesAlmostEveryPointOnSeparatedClusters) {
   EXPECT_LT(unsure, t.n / 200) << unsure << " of " << t.n << " unsure";
 }
 
+// Reset leaves its memory uninitialised: Fill writes the padding of the last block (zero),
+// also where an earlier, larger Fill left other values there.
+TEST(KMeansScreen, FillZeroesThePaddingOfTheLastBlock) {
+  const std::size_t d = 3;
+  ScreenPoints p;
+  std::vector<double> x(32 * d, 0.75), origin(d, 0.0);
+  p.Reset(32, d, origin, 1.0);
+  p.Fill(x.data(), 0, p.blocks());
+  p.Reset(20, d, origin, 1.0);  // the same memory, two blocks: 4 points in the last
+  p.Fill(x.data(), 0, p.blocks());
+  const float* last = p.block(1);
+  for (std::size_t row = 0; row <= d; ++row) {
+    for (std::size_t i = 0; i < kScreenBlock; ++i) {
+      const float v = last[row * kScreenBlock + i];
+      if (i < 4) {
+        EXPECT_GT(v, 0.0f) << "row " << row << " point " << i;
+      } else {
+        EXPECT_EQ(v, 0.0f) << "row " << row << " padding " << i;
+      }
+    }
+  }
+}
+
 TEST(KMeansKernel, OnePointHelpersMatchAssign) {
   const Data t = Normal(300, 7, 11, 8);
   CentroidPanel panel;
