@@ -87,18 +87,17 @@ struct Slice {
   }
 };
 
-CompactRows Compact(const std::vector<double>& dense, std::size_t k) {
-  CompactRows c;
-  std::vector<Neighbor> row;
+// Appends rows of 2k doubles to `c`.
+void Compact(std::span<const double> dense, std::size_t k, std::vector<Neighbor>* row,
+             CompactRows* c) {
   for (std::size_t at = 0; at < dense.size(); at += 2 * k) {
-    row.clear();
-    c.counts.push_back(static_cast<std::uint32_t>(DecodeRow(dense.data() + at, k, &row)));
-    for (const Neighbor& n : row) {
-      c.ids.push_back(n.id);
-      c.scores.push_back(n.score);
+    row->clear();
+    c->counts.push_back(static_cast<std::uint32_t>(DecodeRow(dense.data() + at, k, row)));
+    for (const Neighbor& n : *row) {
+      c->ids.push_back(n.id);
+      c->scores.push_back(n.score);
     }
   }
-  return c;
 }
 
 // `rows` rows of 2k doubles; DataError when `c` does not hold that many rows of k at most.
@@ -158,23 +157,40 @@ std::uint64_t FileBytes(const std::string& path) {
   return ec ? 0 : n;
 }
 
-// Rows [begin, end) of a neighbour table (2k doubles each) pulled into `*rows` (`pull`) or
-// pushed from it, in chunks of about kChunk values.
-Status MoveRows(ps::KVClient& kv, ps::TableId table, std::uint32_t begin, std::uint32_t end,
-                std::size_t k, bool pull, std::vector<double>* rows, ps::Deadline deadline) {
+// Rows [begin, end) of a neighbour table (2k doubles each) pushed from `rows`, in chunks of
+// about kChunk values.
+Status PushRows(ps::KVClient& kv, ps::TableId table, std::uint32_t begin, std::uint32_t end,
+                std::size_t k, const std::vector<double>& rows, ps::Deadline deadline) {
   const std::size_t width = 2 * k;
-  if (pull) rows->resize(static_cast<std::size_t>(end - begin) * width);
   const std::uint32_t step = static_cast<std::uint32_t>(std::max<std::size_t>(1, kChunk / width));
   for (std::uint32_t b = begin; b < end; b += std::min(step, end - b)) {
     const std::uint32_t e = b + std::min(step, end - b);
-    std::span<double> part(rows->data() + static_cast<std::size_t>(b - begin) * width,
-                           static_cast<std::size_t>(e - b) * width);
-    const ps::Handle h = pull ? kv.PullRange<double>(table, b, e, part)
-                              : kv.PushRange<double>(table, b, e, std::span<const double>(part));
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(h, deadline), pull ? "checkpoint: pull neighbour rows"
-                                                        : "resume: push saved neighbour rows");
+    std::span<const double> part(rows.data() + static_cast<std::size_t>(b - begin) * width,
+                                 static_cast<std::size_t>(e - b) * width);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PushRange<double>(table, b, e, part), deadline),
+                             "resume: push saved neighbour rows");
   }
   return Status::Ok();
+}
+
+// Rows [begin, end) of a neighbour table pulled chunk by chunk (about kChunk values each) and
+// compacted: the dense rows are never held whole.
+Result<CompactRows> PullCompact(ps::KVClient& kv, ps::TableId table, std::uint32_t begin,
+                                std::uint32_t end, std::size_t k, ps::Deadline deadline) {
+  const std::size_t width = 2 * k;
+  const std::uint32_t step = static_cast<std::uint32_t>(std::max<std::size_t>(1, kChunk / width));
+  std::vector<double> dense(static_cast<std::size_t>(std::min(step, end - begin)) * width);
+  std::vector<Neighbor> row;
+  CompactRows c;
+  c.counts.reserve(end - begin);
+  for (std::uint32_t b = begin; b < end; b += std::min(step, end - b)) {
+    const std::uint32_t e = b + std::min(step, end - b);
+    std::span<double> part(dense.data(), static_cast<std::size_t>(e - b) * width);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PullRange<double>(table, b, e, part), deadline),
+                             "checkpoint: pull neighbour rows");
+    Compact(part, k, &row, &c);
+  }
+  return c;
 }
 
 }  // namespace
@@ -538,10 +554,10 @@ Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Dead
     const std::size_t rows = s.end - s.begin;
     if (rows == 0) continue;
     ECPS_ASSIGN_OR_RETURN(std::vector<double> dense, Expand(s.rows, rows, k));
-    ECPS_RETURN_IF_ERROR(MoveRows(kv, kNeighbors, s.begin, s.end, k, false, &dense, deadline));
+    ECPS_RETURN_IF_ERROR(PushRows(kv, kNeighbors, s.begin, s.end, k, dense, deadline));
     if (s.content.counts.empty()) continue;
     ECPS_ASSIGN_OR_RETURN(dense, Expand(s.content, rows, k));
-    ECPS_RETURN_IF_ERROR(MoveRows(kv, kContent, s.begin, s.end, k, false, &dense, deadline));
+    ECPS_RETURN_IF_ERROR(PushRows(kv, kContent, s.begin, s.end, k, dense, deadline));
   }
   state->resume_slices.clear();
   return Status::Ok();
@@ -562,14 +578,11 @@ Result<bool> ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size
     if (r.go_on) return true;
     const ps::Stopwatch took;
     Slice s{r.clock, r.begin, r.end, {}, {}};
-    std::vector<double> dense;
-    ECPS_RETURN_IF_ERROR(
-        MoveRows(kv, kNeighbors, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
-    s.rows = Compact(dense, k);
+    ECPS_ASSIGN_OR_RETURN(s.rows,
+                          PullCompact(kv, kNeighbors, r.begin, r.end, k, node.DefaultDeadline()));
     if (content) {
-      ECPS_RETURN_IF_ERROR(
-          MoveRows(kv, kContent, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
-      s.content = Compact(dense, k);
+      ECPS_ASSIGN_OR_RETURN(
+          s.content, PullCompact(kv, kContent, r.begin, r.end, k, node.DefaultDeadline()));
     }
     ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicCheckpointPart,
                                           ps::EncodeControl(s)));
