@@ -50,19 +50,6 @@ TEST_P(CfCheckpointKill, KilledThenResumedWithOtherServersGivesTheSameBytes) {
 
 INSTANTIATE_TEST_SUITE_P(Kinds, CfCheckpointKill, ::testing::Values("itemcf", "usercf"));
 
-// `actual`, resumed with W workers from a checkpoint of two, against `two` (an uninterrupted
-// run with two workers) and `same` (one with W): the model, neighbour lists and
-// recommendations are the same bytes as both; the evaluation figures (metrics.jsonl,
-// metrics.json) those of `same`: each worker adds up its users' figures, so their last bits
-// depend on the number of workers, not on the resume.
-void ExpectSameModelWithOtherWorkers(const std::string& two, const std::string& same,
-                                     const std::string& actual) {
-  for (const char* f : {"model.ecps", "neighbors.csv", "recommendations.csv"}) {
-    EXPECT_TRUE(Slurp(fs::path(two) / f) == Slurp(fs::path(actual) / f)) << f << " differs";
-  }
-  ExpectSameModel(same, actual);
-}
-
 // Killed with two workers right after a mid-similarity checkpoint, resumed with one and with
 // three: the users are dealt anew, the remaining block tasks too.
 class CfCheckpointWorkers : public ::testing::TestWithParam<const char*> {};
