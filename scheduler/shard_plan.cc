@@ -61,17 +61,25 @@ void PlanBlocks(std::uint64_t n, int num_workers, std::uint64_t block_size, Shar
   blocks = std::max<std::uint64_t>(1, std::min(blocks, std::max<std::uint64_t>(n, 1)));
   plan->block_bounds.clear();
   for (std::uint64_t b = 0; b <= blocks; ++b) plan->block_bounds.push_back(n * b / blocks);
+  std::vector<BlockTask> tasks;
+  for (std::uint32_t i = 0; i < blocks; ++i) {
+    for (std::uint32_t j = i; j < blocks; ++j) tasks.push_back({i, j});
+  }
+  AssignBlockTasks(tasks, num_workers, plan);
+}
+
+void AssignBlockTasks(const std::vector<BlockTask>& todo, int num_workers, ShardPlan* plan) {
+  auto W = static_cast<std::uint64_t>(num_workers);
   struct Task {
     BlockTask t;
     std::uint64_t cost;
   };
   std::vector<Task> tasks;
-  for (std::uint32_t i = 0; i < blocks; ++i) {
-    for (std::uint32_t j = i; j < blocks; ++j) {
-      std::uint64_t rows = plan->block_bounds[i + 1] - plan->block_bounds[i];
-      std::uint64_t cols = plan->block_bounds[j + 1] - plan->block_bounds[j];
-      tasks.push_back({{i, j}, rows * cols});
-    }
+  const auto& bounds = plan->block_bounds;
+  for (const BlockTask& t : todo) {
+    std::uint64_t rows = bounds[t.row_block + 1] - bounds[t.row_block];
+    std::uint64_t cols = bounds[t.col_block + 1] - bounds[t.col_block];
+    tasks.push_back({t, rows * cols});
   }
   std::stable_sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) { return a.cost > b.cost; });
   plan->block_tasks.assign(W, {});

@@ -63,5 +63,8 @@ Result<ShardPlan> PlanFiles(const std::vector<std::string>& files, int num_worke
 /// estimated work per worker is balanced (greedy, largest first; deterministic).
 /// `block_size` = 0 picks about 2 * num_workers blocks.
 void PlanBlocks(std::uint64_t n, int num_workers, std::uint64_t block_size, ShardPlan* plan);
+/// Assigns the tasks `todo` of `plan`'s blocks (block_bounds set) to workers as PlanBlocks does
+/// (replacing plan->block_tasks); a resumed run's remaining tasks.
+void AssignBlockTasks(const std::vector<BlockTask>& todo, int num_workers, ShardPlan* plan);
 
 }  // namespace ecps::sched

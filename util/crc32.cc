@@ -1,6 +1,8 @@
 #include "util/crc32.h"
 
-#include <array>
+#include <zlib.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,18 +13,21 @@
 namespace ecps::util {
 
 std::uint32_t Crc32(std::string_view bytes, std::uint32_t crc) {
-  static const auto table = [] {
-    std::array<std::uint32_t, 256> t{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-      std::uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (unsigned char b : bytes) crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-  return ~crc;
+  // zlib's CRC-32 (the same polynomial and conditioning), several bytes per step.
+  const auto* p = reinterpret_cast<const Bytef*>(bytes.data());
+  uLong c = crc;
+  for (std::size_t left = bytes.size(); left > 0;) {
+    const auto n = static_cast<uInt>(std::min<std::size_t>(left, 1u << 30));
+    c = crc32(c, p, n);
+    p += n;
+    left -= n;
+  }
+  return static_cast<std::uint32_t>(c);
+}
+
+std::uint32_t Crc32Combine(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t length_b) {
+  return static_cast<std::uint32_t>(
+      crc32_combine64(crc_a, crc_b, static_cast<z_off64_t>(length_b)));
 }
 
 Result<std::pair<std::uint32_t, std::uint64_t>> FileCrc32(const std::string& path) {

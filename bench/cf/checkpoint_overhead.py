@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Cost of CF checkpoints: the same train itemcf|usercf run with and without --checkpoint-dir,
 alternated --runs times; prints the median wall time and similarity_s of each, the time spent
-writing checkpoints (on the scheduler, while the workers go on), the bytes of one checkpoint
-against model.ecps's, and whether the outputs are the same bytes.
+writing checkpoints (on the scheduler, while the workers go on), the scheduler's wait for the
+workers' neighbour slices (the last checkpoint's while the workers wait for it), the load
+average before and after, the bytes of one checkpoint against model.ecps's, and whether the
+outputs are the same bytes.
 
   python3 bench/cf/checkpoint_overhead.py --ecps build/ecps --kind itemcf \
       --train ../shared/data/amazon-videogames-sasrec/Video.txt --runs 5 \
@@ -47,7 +49,8 @@ def main():
             "--workers", str(a.workers)] + shlex.split(a.extra)
     walls = {"plain": [], "checkpoints": []}
     similarity = {"plain": [], "checkpoints": []}
-    writing, same = [], True
+    writing, waiting, same = [], [], True
+    load_before = os.getloadavg()
     for _ in range(a.runs):
         for kind in ("plain", "checkpoints"):
             out, ck = os.path.join(tmp, kind), os.path.join(tmp, "ck")
@@ -60,6 +63,7 @@ def main():
             if kind == "checkpoints":
                 c = m["checkpoints"]
                 writing.append(c["seconds"])
+                waiting.append(c["wait_s"])
                 written, last_bytes = c["written"], c["last_bytes"]
         for f in OUTPUTS:
             same = same and read(os.path.join(tmp, "plain", f)) == read(os.path.join(tmp, "checkpoints", f))
@@ -71,6 +75,9 @@ def main():
               f"{statistics.median(similarity[k]):.3f} s")
     print(f"overhead (wall) {100 * (med['checkpoints'] / med['plain'] - 1):+.1f}%")
     print(f"writing checkpoints: median {statistics.median(writing):.3f} s per run (scheduler)")
+    print(f"waiting for the slices: median {statistics.median(waiting):.3f} s per run (scheduler)")
+    print("load average before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}".format(
+        *load_before, *os.getloadavg()))
     print(f"last checkpoint {last_bytes} bytes; model.ecps {model_bytes} bytes "
           f"({last_bytes / model_bytes:.2f}x); outputs same bytes: {same}")
     shutil.rmtree(tmp, ignore_errors=True)

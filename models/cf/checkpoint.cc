@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "models/cf/ingest_job.h"
+#include "models/cf/layout.h"
 #include "models/cf/messages.h"
 #include "models/cf/topk.h"
 #include "models/common/checkpoint.h"
@@ -19,7 +20,9 @@
 namespace ecps::models::cf {
 namespace {
 
-constexpr std::uint32_t kPartVersion = 2;  // 2: item features with weights (item text)
+// 2: item features with weights (item text); 3: the scheduler part names the worker count,
+// the similarity blocks and the merged tasks (resume with another --workers).
+constexpr std::uint32_t kPartVersion = 3;
 constexpr const char* kSchedulerPart = "scheduler.bin";
 constexpr const char* kIngestPart = "ingest.bin";
 constexpr const char* kSchedulerKind = "cf-ckpt-s";
@@ -29,17 +32,6 @@ constexpr const char* kSliceKind = "cf-ckpt-n";
 
 std::string WorkerPartName(std::size_t i) { return fmt::format("worker-{}.bin", i); }
 std::string SlicePartName(std::size_t j) { return fmt::format("neighbors-{}.bin", j); }
-
-/// worker-<i>.bin.
-struct WorkerPart {
-  OwnUsers own;
-  std::vector<std::uint32_t> entities;
-  std::vector<std::uint64_t> offsets;
-  template <class A>
-  void serialize(A& ar) {
-    ar(own, entities, offsets);
-  }
-};
 
 /// ingest.bin.
 struct IngestPart {
@@ -60,13 +52,20 @@ struct IngestPart {
 struct SchedulerPart {
   std::uint64_t clock = 0;
   std::string config;  // CheckpointConfig as JSON text
-  std::vector<std::uint32_t> done;
-  std::vector<std::uint64_t> pairs;
+  std::uint32_t workers = 0;
+  std::vector<std::uint64_t> bounds;  // the similarity blocks; empty at clock 1
+  std::vector<std::uint8_t> done;     // per task (TaskIndex): merged
+  std::uint64_t pairs = 0;
   template <class A>
   void serialize(A& ar) {
-    ar(clock, config, done, pairs);
+    ar(clock, config, workers, bounds, done, pairs);
   }
 };
+
+// The index of block task (i, j), i <= j, among the tasks of `blocks` blocks in row-major order.
+std::size_t TaskIndex(std::uint32_t i, std::uint32_t j, std::size_t blocks) {
+  return i * blocks - static_cast<std::size_t>(i) * (i - 1) / 2 + (j - i);
+}
 
 /// Rows of a neighbour table without their empty slots: each row's count, then the ids and
 /// scores of all rows.
@@ -90,18 +89,17 @@ struct Slice {
   }
 };
 
-CompactRows Compact(const std::vector<double>& dense, std::size_t k) {
-  CompactRows c;
-  std::vector<Neighbor> row;
+// Appends rows of 2k doubles to `c`.
+void Compact(std::span<const double> dense, std::size_t k, std::vector<Neighbor>* row,
+             CompactRows* c) {
   for (std::size_t at = 0; at < dense.size(); at += 2 * k) {
-    row.clear();
-    c.counts.push_back(static_cast<std::uint32_t>(DecodeRow(dense.data() + at, k, &row)));
-    for (const Neighbor& n : row) {
-      c.ids.push_back(n.id);
-      c.scores.push_back(n.score);
+    row->clear();
+    c->counts.push_back(static_cast<std::uint32_t>(DecodeRow(dense.data() + at, k, row)));
+    for (const Neighbor& n : *row) {
+      c->ids.push_back(n.id);
+      c->scores.push_back(n.score);
     }
   }
-  return c;
 }
 
 // `rows` rows of 2k doubles; DataError when `c` does not hold that many rows of k at most.
@@ -136,12 +134,12 @@ struct Request {
 
 /// Scheduler -> worker of a resumed run: the encoded parts it needs.
 struct Resumed {
-  std::string ingest, worker, slice;  // slice empty at clock 1
-  std::uint32_t done = 0;
+  std::string ingest, worker;
+  std::vector<std::string> slices;  // none at clock 1
   std::uint64_t pairs = 0;
   template <class A>
   void serialize(A& ar) {
-    ar(ingest, worker, slice, done, pairs);
+    ar(ingest, worker, slices, pairs);
   }
 };
 
@@ -161,23 +159,40 @@ std::uint64_t FileBytes(const std::string& path) {
   return ec ? 0 : n;
 }
 
-// Rows [begin, end) of a neighbour table (2k doubles each) pulled into `*rows` (`pull`) or
-// pushed from it, in chunks of about kChunk values.
-Status MoveRows(ps::KVClient& kv, ps::TableId table, std::uint32_t begin, std::uint32_t end,
-                std::size_t k, bool pull, std::vector<double>* rows, ps::Deadline deadline) {
+// Rows [begin, end) of a neighbour table (2k doubles each) pushed from `rows`, in chunks of
+// about kChunk values.
+Status PushRows(ps::KVClient& kv, ps::TableId table, std::uint32_t begin, std::uint32_t end,
+                std::size_t k, const std::vector<double>& rows, ps::Deadline deadline) {
   const std::size_t width = 2 * k;
-  if (pull) rows->resize(static_cast<std::size_t>(end - begin) * width);
   const std::uint32_t step = static_cast<std::uint32_t>(std::max<std::size_t>(1, kChunk / width));
   for (std::uint32_t b = begin; b < end; b += std::min(step, end - b)) {
     const std::uint32_t e = b + std::min(step, end - b);
-    std::span<double> part(rows->data() + static_cast<std::size_t>(b - begin) * width,
-                           static_cast<std::size_t>(e - b) * width);
-    const ps::Handle h = pull ? kv.PullRange<double>(table, b, e, part)
-                              : kv.PushRange<double>(table, b, e, std::span<const double>(part));
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(h, deadline), pull ? "checkpoint: pull neighbour rows"
-                                                        : "resume: push saved neighbour rows");
+    std::span<const double> part(rows.data() + static_cast<std::size_t>(b - begin) * width,
+                                 static_cast<std::size_t>(e - b) * width);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PushRange<double>(table, b, e, part), deadline),
+                             "resume: push saved neighbour rows");
   }
   return Status::Ok();
+}
+
+// Rows [begin, end) of a neighbour table pulled chunk by chunk (about kChunk values each) and
+// compacted: the dense rows are never held whole.
+Result<CompactRows> PullCompact(ps::KVClient& kv, ps::TableId table, std::uint32_t begin,
+                                std::uint32_t end, std::size_t k, ps::Deadline deadline) {
+  const std::size_t width = 2 * k;
+  const std::uint32_t step = static_cast<std::uint32_t>(std::max<std::size_t>(1, kChunk / width));
+  std::vector<double> dense(static_cast<std::size_t>(std::min(step, end - begin)) * width);
+  std::vector<Neighbor> row;
+  CompactRows c;
+  c.counts.reserve(end - begin);
+  for (std::uint32_t b = begin; b < end; b += std::min(step, end - b)) {
+    const std::uint32_t e = b + std::min(step, end - b);
+    std::span<double> part(dense.data(), static_cast<std::size_t>(e - b) * width);
+    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PullRange<double>(table, b, e, part), deadline),
+                             "checkpoint: pull neighbour rows");
+    Compact(part, k, &row, &c);
+  }
+  return c;
 }
 
 }  // namespace
@@ -246,11 +261,32 @@ bool CfCheckpoints::Due(std::uint64_t clock, bool stage_end) const {
 }
 
 std::uint64_t CfCheckpoints::tasks_done() const {
-  return std::accumulate(done_.begin(), done_.end(), std::uint64_t{0});
+  return static_cast<std::uint64_t>(std::count(done_.begin(), done_.end(), std::uint8_t{1}));
 }
 
-std::uint64_t CfCheckpoints::pairs() const {
-  return std::accumulate(pairs_.begin(), pairs_.end(), std::uint64_t{0});
+sched::ShardPlan CfCheckpoints::PlanTasks(int workers, std::uint64_t n, std::uint64_t block_size) {
+  sched::ShardPlan p;
+  p.num_workers = workers;
+  p.file_ranges.resize(static_cast<std::size_t>(workers));
+  if (bounds_.empty()) {
+    sched::PlanBlocks(n, workers, block_size, &p);
+    bounds_ = p.block_bounds;
+    const std::size_t blocks = bounds_.size() - 1;
+    done_.assign(blocks * (blocks + 1) / 2, 0);
+  } else {
+    p.block_bounds = bounds_;
+    const auto blocks = static_cast<std::uint32_t>(bounds_.size() - 1);
+    std::vector<sched::BlockTask> todo;
+    for (std::uint32_t i = 0; i < blocks; ++i) {
+      for (std::uint32_t j = i; j < blocks; ++j) {
+        if (!done_[TaskIndex(i, j, blocks)]) todo.push_back({i, j});
+      }
+    }
+    sched::AssignBlockTasks(todo, workers, &p);
+  }
+  tasks_ = p.block_tasks;
+  taken_.assign(static_cast<std::size_t>(workers), 0);
+  return p;
 }
 
 Status CfCheckpoints::AfterIngest(ps::Node& node, const RankState& state) {
@@ -266,8 +302,6 @@ Status CfCheckpoints::AfterIngest(ps::Node& node, const RankState& state) {
                 state.ptr,      state.item_count, state.features,
                 state.user_ids, state.item_ids,   util::DumpJson(state.data)};
   ingest_part_ = EncodeCheckpointPart(in);
-  done_.assign(static_cast<std::size_t>(workers), 0);
-  pairs_.assign(static_cast<std::size_t>(workers), 0);
   if (!Due(1, true)) return Status::Ok();
   ECPS_RETURN_IF_ERROR(Write(node, 1, 0));
   return StopIfRequested(node, 1);
@@ -275,8 +309,14 @@ Status CfCheckpoints::AfterIngest(ps::Node& node, const RankState& state) {
 
 Status CfCheckpoints::AfterTask(ps::Node& node, int worker, std::uint64_t pairs, bool last,
                                 std::uint32_t n) {
-  ++done_[static_cast<std::size_t>(worker)];
-  pairs_[static_cast<std::size_t>(worker)] += pairs;
+  auto& taken = taken_[static_cast<std::size_t>(worker)];
+  const auto& mine = tasks_[static_cast<std::size_t>(worker)];
+  if (taken >= mine.size()) {
+    return Internal("checkpoints: a worker reported more tasks than planned");
+  }
+  const sched::BlockTask& task = mine[taken++];
+  done_[TaskIndex(task.row_block, task.col_block, bounds_.size() - 1)] = 1;
+  pairs_ += pairs;
   const std::uint64_t clock = 1 + tasks_done();
   if (!Due(clock, last)) return Status::Ok();
   ECPS_RETURN_IF_ERROR(Write(node, clock, n));
@@ -328,7 +368,8 @@ Status CfCheckpoints::Write(ps::Node& node, std::uint64_t clock, std::uint32_t n
   }
   ECPS_RETURN_IF_ERROR(Finish());  // one checkpoint written at a time
   wait_s_ += waited.Seconds();
-  const SchedulerPart mine{clock, util::DumpJson(CheckpointConfig(options_)), done_, pairs_};
+  const SchedulerPart mine{clock, util::DumpJson(CheckpointConfig(options_)),
+                           static_cast<std::uint32_t>(workers), bounds_, done_, pairs_};
   // The parts are written beside the training; ingest_part_ and worker_parts_ do not change
   // after ingest (or the resume).
   writer_ = std::thread([this, clock, scheduler = EncodeCheckpointPart(mine), slices = std::move(slices)] {
@@ -388,17 +429,11 @@ Status CfCheckpoints::Resume(ps::Node& node, RankState* state) {
                     found.folder, key, it == was.end() ? "nothing" : util::DumpJson(*it), key,
                     util::DumpJson(value)));
   }
-  const auto workers = static_cast<std::size_t>(node.roles().num_workers());
-  if (saved.done.size() != workers) {
-    return InvalidArgument(
-        fmt::format("--resume: checkpoint {} was made with --workers {}; this "
-                    "run has --workers {} (CF "
-                    "divides the users among the workers at ingest, so a "
-                    "resumed run keeps their number; "
-                    "--servers may change)",
-                    found.folder, saved.done.size(), workers));
-  }
-  if (saved.pairs.size() != workers || saved.clock != found.manifest.clock) {
+  const std::size_t blocks = saved.bounds.empty() ? 0 : saved.bounds.size() - 1;
+  if (saved.workers == 0 || saved.clock != found.manifest.clock ||
+      saved.done.size() != blocks * (blocks + 1) / 2 ||
+      static_cast<std::uint64_t>(std::count(saved.done.begin(), saved.done.end(), 1)) + 1 !=
+          saved.clock) {
     return DataError(fmt::format("checkpoint {}: its parts do not fit together", found.folder));
   }
   IngestPart in;
@@ -417,24 +452,54 @@ Status CfCheckpoints::Resume(ps::Node& node, RankState* state) {
     return DataError(
         fmt::format("{}/{}: bad data section ({})", found.folder, kIngestPart, e.what()));
   }
-  worker_parts_.assign(workers, {});
+  ECPS_ASSIGN_OR_RETURN(worker_parts_, WorkerParts(found, saved.workers, *state,
+                                                   node.roles().num_workers(), node.log()));
+  const std::size_t workers = worker_parts_.size();
   for (std::size_t i = 0; i < workers; ++i) {
-    Resumed r{ingest_part_, {}, {}, saved.done[i], saved.pairs[i]};
-    ECPS_ASSIGN_OR_RETURN(r.worker,
-                          ReadPart<WorkerPart>(found, WorkerPartName(i), kWorkerKind, nullptr));
-    if (saved.clock > 1) {
-      ECPS_ASSIGN_OR_RETURN(r.slice, ReadPart<Slice>(found, SlicePartName(i), kSliceKind, nullptr));
+    Resumed r{ingest_part_, worker_parts_[i], {}, i == 0 ? saved.pairs : 0};
+    // The saved slices: rows [n j / W, n (j + 1) / W) of the W workers of the saved run.
+    for (std::size_t j = i; saved.clock > 1 && j < saved.workers; j += workers) {
+      ECPS_ASSIGN_OR_RETURN(r.slices.emplace_back(),
+                            ReadPart<Slice>(found, SlicePartName(j), kSliceKind, nullptr));
     }
     ECPS_RETURN_IF_ERROR(node.SendControl(node.roles().WorkerRank(static_cast<int>(i)),
                                           kTopicResume, ps::EncodeControl(r)));
-    worker_parts_[i] = std::move(r.worker);
   }
+  bounds_ = std::move(saved.bounds);
   done_ = std::move(saved.done);
-  pairs_ = std::move(saved.pairs);
+  pairs_ = saved.pairs;
   resumed_from_ = found.folder;
   node.log().info("{}: resuming from {} ({} of the block tasks done)", options_.kind_name(),
                   found.folder, tasks_done());
   return Status::Ok();
+}
+
+Result<std::vector<std::string>> CfCheckpoints::WorkerParts(const FoundCheckpoint& found,
+                                                           std::uint32_t saved_workers,
+                                                           const RankState& state, int workers,
+                                                           spdlog::logger& log) const {
+  std::vector<std::string> parts(saved_workers);
+  for (std::uint32_t i = 0; i < saved_workers; ++i) {
+    ECPS_ASSIGN_OR_RETURN(parts[i],
+                          ReadPart<WorkerShare>(found, WorkerPartName(i), kWorkerKind, nullptr));
+  }
+  if (static_cast<int>(saved_workers) == workers) return parts;
+  // Another worker count: the users are dealt anew, as ingest would deal them.
+  std::vector<OwnUsers> old(saved_workers);
+  for (std::uint32_t i = 0; i < saved_workers; ++i) {
+    WorkerShare share;
+    ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(parts[i], found.folder + "/" + WorkerPartName(i),
+                                              &share));
+    parts[i].clear();
+    old[i] = std::move(share.own);
+  }
+  auto shares = ReshareUsers(std::move(old), workers, state.user_ids, state.ptr, state.n_items,
+                             options_.item_based());
+  parts.assign(shares.size(), {});
+  for (std::size_t i = 0; i < shares.size(); ++i) parts[i] = EncodeCheckpointPart(shares[i]);
+  log.info("{}: checkpoint {} was made with {} workers; its users are dealt anew to {}",
+           options_.kind_name(), found.folder, saved_workers, workers);
+  return parts;
 }
 
 nlohmann::json CfCheckpoints::Json() const {
@@ -460,7 +525,7 @@ Status ResumeJob::FinishScheduler(sched::JobContext& ctx) { return SendSizes(ctx
 Status ResumeJob::FinishServer(sched::JobContext& ctx) { return ReceiveSizes(ctx, state_.get()); }
 
 Status SendIngestPart(ps::Node& node, const RankState& state) {
-  const WorkerPart part{state.own, state.entities, state.offsets};
+  const WorkerShare part{state.own, state.entities, state.offsets};
   return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicIngestPart,
                           ps::Blob::FromString(EncodeCheckpointPart(part)));
 }
@@ -472,7 +537,7 @@ Status ReceiveResume(ps::Node& node, RankState* state) {
   ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &r));
   IngestPart in;
   ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(r.ingest, "resume: ingest part", &in));
-  WorkerPart part;
+  WorkerShare part;
   ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(r.worker, "resume: worker part", &part));
   state->n_users = in.n_users;
   state->n_items = in.n_items;
@@ -483,25 +548,27 @@ Status ReceiveResume(ps::Node& node, RankState* state) {
   state->own = std::move(part.own);
   state->entities = std::move(part.entities);
   state->offsets = std::move(part.offsets);
-  state->resume_done = r.done;
   state->resume_pairs = r.pairs;
-  state->resume_slice = std::move(r.slice);
+  state->resume_slices = std::move(r.slices);
   return Status::Ok();
 }
 
 Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Deadline deadline) {
-  if (state->resume_slice.empty()) return Status::Ok();
-  Slice s;
-  ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(state->resume_slice, "resume: neighbour slice", &s));
-  state->resume_slice.clear();
-  if (s.begin > s.end) return DataError("resume: a saved neighbour slice has no rows");
-  const std::size_t rows = s.end - s.begin;
-  if (rows == 0) return Status::Ok();
-  ECPS_ASSIGN_OR_RETURN(std::vector<double> dense, Expand(s.rows, rows, k));
-  ECPS_RETURN_IF_ERROR(MoveRows(kv, kNeighbors, s.begin, s.end, k, false, &dense, deadline));
-  if (s.content.counts.empty()) return Status::Ok();
-  ECPS_ASSIGN_OR_RETURN(dense, Expand(s.content, rows, k));
-  return MoveRows(kv, kContent, s.begin, s.end, k, false, &dense, deadline);
+  for (std::string& encoded : state->resume_slices) {
+    Slice s;
+    ECPS_RETURN_IF_ERROR(DecodeCheckpointPart(encoded, "resume: neighbour slice", &s));
+    encoded.clear();
+    if (s.begin > s.end) return DataError("resume: a saved neighbour slice has no rows");
+    const std::size_t rows = s.end - s.begin;
+    if (rows == 0) continue;
+    ECPS_ASSIGN_OR_RETURN(std::vector<double> dense, Expand(s.rows, rows, k));
+    ECPS_RETURN_IF_ERROR(PushRows(kv, kNeighbors, s.begin, s.end, k, dense, deadline));
+    if (s.content.counts.empty()) continue;
+    ECPS_ASSIGN_OR_RETURN(dense, Expand(s.content, rows, k));
+    ECPS_RETURN_IF_ERROR(PushRows(kv, kContent, s.begin, s.end, k, dense, deadline));
+  }
+  state->resume_slices.clear();
+  return Status::Ok();
 }
 
 Result<bool> ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size_t k,
@@ -517,18 +584,18 @@ Result<bool> ServeCheckpointRequests(ps::Node& node, ps::KVClient& kv, std::size
     Request r;
     ECPS_RETURN_IF_ERROR(ps::DecodeControl(m->control, &r));
     if (r.go_on) return true;
+    const ps::Stopwatch took;
     Slice s{r.clock, r.begin, r.end, {}, {}};
-    std::vector<double> dense;
-    ECPS_RETURN_IF_ERROR(
-        MoveRows(kv, kNeighbors, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
-    s.rows = Compact(dense, k);
+    ECPS_ASSIGN_OR_RETURN(s.rows,
+                          PullCompact(kv, kNeighbors, r.begin, r.end, k, node.DefaultDeadline()));
     if (content) {
-      ECPS_RETURN_IF_ERROR(
-          MoveRows(kv, kContent, r.begin, r.end, k, true, &dense, node.DefaultDeadline()));
-      s.content = Compact(dense, k);
+      ECPS_ASSIGN_OR_RETURN(
+          s.content, PullCompact(kv, kContent, r.begin, r.end, k, node.DefaultDeadline()));
     }
     ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicCheckpointPart,
                                           ps::EncodeControl(s)));
+    node.log().debug("checkpoint {}: rows [{}, {}) pulled and sent in {:.3f} s", r.clock, r.begin,
+                     r.end, took.Seconds());
   }
 }
 

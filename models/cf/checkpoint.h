@@ -4,8 +4,9 @@
 // (CfCheckpoints::Due, the one place that decides) after ingest, after the last block task,
 // and after every --checkpoint-every-th task (or the first one ending that long after the
 // last checkpoint). The checkpoint of clock c holds
-//   scheduler.bin      the clock, the options a resumed run must share, each worker's tasks
-//                      done and their candidate pairs;
+//   scheduler.bin      the clock, the options a resumed run must share, the number of
+//                      workers, the similarity blocks, which block tasks are merged and
+//                      their candidate pairs;
 //   ingest.bin         what ingest left on the scheduler: sizes, matrix layout, popularity,
 //                      item features, the ids, metrics.json's "data";
 //   worker-<i>.bin     worker i's users with their split interactions, its entities and
@@ -19,8 +20,10 @@
 // whose repeated entries the merge rule takes once (TopKMergeRule's repeats), so the lists
 // are those of an uninterrupted run.
 //
-// A resumed run needs the checkpoint's number of workers (ingest divides the users among
-// them); the number of servers may change.
+// A resumed run may have another number of workers or servers: the scheduler deals the saved
+// users anew as ingest would (ReshareUsers), keeps the checkpoint's blocks and deals the tasks
+// not merged among the workers (PlanTasks), and sends each worker some of the saved slices.
+// The neighbour lists do not depend on which worker merged which task.
 #pragma once
 
 #include <cstdint>
@@ -31,10 +34,12 @@
 #include <vector>
 
 #include "models/cf/train_state.h"
+#include "models/common/checkpoint.h"
 #include "ps/kv_client.h"
 #include "ps/node.h"
 #include "ps/stopwatch.h"
 #include "scheduler/job.h"
+#include "scheduler/shard_plan.h"
 #include "util/output_folder.h"
 
 namespace ecps::models::cf {
@@ -75,11 +80,16 @@ class CfCheckpoints {
   /// worker its part (ReceiveResume).
   Status Resume(ps::Node& node, RankState* state);
 
-  /// Tasks done per worker (the resumed ones at the start) and the candidate pairs so far.
+  /// The model job's plan (scheduler): the block tasks not merged yet dealt among `workers`.
+  /// A fresh run, or one resumed from the checkpoint after ingest, plans every task of `n`
+  /// entities in blocks of `block_size` (sched::PlanBlocks); a run resumed mid-similarity keeps
+  /// its checkpoint's blocks. AfterTask follows this plan.
+  sched::ShardPlan PlanTasks(int workers, std::uint64_t n, std::uint64_t block_size);
+  /// Block tasks merged (the resumed ones at the start) and their candidate pairs so far.
   std::uint64_t tasks_done() const;
-  std::uint64_t pairs() const;
-  /// Similarity: worker `worker` merged a task of `pairs` candidate pairs; writes the checkpoint
-  /// when due (`last`: every task is done). `n` entities.
+  std::uint64_t pairs() const { return pairs_; }
+  /// Similarity: worker `worker` merged its next task of PlanTasks's plan, of `pairs` candidate
+  /// pairs; writes the checkpoint when due (`last`: every task is done). `n` entities.
   Status AfterTask(ps::Node& node, int worker, std::uint64_t pairs, bool last, std::uint32_t n);
   /// After the last task: lets the workers go on to the recommendations.
   Status EndSimilarity(ps::Node& node);
@@ -95,13 +105,22 @@ class CfCheckpoints {
  private:
   /// Collects the workers' slices (clock > 1) and starts writing the checkpoint of `clock`.
   Status Write(ps::Node& node, std::uint64_t clock, std::uint32_t n);
+  /// The encoded worker parts of `found` for `workers` workers: as saved, or dealt anew when
+  /// the checkpoint's run had `saved_workers` != `workers`.
+  Result<std::vector<std::string>> WorkerParts(const FoundCheckpoint& found,
+                                               std::uint32_t saved_workers,
+                                               const RankState& state, int workers,
+                                               spdlog::logger& log) const;
 
   const CfOptions& options_;
   std::unique_ptr<util::OutputLock> lock_;
   std::string ingest_part_;                // encoded ingest.bin
   std::vector<std::string> worker_parts_;  // encoded worker-<i>.bin
-  std::vector<std::uint32_t> done_;        // tasks done per worker
-  std::vector<std::uint64_t> pairs_;       // their candidate pairs
+  std::vector<std::uint64_t> bounds_;      // the similarity blocks (empty before the plan)
+  std::vector<std::uint8_t> done_;         // per block task (row-major, i <= j): merged
+  std::uint64_t pairs_ = 0;                // their candidate pairs
+  std::vector<std::vector<sched::BlockTask>> tasks_;  // this run's plan, per worker
+  std::vector<std::size_t> taken_;                    // tasks reported per worker
   ps::Stopwatch since_last_;
   std::thread writer_;
   Status writer_status_;  // of the last checkpoint written
@@ -132,10 +151,10 @@ class ResumeJob final : public sched::Job {
 
 /// Worker, end of ingest with --checkpoint-dir: its part to the scheduler.
 Status SendIngestPart(ps::Node& node, const RankState& state);
-/// Worker of a resumed run: its part, the shared ingest results, its tasks done and its slice of
-/// the neighbour tables, into `state`.
+/// Worker of a resumed run: its part, the shared ingest results, its share of the resumed
+/// candidate pairs and its saved slices of the neighbour tables, into `state`.
 Status ReceiveResume(ps::Node& node, RankState* state);
-/// Worker of a resumed run: pushes its saved slice of cf.neighbors (and cf.content).
+/// Worker of a resumed run: pushes its saved slices of cf.neighbors (and cf.content).
 Status PushSavedRows(ps::KVClient& kv, RankState* state, std::size_t k, ps::Deadline deadline);
 /// Worker with --checkpoint-dir, between tasks: serves the scheduler's requests for its slice;
 /// `to_the_end`: after its last task, waits until the scheduler lets it go on. True once the

@@ -10,6 +10,7 @@
 
 #include "models/cf/checkpoint.h"
 #include "models/cf/ids.h"
+#include "models/cf/layout.h"
 #include "models/cf/messages.h"
 #include "models/cf/model.h"
 #include "models/cf/pack.h"
@@ -323,29 +324,6 @@ void GroupAndSplit(const Rows& rows, std::uint32_t n_users, const SplitOptions& 
   own.train_val.shrink_to_fit();
 }
 
-// Fills the popularity and entity counts of `report` from this worker's training rows.
-void CountEntries(const OwnUsers& own, std::uint32_t n_items, bool item_based,
-                  CountReport* report) {
-  std::vector<std::uint32_t> icount(n_items, 0);
-  for (auto j : own.train_item) ++icount[j];
-  for (std::uint32_t j = 0; j < n_items; ++j) {
-    if (icount[j] == 0) continue;
-    report->items.push_back(j);
-    report->item_counts.push_back(icount[j]);
-  }
-  if (item_based) {
-    report->entities = report->items;
-    report->entity_counts = report->item_counts;
-    return;
-  }
-  for (std::size_t p = 0; p < own.size(); ++p) {
-    if (own.train_ptr[p + 1] == own.train_ptr[p]) continue;
-    report->entities.push_back(own.users[p]);
-    report->entity_counts.push_back(
-        static_cast<std::uint32_t>(own.train_ptr[p + 1] - own.train_ptr[p]));
-  }
-}
-
 // What the scheduler learns of the file from the workers' IdReports.
 struct FileSummary {
   std::uint64_t rows = 0, skipped = 0;
@@ -447,7 +425,7 @@ Result<CountReport> LayOutMatrix(ps::Node& node, const CfOptions& options, RankS
     return DataError(
         fmt::format("{}: no training interactions left after the split", options.train));
   }
-  std::vector<std::uint64_t> next(ptr.begin(), ptr.end() - 1);
+  auto offsets = MatrixOffsets(ptr, counts);
   for (std::size_t w = 0; w < workers.size(); ++w) {
     Layout l;
     l.n_users = state->n_users;
@@ -455,10 +433,7 @@ Result<CountReport> LayOutMatrix(ps::Node& node, const CfOptions& options, RankS
     l.ptr = ptr;
     l.item_count = item_count;
     l.features = features;
-    for (std::size_t k = 0; k < counts[w].entities.size(); ++k) {
-      l.offsets.push_back(next[counts[w].entities[k]]);
-      next[counts[w].entities[k]] += counts[w].entity_counts[k];
-    }
+    l.offsets = std::move(offsets[w]);
     ECPS_RETURN_IF_ERROR(node.SendControl(workers[w], kTopicLayout, ps::EncodeControl(l)));
   }
   state->nnz = ptr.back();

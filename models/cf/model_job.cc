@@ -85,11 +85,15 @@ Status ModelJob::SetupServer(ps::KVServer& server) {
 }
 
 Result<sched::ShardPlan> ModelJob::MakePlan(const ps::RoleTable& roles) {
+  const std::uint64_t block_size =
+      DefaultBlockSize(n_entities(), roles.num_workers(), options_.block_size);
+  if (state_->checkpoints) {  // it follows the plan; a resumed run's holds the tasks left
+    return state_->checkpoints->PlanTasks(roles.num_workers(), n_entities(), block_size);
+  }
   sched::ShardPlan p;
   p.num_workers = roles.num_workers();
   p.file_ranges.resize(static_cast<std::size_t>(p.num_workers));
-  sched::PlanBlocks(n_entities(), p.num_workers,
-                    DefaultBlockSize(n_entities(), p.num_workers, options_.block_size), &p);
+  sched::PlanBlocks(n_entities(), p.num_workers, block_size, &p);
   return p;
 }
 
@@ -271,7 +275,7 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
   const bool checkpoints = options_.checkpoint.writes();
   bool went_on = false;  // the scheduler's "go on" after the similarity step came already
   const auto& tasks = ctx.plan.block_tasks[static_cast<std::size_t>(node.index())];
-  for (std::size_t t = state_->resume_done; t < tasks.size(); ++t) {
+  for (std::size_t t = 0; t < tasks.size(); ++t) {
     const auto& task = tasks[t];
     bool evicted = false;
     for (auto it = cache.begin(); it != cache.end();) {
@@ -356,7 +360,7 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
 Status ModelJob::RunScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   CfCheckpoints* const checkpoints = state_->checkpoints.get();
-  std::uint64_t total = 0;
+  std::uint64_t total = checkpoints ? checkpoints->tasks_done() : 0;  // resumed ones
   for (const auto& t : ctx.plan.block_tasks) total += t.size();
   sched::ProgressOptions po;
   po.quiet = options_.quiet;

@@ -275,12 +275,11 @@ nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
     with_neighbors += n > 0 ? 1 : 0;
     neighbor_slots += n;
   }
-  const std::size_t tasks =
-      std::accumulate(plan.block_tasks.begin(), plan.block_tasks.end(), std::size_t{0},
-                      [](std::size_t a, const auto& t) { return a + t.size(); });
+  const std::size_t blocks = plan.block_bounds.size() - 1;
+  const std::size_t tasks = blocks * (blocks + 1) / 2;  // a resumed run's plan holds fewer
   const std::size_t n_lists = in.neighbors.size();
   j["similarity"] = {
-      {"blocks", plan.block_bounds.size() - 1},
+      {"blocks", blocks},
       {"tasks", tasks},
       {"candidate_pairs", total.pairs},
       {"entities_with_neighbors", with_neighbors},

@@ -114,11 +114,10 @@ struct RankState {
   nlohmann::json data;
   /// Checkpoints (checkpoint.h); null without --checkpoint-dir or --resume.
   std::shared_ptr<CfCheckpoints> checkpoints;
-  // Workers of a resumed run: their block tasks done, those tasks' candidate pairs, and their
-  // saved slice of cf.neighbors and cf.content (encoded; empty when none).
-  std::uint32_t resume_done = 0;
+  // Workers of a resumed run: their share of the merged tasks' candidate pairs, and their
+  // saved slices of cf.neighbors and cf.content (encoded).
   std::uint64_t resume_pairs = 0;
-  std::string resume_slice;
+  std::vector<std::string> resume_slices;
 
   std::uint32_t n_entities(bool item_based) const { return item_based ? n_items : n_users; }
   std::uint32_t n_contexts(bool item_based) const { return item_based ? n_users : n_items; }

@@ -1,8 +1,9 @@
 // train itemcf|usercf --checkpoint-dir / --resume through the real binary, single-node mode:
 // a run killed by SIGKILL right after a checkpoint and resumed (with another server count)
 // gives the uninterrupted run's bytes; so do resumes from the checkpoint after ingest, one
-// mid-similarity and the last; damaged checkpoints are skipped; a checkpoint of other options,
-// data, worker count or kind is refused naming the difference.
+// mid-similarity and the last; so do resumes with another number of workers; damaged
+// checkpoints are skipped; a checkpoint of other options, data or kind is refused naming the
+// difference.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -48,6 +49,91 @@ TEST_P(CfCheckpointKill, KilledThenResumedWithOtherServersGivesTheSameBytes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Kinds, CfCheckpointKill, ::testing::Values("itemcf", "usercf"));
+
+// Killed with two workers right after a mid-similarity checkpoint, resumed with one and with
+// three: the users are dealt anew, the remaining block tasks too.
+class CfCheckpointWorkers : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(CfCheckpointWorkers, KilledWithTwoWorkersThenResumedWithOneOrThreeGivesTheSameBytes) {
+  const std::string kind = GetParam();
+  const std::string dir = TempDir("ckpt_workers_" + kind).string();
+  const std::string train = CheckpointTrain(kind, WriteCheckpointData(dir));
+  for (int workers : {1, 2, 3}) {
+    const auto full = RunEcps(
+        fmt::format("{} --local --workers {} --out {}/full{}", train, workers, dir, workers));
+    ASSERT_EQ(full.exit_code, 0) << full.err;
+  }
+  const std::string ckpt = dir + "/ckpt";
+  testing::Background run(CheckpointedRun(train, dir + "/killed", ckpt), dir + "/killed.log");
+  ASSERT_TRUE(KillAtCheckpoint(run, ckpt, 56, run.pid())) << run.log();
+  ASSERT_EQ(run.Wait(60).signal, SIGKILL);
+  for (int workers : {1, 3}) {
+    const std::string out = fmt::format("{}/w{}", dir, workers);
+    const auto r = RunEcps(
+        fmt::format("{} --local --workers {} --out {} --resume {}", train, workers, out, ckpt));
+    ASSERT_EQ(r.exit_code, 0) << workers << "\n" << r.err;
+    ExpectSameModelWithOtherWorkers(dir + "/full2", fmt::format("{}/full{}", dir, workers), out);
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, CfCheckpointWorkers, ::testing::Values("itemcf", "usercf"));
+
+// The default --block-size depends on the workers (3 blocks for 2 workers, 4 for 4, 2 for 1):
+// a run resumed mid-similarity with 4 workers keeps the checkpoint's 3 blocks; one resumed
+// after ingest with 1 worker plans its own 2.
+TEST(CfCheckpointWorkers, DefaultBlocksOfTheCheckpointAreKept) {
+  const std::string dir = TempDir("ckpt_workers_blocks").string();
+  const std::string train = fmt::format(
+      "train itemcf --train {} --similarity cosine --neighbors 10 -n 5 --split leave-last-out "
+      "--threads 1 --local",
+      WriteCheckpointData(dir));
+  for (int workers : {1, 2, 4}) {
+    const auto full = RunEcps(
+        fmt::format("{} --workers {} --out {}/full{} --quiet", train, workers, dir, workers));
+    ASSERT_EQ(full.exit_code, 0) << full.err;
+  }
+  const auto ck = RunEcps(fmt::format(
+      "{} --workers 2 --out {}/ck --checkpoint-dir {}/ckpt --checkpoint-every 1 "
+      "--checkpoint-keep 100 --quiet",
+      train, dir, dir));
+  ASSERT_EQ(ck.exit_code, 0) << ck.err;
+  ASSERT_EQ(testing::Names(dir + "/ckpt").size(), 7u);  // ingest and 6 tasks
+  for (auto [clock, workers] : std::vector<std::pair<int, int>>{{3, 4}, {1, 1}}) {
+    const std::string one = fmt::format("{}/only-{}", dir, clock);
+    fs::create_directories(one);
+    fs::copy(fmt::format("{}/ckpt/clock-{}", dir, clock), fmt::format("{}/clock-{}", one, clock));
+    const std::string out = fmt::format("{}/res-{}", dir, clock);
+    const auto r = RunEcps(fmt::format("{} --workers {} --out {} --resume {} --log-level debug",
+                                       train, workers, out, one));
+    ASSERT_EQ(r.exit_code, 0) << clock << "\n" << r.err;
+    EXPECT_NE(r.err.find(fmt::format("clock-{} was made with 2 workers; its users are dealt "
+                                     "anew to {}",
+                                     clock, workers)),
+              std::string::npos)
+        << r.err;
+    // Tasks computed (logged at debug): 4 of the checkpoint's 6 (3 blocks; 10 for 4 blocks)
+    // after 2 merged, or the 3 of the run's own 2 blocks after ingest.
+    std::size_t tasks = 0;
+    for (auto at = r.err.find("debug: block ("); at != std::string::npos;
+         at = r.err.find("debug: block (", at + 1)) {
+      ++tasks;
+    }
+    EXPECT_EQ(tasks, clock == 3 ? 4u : 3u) << r.err;
+    const std::string same = fmt::format("{}/full{}", dir, workers);
+    for (const char* f : {"model.ecps", "neighbors.csv", "recommendations.csv", "metrics.jsonl"}) {
+      EXPECT_TRUE(Slurp(fs::path(same) / f) == Slurp(fs::path(out) / f)) << f << " differs";
+      EXPECT_TRUE(Slurp(dir + "/full2/" + f) == Slurp(fs::path(out) / f) ||
+                  std::string(f) == "metrics.jsonl")
+          << f << " differs";
+    }
+    // metrics.json: the blocks of the checkpoint (3, 6 tasks) for those of 4 workers.
+    auto expected = ModelMetrics(same);
+    if (clock == 3) expected["similarity"].update({{"blocks", 3}, {"tasks", 6}});
+    EXPECT_EQ(expected, ModelMetrics(out));
+  }
+  fs::remove_all(dir);
+}
 
 // SIGUSR1 (Slurm's warning before a time limit) once checkpoint 6 exists: the run writes a
 // checkpoint after the block task in progress, publishes nothing and exits 75; resumed, it
@@ -193,15 +279,11 @@ TEST_F(CfCheckpoints, DamagedNewestCheckpointsFallBackToAnOlderOne) {
   ExpectSameModel(dir_ + "/full", dir_ + "/res");
 }
 
-TEST_F(CfCheckpoints, OtherOptionsDataWorkersOrKindAreRefusedNamingTheDifference) {
+TEST_F(CfCheckpoints, OtherOptionsDataOrKindAreRefusedNamingTheDifference) {
   auto r = Resume("--neighbors 12", ckpt_, dir_ + "/r1");
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("was made with --neighbors 10; this run has --neighbors 12"),
             std::string::npos)
-      << r.err;
-  r = Resume("--workers 3", ckpt_, dir_ + "/r2");
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("was made with --workers 2; this run has --workers 3"), std::string::npos)
       << r.err;
   r = RunEcps(fmt::format("train usercf --train {}/interactions.csv --local --workers 2 --out "
                           "{}/r3 --resume {}",

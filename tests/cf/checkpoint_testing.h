@@ -64,6 +64,19 @@ inline void ExpectSameModel(const fs::path& expected, const fs::path& actual) {
   EXPECT_EQ(ModelMetrics(expected), ModelMetrics(actual));
 }
 
+/// `actual`, resumed with W workers from a checkpoint of two, against `two` (an uninterrupted
+/// run with two workers) and `same` (one with W): the model, neighbour lists and
+/// recommendations are the same bytes as both; the evaluation figures (metrics.jsonl,
+/// metrics.json) those of `same`: each worker adds up its users' figures, so their last bits
+/// depend on the number of workers, not on the resume.
+inline void ExpectSameModelWithOtherWorkers(const std::string& two, const std::string& same,
+                                     const std::string& actual) {
+  for (const char* f : {"model.ecps", "neighbors.csv", "recommendations.csv"}) {
+    EXPECT_TRUE(Slurp(fs::path(two) / f) == Slurp(fs::path(actual) / f)) << f << " differs";
+  }
+  ExpectSameModel(same, actual);
+}
+
 /// Waits (up to 120 s, polling every millisecond) for checkpoint `clock` of
 /// `dir` to become valid, then sends `signo` (SIGKILL) to `pid`. False when it
 /// never did or `run` ended first.
