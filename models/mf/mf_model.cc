@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include <Eigen/Dense>
 #include <fmt/format.h>
 
 #include "models/common/model_file.h"
@@ -61,12 +62,15 @@ Result<bool> IsMfModel(const std::string& dir_or_file, const privacy::Encryption
 void ScoreAllItems(std::span<const double> y, std::span<const double> x, cf::ItemScores* scores) {
   const std::size_t f = x.size();
   const std::size_t items = f == 0 ? 0 : y.size() / f;
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const RowMajor> ym(y.data(), static_cast<Eigen::Index>(items),
+                                      static_cast<Eigen::Index>(f));
+  const Eigen::Map<const Eigen::VectorXd> xv(x.data(), static_cast<Eigen::Index>(f));
+  thread_local Eigen::VectorXd s;
+  s.noalias() = ym * xv;
   scores->Clear();
   for (std::size_t j = 0; j < items; ++j) {
-    const double* row = y.data() + j * f;
-    double s = 0;
-    for (std::size_t k = 0; k < f; ++k) s += row[k] * x[k];
-    scores->Add(static_cast<std::uint32_t>(j), 1.0, s);
+    scores->Add(static_cast<std::uint32_t>(j), 1.0, s(static_cast<Eigen::Index>(j)));
   }
   scores->Finish(cf::Scoring::kSum);
 }
