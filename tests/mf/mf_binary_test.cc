@@ -128,3 +128,27 @@ TEST(MfBinary, MpirunGivesTheSingleNodeRecommendations) {
 }
 
 }  // namespace
+
+// `mf` as a pipeline stage: [generate] then [mf] on the demo shop's interactions; the
+// report has the stage with its quality table, and serving leaves it out (no mf in serve).
+TEST(MfBinary, PipelineRunsTheMfStage) {
+  const auto dir = TempDir("pipeline");
+  const auto config = dir / "mf.toml";
+  std::ofstream(config) << "out = \"" << (dir / "out").string() << "\"\n"
+                        << "[cluster]\nworkers = 2\n"
+                        << "[generate]\nout = \"{out}/data\"\nusers = 600\nitems = 200\nseed = 7\n"
+                        << "[mf]\ntrain = \"{out}/data/interactions.csv\"\nfactors = 16\n"
+                        << "iterations = 8\ntop-n = 10\nsplit = \"leave-last-out\"\n";
+  std::string text;
+  const auto r = RunEcps(fmt::format("pipeline --config {} --quiet", config.string()), &text, 180);
+  ASSERT_EQ(r.exit_code, 0) << r.err << text;
+  const auto out = dir / "out";
+  EXPECT_TRUE(fs::exists(out / "mf" / "recommendations.csv"));
+  EXPECT_TRUE(fs::exists(out / "mf" / "model.ecps"));
+  const std::string summary = Slurp(out / "summary.md");
+  for (const char* part : {"## mf", "| metric | mf (full) | popularity (full) |"}) {
+    EXPECT_NE(summary.find(part), std::string::npos) << part << "\n" << summary;
+  }
+  EXPECT_EQ(summary.find("--model mf="), std::string::npos) << summary;
+  EXPECT_NE(Slurp(out / "report.html").find("mf"), std::string::npos);
+}
