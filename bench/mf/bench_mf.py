@@ -102,15 +102,18 @@ def speed(a, tmp):
 
 def memory(a, tmp):
     out = os.path.join(tmp, "mpi")
-    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", "/usr/bin/time", "-f",
-           "RANK_PEAK %M", a.ecps, "train", "mf", "--train", a.data, "--out", out, "--servers", "1",
-           "--quiet", "-n", "10", "--iterations", str(a.iterations), "--factors", str(a.factors)]
+    train = (f"{a.ecps} train mf --train {a.data} --out {out} --servers 1 --quiet -n 10 "
+             f"--iterations {a.iterations} --factors {a.factors}")
+    # Each rank under /usr/bin/time, labelled with its MPI rank (0 scheduler, 1 server, 2-3 workers).
+    cmd = ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "4", "sh", "-c",
+           f'exec /usr/bin/time -f "RANK_PEAK $OMPI_COMM_WORLD_RANK %M" {train}']
     p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OMPI_MCA_pml="ob1"))
     if p.returncode != 0:
         raise SystemExit(p.stderr[-3000:])
-    peaks = sorted(int(x) / 1024 for x in re.findall(r"RANK_PEAK (\d+)", p.stderr))
-    print(f"mpirun -np 4 (scheduler, 1 server, 2 workers): peak RSS per rank, MB: "
-          f"{', '.join(f'{x:.0f}' for x in peaks)} (load average {load_average()})")
+    peaks = sorted((int(r), int(kb) / 1024) for r, kb in re.findall(r"RANK_PEAK (\d+) (\d+)", p.stderr))
+    print("mpirun -np 4: peak RSS per rank, MB: " +
+          ", ".join(f"rank {r} ({['scheduler', 'server', 'worker', 'worker'][r]}) {mb:.0f}" for r, mb in peaks) +
+          f" (load average {load_average()})")
 
 
 def main():
