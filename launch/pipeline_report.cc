@@ -267,8 +267,7 @@ std::string ServeCommand(const std::vector<StageResult>& stages) {
   std::string models;
   for (const auto& st : stages) {
     const fs::path dir(st.dir);
-    // ecps serve has no mf models yet.
-    if (st.name != "mf" && (fs::exists(dir / "model.bin") || fs::exists(dir / "model.ecps"))) {
+    if (fs::exists(dir / "model.bin") || fs::exists(dir / "model.ecps")) {
       models += fmt::format(" --model {}={}", st.name, st.dir);
     }
   }
