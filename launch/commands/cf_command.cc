@@ -233,8 +233,8 @@ void AddRecommend(CommandTree& tree) {
   auto* sub = tree.root->add_subcommand(
       "recommend",
       "Top-N items for one user (--user) or for a list of users (--users, one model load) of a "
-      "trained itemcf/usercf model (seen items excluded)");
-  sub->add_option("--model", o->model, "Model folder (or its model.ecps) written by ecps train itemcf|usercf")
+      "trained itemcf/usercf/mf model (seen items excluded)");
+  sub->add_option("--model", o->model, "Model folder (or its model.ecps) written by ecps train itemcf|usercf|mf")
       ->required();
   auto* user = sub->add_option("--user", o->user,
                                "User id as in the training file; prints item,score (an unknown "
@@ -349,13 +349,14 @@ void AddSimilar(CommandTree& tree) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
-      "similar", "Nearest neighbours of an item (itemcf model) or a user (usercf model), best first");
+      "similar", "Nearest neighbours of an item (itemcf model; mf model: by the cosine of item factors) or a "
+      "user (usercf model), best first");
   sub->add_option("--model", o->model, "Model folder (or its model.ecps)")->required();
-  auto* item = sub->add_option("--item", o->item, "Item id (itemcf models)");
+  auto* item = sub->add_option("--item", o->item, "Item id (itemcf and mf models)");
   auto* user = sub->add_option("--user", o->user, "User id (usercf models)");
   auto* items = sub->add_option(
       "--items", o->items,
-      "File of item ids, one per line (- for standard input; itemcf models): prints the CSV "
+      "File of item ids, one per line (- for standard input; itemcf and mf models): prints the CSV "
       "item,neighbor,score,fallback, fallback = attributes for a cold item");
   auto* users = sub->add_option("--users", o->users,
                                 "File of user ids, one per line (- for standard input; usercf "
