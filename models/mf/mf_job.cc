@@ -386,6 +386,9 @@ Status TrainMf(const MfOptions& given, const ClusterRunner& run) {
   MfOptions options = given;
   options.cf.kind = cf::CfKind::kItemCf;  // the ingest lays the matrix out item-major
   options.cf.write_neighbors = false;
+  // The ingest job sizes item-CF's neighbour lists and may refuse a run they would not fit;
+  // mf has none: the smallest lists keep that estimate out of the way.
+  options.cf.neighbors = 1;
   options.cf.item_attributes.clear();
   ECPS_RETURN_IF_ERROR(options.Validate());
   ECPS_ASSIGN_OR_RETURN(const cf::Settings settings, cf::ResolveSettings(&options.cf));
