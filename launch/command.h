@@ -62,6 +62,8 @@ void AddKMeansCommand(CommandTree& tree);  ///< train kmeans, segment
 /// `ecps train lr`, `ecps train linreg`, `ecps predict` (launch/commands/lr_command.cc).
 void AddLrCommands(CommandTree& tree);
 void AddCfCommands(CommandTree& tree);  // train itemcf/usercf, recommend, similar
+/// `ecps train mf` (launch/commands/mf_command.cc).
+void AddMfCommands(CommandTree& tree);
 /// `ecps privacy epsilon`, `ecps privacy noise` (launch/commands/privacy_command.cc).
 void AddPrivacyCommands(CommandTree& tree);
 /// `ecps pseudonymize` (launch/commands/pseudonymize_command.cc).

@@ -49,6 +49,7 @@ std::shared_ptr<const LogOptions> BuildCommandTree(CLI::App& app, Selected& sele
   AddKMeansCommand(tree);
   AddLrCommands(tree);
   AddCfCommands(tree);
+  AddMfCommands(tree);
   AddPipelineCommand(tree);
   AddPrivacyCommands(tree);
   AddPseudonymizeCommand(tree);

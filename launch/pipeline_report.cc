@@ -162,6 +162,7 @@ Rows RecommendRows(const nlohmann::json& m) {
                      {"evaluation/split", "split"},
                      {"evaluation/users", "users evaluated"},
                      {"coverage/itemcf", "catalogue coverage (model)"},
+                     {"coverage/mf", "catalogue coverage (model)"},
                      {"coverage/popularity", "catalogue coverage (popularity)"}});
 }
 
@@ -275,7 +276,7 @@ std::string ServeCommand(const std::vector<StageResult>& stages) {
 
 Rows StageRows(const std::string& stage, const nlohmann::json& m) {
   if (stage == "segment") return SegmentRows(m);
-  if (stage == "recommend") return RecommendRows(m);
+  if (stage == "recommend" || stage == "mf") return RecommendRows(m);
   if (stage == "ctr") return CtrRows(m);
   return {};
 }
@@ -308,7 +309,7 @@ Status WriteSummary(const std::string& out, const std::vector<StageResult>& stag
         const auto m = nlohmann::json::parse(in);
         if (st.name == "segment") {
           s += RowsMarkdown(SegmentRows(m));
-        } else if (st.name == "recommend") {
+        } else if (st.name == "recommend" || st.name == "mf") {
           s += RecommendMarkdown(m);
         } else if (st.name == "ctr") {
           s += CtrMarkdown(m);

@@ -82,7 +82,7 @@ std::string TrainingSummary(std::string_view model, const json& metrics, const s
     if (!metrics.contains(p) || metrics.at(p).is_null()) continue;
     Line(&s, f.label, Value(metrics.at(p)));
   }
-  if (model == "itemcf" || model == "usercf") {
+  if (model == "itemcf" || model == "usercf" || model == "mf") {
     // Each ranking metric of the full-ranking evaluation beside the popularity baseline's.
     const json::json_pointer full("/evaluation/full");
     if (metrics.contains(full) && metrics.at(full).contains(std::string(model))) {

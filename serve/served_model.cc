@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "models/cf/model.h"
+#include "models/mf/mf_model.h"
 #include "models/common/model_file.h"
 #include "models/kmeans/model.h"
 #include "models/lr/linreg_job.h"
@@ -34,6 +35,9 @@ Result<std::unique_ptr<ServedModel>> LoadKind(const std::string& dir,
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::is_directory(dir, ec) && fs::exists(fs::path(dir) / "model.ecps", ec)) {
+    if (auto mf = models::mf::IsMfModel(dir, key); mf.ok() && mf.value()) {
+      return LoadServedMf(dir, key);
+    }
     return LoadServedCf(dir, key);
   }
   ECPS_ASSIGN_OR_RETURN(std::string path, models::ModelFileIn(dir, "model.bin"));
@@ -43,6 +47,7 @@ Result<std::unique_ptr<ServedModel>> LoadKind(const std::string& dir,
   }
   if (kind == models::kmeans::KMeansModel::kKind) return LoadServedKMeans(path, key);
   if (kind == models::cf::CfModel::kKind) return LoadServedCf(path, key);
+  if (kind == models::mf::MfModel::kKind) return LoadServedMf(path, key);
   return InvalidArgument(fmt::format("{}: a {} model cannot be served", path, kind));
 }
 

@@ -12,6 +12,7 @@
 //   cf      `ecps recommend`  items and scores (%.6g); an unknown user gets the most popular
 //                             items, flagged "fallback": "popularity"
 //           `ecps similar`    neighbours of an item (itemcf) or a user (usercf)
+//   mf      `ecps recommend`, `ecps similar` (items, by the cosine of their factors)
 #pragma once
 
 #include <chrono>
@@ -30,7 +31,7 @@ class ServedModel {
   virtual ~ServedModel() = default;
   const std::string& name() const { return name_; }
   const std::string& dir() const { return dir_; }
-  /// "lr", "linreg", "kmeans", "itemcf" or "usercf".
+  /// "lr", "linreg", "kmeans", "itemcf", "usercf" or "mf".
   virtual std::string kind() const = 0;
   /// The verbs (after the colon of /v1/models/NAME:VERB) this model answers.
   virtual std::string verbs() const = 0;
@@ -69,6 +70,8 @@ Result<std::unique_ptr<ServedModel>> LoadServedLr(const std::string& path, const
 Result<std::unique_ptr<ServedModel>> LoadServedKMeans(const std::string& path,
                                                       const privacy::EncryptionKey* key);
 Result<std::unique_ptr<ServedModel>> LoadServedCf(const std::string& dir,
+                                                  const privacy::EncryptionKey* key);
+Result<std::unique_ptr<ServedModel>> LoadServedMf(const std::string& dir,
                                                   const privacy::EncryptionKey* key);
 
 }  // namespace ecps::serve

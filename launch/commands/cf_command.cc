@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "launch/checkpoint_options.h"
+#include "launch/commands/cf_options.h"
 #include "launch/cluster.h"
 #include "launch/command.h"
 #include "launch/privacy_options.h"
@@ -16,6 +17,7 @@
 #include "models/cf/model.h"
 #include "models/cf/recommender.h"
 #include "models/common/csv_field.h"
+#include "models/mf/mf_model.h"
 #include "util/input_file.h"
 
 namespace ecps::launch {
@@ -37,22 +39,9 @@ CLI::Option* AddChoice(CLI::App* app, const std::string& name, E* value,
       ->default_str(std::string(models::cf::SpellingOf(choices, *value)));
 }
 
-void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
-  struct Opts {
-    ClusterOptions cluster;
-    models::cf::CfOptions cf;
-    IdPrivacyOptions ids;
-    std::string encrypt_key;
-  };
-  auto o = std::make_shared<Opts>();
-  o->cf.kind = kind;
-  const bool item = kind == models::cf::CfKind::kItemCf;
-  auto* sub = tree.train->add_subcommand(
-      o->cf.kind_name(), item ? "Item-based collaborative filtering: item x item similarity blocks on the workers, "
-                   "top-k neighbour lists merged on the servers, top-N recommendations per user"
-                 : "User-based collaborative filtering: user x user similarity blocks on the workers, "
-                   "top-k neighbour lists merged on the servers, top-N recommendations per user");
-  auto& c = o->cf;
+}  // namespace
+
+void AddCfInputOptions(CLI::App* sub, models::cf::CfOptions& c) {
   auto* in = sub->add_option_group("Input");
   in->add_option("--train", c.train,
                  "Interaction file: user item [rating [timestamp]] per line, separated by ::, commas, "
@@ -76,6 +65,47 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
             "scores are predicted ratings: choose it for rating prediction, not for ranking)");
   in->add_flag("--skip-bad-rows", c.skip_bad_rows,
                "Count and skip malformed rows (reported in metrics.json) instead of stopping at the first");
+}
+
+void AddCfEvaluationOptions(CLI::App* sub, models::cf::CfOptions& c) {
+  auto* ev = sub->add_option_group("Evaluation");
+  AddChoice(ev, "--split", &c.split, models::cf::kSplitKinds,
+            "none; leave-last-out (per user, by timestamp or file order); leave-one-out (random); "
+            "holdout (--holdout-fraction of each user's interactions)");
+  AddChoice(ev, "--evaluate-on", &c.evaluate_on, models::cf::kEvalTargets,
+            "test, or validation (the second held-out item; the test item is dropped: for tuning)");
+  ev->add_option("--holdout-fraction", c.holdout_fraction, "Share of interactions held out by --split holdout")
+      ->capture_default_str()->check(Fraction());
+  ev->add_option("--min-user-interactions", c.min_user_interactions,
+                 "Users with fewer interactions stay in training and are not evaluated")
+      ->capture_default_str()->check(AtLeast(2));
+  ev->add_option("--metrics-k", c.metrics_k, "Cutoffs of HR, precision, recall, NDCG and MAP")
+      ->capture_default_str()->delimiter(',')->check(AtLeast(1));
+  ev->add_option("--sampled-negatives", c.sampled_negatives,
+                 "Random non-interacted items each held-out item is ranked among (SASRec protocol)")
+      ->capture_default_str()->check(AtLeast(1));
+  ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
+}
+
+namespace {
+
+void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
+  struct Opts {
+    ClusterOptions cluster;
+    models::cf::CfOptions cf;
+    IdPrivacyOptions ids;
+    std::string encrypt_key;
+  };
+  auto o = std::make_shared<Opts>();
+  o->cf.kind = kind;
+  const bool item = kind == models::cf::CfKind::kItemCf;
+  auto* sub = tree.train->add_subcommand(
+      o->cf.kind_name(), item ? "Item-based collaborative filtering: item x item similarity blocks on the workers, "
+                   "top-k neighbour lists merged on the servers, top-N recommendations per user"
+                 : "User-based collaborative filtering: user x user similarity blocks on the workers, "
+                   "top-k neighbour lists merged on the servers, top-N recommendations per user");
+  auto& c = o->cf;
+  AddCfInputOptions(sub, c);
   auto* m = sub->add_option_group("Model");
   AddChoice(m, "--similarity", &c.similarity, models::cf::kMeasures,
             "cosine, adjusted-cosine, pearson or jaccard");
@@ -144,23 +174,7 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
   out->add_option("--save-model", c.save_model, "Write model.ecps (for ecps recommend / ecps similar)")
       ->capture_default_str();
   out->add_option("--write-neighbors", c.write_neighbors, "Write neighbors.csv")->capture_default_str();
-  auto* ev = sub->add_option_group("Evaluation");
-  AddChoice(ev, "--split", &c.split, models::cf::kSplitKinds,
-            "none; leave-last-out (per user, by timestamp or file order); leave-one-out (random); "
-            "holdout (--holdout-fraction of each user's interactions)");
-  AddChoice(ev, "--evaluate-on", &c.evaluate_on, models::cf::kEvalTargets,
-            "test, or validation (the second held-out item; the test item is dropped: for tuning)");
-  ev->add_option("--holdout-fraction", c.holdout_fraction, "Share of interactions held out by --split holdout")
-      ->capture_default_str()->check(Fraction());
-  ev->add_option("--min-user-interactions", c.min_user_interactions,
-                 "Users with fewer interactions stay in training and are not evaluated")
-      ->capture_default_str()->check(AtLeast(2));
-  ev->add_option("--metrics-k", c.metrics_k, "Cutoffs of HR, precision, recall, NDCG and MAP")
-      ->capture_default_str()->delimiter(',')->check(AtLeast(1));
-  ev->add_option("--sampled-negatives", c.sampled_negatives,
-                 "Random non-interacted items each held-out item is ranked among (SASRec protocol)")
-      ->capture_default_str()->check(AtLeast(1));
-  ev->add_option("--seed", c.seed, "Seed of the random splits and the sampled negatives")->capture_default_str();
+  AddCfEvaluationOptions(sub, c);
   AddIdPrivacyOptions(*sub, o->ids, "");
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "model.ecps, recommendations.csv and neighbors.csv are written sealed "
@@ -209,9 +223,10 @@ Status WriteStdout(const std::string& text) {
 // fallback field "popularity" for a user the model does not know (recommendations.csv's
 // columns plus that flag). `lookup` holds the pseudonyms looked up, when the model was trained
 // with --pseudonymize-key (the user column keeps the ids as given).
-Status PrintBatch(const models::cf::CfModel& m, models::cf::Recommender& r,
-                  const std::vector<std::string>& users, const std::vector<std::string>& lookup,
-                  std::size_t n, bool fill) {
+// `R` is a cf::Recommender or an mf::MfRecommender over a model `m` with item_ids.
+template <class M, class R>
+Status PrintBatch(const M& m, R& r, const std::vector<std::string>& users,
+                  const std::vector<std::string>& lookup, std::size_t n, bool fill) {
   std::string text = "user,item,score,fallback\n";
   std::vector<models::cf::Scored> top;
   char score[64];
@@ -241,8 +256,8 @@ void AddRecommend(CommandTree& tree) {
   auto* sub = tree.root->add_subcommand(
       "recommend",
       "Top-N items for one user (--user) or for a list of users (--users, one model load) of a "
-      "trained itemcf/usercf model (seen items excluded)");
-  sub->add_option("--model", o->model, "Model folder (or its model.ecps) written by ecps train itemcf|usercf")
+      "trained itemcf/usercf/mf model (seen items excluded)");
+  sub->add_option("--model", o->model, "Model folder (or its model.ecps) written by ecps train itemcf|usercf|mf")
       ->required();
   auto* user = sub->add_option("--user", o->user,
                                "User id as in the training file; prints item,score (an unknown "
@@ -272,19 +287,29 @@ void AddRecommend(CommandTree& tree) {
         for (auto& id : lookup) id = privacy::Pseudonymize(key, id);
       }
       ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(o->encrypt_key));
+      // An mf model (models/mf) or a CF one: the same answers and columns.
+      auto answer = [&](const auto& m, auto& r) -> Status {
+        const auto n = static_cast<std::size_t>(o->n);
+        if (batch) return PrintBatch(m, r, ids, lookup, n, o->fill);
+        std::vector<models::cf::Scored> top;
+        if (r.Recommend(lookup[0], n, o->fill, &top)) {
+          std::fprintf(stderr, "ecps: user \"%s\" is not in the model: most popular items\n",
+                       lookup[0].c_str());
+        }
+        std::vector<std::pair<std::string, double>> rows;
+        for (const auto& s : top) rows.emplace_back(m.item_ids[s.item], s.score);
+        PrintCsv(rows, "item,score");
+        return Status::Ok();
+      };
+      // A file that is no model, or a damaged one, gets the CF loader's message.
+      if (auto mf = models::mf::IsMfModel(o->model, encrypt.get()); mf.ok() && mf.value()) {
+        ECPS_ASSIGN_OR_RETURN(const auto m, models::mf::LoadMfModel(o->model, encrypt.get()));
+        models::mf::MfRecommender r(m);
+        return answer(m, r);
+      }
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model, encrypt.get()));
       models::cf::Recommender r(m);
-      const auto n = static_cast<std::size_t>(o->n);
-      if (batch) return PrintBatch(m, r, ids, lookup, n, o->fill);
-      std::vector<models::cf::Scored> top;
-      if (r.Recommend(lookup[0], n, o->fill, &top)) {
-        std::fprintf(stderr, "ecps: user \"%s\" is not in the model: most popular items\n",
-                     lookup[0].c_str());
-      }
-      std::vector<std::pair<std::string, double>> rows;
-      for (const auto& s : top) rows.emplace_back(m.item_ids[s.item], s.score);
-      PrintCsv(rows, "item,score");
-      return Status::Ok();
+      return answer(m, r);
     };
   });
 }
@@ -308,6 +333,34 @@ Status PrintNeighborBatch(const models::cf::CfModel& m, const std::vector<std::s
   return WriteStdout(text);
 }
 
+// `ecps similar` on an mf model: items only, neighbours by the cosine of their factors
+// (the columns of the CF answers; `list` names the id file in messages).
+Status SimilarMf(const std::string& model, const privacy::EncryptionKey* key,
+                 const std::vector<std::string>& given, bool asked_items, const std::string& list,
+                 bool batch, std::size_t n) {
+  if (!asked_items) {
+    return InvalidArgument(fmt::format("{}: this model is mf: give --item or --items", model));
+  }
+  ECPS_ASSIGN_OR_RETURN(const auto m, models::mf::LoadMfModel(model, key));
+  const models::cf::IdIndex index(m.item_ids);
+  std::string text = batch ? "item,neighbor,score,fallback\n" : "item,score\n";
+  char score[64];
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    const std::int64_t e = index.Find(given[i]);
+    if (e < 0) {
+      const std::string where = batch ? fmt::format("{}:{}: ", list, i + 1) : "";
+      return NotFound(fmt::format("{}item \"{}\" is not in the model {}", where, given[i], model));
+    }
+    for (const auto& s : models::mf::SimilarItems(m, static_cast<std::uint32_t>(e), n)) {
+      std::snprintf(score, sizeof score, "%.6g", s.score);
+      text += batch ? fmt::format("{},{},{},\n", models::CsvField(given[i]),
+                                  models::CsvField(m.item_ids[s.item]), score)
+                    : fmt::format("{},{}\n", m.item_ids[s.item], score);
+    }
+  }
+  return WriteStdout(text);
+}
+
 void AddSimilar(CommandTree& tree) {
   struct Opts {
     std::string model;
@@ -319,13 +372,14 @@ void AddSimilar(CommandTree& tree) {
   };
   auto o = std::make_shared<Opts>();
   auto* sub = tree.root->add_subcommand(
-      "similar", "Nearest neighbours of an item (itemcf model) or a user (usercf model), best first");
+      "similar", "Nearest neighbours of an item (itemcf model; mf model: by the cosine of item factors) or a "
+      "user (usercf model), best first");
   sub->add_option("--model", o->model, "Model folder (or its model.ecps)")->required();
-  auto* item = sub->add_option("--item", o->item, "Item id (itemcf models)");
+  auto* item = sub->add_option("--item", o->item, "Item id (itemcf and mf models)");
   auto* user = sub->add_option("--user", o->user, "User id (usercf models)");
   auto* items = sub->add_option(
       "--items", o->items,
-      "File of item ids, one per line (- for standard input; itemcf models): prints the CSV "
+      "File of item ids, one per line (- for standard input; itemcf and mf models): prints the CSV "
       "item,neighbor,score,fallback, fallback = attributes for a cold item");
   auto* users = sub->add_option("--users", o->users,
                                 "File of user ids, one per line (- for standard input; usercf "
@@ -355,6 +409,10 @@ void AddSimilar(CommandTree& tree) {
         for (auto& id : lookup) id = privacy::Pseudonymize(key, id);
       }
       ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(o->encrypt_key));
+      if (auto mf = models::mf::IsMfModel(o->model, encrypt.get()); mf.ok() && mf.value()) {
+        return SimilarMf(o->model, encrypt.get(), given, !o->item.empty() || !o->items.empty(),
+                         o->items == "-" ? "stdin" : o->items, batch, static_cast<std::size_t>(o->n));
+      }
       ECPS_ASSIGN_OR_RETURN(auto m, models::cf::LoadCfModel(o->model, encrypt.get()));
       const bool by_item = m.item_based();
       const char* what = by_item ? "item" : "user";

@@ -9,6 +9,7 @@
 //   [segment]    -> ecps train kmeans (user segments)
 //   [recommend]  -> ecps train itemcf (item neighbours and recommendations)
 //   [ctr]        -> ecps train lr     (click / conversion model)
+//   [mf]         -> ecps train mf     (matrix factorisation recommendations)
 //
 // String values may contain "{out}", replaced by the output folder (so `--out` moves the
 // whole run, generated data included).
@@ -53,6 +54,7 @@ const std::vector<Stage>& Stages() {
       {"segment", {"train", "kmeans"}, true, "user segments (k-means)"},
       {"recommend", {"train", "itemcf"}, true, "item neighbours and recommendations (item-CF)"},
       {"ctr", {"train", "lr"}, true, "click / conversion model (logistic regression)"},
+      {"mf", {"train", "mf"}, true, "recommendations by matrix factorisation (weighted ALS)"},
   };
   return kStages;
 }
@@ -248,7 +250,8 @@ void AddPipelineCommand(CommandTree& tree) {
   auto* sub = tree.root->add_subcommand(
       "pipeline",
       "Run the shop pipeline from a TOML file: [generate] demo data, [segment] users (k-means), "
-      "[recommend] items (item-CF), [ctr] click model (logistic regression); writes each stage's "
+      "[recommend] items (item-CF), [ctr] click model (logistic regression), [mf] items (matrix "
+      "factorisation); writes each stage's "
       "outputs, summary.md, report.html (charts) and manifest.json");
   sub->add_option("--config", o->config,
                   "Pipeline file: one section per stage whose keys are that command's options, plus "
@@ -256,9 +259,9 @@ void AddPipelineCommand(CommandTree& tree) {
       ->required()->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "Output folder (overrides `out` in the file)");
   sub->add_option("--stages", o->stages,
-                  "Run only these stages (generate, segment, recommend, ctr); the reports show "
+                  "Run only these stages (generate, segment, recommend, ctr, mf); the reports show "
                   "the others from the outputs an earlier run left in the same --out")
-      ->delimiter(',')->check(CLI::IsMember({"generate", "segment", "recommend", "ctr"}));
+      ->delimiter(',')->check(CLI::IsMember({"generate", "segment", "recommend", "ctr", "mf"}));
   AddClusterOptions(*sub, o->cluster);
   sub->callback([o, sub, sel = tree.selected] {
     // Cluster options given on this command line override the file's [cluster] section.

@@ -77,7 +77,7 @@ std::string StageSection(const StageResult& st) {
   s += RowsTable(StageRows(st.name, m));
   if (st.name == "ctr") s += CtrCharts(st.dir, m);
   if (st.name == "segment") s += SegmentCharts(st.dir, m);
-  if (st.name == "recommend") s += RecommendCharts(m);
+  if (st.name == "recommend" || st.name == "mf") s += RecommendCharts(m);
   if (st.name == "segment" || st.name == "recommend" || st.name == "ctr") {
     const auto privacy = PrivacyRows(m);
     s += privacy

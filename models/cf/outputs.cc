@@ -118,26 +118,7 @@ class CsvFields {
   std::vector<std::size_t> at_;
 };
 
-// Where each user's rows are in the workers' reports.
-class UserLocator {
- public:
-  UserLocator(const std::vector<WorkerReport>& reports, std::uint32_t n_users)
-      : where_(n_users, {kNowhere, 0}) {
-    for (std::size_t r = 0; r < reports.size(); ++r) {
-      for (std::size_t p = 0; p < reports[r].users.size(); ++p) {
-        where_[reports[r].users[p]] = {static_cast<std::uint32_t>(r),
-                                       static_cast<std::uint32_t>(p)};
-      }
-    }
-  }
-  bool Found(std::uint32_t u) const { return where_[u].first != kNowhere; }
-  std::uint32_t report(std::uint32_t u) const { return where_[u].first; }
-  std::size_t position(std::uint32_t u) const { return where_[u].second; }
-
- private:
-  static constexpr std::uint32_t kNowhere = ~0u;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> where_;  // (report, position)
-};
+}  // namespace
 
 Status WriteRecommendations(const std::string& path, const TrainedResults& in,
                             const UserLocator& where, CsvStats* stats) {
@@ -156,6 +137,8 @@ Status WriteRecommendations(const std::string& path, const TrainedResults& in,
   }
   return out.Commit(stats);
 }
+
+namespace {
 
 // `lists` with entity ids `ids`, one line per neighbour under `header`.
 Status WriteNeighborLists(const std::string& path, const NeighborLists& lists,

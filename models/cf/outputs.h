@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "models/cf/messages.h"
@@ -21,6 +23,32 @@ struct TrainedResults {
   const NeighborLists& neighbors;
   const NeighborLists& content;  // empty without item attributes
 };
+
+/// Where each user's rows are in the workers' reports (the scheduler's outputs).
+class UserLocator {
+ public:
+  UserLocator(const std::vector<WorkerReport>& reports, std::uint32_t n_users)
+      : where_(n_users, {kNowhere, 0}) {
+    for (std::size_t r = 0; r < reports.size(); ++r) {
+      for (std::size_t p = 0; p < reports[r].users.size(); ++p) {
+        where_[reports[r].users[p]] = {static_cast<std::uint32_t>(r),
+                                       static_cast<std::uint32_t>(p)};
+      }
+    }
+  }
+  bool Found(std::uint32_t u) const { return where_[u].first != kNowhere; }
+  std::uint32_t report(std::uint32_t u) const { return where_[u].first; }
+  std::size_t position(std::uint32_t u) const { return where_[u].second; }
+
+ private:
+  static constexpr std::uint32_t kNowhere = ~0u;
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> where_;  // (report, position)
+};
+
+/// Writes `path`: recommendations.csv (user,item,score; the top N of each user the reports
+/// hold, users in index order), sealed under options.encrypt.
+Status WriteRecommendations(const std::string& path, const TrainedResults& in,
+                            const UserLocator& where);
 
 /// Scheduler: the `n` rows of a neighbour table of `k` slots, as each server sent them on
 /// `topic` (in any order).

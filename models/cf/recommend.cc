@@ -222,9 +222,10 @@ void EvaluateUser(const RecommendInputs& in, const Popularity& pop, std::size_t 
 }  // namespace
 
 Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs& in,
-                                         ps::Deadline deadline, const UsersDone& progress) {
+                                         ps::Deadline deadline, const UsersDone& progress,
+                                         const UserScorer& scorer) {
   Neighborhoods hoods;
-  ECPS_RETURN_IF_ERROR(PullNeighborhoods(kv, in, deadline, &hoods));
+  if (!scorer) ECPS_RETURN_IF_ERROR(PullNeighborhoods(kv, in, deadline, &hoods));
   const OwnUsers& own = in.state.own;
   const std::uint32_t n_items = in.state.n_items;
   const Popularity pop = Popularity::From(in.state.item_count);
@@ -255,7 +256,11 @@ Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs
     const std::size_t end = std::min(own.size(), (c + 1) * kUsersPerChunk);
     for (std::size_t p = c * kUsersPerChunk; p != end && score_users; ++p) {
       const auto train = own.Train(p);
-      ScoreUser(in, hoods, p, &l);
+      if (scorer) {
+        scorer(p, &l.scores);
+      } else {
+        ScoreUser(in, hoods, p, &l);
+      }
       l.scores.Top(L, train, pop, in.options.fill_popular, &l.list);
       const std::size_t nrec = std::min(N, l.list.size());
       results.rec_count[p] = static_cast<std::uint32_t>(nrec);

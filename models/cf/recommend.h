@@ -23,8 +23,14 @@ struct RecommendInputs {
 /// Users done so far, reported every few thousand users (from the calling thread).
 using UsersDone = std::function<Status(std::uint64_t)>;
 
-/// Recommends for and evaluates this worker's own users; `progress` may be empty.
+/// Scores every item for own user `p` into `scores` (clearing it first and finishing it),
+/// in place of the neighbour lists (matrix factorisation); called from several threads.
+using UserScorer = std::function<void(std::size_t p, ItemScores* scores)>;
+
+/// Recommends for and evaluates this worker's own users; `progress` may be empty; with
+/// `scorer`, items are scored by it and no neighbour list is pulled.
 Result<UserResults> RecommendAndEvaluate(ps::KVClient& kv, const RecommendInputs& in,
-                                         ps::Deadline deadline, const UsersDone& progress = {});
+                                         ps::Deadline deadline, const UsersDone& progress = {},
+                                         const UserScorer& scorer = {});
 
 }  // namespace ecps::models::cf
