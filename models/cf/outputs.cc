@@ -21,15 +21,6 @@
 namespace ecps::models::cf {
 namespace {
 
-// What writing the CSV files took: bytes, seconds formatting them and handing them to the
-// kernel, and seconds of Commit (the fsync that makes a file durable, and the rename).
-// format_cpu_s is the same span's CPU time of the writing thread: the rate the code reaches
-// whatever else runs on the machine.
-struct CsvStats {
-  std::uint64_t bytes = 0;
-  double format_s = 0, format_cpu_s = 0, sync_s = 0;
-};
-
 // CPU seconds of the calling thread.
 double ThreadCpuSeconds() {
   timespec t{};

@@ -45,10 +45,19 @@ class UserLocator {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> where_;  // (report, position)
 };
 
+/// What writing the CSV files took: bytes, seconds formatting them and handing them to the
+/// kernel, and seconds of Commit (the fsync that makes a file durable, and the rename).
+/// format_cpu_s is the same span's CPU time of the writing thread: the rate the code reaches
+/// whatever else runs on the machine.
+struct CsvStats {
+  std::uint64_t bytes = 0;
+  double format_s = 0, format_cpu_s = 0, sync_s = 0;
+};
+
 /// Writes `path`: recommendations.csv (user,item,score; the top N of each user the reports
-/// hold, users in index order), sealed under options.encrypt.
+/// hold, users in index order), sealed under options.encrypt; adds to `*stats`.
 Status WriteRecommendations(const std::string& path, const TrainedResults& in,
-                            const UserLocator& where);
+                            const UserLocator& where, CsvStats* stats);
 
 /// Scheduler: the `n` rows of a neighbour table of `k` slots, as each server sent them on
 /// `topic` (in any order).

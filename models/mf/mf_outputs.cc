@@ -60,9 +60,11 @@ Status WriteMfOutputs(sched::JobContext& ctx, const MfResults& in) {
   auto path = [&](const char* name) { return (std::filesystem::path(o.out) / name).string(); };
   const cf::UserLocator where(in.reports, state.n_users);
   const cf::NeighborLists none;
+  cf::CsvStats csv;
   if (o.top_n > 0) {
     ECPS_RETURN_IF_ERROR(cf::WriteRecommendations(
-        path("recommendations.csv"), {o, in.settings, state, in.reports, none, none}, where));
+        path("recommendations.csv"), {o, in.settings, state, in.reports, none, none}, where,
+        &csv));
   }
   if (o.save_model) {
     ECPS_ASSIGN_OR_RETURN(const MfModel model, BuildModel(in, where));
