@@ -13,6 +13,7 @@
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
 #include "ps/stopwatch.h"
+#include "scheduler/traffic.h"
 #include "util/files.h"
 #include "util/output_folder.h"
 
@@ -329,6 +330,7 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
                   {"write_s", write_time.Seconds()},
                   {"total_s", in.state.since_start.Seconds()}};
   if (in.state.checkpoints) j["checkpoints"] = in.state.checkpoints->Json();
+  j["transport"] = sched::TrafficJson(ctx.node);
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(path("metrics.json"), j));
   ECPS_RETURN_IF_ERROR(WriteMetricLines(path("metrics.jsonl"), in, j));
   LogSummary(ctx.node, in, total, j);

@@ -26,6 +26,7 @@
 #include "ps/collective.h"
 #include "ps/stopwatch.h"
 #include "scheduler/progress.h"
+#include "scheduler/traffic.h"
 #include "util/files.h"
 #include "util/output_folder.h"
 
@@ -587,6 +588,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     m["privacy"] = DpPrivacyJson(options_.dp.plan, st.epsilon_spent, names, options_.dp.lo,
                                  options_.dp.hi, options_.dp.test_seed.has_value());
   }
+  m["transport"] = sched::TrafficJson(ctx.node);
   result_.metrics = m;
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", m));
   if (dp) {
