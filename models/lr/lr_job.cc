@@ -577,7 +577,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   metrics_["num_keys"] = parser_->num_keys();
   if (parser_->has_header()) metrics_["csv_column_types"] = parser_->csv_columns().notes;
   metrics_["total_seconds"] = since_plan_.Seconds();
-  metrics_["transport"] = sched::TrafficJson(node);
+  if (!options_.dp.enabled()) metrics_["transport"] = sched::TrafficJson(node);  // follows the data
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", metrics_));
   node.log().info("lr: wrote {}/model.bin ({} non-zero weights of {}) and metrics.json", options_.out,
                   model_.keys.size(), parser_->num_keys());
