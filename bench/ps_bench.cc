@@ -7,7 +7,9 @@
 // server range, as ps-lite's benchmark sends them), waits for every server's ack, then pulls
 // them back. The time of a round is the slowest worker's; keys/s counts every worker's keys.
 // Prints the median of --runs rounds as push_keys_per_s=... and pull_keys_per_s=..., plus
-// the same for dense-range requests (no key list on the wire).
+// the same for dense-range requests (PushRange/PullRange) and for a key list with gaps (the
+// even keys 0, 2, ..., 2N-2: the list travels with its keys, where a list without gaps
+// travels as a range).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,11 +26,12 @@ namespace ecps::bench {
 namespace {
 
 constexpr ps::TableId kTable = 1;
+constexpr ps::TableId kGapsTable = 2;  // twice the keys: the even ones are pushed
 
 struct Times {
-  std::vector<double> push, pull, push_range, pull_range;
+  std::vector<double> push, pull, push_range, pull_range, push_gaps, pull_gaps;
   template <class A>
-  void serialize(A& ar) { ar(push, pull, push_range, pull_range); }
+  void serialize(A& ar) { ar(push, pull, push_range, pull_range, push_gaps, pull_gaps); }
 };
 
 double Median(std::vector<double> v) {
@@ -41,16 +44,20 @@ class BenchJob final : public sched::Job {
   BenchJob(std::uint64_t keys, int runs) : keys_(keys), runs_(runs) {}
   std::string name() const override { return "ps_bench"; }
   std::vector<ps::TableSpec> Tables() const override {
-    return {{kTable, "bench", ps::ValueType::kFloat32, 1, keys_, false}};
+    return {{kTable, "bench", ps::ValueType::kFloat32, 1, keys_, false},
+            {kGapsTable, "bench.gaps", ps::ValueType::kFloat32, 1, 2 * keys_, false}};
   }
   Status SetupServer(ps::KVServer& s) override {
-    return s.AddTable<float>(Tables()[0], std::make_unique<ps::SumRule<float>>());
+    ECPS_RETURN_IF_ERROR(s.AddTable<float>(Tables()[0], std::make_unique<ps::SumRule<float>>()));
+    return s.AddTable<float>(Tables()[1], std::make_unique<ps::SumRule<float>>());
   }
 
   Status RunWorker(sched::JobContext& ctx) override {
     auto& kv = *ctx.client;
     std::vector<ps::Key> keys(keys_);
     std::iota(keys.begin(), keys.end(), ps::Key{0});
+    std::vector<ps::Key> even(keys_);
+    for (std::uint64_t i = 0; i < keys_; ++i) even[i] = 2 * i;
     std::vector<float> vals(keys_), out(keys_);
     std::mt19937 rng(static_cast<unsigned>(ctx.node.rank()));
     for (auto& v : vals) v = static_cast<float>(rng() % 1000) / 1000.0f;
@@ -66,6 +73,10 @@ class BenchJob final : public sched::Job {
       ECPS_ASSIGN_OR_RETURN(double b, timed([&] { return kv.Pull<float>(kTable, keys, out); }));
       ECPS_ASSIGN_OR_RETURN(double c, timed([&] { return kv.PushRange<float>(kTable, 0, keys_, vals); }));
       ECPS_ASSIGN_OR_RETURN(double d, timed([&] { return kv.PullRange<float>(kTable, 0, keys_, out); }));
+      ECPS_ASSIGN_OR_RETURN(double e, timed([&] { return kv.Push<float>(kGapsTable, even, vals); }));
+      ECPS_ASSIGN_OR_RETURN(double f, timed([&] { return kv.Pull<float>(kGapsTable, even, out); }));
+      t.push_gaps.push_back(e);
+      t.pull_gaps.push_back(f);
       t.push.push_back(a);
       t.pull.push_back(b);
       t.push_range.push_back(c);
@@ -95,6 +106,8 @@ class BenchJob final : public sched::Job {
     std::printf("pull_keys_per_s=%.0f\n", rate(&Times::pull));
     std::printf("push_range_keys_per_s=%.0f\n", rate(&Times::push_range));
     std::printf("pull_range_keys_per_s=%.0f\n", rate(&Times::pull_range));
+    std::printf("push_gaps_keys_per_s=%.0f\n", rate(&Times::push_gaps));
+    std::printf("pull_gaps_keys_per_s=%.0f\n", rate(&Times::pull_gaps));
     std::fflush(stdout);
     return Status::Ok();
   }

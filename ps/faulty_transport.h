@@ -32,6 +32,7 @@ class FaultyTransport final : public Transport {
   Status Send(Message msg) override;
   Result<Message> Recv(Deadline deadline) override;
   void Close() override { inner_->Close(); }
+  RankTraffic Traffic() const override { return inner_->Traffic(); }
 
   /// True once die_after_sends has been reached.
   bool dead() const { return dead_.load(); }

@@ -23,6 +23,8 @@ class InProcTransport final : public Transport {
     {
       std::lock_guard lock(box.mu);
       if (box.closed) return Aborted(fmt::format("send to rank {}: endpoint closed", to));
+      hub_->boxes_[static_cast<std::size_t>(rank_)]->traffic.CountSent(msg);
+      box.traffic.CountReceived(msg);
       if (box.sink && box.sink(msg)) return Status::Ok();
       box.queue.push_back(std::move(msg));
     }
@@ -46,6 +48,10 @@ class InProcTransport final : public Transport {
     auto& box = *hub_->boxes_[static_cast<std::size_t>(rank_)];
     std::lock_guard lock(box.mu);
     box.sink = std::move(sink);
+  }
+
+  RankTraffic Traffic() const override {
+    return hub_->boxes_[static_cast<std::size_t>(rank_)]->traffic.Snapshot(rank_);
   }
 
   void Close() override {

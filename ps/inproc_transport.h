@@ -31,6 +31,7 @@ class InProcHub : public std::enable_shared_from_this<InProcHub> {
     std::deque<Message> queue;
     Transport::DirectSink sink;  // called under mu
     bool closed = false;
+    TrafficCounter traffic;  // of this rank's endpoint
   };
   explicit InProcHub(int size);
   std::vector<std::unique_ptr<Mailbox>> boxes_;

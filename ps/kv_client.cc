@@ -94,6 +94,10 @@ Handle KVClient::Request(MsgType type, TableId table, ValueType vt, std::span<co
     if (dense) {
       m.head.range_begin = begin + lo;
       m.head.range_end = begin + hi;
+    } else if (keys[hi - 1] - keys[lo] == hi - lo - 1) {
+      // Sorted unique keys without a gap are a range: sent as one, without the key list.
+      m.head.range_begin = keys[lo];
+      m.head.range_end = keys[hi - 1] + 1;
     } else {
       m.keys = Blob::Borrow(keys.data() + lo, (hi - lo) * sizeof(Key));
     }

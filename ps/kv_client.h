@@ -6,7 +6,8 @@
 //
 // Contracts:
 //  - `keys` are sorted ascending and unique; values are keys.size() * width numbers, row
-//    by row. Dense-range variants take [begin, end) instead of a key list.
+//    by row. Dense-range variants take [begin, end) instead of a key list. A server's share
+//    of a key list that has no gap travels as a range too (no key bytes on the wire).
 //  - The spans passed to Push and Pull are not copied: they must stay alive and unchanged
 //    (Pull: untouched) until Wait on the handle returns. A Wait that fails (deadline or abort)
 //    aborts the job and waits a little for the servers' answers (servers refuse requests of an

@@ -1,5 +1,8 @@
 #include "ps/message.h"
 
+#include <mutex>
+#include <vector>
+
 #include <cereal/types/string.hpp>
 #include <cereal/types/utility.hpp>
 #include <fmt/format.h>
@@ -50,10 +53,68 @@ Blob Blob::Borrow(const void* data, std::size_t bytes) {
   return b;
 }
 
+namespace {
+
+// Freed large buffers kept for reuse: at most kMaxBuffers, kMaxBytes in all.
+class BufferCache {
+ public:
+  static BufferCache& Get() {
+    static BufferCache* cache = new BufferCache;  // never destroyed: blobs may outlive main
+    return *cache;
+  }
+  // A cached buffer of between `bytes` and twice `bytes`, or null; sets *capacity.
+  std::byte* Take(std::size_t bytes, std::size_t* capacity) {
+    std::lock_guard lock(mu_);
+    std::size_t best = buffers_.size();
+    for (std::size_t i = 0; i < buffers_.size(); ++i) {
+      const std::size_t c = buffers_[i].second;
+      if (c >= bytes && c / 2 <= bytes && (best == buffers_.size() || c < buffers_[best].second)) best = i;
+    }
+    if (best == buffers_.size()) return nullptr;
+    auto [p, c] = buffers_[best];
+    buffers_.erase(buffers_.begin() + static_cast<std::ptrdiff_t>(best));
+    total_ -= c;
+    *capacity = c;
+    return p;
+  }
+  // Keeps `p` when there is room, else frees it.
+  void Give(std::byte* p, std::size_t capacity) {
+    {
+      std::lock_guard lock(mu_);
+      if (buffers_.size() < kMaxBuffers && total_ + capacity <= kMaxBytes) {
+        buffers_.emplace_back(p, capacity);
+        total_ += capacity;
+        return;
+      }
+    }
+    delete[] p;
+  }
+
+ private:
+  static constexpr std::size_t kMaxBuffers = 8;
+  static constexpr std::size_t kMaxBytes = std::size_t{512} << 20;
+  std::mutex mu_;
+  std::vector<std::pair<std::byte*, std::size_t>> buffers_;
+  std::size_t total_ = 0;
+};
+
+}  // namespace
+
+void Blob::Release::operator()(std::byte* p) const {
+  if (capacity >= kReuseBytes) {
+    BufferCache::Get().Give(p, capacity);
+  } else {
+    delete[] p;
+  }
+}
+
 Blob Blob::Allocate(std::size_t bytes) {
   Blob b;
   if (bytes == 0) return b;
-  b.owned_.reset(new std::byte[bytes]);  // uninitialised on purpose: filled by the caller
+  std::size_t capacity = bytes;
+  std::byte* p = bytes >= kReuseBytes ? BufferCache::Get().Take(bytes, &capacity) : nullptr;
+  if (p == nullptr) p = new std::byte[bytes];  // uninitialised on purpose: filled by the caller
+  b.owned_ = std::unique_ptr<std::byte[], Release>(p, Release{capacity});
   b.data_ = b.owned_.get();
   b.size_ = bytes;
   return b;

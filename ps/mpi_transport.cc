@@ -64,6 +64,7 @@ class MpiTransport final : public Transport {
     ECPS_RETURN_IF_ERROR(Post(m.keys.data(), m.keys.size(), to, kTagKeys, &pending.requests));
     ECPS_RETURN_IF_ERROR(Post(m.values.data(), m.values.size(), to, kTagValues, &pending.requests));
     ECPS_RETURN_IF_ERROR(Post(m.control.data(), m.control.size(), to, kTagControl, &pending.requests));
+    traffic_.CountSent(m);
     ReapLocked();
     last_activity_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
     Poke();
@@ -104,6 +105,8 @@ class MpiTransport final : public Transport {
       }
     }
   }
+
+  RankTraffic Traffic() const override { return traffic_.Snapshot(rank_); }
 
   void Close() override {
     std::unique_lock lock(send_mu_);
@@ -199,6 +202,7 @@ class MpiTransport final : public Transport {
       }
       if (++rounds > 64) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
+    traffic_.CountReceived(m);
     return m;
   }
 
@@ -226,6 +230,7 @@ class MpiTransport final : public Transport {
   std::mutex idle_mu_;
   std::condition_variable idle_cv_;
   bool poked_ = false;
+  TrafficCounter traffic_;
 };
 
 }  // namespace

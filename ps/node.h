@@ -80,6 +80,13 @@ class Node {
   /// Sends a message; fills in the sender. Never blocks.
   Status Send(Message msg);
 
+  /// What this rank's transport has sent and received so far (ps/traffic.h).
+  RankTraffic Traffic() const { return transport_->Traffic(); }
+  /// Every rank's traffic over the job's work phase, in rank order: set on the scheduler by
+  /// the job runner after the work phase (sched::GatherTraffic), empty elsewhere and before.
+  const std::vector<RankTraffic>& job_traffic() const { return job_traffic_; }
+  void SetJobTraffic(std::vector<RankTraffic> t) { job_traffic_ = std::move(t); }
+
   // ---- Job-wide control -------------------------------------------------------------
 
   /// Aborts the job with `reason`: wakes every local waiter and tells the scheduler, which
@@ -158,6 +165,7 @@ class Node {
   std::map<std::uint32_t, std::uint64_t> barrier_seq_;       // calls made, per group
   std::map<std::uint32_t, std::uint64_t> barrier_released_;  // releases seen, per group
   std::map<std::uint32_t, std::deque<Message>> inbox_;       // control messages, per topic
+  std::vector<RankTraffic> job_traffic_;  // job thread only
 };
 
 }  // namespace ecps::ps

@@ -12,6 +12,7 @@
 
 #include "ps/message.h"
 #include "ps/status.h"
+#include "ps/traffic.h"
 #include "ps/types.h"
 
 namespace ecps::ps {
@@ -42,6 +43,9 @@ class Transport {
   /// returns once no call of the old sink is running.
   using DirectSink = std::function<bool(Message&)>;
   virtual void SetDirectSink(DirectSink sink) { (void)sink; }
+
+  /// What this endpoint has sent and received so far (ps/traffic.h). Thread-safe.
+  virtual RankTraffic Traffic() const = 0;
 
   /// Stops accepting sends and wakes a pending Recv. Waits (bounded) for queued sends to
   /// leave this process. Idempotent.

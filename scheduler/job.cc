@@ -11,6 +11,7 @@
 
 #include "ps/collective.h"
 #include "scheduler/scheduler_service.h"
+#include "scheduler/traffic.h"
 
 namespace ecps::sched {
 namespace {
@@ -114,6 +115,8 @@ Status RunNode(ps::Node& node, Job& job, const RunOptions& options) {
   if (!s.ok()) return fail(s, "run");
   s = node.Barrier(ps::BarrierGroup::kAll, phase_deadline());
   if (!s.ok()) return fail(s, "end-of-work barrier");
+  s = GatherTraffic(node, phase_deadline());
+  if (!s.ok()) return fail(s, "traffic counts");
 
   // Phase 3: finish (exports, outputs).
   if (role == ps::Role::kServer) s = job.FinishServer(ctx);

@@ -15,6 +15,7 @@
 #include "models/common/csv_field.h"
 #include "models/common/sealed_output.h"
 #include "ps/stopwatch.h"
+#include "scheduler/traffic.h"
 #include "util/files.h"
 #include "util/output_folder.h"
 
@@ -387,6 +388,7 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
                   {"total_s", in.state.since_start.Seconds()}};
   j["outputs"] = {{"csv_bytes", csv.bytes}};
   if (in.state.checkpoints) j["checkpoints"] = in.state.checkpoints->Json();
+  j["transport"] = sched::TrafficJson(ctx.node);
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(path("metrics.json"), j));
   ECPS_RETURN_IF_ERROR(WriteMetricLines(path("metrics.jsonl"), in, j));
   LogSummary(ctx.node, in, total, j);

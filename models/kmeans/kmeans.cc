@@ -26,6 +26,7 @@
 #include "ps/collective.h"
 #include "ps/stopwatch.h"
 #include "scheduler/progress.h"
+#include "scheduler/traffic.h"
 #include "util/files.h"
 #include "util/output_folder.h"
 
@@ -588,6 +589,7 @@ Status KMeansJob::FinishScheduler(sched::JobContext& ctx) {
     m["privacy"] = DpPrivacyJson(options_.dp.plan, st.epsilon_spent, names, options_.dp.lo,
                                  options_.dp.hi, options_.dp.test_seed.has_value());
   }
+  if (!dp) m["transport"] = sched::TrafficJson(ctx.node);  // counts follow the data's size
   result_.metrics = m;
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", m));
   if (dp) {

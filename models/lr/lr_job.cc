@@ -19,6 +19,7 @@
 #include "models/lr/lr_messages.h"
 #include "ps/collective.h"
 #include "scheduler/progress.h"
+#include "scheduler/traffic.h"
 #include "util/files.h"
 #include "worker/line_reader.h"
 #include "worker/sparse_data.h"
@@ -576,6 +577,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   metrics_["num_keys"] = parser_->num_keys();
   if (parser_->has_header()) metrics_["csv_column_types"] = parser_->csv_columns().notes;
   metrics_["total_seconds"] = since_plan_.Seconds();
+  if (!options_.dp.enabled()) metrics_["transport"] = sched::TrafficJson(node);  // follows the data
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", metrics_));
   node.log().info("lr: wrote {}/model.bin ({} non-zero weights of {}) and metrics.json", options_.out,
                   model_.keys.size(), parser_->num_keys());

@@ -20,6 +20,26 @@ TEST(Blob, BorrowedIsNotCopied) {
   EXPECT_EQ(std::vector<Key>(c.As<Key>().begin(), c.As<Key>().end()), keys);
 }
 
+TEST(Blob, LargeStorageIsReusedWhereItFits) {
+  const std::size_t big = 3'000'017;  // a size no other test allocates
+  const std::byte* first = nullptr;
+  {
+    Blob a = Blob::Allocate(big);
+    first = a.data();
+    std::memset(a.mutable_data(), 7, big);
+  }
+  {
+    // More than half of the freed buffer: it is taken again, with the size asked for.
+    Blob b = Blob::Allocate(big - 1000);
+    EXPECT_EQ(b.data(), first);
+    EXPECT_EQ(b.size(), big - 1000);
+  }
+  Blob small = Blob::Allocate(big / 2 - 10);  // under half: a buffer of its own
+  EXPECT_NE(small.data(), first);
+  Blob tiny = Blob::Allocate(100);  // under kReuseBytes: never cached
+  EXPECT_EQ(tiny.size(), 100u);
+}
+
 TEST(Control, RoundTrip) {
   std::map<std::string, std::vector<double>> in{{"a", {1.5, 2}}, {"b", {}}};
   Blob b = EncodeControl(in);
