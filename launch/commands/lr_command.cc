@@ -230,6 +230,12 @@ void AddLrTrain(CommandTree& tree) {
                   {"csv", "json", "both", "none"});
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
       ->capture_default_str()->check(NonNegative());
+  t->add_option("--init-model", lr.init_model,
+                "Warm start: continue training from this earlier `train lr` model (its folder or "
+                "model.bin) instead of zeros: its weights, its optimizer state (FTRL z/n, AdaGrad "
+                "sums; model files of ecps before format 2 hold none, and their accumulators start "
+                "at zero), its numeric scaling and its epoch/clock count. Refused when its feature "
+                "space (format, --hash-bits, columns, bias) or --algorithm differs");
   AddDpOptions(*sub, lr.dp);
   lr.checkpoint.every = 200;  // about one epoch with the automatic batch size
   lr.checkpoint.every_text = "200";

@@ -78,6 +78,9 @@ Status LrJob::Init() {
   ECPS_RETURN_IF_ERROR(options_.Validate());
   ECPS_ASSIGN_OR_RETURN(auto p, MakeTrainingParser(options_.parser, options_.train[0]));
   parser_ = std::make_unique<worker::ExampleParser>(std::move(p));
+  if (!options_.init_model.empty()) {
+    ECPS_ASSIGN_OR_RETURN(warm_, LoadWarmStart(options_, *parser_));
+  }
   return Status::Ok();
 }
 
@@ -96,7 +99,8 @@ Status LrJob::SetupServer(ps::KVServer& server) {
 
 Status LrJob::RunServer(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
-  if (!options_.dp.enabled()) return ServeCheckpoints(options_, ctx.node, *ctx.server);
+  warm_.reset();  // the scheduler sends this server its range
+  if (!options_.dp.enabled()) return ServeCheckpoints(options_, ctx.node, *ctx.server, *finalizer_);
   // The noise settings arrive before any worker starts (the scheduler waits for this ack).
   ps::Node& node = ctx.node;
   // They follow the workers' loading, which may take longer than one default deadline; a lost
@@ -124,6 +128,7 @@ Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
 
 Status LrJob::RunWorker(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
+  warm_.reset();
   ps::KVClient& kv = *ctx.client;
   ps::Node& node = ctx.node;
   const int w = node.index();
@@ -209,7 +214,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   for (int epoch = resumed.epoch; epoch < options_.epochs; ++epoch) {
     const ps::Stopwatch t_epoch;
     const std::vector<std::uint32_t> order =
-        plan.dp ? std::vector<std::uint32_t>() : EpochBatchOrder(plan.num_batches, options_.seed, epoch);
+        plan.dp ? std::vector<std::uint32_t>()
+                : EpochBatchOrder(plan.num_batches, options_.seed, epoch + plan.epoch_offset);
     ProgressMsg msg;
     msg.epoch = epoch;
     std::size_t first_step = 0;
@@ -341,6 +347,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   plan.nominal_batch = static_cast<double>(all.train_rows) / plan.num_batches;
   const bool dp = options_.dp.enabled();
   if (options_.standardize && num_numeric > 0 && !dp) plan.scaling = all.numeric.Scaling(options_.log_transform);
+  if (warm_) StartFrom(*warm_, &plan, node.log());
   model_.scaling = plan.scaling;
   if (dp) {
     if (options_.test.empty() && options_.holdout > 0) {
@@ -353,10 +360,14 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     }
     ECPS_RETURN_IF_ERROR(StartDp(node, options_, all.train_rows, batch, &plan));
   }
+  const std::uint64_t clock_offset = warm_ ? warm_->model.clocks_trained : 0;
   if (checkpoints.resumed()) {
-    ECPS_RETURN_IF_ERROR(checkpoints.LoadServers(node, all, plan.num_batches));
+    ECPS_RETURN_IF_ERROR(checkpoints.LoadServers(node, all, plan.num_batches, clock_offset));
     plan.resume = true;
+  } else if (warm_) {
+    ECPS_RETURN_IF_ERROR(LoadServerShards(node, {warm_->table}, false, 0, clock_offset, "--init-model " + warm_->path));
   }
+  clocks_ = std::uint64_t{plan.num_batches} * static_cast<std::uint64_t>(options_.epochs);
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, node.DefaultDeadline()), "training plan");
   if (plan.resume) ECPS_RETURN_IF_ERROR(checkpoints.SendPositions(node));
   if (dp) {
@@ -510,6 +521,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["staleness"] = ctx.consistency.Bound();
   j["config"] = options_.ToJson();
   if (options_.checkpoint.writes() || options_.checkpoint.resume) j["checkpoints"] = checkpoints.Json();
+  if (warm_) j["init_model"] = WarmStartJson(*warm_);
   if (dp) {
     j["privacy"] = PrivacyJson(plan.dp_plan, options_.dp.conversion);
     if (options_.dp.has_seed) j["privacy"]["test_seed"] = true;  // replayable: not private
@@ -534,6 +546,14 @@ Status LrJob::FinishServer(sched::JobContext& ctx) {
       shard.weights.push_back(values[i]);
     }
   }
+  if (finalizer_->StateWidth() > 0 && !options_.dp.enabled()) {  // for --init-model
+    auto state = ctx.server->SaveShard<float>(kWeights);
+    if (state.ok()) {
+      shard.state = std::move(state).value();
+    } else {
+      node.log().warn("lr: model.bin gets no optimizer state: {}", state.status().message());
+    }
+  }
   return ps::Gather(node, kWeightsTopic, ps::ServerRanks(node.roles()), shard, node.DefaultDeadline()).status();
 }
 
@@ -550,6 +570,8 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
     model_.keys.insert(model_.keys.end(), s.keys.begin(), s.keys.end());
     model_.weights.insert(model_.weights.end(), s.weights.begin(), s.weights.end());
   }
+  ECPS_RETURN_IF_ERROR(RecordTraining(std::move(shards), static_cast<std::uint32_t>(options_.epochs), clocks_,
+                                      warm_.get(), &model_));
   const auto bad = std::find_if(model_.weights.begin(), model_.weights.end(), [](float w) { return !std::isfinite(w); });
   if (bad != model_.weights.end()) {
     const std::size_t i = static_cast<std::size_t>(bad - model_.weights.begin());

@@ -12,6 +12,7 @@
 #include "models/lr/lr_dp.h"
 #include "models/lr/lr_eval.h"
 #include "models/lr/lr_model.h"
+#include "ps/table_shard.h"
 #include "ps/types.h"
 
 namespace ecps::models::lr {
@@ -51,8 +52,9 @@ struct TrainPlan {
   bool dp = false;  // DP-SGD: dp_plan replaces the batches (its key is never written)
   DpPlan dp_plan;
   bool resume = false;  // workers then receive their saved position (kResumeTopic)
+  int epoch_offset = 0;  // warm start: the init model's epochs (epoch e orders its batches as e + offset)
   template <class A>
-  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling, dp, dp_plan, resume); }
+  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling, dp, dp_plan, resume, epoch_offset); }
 };
 
 /// A worker's progress in an epoch; with `checkpoint`, its position at a checkpoint (what
@@ -83,8 +85,9 @@ struct ProgressMsg {
 struct WeightShard {
   std::vector<std::uint32_t> keys;
   std::vector<float> weights;
+  ps::TableShard<float> state;  // the server's table with the rule's state (none for SGD)
   template <class A>
-  void serialize(A& ar) { ar(keys, weights); }
+  void serialize(A& ar) { ar(keys, weights, state); }
 };
 
 }  // namespace ecps::models::lr

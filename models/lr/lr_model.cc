@@ -164,13 +164,34 @@ Status CheckLrModel(const LrModel& m) {
       return DataError(fmt::format("the scaling of column {} is not finite", j));
     }
   }
+  const ps::TableShard<float>& st = m.state;
+  if (st.end != 0) {
+    ECPS_RETURN_IF_ERROR(st.Check().WithContext("optimizer state"));
+    if (st.begin != 0 || st.end != m.num_keys || st.width != 1) {
+      return DataError(fmt::format("the optimizer state covers keys [{}, {}) of width {}, not [0, {}) of 1",
+                                   st.begin, st.end, st.width, m.num_keys));
+    }
+  }
   return Status::Ok();
 }
 }  // namespace
 
+namespace {
+// A version-1 file: the model without its training history and optimizer state.
+struct LrModelV1 {
+  LrModel* m;
+  template <class A>
+  void serialize(A& ar) { m->SerializeV1(ar); }
+};
+}  // namespace
+
 Result<LrModel> LoadLrModel(const std::string& path, const privacy::EncryptionKey* key) {
   LrModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, LrModel::kKind, LrModel::kVersion, &m, key));
+  if (Status s = LoadModel(path, LrModel::kKind, LrModel::kVersion, &m, key); !s.ok()) {
+    m = LrModel();
+    LrModelV1 v1{&m};
+    if (!LoadModel(path, LrModel::kKind, 1, &v1, key).ok()) return s;
+  }
   if (Status s = CheckLrModel(m); !s.ok()) {
     return DataError(fmt::format("{}: inconsistent model: {}", path, s.message()));
   }
