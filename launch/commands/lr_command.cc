@@ -236,6 +236,9 @@ void AddLrTrain(CommandTree& tree) {
                 "sums; model files of ecps before format 2 hold none, and their accumulators start "
                 "at zero), its numeric scaling and its epoch/clock count. Refused when its feature "
                 "space (format, --hash-bits, columns, bias) or --algorithm differs");
+  t->add_flag("--no-optimizer-state", [&lr](std::int64_t) { lr.save_state = false; },
+              "model.bin without the optimizer state (FTRL z/n, AdaGrad sums of every key trained, "
+              "16 or 12 bytes each): smaller, but an --init-model from it starts the accumulators at zero");
   AddDpOptions(*sub, lr.dp);
   lr.checkpoint.every = 200;  // about one epoch with the automatic batch size
   lr.checkpoint.every_text = "200";

@@ -546,7 +546,7 @@ Status LrJob::FinishServer(sched::JobContext& ctx) {
       shard.weights.push_back(values[i]);
     }
   }
-  if (finalizer_->StateWidth() > 0 && !options_.dp.enabled()) {  // for --init-model
+  if (finalizer_->StateWidth() > 0 && options_.save_state && !options_.dp.enabled()) {  // for --init-model
     auto state = ctx.server->SaveShard<float>(kWeights);
     if (state.ok()) {
       shard.state = std::move(state).value();

@@ -75,6 +75,8 @@ struct LrOptions : DataOptions {
   CheckpointOptions checkpoint;
   /// --init-model: a trained model's folder or model.bin to continue from (lr_warm_start.h).
   std::string init_model;
+  /// Whether model.bin keeps the servers' optimizer state (for a later --init-model).
+  bool save_state = true;
 
   Status Validate() const;
   /// The training configuration as metrics.json's "config" holds it.

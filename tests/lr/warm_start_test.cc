@@ -129,6 +129,12 @@ TEST(LrWarmStartV1, AModelWithoutStateStartsFreshAccumulatorsNearTheTwoEpochRun)
               a["logloss"].get<double>(), b["logloss"].get<double>());
   EXPECT_LT(std::fabs(a["auc"].get<double>() - b["auc"].get<double>()), 0.02);
   EXPECT_LT(std::fabs(a["logloss"].get<double>() - b["logloss"].get<double>()), 0.02);
+  // --no-optimizer-state writes such a model too.
+  ASSERT_EQ(RunEcps(Train(dir, 1, "--no-optimizer-state --out " + (dir / "bare"))).exit_code, 0);
+  const auto bare = RunEcps(Train(dir, 1, "--init-model " + (dir / "bare") + " --out " + (dir / "bare2")));
+  ASSERT_EQ(bare.exit_code, 0) << bare.err;
+  EXPECT_EQ(Metrics(dir / "bare2")["init_model"]["optimizer_state"], false);
+  EXPECT_LT(testing::ReadText(dir / "bare/model.bin").size(), testing::ReadText(dir / "one/model.bin").size());
 }
 
 TEST(LrWarmStartRefusals, MissingIncompatibleAndOtherKindsAreNamed) {
