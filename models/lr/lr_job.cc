@@ -120,8 +120,9 @@ Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
   ECPS_RETURN_IF_ERROR(init_);
   since_plan_.Restart();
   // Read the feature names now: a bad --featindex stops the job before training, not after.
-  if (!options_.featindex.empty() && options_.export_weights != WeightExport::kNone) {
+  if (!options_.featindex.empty()) {
     ECPS_RETURN_IF_ERROR(AddFeatindexNames(options_.featindex, *parser_, &featindex_names_));
+    if (warm_) ECPS_RETURN_IF_ERROR(CheckFeatindex(*warm_, featindex_names_, options_.featindex));
   }
   return PlanTrainTest(options_.out, options_.train, options_.test, roles.num_workers());
 }
@@ -572,6 +573,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   }
   ECPS_RETURN_IF_ERROR(RecordTraining(std::move(shards), static_cast<std::uint32_t>(options_.epochs), clocks_,
                                       warm_.get(), &model_));
+  if (!options_.featindex.empty()) RecordNames(featindex_names_, &model_);
   const auto bad = std::find_if(model_.weights.begin(), model_.weights.end(), [](float w) { return !std::isfinite(w); });
   if (bad != model_.weights.end()) {
     const std::size_t i = static_cast<std::size_t>(bad - model_.weights.begin());

@@ -164,6 +164,12 @@ Status CheckLrModel(const LrModel& m) {
       return DataError(fmt::format("the scaling of column {} is not finite", j));
     }
   }
+  if (m.name_keys.size() != m.names.size() ||
+      !std::is_sorted(m.name_keys.begin(), m.name_keys.end()) ||
+      (!m.name_keys.empty() && m.name_keys.back() >= m.num_keys)) {
+    return DataError(fmt::format("{} named keys for {} names, or keys out of order", m.name_keys.size(),
+                                 m.names.size()));
+  }
   const ps::TableShard<float>& st = m.state;
   if (st.end != 0) {
     ECPS_RETURN_IF_ERROR(st.Check().WithContext("optimizer state"));

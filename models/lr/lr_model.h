@@ -82,11 +82,16 @@ struct LrModel {
   /// then the rule's state: FTRL z and n, AdaGrad's accumulator) for `train lr --init-model`;
   /// empty (end 0) for SGD, whose state is the weights, and in version-1 files.
   ps::TableShard<float> state;
+  /// With --featindex: the featindex names of the keys in `state` (or of the weights without
+  /// it), keys ascending, several names of a key joined by " | " (FeatureNames), so that a
+  /// warm start can refuse a featindex that gives a trained key another meaning.
+  std::vector<std::uint32_t> name_keys;
+  std::vector<std::string> names;
 
   template <class A>
   void serialize(A& ar) {
     SerializeV1(ar);
-    ar(epochs_trained, clocks_trained, state);
+    ar(epochs_trained, clocks_trained, state, name_keys, names);
   }
   /// The fields of a version-1 file.
   template <class A>

@@ -1,7 +1,9 @@
 #include "models/lr/lr_warm_start.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -48,6 +50,17 @@ std::string FeatureSpaceDifference(const LrModel& m, const LrModel& now) {
                        Columns(now.columns.categorical));
   }
   return "";
+}
+
+// The names FeatureNames joined with " | ".
+std::vector<std::string_view> SplitNames(std::string_view joined) {
+  std::vector<std::string_view> out;
+  while (!joined.empty()) {
+    const std::size_t bar = joined.find(" | ");
+    out.push_back(joined.substr(0, bar));
+    joined = bar == std::string_view::npos ? std::string_view() : joined.substr(bar + 3);
+  }
+  return out;
 }
 
 std::uint32_t StateWidthOf(Algorithm a) { return a == Algorithm::kFtrl ? 2 : a == Algorithm::kAdaGrad ? 1 : 0; }
@@ -127,6 +140,38 @@ Status RecordTraining(std::vector<WeightShard> shards, std::uint32_t epochs, std
   if (states.size() < shards.size()) return Status::Ok();
   ECPS_ASSIGN_OR_RETURN(model->state, ps::SliceShards(std::move(states), {0, model->num_keys}));
   return Status::Ok();
+}
+
+Status CheckFeatindex(const WarmStart& w, const FeatureNames& names, const std::string& featindex) {
+  const LrModel& m = w.model;
+  for (std::size_t i = 0; i < m.name_keys.size(); ++i) {
+    const std::string& now = names.Get(m.name_keys[i]);
+    const std::vector<std::string_view> now_names = SplitNames(now);
+    for (const std::string_view name : SplitNames(m.names[i])) {  // every name the model had
+      if (std::find(now_names.begin(), now_names.end(), name) != now_names.end()) continue;
+      return InvalidArgument(fmt::format(
+          "--init-model {}: --featindex {} gives feature \"{}\" another index: the model's key {} "
+          "is \"{}\", this run's \"{}\" (index the new features after the old ones)",
+          w.path, featindex, name, m.name_keys[i], m.names[i], now));
+    }
+  }
+  return Status::Ok();
+}
+
+void RecordNames(const FeatureNames& names, LrModel* model) {
+  model->name_keys.clear();
+  model->names.clear();
+  const auto add = [&](std::uint32_t key) {
+    const std::string& n = names.Get(key);
+    if (n.empty()) return;
+    model->name_keys.push_back(key);
+    model->names.push_back(n);
+  };
+  if (model->state.end != 0) {
+    for (std::uint32_t r : model->state.present) add(r);
+  } else {
+    for (std::uint32_t k : model->keys) add(k);
+  }
 }
 
 nlohmann::json WarmStartJson(const WarmStart& w) {

@@ -66,6 +66,14 @@ void StartFrom(const WarmStart& w, TrainPlan* plan, spdlog::logger& log);
 Status RecordTraining(std::vector<WeightShard> shards, std::uint32_t epochs, std::uint64_t clocks,
                       const WarmStart* warm, LrModel* model);
 
+/// Scheduler, with --featindex: refuses (InvalidArgument naming the key and names) when a key
+/// that the model names has lost one of its names in `names` (the featindex now gives that
+/// feature another index); a featindex that only adds names is accepted.
+Status CheckFeatindex(const WarmStart& w, const FeatureNames& names, const std::string& featindex);
+
+/// Scheduler, with --featindex: records in `model` the names of the keys it trained.
+void RecordNames(const FeatureNames& names, LrModel* model);
+
 /// metrics.json's "init_model": path, epochs and clocks trained before, optimizer_state.
 nlohmann::json WarmStartJson(const WarmStart& w);
 

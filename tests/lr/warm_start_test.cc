@@ -161,5 +161,32 @@ TEST(LrWarmStartRefusals, MissingIncompatibleAndOtherKindsAreNamed) {
   refused("--init-model " + (dir / "lin"), (dir / "lin/model.bin") + ": this is a linreg model; expected a lr model");
 }
 
+// A featindex that moves a trained feature to another index is refused; one that only adds
+// features is accepted.
+TEST(LrWarmStartRefusals, AFeatindexThatRenumbersAFeatureIsNamed) {
+  testing::TempDir dir("warm-featindex");
+  WriteCtr(dir);
+  std::string old_index, moved, grown;
+  for (int i = 1; i <= 20000; ++i) {
+    old_index += fmt::format("f{}\t{}\n", i, i);
+    moved += fmt::format("f{}\t{}\n", i == 3 ? 4 : i == 4 ? 3 : i, i);
+    grown += fmt::format("f{}\t{}\n", i, i);
+  }
+  grown += "new\t20001\n";
+  testing::WriteText(dir / "old.txt", old_index);
+  testing::WriteText(dir / "moved.txt", moved);
+  testing::WriteText(dir / "grown.txt", grown);
+  ASSERT_EQ(RunEcps(Train(dir, 1, "--featindex " + (dir / "old.txt") + " --out " + (dir / "one"))).exit_code, 0);
+  const auto r = RunEcps(Train(dir, 1, "--featindex " + (dir / "moved.txt") + " --init-model " + (dir / "one") +
+                                       " --out " + (dir / "x")));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(r.err.find("gives feature \"f3\" another index") != std::string::npos ||
+              r.err.find("gives feature \"f4\" another index") != std::string::npos)
+      << r.err;
+  const auto ok = RunEcps(Train(dir, 1, "--featindex " + (dir / "grown.txt") + " --init-model " + (dir / "one") +
+                                        " --out " + (dir / "y")));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
 }  // namespace
 }  // namespace ecps
