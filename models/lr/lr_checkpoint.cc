@@ -93,6 +93,7 @@ nlohmann::json CheckpointConfig(const LrOptions& o, const std::string& consisten
           {"--consistency", consistency}};
   // Only when given: checkpoints made before the option existed still resume.
   if (!o.init_model.empty()) config["--init-model"] = o.init_model;
+  if (o.impute != ImputeMode::kNone) config["--impute"] = ImputeModeName(o.impute);
   return config;
 }
 

@@ -143,7 +143,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   const bool dp = options_.dp.enabled();
   // Under DP nothing computed from the training rows leaves the worker except through the
   // noisy steps: no scaling statistics, category names or bad-row texts.
-  lo.keep_values = !dp && options_.standardize && !parser.csv_columns().numeric.empty();
+  const bool impute = options_.impute != ImputeMode::kNone;
+  lo.keep_values = !dp && (options_.standardize || impute) && !parser.csv_columns().numeric.empty();
   lo.max_categories = dp ? 0 : kMaxCategoryNames;
   ECPS_ASSIGN_OR_RETURN(WorkerShard shard, LoadWorkerShard(ranges, options_.train.size(), parser, lo,
                                                            options_.test.empty() ? options_.holdout : 0.0,
@@ -170,10 +171,17 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
     }
   }
   report.load_s = shard.load_s;
+  if (impute) {
+    report.missing = CountMissing(train, parser, &report.rows_missing);
+    CountMissing(test, parser, &report.test_rows_missing);
+  }
   const auto workers = ps::WorkerRanks(node.roles());
   ECPS_RETURN_IF_ERROR_CTX(ps::Gather(node, kSetupTopic, workers, report, deadline()).status(), "load report");
+  if (options_.impute == ImputeMode::kMedian) ECPS_RETURN_IF_ERROR(MedianCounts(node, workers, SortedColumns(train, parser)));
   TrainPlan plan;
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, deadline()), "training plan");
+  Impute(plan.impute, parser, &train);
+  Impute(plan.impute, parser, &test);
   ApplyScaling(plan.scaling, parser, &train);
   ApplyScaling(plan.scaling, parser, &test);
 
@@ -326,12 +334,24 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       if (all.bad_messages.size() < 10) all.bad_messages.push_back(m);
     }
     all.numeric.Merge(r.numeric);
+    all.missing.resize(std::max(all.missing.size(), r.missing.size()), 0);
+    for (std::size_t j = 0; j < r.missing.size(); ++j) all.missing[j] += r.missing[j];
+    all.rows_missing += r.rows_missing;
+    all.test_rows_missing += r.test_rows_missing;
     for (std::size_t j = 0; j < r.categories.size() && j < cats.size(); ++j) {
       cats[j].insert(r.categories[j].begin(), r.categories[j].end());
     }
     load_s = std::max(load_s, r.load_s);
   }
   for (auto& c : cats) categories_.emplace_back(c.begin(), c.end());
+  impute_ = Imputation{options_.impute, {}};
+  if (options_.impute == ImputeMode::kDrop) {
+    all.train_rows -= all.rows_missing;
+    all.test_rows -= all.test_rows_missing;
+  } else if (impute_.fills()) {
+    ECPS_ASSIGN_OR_RETURN(impute_.fill, ComputeFills(options_.impute, all.numeric.count, all.numeric.sum, all.numeric.min,
+                                                     parser_->csv_columns().numeric, node, workers));
+  }
   if (all.train_rows == 0) {
     return DataError(fmt::format("no training examples in {}", fmt::join(options_.train, ", ")));
   }
@@ -349,6 +369,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   const bool dp = options_.dp.enabled();
   if (options_.standardize && num_numeric > 0 && !dp) plan.scaling = all.numeric.Scaling(options_.log_transform);
   if (warm_) StartFrom(*warm_, &plan, node.log());
+  plan.impute = impute_;
   model_.scaling = plan.scaling;
   if (dp) {
     if (options_.test.empty() && options_.holdout > 0) {
@@ -523,6 +544,10 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["config"] = options_.ToJson();
   if (options_.checkpoint.writes() || options_.checkpoint.resume) j["checkpoints"] = checkpoints.Json();
   if (warm_) j["init_model"] = WarmStartJson(*warm_);
+  if (impute_.mode != ImputeMode::kNone) {
+    j["impute"] = ImputeJson(impute_, parser_->csv_columns().numeric, all.missing,
+                             impute_.mode == ImputeMode::kDrop ? all.rows_missing : 0);
+  }
   if (dp) {
     j["privacy"] = PrivacyJson(plan.dp_plan, options_.dp.conversion);
     if (options_.dp.has_seed) j["privacy"]["test_seed"] = true;  // replayable: not private
@@ -565,6 +590,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
                                                 node.DefaultDeadline()));
   model_.algorithm = AlgorithmName(options_.update.algorithm);
   model_.SetFeatureSpace(*parser_);
+  model_.impute = impute_;
   model_.keys.clear();
   model_.weights.clear();
   for (const auto& s : shards) {  // servers own ascending key ranges

@@ -77,6 +77,8 @@ struct LrOptions : DataOptions {
   std::string init_model;
   /// Whether model.bin keeps the servers' optimizer state (for a later --init-model).
   bool save_state = true;
+  /// --impute: missing numeric CSV values (lr_impute.h).
+  ImputeMode impute = ImputeMode::kNone;
 
   Status Validate() const;
   /// The training configuration as metrics.json's "config" holds it.
@@ -141,6 +143,7 @@ class LrJob final : public sched::Job {
   LrModel model_;
   std::unique_ptr<WarmStart> warm_;  // --init-model (released on workers and servers)
   std::uint64_t clocks_ = 0;         // scheduler: clocks of this run (epochs x steps)
+  Imputation impute_;                // scheduler: --impute with its fills
   ps::Stopwatch since_plan_;  // from MakePlan: the job's total time
 };
 

@@ -170,6 +170,12 @@ Status CheckLrModel(const LrModel& m) {
     return DataError(fmt::format("{} named keys for {} names, or keys out of order", m.name_keys.size(),
                                  m.names.size()));
   }
+  const Imputation& imp = m.impute;
+  if (imp.mode > ImputeMode::kMedian || (imp.fills() && imp.fill.size() != m.columns.numeric.size()) ||
+      !std::all_of(imp.fill.begin(), imp.fill.end(), [](double v) { return std::isfinite(v); })) {
+    return DataError(fmt::format("--impute {} with {} fill values for {} numeric columns",
+                                 static_cast<int>(imp.mode), imp.fill.size(), m.columns.numeric.size()));
+  }
   const ps::TableShard<float>& st = m.state;
   if (st.end != 0) {
     ECPS_RETURN_IF_ERROR(st.Check().WithContext("optimizer state"));
@@ -208,13 +214,18 @@ Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& 
                                        std::vector<std::uint64_t>* offsets) {
   ECPS_ASSIGN_OR_RETURN(worker::ExampleParser parser, model.MakeParser(data_path));
   worker::LoadOptions lo;
-  lo.keep_values = !model.scaling.empty();
+  lo.keep_values = !model.scaling.empty() || model.impute.fills();
   worker::FileShard all{sched::FileRange{data_path, 0, UINT64_MAX}, 0};
   ECPS_ASSIGN_OR_RETURN(worker::SparseData data, worker::LoadRows({all}, parser, lo, nullptr));
+  // A kDrop model scores rows with a missing value as NaN (every row keeps its line).
+  const std::vector<bool> incomplete = ImputeForScoring(model.impute, parser, &data);
   ApplyScaling(model.scaling, parser, &data);
   const std::vector<float> w = model.DenseWeights();
   std::vector<float> p;
   ScoreDense(data, w.data(), &p);
+  for (std::size_t r = 0; r < incomplete.size(); ++r) {
+    if (incomplete[r]) p[r] = std::numeric_limits<float>::quiet_NaN();
+  }
   if (offsets != nullptr) *offsets = RowOffsets(data);
   return p;
 }

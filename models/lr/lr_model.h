@@ -17,6 +17,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "models/lr/lr_impute.h"
 #include "privacy/sealed.h"
 #include "ps/status.h"
 #include "ps/table_shard.h"
@@ -87,11 +88,13 @@ struct LrModel {
   /// warm start can refuse a featindex that gives a trained key another meaning.
   std::vector<std::uint32_t> name_keys;
   std::vector<std::string> names;
+  /// --impute: what a missing numeric CSV value becomes (lr_impute.h), before the scaling.
+  Imputation impute;
 
   template <class A>
   void serialize(A& ar) {
     SerializeV1(ar);
-    ar(epochs_trained, clocks_trained, state, name_keys, names);
+    ar(epochs_trained, clocks_trained, state, name_keys, names, impute);
   }
   /// The fields of a version-1 file.
   template <class A>
