@@ -196,6 +196,27 @@ Result<std::vector<double>> ComputeFills(ImputeMode mode, const std::vector<doub
   return fill;
 }
 
+Result<Imputation> PlanImputation(ImputeMode mode, const std::vector<SetupReport>& reports,
+                                  const std::vector<std::string>& columns, ps::Node& node,
+                                  const std::vector<ps::Rank>& workers, SetupReport* all) {
+  Imputation imp{mode, {}};
+  if (mode == ImputeMode::kNone) return imp;
+  all->missing.assign(columns.size(), 0);
+  for (const auto& r : reports) {
+    for (std::size_t j = 0; j < r.missing.size() && j < columns.size(); ++j) all->missing[j] += r.missing[j];
+    all->rows_missing += r.rows_missing;
+    all->test_rows_missing += r.test_rows_missing;
+  }
+  if (mode == ImputeMode::kDrop) {
+    all->train_rows -= all->rows_missing;
+    all->test_rows -= all->test_rows_missing;
+    return imp;
+  }
+  const NumericStats& s = all->numeric;
+  ECPS_ASSIGN_OR_RETURN(imp.fill, ComputeFills(mode, s.count, s.sum, s.min, columns, node, workers));
+  return imp;
+}
+
 Status MedianCounts(ps::Node& node, const std::vector<ps::Rank>& workers,
                     const std::vector<std::vector<float>>& sorted) {
   while (true) {

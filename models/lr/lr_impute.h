@@ -68,6 +68,12 @@ Result<std::vector<double>> ComputeFills(ImputeMode mode, const std::vector<doub
                                          const std::vector<double>& sum, const std::vector<double>& min,
                                          const std::vector<std::string>& columns, ps::Node& node,
                                          const std::vector<ps::Rank>& workers);
+struct SetupReport;
+/// Scheduler: merges the workers' missing counts into `all` (whose numeric statistics are
+/// merged), takes kDrop's rows out of its row counts, and computes the fills (ComputeFills).
+Result<Imputation> PlanImputation(ImputeMode mode, const std::vector<SetupReport>& reports,
+                                  const std::vector<std::string>& columns, ps::Node& node,
+                                  const std::vector<ps::Rank>& workers, SetupReport* all);
 /// Worker: answers ComputeFills' median rounds from its `sorted` columns (SortedColumns).
 Status MedianCounts(ps::Node& node, const std::vector<ps::Rank>& workers,
                     const std::vector<std::vector<float>>& sorted);

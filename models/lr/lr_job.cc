@@ -334,24 +334,14 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       if (all.bad_messages.size() < 10) all.bad_messages.push_back(m);
     }
     all.numeric.Merge(r.numeric);
-    all.missing.resize(std::max(all.missing.size(), r.missing.size()), 0);
-    for (std::size_t j = 0; j < r.missing.size(); ++j) all.missing[j] += r.missing[j];
-    all.rows_missing += r.rows_missing;
-    all.test_rows_missing += r.test_rows_missing;
     for (std::size_t j = 0; j < r.categories.size() && j < cats.size(); ++j) {
       cats[j].insert(r.categories[j].begin(), r.categories[j].end());
     }
     load_s = std::max(load_s, r.load_s);
   }
   for (auto& c : cats) categories_.emplace_back(c.begin(), c.end());
-  impute_ = Imputation{options_.impute, {}};
-  if (options_.impute == ImputeMode::kDrop) {
-    all.train_rows -= all.rows_missing;
-    all.test_rows -= all.test_rows_missing;
-  } else if (impute_.fills()) {
-    ECPS_ASSIGN_OR_RETURN(impute_.fill, ComputeFills(options_.impute, all.numeric.count, all.numeric.sum, all.numeric.min,
-                                                     parser_->csv_columns().numeric, node, workers));
-  }
+  ECPS_ASSIGN_OR_RETURN(impute_, PlanImputation(options_.impute, reports, parser_->csv_columns().numeric, node,
+                                                 workers, &all));
   if (all.train_rows == 0) {
     return DataError(fmt::format("no training examples in {}", fmt::join(options_.train, ", ")));
   }
