@@ -127,11 +127,18 @@ class ServedLr final : public ServedModel {
         fmt::format_to(std::back_inserter(out), "{}{:.17g}", r ? ", " : "", y);
       }
     } else {
+      // --impute as in predict; a row that a drop-model cannot score is null.
+      const std::vector<bool> incomplete = models::lr::ImputeForScoring(lr_model_.impute, *parser_, &data);
       models::lr::ApplyScaling(lr_model_.scaling, *parser_, &data);
       std::vector<float> p;
       models::lr::ScoreDense(data, dense_.data(), &p);
-      for (std::size_t r = 0; r < p.size(); ++r)
-        fmt::format_to(std::back_inserter(out), "{}{:.8g}", r ? ", " : "", p[r]);
+      for (std::size_t r = 0; r < p.size(); ++r) {
+        if (r < incomplete.size() && incomplete[r]) {
+          out += r ? ", null" : "null";
+        } else {
+          fmt::format_to(std::back_inserter(out), "{}{:.8g}", r ? ", " : "", p[r]);
+        }
+      }
     }
     out += "]}\n";
     return Reply{200, std::move(out)};

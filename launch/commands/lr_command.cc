@@ -230,6 +230,21 @@ void AddLrTrain(CommandTree& tree) {
                   {"csv", "json", "both", "none"});
   t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
       ->capture_default_str()->check(NonNegative());
+  t->add_option("--init-model", lr.init_model,
+                "Warm start: continue training from this earlier `train lr` model (its folder or "
+                "model.bin) instead of zeros: its weights, its optimizer state (FTRL z/n, AdaGrad "
+                "sums; model files of ecps before format 2 hold none, and their accumulators start "
+                "at zero), its numeric scaling and its epoch/clock count. Refused when its feature "
+                "space (format, --hash-bits, columns, bias) or --algorithm differs");
+  AddChoiceOption(*t, "--impute", &lr.impute, models::lr::ParseImputeMode, models::lr::ImputeModeName,
+                  "csv: missing (empty) numeric values: none (the feature is left out: the mean once "
+                  "standardised, else 0), drop (rows with one, training and evaluation), zero, mean or "
+                  "median (lower) of the column's training values over all workers; saved in the model, "
+                  "predict fills alike (drop: NaN)",
+                  {"none", "drop", "zero", "mean", "median"});
+  t->add_flag("--no-optimizer-state", [&lr](std::int64_t) { lr.save_state = false; },
+              "model.bin without the optimizer state (FTRL z/n, AdaGrad sums of every key trained, "
+              "16 or 12 bytes each): smaller, but an --init-model from it starts the accumulators at zero");
   AddDpOptions(*sub, lr.dp);
   lr.checkpoint.every = 200;  // about one epoch with the automatic batch size
   lr.checkpoint.every_text = "200";

@@ -26,12 +26,15 @@ struct ShardRequest {
   void serialize(A& ar) { ar(end, clock); }
 };
 
-// What a resumed server loads: its range of the saved shards and the clock.
+// What a resumed or warm-started server loads: its range of the saved shards, the clock to
+// resume at (resume only), and the clocks of a warm start's earlier training (SGD's step).
 struct ShardLoad {
+  bool resume = true;
   std::uint64_t clock = 0;
+  std::uint64_t clock_offset = 0;
   ps::TableShard<float> shard;
   template <class A>
-  void serialize(A& ar) { ar(clock, shard); }
+  void serialize(A& ar) { ar(resume, clock, clock_offset, shard); }
 };
 
 template <class T>
@@ -59,7 +62,7 @@ Result<ps::Message> AwaitControl(ps::Node& node, std::uint32_t topic, ps::Rank f
 nlohmann::json CheckpointConfig(const LrOptions& o, const std::string& consistency) {
   const auto& p = o.parser;
   const auto& u = o.update;
-  return {{"--train", o.train},
+  nlohmann::json config = {{"--train", o.train},
           {"--test", o.test},
           {"--holdout", o.holdout},
           {"--format", worker::DataFormatName(p.format)},
@@ -88,6 +91,10 @@ nlohmann::json CheckpointConfig(const LrOptions& o, const std::string& consisten
           {"--export-weights", WeightExportName(o.export_weights)},
           {"--encrypt-key", o.encrypt != nullptr},
           {"--consistency", consistency}};
+  // Only when given: checkpoints made before the option existed still resume.
+  if (!o.init_model.empty()) config["--init-model"] = o.init_model;
+  if (o.impute != ImputeMode::kNone) config["--impute"] = ImputeModeName(o.impute);
+  return config;
 }
 
 bool CheckpointSchedule::Due(std::uint64_t clock) {
@@ -126,6 +133,11 @@ Status SchedulerCheckpoints::Start(spdlog::logger& log) {
         found.folder, key, it == saved.end() ? "nothing" : util::DumpJson(*it), key,
         util::DumpJson(value)));
   }
+  for (const auto& [key, value] : saved.items()) {  // e.g. --init-model, written only when given
+    if (now.contains(key)) continue;
+    return InvalidArgument(fmt::format("--resume: checkpoint {} was made with {} {}; this run has none",
+                                       found.folder, key, util::DumpJson(value)));
+  }
   if (part.workers != workers_) {
     return InvalidArgument(fmt::format(
         "--resume: checkpoint {} was made with {} workers; this run has {} (each worker sums the "
@@ -140,7 +152,7 @@ Status SchedulerCheckpoints::Start(spdlog::logger& log) {
 }
 
 Status SchedulerCheckpoints::LoadServers(ps::Node& node, const SetupReport& data,
-                                         std::uint32_t num_batches) {
+                                         std::uint32_t num_batches, std::uint64_t clock_offset) {
   const SchedulerPart& p = resumed_->part;
   if (p.train_rows != data.train_rows || p.train_nnz != data.nnz || p.eval_rows != data.test_rows ||
       p.num_batches != num_batches) {
@@ -158,12 +170,19 @@ Status SchedulerCheckpoints::LoadServers(ps::Node& node, const SetupReport& data
     ECPS_ASSIGN_OR_RETURN(auto shard, ReadPart<ps::TableShard<float>>(resumed_->found, name, kServerKind));
     saved.push_back(std::move(shard));
   }
+  return LoadServerShards(node, saved, true, p.clock, clock_offset, "checkpoint " + resumed_->found.folder);
+}
+
+Status LoadServerShards(ps::Node& node, const std::vector<ps::TableShard<float>>& saved, bool resume,
+                        std::uint64_t clock, std::uint64_t clock_offset, const std::string& source) {
   const auto servers = ps::ServerRanks(node.roles());
-  const ps::RangePartition split(saved.empty() ? 0 : saved.back().end, static_cast<int>(servers.size()));
+  std::uint64_t num_keys = 0;
+  for (const auto& s : saved) num_keys = std::max<std::uint64_t>(num_keys, s.end);
+  const ps::RangePartition split(num_keys, static_cast<int>(servers.size()));
   for (std::size_t j = 0; j < servers.size(); ++j) {
-    ShardLoad load{p.clock, {}};
+    ShardLoad load{resume, clock, clock_offset, {}};
     auto slice = ps::SliceShards(saved, split.RangeOf(static_cast<int>(j)));
-    if (!slice.ok()) return slice.status().WithContext("checkpoint " + resumed_->found.folder);
+    if (!slice.ok()) return slice.status().WithContext(source);
     load.shard = std::move(slice).value();
     ECPS_RETURN_IF_ERROR(node.SendControl(servers[j], kCkptShardTopic, ps::EncodeControl(load)));
   }
@@ -262,14 +281,16 @@ nlohmann::json SchedulerCheckpoints::Json() const {
 
 // ---- Server ----------------------------------------------------------------------------
 
-Status ServeCheckpoints(const LrOptions& options, ps::Node& node, ps::KVServer& server) {
+Status ServeCheckpoints(const LrOptions& options, ps::Node& node, ps::KVServer& server,
+                        MiniBatchFinalizer& finalizer) {
   constexpr ps::Rank kScheduler = ps::RoleTable::kSchedulerRank;
-  if (options.checkpoint.resume) {
+  if (options.checkpoint.resume || !options.init_model.empty()) {
     ECPS_ASSIGN_OR_RETURN(const ps::Message got, AwaitControl(node, kCkptShardTopic, kScheduler));
     ShardLoad load;
     Status s = ps::DecodeControl(got.control, &load);
     if (s.ok()) s = server.LoadShard(load.shard);
-    if (s.ok()) server.ResumeAt(static_cast<ps::Clock>(load.clock));
+    if (s.ok() && load.resume) server.ResumeAt(static_cast<ps::Clock>(load.clock));
+    finalizer.set_clock_offset(load.clock_offset);
     ECPS_RETURN_IF_ERROR(node.SendControl(kScheduler, kCkptShardTopic, s.ok() ? ps::Blob() : ps::EncodeStatus(s)));
     ECPS_RETURN_IF_ERROR(s);
   }

@@ -27,10 +27,12 @@
 
 #include "models/common/checkpoint.h"
 #include "models/lr/lr_messages.h"
+#include "models/lr/lr_update.h"
 #include "ps/kv_client.h"
 #include "ps/kv_server.h"
 #include "ps/node.h"
 #include "ps/stopwatch.h"
+#include "ps/table_shard.h"
 #include "util/output_folder.h"
 
 namespace ecps::models::lr {
@@ -95,8 +97,10 @@ class SchedulerCheckpoints {
   /// The checkpoint resumed from; null without --resume.
   const SchedulerPart* resumed() const { return resumed_ ? &resumed_->part : nullptr; }
   /// Resume, before the plan goes out: checks that the data is the checkpoint's, and loads
-  /// every server's range of the saved shards into it.
-  Status LoadServers(ps::Node& node, const SetupReport& data, std::uint32_t num_batches);
+  /// every server's range of the saved shards into it (LoadServerShards); `clock_offset`:
+  /// the clocks of a warm start's model (lr_warm_start.h), 0 without.
+  Status LoadServers(ps::Node& node, const SetupReport& data, std::uint32_t num_batches,
+                     std::uint64_t clock_offset);
   /// Resume, after the plan went out: sends every worker its saved position.
   Status SendPositions(ps::Node& node);
   /// A worker's message: a checkpoint part is kept; once every worker's is in, the servers'
@@ -126,9 +130,17 @@ class SchedulerCheckpoints {
   std::uint64_t last_bytes_ = 0;
 };
 
-/// Server: with --resume loads its shard and clock; with --checkpoint-dir answers the
-/// scheduler's requests for its shard until training ends.
-Status ServeCheckpoints(const LrOptions& options, ps::Node& node, ps::KVServer& server);
+/// Scheduler: sends every server its range of `saved` (shards of lr.weights that together
+/// cover the key space, cut anew for the servers there are) and waits until each has loaded
+/// it. `resume`: the servers go on from `clock`; otherwise (a warm start) from clock 0.
+/// `clock_offset`: SGD's decay counts on from there. `source` names the shards in errors.
+Status LoadServerShards(ps::Node& node, const std::vector<ps::TableShard<float>>& saved, bool resume,
+                        std::uint64_t clock, std::uint64_t clock_offset, const std::string& source);
+
+/// Server: with --resume or --init-model loads its shard (and with --resume its clock); with
+/// --checkpoint-dir answers the scheduler's requests for its shard until training ends.
+Status ServeCheckpoints(const LrOptions& options, ps::Node& node, ps::KVServer& server,
+                        MiniBatchFinalizer& finalizer);
 
 /// Worker: its side of resuming and of taking a checkpoint.
 class WorkerCheckpoints {

@@ -79,6 +79,9 @@ Status LrJob::Init() {
   ECPS_RETURN_IF_ERROR(options_.Validate());
   ECPS_ASSIGN_OR_RETURN(auto p, MakeTrainingParser(options_.parser, options_.train[0]));
   parser_ = std::make_unique<worker::ExampleParser>(std::move(p));
+  if (!options_.init_model.empty()) {
+    ECPS_ASSIGN_OR_RETURN(warm_, LoadWarmStart(options_, *parser_));
+  }
   return Status::Ok();
 }
 
@@ -97,7 +100,8 @@ Status LrJob::SetupServer(ps::KVServer& server) {
 
 Status LrJob::RunServer(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
-  if (!options_.dp.enabled()) return ServeCheckpoints(options_, ctx.node, *ctx.server);
+  warm_.reset();  // the scheduler sends this server its range
+  if (!options_.dp.enabled()) return ServeCheckpoints(options_, ctx.node, *ctx.server, *finalizer_);
   // The noise settings arrive before any worker starts (the scheduler waits for this ack).
   ps::Node& node = ctx.node;
   // They follow the workers' loading, which may take longer than one default deadline; a lost
@@ -117,14 +121,16 @@ Result<sched::ShardPlan> LrJob::MakePlan(const ps::RoleTable& roles) {
   ECPS_RETURN_IF_ERROR(init_);
   since_plan_.Restart();
   // Read the feature names now: a bad --featindex stops the job before training, not after.
-  if (!options_.featindex.empty() && options_.export_weights != WeightExport::kNone) {
+  if (!options_.featindex.empty()) {
     ECPS_RETURN_IF_ERROR(AddFeatindexNames(options_.featindex, *parser_, &featindex_names_));
+    if (warm_) ECPS_RETURN_IF_ERROR(CheckFeatindex(*warm_, featindex_names_, options_.featindex));
   }
   return PlanTrainTest(options_.out, options_.train, options_.test, roles.num_workers());
 }
 
 Status LrJob::RunWorker(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(init_);
+  warm_.reset();
   ps::KVClient& kv = *ctx.client;
   ps::Node& node = ctx.node;
   const int w = node.index();
@@ -138,7 +144,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   const bool dp = options_.dp.enabled();
   // Under DP nothing computed from the training rows leaves the worker except through the
   // noisy steps: no scaling statistics, category names or bad-row texts.
-  lo.keep_values = !dp && options_.standardize && !parser.csv_columns().numeric.empty();
+  const bool impute = options_.impute != ImputeMode::kNone;
+  lo.keep_values = !dp && (options_.standardize || impute) && !parser.csv_columns().numeric.empty();
   lo.max_categories = dp ? 0 : kMaxCategoryNames;
   ECPS_ASSIGN_OR_RETURN(WorkerShard shard, LoadWorkerShard(ranges, options_.train.size(), parser, lo,
                                                            options_.test.empty() ? options_.holdout : 0.0,
@@ -165,10 +172,17 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
     }
   }
   report.load_s = shard.load_s;
+  if (impute) {
+    report.missing = CountMissing(train, parser, &report.rows_missing);
+    CountMissing(test, parser, &report.test_rows_missing);
+  }
   const auto workers = ps::WorkerRanks(node.roles());
   ECPS_RETURN_IF_ERROR_CTX(ps::Gather(node, kSetupTopic, workers, report, deadline()).status(), "load report");
+  if (options_.impute == ImputeMode::kMedian) ECPS_RETURN_IF_ERROR(MedianCounts(node, workers, SortedColumns(train, parser)));
   TrainPlan plan;
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, deadline()), "training plan");
+  Impute(plan.impute, parser, &train);
+  Impute(plan.impute, parser, &test);
   ApplyScaling(plan.scaling, parser, &train);
   ApplyScaling(plan.scaling, parser, &test);
 
@@ -210,7 +224,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   for (int epoch = resumed.epoch; epoch < options_.epochs; ++epoch) {
     const ps::Stopwatch t_epoch;
     const std::vector<std::uint32_t> order =
-        plan.dp ? std::vector<std::uint32_t>() : EpochBatchOrder(plan.num_batches, options_.seed, epoch);
+        plan.dp ? std::vector<std::uint32_t>()
+                : EpochBatchOrder(plan.num_batches, options_.seed, epoch + plan.epoch_offset);
     ProgressMsg msg;
     msg.epoch = epoch;
     std::size_t first_step = 0;
@@ -326,6 +341,8 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     load_s = std::max(load_s, r.load_s);
   }
   for (auto& c : cats) categories_.emplace_back(c.begin(), c.end());
+  ECPS_ASSIGN_OR_RETURN(impute_, PlanImputation(options_.impute, reports, parser_->csv_columns().numeric, node,
+                                                 workers, &all));
   if (all.train_rows == 0) {
     return DataError(fmt::format("no training examples in {}", fmt::join(options_.train, ", ")));
   }
@@ -342,6 +359,8 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   plan.nominal_batch = static_cast<double>(all.train_rows) / plan.num_batches;
   const bool dp = options_.dp.enabled();
   if (options_.standardize && num_numeric > 0 && !dp) plan.scaling = all.numeric.Scaling(options_.log_transform);
+  if (warm_) StartFrom(*warm_, &plan, node.log());
+  plan.impute = impute_;
   model_.scaling = plan.scaling;
   if (dp) {
     if (options_.test.empty() && options_.holdout > 0) {
@@ -354,10 +373,14 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
     }
     ECPS_RETURN_IF_ERROR(StartDp(node, options_, all.train_rows, batch, &plan));
   }
+  const std::uint64_t clock_offset = warm_ ? warm_->model.clocks_trained : 0;
   if (checkpoints.resumed()) {
-    ECPS_RETURN_IF_ERROR(checkpoints.LoadServers(node, all, plan.num_batches));
+    ECPS_RETURN_IF_ERROR(checkpoints.LoadServers(node, all, plan.num_batches, clock_offset));
     plan.resume = true;
+  } else if (warm_) {
+    ECPS_RETURN_IF_ERROR(LoadServerShards(node, {warm_->table}, false, 0, clock_offset, "--init-model " + warm_->path));
   }
+  clocks_ = std::uint64_t{plan.num_batches} * static_cast<std::uint64_t>(options_.epochs);
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kPlanTopic, workers, &plan, node.DefaultDeadline()), "training plan");
   if (plan.resume) ECPS_RETURN_IF_ERROR(checkpoints.SendPositions(node));
   if (dp) {
@@ -511,6 +534,11 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   j["staleness"] = ctx.consistency.Bound();
   j["config"] = options_.ToJson();
   if (options_.checkpoint.writes() || options_.checkpoint.resume) j["checkpoints"] = checkpoints.Json();
+  if (warm_) j["init_model"] = WarmStartJson(*warm_);
+  if (impute_.mode != ImputeMode::kNone) {
+    j["impute"] = ImputeJson(impute_, parser_->csv_columns().numeric, all.missing,
+                             impute_.mode == ImputeMode::kDrop ? all.rows_missing : 0);
+  }
   if (dp) {
     j["privacy"] = PrivacyJson(plan.dp_plan, options_.dp.conversion);
     if (options_.dp.has_seed) j["privacy"]["test_seed"] = true;  // replayable: not private
@@ -535,6 +563,14 @@ Status LrJob::FinishServer(sched::JobContext& ctx) {
       shard.weights.push_back(values[i]);
     }
   }
+  if (finalizer_->StateWidth() > 0 && options_.save_state && !options_.dp.enabled()) {  // for --init-model
+    auto state = ctx.server->SaveShard<float>(kWeights);
+    if (state.ok()) {
+      shard.state = std::move(state).value();
+    } else {
+      node.log().warn("lr: model.bin gets no optimizer state: {}", state.status().message());
+    }
+  }
   return ps::Gather(node, kWeightsTopic, ps::ServerRanks(node.roles()), shard, node.DefaultDeadline()).status();
 }
 
@@ -545,12 +581,16 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
                                                 node.DefaultDeadline()));
   model_.algorithm = AlgorithmName(options_.update.algorithm);
   model_.SetFeatureSpace(*parser_);
+  model_.impute = impute_;
   model_.keys.clear();
   model_.weights.clear();
   for (const auto& s : shards) {  // servers own ascending key ranges
     model_.keys.insert(model_.keys.end(), s.keys.begin(), s.keys.end());
     model_.weights.insert(model_.weights.end(), s.weights.begin(), s.weights.end());
   }
+  ECPS_RETURN_IF_ERROR(RecordTraining(std::move(shards), static_cast<std::uint32_t>(options_.epochs), clocks_,
+                                      warm_.get(), &model_));
+  if (!options_.featindex.empty()) RecordNames(featindex_names_, &model_);
   const auto bad = std::find_if(model_.weights.begin(), model_.weights.end(), [](float w) { return !std::isfinite(w); });
   if (bad != model_.weights.end()) {
     const std::size_t i = static_cast<std::size_t>(bad - model_.weights.begin());

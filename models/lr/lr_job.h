@@ -31,6 +31,7 @@
 #include "models/lr/lr_eval.h"
 #include "models/lr/lr_model.h"
 #include "models/lr/lr_update.h"
+#include "models/lr/lr_warm_start.h"
 #include "ps/stopwatch.h"
 #include "scheduler/job.h"
 #include "worker/example_parser.h"
@@ -72,6 +73,12 @@ struct LrOptions : DataOptions {
   DpOptions dp;
   /// --checkpoint-dir, --checkpoint-every (clocks = mini-batches), --resume (lr_checkpoint.h).
   CheckpointOptions checkpoint;
+  /// --init-model: a trained model's folder or model.bin to continue from (lr_warm_start.h).
+  std::string init_model;
+  /// Whether model.bin keeps the servers' optimizer state (for a later --init-model).
+  bool save_state = true;
+  /// --impute: missing numeric CSV values (lr_impute.h).
+  ImputeMode impute = ImputeMode::kNone;
 
   Status Validate() const;
   /// The training configuration as metrics.json's "config" holds it.
@@ -134,6 +141,9 @@ class LrJob final : public sched::Job {
   FeatureNames featindex_names_;  // from --featindex
   nlohmann::json metrics_;
   LrModel model_;
+  std::unique_ptr<WarmStart> warm_;  // --init-model (released on workers and servers)
+  std::uint64_t clocks_ = 0;         // scheduler: clocks of this run (epochs x steps)
+  Imputation impute_;                // scheduler: --impute with its fills
   ps::Stopwatch since_plan_;  // from MakePlan: the job's total time
 };
 

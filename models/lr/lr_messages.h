@@ -12,6 +12,7 @@
 #include "models/lr/lr_dp.h"
 #include "models/lr/lr_eval.h"
 #include "models/lr/lr_model.h"
+#include "ps/table_shard.h"
 #include "ps/types.h"
 
 namespace ecps::models::lr {
@@ -30,6 +31,8 @@ inline constexpr std::uint32_t kCkptAskTopic = 1109;   // scheduler -> servers: 
 inline constexpr std::uint32_t kCkptShardTopic = 1110; // server <-> scheduler: a shard (saved or to load)
 inline constexpr std::uint32_t kResumeTopic = 1111;    // scheduler -> workers: the saved position
 inline constexpr std::uint32_t kCkptReadyTopic = 1112; // server -> scheduler: shard copied, workers may go on
+inline constexpr std::uint32_t kMedianAskTopic = 1113;    // scheduler -> workers: --impute median candidates
+inline constexpr std::uint32_t kMedianCountTopic = 1114;  // workers -> scheduler: counts at or below them
 inline constexpr std::size_t kMaxCategoryNames = 100000;
 
 struct SetupReport {
@@ -38,9 +41,13 @@ struct SetupReport {
   NumericStats numeric;  // per numeric column, training rows
   std::vector<std::vector<std::string>> categories;
   double load_s = 0;
+  // --impute: training values missing per numeric column; rows missing any (train, evaluation).
+  std::vector<std::uint64_t> missing;
+  std::uint64_t rows_missing = 0, test_rows_missing = 0;
   template <class A>
   void serialize(A& ar) {
-    ar(train_rows, test_rows, nnz, bad_rows, bad_messages, numeric, categories, load_s);
+    ar(train_rows, test_rows, nnz, bad_rows, bad_messages, numeric, categories, load_s, missing, rows_missing,
+       test_rows_missing);
   }
 };
 
@@ -51,8 +58,10 @@ struct TrainPlan {
   bool dp = false;  // DP-SGD: dp_plan replaces the batches (its key is never written)
   DpPlan dp_plan;
   bool resume = false;  // workers then receive their saved position (kResumeTopic)
+  int epoch_offset = 0;  // warm start: the init model's epochs (epoch e orders its batches as e + offset)
+  Imputation impute;     // --impute: applied to the training and evaluation rows before the scaling
   template <class A>
-  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling, dp, dp_plan, resume); }
+  void serialize(A& ar) { ar(num_batches, nominal_batch, scaling, dp, dp_plan, resume, epoch_offset, impute); }
 };
 
 /// A worker's progress in an epoch; with `checkpoint`, its position at a checkpoint (what
@@ -83,8 +92,9 @@ struct ProgressMsg {
 struct WeightShard {
   std::vector<std::uint32_t> keys;
   std::vector<float> weights;
+  ps::TableShard<float> state;  // the server's table with the rule's state (none for SGD)
   template <class A>
-  void serialize(A& ar) { ar(keys, weights); }
+  void serialize(A& ar) { ar(keys, weights, state); }
 };
 
 }  // namespace ecps::models::lr

@@ -164,13 +164,46 @@ Status CheckLrModel(const LrModel& m) {
       return DataError(fmt::format("the scaling of column {} is not finite", j));
     }
   }
+  if (m.name_keys.size() != m.names.size() ||
+      !std::is_sorted(m.name_keys.begin(), m.name_keys.end()) ||
+      (!m.name_keys.empty() && m.name_keys.back() >= m.num_keys)) {
+    return DataError(fmt::format("{} named keys for {} names, or keys out of order", m.name_keys.size(),
+                                 m.names.size()));
+  }
+  const Imputation& imp = m.impute;
+  if (imp.mode > ImputeMode::kMedian || (imp.fills() && imp.fill.size() != m.columns.numeric.size()) ||
+      !std::all_of(imp.fill.begin(), imp.fill.end(), [](double v) { return std::isfinite(v); })) {
+    return DataError(fmt::format("--impute {} with {} fill values for {} numeric columns",
+                                 static_cast<int>(imp.mode), imp.fill.size(), m.columns.numeric.size()));
+  }
+  const ps::TableShard<float>& st = m.state;
+  if (st.end != 0) {
+    ECPS_RETURN_IF_ERROR(st.Check().WithContext("optimizer state"));
+    if (st.begin != 0 || st.end != m.num_keys || st.width != 1) {
+      return DataError(fmt::format("the optimizer state covers keys [{}, {}) of width {}, not [0, {}) of 1",
+                                   st.begin, st.end, st.width, m.num_keys));
+    }
+  }
   return Status::Ok();
 }
 }  // namespace
 
+namespace {
+// A version-1 file: the model without its training history and optimizer state.
+struct LrModelV1 {
+  LrModel* m;
+  template <class A>
+  void serialize(A& ar) { m->SerializeV1(ar); }
+};
+}  // namespace
+
 Result<LrModel> LoadLrModel(const std::string& path, const privacy::EncryptionKey* key) {
   LrModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, LrModel::kKind, LrModel::kVersion, &m, key));
+  if (Status s = LoadModel(path, LrModel::kKind, LrModel::kVersion, &m, key); !s.ok()) {
+    m = LrModel();
+    LrModelV1 v1{&m};
+    if (!LoadModel(path, LrModel::kKind, 1, &v1, key).ok()) return s;
+  }
   if (Status s = CheckLrModel(m); !s.ok()) {
     return DataError(fmt::format("{}: inconsistent model: {}", path, s.message()));
   }
@@ -181,13 +214,18 @@ Result<std::vector<float>> PredictFile(const LrModel& model, const std::string& 
                                        std::vector<std::uint64_t>* offsets) {
   ECPS_ASSIGN_OR_RETURN(worker::ExampleParser parser, model.MakeParser(data_path));
   worker::LoadOptions lo;
-  lo.keep_values = !model.scaling.empty();
+  lo.keep_values = !model.scaling.empty() || model.impute.fills();
   worker::FileShard all{sched::FileRange{data_path, 0, UINT64_MAX}, 0};
   ECPS_ASSIGN_OR_RETURN(worker::SparseData data, worker::LoadRows({all}, parser, lo, nullptr));
+  // A kDrop model scores rows with a missing value as NaN (every row keeps its line).
+  const std::vector<bool> incomplete = ImputeForScoring(model.impute, parser, &data);
   ApplyScaling(model.scaling, parser, &data);
   const std::vector<float> w = model.DenseWeights();
   std::vector<float> p;
   ScoreDense(data, w.data(), &p);
+  for (std::size_t r = 0; r < incomplete.size(); ++r) {
+    if (incomplete[r]) p[r] = std::numeric_limits<float>::quiet_NaN();
+  }
   if (offsets != nullptr) *offsets = RowOffsets(data);
   return p;
 }

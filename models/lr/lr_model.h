@@ -17,8 +17,10 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "models/lr/lr_impute.h"
 #include "privacy/sealed.h"
 #include "ps/status.h"
+#include "ps/table_shard.h"
 #include "worker/example_parser.h"
 #include "worker/sparse_data.h"
 
@@ -57,7 +59,9 @@ void ApplyScaling(const NumericScaling& s, const worker::ExampleParser& parser, 
 
 struct LrModel {
   static constexpr const char* kKind = "lr";
-  static constexpr std::uint32_t kVersion = 1;
+  /// 2 added the training history and the optimizer state (`epochs_trained` on); files of
+  /// version 1 still load, without them.
+  static constexpr std::uint32_t kVersion = 2;
 
   std::string algorithm;
   // The feature space (see worker::ExampleParser).
@@ -72,9 +76,29 @@ struct LrModel {
   /// Non-zero weights, keys ascending.
   std::vector<std::uint32_t> keys;
   std::vector<float> weights;
+  /// Epochs and clocks (mini-batches) of training behind the weights, warm starts included.
+  std::uint32_t epochs_trained = 0;
+  std::uint64_t clocks_trained = 0;
+  /// The servers' table at the end of training (ps::TableShard over [0, num_keys): weight,
+  /// then the rule's state: FTRL z and n, AdaGrad's accumulator) for `train lr --init-model`;
+  /// empty (end 0) for SGD, whose state is the weights, and in version-1 files.
+  ps::TableShard<float> state;
+  /// With --featindex: the featindex names of the keys in `state` (or of the weights without
+  /// it), keys ascending, several names of a key joined by " | " (FeatureNames), so that a
+  /// warm start can refuse a featindex that gives a trained key another meaning.
+  std::vector<std::uint32_t> name_keys;
+  std::vector<std::string> names;
+  /// --impute: what a missing numeric CSV value becomes (lr_impute.h), before the scaling.
+  Imputation impute;
 
   template <class A>
   void serialize(A& ar) {
+    SerializeV1(ar);
+    ar(epochs_trained, clocks_trained, state, name_keys, names, impute);
+  }
+  /// The fields of a version-1 file.
+  template <class A>
+  void SerializeV1(A& ar) {
     ar(algorithm, format, hash_bits, num_features, bias, delimiter, columns, scaling, num_keys, keys, weights);
   }
 

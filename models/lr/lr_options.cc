@@ -43,6 +43,17 @@ Status LrOptions::Validate() const {
         "key and noise generator are secrets kept in memory only (never written to disk), so "
         "its runs are not checkpointed");
   }
+  if (impute != ImputeMode::kNone && parser.format != worker::DataFormat::kCsv) {
+    return InvalidArgument("--impute applies to csv data (an empty numeric field is a missing value)");
+  }
+  if (impute != ImputeMode::kNone && dp.enabled()) {
+    return InvalidArgument("--impute cannot be used with --dp-*: its fills are statistics of the training "
+                           "data outside the privacy guarantee");
+  }
+  if (dp.enabled() && !init_model.empty()) {
+    return InvalidArgument("--init-model cannot be used with --dp-*: the privacy accounting of "
+                           "DP-SGD covers one run from zero weights");
+  }
   if (!featindex.empty() && parser.format != worker::DataFormat::kLibsvm) {
     return InvalidArgument("--featindex applies to libsvm data");
   }
@@ -57,7 +68,8 @@ nlohmann::json LrOptions::ToJson() const {
           {"hash_bits", parser.hash_bits},
           {"format", std::string(worker::DataFormatName(parser.format))},
           {"standardize", standardize}, {"log_transform", log_transform}, {"seed", seed},
-          {"train", train}, {"test", test}, {"holdout", holdout}};
+          {"train", train}, {"test", test}, {"holdout", holdout}, {"init_model", init_model},
+          {"impute", ImputeModeName(impute)}};
 }
 
 LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, int staleness, int threads,

@@ -125,7 +125,7 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
   if (decay_l2) {
     for (std::size_t i = 0; i < keys_.size(); ++i) grads_[i] += static_cast<float>(options_.l2) * values[keys_[i] - base];
   }
-  if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * ctx.clock));
+  if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * (static_cast<double>(ctx.clock) + static_cast<double>(clock_offset_))));
   // Rows are independent: large clocks are applied in parallel slices (the workers wait for
   // this clock under BSP, so their cores are free).
   constexpr std::size_t kSlice = 8192;
@@ -153,7 +153,7 @@ void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<fl
   const auto scale = static_cast<float>(dp_->grad_scale);
   const float l2 = options_.algorithm != Algorithm::kFtrl ? static_cast<float>(options_.l2) : 0.0f;
   const std::size_t sw = rule_->StateWidth(1);
-  if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * ctx.clock));
+  if (sgd_) sgd_->set_learning_rate(options_.learning_rate / std::sqrt(1.0 + options_.lr_decay * (static_cast<double>(ctx.clock) + static_cast<double>(clock_offset_))));
   // Every key, pushed or not: each chunk gets its noise, then the rule, while it is in cache.
   noise_->AddTo(dense_, dp_->stddev, [&](std::size_t lo, std::size_t hi) {
     float* g = dense_.data();

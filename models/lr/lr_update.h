@@ -73,6 +73,9 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   /// every key of the server's range, multiplies it by grad_scale, and applies the rule to
   /// every key; later clocks change nothing.
   Status EnableDp(const DpServerParams& params, int server_index);
+  /// SGD's decaying step counts `clocks` more clocks (a warm start's earlier training); set
+  /// before the first clock.
+  void set_clock_offset(std::uint64_t clocks) { clock_offset_ = clocks; }
 
  private:
   void FinalizeDp(const ps::FinalizeContext& ctx, std::span<float> values);
@@ -80,6 +83,7 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   UpdateOptions options_;
   std::unique_ptr<ps::Rule<float>> rule_;
   SgdRule<float>* sgd_ = nullptr;  // rule_ when it is SGD (for the schedule)
+  std::uint64_t clock_offset_ = 0;
   std::vector<float> state_;
   // Pushes of each clock, kept compact (keyed by the address of the clock's aggregate
   // buffer, which the server passes to both Accumulate and Finalize): a clock costs

@@ -17,15 +17,17 @@
 
 namespace ecps::lrtest {
 
-/// train.svm (50000 rows) and test.svm (10000 rows) in `dir`.
-inline void WriteCtr(const testing::TempDir& dir) {
+/// train.svm (`rows` rows, default 50000) and test.svm (rows / 5) in `dir`: `fields` fields of
+/// up to `max_cardinality` values.
+inline void WriteCtr(const testing::TempDir& dir, std::uint64_t rows = 50000, int fields = 12,
+                     std::uint64_t max_cardinality = 5000) {
   models::lr::SyntheticCtrOptions g;
-  g.rows = 50000;
-  g.fields = 12;
-  g.max_cardinality = 5000;
+  g.rows = rows;
+  g.fields = fields;
+  g.max_cardinality = max_cardinality;
   ASSERT_TRUE(models::lr::WriteSyntheticCtr(g, dir / "train.svm").ok());
   g.skip = g.rows;
-  g.rows = 10000;
+  g.rows = rows / 5;
   ASSERT_TRUE(models::lr::WriteSyntheticCtr(g, dir / "test.svm").ok());
 }
 

@@ -280,7 +280,7 @@ TEST(LrModelFile, RefusesCorruptTruncatedAndForeignFiles) {
   WriteText(f, bytes.substr(0, 5));
   EXPECT_NE(LoadLrModel(f).status().message().find("not an ecps model file"), std::string::npos);
   ASSERT_TRUE(models::SaveModel(f, "lr", LrModel::kVersion + 1, SampleModel()).ok());
-  EXPECT_NE(LoadLrModel(f).status().message().find("model format version 2, but this ecps reads version 1"),
+  EXPECT_NE(LoadLrModel(f).status().message().find("model format version 3, but this ecps reads version 2"),
             std::string::npos)
       << LoadLrModel(f).status().message();
   ASSERT_TRUE(models::SaveModel(f, "kmeans", 1, SampleModel()).ok());
