@@ -117,7 +117,7 @@ Result<FeatureRowParser> FeatureRowParser::Bind(const FeatureSchema& schema, con
 }
 
 Result<FeatureRowParser> FeatureRowParser::Open(const FeatureSchema& schema, const std::string& path) {
-  auto first = ReadFirstLine(path);
+  auto first = ReadFirstRecord(path, schema.records());
   if (!first.ok()) return first.status();
   if (Trim(*first).empty()) return DataError(fmt::format("{}: empty file or empty header line", path));
   ECPS_ASSIGN_OR_RETURN(auto header, CsvHeader::Parse(*first, schema.delimiter(), path));
@@ -210,7 +210,10 @@ Status ResolveDeclaredCategorical(const std::vector<std::string>& declared, cons
       return InvalidArgument(fmt::format("--categorical {}: already given --one-hot or --ordinal", name));
     }
   }
-  ECPS_ASSIGN_OR_RETURN(std::string first, ReadFirstLine(path));
+  ReadOptions records;
+  records.csv_records = true;
+  records.delimiter = options->delimiter;
+  ECPS_ASSIGN_OR_RETURN(std::string first, ReadFirstRecord(path, records));
   ECPS_ASSIGN_OR_RETURN(auto header, CsvHeader::Parse(first, options->delimiter, path));
   struct Column {
     std::string name;
@@ -229,7 +232,7 @@ Status ResolveDeclaredCategorical(const std::vector<std::string>& declared, cons
     }
     columns.push_back({name, *field, is_declared, {}});
   }
-  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path));
+  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path, records));
   std::vector<std::string_view> fields;
   std::deque<std::string> scratch;
   std::string_view line;
