@@ -56,6 +56,17 @@ bool ParseValue(std::string_view s, T* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+// Reads up to 18 digits and the ':' after them into *out: the position after the ':', or
+// nullptr when [p, end) does not start that way.
+inline const char* IndexColon(const char* p, const char* end, std::uint64_t* out) {
+  const char* start = p;
+  std::uint64_t v = 0;
+  while (p < end && static_cast<unsigned>(*p - '0') < 10) v = v * 10 + static_cast<unsigned>(*p++ - '0');
+  if (p == start || p - start > 18 || p == end || *p != ':') return nullptr;
+  *out = v;
+  return p + 1;
+}
+
 std::string Quoted(std::string_view s) {
   constexpr std::size_t kMax = 60;  // keep messages readable for absurd tokens
   if (s.size() > kMax) return fmt::format("\"{}...\"", s.substr(0, kMax));
@@ -331,9 +342,10 @@ Status ExampleParser::ParseSparse(std::string_view line, float* label, std::vect
   } else {
     ECPS_RETURN_IF_ERROR(ParseLabel(tok, label));
   }
-  if (!ffm) {
-    // Fast path for well-formed "idx:val" tokens; anything unusual (comments, errors,
-    // signs, huge indices) is left to the general loop below, which says what is wrong.
+  {
+    // Fast path for well-formed "idx:val" ("field:idx:val") tokens; anything unusual
+    // (comments, errors, signs, huge indices) is left to the general loop below, which says
+    // what is wrong. libffm values are read as doubles and rounded to float, as there.
     const std::size_t mark = keys->size();
     const char* p = line.data() + pos;
     const char* end = line.data() + line.size();
@@ -341,30 +353,36 @@ Status ExampleParser::ParseSparse(std::string_view line, float* label, std::vect
     while (true) {
       while (p < end && IsSpace(*p)) ++p;
       if (p == end) break;
-      const char* start = p;
-      std::uint64_t idx = 0;
-      while (p < end && static_cast<unsigned>(*p - '0') < 10) idx = idx * 10 + static_cast<unsigned>(*p++ - '0');
-      if (p == start || p - start > 18 || p == end || *p != ':') {
+      std::uint64_t field = 0, idx = 0;
+      if (ffm && !(p = IndexColon(p, end, &field))) {
         fast = false;
         break;
       }
-      ++p;
+      if (!(p = IndexColon(p, end, &idx))) {
+        fast = false;
+        break;
+      }
       float v = 1.0f;
       if (p < end && *p == '1' && (p + 1 == end || IsSpace(p[1]))) {
         ++p;
       } else {
         const char* vs = p;
         while (p < end && !IsSpace(*p)) ++p;
-        if (!ParseValue(std::string_view(vs, static_cast<std::size_t>(p - vs)), &v) || !WithinDataLimit(v)) {
+        const std::string_view text(vs, static_cast<std::size_t>(p - vs));
+        double d = 0;
+        const bool ok = ffm ? ParseValue(text, &d) && std::isfinite(d) && WithinDataLimit(d)
+                            : ParseValue(text, &v) && WithinDataLimit(v);
+        if (!ok) {
           fast = false;
           break;
         }
+        if (ffm) v = static_cast<float>(d);
       }
       if (options_.num_features > 0 && idx >= options_.num_features) {
         fast = false;
         break;
       }
-      keys->push_back(IndexKey(idx));
+      keys->push_back(ffm ? FieldIndexKey(field, idx) : IndexKey(idx));
       values->push_back(v);
     }
     if (fast) {
