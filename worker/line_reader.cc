@@ -15,7 +15,7 @@
 namespace ecps::worker {
 namespace {
 constexpr std::size_t kBufferBytes = 1 << 20;
-constexpr std::size_t kScanBytes = 1 << 20;
+constexpr std::size_t kScanBytes = 64 << 10;  // reads that look for a line break or a quote
 
 std::string_view StripCr(const char* b, std::size_t len) {
   return std::string_view(b, len - (len > 0 && b[len - 1] == '\r'));
