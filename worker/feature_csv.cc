@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "util/input_file.h"
+#include "worker/decimal.h"
 #include "worker/line_reader.h"
 
 namespace ecps::worker {
@@ -142,6 +143,11 @@ Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, doub
     }
     if (raw.empty()) return DataError(fmt::format("column \"{}\": missing value", c.column));
     if (c.kind == ColumnEncoding::Kind::kNumeric) {
+      double simple = 0;
+      if (SimpleDecimal(raw, &simple) && WithinDataLimit(simple)) {  // what ParseDouble gives
+        features[b.out] = simple;
+        continue;
+      }
       auto v = ParseDouble(raw);
       if (!v) return DataError(fmt::format("column \"{}\": \"{}\" is not a finite number", c.column, raw));
       if (!WithinDataLimit(*v)) return DataError(fmt::format("column \"{}\": {}", c.column, DataLimitMessage(raw)));
