@@ -93,7 +93,7 @@ struct Piece {
   UserTable rows;                        // ids mapped, except with line ids (set when delivered)
   std::vector<std::uint64_t> rel_lines;  // line ids: line of each row counted from the piece's first record
   std::uint64_t first_offset = UINT64_MAX;  // offset of the piece's first record
-  std::uint64_t newlines = 0;               // line breaks in the piece's records
+  std::uint64_t newlines = 0;               // line ids: line breaks in the piece's records
   LoadReport report;
   Status error;
 };
@@ -142,7 +142,7 @@ void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const Shar
       return;
     }
     const std::uint64_t rel = piece->newlines + 1;
-    piece->newlines += 1 + static_cast<std::uint64_t>(std::count(line.begin(), line.end(), '\n'));
+    if (line_ids) piece->newlines += 1 + static_cast<std::uint64_t>(std::count(line.begin(), line.end(), '\n'));
     if (piece->first_offset == UINT64_MAX) piece->first_offset = reader.offset();
     if (reader.offset() == 0) continue;  // the header
     if (Trim(line).empty()) continue;    // blank lines carry no user
