@@ -32,7 +32,7 @@ struct ReadOptions {
   /// whose quoted fields may span lines; false: every line break ends a record.
   bool csv_records = false;
   char delimiter = ',';
-  /// The range's begin is known to be a record start (a piece from RecordStarts): no scan.
+  /// The range's begin is known to be a record start (a piece from CutIntoPieces): no scan.
   bool begin_is_record = false;
 };
 
