@@ -1,21 +1,27 @@
 #include "worker/csv.h"
+#include "worker/decimal.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cctype>
+#include <cstring>
 
+#include <fast_float/fast_float.h>
 #include <fmt/format.h>
 
 namespace ecps::worker {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 namespace {
+
+// Whether a number that parsed as 0 has a non-zero digit before its exponent (it underflowed).
+bool Underflows(std::string_view s) {
+  for (char c : s) {
+    if (c == 'e' || c == 'E') break;
+    if (c >= '1' && c <= '9') return true;
+  }
+  return false;
+}
 
 // A one-character separator.
 struct CharDelim {
@@ -46,10 +52,13 @@ Status SplitWith(std::string_view line, Delim delim, std::vector<std::string_vie
       bool doubled = false;
       while (true) {
         if (j >= n) {
+          // A record with a line break comes from a reader of CSV records: it ran to the end.
+          const bool multi_line = line.find('\n', i) != std::string_view::npos;
           return DataError(fmt::format(
-              "field {}: unterminated quote (a quoted field must close on its line: line breaks "
-              "inside quotes are not supported)",
-              fields->size() + 1));
+              "field {}: unterminated quote ({})", fields->size() + 1,
+              multi_line ? "the quoted field runs to the end of the file"
+                         : "a quoted field must close on its line: line breaks inside quotes are "
+                           "not supported"));
         }
         if (line[j] == '"') {
           if (j + 1 < n && line[j + 1] == '"') {
@@ -97,6 +106,21 @@ Status SplitWith(std::string_view line, Delim delim, std::vector<std::string_vie
 
 Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
                 std::deque<std::string>* scratch) {
+  if (delim != kDoubleColon && !std::memchr(line.data(), '"', line.size())) {
+    // No quote: every delimiter ends a field.
+    fields->clear();
+    if (!scratch->empty()) scratch->clear();
+    const char* start = line.data();
+    const char* end = start + line.size();
+    for (const char* p = start; p < end; ++p) {
+      if (*p == delim) {
+        fields->emplace_back(start, static_cast<std::size_t>(p - start));
+        start = p + 1;
+      }
+    }
+    fields->emplace_back(start, static_cast<std::size_t>(end - start));
+    return Status::Ok();
+  }
   if (delim == kDoubleColon) return SplitWith(line, DoubleColonDelim{}, fields, scratch);
   return SplitWith(line, CharDelim{delim}, fields, scratch);
 }
@@ -157,12 +181,14 @@ std::optional<double> ParseDouble(std::string_view s) {
   if (s.empty()) return std::nullopt;
   if (s.front() == '+') s.remove_prefix(1);
   double v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (SimpleDecimal(s, &v)) return v;
+  // fast_float rounds as std::from_chars does; it returns 0 where from_chars reports an
+  // underflow (1e-400), which is refused here as before.
+  auto [p, ec] = fast_float::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  if (v == 0 && Underflows(s)) return std::nullopt;
   return v;
 }
-
-bool WithinDataLimit(double v) { return std::fabs(v) <= kMaxDataMagnitude; }
 
 std::string DataLimitMessage(std::string_view token) {
   constexpr std::size_t kMax = 60;  // keep messages readable for absurd tokens

@@ -21,12 +21,14 @@ Result<char> ParseDelimiter(std::string_view s, std::string_view option);
 /// How a delimiter is written in logs and messages: ",", "tab", "::", ";".
 std::string DelimiterName(char delim);
 
-/// Splits `line` (no line ending) at `delim` (a character or kDoubleColon) into `fields`,
-/// unquoting quoted fields.
+/// Splits `line` (no line ending; a record of LineReader's CSV records may hold line breaks
+/// inside quotes) at `delim` (a character or kDoubleColon) into `fields`, unquoting quoted
+/// fields.
 /// Views point into `line` or into `scratch` (for fields that contained doubled quotes; a
 /// deque, so earlier views stay valid as it grows).
-/// Fails on an unterminated quote (a quoted field spanning lines included: not supported,
-/// since workers split files at line breaks) or text after a closing quote.
+/// Fails on an unterminated quote ("field 2: unterminated quote (...)": a line break inside
+/// quotes in a reader of lines, or a quote that runs to the end of the file in a reader of
+/// CSV records) or text after a closing quote.
 Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
                 std::deque<std::string>* scratch);
 
@@ -57,13 +59,17 @@ std::optional<double> ParseDouble(std::string_view s);
 /// model into NaN.
 inline constexpr double kMaxDataMagnitude = 1e15;
 /// Whether |v| <= kMaxDataMagnitude (false for NaN and infinities).
-bool WithinDataLimit(double v);
+inline bool WithinDataLimit(double v) { return v >= -kMaxDataMagnitude && v <= kMaxDataMagnitude; }
 /// "1e300 is beyond the limit on data values (|x| <= 1e15)": for a value that parsed but is
 /// not WithinDataLimit; the caller adds the column or feature.
 std::string DataLimitMessage(std::string_view token);
 /// Parses a boolean or 0/1 label: true/false (any case), yes/no, 1/0, -1/+1 (as 0/1).
 std::optional<int> ParseBinaryLabel(std::string_view s);
 /// Trims spaces and tabs from both ends.
-std::string_view Trim(std::string_view s);
+inline std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
 
 }  // namespace ecps::worker

@@ -56,6 +56,17 @@ bool ParseValue(std::string_view s, T* out) {
   return ec == std::errc() && p == s.data() + s.size();
 }
 
+// Reads up to 18 digits and the ':' after them into *out: the position after the ':', or
+// nullptr when [p, end) does not start that way.
+inline const char* IndexColon(const char* p, const char* end, std::uint64_t* out) {
+  const char* start = p;
+  std::uint64_t v = 0;
+  while (p < end && static_cast<unsigned>(*p - '0') < 10) v = v * 10 + static_cast<unsigned>(*p++ - '0');
+  if (p == start || p - start > 18 || p == end || *p != ':') return nullptr;
+  *out = v;
+  return p + 1;
+}
+
 std::string Quoted(std::string_view s) {
   constexpr std::size_t kMax = 60;  // keep messages readable for absurd tokens
   if (s.size() > kMax) return fmt::format("\"{}...\"", s.substr(0, kMax));
@@ -319,6 +330,44 @@ Status ExampleParser::ParseLabel(std::string_view t, float* label) const {
   return Status::Ok();
 }
 
+namespace {
+
+// Appends the features of well-formed "idx:val" (kFfm: "field:idx:val") tokens of [p, end);
+// false at the first token that is not (the caller truncates and parses the general way).
+// libffm values are read as doubles and rounded to float, as the general loop does.
+template <bool kFfm>
+bool FastTokens(const char* p, const char* end, const ExampleParser& parser, std::vector<std::uint32_t>* keys,
+                std::vector<float>* values) {
+  const std::uint64_t num_features = parser.options().num_features;
+  while (true) {
+    while (p < end && IsSpace(*p)) ++p;
+    if (p == end) return true;
+    std::uint64_t field = 0, idx = 0;
+    if (kFfm && !(p = IndexColon(p, end, &field))) return false;
+    if (!(p = IndexColon(p, end, &idx))) return false;
+    float v = 1.0f;
+    if (p < end && *p == '1' && (p + 1 == end || IsSpace(p[1]))) {
+      ++p;
+    } else {
+      const char* vs = p;
+      while (p < end && !IsSpace(*p)) ++p;
+      const std::string_view text(vs, static_cast<std::size_t>(p - vs));
+      if constexpr (kFfm) {
+        double d = 0;
+        if (!ParseValue(text, &d) || !std::isfinite(d) || !WithinDataLimit(d)) return false;
+        v = static_cast<float>(d);
+      } else {
+        if (!ParseValue(text, &v) || !WithinDataLimit(v)) return false;
+      }
+    }
+    if (num_features > 0 && idx >= num_features) return false;
+    keys->push_back(kFfm ? parser.FieldIndexKey(field, idx) : parser.IndexKey(idx));
+    values->push_back(v);
+  }
+}
+
+}  // namespace
+
 Status ExampleParser::ParseSparse(std::string_view line, float* label, std::vector<std::uint32_t>* keys,
                                   std::vector<float>* values) const {
   const bool ffm = options_.format == DataFormat::kLibffm;
@@ -331,43 +380,13 @@ Status ExampleParser::ParseSparse(std::string_view line, float* label, std::vect
   } else {
     ECPS_RETURN_IF_ERROR(ParseLabel(tok, label));
   }
-  if (!ffm) {
-    // Fast path for well-formed "idx:val" tokens; anything unusual (comments, errors,
-    // signs, huge indices) is left to the general loop below, which says what is wrong.
+  {
+    // Fast path for well-formed tokens; anything unusual (comments, errors, signs, huge
+    // indices) is left to the general loop below, which says what is wrong.
     const std::size_t mark = keys->size();
     const char* p = line.data() + pos;
     const char* end = line.data() + line.size();
-    bool fast = true;
-    while (true) {
-      while (p < end && IsSpace(*p)) ++p;
-      if (p == end) break;
-      const char* start = p;
-      std::uint64_t idx = 0;
-      while (p < end && static_cast<unsigned>(*p - '0') < 10) idx = idx * 10 + static_cast<unsigned>(*p++ - '0');
-      if (p == start || p - start > 18 || p == end || *p != ':') {
-        fast = false;
-        break;
-      }
-      ++p;
-      float v = 1.0f;
-      if (p < end && *p == '1' && (p + 1 == end || IsSpace(p[1]))) {
-        ++p;
-      } else {
-        const char* vs = p;
-        while (p < end && !IsSpace(*p)) ++p;
-        if (!ParseValue(std::string_view(vs, static_cast<std::size_t>(p - vs)), &v) || !WithinDataLimit(v)) {
-          fast = false;
-          break;
-        }
-      }
-      if (options_.num_features > 0 && idx >= options_.num_features) {
-        fast = false;
-        break;
-      }
-      keys->push_back(IndexKey(idx));
-      values->push_back(v);
-    }
-    if (fast) {
+    if (ffm ? FastTokens<true>(p, end, *this, keys, values) : FastTokens<false>(p, end, *this, keys, values)) {
       if (options_.bias) {
         keys->push_back(static_cast<std::uint32_t>(bias_key()));
         values->push_back(1.0f);

@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "util/input_file.h"
+#include "worker/decimal.h"
 #include "worker/line_reader.h"
 
 namespace ecps::worker {
@@ -117,7 +118,7 @@ Result<FeatureRowParser> FeatureRowParser::Bind(const FeatureSchema& schema, con
 }
 
 Result<FeatureRowParser> FeatureRowParser::Open(const FeatureSchema& schema, const std::string& path) {
-  auto first = ReadFirstLine(path);
+  auto first = ReadFirstRecord(path, schema.records());
   if (!first.ok()) return first.status();
   if (Trim(*first).empty()) return DataError(fmt::format("{}: empty file or empty header line", path));
   ECPS_ASSIGN_OR_RETURN(auto header, CsvHeader::Parse(*first, schema.delimiter(), path));
@@ -142,6 +143,11 @@ Status FeatureRowParser::Parse(std::string_view line, std::string_view* id, doub
     }
     if (raw.empty()) return DataError(fmt::format("column \"{}\": missing value", c.column));
     if (c.kind == ColumnEncoding::Kind::kNumeric) {
+      double simple = 0;
+      if (SimpleDecimal(raw, &simple) && WithinDataLimit(simple)) {  // what ParseDouble gives
+        features[b.out] = simple;
+        continue;
+      }
       auto v = ParseDouble(raw);
       if (!v) return DataError(fmt::format("column \"{}\": \"{}\" is not a finite number", c.column, raw));
       if (!WithinDataLimit(*v)) return DataError(fmt::format("column \"{}\": {}", c.column, DataLimitMessage(raw)));
@@ -210,7 +216,10 @@ Status ResolveDeclaredCategorical(const std::vector<std::string>& declared, cons
       return InvalidArgument(fmt::format("--categorical {}: already given --one-hot or --ordinal", name));
     }
   }
-  ECPS_ASSIGN_OR_RETURN(std::string first, ReadFirstLine(path));
+  ReadOptions records;
+  records.csv_records = true;
+  records.delimiter = options->delimiter;
+  ECPS_ASSIGN_OR_RETURN(std::string first, ReadFirstRecord(path, records));
   ECPS_ASSIGN_OR_RETURN(auto header, CsvHeader::Parse(first, options->delimiter, path));
   struct Column {
     std::string name;
@@ -229,7 +238,7 @@ Status ResolveDeclaredCategorical(const std::vector<std::string>& declared, cons
     }
     columns.push_back({name, *field, is_declared, {}});
   }
-  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path));
+  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path, records));
   std::vector<std::string_view> fields;
   std::deque<std::string> scratch;
   std::string_view line;

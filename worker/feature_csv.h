@@ -19,6 +19,7 @@
 
 #include "ps/status.h"
 #include "worker/csv.h"
+#include "worker/line_reader.h"
 
 namespace ecps::worker {
 
@@ -72,6 +73,14 @@ class FeatureSchema {
   /// Forgets the label column (e.g. to score new users, whose files have no label).
   void DropLabel() { label_column_.clear(); }
   char delimiter() const { return delimiter_; }
+  /// How to read the file's records: CSV records at the delimiter, whose quoted fields may
+  /// span lines (LineReader::Open(range, schema.records())).
+  ReadOptions records() const {
+    ReadOptions r;
+    r.csv_records = true;
+    r.delimiter = delimiter_;
+    return r;
+  }
 
   template <class A>
   void serialize(A& ar) { ar(id_column_, columns_, output_names_, label_column_, delimiter_); }

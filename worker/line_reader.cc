@@ -1,74 +1,170 @@
 #include "worker/line_reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "util/input_file.h"
+#include "worker/csv.h"
 
 namespace ecps::worker {
 namespace {
 constexpr std::size_t kBufferBytes = 1 << 20;
+constexpr std::size_t kScanBytes = 64 << 10;  // reads that look for a line break or a quote
 
-std::string_view StripCr(std::string_view s) {
-  if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
-  return s;
+std::string_view StripCr(const char* b, std::size_t len) {
+  return std::string_view(b, len - (len > 0 && b[len - 1] == '\r'));
 }
+
+// The '\n' that ends the CSV record starting at `p`, or nullptr when [p, end) ends first
+// (also when its last byte is a quote, which may be the first of a doubled one).
+const char* RecordEnd(const char* p, const char* end, char delim) {
+  bool field_start = true;
+  while (p < end) {
+    const char c = *p;
+    if (c == '\n') return p;
+    if (c == '"' && field_start) {
+      ++p;
+      while (true) {  // to the closing quote ("" is a quote)
+        const auto* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+        if (!q || q + 1 == end) return nullptr;
+        p = q + 1 + (q[1] == '"');
+        if (q[1] != '"') break;
+      }
+      field_start = false;
+      continue;
+    }
+    if (delim == kDoubleColon ? (c == ':' && p + 1 < end && p[1] == ':') : c == delim) {
+      p += delim == kDoubleColon ? 2 : 1;
+      field_start = true;
+      continue;
+    }
+    field_start = false;
+    ++p;
+  }
+  return nullptr;
+}
+
+Result<std::size_t> ReadSome(int fd, char* into, std::size_t n, const std::string& path) {
+  while (true) {
+    const ssize_t got = ::read(fd, into, n);
+    if (got >= 0) return static_cast<std::size_t>(got);
+    if (errno != EINTR) return IoError(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+  }
+}
+
+Result<std::size_t> PreadSome(int fd, char* into, std::size_t n, std::uint64_t at, const std::string& path) {
+  while (true) {
+    const ssize_t got = ::pread(fd, into, n, static_cast<off_t>(at));
+    if (got >= 0) return static_cast<std::size_t>(got);
+    if (errno != EINTR) return IoError(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+  }
+}
+
+// Where the first line that starts at or after `begin` starts (every line break ends a
+// record), or UINT64_MAX when none does; *quote_line gets the start of the line holding the
+// first quote when a quote comes before that line break (and `stop_at_quote`).
+Result<std::uint64_t> FirstLineAtOrAfter(int fd, std::uint64_t begin, bool stop_at_quote,
+                                         const std::string& path, std::uint64_t* quote_line) {
+  std::vector<char> buf(kScanBytes);
+  std::uint64_t line_start = 0;
+  const std::uint64_t from = stop_at_quote ? 0 : begin - 1;
+  for (std::uint64_t off = from;;) {
+    ECPS_ASSIGN_OR_RETURN(std::size_t n, PreadSome(fd, buf.data(), buf.size(), off, path));
+    if (n == 0) return UINT64_MAX;
+    const char* b = buf.data();
+    const auto* q = stop_at_quote ? static_cast<const char*>(std::memchr(b, '"', n)) : nullptr;
+    const std::size_t limit = q ? static_cast<std::size_t>(q - b) : n;
+    // A line break at or after begin - 1, before any quote, ends the record straddling begin.
+    const std::size_t skip = off + 1 >= begin ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(begin - 1 - off, limit));
+    if (const auto* nl = static_cast<const char*>(std::memchr(b + skip, '\n', limit - skip))) {
+      return off + static_cast<std::uint64_t>(nl - b) + 1;
+    }
+    for (std::size_t i = limit; i > 0; --i) {  // the last line break before the quote
+      if (b[i - 1] == '\n') {
+        line_start = off + i;
+        break;
+      }
+    }
+    if (q) {
+      *quote_line = line_start;
+      return std::uint64_t{0};
+    }
+    off += n;
+  }
+}
+
 }  // namespace
 
-LineReader::LineReader(std::string path, std::string local, std::FILE* f, std::uint64_t begin,
-                       std::uint64_t end)
-    : path_(std::move(path)), local_(std::move(local)), file_(f), end_(end), pos_(begin),
-      buf_(kBufferBytes) {}
+LineReader::LineReader(std::string path, std::string local, int fd, std::uint64_t begin,
+                       std::uint64_t end, const ReadOptions& options)
+    : path_(std::move(path)), local_(std::move(local)), fd_(fd), end_(end), pos_(begin),
+      options_(options), buf_(kBufferBytes) {}
 
 LineReader::~LineReader() {
-  if (file_) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
-Result<std::unique_ptr<LineReader>> LineReader::Open(const sched::FileRange& range) {
+Result<std::unique_ptr<LineReader>> LineReader::Open(const sched::FileRange& range,
+                                                     const ReadOptions& options) {
   ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(range.path));
-  std::FILE* f = std::fopen(local.c_str(), "rb");
-  if (!f) {
-    int e = errno;
+  const int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
     std::string why = std::strerror(e);
     if (e == ENOENT) return NotFound(fmt::format("{}: {}", range.path, why));
     return IoError(fmt::format("{}: {}", range.path, why));
   }
+  auto r = std::unique_ptr<LineReader>(new LineReader(range.path, std::move(local), fd, 0, range.end, options));
   std::uint64_t start = range.begin;
-  if (start > 0) {
-    // The line straddling `begin` belongs to the previous range: start after the first
-    // newline at or after begin-1.
-    if (std::fseek(f, static_cast<long>(start - 1), SEEK_SET) != 0) {
-      std::fclose(f);
-      return IoError(fmt::format("{}: seek to {}: {}", range.path, start - 1, std::strerror(errno)));
+  if (start > 0 && !options.begin_is_record) {
+    // The record straddling `begin` belongs to the previous range.
+    std::uint64_t quote_line = UINT64_MAX;
+    ECPS_ASSIGN_OR_RETURN(start, FirstLineAtOrAfter(fd, start, options.csv_records, range.path, &quote_line));
+    if (quote_line != UINT64_MAX) {
+      // A quote came first: follow the records from the line that holds it.
+      ReadOptions from_there = options;
+      from_there.begin_is_record = true;
+      ECPS_ASSIGN_OR_RETURN(auto scan, Open({range.path, quote_line, UINT64_MAX}, from_there));
+      std::string_view record;
+      start = UINT64_MAX;
+      while (true) {
+        ECPS_ASSIGN_OR_RETURN(bool more, scan->Next(&record));
+        if (!more) break;
+        if (scan->offset() >= range.begin) {
+          start = scan->offset();
+          break;
+        }
+      }
     }
-    start -= 1;
-    int c;
-    while ((c = std::fgetc(f)) != EOF) {
-      ++start;
-      if (c == '\n') break;
-    }
-    if (c == EOF) start = range.end;  // no line starts in this range
+    if (start == UINT64_MAX) start = range.end;  // no record starts in this range
   }
-  auto r = std::unique_ptr<LineReader>(new LineReader(range.path, std::move(local), f, start, range.end));
-  if (std::fseek(f, static_cast<long>(start), SEEK_SET) != 0) {
+  r->pos_ = start;
+  if (::lseek(fd, static_cast<off_t>(start), SEEK_SET) < 0) {
     return IoError(fmt::format("{}: seek to {}: {}", range.path, start, std::strerror(errno)));
   }
   return r;
 }
 
-Result<std::unique_ptr<LineReader>> LineReader::OpenFile(const std::string& path) {
-  return Open(sched::FileRange{path, 0, UINT64_MAX});
+Result<std::unique_ptr<LineReader>> LineReader::OpenFile(const std::string& path, const ReadOptions& options) {
+  return Open(sched::FileRange{path, 0, UINT64_MAX}, options);
 }
 
-bool LineReader::Fill() {
+Result<bool> LineReader::Fill() {
   if (eof_) return false;
-  if (head_ == tail_) {
-    pos_ += tail_;
-    head_ = tail_ = 0;
+  if (head_ > 0) {
+    std::memmove(buf_.data(), buf_.data() + head_, tail_ - head_);
+    pos_ += head_;
+    tail_ -= head_;
+    head_ = 0;
   }
-  std::size_t n = std::fread(buf_.data() + tail_, 1, buf_.size() - tail_, file_);
+  if (tail_ == buf_.size()) buf_.resize(buf_.size() * 2);  // a record longer than the buffer
+  ECPS_ASSIGN_OR_RETURN(std::size_t n, ReadSome(fd_, buf_.data() + tail_, buf_.size() - tail_, path_));
   if (n == 0) {
     eof_ = true;
     return false;
@@ -77,36 +173,33 @@ bool LineReader::Fill() {
   return true;
 }
 
-Result<bool> LineReader::Next(std::string_view* line) {
-  carry_.clear();
-  std::uint64_t start = pos_ + head_;
-  if (start >= end_) return false;
+Result<bool> LineReader::NextSlow(std::string_view* line) {
   while (true) {
-    if (head_ == tail_ && !Fill()) {
-      if (std::ferror(file_)) return IoError(fmt::format("{}: read failed: {}", path_, std::strerror(errno)));
-      if (carry_.empty()) return false;
-      line_offset_ = start;
-      *line = StripCr(carry_);  // last line without a trailing newline
-      return true;
-    }
+    if (pos_ + head_ >= end_) return false;
     const char* b = buf_.data() + head_;
-    const void* nl = std::memchr(b, '\n', tail_ - head_);
-    if (nl) {
-      auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - b);
-      line_offset_ = start;
-      if (carry_.empty()) {
-        *line = StripCr(std::string_view(b, len));
-      } else {
-        carry_.append(b, len);
-        *line = StripCr(carry_);
+    const std::size_t avail = tail_ - head_;
+    const char* stop = nullptr;
+    if (avail > 0) {
+      stop = static_cast<const char*>(std::memchr(b, '\n', avail));
+      if (options_.csv_records && (!stop || std::memchr(b, '"', static_cast<std::size_t>(stop - b)))) {
+        stop = RecordEnd(b, b + avail, options_.delimiter);
       }
+    }
+    if (stop) {
+      line_offset_ = pos_ + head_;
+      const auto len = static_cast<std::size_t>(stop - b);
       head_ += len + 1;
+      *line = StripCr(b, len);
       return true;
     }
-    // No newline in the buffer: keep the partial line and refill from scratch.
-    carry_.append(b, tail_ - head_);
-    pos_ += tail_;
-    head_ = tail_ = 0;
+    ECPS_ASSIGN_OR_RETURN(bool more, Fill());
+    if (!more) {
+      if (head_ == tail_) return false;
+      line_offset_ = pos_ + head_;  // the last line, without a final newline
+      *line = StripCr(buf_.data() + head_, tail_ - head_);
+      head_ = tail_;
+      return true;
+    }
   }
 }
 
@@ -115,31 +208,56 @@ std::uint64_t LineReader::LineNumber() {
     counted_to_ = 0;
     counted_lines_ = 0;
   }
-  std::FILE* f = std::fopen(local_.c_str(), "rb");
-  if (!f) return 0;
-  std::fseek(f, static_cast<long>(counted_to_), SEEK_SET);
-  std::vector<char> b(kBufferBytes);
-  std::uint64_t at = counted_to_;
-  while (at < line_offset_) {
-    std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(b.size(), line_offset_ - at));
-    std::size_t n = std::fread(b.data(), 1, want, f);
-    if (n == 0) break;
-    for (std::size_t i = 0; i < n; ++i) counted_lines_ += b[i] == '\n';
-    at += n;
+  std::vector<char> b(kScanBytes);
+  while (counted_to_ < line_offset_) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(b.size(), line_offset_ - counted_to_));
+    auto n = PreadSome(fd_, b.data(), want, counted_to_, path_);
+    if (!n.ok() || *n == 0) break;
+    counted_lines_ += static_cast<std::uint64_t>(std::count(b.data(), b.data() + *n, '\n'));
+    counted_to_ += *n;
   }
-  std::fclose(f);
-  counted_to_ = at;
   return counted_lines_ + 1;
 }
 
 std::string LineReader::Where() { return fmt::format("{}:{}", path_, LineNumber()); }
 
-Result<std::string> ReadFirstLine(const std::string& path) {
-  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path));
+Result<std::string> ReadFirstRecord(const std::string& path, const ReadOptions& options) {
+  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path, options));
   std::string_view line;
   ECPS_ASSIGN_OR_RETURN(bool got, reader->Next(&line));
   if (!got) return DataError(fmt::format("{}: the file is empty", path));
   return std::string(line);
+}
+
+Result<std::string> ReadFirstLine(const std::string& path) { return ReadFirstRecord(path, {}); }
+
+Result<std::vector<sched::FileRange>> CutIntoPieces(const sched::FileRange& range, std::uint64_t piece_bytes,
+                                                    const ReadOptions& options) {
+  const std::uint64_t step = std::max<std::uint64_t>(piece_bytes, 1);
+  std::uint64_t end = range.end;
+  if (end == UINT64_MAX) {  // "the whole file"
+    ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(range.path));
+    std::error_code ec;
+    end = std::filesystem::file_size(local, ec);
+    if (ec) return IoError(fmt::format("{}: {}", range.path, ec.message()));
+  }
+  std::vector<sched::FileRange> pieces;
+  if (!options.csv_records) {
+    for (std::uint64_t b = range.begin; b < end; b += step) pieces.push_back({range.path, b, std::min(end, b + step)});
+    return pieces;
+  }
+  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::Open(range, options));
+  std::string_view record;
+  std::uint64_t next_cut = 0;
+  while (true) {
+    ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&record));
+    if (!more) break;
+    if (reader->offset() < next_cut) continue;
+    if (!pieces.empty()) pieces.back().end = reader->offset();
+    pieces.push_back({range.path, reader->offset(), end});
+    next_cut = reader->offset() + step;
+  }
+  return pieces;
 }
 
 }  // namespace ecps::worker

@@ -1,12 +1,22 @@
-// LineReader: streams the lines of one byte range of a file (see sched::FileRange for the
-// rule that gives every line to exactly one range). Memory is one buffer, whatever the file
-// size. Line numbers for error messages are computed only when asked for. Gzip files, pipes and
+// LineReader: streams the lines (or CSV records) of one byte range of a file (see
+// sched::FileRange for the rule that gives every line to exactly one range). Memory is one
+// buffer (1 MiB, more only for a longer record), whatever the file size; a line is a view into
+// it. Line numbers for error messages are computed only when asked for. Gzip files, pipes and
 // standard input ("-") are read through their decompressed copy (util/input_file.h); messages
 // name the path as given.
+//
+// CSV records (ReadOptions::csv_records): a quoted field may hold line breaks (RFC 4180), so
+// a record may span lines. A quote opens a quoted field only at the start of a field (after
+// the delimiter or at the start of the record); "" inside it is a quote. A range that does not
+// start the file starts at the first record that begins at or after range.begin, found by
+// reading the file from its start (fast while no quote has been seen: then every line break
+// ends a record); CutIntoPieces cuts a range into pieces at record starts in one pass, so that
+// pieces need no such scan. An unterminated quote makes the record run to the end of the file
+// (SplitCsv then names it). Line numbers are those of the physical line where a record starts.
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,17 +27,41 @@
 
 namespace ecps::worker {
 
+struct ReadOptions {
+  /// Records are CSV records separated by `delimiter` (a character or kDoubleColon, csv.h)
+  /// whose quoted fields may span lines; false: every line break ends a record.
+  bool csv_records = false;
+  char delimiter = ',';
+  /// The range's begin is known to be a record start (a piece from CutIntoPieces): no scan.
+  bool begin_is_record = false;
+};
+
 class LineReader {
  public:
   /// Opens `range` of its file. kNotFound/kIoError name the path.
-  static Result<std::unique_ptr<LineReader>> Open(const sched::FileRange& range);
+  static Result<std::unique_ptr<LineReader>> Open(const sched::FileRange& range,
+                                                  const ReadOptions& options = {});
   /// The whole file.
-  static Result<std::unique_ptr<LineReader>> OpenFile(const std::string& path);
+  static Result<std::unique_ptr<LineReader>> OpenFile(const std::string& path,
+                                                      const ReadOptions& options = {});
   ~LineReader();
 
-  /// Reads the next line into *line (without "\n" or "\r\n"); false at the end of the range.
-  /// The view stays valid until the next call. kIoError on a failed read.
-  Result<bool> Next(std::string_view* line);
+  /// Reads the next line (record) into *line, without its final "\n" or "\r\n"; false at the
+  /// end of the range. The view stays valid until the next call. kIoError on a failed read.
+  Result<bool> Next(std::string_view* line) {
+    if (!options_.csv_records && head_ < tail_ && pos_ + head_ < end_) {
+      const char* b = buf_.data() + head_;
+      const auto* nl = static_cast<const char*>(std::memchr(b, '\n', tail_ - head_));
+      if (nl) {
+        const auto len = static_cast<std::size_t>(nl - b);
+        line_offset_ = pos_ + head_;
+        head_ += len + 1;
+        *line = std::string_view(b, len - (len > 0 && b[len - 1] == '\r'));
+        return true;
+      }
+    }
+    return NextSlow(line);
+  }
 
   /// Byte offset of the last line returned.
   std::uint64_t offset() const { return line_offset_; }
@@ -39,19 +73,22 @@ class LineReader {
   std::string Where();
 
  private:
-  LineReader(std::string path, std::string local, std::FILE* f, std::uint64_t begin,
-             std::uint64_t end);
-  bool Fill();
+  LineReader(std::string path, std::string local, int fd, std::uint64_t begin, std::uint64_t end,
+             const ReadOptions& options);
+  Result<bool> NextSlow(std::string_view* line);
+  // Reads more bytes after tail_ (moving the unread ones to the front, growing the buffer
+  // when it is full); false at the end of the file.
+  Result<bool> Fill();
 
   std::string path_;   // as given (for messages)
   std::string local_;  // the plain file read (util::LocalInputPath)
-  std::FILE* file_;
-  std::uint64_t end_;              // lines must start before this offset
-  std::uint64_t pos_;              // file offset of buf_[0]
+  int fd_;
+  std::uint64_t end_;  // lines must start before this offset
+  std::uint64_t pos_;  // file offset of buf_[0]
+  ReadOptions options_;
   std::vector<char> buf_;
   std::size_t head_ = 0, tail_ = 0;  // unread bytes are buf_[head_, tail_)
   bool eof_ = false;
-  std::string carry_;              // a line that spans buffer refills
   std::uint64_t line_offset_ = 0;
   // Incremental line counting: newlines in [0, counted_to_) = counted_lines_.
   std::uint64_t counted_to_ = 0;
@@ -60,5 +97,15 @@ class LineReader {
 
 /// Reads the first line of `path` (e.g. a CSV header), without its line ending.
 Result<std::string> ReadFirstLine(const std::string& path);
+/// The first record of `path` (options.csv_records: quoted fields may span lines).
+Result<std::string> ReadFirstRecord(const std::string& path, const ReadOptions& options);
+
+/// Cuts `range` into consecutive pieces of about `piece_bytes` that begin at record starts
+/// (options as for LineReader), in one pass: the returned ranges tile the records of `range`
+/// and are opened with begin_is_record. Without csv_records the cuts need no pass (lines are
+/// found from any offset) and the pieces are plain byte ranges.
+Result<std::vector<sched::FileRange>> CutIntoPieces(const sched::FileRange& range,
+                                                    std::uint64_t piece_bytes,
+                                                    const ReadOptions& options);
 
 }  // namespace ecps::worker

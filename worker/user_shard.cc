@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
 #include "ps/message.h"
 #include "worker/line_reader.h"
 
@@ -52,12 +55,222 @@ void UserTable::SortByOffset() {
   *this = std::move(sorted);
 }
 
+void UserTable::Reserve(std::size_t rows) {
+  offsets.reserve(rows);
+  features.reserve(rows * dim);
+  id_end.reserve(rows);
+  if (id_bytes.capacity() < rows * 8) id_bytes.reserve(rows * 8);
+}
+
+void UserTable::AppendAll(UserTable&& other) {
+  if (size() == 0 && offsets.capacity() < other.size()) {
+    *this = std::move(other);
+    return;
+  }
+  offsets.insert(offsets.end(), other.offsets.begin(), other.offsets.end());
+  features.insert(features.end(), other.features.begin(), other.features.end());
+  labels.insert(labels.end(), other.labels.begin(), other.labels.end());
+  const std::uint64_t shift = id_bytes.size();
+  id_bytes.append(other.id_bytes);
+  for (std::uint64_t e : other.id_end) id_end.push_back(shift + e);
+  other = UserTable{};
+}
+
 void UserTable::Clear() {
   offsets.clear();
   features.clear();
   labels.clear();
   id_bytes.clear();
   id_end.clear();
+}
+
+namespace {
+
+// One piece of a worker's ranges, parsed on its own (in parallel with the others).
+struct Piece {
+  sched::FileRange range;
+  std::size_t range_index = 0;
+  UserTable rows;                        // ids mapped, except with line ids (set when delivered)
+  std::vector<std::uint64_t> rel_lines;  // line ids: line of each row counted from the piece's first record
+  std::uint64_t first_offset = UINT64_MAX;  // offset of the piece's first record
+  std::uint64_t newlines = 0;               // line ids: line breaks in the piece's records
+  LoadReport report;
+  Status error;
+};
+
+Result<std::vector<Piece>> CutPieces(const std::vector<sched::FileRange>& ranges, const FeatureSchema& schema) {
+  constexpr std::uint64_t kPieceBytes = 4u << 20;
+  std::vector<Piece> pieces;
+  for (std::size_t r = 0; r < ranges.size(); ++r) {
+    ECPS_ASSIGN_OR_RETURN(auto cut, CutIntoPieces(ranges[r], kPieceBytes, schema.records()));
+    for (auto& c : cut) {
+      pieces.emplace_back();
+      pieces.back().range = std::move(c);
+      pieces.back().range_index = r;
+    }
+  }
+  return pieces;
+}
+
+void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const ShardLoadOptions& options,
+                Piece* piece) {
+  ReadOptions ro = schema.records();
+  ro.begin_is_record = true;
+  auto opened = LineReader::Open(piece->range, ro);
+  if (!opened.ok()) {
+    piece->error = opened.status();
+    return;
+  }
+  LineReader& reader = **opened;
+  const std::size_t d = schema.dim();
+  const bool has_label = schema.has_label(), line_ids = schema.line_ids();
+  UserTable& rows = piece->rows;
+  rows.dim = d;
+  std::vector<double> x(d);
+  std::string kept_id;
+  std::string_view line;
+  for (std::uint64_t n = 0;; ++n) {
+    if (n == 64 && rows.size() > 0) {  // reserve for the piece's rows, from its first ones
+      const std::uint64_t per_row = std::max<std::uint64_t>(1, (reader.offset() - piece->range.begin) / rows.size());
+      const std::uint64_t bytes = std::min<std::uint64_t>(piece->range.end - piece->range.begin, 64u << 20);
+      const std::size_t guess = static_cast<std::size_t>(bytes / per_row + bytes / per_row / 4 + 16);
+      rows.Reserve(guess);
+    }
+    auto more = reader.Next(&line);
+    if (!more.ok() || !*more) {
+      if (!more.ok()) piece->error = more.status();
+      return;
+    }
+    const std::uint64_t rel = piece->newlines + 1;
+    if (line_ids) piece->newlines += 1 + static_cast<std::uint64_t>(std::count(line.begin(), line.end(), '\n'));
+    if (piece->first_offset == UINT64_MAX) piece->first_offset = reader.offset();
+    if (reader.offset() == 0) continue;  // the header
+    if (Trim(line).empty()) continue;    // blank lines carry no user
+    ++piece->report.rows_read;
+    std::string_view id;
+    int label = 0;
+    Status s = parser.Parse(line, &id, x.data(), &label);
+    if (!s.ok()) {
+      Status full = s.WithContext(reader.Where());
+      if (!options.skip_bad_rows) {
+        piece->error = full;
+        return;
+      }
+      ++piece->report.rows_skipped;
+      if (piece->report.skipped_examples.size() < kSkippedExamples) {
+        piece->report.skipped_examples.push_back(full.message());
+      }
+      continue;
+    }
+    if (options.ids && !line_ids) {
+      if (!options.ids->Map(id, &kept_id)) {
+        ++piece->report.rows_excluded;
+        continue;
+      }
+      id = kept_id;
+    }
+    if (line_ids) piece->rel_lines.push_back(rel);
+    rows.Append(reader.offset(), id, x.data(), label, has_label);
+  }
+}
+
+// Parses pieces [begin, end) in parallel (in the caller's oneTBB arena).
+void ParsePieces(std::vector<Piece>* pieces, std::size_t begin, std::size_t end, const FeatureRowParser& parser,
+                 const FeatureSchema& schema, const ShardLoadOptions& options) {
+  tbb::parallel_for(begin, end, [&](std::size_t i) { ParsePiece(parser, schema, options, &(*pieces)[i]); });
+}
+
+// Takes a parsed piece's report (its error, in file order, fails) and, for line ids, sets
+// *base to the line breaks before its first record (`next_line` carries them across pieces).
+Status TakeReport(Piece& piece, const FeatureSchema& schema, std::vector<std::uint64_t>* next_line,
+                  LoadReport* report, std::uint64_t* base) {
+  if (!piece.error.ok()) return piece.error;
+  report->rows_read += piece.report.rows_read;
+  report->rows_skipped += piece.report.rows_skipped;
+  report->rows_excluded += piece.report.rows_excluded;
+  for (auto& m : piece.report.skipped_examples) {
+    if (report->skipped_examples.size() < kSkippedExamples) report->skipped_examples.push_back(std::move(m));
+  }
+  *base = 0;
+  if (schema.line_ids() && piece.first_offset != UINT64_MAX) {
+    std::uint64_t& next = (*next_line)[piece.range_index];
+    if (next == 0) {
+      ECPS_ASSIGN_OR_RETURN(next, LineNumberAt(piece.range.path, piece.first_offset));
+    }
+    *base = next - 1;
+    next += piece.newlines;
+  }
+  return Status::Ok();
+}
+
+// Hands the rows of a parsed piece to `take(rows, i, id)` in input order (line ids made and
+// options.ids applied to them here), then frees them.
+template <class Take>
+Status ForEachRow(Piece& piece, const FeatureSchema& schema, const ShardLoadOptions& options, std::uint64_t base,
+                  LoadReport* report, Take take) {
+  std::string line_id, kept_id;
+  for (std::size_t i = 0; i < piece.rows.size(); ++i) {
+    std::string_view id = piece.rows.id(i);
+    if (schema.line_ids()) {
+      line_id = std::to_string(base + piece.rel_lines[i]);
+      id = line_id;
+      if (options.ids) {
+        if (!options.ids->Map(id, &kept_id)) {
+          ++report->rows_excluded;
+          continue;
+        }
+        id = kept_id;
+      }
+    }
+    ECPS_RETURN_IF_ERROR(take(piece.rows, i, id));
+  }
+  piece.rows = UserTable{};
+  return Status::Ok();
+}
+
+// Pieces parsed at a time: enough to keep the arena's threads busy, few enough to bound memory.
+std::size_t GroupSize() {
+  return 2 * static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
+}
+
+}  // namespace
+
+Result<UserTable> ParseUserRows(const std::vector<sched::FileRange>& ranges, const FeatureSchema& schema,
+                                const ShardLoadOptions& options, LoadReport* report) {
+  UserTable all;
+  all.dim = schema.dim();
+  if (ranges.empty()) return all;
+  ECPS_ASSIGN_OR_RETURN(auto parser, FeatureRowParser::Open(schema, ranges.front().path));
+  parser.set_missing_as_nan(options.missing_as_nan);
+  ECPS_ASSIGN_OR_RETURN(auto pieces, CutPieces(ranges, schema));
+  std::vector<std::uint64_t> next_line(ranges.size(), 0);
+  const std::size_t group = GroupSize();
+  for (std::size_t g = 0; g < pieces.size(); g += group) {
+    const std::size_t end = std::min(pieces.size(), g + group);
+    ParsePieces(&pieces, g, end, parser, schema, options);
+    if (g == 0 && end < pieces.size()) {  // reserve for every row, from the first group's
+      std::uint64_t rows = 0, bytes = 0, total = 0;
+      for (std::size_t p = 0; p < end; ++p) rows += pieces[p].rows.size();
+      for (const auto& p : pieces) total += p.range.end - p.range.begin;
+      for (std::size_t p = 0; p < end; ++p) bytes += pieces[p].range.end - pieces[p].range.begin;
+      all.Reserve(static_cast<std::size_t>(rows * total / std::max<std::uint64_t>(bytes, 1) * 9 / 8 + 16));
+    }
+    for (std::size_t p = g; p < end; ++p) {
+      std::uint64_t base = 0;
+      ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
+      if (!schema.line_ids()) {
+        all.AppendAll(std::move(pieces[p].rows));
+        continue;
+      }
+      ECPS_RETURN_IF_ERROR(ForEachRow(pieces[p], schema, options, base, report,
+                                      [&](const UserTable& t, std::size_t i, std::string_view id) {
+                                        all.Append(t.offsets[i], id, t.features.data() + i * t.dim,
+                                                   t.labels.empty() ? 0 : t.labels[i], !t.labels.empty());
+                                        return Status::Ok();
+                                      }));
+    }
+  }
+  return all;
 }
 
 Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, int worker_index,
@@ -72,8 +285,8 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
   }
   ECPS_ASSIGN_OR_RETURN(auto parser, FeatureRowParser::Open(schema, path));
   parser.set_missing_as_nan(options.missing_as_nan);
+  ECPS_ASSIGN_OR_RETURN(auto pieces, CutPieces(ranges, schema));
   const std::size_t d = schema.dim();
-  const bool has_label = schema.has_label();
 
   UserTable mine;
   mine.dim = d;
@@ -106,52 +319,34 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
       ECPS_RETURN_IF_ERROR(absorb(*m));
     }
   };
-
-  std::vector<double> x(d);
-  std::string kept_id;  // the id that ShardLoadOptions::ids keeps
-  for (const auto& range : ranges) {
-    ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::Open(range));
-    std::string_view line;
-    while (true) {
-      ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&line));
-      if (!more) break;
-      if (reader->offset() == 0) continue;  // the header
-      if (Trim(line).empty()) continue;     // blank lines carry no user
-      ++report->rows_read;
-      std::string_view id;
-      int label = 0;
-      Status s = parser.Parse(line, &id, x.data(), &label);
-      std::string line_id;
-      if (s.ok() && schema.line_ids()) {
-        line_id = std::to_string(reader->LineNumber());
-        id = line_id;
-      }
-      if (!s.ok()) {
-        Status full = s.WithContext(reader->Where());
-        if (!options.skip_bad_rows) return full;
-        ++report->rows_skipped;
-        if (report->skipped_examples.size() < kSkippedExamples) report->skipped_examples.push_back(full.message());
-        continue;
-      }
-      if (options.ids) {
-        if (!options.ids->Map(id, &kept_id)) {
-          ++report->rows_excluded;
-          continue;
-        }
-        id = kept_id;
-      }
-      const int owner = plan.UserOwner(id);
-      if (owner == worker_index) {
-        mine.Append(reader->offset(), id, x.data(), label, has_label);
-        continue;
-      }
-      auto& box = outbox[static_cast<std::size_t>(owner)];
-      box.Append(reader->offset(), id, x.data(), label, has_label);
-      if (box.size() >= options.batch_rows) {
-        ECPS_RETURN_IF_ERROR_CTX(send(owner, false), "forward rows");
-        ECPS_RETURN_IF_ERROR_CTX(drain(), "receive forwarded rows");
-      }
+  auto route = [&](const UserTable& t, std::size_t i, std::string_view id) -> Status {
+    const double* x = t.features.data() + i * d;
+    const int label = t.labels.empty() ? 0 : t.labels[i];
+    const int owner = plan.UserOwner(id);
+    if (owner == worker_index) {
+      mine.Append(t.offsets[i], id, x, label, !t.labels.empty());
+      return Status::Ok();
     }
+    auto& box = outbox[static_cast<std::size_t>(owner)];
+    box.Append(t.offsets[i], id, x, label, !t.labels.empty());
+    if (box.size() >= options.batch_rows) {
+      ECPS_RETURN_IF_ERROR_CTX(send(owner, false), "forward rows");
+      ECPS_RETURN_IF_ERROR_CTX(drain(), "receive forwarded rows");
+    }
+    return Status::Ok();
+  };
+
+  std::vector<std::uint64_t> next_line(ranges.size(), 0);
+  const std::size_t group = GroupSize();
+  for (std::size_t g = 0; g < pieces.size(); g += group) {
+    const std::size_t end = std::min(pieces.size(), g + group);
+    ParsePieces(&pieces, g, end, parser, schema, options);
+    for (std::size_t p = g; p < end; ++p) {
+      std::uint64_t base = 0;
+      ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
+      ECPS_RETURN_IF_ERROR(ForEachRow(pieces[p], schema, options, base, report, route));
+    }
+    ECPS_RETURN_IF_ERROR_CTX(drain(), "receive forwarded rows");
   }
   for (int v = 0; v < W; ++v) {
     if (v != worker_index) ECPS_RETURN_IF_ERROR_CTX(send(v, true), "forward rows");

@@ -1,7 +1,8 @@
 // Loading the users a worker owns from a CSV file of dense feature rows.
 //
-// Every worker reads its byte ranges of the file (ShardPlan::file_ranges: every line is read
-// by exactly one worker), keeps the rows of the users it owns (ShardPlan::UserOwner, a hash of
+// Every worker reads its byte ranges of the file (ShardPlan::file_ranges: every record is
+// read by exactly one worker; quoted fields may span lines, see LineReader's CSV records),
+// parsing pieces of them in parallel (oneTBB), keeps the rows of the users it owns (ShardPlan::UserOwner, a hash of
 // the user id) and forwards the other rows, already parsed, to their owners in batches over
 // control messages. So the file is parsed once in all, each user ends on exactly one worker
 // whatever the byte split, and a worker holds only its own users plus a few batches in
@@ -40,6 +41,10 @@ struct UserTable {
     return std::string_view(id_bytes).substr(b, id_end[i] - b);
   }
   void Append(std::uint64_t offset, std::string_view id, const double* x, int label, bool has_label);
+  /// Reserves room for `rows` rows.
+  void Reserve(std::size_t rows);
+  /// Appends every row of `other` (same dim), leaving it empty.
+  void AppendAll(UserTable&& other);
   /// Appends row i of `other`.
   void AppendFrom(const UserTable& other, std::size_t i);
   /// Reorders the rows by offset (input order).
@@ -79,6 +84,13 @@ struct LoadReport {
     ar(rows_read, rows_skipped, rows_forwarded, users_owned, skipped_examples, rows_excluded);
   }
 };
+
+/// Parses every row of `ranges` of one feature CSV file (its header is line 1) into one table
+/// in input order, with options.ids applied; no exchange and no duplicate check. The ranges
+/// are cut into pieces at record starts and parsed in parallel in the caller's oneTBB arena.
+/// Errors as LoadUserShard's.
+Result<UserTable> ParseUserRows(const std::vector<sched::FileRange>& ranges, const FeatureSchema& schema,
+                                const ShardLoadOptions& options, LoadReport* report);
 
 /// Loads this worker's users (see the file comment). Every worker of the job calls it at the
 /// same point with the same schema and options. `path` is the single data file the plan's

@@ -17,8 +17,12 @@ char Delimiter(const std::string& header) { return header.find(',') != std::stri
 }  // namespace
 
 Status ReadAttributes(const sched::FileRange& range, const std::string& id_column, AttributeRows* out) {
-  ECPS_ASSIGN_OR_RETURN(std::string first, worker::ReadFirstLine(range.path));
-  const char delim = Delimiter(first);
+  ECPS_ASSIGN_OR_RETURN(std::string first_line, worker::ReadFirstLine(range.path));
+  worker::ReadOptions records;  // quoted fields may span lines
+  records.csv_records = true;
+  records.delimiter = Delimiter(first_line);
+  const char delim = records.delimiter;
+  ECPS_ASSIGN_OR_RETURN(std::string first, worker::ReadFirstRecord(range.path, records));
   ECPS_ASSIGN_OR_RETURN(auto header, worker::CsvHeader::Parse(first, delim, range.path));
   std::size_t id = 0;
   if (!id_column.empty()) {
@@ -32,7 +36,7 @@ Status ReadAttributes(const sched::FileRange& range, const std::string& id_colum
   for (std::size_t c = 0; c < header.names().size(); ++c) {
     if (c != id) out->columns.push_back(header.names()[c]);
   }
-  ECPS_ASSIGN_OR_RETURN(auto lines, worker::LineReader::Open(range));
+  ECPS_ASSIGN_OR_RETURN(auto lines, worker::LineReader::Open(range, records));
   std::string_view line;
   std::vector<std::string_view> fields;
   std::deque<std::string> scratch;
@@ -40,7 +44,6 @@ Status ReadAttributes(const sched::FileRange& range, const std::string& id_colum
     ECPS_ASSIGN_OR_RETURN(bool more, lines->Next(&line));
     if (!more) break;
     if (lines->offset() == 0 || worker::Trim(line).empty()) continue;  // header, blank
-    scratch.clear();
     Status s = worker::SplitCsv(line, delim, &fields, &scratch);
     if (!s.ok()) return s.WithContext(lines->Where());
     if (fields.size() != header.names().size()) {

@@ -1,12 +1,16 @@
 #include "worker/line_reader.h"
 
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "scheduler/shard_plan.h"
+#include "worker/csv.h"
 
 namespace ecps::worker {
 namespace {
@@ -66,7 +70,7 @@ TEST(LineReader, ByteRangesGiveEveryLineToExactlyOneReader) {
   std::vector<std::string> expected;
   for (int i = 0; i < 3000; ++i) {
     std::size_t len = rng() % 40;
-    if (i == 1234) len = (1 << 20) + 17;  // longer than the 1 MiB buffer
+    if (i == 1234) len = (5 << 20) + 17;  // longer than the 1 MiB buffer
     std::string line = "L" + std::to_string(i) + std::string(len, 'x');
     expected.push_back(line);
     content += line + (i % 7 == 0 ? "\r\n" : "\n");
@@ -99,6 +103,174 @@ TEST(LineReader, FirstLine) {
   EXPECT_EQ(*h, "user,age");
   TempFile empty("");
   EXPECT_EQ(ReadFirstLine(empty.path()).status().code(), StatusCode::kDataError);
+}
+
+// CSV records whose quoted fields span lines (csv_records), split among readers by byte
+// ranges and pieces; numbers parsed as std::from_chars parses them.
+
+ReadOptions Records(char delim = ',') {
+  ReadOptions o;
+  o.csv_records = true;
+  o.delimiter = delim;
+  return o;
+}
+
+struct Rec {
+  std::string text;
+  std::uint64_t line;
+};
+
+std::vector<Rec> ReadRecords(const sched::FileRange& r, const ReadOptions& o) {
+  std::vector<Rec> out;
+  auto reader = LineReader::Open(r, o);
+  EXPECT_TRUE(reader.ok()) << reader.status().ToString();
+  if (!reader.ok()) return out;
+  std::string_view rec;
+  while (true) {
+    auto got = (*reader)->Next(&rec);
+    EXPECT_TRUE(got.ok());
+    if (!got.ok() || !*got) break;
+    out.push_back({std::string(rec), (*reader)->LineNumber()});
+  }
+  return out;
+}
+
+TEST(CsvRecords, QuotedLineBreaksStayInTheirRecord) {
+  TempFile f("id,note\r\n1,\"two\nlines\"\r\n2,\"say \"\"hi\"\",\nthen, \"\"bye\"\"\"\n3,5\" screen\n4,\"a\"\n");
+  const auto recs = ReadRecords({f.path(), 0, UINT64_MAX}, Records());
+  ASSERT_EQ(recs.size(), 5u);
+  EXPECT_EQ(recs[1].text, "1,\"two\nlines\"");
+  EXPECT_EQ(recs[1].line, 2u);
+  EXPECT_EQ(recs[2].text, "2,\"say \"\"hi\"\",\nthen, \"\"bye\"\"\"");
+  EXPECT_EQ(recs[2].line, 4u);
+  EXPECT_EQ(recs[3].text, "3,5\" screen");  // a quote inside an unquoted field is text
+  EXPECT_EQ(recs[3].line, 6u);
+  EXPECT_EQ(recs[4].line, 7u);
+  std::vector<std::string_view> fields;
+  std::deque<std::string> scratch;
+  ASSERT_TRUE(SplitCsv(recs[2].text, ',', &fields, &scratch).ok());
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[1], "say \"hi\",\nthen, \"bye\"");
+  // Read as lines, the same file keeps refusing the line break inside quotes.
+  const auto lines = ReadRecords({f.path(), 0, UINT64_MAX}, {});
+  Status s = SplitCsv(lines[1].text, ',', &fields, &scratch);
+  EXPECT_NE(s.message().find("field 2: unterminated quote (a quoted field must close on its line"),
+            std::string::npos)
+      << s.message();
+}
+
+TEST(CsvRecords, UnterminatedQuoteRunsToTheEndAtItsFirstLine) {
+  TempFile f("id,note\n1,ok\n2,\"open\n3,x\n4,y\n");
+  const auto recs = ReadRecords({f.path(), 0, UINT64_MAX}, Records());
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[2].line, 3u);
+  std::vector<std::string_view> fields;
+  std::deque<std::string> scratch;
+  Status s = SplitCsv(recs[2].text, ',', &fields, &scratch);
+  EXPECT_EQ(s.message(), "field 2: unterminated quote (the quoted field runs to the end of the file)");
+}
+
+TEST(CsvRecords, DoubleColonSeparator) {
+  TempFile f("1::\"a::b\nc\"::3\n2::x::4\n");
+  const auto recs = ReadRecords({f.path(), 0, UINT64_MAX}, Records(kDoubleColon));
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].text, "1::\"a::b\nc\"::3");
+  EXPECT_EQ(recs[1].line, 3u);
+}
+
+// A file of records, some spanning lines (and some longer than the reader's buffer), split
+// into 1..6 byte ranges and into pieces: every record is read exactly once, whole, with the
+// line where it starts.
+TEST(CsvRecords, ByteRangesAndPiecesGiveEveryRecordToExactlyOneReader) {
+  std::mt19937 rng(11);
+  std::string content;
+  std::vector<Rec> expected;
+  std::uint64_t line = 1;
+  for (int i = 0; i < 2000; ++i) {
+    std::string rec = fmt::format("r{},", i);
+    const unsigned kind = rng() % 6;
+    if (kind == 0) rec += "\"multi\nline, \"\"quoted\"\"\n\"";
+    if (kind == 1) rec += "\"one line, \"\"quoted\"\"\"";
+    if (kind == 2) rec += "5\" plain";
+    if (i == 777) rec += "\"" + std::string((4 << 20) + 9, 'q') + "\nend\"";
+    rec += "," + std::string(rng() % 30, 'x');
+    expected.push_back({rec, line});
+    line += 1 + static_cast<std::uint64_t>(std::count(rec.begin(), rec.end(), '\n'));
+    content += rec + (i % 5 == 0 ? "\r\n" : "\n");
+  }
+  TempFile f(content);
+  auto check = [&](const std::vector<sched::FileRange>& ranges, const ReadOptions& o, const std::string& what) {
+    std::vector<int> seen(expected.size(), 0);
+    std::uint64_t last_line = 0;
+    for (const auto& range : ranges) {
+      for (const auto& r : ReadRecords(range, o)) {
+        const auto at = std::find_if(expected.begin(), expected.end(), [&](const Rec& e) { return e.line == r.line; });
+        ASSERT_NE(at, expected.end()) << what << ": no record starts at line " << r.line;
+        EXPECT_EQ(r.text, at->text) << what;
+        EXPECT_GT(r.line, last_line) << what << ": out of order";
+        last_line = r.line;
+        ++seen[static_cast<std::size_t>(at - expected.begin())];
+      }
+    }
+    for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], 1) << what << ": record " << i;
+  };
+  for (int workers = 1; workers <= 6; ++workers) {
+    auto plan = sched::PlanFiles({f.path()}, workers);
+    ASSERT_TRUE(plan.ok());
+    std::vector<sched::FileRange> ranges;
+    for (const auto& w : plan->file_ranges) ranges.insert(ranges.end(), w.begin(), w.end());
+    check(ranges, Records(), fmt::format("{} workers", workers));
+    // Each worker's ranges cut into pieces at record starts, read without a scan.
+    std::vector<sched::FileRange> pieces;
+    for (const auto& range : ranges) {
+      auto cut = CutIntoPieces(range, 1000 + 7919 * static_cast<std::uint64_t>(workers), Records());
+      ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+      pieces.insert(pieces.end(), cut->begin(), cut->end());
+    }
+    ReadOptions piece = Records();
+    piece.begin_is_record = true;
+    check(pieces, piece, fmt::format("pieces of {} workers", workers));
+  }
+}
+
+// The reference: what ParseDouble did before (std::from_chars, which rounds correctly).
+std::optional<double> Reference(std::string_view s) {
+  s = Trim(s);
+  if (s.empty()) return std::nullopt;
+  if (s.front() == '+') s.remove_prefix(1);
+  double v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+void ExpectSame(const std::string& s) {
+  const auto a = ParseDouble(s), b = Reference(s);
+  ASSERT_EQ(a.has_value(), b.has_value()) << "\"" << s << "\"";
+  if (a) {
+    EXPECT_EQ(std::signbit(*a), std::signbit(*b)) << s;
+    EXPECT_EQ(*a, *b) << "\"" << s << "\"";
+  }
+}
+
+TEST(ParseDouble, SameBitsAsFromChars) {
+  for (const char* s : {"0", "-0", "-0.00", "0.1", "0.3", "1.", ".5", "+1.5", " 2 ", "1e22", "1e23", "5e-324",
+                        "2.4703282292062327e-324", "2.4703282292062328e-324", "1e-400", "0e-400", "1e400",
+                        "1.7976931348623157e308", "1.7976931348623159e308", "9007199254740993",
+                        "123456789012345", "1234567890123456", "0.000000000000001", "999999999999999.9",
+                        "4.35", "8.05", "1.0000000000000002", "inf", "nan", "-", "", ".", "1e", "0x10",
+                        "1,5", "12a", "--1", "00012.50"}) {
+    ExpectSame(s);
+  }
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-1e6, 1e6);
+  for (int i = 0; i < 200000; ++i) {
+    const double v = i % 2 ? u(rng) : std::ldexp(u(rng), static_cast<int>(rng() % 200) - 100);
+    for (const char* f : {"{:.17g}", "{:.2f}", "{:.6f}", "{}", "{:.15g}", "{:.3e}"}) {
+      ExpectSame(fmt::format(fmt::runtime(f), v));
+      if (HasFailure()) return;
+    }
+  }
 }
 
 }  // namespace
