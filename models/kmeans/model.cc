@@ -173,7 +173,7 @@ Result<std::uint64_t> Segment(const SegmentOptions& o, std::uint64_t* skipped,
   schema.DropLabel();
   ECPS_ASSIGN_OR_RETURN(auto parser, worker::FeatureRowParser::Open(schema, o.data));
   parser.set_missing_as_nan(model.impute.kind != Impute::kNone);
-  ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(o.data));
+  ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(o.data, schema.records()));
 
   std::unique_ptr<util::AtomicWriter> file;
   std::FILE* stdout_sink = nullptr;

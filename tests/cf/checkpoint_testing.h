@@ -48,12 +48,12 @@ inline std::string CheckpointedRun(const std::string& train, const std::string& 
 /// run.
 inline nlohmann::json ModelMetrics(const fs::path& folder) {
   auto j = nlohmann::json::parse(Slurp(folder / "metrics.json"));
-  for (const char* key : {"timings", "checkpoints", "roles", "cluster"}) j.erase(key);
+  for (const char* key : {"timings", "checkpoints", "roles", "cluster", "transport"}) j.erase(key);
   return j;
 }
 
 /// model.ecps, neighbors.csv, recommendations.csv and metrics.jsonl are the
-/// same bytes, and metrics.json the same figures (timings, checkpoints and the
+/// same bytes, and metrics.json the same figures (timings, checkpoints, the bytes on the wire and the
 /// cluster's shape aside).
 inline void ExpectSameModel(const fs::path& expected, const fs::path& actual) {
   for (const char* f : {"model.ecps", "neighbors.csv", "recommendations.csv", "metrics.jsonl"}) {
