@@ -115,8 +115,17 @@ class ServedLr final : public ServedModel {
     worker::SparseData data = worker::SparseData::FromBlocks({block}, true);
     std::string out = "{\"predictions\": [";
     out.reserve(out.size() + 26 * data.rows() + 4);
+    // --impute as in predict; a row that a drop-model cannot score is null.
+    const models::lr::Imputation& imp = linreg_ ? linreg_model_.impute : lr_model_.impute;
+    const std::vector<bool> incomplete = models::lr::ImputeForScoring(imp, *parser_, &data);
+    auto null_at = [&](std::size_t r) {
+      if (r >= incomplete.size() || !incomplete[r]) return false;
+      out += r ? ", null" : "null";
+      return true;
+    };
     if (linreg_) {
       for (std::size_t r = 0; r < data.rows(); ++r) {
+        if (null_at(r)) continue;
         // The linear predictor of `ecps predict` (PredictLinRegFile), operation for operation.
         const auto keys = data.keys(r);
         const float* values = data.values(r);
@@ -127,17 +136,11 @@ class ServedLr final : public ServedModel {
         fmt::format_to(std::back_inserter(out), "{}{:.17g}", r ? ", " : "", y);
       }
     } else {
-      // --impute as in predict; a row that a drop-model cannot score is null.
-      const std::vector<bool> incomplete = models::lr::ImputeForScoring(lr_model_.impute, *parser_, &data);
       models::lr::ApplyScaling(lr_model_.scaling, *parser_, &data);
       std::vector<float> p;
       models::lr::ScoreDense(data, dense_.data(), &p);
       for (std::size_t r = 0; r < p.size(); ++r) {
-        if (r < incomplete.size() && incomplete[r]) {
-          out += r ? ", null" : "null";
-        } else {
-          fmt::format_to(std::back_inserter(out), "{}{:.8g}", r ? ", " : "", p[r]);
-        }
+        if (!null_at(r)) fmt::format_to(std::back_inserter(out), "{}{:.8g}", r ? ", " : "", p[r]);
       }
     }
     out += "]}\n";

@@ -32,7 +32,7 @@ namespace {
 // Adds an option taking one of `names` (CLI11 refuses any other spelling) into `*value`, which
 // holds its default; `parse` turns a name into the enum, `name` the enum into its name.
 template <class Enum, class Parse, class Name>
-CLI::Option* AddChoiceOption(CLI::Option_group& group, const std::string& flag, Enum* value,
+CLI::Option* AddChoiceOption(CLI::App& group, const std::string& flag, Enum* value,
                              Parse parse, Name name, const std::string& help,
                              std::vector<std::string> names) {
   return group
@@ -40,6 +40,17 @@ CLI::Option* AddChoiceOption(CLI::Option_group& group, const std::string& flag, 
           flag, [value, parse](const std::string& s) { *value = parse(s).value(); }, help)
       ->default_str(std::string(name(*value)))
       ->check(CLI::IsMember(std::move(names)));
+}
+
+// --impute of `train lr` and `train linreg`; `none_means` says what a left-out feature counts as.
+void AddImputeOption(CLI::App& group, models::lr::ImputeMode* mode, const std::string& none_means) {
+  AddChoiceOption(group, "--impute", mode, models::lr::ParseImputeMode, models::lr::ImputeModeName,
+                  "csv: missing (empty) numeric values: none (the feature is left out: " +
+                      none_means +
+                      "), drop (rows with one, training and evaluation), zero, mean or median "
+                      "(lower) of the column's training values over all workers; saved in the "
+                      "model, predict fills alike (drop: NaN)",
+                  {"none", "drop", "zero", "mean", "median"});
 }
 
 void AddDataOptions(CLI::App& sub, models::lr::DataOptions& data) {
@@ -236,12 +247,7 @@ void AddLrTrain(CommandTree& tree) {
                 "sums; model files of ecps before format 2 hold none, and their accumulators start "
                 "at zero), its numeric scaling and its epoch/clock count. Refused when its feature "
                 "space (format, --hash-bits, columns, bias) or --algorithm differs");
-  AddChoiceOption(*t, "--impute", &lr.impute, models::lr::ParseImputeMode, models::lr::ImputeModeName,
-                  "csv: missing (empty) numeric values: none (the feature is left out: the mean once "
-                  "standardised, else 0), drop (rows with one, training and evaluation), zero, mean or "
-                  "median (lower) of the column's training values over all workers; saved in the model, "
-                  "predict fills alike (drop: NaN)",
-                  {"none", "drop", "zero", "mean", "median"});
+  AddImputeOption(*t, &lr.impute, "the mean once standardised, else 0");
   t->add_flag("--no-optimizer-state", [&lr](std::int64_t) { lr.save_state = false; },
               "model.bin without the optimizer state (FTRL z/n, AdaGrad sums of every key trained, "
               "16 or 12 bytes each): smaller, but an --init-model from it starts the accumulators at zero");
@@ -291,6 +297,7 @@ void AddLinRegTrain(CommandTree& tree) {
   sub->add_option("--l2", lin.l2, "Ridge strength lambda (not applied to the intercept)")
       ->capture_default_str()->check(NonNegative());
   sub->add_option("--seed", lin.seed, "Seed of the holdout split")->capture_default_str();
+  AddImputeOption(*sub, &lin.impute, "0");
   AddEncryptKeyOption(*sub, o->encrypt_key,
                       "model.bin and coefficients.csv are written sealed (metrics.json and logs "
                       "stay plain); predict --encrypt-key opens the model");

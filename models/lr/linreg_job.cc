@@ -3,6 +3,7 @@
 #include <chrono>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <Eigen/Dense>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "models/common/model_file.h"
 #include "models/common/sealed_output.h"
 #include "models/lr/lr_data.h"
+#include "models/lr/lr_messages.h"
 #include "models/lr/lr_model.h"
 #include "models/lr/row_ids.h"
 #include "ps/collective.h"
@@ -25,6 +27,9 @@ constexpr ps::TableId kSums = 1110;
 constexpr std::uint32_t kSumsTopic = 1110;   // worker 0 -> scheduler: the summed equations
 constexpr std::uint32_t kCoefTopic = 1111;   // scheduler -> workers: coefficients
 constexpr std::uint32_t kEvalTopic = 1112;   // workers -> scheduler: error partials
+// 1113, 1114: --impute median rounds (lr_messages.h)
+constexpr std::uint32_t kImputeReportTopic = 1115;  // workers -> scheduler: --impute statistics
+constexpr std::uint32_t kImputePlanTopic = 1116;    // scheduler -> workers: --impute fills
 
 std::uint64_t Packed(std::uint64_t d) { return d * (d + 1) / 2; }
 std::uint64_t PackedIndex(std::uint64_t d, std::uint64_t a, std::uint64_t b) {  // a <= b
@@ -69,6 +74,13 @@ NormalSums FromTable(std::uint64_t d, const std::vector<double>& v) {
   return s;
 }
 
+// A version-1 file: the model without --impute's fills.
+struct LinRegModelV1 {
+  LinRegModel* m;
+  template <class A>
+  void serialize(A& ar) { m->SerializeV1(ar); }
+};
+
 double Predict(std::span<const std::uint32_t> keys, const float* values, const std::vector<double>& coef) {
   double y = 0;
   for (std::size_t i = 0; i < keys.size(); ++i) y += coef[keys[i]] * (values ? values[i] : 1.0f);
@@ -83,6 +95,10 @@ Status LinRegOptions::Validate() const {
   if (!(l2 >= 0)) return InvalidArgument(fmt::format("--l2 {} must be >= 0", l2));
   if (!(holdout >= 0 && holdout < 1)) return InvalidArgument(fmt::format("--holdout {} is outside [0, 1)", holdout));
   if (out.empty()) return InvalidArgument("--out is required");
+  if (impute != ImputeMode::kNone && parser.format != worker::DataFormat::kCsv) {
+    return InvalidArgument(
+        "--impute applies to csv data (an empty numeric field is a missing value)");
+  }
   return Status::Ok();
 }
 
@@ -206,7 +222,11 @@ LinRegJob::LinRegJob(LinRegOptions options) : options_(std::move(options)) {
 
 Result<LinRegModel> LoadLinRegModel(const std::string& path, const privacy::EncryptionKey* key) {
   LinRegModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, LinRegModel::kKind, LinRegModel::kVersion, &m, key));
+  if (Status s = LoadModel(path, LinRegModel::kKind, LinRegModel::kVersion, &m, key); !s.ok()) {
+    m = LinRegModel();
+    LinRegModelV1 v1{&m};
+    if (!LoadModel(path, LinRegModel::kKind, 1, &v1, key).ok()) return s;
+  }
   auto keys = FeatureSpaceKeys(m.format, m.hash_bits, m.num_features, m.columns);
   if (!keys.ok()) {
     return DataError(fmt::format("{}: inconsistent model: {}", path, keys.status().message()));
@@ -218,6 +238,9 @@ Result<LinRegModel> LoadLinRegModel(const std::string& path, const privacy::Encr
   }
   if (!std::all_of(m.coef.begin(), m.coef.end(), [](double c) { return std::isfinite(c); })) {
     return DataError(path + ": inconsistent model: a coefficient is not finite");
+  }
+  if (Status s = CheckImputation(m.impute, m.columns.numeric.size()); !s.ok()) {
+    return DataError(fmt::format("{}: inconsistent model: {}", path, s.message()));
   }
   return m;
 }
@@ -238,10 +261,15 @@ Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model,
                                  model.coef.size(), parser.num_keys()));
   }
   worker::LoadOptions lo;
+  lo.keep_values = model.impute.fills();
   worker::FileShard all{sched::FileRange{data_path, 0, UINT64_MAX}, 0};
   ECPS_ASSIGN_OR_RETURN(worker::SparseData data, worker::LoadRows({all}, parser, lo, nullptr));
+  const std::vector<bool> incomplete = ImputeForScoring(model.impute, parser, &data);
   std::vector<double> y(data.rows());
-  for (std::size_t r = 0; r < data.rows(); ++r) y[r] = Predict(data.keys(r), data.values(r), model.coef);
+  for (std::size_t r = 0; r < data.rows(); ++r) {
+    y[r] = r < incomplete.size() && incomplete[r] ? std::numeric_limits<double>::quiet_NaN()
+                         : Predict(data.keys(r), data.values(r), model.coef);
+  }
   if (offsets != nullptr) *offsets = RowOffsets(data);
   return y;
 }
@@ -271,10 +299,29 @@ Status LinRegJob::RunWorker(sched::JobContext& ctx) {
   worker::LoadOptions lo;
   lo.skip_bad_rows = options_.skip_bad_rows;
   lo.max_categories = 100000;
+  const bool impute = options_.impute != ImputeMode::kNone;
+  lo.keep_values = impute && !parser_->csv_columns().numeric.empty();
   ECPS_ASSIGN_OR_RETURN(WorkerShard shard,
                         LoadWorkerShard(ctx.plan.file_ranges[static_cast<std::size_t>(node.index())],
                                         options_.train.size(), *parser_, lo,
                                         options_.test.empty() ? options_.holdout : 0.0, options_.seed));
+  const auto workers = ps::WorkerRanks(node.roles());
+  if (impute) {  // the scheduler's fills from every worker's training rows, as in LrJob
+    SetupReport report;
+    report.train_rows = shard.train.rows();
+    report.test_rows = shard.eval.rows();
+    ReportNumeric(shard.train, shard.eval, *parser_, true, &report);
+    ECPS_RETURN_IF_ERROR_CTX(ps::Gather(node, kImputeReportTopic, workers, report, deadline()).status(),
+                             "--impute report");
+    if (options_.impute == ImputeMode::kMedian) {
+      ECPS_RETURN_IF_ERROR(MedianCounts(node, workers, SortedColumns(shard.train, *parser_)));
+    }
+    Imputation imp;
+    ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kImputePlanTopic, workers, &imp, deadline()),
+                             "--impute fills");
+    Impute(imp, *parser_, &shard.train);
+    Impute(imp, *parser_, &shard.eval);
+  }
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t d = columns();
   const std::vector<double> mine = ToTable(ComputeNormalSums(shard.train, d));
@@ -291,7 +338,6 @@ Status LinRegJob::RunWorker(sched::JobContext& ctx) {
                              "pull linreg.sums");
     ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kSumsTopic, ps::EncodeControl(sums)));
   }
-  const auto workers = ps::WorkerRanks(node.roles());
   ECPS_RETURN_IF_ERROR_CTX(ps::Broadcast(node, kCoefTopic, workers, &coef_, deadline()), "coefficients");
   msg.train = RegressionEval::From(shard.train, coef_);
   msg.eval = RegressionEval::From(shard.eval, coef_);
@@ -307,6 +353,21 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   WarnAboutIdentifiers(*parser_, node.log());
   const auto workers = ps::WorkerRanks(node.roles());
+  SetupReport impute_all;
+  if (options_.impute != ImputeMode::kNone) {
+    ECPS_ASSIGN_OR_RETURN(auto reports, ps::Gather(node, kImputeReportTopic, workers, SetupReport{},
+                                                   node.DefaultDeadline()));
+    for (const auto& r : reports) {
+      impute_all.train_rows += r.train_rows;
+      impute_all.test_rows += r.test_rows;
+      impute_all.numeric.Merge(r.numeric);
+    }
+    ECPS_ASSIGN_OR_RETURN(impute_, PlanImputation(options_.impute, reports,
+                                                  parser_->csv_columns().numeric, node, workers,
+                                                  &impute_all));
+    ECPS_RETURN_IF_ERROR(
+        ps::Broadcast(node, kImputePlanTopic, workers, &impute_, node.DefaultDeadline()));
+  }
   ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kSumsTopic, workers.front(), node.DefaultDeadline()));
   SumsMsg sums;
   ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &sums));
@@ -339,6 +400,11 @@ Status LinRegJob::RunScheduler(sched::JobContext& ctx) {
   metrics_["train"] = all.train.ToJson();
   metrics_["columns"] = sums.d;
   if (parser_->has_header()) metrics_["csv_column_types"] = parser_->csv_columns().notes;
+  if (impute_.mode != ImputeMode::kNone) {
+    const std::uint64_t dropped = impute_.mode == ImputeMode::kDrop ? impute_all.rows_missing : 0;
+    metrics_["impute"] =
+        ImputeJson(impute_, parser_->csv_columns().numeric, impute_all.missing, dropped);
+  }
   metrics_["bad_rows"] = all.bad_rows;
   metrics_["bad_row_examples"] = all.bad_messages;
   metrics_["load_seconds"] = load_s;
@@ -361,6 +427,7 @@ Status LinRegJob::FinishScheduler(sched::JobContext&) {
   model.delimiter = o.delimiter;
   model.columns = parser_->csv_columns();
   model.coef = coef_;
+  model.impute = impute_;
   ECPS_RETURN_IF_ERROR(SaveModel(options_.out + "/model.bin", LinRegModel::kKind, LinRegModel::kVersion,
                                  model, options_.encrypt.get()));
   FeatureNames names;

@@ -6,7 +6,9 @@
 // sends them to the scheduler, which solves (X'X + l2 * I') b = X'y with Eigen (I' skips the
 // intercept): LDLT when the matrix is positive definite, a complete orthogonal
 // decomposition (minimum-norm least squares) otherwise. Workers then score their evaluation
-// rows and send RMSE/MAE/R^2 partials.
+// rows and send RMSE/MAE/R^2 partials. With --impute (CSV) a first round computes the fills
+// from every worker's training rows as `train lr` does (lr_impute.h) and the workers apply
+// them to their training and evaluation rows before the sums.
 //
 // The columns are the parser's key space (buckets, intercept, numeric CSV columns): meant
 // for dense problems of up to a few thousand columns (memory ~ 8 bytes x columns^2 per
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/lr/lr_data.h"
+#include "models/lr/lr_impute.h"
 #include "scheduler/job.h"
 #include "worker/example_parser.h"
 #include "worker/sparse_data.h"
@@ -34,6 +37,8 @@ struct LinRegOptions : DataOptions {
   std::uint64_t seed = 1;
   /// Largest column count accepted.
   std::uint64_t max_columns = 8192;
+  /// --impute: missing numeric CSV values (lr_impute.h), as `train lr` does.
+  ImputeMode impute = ImputeMode::kNone;
 
   /// Checks the options (the job sets parser.label_kind to real-valued labels first).
   Status Validate() const;
@@ -65,10 +70,11 @@ struct RegressionEval {
   void serialize(A& ar) { ar(n, sse, sae, sum_y, sum_y2); }
 };
 
-/// A trained linear model: the feature space and its coefficients (model.bin, kind "linreg").
+/// A trained linear model: the feature space, its coefficients and --impute's fills (model.bin,
+/// kind "linreg"; version 1 files, without the fills, load as kNone).
 struct LinRegModel {
   static constexpr const char* kKind = "linreg";
-  static constexpr std::uint32_t kVersion = 1;
+  static constexpr std::uint32_t kVersion = 2;
   std::uint8_t format = 0;
   int hash_bits = 8;
   std::uint64_t num_features = 0;
@@ -76,13 +82,20 @@ struct LinRegModel {
   char delimiter = ',';
   worker::CsvColumns columns;
   std::vector<double> coef;
+  Imputation impute;
   template <class A>
-  void serialize(A& ar) { ar(format, hash_bits, num_features, bias, delimiter, columns, coef); }
+  void SerializeV1(A& ar) { ar(format, hash_bits, num_features, bias, delimiter, columns, coef); }
+  template <class A>
+  void serialize(A& ar) {
+    SerializeV1(ar);
+    ar(impute);
+  }
 };
 
 Result<LinRegModel> LoadLinRegModel(const std::string& path,
                                     const privacy::EncryptionKey* key = nullptr);
-/// The predicted value of every row of `data_path` under `model`, in file order; with
+/// The predicted value of every row of `data_path` under `model`, in file order (NaN for a row
+/// a kDrop model cannot score); with
 /// `offsets`, also the byte offset of each row in the file (for row ids, row_ids.h).
 Result<std::vector<double>> PredictLinRegFile(const LinRegModel& model,
                                               const std::string& data_path,
@@ -113,6 +126,7 @@ class LinRegJob final : public sched::Job {
   nlohmann::json metrics_;
   std::vector<double> coef_;
   std::vector<std::vector<std::string>> categories_;  // scheduler: csv category names
+  Imputation impute_;                                 // --impute with its fills
 };
 
 }  // namespace ecps::models::lr

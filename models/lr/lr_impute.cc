@@ -64,6 +64,35 @@ std::vector<std::uint64_t> CountMissing(const worker::SparseData& data, const wo
   return missing;
 }
 
+void ReportNumeric(const worker::SparseData& train, const worker::SparseData& test,
+                   const worker::ExampleParser& parser, bool impute, SetupReport* report) {
+  const std::size_t columns = parser.csv_columns().numeric.size();
+  report->numeric.Resize(columns);
+  if (columns > 0) {
+    const std::uint64_t first = parser.numeric_key(0);
+    for (std::size_t r = 0; r < train.rows(); ++r) {
+      const auto ks = train.keys(r);
+      const float* vs = train.values(r);
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        if (ks[i] >= first) report->numeric.Add(ks[i] - first, vs[i]);
+      }
+    }
+  }
+  if (impute) {
+    report->missing = CountMissing(train, parser, &report->rows_missing);
+    CountMissing(test, parser, &report->test_rows_missing);
+  }
+}
+
+Status CheckImputation(const Imputation& imp, std::size_t numeric) {
+  if (imp.mode > ImputeMode::kMedian || (imp.fills() && imp.fill.size() != numeric) ||
+      !std::all_of(imp.fill.begin(), imp.fill.end(), [](double v) { return std::isfinite(v); })) {
+    return DataError(fmt::format("--impute {} with {} fill values for {} numeric columns",
+                                 static_cast<int>(imp.mode), imp.fill.size(), numeric));
+  }
+  return Status::Ok();
+}
+
 std::vector<bool> IncompleteRows(const worker::SparseData& data, const worker::ExampleParser& parser) {
   const std::size_t columns = parser.csv_columns().numeric.size();
   std::vector<bool> out(data.rows(), false);

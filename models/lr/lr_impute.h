@@ -39,6 +39,15 @@ struct Imputation {
 std::vector<std::uint64_t> CountMissing(const worker::SparseData& data, const worker::ExampleParser& parser,
                                         std::uint64_t* rows_missing);
 
+struct SetupReport;
+/// Worker: `report`'s statistics of the present numeric values of `train` (needs its values
+/// kept) and, for --impute, its missing counts of `train` (per column, rows) and `test` (rows).
+void ReportNumeric(const worker::SparseData& train, const worker::SparseData& test,
+                   const worker::ExampleParser& parser, bool impute, SetupReport* report);
+
+/// Checks a loaded model's `imp` against its `numeric` column count (DataError).
+Status CheckImputation(const Imputation& imp, std::size_t numeric);
+
 /// Per row of `data`, whether it misses a numeric column.
 std::vector<bool> IncompleteRows(const worker::SparseData& data, const worker::ExampleParser& parser);
 
@@ -68,7 +77,6 @@ Result<std::vector<double>> ComputeFills(ImputeMode mode, const std::vector<doub
                                          const std::vector<double>& sum, const std::vector<double>& min,
                                          const std::vector<std::string>& columns, ps::Node& node,
                                          const std::vector<ps::Rank>& workers);
-struct SetupReport;
 /// Scheduler: merges the workers' missing counts into `all` (whose numeric statistics are
 /// merged), takes kDrop's rows out of its row counts, and computes the fills (ComputeFills).
 Result<Imputation> PlanImputation(ImputeMode mode, const std::vector<SetupReport>& reports,

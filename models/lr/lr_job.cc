@@ -159,23 +159,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   report.bad_rows = shard.stats.bad_rows;
   if (!dp) report.bad_messages = std::move(shard.stats.bad_messages);
   report.categories = std::move(shard.stats.categories);
-  const std::size_t num_numeric = parser.csv_columns().numeric.size();
-  if (lo.keep_values) {
-    report.numeric.Resize(num_numeric);
-    const std::uint64_t first = parser.numeric_key(0);
-    for (std::size_t r = 0; r < train.rows(); ++r) {
-      const auto ks = train.keys(r);
-      const float* vs = train.values(r);
-      for (std::size_t i = 0; i < ks.size(); ++i) {
-        if (ks[i] >= first) report.numeric.Add(ks[i] - first, vs[i]);
-      }
-    }
-  }
+  if (lo.keep_values) ReportNumeric(train, test, parser, impute, &report);
   report.load_s = shard.load_s;
-  if (impute) {
-    report.missing = CountMissing(train, parser, &report.rows_missing);
-    CountMissing(test, parser, &report.test_rows_missing);
-  }
   const auto workers = ps::WorkerRanks(node.roles());
   ECPS_RETURN_IF_ERROR_CTX(ps::Gather(node, kSetupTopic, workers, report, deadline()).status(), "load report");
   if (options_.impute == ImputeMode::kMedian) ECPS_RETURN_IF_ERROR(MedianCounts(node, workers, SortedColumns(train, parser)));

@@ -170,12 +170,7 @@ Status CheckLrModel(const LrModel& m) {
     return DataError(fmt::format("{} named keys for {} names, or keys out of order", m.name_keys.size(),
                                  m.names.size()));
   }
-  const Imputation& imp = m.impute;
-  if (imp.mode > ImputeMode::kMedian || (imp.fills() && imp.fill.size() != m.columns.numeric.size()) ||
-      !std::all_of(imp.fill.begin(), imp.fill.end(), [](double v) { return std::isfinite(v); })) {
-    return DataError(fmt::format("--impute {} with {} fill values for {} numeric columns",
-                                 static_cast<int>(imp.mode), imp.fill.size(), m.columns.numeric.size()));
-  }
+  ECPS_RETURN_IF_ERROR(CheckImputation(m.impute, m.columns.numeric.size()));
   const ps::TableShard<float>& st = m.state;
   if (st.end != 0) {
     ECPS_RETURN_IF_ERROR(st.Check().WithContext("optimizer state"));

@@ -11,60 +11,23 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/common/run_ecps.h"
-#include "tests/lr/lr_test_util.h"
+#include "tests/lr/impute_test_util.h"
 
 namespace ecps {
 namespace {
 
 using testing::RunEcps;
 
-// Rows of clicked,age,spend,city; age missing in every 7th row, spend in every 5th.
-struct Data {
-  std::string text = "clicked,age,spend,city\n";
-  std::vector<double> age, spend;  // present values
-  int rows = 0, complete = 0;
-};
+using testing::ImputeData;
+using testing::Scores;
 
-Data Make(int rows, int shift) {
-  Data d;
-  for (int i = 0; i < rows; ++i) {
-    const int age = 18 + (i * 7 + shift) % 50, spend = (i * 13 + shift) % 200;
-    const bool no_age = i % 7 == 3, no_spend = i % 5 == 1;
-    const bool y = (age > 40) != (i % 5 == 0) || spend > 180;
-    d.text += fmt::format("{},{},{},c{}\n", y ? 1 : 0, no_age ? "" : std::to_string(age),
-                          no_spend ? "" : std::to_string(spend), i % 7);
-    if (!no_age) d.age.push_back(age);
-    if (!no_spend) d.spend.push_back(spend);
-    d.complete += !no_age && !no_spend;
-  }
-  d.rows = rows;
-  return d;
+ImputeData Make(int rows, int shift) {
+  return testing::MakeImputeData(rows, shift, "clicked", [](int i, int age, int spend) {
+    return ((age > 40) != (i % 5 == 0) || spend > 180) ? "1" : "0";
+  });
 }
 
-double Mean(const std::vector<double>& v) {
-  double s = 0;
-  for (double x : v) s += x;
-  return s / static_cast<double>(v.size());
-}
-
-double LowerMedian(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[(v.size() - 1) / 2];
-}
-
-nlohmann::json Metrics(const std::string& out) {
-  return nlohmann::json::parse(testing::ReadText(out + "/metrics.json"));
-}
-
-// The second column of predict's output.
-std::vector<std::string> Scores(const std::string& path) {
-  std::vector<std::string> out;
-  std::istringstream in(testing::ReadText(path));
-  std::string line;
-  std::getline(in, line);  // header
-  while (std::getline(in, line)) out.push_back(line.substr(line.find(',') + 1));
-  return out;
-}
+nlohmann::json Metrics(const std::string& out) { return testing::MetricsOf(out); }
 
 class LrImpute : public ::testing::Test {
  protected:
@@ -80,48 +43,21 @@ class LrImpute : public ::testing::Test {
                        dir_ / "train.csv", dir_ / "test.csv", extra);
   }
   testing::TempDir dir_{"impute"};
-  Data train_, test_;
+  ImputeData train_, test_;
 };
 
 TEST_F(LrImpute, FillsAreTheTrainingStatisticsAndPredictFillsAlike) {
-  const std::vector<std::pair<const char*, std::pair<double, double>>> modes = {
-      {"zero", {0, 0}},
-      {"mean", {Mean(train_.age), Mean(train_.spend)}},
-      {"median", {LowerMedian(train_.age), LowerMedian(train_.spend)}}};
-  for (const auto& [mode, fill] : modes) {
+  for (const auto& [mode, fill] : testing::ExpectedFills(train_)) {
     SCOPED_TRACE(mode);
     const std::string out = dir_ / mode;
     const auto run = RunEcps(Train(fmt::format("--local --workers 2 --impute {} --out {}", mode, out)));
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const auto m = Metrics(out);
-    const auto& imp = m["impute"];
-    EXPECT_EQ(imp["mode"], mode);
-    EXPECT_EQ(imp["columns"]["age"]["missing"], train_.rows - static_cast<int>(train_.age.size()));
-    EXPECT_EQ(imp["columns"]["spend"]["missing"], train_.rows - static_cast<int>(train_.spend.size()));
-    EXPECT_DOUBLE_EQ(imp["columns"]["age"]["fill"].get<double>(), fill.first);
-    EXPECT_DOUBLE_EQ(imp["columns"]["spend"]["fill"].get<double>(), fill.second);
-    EXPECT_EQ(imp["rows_dropped"], 0);
+    testing::ExpectImputeJson(m["impute"], mode, train_, fill);
     EXPECT_EQ(m["train_rows"], train_.rows);
     EXPECT_EQ(m["eval_rows"], test_.rows);
     // predict on the test file = predict on it filled by hand with the training fills.
-    std::string filled = "clicked,age,spend,city\n";
-    std::istringstream in(test_.text);
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      std::vector<std::string> f;
-      std::stringstream ss(line);
-      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
-      if (f[1].empty()) f[1] = fmt::format("{:.17g}", fill.first);
-      if (f[2].empty()) f[2] = fmt::format("{:.17g}", fill.second);
-      filled += fmt::format("{},{},{},{}\n", f[0], f[1], f[2], f[3]);
-    }
-    testing::WriteText(dir_ / "filled.csv", filled);
-    ASSERT_EQ(RunEcps(fmt::format("predict --model {} --data {} --out {}", out, dir_ / "test.csv",
-                                  dir_ / "p1.csv")).exit_code, 0);
-    ASSERT_EQ(RunEcps(fmt::format("predict --model {} --data {} --out {}", out, dir_ / "filled.csv",
-                                  dir_ / "p2.csv")).exit_code, 0);
-    EXPECT_EQ(Scores(dir_ / "p1.csv"), Scores(dir_ / "p2.csv"));
+    testing::ExpectPredictFillsAlike(out, dir_, test_, fill);
   }
 }
 
