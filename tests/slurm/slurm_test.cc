@@ -190,7 +190,7 @@ class SlurmCheckpoints : public SlurmCluster {
     if (HasFatalFailure()) return;
     WriteUniformUsers(dir_ / "users.csv", kUsers);
     args_ = fmt::format(
-        "train kmeans --data {}/users.csv --id-column user --features a,b,c --k 40 --seed 7 "
+        "train kmeans --data {}/users.csv --id-column user --features a,b,c --k 200 --seed 7 "
         "--tol 0 --max-iter 1000 --threads 1",
         dir_.string());
     // The uninterrupted model, single-node (k-means gives the same bytes for any worker count).
@@ -205,7 +205,10 @@ class SlurmCheckpoints : public SlurmCluster {
       EXPECT_TRUE(expected == Slurp(out / f)) << f << " differs from the uninterrupted run's";
     }
   }
-  static constexpr std::size_t kUsers = 200000;
+  // About 600 iterations and 10 s of training on a quiet 2-core machine: the job is still
+  // running when a signal sent on its start arrives (with 200,000 users and k = 40 it ended
+  // within a second, before scancel's signal reached it).
+  static constexpr std::size_t kUsers = 1000000;
   std::string args_;
 };
 
