@@ -13,6 +13,7 @@
 
 #include "launch/command.h"
 #include "launch/interrupt.h"
+#include "launch/startup_watchdog.h"
 #include "ps/logging.h"
 #include "ps/mpi_transport.h"
 #include "scheduler/local_cluster.h"
@@ -29,10 +30,16 @@ const char* Env(const char* name) { return std::getenv(name); }  // NOLINT(concu
 Status InitMpi() {
   if (g_mpi_initialised) return Status::Ok();
   int provided = 0;
-  if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
-    return Internal("MPI_Init_thread failed");
+  {
+    // Guards MPI's start-up and a first barrier: after it every task is known to MPI, and a
+    // task that dies later is reported by PMIx or by the heartbeats.
+    const StartupWatchdog watchdog(StartupTimeoutSeconds());
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS) {
+      return Internal("MPI_Init_thread failed");
+    }
+    g_mpi_initialised = true;
+    MPI_Barrier(MPI_COMM_WORLD);
   }
-  g_mpi_initialised = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_mpi_rank);
   if (provided < MPI_THREAD_MULTIPLE) {
     return FailedPrecondition(fmt::format(

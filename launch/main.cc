@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -14,6 +13,7 @@
 #include "launch/config.h"
 #include "launch/interrupt.h"
 #include "launch/option_names.h"
+#include "launch/startup_watchdog.h"
 #include "models/common/checkpoint.h"
 
 namespace ecps::launch {
@@ -32,18 +32,6 @@ int ExitCode(const Status& s) {
     case StatusCode::kTimeout: return 4;     // the cluster failed
     default: return 1;
   }
-}
-
-// Under launch/ecps-mpirun (ECPS_EXIT_LINE=1; mpirun --enable-recovery passes no exit codes
-// on): "ecps-exit: rank R code C" as this rank's last stderr line. Returns `code`.
-int Exiting(int code) {
-  const char* on = std::getenv("ECPS_EXIT_LINE");
-  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-  if (on != nullptr && std::string_view(on) == "1" && rank != nullptr) {
-    std::fprintf(stderr, "ecps-exit: rank %s code %d\n", rank, code);
-    std::fflush(stderr);
-  }
-  return code;
 }
 
 }  // namespace

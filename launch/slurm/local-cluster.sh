@@ -15,7 +15,33 @@ cmd=${1:?usage: local-cluster.sh start|stop DIR [CPUS]}
 base=${2:?usage: local-cluster.sh start|stop DIR [CPUS]}
 cpus=${3:-8}
 
+# Job steps (slurmstepd, working in $base/log) outlive slurmd: end them and everything they
+# started, or a later cluster's job of the same id collides with their PMIx files.
+kill_job_steps() {
+  local steps="" d
+  for d in /proc/[0-9]*; do
+    [[ "$(cat "$d/comm" 2>/dev/null)" == slurmstepd && "$(readlink "$d/cwd" 2>/dev/null)" == "$base"/* ]] &&
+      steps+=" ${d#/proc/}"
+  done
+  [[ -n "$steps" ]] || return 0
+  # The steps and their descendants, from the table of parent pids.
+  local all
+  all=$(ps -e -o pid=,ppid= | awk -v roots="$steps" '
+    BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+    { parent[$1] = $2 }
+    END {
+      for (grew = 1; grew;) {
+        grew = 0
+        for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; grew = 1 }
+      }
+      for (p in keep) print p
+    }')
+  # shellcheck disable=SC2086  # a list of pids
+  kill -9 $all 2>/dev/null || true
+}
+
 stop() {
+  kill_job_steps
   for p in slurmd slurmctld munged; do
     if [[ -f "$base/run/$p.pid" ]]; then
       pid=$(cat "$base/run/$p.pid")

@@ -4,7 +4,9 @@
 // checkpoints: SIGUSR1 to the batch shell (what --signal=B:USR1@<s> sends before the time
 // limit) stops a k-means job after a checkpoint with exit code 75; the job requeues itself
 // and resumes, or a second job of a chain resumes with ECPS_RESUME=1; both end with the
-// model of an uninterrupted run.
+// model of an uninterrupted run. A task killed while training, or while starting (the
+// start-up watchdog), ends the job with exit code 4.
+#include <errno.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -47,6 +49,49 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
+// The pid of task `task` of Slurm job `job` of the cluster whose configuration is `conf` (an
+// ecps process, from its environment: other tests' clusters number their jobs alike); -1 if
+// none.
+pid_t TaskPid(const std::string& conf, const std::string& job, int task) {
+  const std::string want_job = "SLURM_JOB_ID=" + job;
+  const std::string want_task = fmt::format("SLURM_PROCID={}", task);
+  const std::string want_conf = "SLURM_CONF=" + conf;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (Slurp(e.path() / "comm") != "ecps\n") continue;
+    const std::string env = Slurp(e.path() / "environ");
+    bool job_ok = false, task_ok = false, conf_ok = false;
+    std::size_t at = 0;
+    for (std::size_t end; (end = env.find('\0', at)) != std::string::npos; at = end + 1) {
+      job_ok |= env.compare(at, end - at, want_job) == 0;
+      task_ok |= env.compare(at, end - at, want_task) == 0;
+      conf_ok |= env.compare(at, end - at, want_conf) == 0;
+    }
+    if (job_ok && task_ok && conf_ok) return static_cast<pid_t>(std::stol(name));
+  }
+  return -1;
+}
+
+// Stops the clusters (daemons and job steps) that tests killed by ctest's timeout left
+// running, and removes their folders: their jobs would collide with this test's of the same
+// ids. A folder ecps_slurm_<pid> whose process is gone belongs to such a test.
+void StopClustersOfDeadTests() {
+  static const std::regex kName("ecps_slurm_([0-9]+)");
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path())) {
+    std::smatch m;
+    const std::string name = e.path().filename().string();
+    if (!std::regex_match(name, m, kName)) continue;
+    if (kill(static_cast<pid_t>(std::stol(m[1])), 0) == 0 || errno != ESRCH) continue;
+    if (fs::exists(e.path() / "cluster")) {
+      Sh(fmt::format("{}/launch/slurm/local-cluster.sh stop {}", ECPS_SOURCE_DIR,
+                     (e.path() / "cluster").string()));
+    }
+    std::error_code ec;
+    fs::remove_all(e.path(), ec);
+  }
+}
+
 class SlurmCluster : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -55,6 +100,7 @@ class SlurmCluster : public ::testing::Test {
       ASSERT_EQ(Sh(fmt::format("command -v {} || test -x /usr/sbin/{}", tool, tool)).rc, 0)
           << tool << " is not installed; run scripts/install-deps.sh";
     }
+    StopClustersOfDeadTests();
     dir_ = fs::temp_directory_path() / fmt::format("ecps_slurm_{}", getpid());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
@@ -114,6 +160,46 @@ class SlurmCluster : public ::testing::Test {
         << JobInfo(job) << Slurp(dir_ / fmt::format("job-{}.out", job));
     auto sig = Sh(Slurm("scancel --signal=USR1 --batch " + job));
     ASSERT_EQ(sig.rc, 0) << sig.out;
+  }
+
+  // Polls every 2 ms, for at most `seconds`, until `ready()` holds and task 2 of `job` runs
+  // ecps; returns its pid, or -1 (with the job's state in `info`) when the time is up or the
+  // job ended first.
+  template <class Ready>
+  pid_t FindTask2(const std::string& job, Ready ready, int seconds, std::string& info) const {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    auto checked = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() < until) {
+      if (ready()) {
+        if (const pid_t pid = TaskPid(conf_, job, 2); pid > 0) return pid;
+      }
+      if (std::chrono::steady_clock::now() - checked > std::chrono::milliseconds(200)) {
+        checked = std::chrono::steady_clock::now();
+        info = JobInfo(job);
+        if (Ended(info)) return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return -1;
+  }
+  // After task 2 of `job` was killed: the job fails within `seconds` with exit code 4, srun's
+  // and the template's messages, and no published outputs. A job still running then is
+  // cancelled (so that the test ends within ctest's timeout, with the job's log).
+  void ExpectKilledTaskReported(const std::string& job, int seconds) const {
+    const std::string info = WaitForJob(job, Ended, seconds);
+    const std::string log = Slurp(dir_ / fmt::format("job-{}.out", job));
+    if (!Ended(info)) Sh(Slurm("scancel " + job));
+    ASSERT_TRUE(Ended(info)) << "job " << job << " still runs " << seconds
+                             << " s after its task 2 was killed:\n" << info << log;
+    EXPECT_EQ(Field(info, "JobState"), "FAILED") << info << log;
+    EXPECT_EQ(Field(info, "ExitCode"), "4:0") << info << log;
+    EXPECT_NE(log.find("task 2: Killed"), std::string::npos) << log;
+    EXPECT_NE(log.find("error: a task ended by signal 9"), std::string::npos) << log;
+    EXPECT_FALSE(fs::exists(dir_ / "runs" / job)) << "a failed job published its outputs";
+  }
+  // A line on stderr (unbuffered, so that a test killed by ctest's timeout shows how far it got).
+  static void Progress(const std::string& what) {
+    std::fprintf(stderr, "[slurm test] %s\n", what.c_str());
   }
 
   fs::path dir_;
@@ -197,6 +283,7 @@ class SlurmCheckpoints : public SlurmCluster {
     auto full = Sh(fmt::format("{} {} --local --workers 2 --quiet --out {}/full", ECPS_BINARY,
                                args_, dir_.string()));
     ASSERT_EQ(full.rc, 0) << full.out;
+    Progress("the uninterrupted model is trained");
   }
   void ExpectTheUninterruptedModel(const fs::path& out) const {
     for (const char* f : {"model.bin", "assignments.csv", "profiles.csv", "profiles.json"}) {
@@ -267,61 +354,49 @@ TEST_F(SlurmCheckpoints, AChainOfJobsResumesWithEcpsResume) {
   EXPECT_EQ(from.rfind(ckpt + "/clock-", 0), 0u) << from;
 }
 
-// The pid of task `task` of Slurm job `job` of the cluster whose configuration is `conf` (an
-// ecps process, from its environment: other tests' clusters number their jobs alike); -1 if
-// none.
-pid_t TaskPid(const std::string& conf, const std::string& job, int task) {
-  const std::string want_job = "SLURM_JOB_ID=" + job;
-  const std::string want_task = fmt::format("SLURM_PROCID={}", task);
-  const std::string want_conf = "SLURM_CONF=" + conf;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (Slurp(e.path() / "comm") != "ecps\n") continue;
-    const std::string env = Slurp(e.path() / "environ");
-    bool job_ok = false, task_ok = false, conf_ok = false;
-    std::size_t at = 0;
-    for (std::size_t end; (end = env.find('\0', at)) != std::string::npos; at = end + 1) {
-      job_ok |= env.compare(at, end - at, want_job) == 0;
-      task_ok |= env.compare(at, end - at, want_task) == 0;
-      conf_ok |= env.compare(at, end - at, want_conf) == 0;
-    }
-    if (job_ok && task_ok && conf_ok) return static_cast<pid_t>(std::stol(name));
-  }
-  return -1;
-}
-
-// A task killed with SIGKILL: Slurm's PMIx plugin ends the whole step at once; the template
-// turns that into exit code 4 with a message, and nothing is published.
+// A task killed with SIGKILL while it trains: Slurm's PMIx plugin ends the whole step at once;
+// the template turns that into exit code 4 with a message, and nothing is published.
 TEST_F(SlurmCheckpoints, AKilledTaskEndsTheJobWithExitCode4AndAMessage) {
   const std::string job = Submit(fmt::format("ECPS_ARGS='{}'", args_));
   ASSERT_FALSE(job.empty());
-  const fs::path staging = dir_ / "runs" / fmt::format(".{}.ecps-staging", job);
-  // Until task 2 runs ecps (found by its environment), at most 120 s of wall time; a job that
-  // ends first (checked every 0.2 s) fails the test with its state instead of a timeout.
-  pid_t pid = -1;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  auto checked = std::chrono::steady_clock::now();
-  std::string state;
-  while (pid < 0 && std::chrono::steady_clock::now() < until) {
-    if (fs::exists(staging)) pid = TaskPid(conf_, job, 2);
-    if (pid >= 0) break;
-    if (std::chrono::steady_clock::now() - checked > std::chrono::milliseconds(200)) {
-      checked = std::chrono::steady_clock::now();
-      state = JobInfo(job);
-      if (Ended(state)) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ASSERT_GT(pid, 0) << "task 2 of job " << job << " not found; job: " << state;
+  Progress(fmt::format("job {} submitted", job));
+  const fs::path log_path = dir_ / fmt::format("job-{}.out", job);
+  // Training has begun on every task once the scheduler logs the initial centroids (about
+  // 600 iterations follow).
+  std::string info;
+  const pid_t pid = FindTask2(
+      job, [&] { return Slurp(log_path).find("initial centroids") != std::string::npos; }, 120,
+      info);
+  ASSERT_GT(pid, 0) << "job " << job << " did not reach its training with task 2 running within "
+                    << "120 s; job: " << info << Slurp(log_path);
   ASSERT_EQ(kill(pid, SIGKILL), 0);
-  const std::string info = WaitForJob(job, Ended);
+  Progress(fmt::format("task 2 (pid {}) killed", pid));
+  ExpectKilledTaskReported(job, 120);
+}
+
+// A task killed before it joined MPI's start-up: no PMIx event reports it, and the other
+// tasks would wait in MPI_Init until the time limit; the start-up watchdog
+// (ECPS_STARTUP_TIMEOUT, here 15 s) ends them with exit code 4 instead.
+TEST_F(SlurmCluster, ATaskKilledWhileStartingEndsTheJobWithExitCode4) {
+  WriteUniformUsers(dir_ / "users.csv", 1000);
+  const std::string job = Submit(fmt::format(
+      "ECPS_STARTUP_TIMEOUT=15 ECPS_ARGS='train kmeans --data {}/users.csv --id-column user "
+      "--features a,b,c --k 4 --seed 7'",
+      dir_.string()));
+  ASSERT_FALSE(job.empty());
+  Progress(fmt::format("job {} submitted", job));
+  std::string info;
+  const pid_t pid = FindTask2(job, [] { return true; }, 120, info);
+  ASSERT_GT(pid, 0) << "task 2 of job " << job << " not found within 120 s; job: " << info;
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  Progress(fmt::format("task 2 (pid {}) killed at its start", pid));
+  ExpectKilledTaskReported(job, 120);
+  // Which way the job ended depends on how far task 2 had got: the watchdog's message when it
+  // had not joined MPI yet, Slurm ending the step when it had.
   const std::string log = Slurp(dir_ / fmt::format("job-{}.out", job));
-  EXPECT_EQ(Field(info, "JobState"), "FAILED") << info << log;
-  EXPECT_EQ(Field(info, "ExitCode"), "4:0") << info;
-  EXPECT_NE(log.find("task 2: Killed"), std::string::npos) << log;
-  EXPECT_NE(log.find("error: a task ended by signal 9"), std::string::npos) << log;
-  EXPECT_FALSE(fs::exists(dir_ / "runs" / job)) << "a failed job published its outputs";
+  Progress(log.find("did not all start within 15 s") != std::string::npos
+               ? "ended by the start-up watchdog"
+               : "ended by Slurm (task 2 had joined MPI)");
 }
 
 }  // namespace
