@@ -315,7 +315,8 @@ void AddRecommend(CommandTree& tree) {
 }
 
 // Prints the neighbours of `entities` (ids `given`, as the user wrote them) as the CSV
-// item|user,neighbor,score,fallback, fallback = attributes for a cold item.
+// item|user,neighbor,score,fallback, fallback = content for a cold item (its neighbours by
+// attributes and/or text).
 Status PrintNeighborBatch(const models::cf::CfModel& m, const std::vector<std::string>& given,
                           const std::vector<std::uint32_t>& entities, std::size_t n) {
   const auto& ids = m.item_based() ? m.item_ids : m.user_ids;
@@ -327,7 +328,7 @@ Status PrintNeighborBatch(const models::cf::CfModel& m, const std::vector<std::s
     for (const auto& s : models::cf::NeighborsOf(m, entities[i], n, &cold)) {
       std::snprintf(score, sizeof score, "%.6g", s.score);
       text += fmt::format("{},{},{},{}\n", id, models::CsvField(ids[s.item]), score,
-                          cold ? "attributes" : "");
+                          cold ? "content" : "");
     }
   }
   return WriteStdout(text);
@@ -447,7 +448,7 @@ void AddSimilar(CommandTree& tree) {
         bool cold = false;
         const auto top = models::cf::NeighborsOf(m, entities[0], n, &cold);
         if (cold) {
-          std::fprintf(stderr, "ecps: \"%s\" is a cold item: neighbours by attributes\n",
+          std::fprintf(stderr, "ecps: \"%s\" is a cold item: neighbours by content (attributes, text)\n",
                        given[0].c_str());
         }
         std::vector<std::pair<std::string, double>> rows;

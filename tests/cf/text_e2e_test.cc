@@ -86,6 +86,24 @@ TEST_F(ItemText, ColdItemGetsTextNeighboursAndIsRecommended) {
     EXPECT_EQ(cat.at(line.substr(0, line.find(','))), "phones") << line;
   }
   EXPECT_EQ(rows, 5);
+  // The batch form flags the cold item's rows as content neighbours (text here, no attributes).
+  WriteBytes(*dir_ / "cold.txt", "i99999\n");
+  std::string batch;
+  ASSERT_EQ(RunEcps(fmt::format("similar --model {} --items {} -n 5", Path("text"),
+                                Path("cold.txt")),
+                    &batch)
+                .exit_code,
+            0);
+  std::istringstream rows_in(batch);
+  std::getline(rows_in, line);
+  EXPECT_EQ(line, "item,neighbor,score,fallback");
+  int flagged = 0;
+  while (std::getline(rows_in, line)) {
+    EXPECT_EQ(line.substr(0, line.find(',')), "i99999") << line;
+    EXPECT_EQ(line.substr(line.rfind(',') + 1), "content") << line;
+    ++flagged;
+  }
+  EXPECT_EQ(flagged, 5) << batch;
   // Blended into warm items' scores, the cold item reaches some users' lists; without text
   // it cannot (no interactions, so no CF neighbour and no popularity).
   EXPECT_NE(ReadBytes(*dir_ / "text/recommendations.csv").find(",i99999,"), std::string::npos);
