@@ -34,6 +34,19 @@ TrafficCount RankTraffic::ReceivedTotal() const {
   return c;
 }
 
+void RankTraffic::Add(const RankTraffic& o) {
+  for (std::size_t k = 0; k < sent.size(); ++k) {
+    sent[k].Add(o.sent[k]);
+    received[k].Add(o.received[k]);
+  }
+  pushed_rows += o.pushed_rows;
+  pulled_rows += o.pulled_rows;
+  if (kv_sent_per_clock.size() < o.kv_sent_per_clock.size()) {
+    kv_sent_per_clock.resize(o.kv_sent_per_clock.size());
+  }
+  for (std::size_t c = 0; c < o.kv_sent_per_clock.size(); ++c) kv_sent_per_clock[c].Add(o.kv_sent_per_clock[c]);
+}
+
 void TrafficCounter::CountSent(const Message& m) {
   const TrafficCount one{1, WireBytes(m)};
   const TrafficKind kind = KindOf(m.head.type);

@@ -56,6 +56,8 @@ struct RankTraffic {
 
   TrafficCount SentTotal() const;
   TrafficCount ReceivedTotal() const;
+  /// Adds `o`'s counts (another job on the same rank): kinds, rows, and clock by clock.
+  void Add(const RankTraffic& o);
   template <class A>
   void serialize(A& ar) {
     ar(rank);

@@ -32,10 +32,11 @@ Status GatherTraffic(ps::Node& node, ps::Deadline deadline) {
   return Status::Ok();
 }
 
-nlohmann::json TrafficJson(const ps::Node& node) {
-  const auto& all = node.job_traffic();
+namespace {
+
+nlohmann::json JsonOf(const ps::RoleTable& roles, const std::vector<ps::RankTraffic>& all,
+                      const char* scope) {
   if (all.empty()) return nullptr;
-  const ps::RoleTable& roles = node.roles();
   std::array<ps::TrafficCount, ps::kTrafficKinds> by_kind{};
   ps::TrafficCount total;
   nlohmann::json by_role = nlohmann::json::object(), by_rank = nlohmann::json::array();
@@ -62,7 +63,7 @@ nlohmann::json TrafficJson(const ps::Node& node) {
     for (std::size_t c = 0; c < t.kv_sent_per_clock.size(); ++c) per_clock[c].Add(t.kv_sent_per_clock[c]);
   }
   nlohmann::json j;
-  j["scope"] = "from the job's start to the end of its work phase";
+  j["scope"] = scope;
   j["header_bytes"] = sizeof(ps::MsgHeader);
   j["sent"] = CountJson(total);
   for (int k = 0; k < ps::kTrafficKinds; ++k) j["sent_by_kind"][kKindNames[k]] = CountJson(by_kind[static_cast<std::size_t>(k)]);
@@ -78,6 +79,25 @@ nlohmann::json TrafficJson(const ps::Node& node) {
     j["kv_per_clock"] = {{"clocks", per_clock.size()}, {"bytes", Spread(bytes)}, {"messages", Spread(messages)}};
   }
   return j;
+}
+
+}  // namespace
+
+nlohmann::json TrafficJson(const ps::Node& node) {
+  return JsonOf(node.roles(), node.job_traffic(), "from the job's start to the end of its work phase");
+}
+
+nlohmann::json TrafficJson(const ps::Node& node, const std::vector<ps::RankTraffic>& earlier) {
+  std::vector<ps::RankTraffic> all = node.job_traffic();
+  if (all.empty()) return nullptr;
+  for (const auto& e : earlier) {
+    for (auto& t : all) {
+      if (t.rank == e.rank) t.Add(e);
+    }
+  }
+  return JsonOf(node.roles(), all,
+                "the earlier jobs of the command (e.g. ingest) and this job from its start to the "
+                "end of its work phase");
 }
 
 }  // namespace ecps::sched

@@ -18,5 +18,9 @@ Status GatherTraffic(ps::Node& node, ps::Deadline deadline);
 /// bytes per clock (summed over ranks: clocks, min, median, max), rows named by push and pull
 /// requests (kv_rows). Null before the gather.
 nlohmann::json TrafficJson(const ps::Node& node);
+/// The same with the counts of `earlier` jobs on the same ranks (a command that runs a job
+/// before this one, e.g. CF's ingest; gathered from node.job_traffic() after its work phase)
+/// added rank by rank.
+nlohmann::json TrafficJson(const ps::Node& node, const std::vector<ps::RankTraffic>& earlier);
 
 }  // namespace ecps::sched

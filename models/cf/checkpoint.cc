@@ -520,7 +520,10 @@ Status ResumeJob::RunWorker(sched::JobContext& ctx) {
   return ReceiveResume(ctx.node, state_.get());
 }
 
-Status ResumeJob::FinishScheduler(sched::JobContext& ctx) { return SendSizes(ctx, *state_); }
+Status ResumeJob::FinishScheduler(sched::JobContext& ctx) {
+  state_->ingest_traffic = ctx.node.job_traffic();
+  return SendSizes(ctx, *state_);
+}
 
 Status ResumeJob::FinishServer(sched::JobContext& ctx) { return ReceiveSizes(ctx, state_.get()); }
 

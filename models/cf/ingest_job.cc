@@ -555,7 +555,10 @@ Status ReceiveSizes(sched::JobContext& ctx, RankState* state) {
   return Status::Ok();
 }
 
-Status IngestJob::FinishScheduler(sched::JobContext& ctx) { return SendSizes(ctx, *state_); }
+Status IngestJob::FinishScheduler(sched::JobContext& ctx) {
+  state_->ingest_traffic = ctx.node.job_traffic();
+  return SendSizes(ctx, *state_);
+}
 
 Status IngestJob::FinishServer(sched::JobContext& ctx) { return ReceiveSizes(ctx, state_.get()); }
 

@@ -388,7 +388,7 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
                   {"total_s", in.state.since_start.Seconds()}};
   j["outputs"] = {{"csv_bytes", csv.bytes}};
   if (in.state.checkpoints) j["checkpoints"] = in.state.checkpoints->Json();
-  j["transport"] = sched::TrafficJson(ctx.node);
+  j["transport"] = sched::TrafficJson(ctx.node, in.state.ingest_traffic);
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(path("metrics.json"), j));
   ECPS_RETURN_IF_ERROR(WriteMetricLines(path("metrics.jsonl"), in, j));
   LogSummary(ctx.node, in, total, j);

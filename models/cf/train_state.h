@@ -20,6 +20,7 @@
 #include "models/cf/split.h"
 #include "ps/status.h"
 #include "ps/stopwatch.h"
+#include "ps/traffic.h"
 #include "worker/interactions.h"
 
 namespace ecps::models::cf {
@@ -112,6 +113,9 @@ struct RankState {
   std::vector<std::string> user_ids, item_ids;
   /// metrics.json's "data" section.
   nlohmann::json data;
+  /// Every rank's traffic in the ingest (or resume) job, added to the model job's in
+  /// metrics.json's "transport".
+  std::vector<ps::RankTraffic> ingest_traffic;
   /// Checkpoints (checkpoint.h); null without --checkpoint-dir or --resume.
   std::shared_ptr<CfCheckpoints> checkpoints;
   // Workers of a resumed run: their share of the merged tasks' candidate pairs, and their

@@ -98,11 +98,12 @@ class TrafficJob final : public sched::Job {
   Status FinishScheduler(sched::JobContext& ctx) override {
     traffic = ctx.node.job_traffic();
     json = sched::TrafficJson(ctx.node);
+    twice = sched::TrafficJson(ctx.node, traffic);  // as if an earlier job had moved the same
     return Status::Ok();
   }
 
   std::vector<ps::RankTraffic> traffic;
-  nlohmann::json json;
+  nlohmann::json json, twice;
 };
 
 TEST(Traffic, JobCountsAreGatheredAndGaplessKeysTravelAsRanges) {
@@ -148,6 +149,34 @@ TEST(Traffic, JobCountsAreGatheredAndGaplessKeysTravelAsRanges) {
   EXPECT_EQ(j["kv_rows"]["pushed"], W * (kKeys + kKeys / 2));
   EXPECT_EQ(j["kv_per_clock"]["clocks"], 3);  // clock 2 holds the pulls
   EXPECT_EQ(j["by_rank"].size(), static_cast<std::size_t>(1 + S + W));
+
+  // An earlier job's counts (CF's ingest) add up rank by rank, kind by kind, clock by clock.
+  const auto& d = sched_job->twice;
+  EXPECT_EQ(d["sent"]["bytes"], 2 * j["sent"]["bytes"].get<std::uint64_t>());
+  EXPECT_EQ(d["sent_by_kind"]["control"]["messages"],
+            2 * j["sent_by_kind"]["control"]["messages"].get<std::uint64_t>());
+  EXPECT_EQ(d["by_role"]["server"]["received"]["bytes"], 2 * server_all);
+  EXPECT_EQ(d["kv_rows"]["pushed"], 2 * W * (kKeys + kKeys / 2));
+  EXPECT_EQ(d["kv_per_clock"]["clocks"], 3);
+  EXPECT_EQ(d["kv_per_clock"]["bytes"]["max"],
+            2 * j["kv_per_clock"]["bytes"]["max"].get<std::uint64_t>());
+  EXPECT_NE(d["scope"], j["scope"]);
+  for (std::size_t r = 0; r < j["by_rank"].size(); ++r) {
+    EXPECT_EQ(d["by_rank"][r]["received_bytes"],
+              2 * j["by_rank"][r]["received_bytes"].get<std::uint64_t>());
+  }
+}
+
+TEST(Traffic, AddingALongerJobExtendsTheClocks) {
+  ps::RankTraffic a, b;
+  a.kv_sent_per_clock = {{1, 10}};
+  b.kv_sent_per_clock = {{2, 20}, {3, 30}};
+  b.sent[0] = {5, 50};
+  a.Add(b);
+  ASSERT_EQ(a.kv_sent_per_clock.size(), 2u);
+  EXPECT_EQ(a.kv_sent_per_clock[0].bytes, 30u);
+  EXPECT_EQ(a.kv_sent_per_clock[1].messages, 3u);
+  EXPECT_EQ(a.SentTotal().bytes, 50u);
 }
 
 }  // namespace
