@@ -131,7 +131,8 @@ class MfJob final : public sched::Job {
   Status PushMatrix(ps::KVClient& kv, ps::Deadline deadline);
   Result<ItemBlockRows> PullBlock(ps::KVClient& kv, int w, int workers, ps::Deadline deadline);
   /// One iteration's item half for this worker's block: solves its items from X^T X (key
-  /// `it` of mf.gram) and the users' rows of mf.users, and pushes them into mf.items.
+  /// `it` of mf.gram; the rating task from the block's residuals instead) and the users'
+  /// rows of mf.users, and pushes them into mf.items.
   Status SolveItems(ps::KVClient& kv, const ItemBlockRows& blk, int it, ps::Deadline deadline);
   /// Rating task, before the iterations: mu and the range (among the workers), the biases
   /// through mf.bias (two worker barriers) and the residuals into `*base`.
@@ -215,7 +216,10 @@ Result<ItemBlockRows> MfJob::PullBlock(ps::KVClient& kv, int w, int workers, ps:
                                    blk.users.begin());
   }
   // Implicit data: every value is 1, and SolveRow takes an empty span as all ones.
-  if (!rating() && std::all_of(blk.val.begin(), blk.val.end(), [](float v) { return v == 1.0f; })) blk.val.clear();
+  // (The rating task keeps them: its residuals are computed from the values.)
+  if (!rating() && std::all_of(blk.val.begin(), blk.val.end(), [](float v) { return v == 1.0f; })) {
+    blk.val.clear();
+  }
   return blk;
 }
 
