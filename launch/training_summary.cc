@@ -100,6 +100,18 @@ std::string TrainingSummary(std::string_view model, const json& metrics, const s
       Line(&s, "catalogue coverage", Value(metrics.at(cov).at(std::string(model))));
     }
   }
+  // mf --task rating: held-out RMSE and MAE beside the global-mean and bias baselines.
+  if (const json::json_pointer r("/rating"); model == "mf" && metrics.contains(r)) {
+    const json& j = metrics.at(r);
+    Line(&s, "held-out ratings", Value(j["ratings"]));
+    for (const auto& [label, key] : {std::pair{"rating RMSE", "rmse"}, std::pair{"rating MAE", "mae"}}) {
+      if (j["mf"][key].is_null()) continue;
+      Line(&s, label,
+           fmt::format("{} (global mean {}, biases {})", Value(j["mf"][key]),
+                       Value(j["global_mean"][key]), Value(j["biases"][key])));
+    }
+    Line(&s, "training RMSE", Value(j["train_rmse"]));
+  }
   return s;
 }
 

@@ -18,6 +18,7 @@
 #include "models/cf/recommender.h"
 #include "models/common/csv_field.h"
 #include "models/mf/mf_model.h"
+#include "models/mf/mf_predict.h"
 #include "util/input_file.h"
 
 namespace ecps::launch {
@@ -242,11 +243,36 @@ Status PrintBatch(const M& m, R& r, const std::vector<std::string>& users,
   return WriteStdout(text);
 }
 
+// `ecps recommend --predict-pairs`: predicted ratings of an mf rating model (mf_predict.h).
+Status PredictPairs(const std::string& model, const std::string& file, const std::string& key_file,
+                    const std::string& encrypt_key) {
+  ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(encrypt_key));
+  ECPS_ASSIGN_OR_RETURN(const bool is_mf, models::mf::IsMfModel(model, encrypt.get()));
+  if (!is_mf) {
+    return InvalidArgument(
+        fmt::format("{}: --predict-pairs needs an mf model trained with --task rating", model));
+  }
+  ECPS_ASSIGN_OR_RETURN(const auto m, models::mf::LoadMfModel(model, encrypt.get()));
+  if (!m.rating()) {
+    return InvalidArgument(fmt::format("{}: this mf model was trained for ranking (its scores are "
+                                       "not ratings); train it with --task rating", model));
+  }
+  ECPS_ASSIGN_OR_RETURN(const auto list, models::mf::ReadRatingPairs(file));
+  std::vector<std::string> lookup;
+  for (const auto& p : list) lookup.push_back(p.user);
+  if (!key_file.empty()) {
+    ECPS_ASSIGN_OR_RETURN(const auto key, privacy::PseudonymKey::Load(key_file));
+    for (auto& id : lookup) id = privacy::Pseudonymize(key, id);
+  }
+  return WriteStdout(models::mf::PredictPairsCsv(m, list, lookup));
+}
+
 void AddRecommend(CommandTree& tree) {
   struct Opts {
     std::string model;
     std::string user;
     std::string users;
+    std::string pairs;
     int n = 10;
     bool fill = true;
     std::string key_file;
@@ -266,7 +292,14 @@ void AddRecommend(CommandTree& tree) {
       "--users", o->users,
       "File of user ids, one per line (- for standard input); prints the CSV "
       "user,item,score,fallback, fallback = popularity for a user the model does not know");
+  auto* pairs = sub->add_option(
+      "--predict-pairs", o->pairs,
+      "File of user,item pairs (CSV, first two fields, optional header; - for standard input) "
+      "for an mf model trained with --task rating: prints user,item,rating,fallback, the "
+      "predicted rating clipped to the training ratings' range; fallback item, user or mean "
+      "where the user, the item or both are unknown");
   user->excludes(users);
+  pairs->excludes(user)->excludes(users);
   sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(Positive());
   sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
   AddLookupKeyOption(*sub, o->key_file);
@@ -274,9 +307,13 @@ void AddRecommend(CommandTree& tree) {
                       "the key the model was trained with (train itemcf|usercf --encrypt-key), to "
                       "open its sealed model.ecps");
   AddConfigOption(*sub);
-  sub->callback([o, user, users, sel = tree.selected] {
-    *sel = [o, batch = users->count() > 0, single = user->count() > 0]() -> Status {
-      if (!batch && !single) return InvalidArgument("give --user ID or --users FILE");
+  sub->callback([o, user, users, pairs, sel = tree.selected] {
+    *sel = [o, batch = users->count() > 0, single = user->count() > 0,
+            predict = pairs->count() > 0]() -> Status {
+      if (predict) return PredictPairs(o->model, o->pairs, o->key_file, o->encrypt_key);
+      if (!batch && !single) {
+        return InvalidArgument("give --user ID, --users FILE or --predict-pairs FILE");
+      }
       std::vector<std::string> ids{o->user};
       if (batch) {
         ECPS_ASSIGN_OR_RETURN(ids, models::cf::ReadIdList(o->users));

@@ -251,7 +251,8 @@ void GroupAndSplit(const Rows& rows, std::uint32_t n_users, const SplitOptions& 
   std::vector<std::uint32_t> seq, seq_rows;
   std::vector<Part> parts;
   std::vector<std::tuple<std::uint32_t, float, std::uint32_t>> train;  // item, value, age
-  std::vector<std::uint32_t> targets, dropped;
+  std::vector<std::uint32_t> dropped;
+  std::vector<std::pair<std::uint32_t, float>> targets;  // item, value
   for (std::uint32_t u = 0; u < n_users; ++u) {
     const std::uint32_t b = start[u], e = start[u + 1];
     if (b == e) continue;
@@ -293,7 +294,7 @@ void GroupAndSplit(const Rows& rows, std::uint32_t n_users, const SplitOptions& 
                              n_train - 1 - static_cast<std::uint32_t>(train.size()));
           break;
         case Part::kTarget:
-          targets.push_back(seq[t]);
+          targets.emplace_back(seq[t], has_v ? rows.value[seq_rows[t]] : 1.0f);
           break;
         case Part::kDropped:
           dropped.push_back(seq[t]);
@@ -310,7 +311,10 @@ void GroupAndSplit(const Rows& rows, std::uint32_t n_users, const SplitOptions& 
       if (keep_ages) own.train_age.push_back(age);
     }
     own.train_ptr.push_back(own.train_item.size());
-    own.target_item.insert(own.target_item.end(), targets.begin(), targets.end());
+    for (const auto& [item, v] : targets) {
+      own.target_item.push_back(item);
+      if (has_v) own.target_val.push_back(v);
+    }
     own.target_ptr.push_back(own.target_item.size());
     own.dropped_item.insert(own.dropped_item.end(), dropped.begin(), dropped.end());
     own.dropped_ptr.push_back(own.dropped_item.size());

@@ -21,6 +21,9 @@ void AppendUser(const OwnUsers& from, std::size_t p, OwnUsers* to) {
   if (!from.train_age.empty()) append(from.train_age, tb, te, &to->train_age);
   to->train_ptr.push_back(to->train_item.size());
   append(from.target_item, from.target_ptr[p], from.target_ptr[p + 1], &to->target_item);
+  if (!from.target_val.empty()) {
+    append(from.target_val, from.target_ptr[p], from.target_ptr[p + 1], &to->target_val);
+  }
   to->target_ptr.push_back(to->target_item.size());
   append(from.dropped_item, from.dropped_ptr[p], from.dropped_ptr[p + 1], &to->dropped_item);
   to->dropped_ptr.push_back(to->dropped_item.size());

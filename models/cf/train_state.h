@@ -60,6 +60,9 @@ struct OwnUsers {
   std::vector<std::uint32_t> train_age;   // 0 = the user's latest training interaction
   std::vector<std::uint64_t> target_ptr{0};
   std::vector<std::uint32_t> target_item;
+  /// The targets' ratings (explicit feedback only; mf's rating evaluation reads them). Not in
+  /// checkpoints: no model that checkpoints reads them.
+  std::vector<float> target_val;
   std::vector<std::uint64_t> dropped_ptr{0};
   std::vector<std::uint32_t> dropped_item;
 
@@ -77,6 +80,10 @@ struct OwnUsers {
   }
   std::span<const std::uint32_t> Targets(std::size_t p) const {
     return {target_item.data() + target_ptr[p], target_ptr[p + 1] - target_ptr[p]};
+  }
+  std::span<const float> TargetValues(std::size_t p) const {
+    if (target_val.empty()) return {};
+    return {target_val.data() + target_ptr[p], target_ptr[p + 1] - target_ptr[p]};
   }
   std::span<const std::uint32_t> Dropped(std::size_t p) const {
     return {dropped_item.data() + dropped_ptr[p], dropped_ptr[p + 1] - dropped_ptr[p]};

@@ -32,8 +32,21 @@ void SolveRow(const Eigen::MatrixXd& gram_reg, std::span<const double> y, std::s
               std::span<const std::uint32_t> cols, std::span<const float> values, double alpha,
               std::span<double> x, Eigen::MatrixXd* scratch_a, Eigen::VectorXd* scratch_b);
 
+/// Explicit ALS (rating prediction; Zhou et al. 2008, Spark's explicit ALS): solves
+///   (lambda n I + sum_{j in row} y_j y_j^T) x = sum_{j in row} e_j y_j
+/// into `x`, n = cols.size() and e_j = `values` (the row's ratings less their baseline, one
+/// per col). Only the observed entries enter; a row without any gets x = 0. Sums run in the
+/// order of `cols`; scratch buffers as SolveRow's.
+void SolveRowExplicit(std::span<const double> y, std::size_t f, std::span<const std::uint32_t> cols,
+                      std::span<const double> values, double lambda, std::span<double> x,
+                      Eigen::MatrixXd* scratch_a, Eigen::VectorXd* scratch_b);
+
 /// The initial value of factor `k` of row `row` under `seed`: uniform in [0, 0.01) as
 /// implicit's initialisation, a function of (seed, row, k) only.
 double InitialFactor(std::uint64_t seed, std::uint64_t row, std::size_t k);
+
+/// The explicit model's initial factor: uniform in [-0.5, 0.5) / sqrt(f), from the same hash
+/// (zero-mean and of unit scale: ALS on residuals starts away from the fixed point 0).
+double ExplicitInitialFactor(std::uint64_t seed, std::uint64_t row, std::size_t k, std::size_t f);
 
 }  // namespace ecps::models::mf

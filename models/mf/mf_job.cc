@@ -78,16 +78,6 @@ struct Scratch {
   Eigen::VectorXd b;
 };
 
-// The interactions of a worker's item block, item-major, users ascending within an item;
-// `col` indexes `users` (the distinct users of the block, ascending).
-struct ItemBlockRows {
-  std::uint32_t begin = 0, end = 0;
-  std::vector<std::uint64_t> ptr{0};
-  std::vector<std::uint32_t> col;
-  std::vector<float> val;
-  std::vector<ps::Key> users;
-};
-
 class MfJob final : public sched::Job {
  public:
   MfJob(const MfOptions& options, const cf::Settings& settings,
@@ -96,18 +86,30 @@ class MfJob final : public sched::Job {
   std::string name() const override { return "mf"; }
   std::vector<ps::TableSpec> Tables() const override {
     const auto f = static_cast<std::uint32_t>(options_.factors);
-    return {{kMatrix, "mf.matrix", ps::ValueType::kFloat64, 2, std::max<std::uint64_t>(1, state_->nnz), false},
-            {kItems, "mf.items", ps::ValueType::kFloat64, f, std::max<std::uint32_t>(1, state_->n_items), false},
-            {kUsers, "mf.users", ps::ValueType::kFloat64, f, std::max<std::uint32_t>(1, state_->n_users), false},
-            {kGram, "mf.gram", ps::ValueType::kFloat64, static_cast<std::uint32_t>(GramSize(f)),
-             static_cast<ps::Key>(options_.iterations), false}};
+    std::vector<ps::TableSpec> t = {
+        {kMatrix, "mf.matrix", ps::ValueType::kFloat64, 2, std::max<std::uint64_t>(1, state_->nnz), false},
+        {kItems, "mf.items", ps::ValueType::kFloat64, f, std::max<std::uint32_t>(1, state_->n_items), false},
+        {kUsers, "mf.users", ps::ValueType::kFloat64, f, std::max<std::uint32_t>(1, state_->n_users), false}};
+    if (rating()) {
+      t.push_back({kBias, "mf.bias", ps::ValueType::kFloat64, 1,
+                   std::max<std::uint64_t>(1, std::uint64_t{state_->n_items} + state_->n_users), false});
+    } else {
+      t.push_back({kGram, "mf.gram", ps::ValueType::kFloat64, static_cast<std::uint32_t>(GramSize(f)),
+                   static_cast<ps::Key>(options_.iterations), false});
+    }
+    return t;
   }
   Status SetupServer(ps::KVServer& server) override {
-    const auto t = Tables();
-    for (std::size_t i = 0; i < 3; ++i) {
-      ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[i], std::make_unique<ps::AssignRule<double>>()));
+    for (const auto& t : Tables()) {
+      std::unique_ptr<ps::Rule<double>> rule;
+      if (t.id == kGram) {
+        rule = std::make_unique<ps::SumRule<double>>();
+      } else {
+        rule = std::make_unique<ps::AssignRule<double>>();
+      }
+      ECPS_RETURN_IF_ERROR(server.AddTable<double>(t, std::move(rule)));
     }
-    return server.AddTable<double>(t[3], std::make_unique<ps::SumRule<double>>());
+    return Status::Ok();
   }
   Result<sched::ShardPlan> MakePlan(const ps::RoleTable& roles) override {
     sched::ShardPlan p;
@@ -119,16 +121,22 @@ class MfJob final : public sched::Job {
   Status RunScheduler(sched::JobContext& ctx) override;
   Status FinishServer(sched::JobContext&) override { return Status::Ok(); }
   Status FinishScheduler(sched::JobContext& ctx) override {
-    return WriteMfOutputs(ctx, {options_, settings_, *state_, reports_, factors_, iteration_s_});
+    return WriteMfOutputs(ctx,
+                          {options_, settings_, *state_, reports_, factors_, iteration_s_, rating_});
   }
 
  private:
   std::size_t f() const { return static_cast<std::size_t>(options_.factors); }
+  bool rating() const { return options_.task == MfTask::kRating; }
   Status PushMatrix(ps::KVClient& kv, ps::Deadline deadline);
   Result<ItemBlockRows> PullBlock(ps::KVClient& kv, int w, int workers, ps::Deadline deadline);
   /// One iteration's item half for this worker's block: solves its items from X^T X (key
-  /// `it` of mf.gram) and the users' rows of mf.users, and pushes them into mf.items.
+  /// `it` of mf.gram; the rating task from the block's residuals instead) and the users'
+  /// rows of mf.users, and pushes them into mf.items.
   Status SolveItems(ps::KVClient& kv, const ItemBlockRows& blk, int it, ps::Deadline deadline);
+  /// Rating task, before the iterations: mu and the range (among the workers), the biases
+  /// through mf.bias (two worker barriers) and the residuals into `*base`.
+  Status PrepareRatings(sched::JobContext& ctx, const ItemBlockRows& blk, RatingBaseline* base);
 
   const MfOptions& options_;
   const cf::Settings& settings_;
@@ -137,6 +145,9 @@ class MfJob final : public sched::Job {
   std::vector<cf::WorkerReport> reports_;
   std::vector<Factors> factors_;
   std::vector<double> iteration_s_;
+  std::vector<RatingEval> rating_;
+  // Worker (rating task).
+  RatingBaseline base_;
 };
 
 // This worker's training interactions into mf.matrix at the ingest job's item-major offsets.
@@ -205,19 +216,25 @@ Result<ItemBlockRows> MfJob::PullBlock(ps::KVClient& kv, int w, int workers, ps:
                                    blk.users.begin());
   }
   // Implicit data: every value is 1, and SolveRow takes an empty span as all ones.
-  if (std::all_of(blk.val.begin(), blk.val.end(), [](float v) { return v == 1.0f; })) blk.val.clear();
+  // (The rating task keeps them: its residuals are computed from the values.)
+  if (!rating() && std::all_of(blk.val.begin(), blk.val.end(), [](float v) { return v == 1.0f; })) {
+    blk.val.clear();
+  }
   return blk;
 }
 
 Status MfJob::SolveItems(ps::KVClient& kv, const ItemBlockRows& blk, int it, ps::Deadline deadline) {
   const std::size_t width = f();
-  std::vector<double> upper(GramSize(width));
-  ECPS_RETURN_IF_ERROR_CTX(
-      kv.Wait(kv.PullRange<double>(kGram, static_cast<ps::Key>(it), static_cast<ps::Key>(it) + 1,
-                                   std::span<double>(upper)),
-              deadline),
-      "pull mf.gram");
-  const Eigen::MatrixXd gram = Regularised(upper, width, options_.regularization);
+  Eigen::MatrixXd gram;
+  if (!rating()) {
+    std::vector<double> upper(GramSize(width));
+    ECPS_RETURN_IF_ERROR_CTX(
+        kv.Wait(kv.PullRange<double>(kGram, static_cast<ps::Key>(it), static_cast<ps::Key>(it) + 1,
+                                     std::span<double>(upper)),
+                deadline),
+        "pull mf.gram");
+    gram = Regularised(upper, width, options_.regularization);
+  }
   std::vector<double> x(blk.users.size() * width);
   ECPS_RETURN_IF_ERROR_CTX(MoveKeys(kv, kUsers, blk.users, width, x.data(), false, deadline),
                            "pull mf.users");
@@ -228,14 +245,52 @@ Status MfJob::SolveItems(ps::KVClient& kv, const ItemBlockRows& blk, int it, ps:
     for (std::uint32_t j = r.begin(); j != r.end(); ++j) {
       const std::size_t i = j - blk.begin;
       const std::span<const std::uint32_t> cols(blk.col.data() + blk.ptr[i], blk.ptr[i + 1] - blk.ptr[i]);
+      const std::span<double> out(y.data() + i * width, width);
+      if (rating()) {
+        SolveRowExplicit(x, width, cols,
+                         std::span<const double>(base_.blk_residual.data() + blk.ptr[i], cols.size()),
+                         options_.regularization, out, &s.a, &s.b);
+        continue;
+      }
       const std::span<const float> vals =
           blk.val.empty() ? std::span<const float>{}
                           : std::span<const float>(blk.val.data() + blk.ptr[i], cols.size());
-      SolveRow(gram, x, width, cols, vals, options_.alpha, std::span<double>(y.data() + i * width, width),
-               &s.a, &s.b);
+      SolveRow(gram, x, width, cols, vals, options_.alpha, out, &s.a, &s.b);
     }
   });
   return PushRange(kv, kItems, blk.begin, blk.end, width, y.data(), deadline).WithContext("push mf.items");
+}
+
+Status MfJob::PrepareRatings(sched::JobContext& ctx, const ItemBlockRows& blk, RatingBaseline* base) {
+  ps::Node& node = ctx.node;
+  ps::KVClient& kv = *ctx.client;
+  auto deadline = [&] { return node.DefaultDeadline(); };
+  const cf::OwnUsers& own = state_->own;
+  ECPS_ASSIGN_OR_RETURN(const std::vector<RatingStats> stats,
+                        ps::AllGather(node, kTopicRatingStats, ps::WorkerRanks(node.roles()),
+                                      LocalRatingStats(own), deadline()));
+  CombineRatingStats(stats, base);
+  // Item biases by item block, then user biases by owner, through mf.bias.
+  const std::vector<double> blk_item_bias = BlockItemBiases(blk, *base);
+  ECPS_RETURN_IF_ERROR_CTX(PushRange(kv, kBias, blk.begin, blk.end, 1, blk_item_bias.data(), deadline()),
+                           "push mf.bias");
+  ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
+  base->item_bias.resize(state_->n_items);
+  ECPS_RETURN_IF_ERROR_CTX(PullRange(kv, kBias, 0, state_->n_items, 1, base->item_bias.data(), deadline()),
+                           "pull mf.bias");
+  OwnUserBiases(own, base);
+  std::vector<ps::Key> keys(own.users.begin(), own.users.end());
+  for (auto& k : keys) k += state_->n_items;
+  ECPS_RETURN_IF_ERROR_CTX(MoveKeys(kv, kBias, keys, 1, base->own_bias.data(), true, deadline()),
+                           "push mf.bias");
+  ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
+  keys = blk.users;
+  for (auto& k : keys) k += state_->n_items;
+  std::vector<double> blk_user_bias(keys.size());
+  ECPS_RETURN_IF_ERROR_CTX(MoveKeys(kv, kBias, keys, 1, blk_user_bias.data(), false, deadline()),
+                           "pull mf.bias");
+  Residuals(own, blk, blk_user_bias, base);
+  return Status::Ok();
 }
 
 Status MfJob::RunWorker(sched::JobContext& ctx) {
@@ -253,12 +308,16 @@ Status MfJob::RunWorker(sched::JobContext& ctx) {
     const auto [b0, b1] = ItemBlock(n_items, w, workers);
     std::vector<double> y0(std::size_t{b1 - b0} * width);
     for (std::uint32_t j = b0; j < b1; ++j) {
-      for (std::size_t k = 0; k < width; ++k) y0[(j - b0) * width + k] = InitialFactor(options_.cf.seed, j, k);
+      for (std::size_t k = 0; k < width; ++k) {
+        y0[(j - b0) * width + k] = rating() ? ExplicitInitialFactor(options_.cf.seed, j, k, width)
+                                            : InitialFactor(options_.cf.seed, j, k);
+      }
     }
     ECPS_RETURN_IF_ERROR_CTX(PushRange(kv, kItems, b0, b1, width, y0.data(), deadline()), "push mf.items");
   }
   ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
   ECPS_ASSIGN_OR_RETURN(const ItemBlockRows blk, PullBlock(kv, w, workers, deadline()));
+  if (rating()) ECPS_RETURN_IF_ERROR(PrepareRatings(ctx, blk, &base_));
 
   std::vector<double> y(std::size_t{n_items} * width), x(own.size() * width);
   std::vector<ps::Key> own_keys(own.users.begin(), own.users.end());
@@ -269,24 +328,35 @@ Status MfJob::RunWorker(sched::JobContext& ctx) {
     ECPS_RETURN_IF_ERROR_CTX(PullRange(kv, kItems, 0, n_items, width, y.data(), deadline()),
                              "pull mf.items");
     std::vector<double> upper(GramSize(width), 0.0);
-    AddGram(y, width, upper);
-    const Eigen::MatrixXd gram = Regularised(upper, width, options_.regularization);
+    Eigen::MatrixXd gram;
+    if (!rating()) {
+      AddGram(y, width, upper);
+      gram = Regularised(upper, width, options_.regularization);
+    }
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, own.size(), 64), [&](const auto& r) {
       Scratch& s = scratch.local();
       for (std::size_t p = r.begin(); p != r.end(); ++p) {
-        SolveRow(gram, y, width, own.Train(p), own.Values(p), options_.alpha,
-                 std::span<double>(x.data() + p * width, width), &s.a, &s.b);
+        const std::span<double> out(x.data() + p * width, width);
+        if (rating()) {
+          const std::span<const double> res(base_.own_residual.data() + own.train_ptr[p],
+                                            own.Train(p).size());
+          SolveRowExplicit(y, width, own.Train(p), res, options_.regularization, out, &s.a, &s.b);
+        } else {
+          SolveRow(gram, y, width, own.Train(p), own.Values(p), options_.alpha, out, &s.a, &s.b);
+        }
       }
     });
     ECPS_RETURN_IF_ERROR_CTX(MoveKeys(kv, kUsers, own_keys, width, x.data(), true, deadline()),
                              "push mf.users");
-    std::fill(upper.begin(), upper.end(), 0.0);
-    AddGram(x, width, upper);
-    ECPS_RETURN_IF_ERROR_CTX(
-        kv.Wait(kv.PushRange<double>(kGram, static_cast<ps::Key>(it), static_cast<ps::Key>(it) + 1,
-                                     std::span<const double>(upper)),
-                deadline()),
-        "push mf.gram");
+    if (!rating()) {
+      std::fill(upper.begin(), upper.end(), 0.0);
+      AddGram(x, width, upper);
+      ECPS_RETURN_IF_ERROR_CTX(
+          kv.Wait(kv.PushRange<double>(kGram, static_cast<ps::Key>(it), static_cast<ps::Key>(it) + 1,
+                                       std::span<const double>(upper)),
+                  deadline()),
+          "push mf.gram");
+    }
     ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
     // Item half: this worker's block.
     ECPS_RETURN_IF_ERROR(SolveItems(kv, blk, it, deadline()));
@@ -303,7 +373,9 @@ Status MfJob::RunWorker(sched::JobContext& ctx) {
   const ps::Stopwatch recommend_time;
   cf::ProgressSender progress(node, kTopicRecommendProgress, 1);
   const cf::UserScorer scorer = [&](std::size_t p, cf::ItemScores* scores) {
-    ScoreAllItems(y, std::span<const double>(x.data() + p * width, width), scores);
+    const double offset = rating() ? base_.mu + base_.own_bias[p] : 0.0;
+    ScoreAllItems(y, std::span<const double>(x.data() + p * width, width), base_.item_bias, offset,
+                  scores);
   };
   ECPS_ASSIGN_OR_RETURN(
       const cf::UserResults results,
@@ -313,8 +385,13 @@ Status MfJob::RunWorker(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(node.SendControl(
       ps::RoleTable::kSchedulerRank, cf::kTopicReport,
       cf::EncodeWorkerReport(0, als_s, own, results, options_.cf.save_model, recommend_time.Seconds())));
+  if (rating()) {
+    ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicRatingEval,
+                                          ps::EncodeControl(EvaluateRatings(own, base_, x, y, width))));
+  }
   if (!options_.cf.save_model) return Status::Ok();
-  Factors mine{own.users, std::move(x), w == 0 ? std::move(y) : std::vector<double>{}};
+  Factors mine{own.users, std::move(x), w == 0 ? std::move(y) : std::vector<double>{}, base_.own_bias,
+               w == 0 ? base_.item_bias : std::vector<double>{}};
   return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicFactors, ps::EncodeControl(mine));
 }
 
@@ -343,6 +420,14 @@ Status MfJob::RunScheduler(sched::JobContext& ctx) {
     ECPS_ASSIGN_OR_RETURN(cf::WorkerReport report,
                           cf::DecodeWorkerReport(std::move(m), options_.cf.metrics_k.size()));
     reports_.push_back(std::move(report));
+  }
+  if (rating()) {
+    rating_.resize(static_cast<std::size_t>(workers));
+    for (int w = 0; w < workers; ++w) {
+      ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicRatingEval, node.roles().WorkerRank(w),
+                                                            node.DefaultDeadline()));
+      ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &rating_[static_cast<std::size_t>(w)]));
+    }
   }
   if (!options_.cf.save_model) return Status::Ok();
   factors_.resize(static_cast<std::size_t>(workers));
@@ -379,6 +464,7 @@ nlohmann::json MfOptions::ToJson() const {
   j["iterations"] = iterations;
   j["regularization"] = regularization;
   j["alpha"] = alpha;
+  j["task"] = task == MfTask::kRating ? "rating" : "ranking";
   return j;
 }
 
@@ -391,6 +477,20 @@ Status TrainMf(const MfOptions& given, const ClusterRunner& run) {
   options.cf.neighbors = 1;
   options.cf.item_attributes.clear();
   ECPS_RETURN_IF_ERROR(options.Validate());
+  if (options.task == MfTask::kRating) {
+    if (options.cf.feedback == cf::Feedback::kImplicit) {
+      return InvalidArgument("--task rating predicts ratings: it cannot take --feedback implicit");
+    }
+    ECPS_ASSIGN_OR_RETURN(const worker::InteractionFormat format,
+                          worker::DetectInteractionFormat(
+                              options.cf.train, {options.cf.header, options.cf.delimiter, options.cf.columns}));
+    if (!format.has_rating()) {
+      return InvalidArgument(fmt::format("--task rating: {} has no rating column ({}); give a file "
+                                         "with user, item and rating columns (--columns)",
+                                         options.cf.train, format.Describe()));
+    }
+    options.cf.feedback = cf::Feedback::kExplicit;
+  }
   ECPS_ASSIGN_OR_RETURN(const cf::Settings settings, cf::ResolveSettings(&options.cf));
   cf::RankStates states;
   const ps::Stopwatch training_time;

@@ -20,6 +20,16 @@
 // shared among workers, so factors agree across worker counts up to float rounding (the
 // tests bound the difference).
 //
+// With task kRating (--task rating) the factors fit explicit ratings instead: a rating is
+// predicted as mu + b_u + b_i + x_u . y_i (clipped to the training ratings' range), mu the
+// training mean (summed over the workers' partials), b_i and b_u the shrunken mean
+// residuals of Koren's baseline (mf_state.h), computed once before the iterations by the
+// item blocks' and the users' workers through mf.bias; each ALS half then solves every row
+// from its observed ratings only, (lambda n I + sum y y^T) x = sum (r - baseline) y (als.h,
+// Zhou et al. 2008's weighted-lambda regularisation, Spark's explicit ALS), so mf.gram is
+// not used. The held-out ratings of the split are predicted beside two baselines (the
+// global mean; mean + biases) for RMSE and MAE in metrics.json.
+//
 // Then every worker scores all items for its users (Y x_u), lists the top N without their
 // training items, and evaluates like item-CF (models/cf/recommend.h, metrics.h); the
 // scheduler writes recommendations.csv, metrics.json(l) and model.ecps (mf_model.h).
@@ -34,6 +44,7 @@
 
 #include "models/cf/cf_job.h"
 #include "models/cf/train_state.h"
+#include "models/mf/mf_model.h"
 #include "scheduler/job.h"
 
 namespace ecps::models::mf {
@@ -49,8 +60,11 @@ struct MfOptions {
   /// lambda of the L2 penalty (implicit's default).
   double regularization = 0.01;
   /// Confidence c = 1 + alpha * r of an observed interaction of value r (implicit feedback:
-  /// r = 1). 40 as in Hu, Koren & Volinsky 2008.
+  /// r = 1). 40 as in Hu, Koren & Volinsky 2008. Ranking task only.
   double alpha = 40.0;
+  /// kRanking: weighted ALS on all pairs (above). kRating: explicit ALS on the observed
+  /// ratings only (file comment); the file must have a rating column.
+  MfTask task = MfTask::kRanking;
 
   /// cf.Validate() and the ranges of the MF options.
   Status Validate() const;

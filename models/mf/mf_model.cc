@@ -9,6 +9,18 @@
 #include "models/common/model_file.h"
 
 namespace ecps::models::mf {
+namespace {
+
+// Reads or writes a model in format 1.
+struct V1 {
+  MfModel* m;
+  template <class A>
+  void serialize(A& ar) {
+    m->SerializeV1(ar);
+  }
+};
+
+}  // namespace
 
 Status CheckMfModel(const MfModel& m, const std::string& path) {
   auto bad = [&](const std::string& what) {
@@ -32,12 +44,34 @@ Status CheckMfModel(const MfModel& m, const std::string& path) {
     if (j >= items) return bad(fmt::format("training item index {} is not below {}", j, items));
   }
   if (m.item_count.size() != items) return bad("item counts");
-  for (const auto* v : {&m.user_factors, &m.item_factors}) {
+  if (m.task != MfTask::kRanking && m.task != MfTask::kRating) return bad("unknown task");
+  const bool rating = m.rating();
+  if (m.user_bias.size() != (rating ? users : 0) || m.item_bias.size() != (rating ? items : 0)) {
+    return bad("biases");
+  }
+  if (rating && !(std::isfinite(m.global_mean) && std::isfinite(m.rating_min) &&
+                  std::isfinite(m.rating_max) && m.rating_min <= m.rating_max)) {
+    return bad("the rating range");
+  }
+  for (const auto* v : {&m.user_factors, &m.item_factors, &m.user_bias, &m.item_bias}) {
     for (double x : *v) {
       if (!std::isfinite(x)) return bad("a factor is not finite");
     }
   }
   return Status::Ok();
+}
+
+double PredictRating(const MfModel& m, std::int64_t u, std::int64_t j) {
+  double r = m.global_mean;
+  if (u >= 0) r += m.user_bias[static_cast<std::size_t>(u)];
+  if (j >= 0) r += m.item_bias[static_cast<std::size_t>(j)];
+  if (u >= 0 && j >= 0) {
+    const std::size_t f = m.factors;
+    const double* x = m.user_factors.data() + static_cast<std::size_t>(u) * f;
+    const double* y = m.item_factors.data() + static_cast<std::size_t>(j) * f;
+    for (std::size_t k = 0; k < f; ++k) r += x[k] * y[k];
+  }
+  return std::clamp(r, m.rating_min, m.rating_max);
 }
 
 Status SaveMfModel(const std::string& path, const MfModel& m, const privacy::EncryptionKey* key) {
@@ -47,7 +81,12 @@ Status SaveMfModel(const std::string& path, const MfModel& m, const privacy::Enc
 Result<MfModel> LoadMfModel(const std::string& dir_or_file, const privacy::EncryptionKey* key) {
   ECPS_ASSIGN_OR_RETURN(const std::string path, ModelFileIn(dir_or_file, "model.ecps"));
   MfModel m;
-  ECPS_RETURN_IF_ERROR(LoadModel(path, MfModel::kKind, MfModel::kVersion, &m, key));
+  if (Status s = LoadModel(path, MfModel::kKind, MfModel::kVersion, &m, key); !s.ok()) {
+    // Format 1: a ranking model without the rating fields.
+    m = MfModel();
+    V1 v1{&m};
+    if (!LoadModel(path, MfModel::kKind, 1, &v1, key).ok()) return s;
+  }
   ECPS_RETURN_IF_ERROR(CheckMfModel(m, path));
   return m;
 }
@@ -59,7 +98,8 @@ Result<bool> IsMfModel(const std::string& dir_or_file, const privacy::Encryption
   return kind.value().compare(MfModel::kKind) == 0;
 }
 
-void ScoreAllItems(std::span<const double> y, std::span<const double> x, cf::ItemScores* scores) {
+void ScoreAllItems(std::span<const double> y, std::span<const double> x,
+                   std::span<const double> item_bias, double offset, cf::ItemScores* scores) {
   const std::size_t f = x.size();
   const std::size_t items = f == 0 ? 0 : y.size() / f;
   using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -70,7 +110,8 @@ void ScoreAllItems(std::span<const double> y, std::span<const double> x, cf::Ite
   s.noalias() = ym * xv;
   scores->Clear();
   for (std::size_t j = 0; j < items; ++j) {
-    scores->Add(static_cast<std::uint32_t>(j), 1.0, s(static_cast<Eigen::Index>(j)));
+    const double bias = item_bias.empty() ? 0.0 : item_bias[j];
+    scores->Add(static_cast<std::uint32_t>(j), 1.0, s(static_cast<Eigen::Index>(j)) + bias + offset);
   }
   scores->Finish(cf::Scoring::kSum);
 }
@@ -89,7 +130,8 @@ bool MfRecommender::Recommend(std::string_view user, std::size_t n, bool fill,
     return true;
   }
   const auto uu = static_cast<std::uint32_t>(u);
-  ScoreAllItems(model_.item_factors, model_.User(uu), &scores_);
+  const double offset = model_.rating() ? model_.global_mean + model_.user_bias[uu] : 0.0;
+  ScoreAllItems(model_.item_factors, model_.User(uu), model_.item_bias, offset, &scores_);
   scores_.Top(n, model_.Items(uu), pop_, fill, out);
   return false;
 }

@@ -1,4 +1,5 @@
 // The scheduler's outputs of matrix factorisation (mf_state.h).
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -27,14 +28,28 @@ Result<MfModel> BuildModel(const MfResults& in, const cf::UserLocator& where) {
   m.item_ids = state.item_ids;
   m.item_count = state.item_count;
   m.user_factors.assign(std::size_t{state.n_users} * f, 0.0);
+  const bool rating = in.options.task == MfTask::kRating;
+  if (rating) {
+    if (in.rating.empty()) return Internal("no rating statistics");
+    m.task = MfTask::kRating;
+    m.global_mean = in.rating.front().mu;
+    m.rating_min = in.rating.front().min;
+    m.rating_max = in.rating.front().max;
+    m.user_bias.assign(state.n_users, 0.0);
+  }
   for (const Factors& part : in.factors) {
+    if (rating && part.user_bias.size() != part.users.size()) return Internal("user biases");
     if (part.x.size() != part.users.size() * f) return Internal("user factors of the wrong size");
     for (std::size_t p = 0; p < part.users.size(); ++p) {
       if (part.users[p] >= state.n_users) return Internal("a user index out of range");
       std::copy_n(part.x.begin() + static_cast<std::ptrdiff_t>(p * f), f,
                   m.user_factors.begin() + static_cast<std::ptrdiff_t>(part.users[p] * f));
     }
+    if (rating) {
+      for (std::size_t p = 0; p < part.users.size(); ++p) m.user_bias[part.users[p]] = part.user_bias[p];
+    }
     if (!part.y.empty()) m.item_factors = part.y;
+    if (!part.item_bias.empty()) m.item_bias = part.item_bias;
   }
   m.train_ptr.assign(1, 0);
   for (std::uint32_t u = 0; u < state.n_users; ++u) {
@@ -48,6 +63,33 @@ Result<MfModel> BuildModel(const MfResults& in, const cf::UserLocator& where) {
     m.train_ptr.push_back(m.train_item.size());
   }
   return m;
+}
+
+// metrics.json's "rating" section: held-out RMSE and MAE of the model and the baselines
+// (null without held-out ratings), the training RMSE, and the training ratings' mean and range.
+nlohmann::json RatingJson(const std::vector<RatingEval>& parts) {
+  RatingEval t;
+  for (const auto& e : parts) {
+    t.n += e.n;
+    t.train_n += e.train_n;
+    t.train_sse += e.train_sse;
+    for (int m = 0; m < 3; ++m) {
+      t.sse[m] += e.sse[m];
+      t.sae[m] += e.sae[m];
+    }
+  }
+  const RatingEval& first = parts.front();
+  nlohmann::json j = {{"ratings", t.n},
+                      {"mean", first.mu},
+                      {"range", {first.min, first.max}},
+                      {"train_rmse", t.train_n > 0 ? std::sqrt(t.train_sse / t.train_n) : 0.0}};
+  const char* names[3] = {"mf", "global_mean", "biases"};
+  for (int m = 0; m < 3; ++m) {
+    nlohmann::json e = {{"rmse", nullptr}, {"mae", nullptr}};
+    if (t.n > 0) e = {{"rmse", std::sqrt(t.sse[m] / t.n)}, {"mae", t.sae[m] / t.n}};
+    j[names[m]] = e;
+  }
+  return j;
 }
 
 }  // namespace
@@ -99,6 +141,10 @@ Status WriteMfOutputs(sched::JobContext& ctx, const MfResults& in) {
                        {"full", {{"mf", mj["full"]}, {"popularity", pj["full"]}}},
                        {"sampled", {{"mf", mj["sampled"]}, {"popularity", pj["sampled"]}}}};
   }
+  if (!in.rating.empty()) {
+    j["rating"] = RatingJson(in.rating);
+    j["rating"]["on"] = in.settings.evaluate ? cf::SpellingOf(cf::kEvalTargets, o.evaluate_on) : "";
+  }
   j["coverage"] = {{"n", o.top_n},
                    {"mf", static_cast<double>(model_coverage.Count()) / n_items},
                    {"popularity", static_cast<double>(popularity_coverage.Count()) / n_items}};
@@ -124,6 +170,11 @@ Status WriteMfOutputs(sched::JobContext& ctx, const MfResults& in) {
       }
     }
   }
+  if (j.contains("rating")) {
+    nlohmann::json line = j["rating"];
+    line["method"] = "rating";
+    ECPS_RETURN_IF_ERROR(log->Append(line));
+  }
   ECPS_RETURN_IF_ERROR(log->Close());
   if (in.settings.evaluate) {
     const std::string k = std::to_string(in.settings.max_k);
@@ -137,6 +188,16 @@ Status WriteMfOutputs(sched::JobContext& ctx, const MfResults& in) {
         val("full", "mf", "NDCG"), val("full", "popularity", "HR"), val("full", "popularity", "NDCG"),
         k, val("sampled", "mf", "HR"), k, val("sampled", "mf", "NDCG"),
         val("sampled", "popularity", "HR"), val("sampled", "popularity", "NDCG"));
+  }
+  if (j.contains("rating") && !j["rating"]["mf"]["rmse"].is_null()) {
+    const auto& r = j["rating"];
+    ctx.node.log().info(
+        "mf ratings ({} held out): RMSE {:.4f} MAE {:.4f} (global mean {:.4f} / {:.4f}, biases "
+        "{:.4f} / {:.4f}); training RMSE {:.4f}",
+        r["ratings"].get<double>(), r["mf"]["rmse"].get<double>(), r["mf"]["mae"].get<double>(),
+        r["global_mean"]["rmse"].get<double>(), r["global_mean"]["mae"].get<double>(),
+        r["biases"]["rmse"].get<double>(), r["biases"]["mae"].get<double>(),
+        r["train_rmse"].get<double>());
   }
   ctx.node.log().info("mf: {} factors, {} iterations in {:.2f} s, recommendations {:.2f} s; outputs in {}",
                       in.options.factors, in.options.iterations, als_s, recommend_s, o.out);

@@ -1,14 +1,20 @@
-// The ALS half-step (models/mf/als.h) against a direct dense solve of the weighted least
-// squares problem, written out by hand with Eigen; the Gram helpers; the model's scores and
-// item similarities.
+// The ALS half-steps (models/mf/als.h, implicit and explicit) against direct dense solves of
+// the least squares problems, written out by hand with Eigen; the Gram helpers; the model's
+// scores, item similarities, predicted ratings and format 1; the pair reader.
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <vector>
 
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
 
 #include "models/mf/als.h"
+#include "models/common/model_file.h"
 #include "models/mf/mf_model.h"
+#include "models/mf/mf_predict.h"
 
 namespace ecps::models::mf {
 namespace {
@@ -95,6 +101,161 @@ TEST(MfAls, InitialFactorsAreSmallAndSeeded) {
     }
   }
   EXPECT_NE(InitialFactor(7, 3, 0), InitialFactor(8, 3, 0));
+}
+
+// The explicit half-step: min_x sum_{j observed} (e_j - x.y_j)^2 + lambda n |x|^2 (n = 3
+// observed items of 5; the other two must not enter). Its normal equations, formed from the
+// observed rows of Y only and solved densely, must equal SolveRowExplicit's answer, and the
+// gradient of the objective must vanish there.
+TEST(MfAls, ExplicitHalfStepEqualsDenseSolveOnObservedRatings) {
+  const auto y = TinyY();
+  const Eigen::Map<const Eigen::Matrix<double, 5, 3, Eigen::RowMajor>> ym(y.data());
+  const std::vector<std::uint32_t> cols = {0, 2, 4};
+  const std::vector<double> e = {1.5, -0.5, 0.25};
+  for (double lambda : {0.0, 0.1, 2.0}) {
+    Eigen::MatrixXd yo(3, 3);
+    Eigen::VectorXd eo(3);
+    for (int t = 0; t < 3; ++t) {
+      yo.row(t) = ym.row(cols[static_cast<std::size_t>(t)]);
+      eo(t) = e[static_cast<std::size_t>(t)];
+    }
+    const Eigen::MatrixXd a = yo.transpose() * yo + lambda * 3 * Eigen::MatrixXd::Identity(3, 3);
+    const Eigen::VectorXd want = a.colPivHouseholderQr().solve(yo.transpose() * eo);
+    std::vector<double> x(3);
+    Eigen::MatrixXd sa;
+    Eigen::VectorXd sb;
+    SolveRowExplicit(y, 3, cols, e, lambda, x, &sa, &sb);
+    const Eigen::Map<const Eigen::Vector3d> xv(x.data());
+    for (int k = 0; k < 3; ++k) EXPECT_NEAR(x[static_cast<std::size_t>(k)], want(k), 1e-12) << lambda;
+    const Eigen::VectorXd grad = -2 * yo.transpose() * (eo - yo * xv) + 2 * lambda * 3 * xv;
+    EXPECT_LT(grad.cwiseAbs().maxCoeff(), 1e-12) << lambda;
+  }
+  // No observed ratings: zero factors (the prediction falls back to the baseline).
+  std::vector<double> x(3, 7.0);
+  Eigen::MatrixXd sa;
+  Eigen::VectorXd sb;
+  SolveRowExplicit(y, 3, {}, {}, 0.1, x, &sa, &sb);
+  for (double v : x) EXPECT_EQ(v, 0.0);
+}
+
+TEST(MfAls, ExplicitInitialFactorsAreCentredAndSeeded) {
+  double sum = 0;
+  for (std::uint64_t row = 0; row < 1000; ++row) {
+    for (std::size_t k = 0; k < 4; ++k) {
+      const double v = ExplicitInitialFactor(7, row, k, 4);
+      EXPECT_GE(v, -0.25);
+      EXPECT_LT(v, 0.25);
+      EXPECT_EQ(v, ExplicitInitialFactor(7, row, k, 4));
+      sum += v;
+    }
+  }
+  // 4000 uniforms on [-0.25, 0.25): sd of the mean 0.5 / sqrt(12 * 4000) = 0.0023; 5 sd.
+  EXPECT_LT(std::abs(sum / 4000), 0.0115);
+}
+
+// A rating model: scores are the unclipped predictions (recommendations' order), predicted
+// ratings are clipped, unknown users or items fall back to the baseline's parts.
+TEST(MfModel, RatingModelPredictsClippedRatings) {
+  MfModel m;
+  m.factors = 2;
+  m.item_ids = {"a", "b", "c"};
+  m.user_ids = {"u", "v"};
+  m.item_factors = {1, 0, 0, 1, 2, 2};
+  m.user_factors = {0.5, 1, 0, 0};
+  m.train_ptr = {0, 1, 1};
+  m.train_item = {0};
+  m.item_count = {1, 0, 0};
+  m.task = MfTask::kRating;
+  m.global_mean = 3;
+  m.rating_min = 1;
+  m.rating_max = 5;
+  m.user_bias = {0.25, -0.5};
+  m.item_bias = {0.1, -0.2, 0.3};
+  ASSERT_TRUE(CheckMfModel(m, "test").ok());
+  EXPECT_NEAR(PredictRating(m, 0, 1), 3 + 0.25 - 0.2 + 1, 1e-12);
+  EXPECT_EQ(PredictRating(m, 0, 2), 5.0);  // 3 + 0.25 + 0.3 + 3 clipped
+  EXPECT_NEAR(PredictRating(m, 1, 0), 3 - 0.5 + 0.1, 1e-12);
+  EXPECT_NEAR(PredictRating(m, -1, 2), 3.3, 1e-12);
+  EXPECT_NEAR(PredictRating(m, 0, -1), 3.25, 1e-12);
+  EXPECT_EQ(PredictRating(m, -1, -1), 3.0);
+  MfRecommender r(m);
+  std::vector<cf::Scored> top;
+  EXPECT_FALSE(r.Recommend("u", 2, true, &top));
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].item, 2u);
+  EXPECT_NEAR(top[0].score, 6.55, 1e-12);  // unclipped
+  EXPECT_EQ(top[1].item, 1u);
+  m.item_bias.pop_back();
+  EXPECT_FALSE(CheckMfModel(m, "test").ok());
+  m.item_bias.push_back(0.3);
+  m.rating_min = 6;
+  EXPECT_FALSE(CheckMfModel(m, "test").ok());
+}
+
+// A model written in format 1 (before the rating task).
+struct V1 {
+  MfModel* m;
+  template <class A>
+  void serialize(A& ar) {
+    m->SerializeV1(ar);
+  }
+};
+
+// A format-1 file loads as a ranking model.
+TEST(MfModel, FormatOneLoadsAsRanking) {
+  MfModel m;
+  m.factors = 1;
+  m.item_ids = {"a"};
+  m.user_ids = {"u"};
+  m.item_factors = {1};
+  m.user_factors = {2};
+  m.train_ptr = {0, 1};
+  m.train_item = {0};
+  m.item_count = {1};
+  V1 v1{&m};
+  const auto path = (std::filesystem::temp_directory_path() /
+                     ("mf_v1_" + std::to_string(::getpid()) + ".ecps")).string();
+  ASSERT_TRUE(SaveModel(path, MfModel::kKind, 1, v1).ok());
+  auto loaded = LoadMfModel(path);
+  std::filesystem::remove(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_FALSE(loaded->rating());
+  EXPECT_EQ(loaded->user_factors, m.user_factors);
+}
+
+TEST(MfPredict, ReadsPairsAndNamesBadLines) {
+  const auto dir = std::filesystem::temp_directory_path() / ("mf_pairs_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto good = (dir / "good.csv").string(), bad = (dir / "bad.csv").string();
+  std::ofstream(good) << "user,item,rating\nu,a,4\n\"v,x\",c\r\n";
+  std::ofstream(bad) << "u,a\nv\n";
+  auto pairs = ReadRatingPairs(good);
+  ASSERT_TRUE(pairs.ok()) << pairs.status().ToString();
+  ASSERT_EQ(pairs->size(), 2u);
+  EXPECT_EQ((*pairs)[1].user, "v,x");
+  EXPECT_EQ((*pairs)[1].item, "c");
+  const auto refused = ReadRatingPairs(bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(bad + ":2: 1 field(s)"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_FALSE(ReadRatingPairs((dir / "none.csv").string()).ok());
+  std::filesystem::remove_all(dir);
+  MfModel m;
+  m.factors = 1;
+  m.item_ids = {"a", "c"};
+  m.user_ids = {"u"};
+  m.item_factors = {1, 2};
+  m.user_factors = {0.5};
+  m.train_ptr = {0, 0};
+  m.item_count = {0, 0};
+  m.task = MfTask::kRating;
+  m.global_mean = 3;
+  m.rating_min = 1;
+  m.rating_max = 5;
+  m.user_bias = {0.5};
+  m.item_bias = {0, -1};
+  EXPECT_EQ(PredictPairsCsv(m, *pairs, {"u", "v,x"}),
+            "user,item,rating,fallback\nu,a,4,\n\"v,x\",c,2,item\n");
 }
 
 TEST(MfModel, ScoresAndSimilarItems) {

@@ -1,11 +1,13 @@
 // `ecps train mf` through the binary: option and input refusals, `ecps recommend` and
-// `ecps similar` on the model, the pipeline stage.
+// `ecps similar` on the model, --task rating and --predict-pairs, the pipeline stage.
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <vector>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/common/run_ecps.h"
 #include "tests/mf/mf_data.h"
@@ -97,6 +99,102 @@ TEST(MfBinary, RecommendAndSimilarAnswerFromTheModel) {
   EXPECT_NE(unknown.err.find("\"nothing\" is not in the model"), std::string::npos) << unknown.err;
   const auto by_user = RunEcps(fmt::format("similar --model {} --user u1", out), &text);
   EXPECT_EQ(by_user.exit_code, 2) << by_user.err;
+}
+
+// --task rating needs a rating column and numbers in it; it refuses --feedback implicit.
+TEST(MfBinary, RatingTaskRefusesFilesWithoutRatings) {
+  const auto dir = TempDir("rating-bad");
+  const auto out = (dir / "out").string();
+  const auto implicit = WritePlanted(dir / "planted.csv", 40, 2, 10, 5, 1);
+  auto r = RunEcps(fmt::format("train mf --local --train {} --out {} --task rating", implicit, out));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--task rating: " + implicit + " has no rating column"), std::string::npos)
+      << r.err;
+  const auto pairs = (dir / "pairs.txt").string();
+  std::ofstream(pairs) << "u1 i1\nu2 i2\n";
+  r = RunEcps(fmt::format("train mf --local --train {} --out {} --task rating", pairs, out));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(pairs + " has no rating column"), std::string::npos) << r.err;
+  const auto words = (dir / "words.csv").string();
+  std::ofstream(words) << "user,item,rating\nu1,i1,4\nu2,i2,good\nu3,i1,2\n";
+  r = RunEcps(fmt::format("train mf --local --workers 2 --train {} --out {} --task rating", words, out));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(words + ":3:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rating"), std::string::npos) << r.err;
+  const auto ratings = WritePlantedRatings(dir / "ratings.csv", 30, 10, 2, 5, 0.1, 1);
+  for (const char* bad : {"--task rating --feedback implicit", "--task ratings"}) {
+    r = RunEcps(fmt::format("train mf --local --train {} --out {} {}", ratings, out, bad));
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("--task"), std::string::npos) << bad << ": " << r.err;
+  }
+}
+
+// Train --task rating, then recommend --predict-pairs: the held-out ratings' predictions
+// from the saved model give the RMSE of metrics.json (to the 6 printed digits), and unknown
+// ids fall back to the baseline; a ranking model refuses --predict-pairs.
+TEST(MfBinary, PredictPairsFromARatingModel) {
+  const auto dir = TempDir("rating-predict");
+  const auto file = WritePlantedRatings(dir / "ratings.csv", 120, 60, 2, 20, 0.1, 3);
+  const auto out = (dir / "out").string();
+  std::string text;
+  auto r = RunEcps(fmt::format("train mf --local --workers 2 --train {} --out {} --task rating "
+                               "--factors 3 --iterations 8 --split holdout",
+                               file, out),
+                   &text);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* part : {"held-out ratings", "rating RMSE", "(global mean ", "training RMSE"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+  }
+  const auto metrics = nlohmann::json::parse(Slurp(fs::path(out) / "metrics.json"));
+  // Every rating of the file: the model predicts close to all of them (train and held out).
+  r = RunEcps(fmt::format("recommend --model {} --predict-pairs {}", out, file), &text);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(text), truth(Slurp(file));
+  std::string line, want;
+  std::getline(in, line);
+  ASSERT_EQ(line, "user,item,rating,fallback");
+  std::getline(truth, want);
+  double sse = 0;
+  int n = 0;
+  const double lo = metrics["rating"]["range"][0].get<double>();
+  const double hi = metrics["rating"]["range"][1].get<double>();
+  while (std::getline(in, line) && std::getline(truth, want)) {
+    const auto c2 = line.find(',', line.find(',') + 1), c3 = line.find(',', c2 + 1);
+    ASSERT_EQ(line.substr(0, c2), want.substr(0, want.rfind(','))) << line;
+    EXPECT_EQ(line.substr(c3), ",") << line;  // both known
+    const double pred = std::stod(line.substr(c2 + 1, c3 - c2 - 1));
+    EXPECT_GE(pred, lo);
+    EXPECT_LE(pred, hi);
+    const double d = pred - std::stod(want.substr(want.rfind(',') + 1));
+    sse += d * d;
+    ++n;
+  }
+  ASSERT_EQ(n, 120 * 20);
+  EXPECT_LT(std::sqrt(sse / n), 0.3) << metrics["rating"].dump();
+  std::ofstream(dir / "unknown.csv") << "u1,nothing\nnobody,i1\nnobody,nothing\n";
+  r = RunEcps(fmt::format("recommend --model {} --predict-pairs {}", out,
+                          (dir / "unknown.csv").string()),
+              &text);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(text.find("u1,nothing,"), std::string::npos) << text;
+  EXPECT_NE(text.find(",user\nnobody,i1,"), std::string::npos) << text;
+  EXPECT_NE(text.find(fmt::format("nobody,nothing,{:g},mean", metrics["rating"]["mean"].get<double>())),
+            std::string::npos)
+      << text;
+  // Top-N lists still come from the rating model.
+  r = RunEcps(fmt::format("recommend --model {} --user u3 -n 4", out), &text);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 5) << text;
+  // A ranking model has no ratings to predict.
+  const auto implicit = WritePlanted(dir / "planted.csv", 40, 2, 10, 5, 1);
+  ASSERT_EQ(RunEcps(fmt::format("train mf --local --train {} --out {}/rank --factors 2 "
+                                "--iterations 2 --quiet",
+                                implicit, dir.string()))
+                .exit_code,
+            0);
+  r = RunEcps(fmt::format("recommend --model {}/rank --predict-pairs {}", dir.string(), file), &text);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("trained for ranking"), std::string::npos) << r.err;
 }
 
 // `mf` as a pipeline stage: [generate] then [mf] on the demo shop's interactions; the

@@ -113,5 +113,90 @@ TEST(MfCluster, RecoversAPlantedLowRankMatrix) {
   EXPECT_EQ(metrics["iterations"]["count"], 10);
 }
 
+// --task rating with 4 factors, lambda 0.05 and 20% of the ratings held out.
+models::mf::MfOptions RatingOptions(const std::string& file, const fs::path& out, int iterations) {
+  models::mf::MfOptions o;
+  o.cf.train = file;
+  o.cf.split = models::cf::SplitKind::kHoldout;
+  o.task = models::mf::MfTask::kRating;
+  o.regularization = 0.05;
+  o.factors = 4;
+  o.iterations = iterations;
+  o.cf.out = out.string();
+  return o;
+}
+
+// --task rating: the same bound as above. Besides X^T X (not used here), only the global
+// mean is summed in a worker-dependent order (the workers' partial sums), which moves every
+// residual by the same few ulps.
+TEST(MfCluster, RatingTaskSameFactorsForOneTwoAndFourWorkers) {
+  const auto dir = TempDir("rating-workers");
+  const auto file = WritePlantedRatings(dir / "ratings.csv", 200, 80, 3, 20, 0.1, 21);
+  std::vector<double> ref_x, ref_y, ref_bu, ref_bi;
+  double ref_rmse = 0;
+  std::string ref_rec;
+  for (auto [servers, workers] : std::vector<std::pair<int, int>>{{1, 1}, {1, 2}, {2, 4}}) {
+    const auto o = RatingOptions(file, dir / ("w" + std::to_string(workers)), 10);
+    const Status s = Train(o, servers, workers, 2);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    auto m = models::mf::LoadMfModel(o.cf.out);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_TRUE(m->rating());
+    const auto metrics = nlohmann::json::parse(Slurp(fs::path(o.cf.out) / "metrics.json"));
+    const double rmse = metrics["rating"]["mf"]["rmse"].get<double>();
+    const std::string rec = Slurp(fs::path(o.cf.out) / "recommendations.csv");
+    if (ref_x.empty()) {
+      ref_x = m->user_factors;
+      ref_y = m->item_factors;
+      ref_bu = m->user_bias;
+      ref_bi = m->item_bias;
+      ref_rmse = rmse;
+      ref_rec = rec;
+      continue;
+    }
+    EXPECT_LE(MaxAbsDiff(m->user_factors, ref_x), 1e-9) << workers << " workers: user factors";
+    EXPECT_LE(MaxAbsDiff(m->item_factors, ref_y), 1e-9) << workers << " workers: item factors";
+    EXPECT_LE(MaxAbsDiff(m->user_bias, ref_bu), 1e-9) << workers << " workers: user biases";
+    EXPECT_LE(MaxAbsDiff(m->item_bias, ref_bi), 1e-9) << workers << " workers: item biases";
+    EXPECT_NEAR(rmse, ref_rmse, 1e-9) << workers << " workers";
+    EXPECT_EQ(rec, ref_rec) << workers << " workers: recommendations differ from 1 worker";
+  }
+}
+
+// A planted rank-3 rating matrix (rating = 3 + p_u . q_i + N(0, 0.1^2), p . q of variance 1;
+// 300 users x 150 items, 40 ratings a user) with 20% of the ratings held out (about 2400).
+// The global mean predicts with RMSE about sqrt(1 + 0.01) = 1.00, and so do the biases
+// (none are planted: they fit noise); the sampling sd of that RMSE over n = 2400 held-out
+// ratings is about sqrt(Var(e^2) / n) / (2 RMSE) <= sqrt(8 / 2400) / 2 = 0.03 (p . q is a
+// sum of products of normals, heavier-tailed than a normal: Var(e^2) <= 8 rather than 2), so
+// "above 0.8" is more than 6 sd below the expected value. The factors recover p . q from 32
+// training ratings a user up to the noise and the shrinkage of lambda n (measured 0.21 with
+// these settings); the bound 0.4 is half the baseline's lower bound, and 13 sd below the
+// baseline's expected value.
+TEST(MfCluster, RatingTaskRecoversAPlantedLowRankMatrix) {
+  const auto dir = TempDir("rating-planted");
+  const auto file = WritePlantedRatings(dir / "ratings.csv", 300, 150, 3, 40, 0.1, 5);
+  const auto o = RatingOptions(file, dir / "out", 15);
+  const Status s = Train(o, 1, 2, 2);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const auto metrics = nlohmann::json::parse(Slurp(fs::path(o.cf.out) / "metrics.json"));
+  const auto& r = metrics["rating"];
+  EXPECT_GT(r["ratings"].get<double>(), 2000) << r.dump();
+  EXPECT_LT(r["ratings"].get<double>(), 2800) << r.dump();
+  EXPECT_GT(r["global_mean"]["rmse"].get<double>(), 0.8) << r.dump();
+  EXPECT_GT(r["biases"]["rmse"].get<double>(), 0.8) << r.dump();
+  EXPECT_LT(r["mf"]["rmse"].get<double>(), 0.4) << r.dump();
+  EXPECT_LT(r["mf"]["mae"].get<double>(), r["mf"]["rmse"].get<double>()) << r.dump();
+  EXPECT_LT(r["train_rmse"].get<double>(), 0.4) << r.dump();
+  EXPECT_NEAR(r["mean"].get<double>(), 3.0, 0.2) << r.dump();
+  EXPECT_EQ(metrics["config"]["task"], "rating");
+  // The model predicts the held-out ratings it was evaluated on: clipped to the range.
+  auto m = models::mf::LoadMfModel(o.cf.out);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->rating_min, r["range"][0].get<double>());
+  EXPECT_EQ(m->rating_max, r["range"][1].get<double>());
+  EXPECT_EQ(models::mf::PredictRating(*m, -1, -1), m->global_mean);
+}
+
 }  // namespace
 }  // namespace ecps
