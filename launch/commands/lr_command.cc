@@ -166,7 +166,8 @@ void AddDpOptions(CLI::App& sub, models::lr::DpOptions& dp) {
   g->add_option("--dp-sample-rate", dp.sample_rate,
                 "q in (0, 1]: each step every training example joins independently with probability q; "
                 "steps per epoch = round(1/q); default: --batch-size / training rows when --batch-size is "
-                "given, else 0.02 (50 steps an epoch, the DP default)")
+                "given, else 0.02 (50 steps an epoch, the DP default: at a fixed epsilon the signal over the "
+                "noise grows with q up to about there)")
       ->check(Interval(1e-9, 1, false, false));
   g->add_option_function<std::string>(
        "--dp-conversion",

@@ -308,7 +308,11 @@ struct DpNoise::Ahead {
   std::vector<double> normals;
 };
 
-DpNoise::DpNoise(DpNoise&& other) noexcept : slices_(std::move(other.slices_)), ahead_(std::move(other.ahead_)) {}
+DpNoise::DpNoise(DpNoise&& other) noexcept {
+  other.WaitAhead();  // a pending draw refers to `other`
+  slices_ = std::move(other.slices_);
+  ahead_ = std::move(other.ahead_);
+}
 
 DpNoise::~DpNoise() { WaitAhead(); }
 
