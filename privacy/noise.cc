@@ -178,30 +178,38 @@ inline double RoundToInteger(double t) {
   return std::abs(t) < 0x1.0p52 ? r : t;
 }
 
+// v[i] = v[i] + stddev · z[i] on the grid, for i < n.
 template <class T>
-void AddSnapped(std::span<T> values, double stddev, GaussianNoise& noise, std::vector<double>& z) {
+void AddOnGrid(T* v, const double* zs, std::size_t n, double stddev) {
   const double grid = GaussianNoise::SnapGrid(stddev);
   const double inverse_grid = 1.0 / grid;  // a power of two: exact
+  for (std::size_t i = 0; i < n; ++i) {
+    const double noisy = static_cast<double>(v[i]) + stddev * zs[i];
+    v[i] = static_cast<T>(RoundToInteger(noisy * inverse_grid) * grid);
+  }
+}
+
+template <class T>
+void DrawAndAdd(std::span<T> values, double stddev, GaussianNoise& noise, std::vector<double>& z) {
   constexpr std::size_t kBatch = 4096;
   z.resize(kBatch);
   for (std::size_t begin = 0; begin < values.size(); begin += kBatch) {
     const std::size_t n = std::min(kBatch, values.size() - begin);
     noise.Standard(std::span<double>(z.data(), n));
-    T* v = values.data() + begin;
-    const double* zs = z.data();
-    for (std::size_t i = 0; i < n; ++i) {
-      const double noisy = static_cast<double>(v[i]) + stddev * zs[i];
-      v[i] = static_cast<T>(RoundToInteger(noisy * inverse_grid) * grid);
-    }
+    AddOnGrid(values.data() + begin, z.data(), n, stddev);
   }
 }
 }  // namespace
 
+void GaussianNoise::AddSnapped(std::span<float> values, std::span<const double> normals, double stddev) {
+  AddOnGrid(values.data(), normals.data(), std::min(values.size(), normals.size()), stddev);
+}
+
 void GaussianNoise::AddTo(std::span<double> values, double stddev) {
-  AddSnapped(values, stddev, *this, scratch_);
+  DrawAndAdd(values, stddev, *this, scratch_);
 }
 void GaussianNoise::AddTo(std::span<float> values, double stddev) {
-  AddSnapped(values, stddev, *this, scratch_);
+  DrawAndAdd(values, stddev, *this, scratch_);
 }
 
 }  // namespace ecps::privacy

@@ -44,6 +44,10 @@ class GaussianNoise {
   /// Adds N(0, stddev²) to every value, each sum rounded to SnapGrid(stddev). stddev > 0.
   void AddTo(std::span<double> values, double stddev);
   void AddTo(std::span<float> values, double stddev);
+  /// values[i] += stddev · normals[i], each sum formed in double and rounded to
+  /// SnapGrid(stddev), as AddTo does with its own samples: for N(0, 1) samples drawn
+  /// beforehand (Standard). The spans have the same size.
+  static void AddSnapped(std::span<float> values, std::span<const double> normals, double stddev);
 
   /// The grid noisy values are rounded to: the largest power of two <= stddev / 2^12.
   static double SnapGrid(double stddev);

@@ -5,7 +5,10 @@
 //     std::normal_distribution (not secure; the familiar peer), measured in the same run.
 //  2. One DP-SGD step on a server (MiniBatchFinalizer, FTRL, all threads): noise and the rule on
 //     every key of 2^18 .. 2^22 keys, beside the same clock without DP (the rule on the pushed
-//     keys only), each clock with PUSHED random keys pushed.
+//     keys only), each clock with PUSHED random keys pushed (back to back, so the normals the
+//     step draws ahead for the next one are drawn within the timed steps).
+//  3. The noise on a clock (DpNoise::AddTo, all threads) with the normals drawn at the clock,
+//     and with them drawn ahead (DrawAhead, not timed): what drawing ahead takes off a clock.
 // Usage: noise_bench [KEYS=4194304] [REPEATS=5] [PUSHED=200000]; prints medians of REPEATS.
 #include <algorithm>
 #include <array>
@@ -17,11 +20,13 @@
 #include <numbers>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <openssl/evp.h>
 
 #include "bench/privacy/median_ms.h"
+#include "models/lr/lr_dp.h"
 #include "models/lr/lr_update.h"
 #include "privacy/noise.h"
 
@@ -121,6 +126,25 @@ double StepMs(std::size_t keys, std::size_t pushed, bool dp, int repeats) {
   });
 }
 
+// DpNoise::AddTo over `keys` values (all threads): the ms a clock spends in it when it draws
+// the normals itself, and when DrawAhead drew them before the clock (not timed: a server draws
+// them while the workers compute).
+std::pair<double, double> ClockNoiseMs(std::size_t keys, int repeats) {
+  ecps::models::lr::DpServerParams params;
+  auto noise = ecps::models::lr::DpNoise::Make(params, 0);
+  if (!noise.ok()) std::abort();
+  std::vector<float> v(keys, 0.0f);
+  const double at_clock = MedianMs(repeats, [&] { noise->AddTo(v, 1.0); });
+  std::vector<double> ms;
+  for (int r = 0; r < repeats; ++r) {
+    noise->DrawAhead(keys);
+    noise->WaitAhead();
+    ms.push_back(MedianMs(1, [&] { noise->AddTo(v, 1.0); }));
+  }
+  std::sort(ms.begin(), ms.end());
+  return {at_clock, ms[ms.size() / 2]};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -136,6 +160,12 @@ int main(int argc, char** argv) {
     const double without = StepMs(n, pushed, false, repeats);
     std::printf("  2^%-6d %10.2f %12.2f %12.2f %10.1f\n", bits, with, with * 1e6 / static_cast<double>(n), without,
                 with / without);
+  }
+  std::printf("the noise on a server's clock (DpNoise::AddTo, all threads; median of %d):\n", repeats);
+  std::printf("  %-8s %16s %20s\n", "keys", "drawn at clock ms", "drawn ahead ms");
+  for (int bits = 18; bits <= 22; ++bits) {
+    const auto [at_clock, ahead] = ClockNoiseMs(std::size_t{1} << bits, repeats);
+    std::printf("  2^%-6d %16.2f %20.2f\n", bits, at_clock, ahead);
   }
   return 0;
 }

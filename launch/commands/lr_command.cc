@@ -147,8 +147,8 @@ Status TrainAndPrint(const ClusterOptions& cluster, const Options& options) {
 void AddDpOptions(CLI::App& sub, models::lr::DpOptions& dp) {
   auto* g = sub.add_option_group("Differential privacy (DP-SGD)",
                                  "Train with (epsilon, delta)-differential privacy for each training example "
-                                 "(README: Privacy). Every key is noised each step: use a small --hash-bits; "
-                                 "numeric CSV columns are not scaled");
+                                 "(README: Privacy). Every key is noised each step, so under DP --hash-bits "
+                                 "defaults to 20; numeric CSV columns are not scaled");
   auto* eps = g->add_option("--dp-epsilon", dp.epsilon,
                             "DP-SGD with this privacy budget epsilon (> 0): the smallest noise multiplier that "
                             "meets it at --dp-delta for the run's epochs and sample rate")
@@ -165,7 +165,9 @@ void AddDpOptions(CLI::App& sub, models::lr::DpOptions& dp) {
       ->capture_default_str()->check(Positive());
   g->add_option("--dp-sample-rate", dp.sample_rate,
                 "q in (0, 1]: each step every training example joins independently with probability q; "
-                "steps per epoch = round(1/q); default: batch size / training rows")
+                "steps per epoch = round(1/q); default: --batch-size / training rows when --batch-size is "
+                "given, else 0.02 (50 steps an epoch, the DP default: at a fixed epsilon the signal over the "
+                "noise grows with q up to about there)")
       ->check(Interval(1e-9, 1, false, false));
   g->add_option_function<std::string>(
        "--dp-conversion",
@@ -264,9 +266,11 @@ void AddLrTrain(CommandTree& tree) {
   sub->callback([o, sub, sel = tree.selected] {
     // Read while the command tree exists: the pipeline runs the command after its tree is gone.
     const bool any_dp_option = AnyDpOption(*o->dp_group);
+    const bool hash_bits_given = sub->get_option("--hash-bits")->count() > 0;
     const Status checkpoint = ResolveCheckpointOptions(*sub, o->lr.checkpoint);
-    *sel = [o, any_dp_option, checkpoint]() -> Status {
+    *sel = [o, any_dp_option, hash_bits_given, checkpoint]() -> Status {
       ECPS_RETURN_IF_ERROR(checkpoint);
+      if (o->lr.dp.enabled() && !hash_bits_given) o->lr.parser.hash_bits = models::lr::kDpHashBits;
       o->lr.standardize = !o->no_standardize;
       o->lr.log_transform = !o->no_log;
       ECPS_RETURN_IF_ERROR(o->lr.dp.Validate(any_dp_option));

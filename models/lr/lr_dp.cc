@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 
 namespace ecps::models::lr {
 namespace {
@@ -119,13 +120,18 @@ Status DpOptions::Validate(bool any_dp_option) const {
   return Status::Ok();
 }
 
+double DpDefaultSampleRate(const DpOptions& o, std::uint64_t rows, std::uint64_t batch) {
+  if (o.sample_rate > 0) return o.sample_rate;
+  if (batch > 0) return std::min(1.0, static_cast<double>(batch) / static_cast<double>(rows));
+  return std::min(1.0, kDpSampleRate);
+}
+
 Result<DpPlan> ResolveDp(const DpOptions& o, std::uint64_t rows, std::uint64_t batch, int epochs) {
   ECPS_RETURN_IF_ERROR(o.Validate());
   if (rows < 2) return InvalidArgument("DP-SGD needs at least 2 training rows");
   DpPlan p;
   p.clip = o.clip;
-  p.sample_rate = o.sample_rate > 0 ? o.sample_rate
-                                    : std::min(1.0, static_cast<double>(batch) / static_cast<double>(rows));
+  p.sample_rate = DpDefaultSampleRate(o, rows, batch);
   p.steps_per_epoch = StepsPerEpoch(p.sample_rate);
   p.steps = std::uint64_t{p.steps_per_epoch} * static_cast<std::uint64_t>(epochs);
   p.delta = o.delta > 0 ? o.delta : 1.0 / static_cast<double>(rows);
@@ -282,9 +288,10 @@ Result<DpStart> StartDp(const DpOptions& o, bool sgd, std::uint64_t rows, std::u
   } else {
     ECPS_ASSIGN_OR_RETURN(p.key, privacy::RandomSamplingKey());
   }
-  log.info("lr: DP-SGD: noise multiplier {:.4g}, clip {:g}, sample rate {:.4g} (~{:.0f} rows a step), {} steps; "
+  const char* q_from = o.sample_rate > 0 ? "" : batch > 0 ? ", from --batch-size" : ", the DP default";
+  log.info("lr: DP-SGD: noise multiplier {:.4g}, clip {:g}, sample rate {:.4g} (~{:.0f} rows a step{}), {} steps; "
            "epsilon {:.4g} at delta {:.3g} ({} conversion){}",
-           p.noise_multiplier, p.clip, p.sample_rate, p.expected_batch, p.steps, p.epsilon, p.delta,
+           p.noise_multiplier, p.clip, p.sample_rate, p.expected_batch, q_from, p.steps, p.epsilon, p.delta,
            privacy::ConversionName(o.conversion), o.delta > 0 ? "" : " (delta = 1 / training rows)");
   DpServerParams& sp = start.server;
   sp.stddev = p.noise_multiplier * p.clip;
@@ -294,6 +301,20 @@ Result<DpStart> StartDp(const DpOptions& o, bool sgd, std::uint64_t rows, std::u
   sp.seed = o.seed;
   return start;
 }
+
+struct DpNoise::Ahead {
+  tbb::task_group group;
+  bool pending = false;  // group runs or ran a draw not yet waited for
+  std::vector<double> normals;
+};
+
+DpNoise::DpNoise(DpNoise&& other) noexcept {
+  other.WaitAhead();  // a pending draw refers to `other`
+  slices_ = std::move(other.slices_);
+  ahead_ = std::move(other.ahead_);
+}
+
+DpNoise::~DpNoise() { WaitAhead(); }
 
 Result<DpNoise> DpNoise::Make(const DpServerParams& params, int server_index) {
   DpNoise n;
@@ -307,20 +328,51 @@ Result<DpNoise> DpNoise::Make(const DpServerParams& params, int server_index) {
       n.slices_.push_back(std::move(g));
     }
   }
+  n.ahead_ = std::make_unique<Ahead>();
   return n;
+}
+
+void DpNoise::WaitAhead() {
+  if (ahead_ && ahead_->pending) {
+    ahead_->group.wait();
+    ahead_->pending = false;
+  }
+}
+
+void DpNoise::DrawAhead(std::size_t n) {
+  WaitAhead();
+  ahead_->normals.resize(n);
+  ahead_->pending = true;
+  ahead_->group.run([this, n] {
+    // The same chunks, per slice in the same order, as AddTo draws without it.
+    tbb::parallel_for(std::size_t{0}, kSlices, [&](std::size_t s) {
+      const std::size_t lo = n * s / kSlices, hi = n * (s + 1) / kSlices;
+      for (std::size_t c = lo; c < hi; c += kChunk) {
+        slices_[s].Standard(std::span<double>(ahead_->normals).subspan(c, std::min(hi, c + kChunk) - c));
+      }
+    });
+  });
 }
 
 void DpNoise::AddTo(std::span<float> values, double stddev,
                     const std::function<void(std::size_t, std::size_t)>& then) {
   const std::size_t n = values.size();
+  WaitAhead();
+  const bool drawn = ahead_->normals.size() == n && n > 0;
   tbb::parallel_for(std::size_t{0}, kSlices, [&](std::size_t s) {
     const std::size_t lo = n * s / kSlices, hi = n * (s + 1) / kSlices;
     for (std::size_t c = lo; c < hi; c += kChunk) {
       const std::size_t end = std::min(hi, c + kChunk);
-      slices_[s].AddTo(values.subspan(c, end - c), stddev);
+      if (drawn) {
+        privacy::GaussianNoise::AddSnapped(values.subspan(c, end - c),
+                                           std::span<const double>(ahead_->normals).subspan(c, end - c), stddev);
+      } else {
+        slices_[s].AddTo(values.subspan(c, end - c), stddev);
+      }
       if (then) then(c, end);
     }
   });
+  ahead_->normals.clear();  // used once
 }
 
 }  // namespace ecps::models::lr

@@ -36,7 +36,7 @@ struct DpOptions {
   double noise_multiplier = 0;  ///< σ directly (> 0), or 0
   double delta = 0;             ///< δ in (0, 1); 0 = 1 / training rows
   double clip = 1;              ///< C: per-example L2 bound of the gradient
-  double sample_rate = 0;       ///< q in (0, 1]; 0 = batch size / training rows
+  double sample_rate = 0;       ///< q in (0, 1]; 0 = DpDefaultSampleRate
   privacy::Conversion conversion = privacy::Conversion::kBalle;
   bool has_seed = false;        ///< --dp-seed given: replayable noise and batches (tests)
   std::uint64_t seed = 0;
@@ -46,6 +46,19 @@ struct DpOptions {
   /// `any_dp_option`: whether any --dp-* option was given at all.
   Status Validate(bool any_dp_option = true) const;
 };
+
+/// The DP defaults a user gets without tuning (README: DP-SGD, choosing the settings), from
+/// public quantities only (constants and the option values, never the data):
+///  - q = kDpSampleRate (50 steps an epoch) when neither --dp-sample-rate nor --batch-size is
+///    given: for a fixed ε and epoch count the summed signal over the noise, q·√T / σ, rises
+///    steeply up to about this q and little beyond, while larger q leaves fewer steps;
+///  - --hash-bits kDpHashBits when not given: every key is noised each step, so a private run
+///    costs time in proportion to the key space; 2^20 keys keep collisions rare.
+inline constexpr double kDpSampleRate = 0.02;
+inline constexpr int kDpHashBits = 20;
+/// q for `rows` training rows: --dp-sample-rate when given, else batch / rows with an explicit
+/// --batch-size `batch` (> 0), else kDpSampleRate (at most 1).
+double DpDefaultSampleRate(const DpOptions& options, std::uint64_t rows, std::uint64_t batch);
 
 /// What the scheduler resolves (n = training rows) and sends to the workers; the key stays in
 /// memory.
@@ -65,8 +78,8 @@ struct DpPlan {
   }
 };
 
-/// The plan for `rows` training rows, `epochs` and the run's batch size (the default q is
-/// batch / rows). Steps per epoch: round(1 / q). A budget that cannot be met is refused
+/// The plan for `rows` training rows, `epochs` and the run's --batch-size (0 = not given; q
+/// from DpDefaultSampleRate). Steps per epoch: round(1 / q). A budget that cannot be met is refused
 /// (InvalidArgument) with what would meet it: the smallest ε reachable, fewer epochs or a
 /// smaller --dp-sample-rate. The key is left zero (the caller draws it).
 Result<DpPlan> ResolveDp(const DpOptions& options, std::uint64_t rows, std::uint64_t batch, int epochs);
@@ -160,14 +173,28 @@ class DpNoise {
   static constexpr std::size_t kChunk = 4096;
   /// Streams from the OS's entropy, or with a test seed from seed + server_index.
   static Result<DpNoise> Make(const DpServerParams& params, int server_index);
+  DpNoise() = default;
+  DpNoise(DpNoise&& other) noexcept;
+  DpNoise& operator=(DpNoise&&) = delete;
+  ~DpNoise();
   /// Adds N(0, stddev²) to each value (snapped, see privacy/noise.h). With `then`, calls
   /// then(lo, hi) on each chunk [lo, hi) of at most kChunk values right after its noise (while
-  /// it is in cache), on the thread that noised it; chunks are disjoint.
+  /// it is in cache), on the thread that noised it; chunks are disjoint. Uses the normals that
+  /// DrawAhead drew for values.size() values (waiting for them), else draws them now; the
+  /// values are the same either way (each slice's stream in the same order).
   void AddTo(std::span<float> values, double stddev,
              const std::function<void(std::size_t, std::size_t)>& then = {});
+  /// Starts drawing, in the background (TBB tasks), the standard normals of the next AddTo of
+  /// `n` values, so that a server draws them while the workers compute the next step and the
+  /// clock itself only adds and snaps them. 8 bytes a value until that AddTo.
+  void DrawAhead(std::size_t n);
+  /// Waits for DrawAhead's normals (for benchmarks and tests; AddTo waits by itself).
+  void WaitAhead();
 
  private:
+  struct Ahead;
   std::vector<privacy::GaussianNoise> slices_;
+  std::unique_ptr<Ahead> ahead_;
 };
 
 }  // namespace ecps::models::lr

@@ -356,7 +356,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       node.log().warn("lr: DP-SGD: numeric columns are used as they are (scaling them by the training data's own "
                       "statistics would not be private); scale them beforehand with public bounds");
     }
-    ECPS_RETURN_IF_ERROR(StartDp(node, options_, all.train_rows, batch, &plan));
+    ECPS_RETURN_IF_ERROR(StartDp(node, options_, all.train_rows, options_.batch_size, &plan));
   }
   const std::uint64_t clock_offset = warm_ ? warm_->model.clocks_trained : 0;
   if (checkpoints.resumed()) {

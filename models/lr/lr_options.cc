@@ -80,7 +80,8 @@ LrMemoryEstimate EstimateLrMemory(std::uint64_t num_keys, Algorithm algorithm, i
   const std::uint64_t clocks = static_cast<std::uint64_t>(staleness < 0 ? 1 : staleness) + 1;
   LrMemoryEstimate e;
   e.num_keys = num_keys;
-  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks) + (dp ? sizeof(float) : 0);
+  // DP: the dense noised sum and the next clock's normals (DpNoise::DrawAhead).
+  e.server_bytes_per_key = sizeof(float) * (1 + state + clocks) + (dp ? sizeof(float) + sizeof(double) : 0);
   e.servers_bytes = num_keys * e.server_bytes_per_key;
   // Per 64 keys: KeyIndex's word (bits, prefix) and one bitmap word per thread while it is
   // built; GroupByBatch's bitmap and prefix words per thread.

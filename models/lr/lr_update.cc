@@ -161,6 +161,8 @@ void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<fl
     ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, nullptr, base + lo, hi - lo};
     rule_->Apply(rows, g + lo);
   });
+  // The next clock's normals, drawn while the workers compute it.
+  if (static_cast<std::uint64_t>(ctx.clock) + 1 < dp_->steps) noise_->DrawAhead(n);
 }
 
 }  // namespace ecps::models::lr

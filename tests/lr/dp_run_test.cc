@@ -88,10 +88,10 @@ TEST_F(DpRun, EcpsTrainLrWithEpsilonWritesThePrivacyObject) {
   EXPECT_EQ(p["delta"].get<double>(), 1e-5);
   EXPECT_EQ(p["accountant"], "rdp");
   EXPECT_EQ(p["conversion"], "balle");
-  // 3000 rows, batch 100 (the automatic minimum): q = 1/30, 30 steps an epoch, 3 epochs.
-  EXPECT_DOUBLE_EQ(p["sample_rate"].get<double>(), 100.0 / 3000);
-  EXPECT_EQ(p["steps"].get<std::uint64_t>(), 90u);
-  const auto sigma = privacy::FindNoiseMultiplier({1, 1e-5, 100.0 / 3000, 90});
+  // No --dp-sample-rate or --batch-size: the DP default q = 0.02, 50 steps an epoch, 3 epochs.
+  EXPECT_DOUBLE_EQ(p["sample_rate"].get<double>(), models::lr::kDpSampleRate);
+  EXPECT_EQ(p["steps"].get<std::uint64_t>(), 150u);
+  const auto sigma = privacy::FindNoiseMultiplier({1, 1e-5, models::lr::kDpSampleRate, 150});
   ASSERT_TRUE(sigma.ok());
   EXPECT_DOUBLE_EQ(p["noise_multiplier"].get<double>(), *sigma);
   EXPECT_TRUE(m["train_logloss"].is_null());
@@ -108,6 +108,21 @@ TEST_F(DpRun, EcpsTrainLrWithEpsilonWritesThePrivacyObject) {
   }
   EXPECT_EQ(epochs, 3);
   EXPECT_DOUBLE_EQ(last, p["epsilon"].get<double>());
+}
+
+TEST_F(DpRun, EcpsDpDefaultsHashBitsAndTakesTheSampleRateFromAGivenBatchSize) {
+  // No --hash-bits under DP: 2^kDpHashBits keys (not the non-private 22); --batch-size 100 of
+  // 3000 rows: q = 1/30, 30 steps an epoch.
+  const std::string out = *dir_ / "defaults";
+  const auto run = testing::RunEcps(
+      fmt::format("train lr --local --quiet --train {} --test {} --epochs 1 --batch-size 100 --export-weights none --dp-epsilon 1 "
+                  "--dp-delta 1e-5 --out {}",
+                  *dir_ / "train.svm", *dir_ / "test.svm", out));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto m = nlohmann::json::parse(testing::ReadText(out + "/metrics.json"));
+  EXPECT_EQ(m["config"]["hash_bits"].get<int>(), models::lr::kDpHashBits);
+  EXPECT_DOUBLE_EQ(m["privacy"]["sample_rate"].get<double>(), 100.0 / 3000);
+  EXPECT_EQ(m["privacy"]["steps"].get<std::uint64_t>(), 30u);
 }
 
 TEST_F(DpRun, EcpsRefusesABudgetItCannotMeetAndBadCombinations) {

@@ -395,7 +395,62 @@ TEST(DpNoise, ChunksCoverEveryKeyOnceAndTheNoiseIgnoresTheThreadCount) {
   EXPECT_EQ(run(1, nullptr), all);
 }
 
+TEST(DpNoise, NormalsDrawnAheadGiveTheSameValuesAndSd) {
+  // DrawAhead draws the same normals (each slice's stream in the same chunks) as AddTo draws at
+  // the clock: two streams from one seed, one drawing ahead for each of three clocks, one not,
+  // give the same values bit for bit. Over n = 100,000 keys the noise's sample sd (σC = 3) has
+  // sd 3/sqrt(2n) = 0.0067 (5 sd: 0.034), its mean 3/sqrt(n) = 0.0095 (5 sd: 0.047).
+  DpServerParams p;
+  p.has_seed = true;
+  p.seed = 11;
+  constexpr std::size_t kN = 100000;
+  auto ahead = DpNoise::Make(p, 0), now = DpNoise::Make(p, 0);
+  ASSERT_TRUE(ahead.ok() && now.ok());
+  for (int clock = 0; clock < 3; ++clock) {
+    std::vector<float> a(kN, 0.0f), b(kN, 0.0f);
+    ahead->DrawAhead(kN);
+    ahead->WaitAhead();
+    ahead->AddTo(a, 3.0);
+    now->AddTo(b, 3.0);
+    ASSERT_EQ(a, b) << "clock " << clock;
+    double mean = 0, var = 0;
+    for (float v : a) mean += v;
+    mean /= kN;
+    for (float v : a) var += (v - mean) * (v - mean);
+    EXPECT_NEAR(std::sqrt(var / (kN - 1)), 3.0, 5 * 0.0067);
+    EXPECT_NEAR(mean, 0.0, 5 * 0.0095);
+  }
+  // Normals drawn for another size are not used: the clock draws its own, after them (as a
+  // stream that noised that size first).
+  p.seed = 12;
+  auto other = DpNoise::Make(p, 0), ref = DpNoise::Make(p, 0);
+  ASSERT_TRUE(other.ok() && ref.ok());
+  std::vector<float> a(kN, 0.0f), b(kN, 0.0f), half(kN / 2, 0.0f);
+  other->DrawAhead(kN / 2);
+  other->AddTo(a, 3.0);
+  ref->AddTo(half, 3.0);
+  ref->AddTo(b, 3.0);
+  EXPECT_EQ(a, b);
+}
+
 // ---- Plan ------------------------------------------------------------------------------------
+
+TEST(DpPlan, DefaultSampleRateIsTheDpDefaultUnlessABatchOrRateIsGiven) {
+  DpOptions o;
+  o.epsilon = 1;
+  EXPECT_DOUBLE_EQ(DpDefaultSampleRate(o, 2000000, 0), kDpSampleRate);
+  EXPECT_DOUBLE_EQ(DpDefaultSampleRate(o, 3000, 0), kDpSampleRate);  // does not depend on n
+  EXPECT_DOUBLE_EQ(DpDefaultSampleRate(o, 3000, 100), 100.0 / 3000);  // --batch-size given
+  EXPECT_DOUBLE_EQ(DpDefaultSampleRate(o, 50, 100), 1.0);
+  o.sample_rate = 0.1;
+  EXPECT_DOUBLE_EQ(DpDefaultSampleRate(o, 3000, 100), 0.1);  // --dp-sample-rate wins
+  o.sample_rate = 0;
+  auto plan = ResolveDp(o, 2000000, 0, 3);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->steps_per_epoch, 50u);
+  EXPECT_EQ(plan->steps, 150u);
+  EXPECT_DOUBLE_EQ(plan->expected_batch, 40000.0);
+}
 
 TEST(DpPlan, EpsilonGivesTheAccountantsNoiseAndRefusalsSuggest) {
   DpOptions o;

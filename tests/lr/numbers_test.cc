@@ -137,7 +137,7 @@ TEST(LrMemory, EstimateCountsWeightsRuleStateAndClockBuffers) {
   EXPECT_EQ(models::lr::EstimateLrMemory(keys, Algorithm::kSgd, 0, 1).server_bytes_per_key, 8u);
   EXPECT_EQ(models::lr::EstimateLrMemory(keys, Algorithm::kAdaGrad, 3, 1).server_bytes_per_key, 4u * (1 + 1 + 4));
   // DP-SGD: a float per key besides (the summed gradient of every key, noised in place).
-  EXPECT_EQ(models::lr::EstimateLrMemory(keys, Algorithm::kSgd, 0, 1, true).server_bytes_per_key, 8u + 4u);
+  EXPECT_EQ(models::lr::EstimateLrMemory(keys, Algorithm::kSgd, 0, 1, true).server_bytes_per_key, 8u + 4u + 8u);
   EXPECT_EQ(models::lr::EstimateLrMemory(keys, Algorithm::kFtrl, -1, 1).server_bytes_per_key, 4u * (1 + 2 + 2));
 }
 
