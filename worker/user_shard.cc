@@ -112,8 +112,10 @@ Result<std::vector<Piece>> CutPieces(const std::vector<sched::FileRange>& ranges
   return pieces;
 }
 
+// Parses `piece` into `rows` (piece->rows, or with one thread and no line ids the caller's
+// table directly: the rows need no copy).
 void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const ShardLoadOptions& options,
-                Piece* piece) {
+                Piece* piece, UserTable& rows) {
   ReadOptions ro = schema.records();
   ro.begin_is_record = true;
   auto opened = LineReader::Open(piece->range, ro);
@@ -124,13 +126,13 @@ void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const Shar
   LineReader& reader = **opened;
   const std::size_t d = schema.dim();
   const bool has_label = schema.has_label(), line_ids = schema.line_ids();
-  UserTable& rows = piece->rows;
   rows.dim = d;
+  const std::size_t rows_before = rows.size();
   std::vector<double> x(d);
   std::string kept_id;
   std::string_view line;
   for (std::uint64_t n = 0;; ++n) {
-    if (n == 64 && rows.size() > 0) {  // reserve for the piece's rows, from its first ones
+    if (n == 64 && rows_before == 0 && rows.size() > 0) {  // reserve for the piece, from its first rows
       const std::uint64_t per_row = std::max<std::uint64_t>(1, (reader.offset() - piece->range.begin) / rows.size());
       const std::uint64_t bytes = std::min<std::uint64_t>(piece->range.end - piece->range.begin, 64u << 20);
       const std::size_t guess = static_cast<std::size_t>(bytes / per_row + bytes / per_row / 4 + 16);
@@ -177,7 +179,9 @@ void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const Shar
 // Parses pieces [begin, end) in parallel (in the caller's oneTBB arena).
 void ParsePieces(std::vector<Piece>* pieces, std::size_t begin, std::size_t end, const FeatureRowParser& parser,
                  const FeatureSchema& schema, const ShardLoadOptions& options) {
-  tbb::parallel_for(begin, end, [&](std::size_t i) { ParsePiece(parser, schema, options, &(*pieces)[i]); });
+  tbb::parallel_for(begin, end, [&](std::size_t i) {
+    ParsePiece(parser, schema, options, &(*pieces)[i], (*pieces)[i].rows);
+  });
 }
 
 // Takes a parsed piece's report (its error, in file order, fails) and, for line ids, sets
@@ -244,6 +248,20 @@ Result<UserTable> ParseUserRows(const std::vector<sched::FileRange>& ranges, con
   parser.set_missing_as_nan(options.missing_as_nan);
   ECPS_ASSIGN_OR_RETURN(auto pieces, CutPieces(ranges, schema));
   std::vector<std::uint64_t> next_line(ranges.size(), 0);
+  if (!schema.line_ids() && tbb::this_task_arena::max_concurrency() == 1) {  // no copies
+    std::uint64_t total = 0;
+    for (const auto& p : pieces) total += p.range.end - p.range.begin;
+    for (std::size_t p = 0; p < pieces.size(); ++p) {
+      ParsePiece(parser, schema, options, &pieces[p], all);
+      std::uint64_t base = 0;
+      ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
+      if (p == 0) {  // reserve for every row, from the first piece's
+        const std::uint64_t bytes = std::max<std::uint64_t>(1, pieces[0].range.end - pieces[0].range.begin);
+        all.Reserve(static_cast<std::size_t>(all.size() * total / bytes * 9 / 8 + 16));
+      }
+    }
+    return all;
+  }
   const std::size_t group = GroupSize();
   for (std::size_t g = 0; g < pieces.size(); g += group) {
     const std::size_t end = std::min(pieces.size(), g + group);
