@@ -129,7 +129,7 @@ Result<bool> CsvFields::Next(std::vector<std::string_view>* fields) {
       return DataError(fmt::format("field {}: text after the closing quote", fields->size()));
     }
     const char* b = p;
-    while (p < end && *p != delim && *p != '\n') ++p;
+    p = scan::FirstOf(p, end, delim, '\n');
     if (p < end && *p == delim) {
       fields->emplace_back(b, static_cast<std::size_t>(p - b));
       ++p;

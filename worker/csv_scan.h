@@ -10,6 +10,7 @@
 // records (line_reader.h) followed by SplitCsv give, without the second pass over each record.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -23,11 +24,27 @@
 
 namespace ecps::worker::scan {
 
-/// The first `delim` in [p, e), or e. Fields are short: a byte loop beats memchr's call.
-inline const char* FieldEnd(const char* p, const char* e, char delim) {
-  while (p < e && *p != delim) ++p;
+/// The first byte of [p, e) equal to `a` or `b`, or e. Eight bytes at a time (fields are
+/// short: a call of memchr costs more); reads only inside [p, e).
+inline const char* FirstOf(const char* p, const char* e, char a, char b) {
+  static_assert(std::endian::native == std::endian::little, "the first byte is the lowest");
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const std::uint64_t wa = kOnes * static_cast<unsigned char>(a), wb = kOnes * static_cast<unsigned char>(b);
+  while (e - p >= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    const std::uint64_t x = w ^ wa, y = w ^ wb;
+    // The lowest set high bit marks the first zero byte of x or y (higher ones may be false).
+    const std::uint64_t m = ((x - kOnes) & ~x & kHigh) | ((y - kOnes) & ~y & kHigh);
+    if (m) return p + (__builtin_ctzll(m) >> 3);
+    p += 8;
+  }
+  while (p < e && *p != a && *p != b) ++p;
   return p;
 }
+
+/// The first `delim` in [p, e), or e.
+inline const char* FieldEnd(const char* p, const char* e, char delim) { return FirstOf(p, e, delim, delim); }
 
 /// Parses the longest prefix of [p, e) of the form [-]digits[.digits] with 1 to 15 digits and
 /// returns the end of that prefix, or nullptr when there is no such prefix or it has more than
