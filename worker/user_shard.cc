@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
-#include <unordered_map>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -232,6 +232,43 @@ Status ForEachRow(Piece& piece, const FeatureSchema& schema, const ShardLoadOpti
   return Status::Ok();
 }
 
+// The first row `again` (in table order) whose id an earlier row has, and the first row with
+// that id; false when the ids are unique. Sorts (hash, row) pairs: a hash table of a million
+// ids costs a cache miss per row.
+bool FirstRepeatedId(const UserTable& t, std::size_t* first, std::size_t* again) {
+  std::vector<std::pair<std::uint64_t, std::size_t>> h(t.size());
+  const std::hash<std::string_view> hash;
+  for (std::size_t i = 0; i < t.size(); ++i) h[i] = {hash(t.id(i)), i};
+  std::sort(h.begin(), h.end());
+  bool found = false;
+  for (std::size_t a = 0, b = 0; a < h.size(); a = b) {
+    for (b = a + 1; b < h.size() && h[b].first == h[a].first; ++b) {
+    }
+    // Rows of one hash, ascending: the first row with an equal id before it is its first one.
+    bool done = false;
+    for (std::size_t x = a + 1; x < b && !done; ++x) {
+      for (std::size_t y = a; y < x && !done; ++y) {
+        if (t.id(h[y].second) != t.id(h[x].second)) continue;
+        if (!found || h[x].second < *again) {
+          *first = h[y].second;
+          *again = h[x].second;
+        }
+        found = done = true;
+      }
+    }
+  }
+  return found;
+}
+
+// Rows of all the pieces, extrapolated from those of the parsed pieces [0, parsed).
+std::size_t ExpectedRows(const std::vector<Piece>& pieces, std::size_t parsed) {
+  std::uint64_t rows = 0, bytes = 0, total = 0;
+  for (std::size_t p = 0; p < parsed; ++p) rows += pieces[p].rows.size();
+  for (const auto& p : pieces) total += p.range.end - p.range.begin;
+  for (std::size_t p = 0; p < parsed; ++p) bytes += pieces[p].range.end - pieces[p].range.begin;
+  return static_cast<std::size_t>(rows * total / std::max<std::uint64_t>(bytes, 1));
+}
+
 // Pieces parsed at a time: enough to keep the arena's threads busy, few enough to bound memory.
 std::size_t GroupSize() {
   return 2 * static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
@@ -266,13 +303,7 @@ Result<UserTable> ParseUserRows(const std::vector<sched::FileRange>& ranges, con
   for (std::size_t g = 0; g < pieces.size(); g += group) {
     const std::size_t end = std::min(pieces.size(), g + group);
     ParsePieces(&pieces, g, end, parser, schema, options);
-    if (g == 0 && end < pieces.size()) {  // reserve for every row, from the first group's
-      std::uint64_t rows = 0, bytes = 0, total = 0;
-      for (std::size_t p = 0; p < end; ++p) rows += pieces[p].rows.size();
-      for (const auto& p : pieces) total += p.range.end - p.range.begin;
-      for (std::size_t p = 0; p < end; ++p) bytes += pieces[p].range.end - pieces[p].range.begin;
-      all.Reserve(static_cast<std::size_t>(rows * total / std::max<std::uint64_t>(bytes, 1) * 9 / 8 + 16));
-    }
+    if (g == 0 && end < pieces.size()) all.Reserve(ExpectedRows(pieces, end) * 9 / 8 + 16);
     for (std::size_t p = g; p < end; ++p) {
       std::uint64_t base = 0;
       ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
@@ -359,6 +390,7 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
   for (std::size_t g = 0; g < pieces.size(); g += group) {
     const std::size_t end = std::min(pieces.size(), g + group);
     ParsePieces(&pieces, g, end, parser, schema, options);
+    if (g == 0) mine.Reserve(ExpectedRows(pieces, end) / static_cast<std::size_t>(W) * 9 / 8 + 16);
     for (std::size_t p = g; p < end; ++p) {
       std::uint64_t base = 0;
       ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
@@ -377,16 +409,12 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
   mine.SortByOffset();
 
   // A user on two rows would be two points of one user: refuse, naming both lines.
-  std::unordered_map<std::string_view, std::size_t> seen;
-  seen.reserve(mine.size());
-  for (std::size_t i = 0; i < mine.size(); ++i) {
-    auto [it, fresh] = seen.emplace(mine.id(i), i);
-    if (!fresh) {
-      auto a = LineNumberAt(path, mine.offsets[it->second]);
-      auto b = LineNumberAt(path, mine.offsets[i]);
-      return DataError(fmt::format("{}: user id \"{}\" appears on more than one row (lines {} and {})", path,
-                                   mine.id(i), a.ok() ? *a : 0, b.ok() ? *b : 0));
-    }
+  std::size_t first = 0, again = 0;
+  if (FirstRepeatedId(mine, &first, &again)) {
+    auto a = LineNumberAt(path, mine.offsets[first]);
+    auto b = LineNumberAt(path, mine.offsets[again]);
+    return DataError(fmt::format("{}: user id \"{}\" appears on more than one row (lines {} and {})", path,
+                                 mine.id(again), a.ok() ? *a : 0, b.ok() ? *b : 0));
   }
   report->users_owned = mine.size();
   return mine;
