@@ -1,14 +1,13 @@
 #include "worker/csv_scan.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "util/input_file.h"
 #include "worker/line_reader.h"
@@ -64,18 +63,20 @@ CsvFields::~CsvFields() {
   if (map_) ::munmap(const_cast<char*>(map_), size_);
 }
 
-Result<const char*> CsvFields::Quoted(const char* p, std::size_t field, std::vector<std::string_view>* fields) {
+Result<const char*> CsvFields::Quoted(const char* p, std::size_t field,
+                                      std::vector<std::string_view>* fields) {
   const char* const end = map_ + size_;
   const char* q = p + 1;  // after the opening quote, or after the last "" copied
   std::string* unquoted = nullptr;
   while (true) {
-    const auto* c = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end - q)));
+    const auto* c =
+        static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end - q)));
     if (!c) {  // the record runs to the end of the file, as in a reader of CSV records
       const bool multi_line = std::memchr(p, '\n', static_cast<std::size_t>(end - p)) != nullptr;
-      return DataError(fmt::format(
-          "field {}: unterminated quote ({})", field + 1,
-          multi_line ? "the quoted field runs to the end of the file"
-                     : "a quoted field must close on its line: line breaks inside quotes are not supported"));
+      return DataError(fmt::format("field {}: unterminated quote ({})", field + 1,
+                                   multi_line ? "the quoted field runs to the end of the file"
+                                              : "a quoted field must close on its line: line "
+                                                "breaks inside quotes are not supported"));
     }
     if (c + 1 < end && c[1] == '"') {  // "" is a quote
       if (!unquoted) unquoted = &scratch_.emplace_back();

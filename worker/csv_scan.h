@@ -29,7 +29,8 @@ namespace ecps::worker::scan {
 inline const char* FirstOf(const char* p, const char* e, char a, char b) {
   static_assert(std::endian::native == std::endian::little, "the first byte is the lowest");
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const std::uint64_t wa = kOnes * static_cast<unsigned char>(a), wb = kOnes * static_cast<unsigned char>(b);
+  const std::uint64_t wa = kOnes * static_cast<unsigned char>(a),
+                      wb = kOnes * static_cast<unsigned char>(b);
   while (e - p >= 8) {
     std::uint64_t w;
     std::memcpy(&w, p, 8);
@@ -44,7 +45,9 @@ inline const char* FirstOf(const char* p, const char* e, char a, char b) {
 }
 
 /// The first `delim` in [p, e), or e.
-inline const char* FieldEnd(const char* p, const char* e, char delim) { return FirstOf(p, e, delim, delim); }
+inline const char* FieldEnd(const char* p, const char* e, char delim) {
+  return FirstOf(p, e, delim, delim);
+}
 
 /// Parses the longest prefix of [p, e) of the form [-]digits[.digits] with 1 to 15 digits and
 /// returns the end of that prefix, or nullptr when there is no such prefix or it has more than
@@ -57,12 +60,14 @@ inline const char* ScanDecimal(const char* p, const char* e, double* out) {
   p += neg;
   const char* digits_begin = p;
   std::uint64_t m = 0;
-  for (; p < e && static_cast<unsigned>(*p - '0') < 10; ++p) m = m * 10 + static_cast<unsigned>(*p - '0');
+  for (; p < e && static_cast<unsigned>(*p - '0') < 10; ++p)
+    m = m * 10 + static_cast<unsigned>(*p - '0');
   auto digits = p - digits_begin;
   long frac = 0;
   if (p < e && *p == '.') {
     const char* f = ++p;
-    for (; p < e && static_cast<unsigned>(*p - '0') < 10; ++p) m = m * 10 + static_cast<unsigned>(*p - '0');
+    for (; p < e && static_cast<unsigned>(*p - '0') < 10; ++p)
+      m = m * 10 + static_cast<unsigned>(*p - '0');
     frac = p - f;
     digits += frac;
   }
@@ -114,7 +119,8 @@ class CsvFields {
  private:
   CsvFields() = default;
   // The quoted field starting at p (a quote); its end after the closing quote, or an error.
-  Result<const char*> Quoted(const char* p, std::size_t field, std::vector<std::string_view>* fields);
+  Result<const char*> Quoted(const char* p, std::size_t field,
+                             std::vector<std::string_view>* fields);
 
   std::string path_;
   char delim_ = ',';

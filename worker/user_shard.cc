@@ -132,7 +132,7 @@ void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const Shar
   std::string kept_id;
   std::string_view line;
   for (std::uint64_t n = 0;; ++n) {
-    if (n == 64 && rows_before == 0 && rows.size() > 0) {  // reserve for the piece, from its first rows
+    if (n == 64 && rows_before == 0 && rows.size() > 0) {  // reserve from the piece's first rows
       const std::uint64_t per_row = std::max<std::uint64_t>(1, (reader.offset() - piece->range.begin) / rows.size());
       const std::uint64_t bytes = std::min<std::uint64_t>(piece->range.end - piece->range.begin, 64u << 20);
       const std::size_t guess = static_cast<std::size_t>(bytes / per_row + bytes / per_row / 4 + 16);
@@ -293,7 +293,8 @@ Result<UserTable> ParseUserRows(const std::vector<sched::FileRange>& ranges, con
       std::uint64_t base = 0;
       ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
       if (p == 0) {  // reserve for every row, from the first piece's
-        const std::uint64_t bytes = std::max<std::uint64_t>(1, pieces[0].range.end - pieces[0].range.begin);
+        const std::uint64_t bytes =
+            std::max<std::uint64_t>(1, pieces[0].range.end - pieces[0].range.begin);
         all.Reserve(static_cast<std::size_t>(all.size() * total / bytes * 9 / 8 + 16));
       }
     }
@@ -413,8 +414,9 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
   if (FirstRepeatedId(mine, &first, &again)) {
     auto a = LineNumberAt(path, mine.offsets[first]);
     auto b = LineNumberAt(path, mine.offsets[again]);
-    return DataError(fmt::format("{}: user id \"{}\" appears on more than one row (lines {} and {})", path,
-                                 mine.id(again), a.ok() ? *a : 0, b.ok() ? *b : 0));
+    return DataError(fmt::format(
+        "{}: user id \"{}\" appears on more than one row (lines {} and {})", path, mine.id(again),
+        a.ok() ? *a : 0, b.ok() ? *b : 0));
   }
   report->users_owned = mine.size();
   return mine;

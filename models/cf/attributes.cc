@@ -28,9 +28,11 @@ std::uint64_t RangeBytes(const sched::FileRange& range) {
 
 // Reserves room for the rows of the range, from the first `rows` rows (`bytes` long): the
 // tables of values would otherwise be copied a few times over as they grow.
-void ReserveRows(std::uint64_t range_bytes, std::uint64_t bytes, std::size_t rows, AttributeRows* out) {
+void ReserveRows(std::uint64_t range_bytes, std::uint64_t bytes, std::size_t rows,
+                 AttributeRows* out) {
   if (bytes == 0 || rows == 0) return;
-  const auto expect = static_cast<std::size_t>(range_bytes / std::max<std::uint64_t>(1, bytes / rows) * 9 / 8);
+  const std::uint64_t per_row = std::max<std::uint64_t>(1, bytes / rows);
+  const auto expect = static_cast<std::size_t>(range_bytes / per_row * 9 / 8);
   out->item_ids.reserve(out->item_ids.size() + expect);
   out->values.reserve(out->values.size() + expect * out->columns.size());
 }
@@ -69,8 +71,8 @@ Status ReadAttributes(const sched::FileRange& range, const std::string& id_colum
     if (rows == kSampleRows) ReserveRows(range_bytes, records->offset() - first_offset, rows, out);
     if (records->offset() == 0 || records->blank()) continue;  // header, blank
     if (fields.size() != header.names().size()) {
-      return DataError(fmt::format("{}: expected {} fields as in the header, found {}", records->Where(),
-                                   header.names().size(), fields.size()));
+      return DataError(fmt::format("{}: expected {} fields as in the header, found {}",
+                                   records->Where(), header.names().size(), fields.size()));
     }
     const auto item = worker::Trim(fields[id]);
     if (item.empty()) return DataError(fmt::format("{}: empty item id", records->Where()));

@@ -13,7 +13,8 @@
 namespace ecps::worker {
 namespace {
 
-std::string Describe(std::uint64_t offset, bool blank, const std::vector<std::string_view>& fields) {
+std::string Describe(std::uint64_t offset, bool blank,
+                     const std::vector<std::string_view>& fields) {
   std::string s = std::to_string(offset) + (blank ? " blank" : "");
   for (auto f : fields) s += "|" + std::string(f);
   return s;
@@ -84,10 +85,13 @@ TEST(CsvFields, SameRecordsFieldsAndErrorsAsLineReaderAndSplitCsvAtEveryCut) {
     const char delim = content.find('\t') != std::string::npos ? '\t' : ',';
     const std::string path = (dir / "f.csv").string();
     testing::WriteBytes(path, content);
-    EXPECT_EQ(Scanned({path, 0, UINT64_MAX}, delim), Reference({path, 0, UINT64_MAX}, delim)) << content;
+    EXPECT_EQ(Scanned({path, 0, UINT64_MAX}, delim), Reference({path, 0, UINT64_MAX}, delim))
+        << content;
     for (std::uint64_t cut = 0; cut <= content.size(); ++cut) {
-      EXPECT_EQ(Scanned({path, 0, cut}, delim), Reference({path, 0, cut}, delim)) << content << " to " << cut;
-      EXPECT_EQ(Scanned({path, cut, content.size()}, delim), Reference({path, cut, content.size()}, delim))
+      EXPECT_EQ(Scanned({path, 0, cut}, delim), Reference({path, 0, cut}, delim))
+          << content << " to " << cut;
+      EXPECT_EQ(Scanned({path, cut, content.size()}, delim),
+                Reference({path, cut, content.size()}, delim))
           << content << " from " << cut;
     }
   }
@@ -142,7 +146,8 @@ TEST(FeatureFastPath, ValuesOfEveryFormAndTheGeneralPathsErrors) {
       {"1,u1,,F,2,2", "column \"l\": \"2\" is not a 0/1 label"},
       {"1,u1,,F,1,2x", "column \"x\": \"2x\" is not a finite number"},
       {"1,u1,,F,1,", "column \"x\": missing value"},
-      {"1e16,u1,,F,1,2", "column \"y\": \"1e16\" is beyond the limit on data values (|x| <= 1e+15)"},
+      {"1e16,u1,,F,1,2",
+       "column \"y\": \"1e16\" is beyond the limit on data values (|x| <= 1e+15)"},
   };
   for (const auto& [line, message] : bad) {
     std::string_view id;

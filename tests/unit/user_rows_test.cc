@@ -135,7 +135,8 @@ TEST(UserRows, OneThreadGivesTheTableOfTwoAndTheSameErrors) {
   const std::uint64_t line = std::count(d.content.begin(), d.content.end(), '\n');
   const std::string bad = WriteTemp("user_rows_threads_bad.csv", d.content);
   const auto one_bad = parse(1, bad), two_bad = parse(2, bad);
-  EXPECT_EQ(one_bad.status().message(), fmt::format("{}:{}: column \"b\": \"y\" is not a finite number", bad, line));
+  EXPECT_EQ(one_bad.status().message(),
+            fmt::format("{}:{}: column \"b\": \"y\" is not a finite number", bad, line));
   EXPECT_EQ(two_bad.status().message(), one_bad.status().message());
   std::filesystem::remove(path);
   std::filesystem::remove(bad);
