@@ -127,6 +127,18 @@ class FeatureRowParser {
   bool missing_as_nan_ = false;
   std::size_t label_field_ = 0;
   std::vector<Bound> bound_;
+  // The fast path (ParseFast): what each field of a record is, in file order.
+  enum class Role : std::uint8_t { kSkip, kId, kNumeric, kCategory, kLabel };
+  struct FieldRole {
+    Role role = Role::kSkip;
+    std::uint32_t bound = 0;  // index into bound_ (numeric, category)
+  };
+  std::vector<FieldRole> roles_;
+  bool fast_ok_ = false;  // false: every record takes the general path
+  // Parses a record without quotes in one pass; false (outputs unspecified) for anything it
+  // does not handle (quotes, spaces, other number forms, bad values): Parse's general path
+  // then gives the value or the error.
+  bool ParseFast(std::string_view line, std::string_view* id, double* features, int* label) const;
   std::vector<std::string_view> fields_;
   std::deque<std::string> scratch_;
 };

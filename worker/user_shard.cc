@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
-#include <unordered_map>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -112,8 +112,10 @@ Result<std::vector<Piece>> CutPieces(const std::vector<sched::FileRange>& ranges
   return pieces;
 }
 
+// Parses `piece` into `rows` (piece->rows, or with one thread and no line ids the caller's
+// table directly: the rows need no copy).
 void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const ShardLoadOptions& options,
-                Piece* piece) {
+                Piece* piece, UserTable& rows) {
   ReadOptions ro = schema.records();
   ro.begin_is_record = true;
   auto opened = LineReader::Open(piece->range, ro);
@@ -124,13 +126,13 @@ void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const Shar
   LineReader& reader = **opened;
   const std::size_t d = schema.dim();
   const bool has_label = schema.has_label(), line_ids = schema.line_ids();
-  UserTable& rows = piece->rows;
   rows.dim = d;
+  const std::size_t rows_before = rows.size();
   std::vector<double> x(d);
   std::string kept_id;
   std::string_view line;
   for (std::uint64_t n = 0;; ++n) {
-    if (n == 64 && rows.size() > 0) {  // reserve for the piece's rows, from its first ones
+    if (n == 64 && rows_before == 0 && rows.size() > 0) {  // reserve from the piece's first rows
       const std::uint64_t per_row = std::max<std::uint64_t>(1, (reader.offset() - piece->range.begin) / rows.size());
       const std::uint64_t bytes = std::min<std::uint64_t>(piece->range.end - piece->range.begin, 64u << 20);
       const std::size_t guess = static_cast<std::size_t>(bytes / per_row + bytes / per_row / 4 + 16);
@@ -177,7 +179,9 @@ void ParsePiece(FeatureRowParser parser, const FeatureSchema& schema, const Shar
 // Parses pieces [begin, end) in parallel (in the caller's oneTBB arena).
 void ParsePieces(std::vector<Piece>* pieces, std::size_t begin, std::size_t end, const FeatureRowParser& parser,
                  const FeatureSchema& schema, const ShardLoadOptions& options) {
-  tbb::parallel_for(begin, end, [&](std::size_t i) { ParsePiece(parser, schema, options, &(*pieces)[i]); });
+  tbb::parallel_for(begin, end, [&](std::size_t i) {
+    ParsePiece(parser, schema, options, &(*pieces)[i], (*pieces)[i].rows);
+  });
 }
 
 // Takes a parsed piece's report (its error, in file order, fails) and, for line ids, sets
@@ -228,6 +232,43 @@ Status ForEachRow(Piece& piece, const FeatureSchema& schema, const ShardLoadOpti
   return Status::Ok();
 }
 
+// The first row `again` (in table order) whose id an earlier row has, and the first row with
+// that id; false when the ids are unique. Sorts (hash, row) pairs: a hash table of a million
+// ids costs a cache miss per row.
+bool FirstRepeatedId(const UserTable& t, std::size_t* first, std::size_t* again) {
+  std::vector<std::pair<std::uint64_t, std::size_t>> h(t.size());
+  const std::hash<std::string_view> hash;
+  for (std::size_t i = 0; i < t.size(); ++i) h[i] = {hash(t.id(i)), i};
+  std::sort(h.begin(), h.end());
+  bool found = false;
+  for (std::size_t a = 0, b = 0; a < h.size(); a = b) {
+    for (b = a + 1; b < h.size() && h[b].first == h[a].first; ++b) {
+    }
+    // Rows of one hash, ascending: the first row with an equal id before it is its first one.
+    bool done = false;
+    for (std::size_t x = a + 1; x < b && !done; ++x) {
+      for (std::size_t y = a; y < x && !done; ++y) {
+        if (t.id(h[y].second) != t.id(h[x].second)) continue;
+        if (!found || h[x].second < *again) {
+          *first = h[y].second;
+          *again = h[x].second;
+        }
+        found = done = true;
+      }
+    }
+  }
+  return found;
+}
+
+// Rows of all the pieces, extrapolated from those of the parsed pieces [0, parsed).
+std::size_t ExpectedRows(const std::vector<Piece>& pieces, std::size_t parsed) {
+  std::uint64_t rows = 0, bytes = 0, total = 0;
+  for (std::size_t p = 0; p < parsed; ++p) rows += pieces[p].rows.size();
+  for (const auto& p : pieces) total += p.range.end - p.range.begin;
+  for (std::size_t p = 0; p < parsed; ++p) bytes += pieces[p].range.end - pieces[p].range.begin;
+  return static_cast<std::size_t>(rows * total / std::max<std::uint64_t>(bytes, 1));
+}
+
 // Pieces parsed at a time: enough to keep the arena's threads busy, few enough to bound memory.
 std::size_t GroupSize() {
   return 2 * static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency()));
@@ -244,17 +285,26 @@ Result<UserTable> ParseUserRows(const std::vector<sched::FileRange>& ranges, con
   parser.set_missing_as_nan(options.missing_as_nan);
   ECPS_ASSIGN_OR_RETURN(auto pieces, CutPieces(ranges, schema));
   std::vector<std::uint64_t> next_line(ranges.size(), 0);
+  if (!schema.line_ids() && tbb::this_task_arena::max_concurrency() == 1) {  // no copies
+    std::uint64_t total = 0;
+    for (const auto& p : pieces) total += p.range.end - p.range.begin;
+    for (std::size_t p = 0; p < pieces.size(); ++p) {
+      ParsePiece(parser, schema, options, &pieces[p], all);
+      std::uint64_t base = 0;
+      ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
+      if (p == 0) {  // reserve for every row, from the first piece's
+        const std::uint64_t bytes =
+            std::max<std::uint64_t>(1, pieces[0].range.end - pieces[0].range.begin);
+        all.Reserve(static_cast<std::size_t>(all.size() * total / bytes * 9 / 8 + 16));
+      }
+    }
+    return all;
+  }
   const std::size_t group = GroupSize();
   for (std::size_t g = 0; g < pieces.size(); g += group) {
     const std::size_t end = std::min(pieces.size(), g + group);
     ParsePieces(&pieces, g, end, parser, schema, options);
-    if (g == 0 && end < pieces.size()) {  // reserve for every row, from the first group's
-      std::uint64_t rows = 0, bytes = 0, total = 0;
-      for (std::size_t p = 0; p < end; ++p) rows += pieces[p].rows.size();
-      for (const auto& p : pieces) total += p.range.end - p.range.begin;
-      for (std::size_t p = 0; p < end; ++p) bytes += pieces[p].range.end - pieces[p].range.begin;
-      all.Reserve(static_cast<std::size_t>(rows * total / std::max<std::uint64_t>(bytes, 1) * 9 / 8 + 16));
-    }
+    if (g == 0 && end < pieces.size()) all.Reserve(ExpectedRows(pieces, end) * 9 / 8 + 16);
     for (std::size_t p = g; p < end; ++p) {
       std::uint64_t base = 0;
       ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
@@ -341,6 +391,7 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
   for (std::size_t g = 0; g < pieces.size(); g += group) {
     const std::size_t end = std::min(pieces.size(), g + group);
     ParsePieces(&pieces, g, end, parser, schema, options);
+    if (g == 0) mine.Reserve(ExpectedRows(pieces, end) / static_cast<std::size_t>(W) * 9 / 8 + 16);
     for (std::size_t p = g; p < end; ++p) {
       std::uint64_t base = 0;
       ECPS_RETURN_IF_ERROR(TakeReport(pieces[p], schema, &next_line, report, &base));
@@ -359,16 +410,13 @@ Result<UserTable> LoadUserShard(ps::Node& node, const sched::ShardPlan& plan, in
   mine.SortByOffset();
 
   // A user on two rows would be two points of one user: refuse, naming both lines.
-  std::unordered_map<std::string_view, std::size_t> seen;
-  seen.reserve(mine.size());
-  for (std::size_t i = 0; i < mine.size(); ++i) {
-    auto [it, fresh] = seen.emplace(mine.id(i), i);
-    if (!fresh) {
-      auto a = LineNumberAt(path, mine.offsets[it->second]);
-      auto b = LineNumberAt(path, mine.offsets[i]);
-      return DataError(fmt::format("{}: user id \"{}\" appears on more than one row (lines {} and {})", path,
-                                   mine.id(i), a.ok() ? *a : 0, b.ok() ? *b : 0));
-    }
+  std::size_t first = 0, again = 0;
+  if (FirstRepeatedId(mine, &first, &again)) {
+    auto a = LineNumberAt(path, mine.offsets[first]);
+    auto b = LineNumberAt(path, mine.offsets[again]);
+    return DataError(fmt::format(
+        "{}: user id \"{}\" appears on more than one row (lines {} and {})", path, mine.id(again),
+        a.ok() ? *a : 0, b.ok() ? *b : 0));
   }
   report->users_owned = mine.size();
   return mine;

@@ -8,7 +8,8 @@ Files (seeded, made once in --work):
   interactions  bench/cf/make_synthetic.py's 5M `user item` lines (100k users x 20k items)
   attributes    200k items x 4 attributes, some quoted fields with commas, quotes and newlines
 Peers, per file: `cat FILE > /dev/null` and `wc -l FILE` (both the page cache's speed, the bar
-of issue 16), and Python's csv module for the CSV files. Median of --runs runs each. ecps's
+of issue 16), and Python's csv module for the CSV files. Median of --runs runs each (then of
+--rounds rounds, in which ecps and --baseline run alternately). ecps's
 readers are given as MB per wall-clock second and per CPU-second of the process (all its
 threads: the rate per core, which other work on the machine changes less); --baseline names a
 readers_bench built from an earlier commit, run in the same round (before/after).
@@ -104,6 +105,14 @@ def python_csv(path, runs):
     return sorted(times)[runs // 2]
 
 
+def median_round(results):
+    """The median rate and rate per CPU-second over rounds of one reader (text: '-' or '')."""
+    def med(i):
+        vals = [float(r[i]) for r in results if r[i] not in ("", "-")]
+        return f"{sorted(vals)[len(vals) // 2]:.0f}" if vals else results[0][i]
+    return med(0), med(1), results[0][2]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench", default=os.path.join(ROOT, "build", "bench", "readers", "readers_bench"))
@@ -113,6 +122,9 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", default="", help="comma-separated kinds to run (default: all)")
     ap.add_argument("--baseline", default="", help="a readers_bench built from an earlier commit")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="rounds of (ecps, baseline) run alternately; the medians over rounds are shown "
+                         "(on a shared machine both then see the same load)")
     ap.add_argument("--no-python", action="store_true", help="skip the Python csv peer (slow)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -120,7 +132,7 @@ def main():
     files = {"features": features_file(a.work), "libsvm": svm, "libffm": ffm,
              "interactions": interactions_file(a.work), "attributes": attributes_file(a.work)}
     kinds = [k for k in files if not a.only or k in a.only.split(",")]
-    print(f"== readers, {a.runs} runs each (medians), {a.threads} thread(s); "
+    print(f"== readers, {a.runs} runs each (medians) x {a.rounds} round(s), {a.threads} thread(s); "
           f"load average {os.getloadavg()[0]:.2f} at the start; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"{'reader':<13} {'MB':>6} {'ecps MB/s':>10} {'per CPU-s':>10} {'before':>8} {'before/CPU-s':>13}"
           f" {'lines MB/s':>11} {'cat MB/s':>9} {'wc -l MB/s':>11} {'py csv MB/s':>12}  checksum")
@@ -135,8 +147,11 @@ def main():
             text = out.stdout
             return (f"{float(text.split('median=')[1].split()[0]):.0f}", f"{float(text.split('cpu=')[1].split()[0]):.0f}",
                     text.split("checksum=")[1].strip())
-        rate, cpu, check = measure(a.bench)
-        before, before_cpu, before_check = measure(a.baseline) if a.baseline else ("", "", "")
+        rounds = []  # (after, before) measured alternately, so that both see the same load
+        for _ in range(a.rounds):
+            rounds.append((measure(a.bench), measure(a.baseline) if a.baseline else ("", "", "")))
+        rate, cpu, check = median_round([r[0] for r in rounds])
+        before, before_cpu, before_check = median_round([r[1] for r in rounds])
         if before_check and before_check != check:
             check += f" (before: {before_check})"
         lines = subprocess.run([a.bench, "--kind", "lines", "--file", path, "--runs", str(a.runs)], check=True,

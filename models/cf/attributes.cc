@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <deque>
+#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "worker/csv.h"
+#include "worker/csv_scan.h"
 #include "worker/line_reader.h"
 
 namespace ecps::models::cf {
@@ -14,15 +16,36 @@ namespace {
 
 char Delimiter(const std::string& header) { return header.find(',') != std::string::npos ? ',' : '\t'; }
 
+constexpr std::size_t kSampleRows = 256;  // rows read before reserving for the whole range
+
+// Bytes of `range` (a hint: the size of the file as stored, 0 when unknown).
+std::uint64_t RangeBytes(const sched::FileRange& range) {
+  std::error_code ec;
+  const std::uint64_t size = std::filesystem::file_size(range.path, ec);
+  if (ec) return 0;
+  return std::min(size, range.end) - std::min(size, range.begin);
+}
+
+// Reserves room for the rows of the range, from the first `rows` rows (`bytes` long): the
+// tables of values would otherwise be copied a few times over as they grow.
+void ReserveRows(std::uint64_t range_bytes, std::uint64_t bytes, std::size_t rows,
+                 AttributeRows* out) {
+  if (bytes == 0 || rows == 0) return;
+  const std::uint64_t per_row = std::max<std::uint64_t>(1, bytes / rows);
+  const auto expect = static_cast<std::size_t>(range_bytes / per_row * 9 / 8);
+  out->item_ids.reserve(out->item_ids.size() + expect);
+  out->values.reserve(out->values.size() + expect * out->columns.size());
+}
+
 }  // namespace
 
 Status ReadAttributes(const sched::FileRange& range, const std::string& id_column, AttributeRows* out) {
   ECPS_ASSIGN_OR_RETURN(std::string first_line, worker::ReadFirstLine(range.path));
-  worker::ReadOptions records;  // quoted fields may span lines
-  records.csv_records = true;
-  records.delimiter = Delimiter(first_line);
-  const char delim = records.delimiter;
-  ECPS_ASSIGN_OR_RETURN(std::string first, worker::ReadFirstRecord(range.path, records));
+  worker::ReadOptions options;  // quoted fields may span lines
+  options.csv_records = true;
+  options.delimiter = Delimiter(first_line);
+  const char delim = options.delimiter;
+  ECPS_ASSIGN_OR_RETURN(std::string first, worker::ReadFirstRecord(range.path, options));
   ECPS_ASSIGN_OR_RETURN(auto header, worker::CsvHeader::Parse(first, delim, range.path));
   std::size_t id = 0;
   if (!id_column.empty()) {
@@ -36,22 +59,23 @@ Status ReadAttributes(const sched::FileRange& range, const std::string& id_colum
   for (std::size_t c = 0; c < header.names().size(); ++c) {
     if (c != id) out->columns.push_back(header.names()[c]);
   }
-  ECPS_ASSIGN_OR_RETURN(auto lines, worker::LineReader::Open(range, records));
-  std::string_view line;
+  ECPS_ASSIGN_OR_RETURN(auto records, worker::CsvFields::Open(range, delim));
   std::vector<std::string_view> fields;
-  std::deque<std::string> scratch;
-  while (true) {
-    ECPS_ASSIGN_OR_RETURN(bool more, lines->Next(&line));
-    if (!more) break;
-    if (lines->offset() == 0 || worker::Trim(line).empty()) continue;  // header, blank
-    Status s = worker::SplitCsv(line, delim, &fields, &scratch);
-    if (!s.ok()) return s.WithContext(lines->Where());
+  const std::uint64_t range_bytes = RangeBytes(range);
+  std::uint64_t first_offset = UINT64_MAX;
+  for (std::size_t rows = 0;; ++rows) {
+    auto more = records->Next(&fields);
+    if (!more.ok()) return more.status().WithContext(records->Where());
+    if (!*more) break;
+    if (first_offset == UINT64_MAX) first_offset = records->offset();
+    if (rows == kSampleRows) ReserveRows(range_bytes, records->offset() - first_offset, rows, out);
+    if (records->offset() == 0 || records->blank()) continue;  // header, blank
     if (fields.size() != header.names().size()) {
-      return DataError(fmt::format("{}: expected {} fields as in the header, found {}", lines->Where(),
-                                   header.names().size(), fields.size()));
+      return DataError(fmt::format("{}: expected {} fields as in the header, found {}",
+                                   records->Where(), header.names().size(), fields.size()));
     }
     const auto item = worker::Trim(fields[id]);
-    if (item.empty()) return DataError(fmt::format("{}: empty item id", lines->Where()));
+    if (item.empty()) return DataError(fmt::format("{}: empty item id", records->Where()));
     out->item_ids.emplace_back(item);
     for (std::size_t c = 0; c < fields.size(); ++c) {
       if (c != id) out->values.emplace_back(worker::Trim(fields[c]));

@@ -387,6 +387,8 @@ TEST(KMeansCluster, BadInputsFailWithFileLineAndColumn) {
       {"u1,1,2\nu2,1,\n", "users.csv:3: column \"f1\": missing value"},
       {"u1,1,2\nu2,1\n", "users.csv:3: expected 3 fields (as in the header), found 2"},
       {"u1,1,2\nu1,3,4\n", "user id \"u1\" appears on more than one row (lines 2 and 3)"},
+      {"u1,1,2\nu2,1,1\nu3,0,0\nu2,3,4\nu2,5,5\n",
+       "user id \"u2\" appears on more than one row (lines 3 and 5)"},
       {"u1,1,2\n,3,4\n", "users.csv:3: column \"user\": empty user id"},
       {"u1,1,2\nu2,\"3,4\n", "users.csv:3: field 2: unterminated quote"},
       {"u1,inf,2\n", "users.csv:2: column \"f0\": \"inf\" is not a finite number"},

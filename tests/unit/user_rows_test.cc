@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <tbb/task_arena.h>
 
 #include "scheduler/shard_plan.h"
 #include "worker/user_shard.h"
@@ -108,6 +109,37 @@ TEST(UserRows, ErrorsNameTheLineWhereTheRecordStarts) {
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().message(), fmt::format("{}:{}: column \"a\": \"x\" is not a finite number", path, line));
   std::filesystem::remove(path);
+}
+
+// One thread parses into the result directly (no piece tables): the same table as two.
+TEST(UserRows, OneThreadGivesTheTableOfTwoAndTheSameErrors) {
+  Data d = Make();
+  const std::string path = WriteTemp("user_rows_threads.csv", d.content);
+  auto parse = [&](int threads, const std::string& file) {
+    tbb::task_arena arena(threads);
+    Result<UserTable> t = Internal("not run");
+    arena.execute([&] {
+      LoadReport report;
+      t = ParseUserRows({{file, 0, UINT64_MAX}}, Schema("id"), {}, &report);
+    });
+    return t;
+  };
+  auto one = parse(1, path), two = parse(2, path);
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ(one->size(), d.rows.size());
+  EXPECT_EQ(one->offsets, two->offsets);
+  EXPECT_EQ(one->features, two->features);
+  EXPECT_EQ(one->id_bytes, two->id_bytes);
+  EXPECT_EQ(one->id_end, two->id_end);
+  d.content += "u-last,1,y,n\n";
+  const std::uint64_t line = std::count(d.content.begin(), d.content.end(), '\n');
+  const std::string bad = WriteTemp("user_rows_threads_bad.csv", d.content);
+  const auto one_bad = parse(1, bad), two_bad = parse(2, bad);
+  EXPECT_EQ(one_bad.status().message(),
+            fmt::format("{}:{}: column \"b\": \"y\" is not a finite number", bad, line));
+  EXPECT_EQ(two_bad.status().message(), one_bad.status().message());
+  std::filesystem::remove(path);
+  std::filesystem::remove(bad);
 }
 
 }  // namespace
