@@ -92,10 +92,8 @@ Result<std::uint64_t> Features(const std::string& path) {
   return c.h;
 }
 
-Result<std::uint64_t> Sparse(const std::string& path, worker::DataFormat format) {
-  worker::ParserOptions po;
-  po.format = format;
-  ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::Make(po));
+// LoadRows with `parser` on the whole file; the checksum of the rows.
+Result<std::uint64_t> LoadAndSum(const std::string& path, const worker::ExampleParser& parser) {
   worker::LoadOptions lo;
   worker::LoadStats stats;
   ECPS_ASSIGN_OR_RETURN(auto data, worker::LoadRows({{sched::FileRange{path, 0, UINT64_MAX}, 0}},
@@ -112,6 +110,13 @@ Result<std::uint64_t> Sparse(const std::string& path, worker::DataFormat format)
   return c.h;
 }
 
+Result<std::uint64_t> Sparse(const std::string& path, worker::DataFormat format) {
+  worker::ParserOptions po;
+  po.format = format;
+  ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::Make(po));
+  return LoadAndSum(path, parser);
+}
+
 // LR's CSV reader (train lr --format csv): the last column is a real label, the others
 // inferred (the first, all distinct, is left out as an identifier).
 Result<std::uint64_t> LrCsv(const std::string& path) {
@@ -123,20 +128,7 @@ Result<std::uint64_t> LrCsv(const std::string& path) {
   po.label_column = header.names().back();
   ECPS_ASSIGN_OR_RETURN(auto columns, worker::ResolveCsvColumns(po, path));
   ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::MakeCsv(po, columns, first, path));
-  worker::LoadOptions lo;
-  worker::LoadStats stats;
-  ECPS_ASSIGN_OR_RETURN(auto data, worker::LoadRows({{sched::FileRange{path, 0, UINT64_MAX}, 0}},
-                                                    parser, lo, &stats));
-  Stop();
-  Checksum c;
-  for (std::size_t r = 0; r < data.rows(); ++r) {
-    auto k = data.keys(r);
-    c.Add(k.data(), k.size() * 4);
-    if (!data.binary()) c.Add(data.values(r), k.size() * 4);
-    c.AddValue(data.label(r));
-    c.AddValue(data.id(r));
-  }
-  return c.h;
+  return LoadAndSum(path, parser);
 }
 
 Result<std::uint64_t> Interactions(const std::string& path) {
