@@ -170,6 +170,21 @@ TEST(CsvRecords, UnterminatedQuoteRunsToTheEndAtItsFirstLine) {
   EXPECT_EQ(s.message(), "field 2: unterminated quote (the quoted field runs to the end of the file)");
 }
 
+// A quote left open after a quoted field with line breaks: the message says how far below the
+// record's first line it opened.
+TEST(CsvRecords, UnterminatedQuoteBelowTheRecordsFirstLine) {
+  TempFile f("id,note,more\n1,\"a\nb, c\",\"open\n2,x,y\n");
+  const auto recs = ReadRecords({f.path(), 0, UINT64_MAX}, Records());
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].line, 2u);
+  std::vector<std::string_view> fields;
+  std::deque<std::string> scratch;
+  Status s = SplitCsv(recs[1].text, ',', &fields, &scratch);
+  EXPECT_EQ(s.message(),
+            "field 3: unterminated quote opened 1 line below the record's first (the quoted field runs to "
+            "the end of the file)");
+}
+
 TEST(CsvRecords, DoubleColonSeparator) {
   TempFile f("1::\"a::b\nc\"::3\n2::x::4\n");
   const auto recs = ReadRecords({f.path(), 0, UINT64_MAX}, Records(kDoubleColon));
