@@ -54,8 +54,13 @@ Status SplitWith(std::string_view line, Delim delim, std::vector<std::string_vie
         if (j >= n) {
           // A record with a line break comes from a reader of CSV records: it ran to the end.
           const bool multi_line = line.find('\n', i) != std::string_view::npos;
+          // The quote may open on a later line of the record than its first.
+          const auto below = std::count(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(i), '\n');
           return DataError(fmt::format(
-              "field {}: unterminated quote ({})", fields->size() + 1,
+              "field {}: unterminated quote{} ({})", fields->size() + 1,
+              below == 0 ? std::string()
+                         : fmt::format(" opened {} line{} below the record's first", below,
+                                       below == 1 ? "" : "s"),
               multi_line ? "the quoted field runs to the end of the file"
                          : "a quoted field must close on its line: line breaks inside quotes are "
                            "not supported"));

@@ -28,7 +28,8 @@ std::string DelimiterName(char delim);
 /// deque, so earlier views stay valid as it grows).
 /// Fails on an unterminated quote ("field 2: unterminated quote (...)": a line break inside
 /// quotes in a reader of lines, or a quote that runs to the end of the file in a reader of
-/// CSV records) or text after a closing quote.
+/// CSV records; "field 3: unterminated quote opened 2 lines below the record's first (...)"
+/// when an earlier quoted field of the record held line breaks) or text after a closing quote.
 Status SplitCsv(std::string_view line, char delim, std::vector<std::string_view>* fields,
                 std::deque<std::string>* scratch);
 

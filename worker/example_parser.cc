@@ -140,7 +140,7 @@ std::string FewIntegers(const std::unordered_set<std::string>& values) {
 
 Result<CsvColumns> ResolveCsvColumns(const ParserOptions& o, const std::string& path, int sniff_rows) {
   ECPS_RETURN_IF_ERROR(o.Validate());
-  ECPS_ASSIGN_OR_RETURN(std::string head, ReadFirstLine(path));
+  ECPS_ASSIGN_OR_RETURN(std::string head, ReadFirstRecord(path, CsvRecords(o.delimiter)));
   ECPS_ASSIGN_OR_RETURN(CsvHeader header, CsvHeader::Parse(head, o.delimiter, path));
   CsvColumns c;
   c.label = o.label_column;
@@ -188,7 +188,7 @@ Result<CsvColumns> ResolveCsvColumns(const ParserOptions& o, const std::string& 
     used[i] = names[i] != c.label &&
               std::find(o.ignore_columns.begin(), o.ignore_columns.end(), names[i]) == o.ignore_columns.end();
   }
-  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path));
+  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path, CsvRecords(o.delimiter)));
   std::string_view line;
   ParseScratch s;
   ECPS_ASSIGN_OR_RETURN(bool got, reader->Next(&line));  // header

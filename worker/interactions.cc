@@ -149,9 +149,16 @@ std::optional<RoleSet> RoleNamed(std::string_view s) {
   return std::nullopt;
 }
 
-// The first `n` lines of `path` (at least one; blank ones after the first are left out).
-Result<std::vector<std::string>> ReadFirstLines(const std::string& path, std::size_t n) {
-  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path));
+// How records of a file with this separator are read: CSV records (quoted fields may span
+// lines) unless fields are separated by tabs or spaces (no quoting).
+ReadOptions Reading(char delimiter) {
+  return delimiter == '\t' || delimiter == ' ' ? ReadOptions{} : CsvRecords(delimiter);
+}
+
+// The first `n` records of `path` (at least one; blank ones after the first are left out).
+Result<std::vector<std::string>> ReadFirstLines(const std::string& path, std::size_t n,
+                                                const ReadOptions& reading) {
+  ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::OpenFile(path, reading));
   std::vector<std::string> lines;
   std::string_view line;
   while (lines.size() < n) {
@@ -390,19 +397,21 @@ Result<InteractionFormat> DetectInteractionFormat(const std::string& path, Heade
 
 Result<InteractionFormat> DetectInteractionFormat(const std::string& path,
                                                   const InteractionOptions& options) {
-  ECPS_ASSIGN_OR_RETURN(std::vector<std::string> head, ReadFirstLines(path, kSniffRows + 1));
-  const std::string& first = head[0];
-  if (Blank(first)) {
+  // The separator comes from the first line; the rows are then read as records.
+  ECPS_ASSIGN_OR_RETURN(std::vector<std::string> head, ReadFirstLines(path, 1, {}));
+  if (Blank(head[0])) {
     return DataError(fmt::format("{}:1: the file is empty or starts with a blank line; expected "
                                  "user item [rating [timestamp]]",
                                  path));
   }
   InteractionFormat f;
   f.delimiter = options.delimiter ? *options.delimiter
-                : first.find("::") != std::string::npos ? kDoubleColon
-                : first.find(',') != std::string::npos  ? ','
-                : first.find('\t') != std::string::npos ? '\t'
-                                                        : ' ';
+                : head[0].find("::") != std::string::npos ? kDoubleColon
+                : head[0].find(',') != std::string::npos  ? ','
+                : head[0].find('\t') != std::string::npos ? '\t'
+                                                          : ' ';
+  ECPS_ASSIGN_OR_RETURN(head, ReadFirstLines(path, kSniffRows + 1, Reading(f.delimiter)));
+  const std::string& first = head[0];
   std::vector<std::string_view> fields;
   std::deque<std::string> scratch;
   Status s = Split(first, f.delimiter, &fields, &scratch);
@@ -477,7 +486,7 @@ Result<bool> ParseInteractionLine(std::string_view line, const InteractionFormat
 Result<std::unique_ptr<InteractionReader>> InteractionReader::Open(const sched::FileRange& range,
                                                                    const InteractionFormat& format,
                                                                    bool skip_bad_rows) {
-  ECPS_ASSIGN_OR_RETURN(auto lines, LineReader::Open(range));
+  ECPS_ASSIGN_OR_RETURN(auto lines, LineReader::Open(range, Reading(format.delimiter)));
   return std::unique_ptr<InteractionReader>(
       new InteractionReader(std::move(lines), format, skip_bad_rows, format.header && range.begin == 0));
 }

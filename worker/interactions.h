@@ -2,7 +2,10 @@
 //
 // Fields are separated by `::` (MovieLens), commas (RFC 4180 quoting allowed), tabs, or runs
 // of spaces, detected in that order from the file's first line, or by any one character given
-// as --delimiter (split as CSV); every line must have as many fields as the first. A first
+// as --delimiter (split as CSV); every line must have as many fields as the first. With a
+// CSV separator (anything but tabs and spaces) records are CSV records: a quoted field may
+// hold the separator, "" for a quote and line breaks (worker/line_reader.h); a row's line in
+// messages is the line where its record starts. A first
 // line whose user/item fields are column names (user, user_id, item, product, ...) or whose
 // rating/timestamp fields are not numbers is a header.
 //

@@ -1,6 +1,8 @@
 #include "worker/line_reader.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,6 +101,62 @@ Result<std::uint64_t> FirstLineAtOrAfter(int fd, std::uint64_t begin, bool stop_
   }
 }
 
+// The start of the line holding the first quote in [from, to), `from` being a line start, or
+// `to` when there is none: before it every line break ends a CSV record. The file is mapped
+// (no copy: the pass reads the page cache once), else read.
+Result<std::uint64_t> QuoteFreeUntil(int fd, std::uint64_t from, std::uint64_t to, const std::string& path) {
+  struct stat st {};
+  if (from < to && ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= to) {
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    const std::uint64_t base = from / page * page;
+    const auto len = static_cast<std::size_t>(to - base);
+    void* m = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, static_cast<off_t>(base));
+    if (m != MAP_FAILED) {
+      ::madvise(m, len, MADV_SEQUENTIAL);
+      const char* b = static_cast<const char*>(m) + (from - base);
+      const auto n = static_cast<std::size_t>(to - from);
+      const auto* q = static_cast<const char*>(std::memchr(b, '"', n));
+      std::uint64_t at = to;
+      if (q) {
+        const auto* nl = static_cast<const char*>(memrchr(b, '\n', static_cast<std::size_t>(q - b)));
+        at = nl ? from + static_cast<std::uint64_t>(nl - b) + 1 : from;
+      }
+      ::munmap(m, len);
+      return at;
+    }
+  }
+  std::vector<char> buf(kBufferBytes);
+  std::uint64_t line_start = from;
+  for (std::uint64_t off = from; off < to;) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), to - off));
+    ECPS_ASSIGN_OR_RETURN(std::size_t n, PreadSome(fd, buf.data(), want, off, path));
+    if (n == 0) break;
+    const char* b = buf.data();
+    const auto* q = static_cast<const char*>(std::memchr(b, '"', n));
+    const std::size_t limit = q ? static_cast<std::size_t>(q - b) : n;
+    if (const auto* nl = static_cast<const char*>(memrchr(b, '\n', limit))) {  // the last before the quote
+      line_start = off + static_cast<std::uint64_t>(nl - b) + 1;
+    }
+    if (q) return line_start;
+    off += n;
+  }
+  return to;
+}
+
+// The first line start at or after `at` (> 0), or `limit` when none comes before it.
+Result<std::uint64_t> LineStartAtOrAfter(int fd, std::uint64_t at, std::uint64_t limit, const std::string& path) {
+  std::vector<char> buf(kScanBytes);
+  for (std::uint64_t off = at - 1; off < limit;) {
+    ECPS_ASSIGN_OR_RETURN(std::size_t n, PreadSome(fd, buf.data(), buf.size(), off, path));
+    if (n == 0) break;
+    if (const auto* nl = static_cast<const char*>(std::memchr(buf.data(), '\n', n))) {
+      return std::min(limit, off + static_cast<std::uint64_t>(nl - buf.data()) + 1);
+    }
+    off += n;
+  }
+  return limit;
+}
+
 }  // namespace
 
 LineReader::LineReader(std::string path, std::string local, int fd, std::uint64_t begin,
@@ -159,6 +217,7 @@ Result<bool> LineReader::Fill() {
   if (eof_) return false;
   if (head_ > 0) {
     std::memmove(buf_.data(), buf_.data() + head_, tail_ - head_);
+    quote_free_ = quote_free_ > head_ ? quote_free_ - head_ : 0;
     pos_ += head_;
     tail_ -= head_;
     head_ = 0;
@@ -181,8 +240,14 @@ Result<bool> LineReader::NextSlow(std::string_view* line) {
     const char* stop = nullptr;
     if (avail > 0) {
       stop = static_cast<const char*>(std::memchr(b, '\n', avail));
-      if (options_.csv_records && (!stop || std::memchr(b, '"', static_cast<std::size_t>(stop - b)))) {
-        stop = RecordEnd(b, b + avail, options_.delimiter);
+      if (options_.csv_records) {
+        // Extend the quote-free stretch from head_ to the next quote (or the buffer's end).
+        quote_free_ = std::max(quote_free_, head_);
+        if (quote_free_ < tail_ && buf_[quote_free_] != '"') {
+          const auto* q = static_cast<const char*>(std::memchr(buf_.data() + quote_free_, '"', tail_ - quote_free_));
+          quote_free_ = q ? static_cast<std::size_t>(q - buf_.data()) : tail_;
+        }
+        if (!stop || stop >= buf_.data() + quote_free_) stop = RecordEnd(b, b + avail, options_.delimiter);
       }
     }
     if (stop) {
@@ -247,6 +312,23 @@ Result<std::vector<sched::FileRange>> CutIntoPieces(const sched::FileRange& rang
     return pieces;
   }
   ECPS_ASSIGN_OR_RETURN(auto reader, LineReader::Open(range, options));
+  // Up to the line of the first quote, cuts are the line starts that follow byte offsets.
+  const std::uint64_t first = reader->pos_;
+  ECPS_ASSIGN_OR_RETURN(const std::uint64_t quote_line, QuoteFreeUntil(reader->fd_, first, end, range.path));
+  std::uint64_t b = first;
+  while (b < quote_line) {
+    std::uint64_t cut = quote_line;
+    if (quote_line - b > step) {
+      ECPS_ASSIGN_OR_RETURN(cut, LineStartAtOrAfter(reader->fd_, b + step, quote_line, range.path));
+    }
+    if (cut == quote_line && quote_line < end) break;  // the record scan below starts at b
+    pieces.push_back({range.path, b, cut});
+    b = cut;
+  }
+  if (quote_line >= end) return pieces;
+  ReadOptions from_b = options;
+  from_b.begin_is_record = true;
+  ECPS_ASSIGN_OR_RETURN(reader, LineReader::Open({range.path, b, end}, from_b));
   std::string_view record;
   std::uint64_t next_cut = 0;
   while (true) {

@@ -49,10 +49,11 @@ class LineReader {
   /// Reads the next line (record) into *line, without its final "\n" or "\r\n"; false at the
   /// end of the range. The view stays valid until the next call. kIoError on a failed read.
   Result<bool> Next(std::string_view* line) {
-    if (!options_.csv_records && head_ < tail_ && pos_ + head_ < end_) {
+    if (head_ < tail_ && pos_ + head_ < end_) {
       const char* b = buf_.data() + head_;
       const auto* nl = static_cast<const char*>(std::memchr(b, '\n', tail_ - head_));
-      if (nl) {
+      // CSV records: a line before the next quote in the buffer is a whole record.
+      if (nl && (!options_.csv_records || nl < buf_.data() + quote_free_)) {
         const auto len = static_cast<std::size_t>(nl - b);
         line_offset_ = pos_ + head_;
         head_ += len + 1;
@@ -73,6 +74,9 @@ class LineReader {
   std::string Where();
 
  private:
+  friend Result<std::vector<sched::FileRange>> CutIntoPieces(const sched::FileRange& range,
+                                                             std::uint64_t piece_bytes,
+                                                             const ReadOptions& options);
   LineReader(std::string path, std::string local, int fd, std::uint64_t begin, std::uint64_t end,
              const ReadOptions& options);
   Result<bool> NextSlow(std::string_view* line);
@@ -88,12 +92,21 @@ class LineReader {
   ReadOptions options_;
   std::vector<char> buf_;
   std::size_t head_ = 0, tail_ = 0;  // unread bytes are buf_[head_, tail_)
+  std::size_t quote_free_ = 0;       // csv_records: no quote in buf_[head_, quote_free_)
   bool eof_ = false;
   std::uint64_t line_offset_ = 0;
   // Incremental line counting: newlines in [0, counted_to_) = counted_lines_.
   std::uint64_t counted_to_ = 0;
   std::uint64_t counted_lines_ = 0;
 };
+
+/// Options for reading CSV records separated by `delimiter` (a character or kDoubleColon).
+inline ReadOptions CsvRecords(char delimiter) {
+  ReadOptions o;
+  o.csv_records = true;
+  o.delimiter = delimiter;
+  return o;
+}
 
 /// Reads the first line of `path` (e.g. a CSV header), without its line ending.
 Result<std::string> ReadFirstLine(const std::string& path);
@@ -103,7 +116,10 @@ Result<std::string> ReadFirstRecord(const std::string& path, const ReadOptions& 
 /// Cuts `range` into consecutive pieces of about `piece_bytes` that begin at record starts
 /// (options as for LineReader), in one pass: the returned ranges tile the records of `range`
 /// and are opened with begin_is_record. Without csv_records the cuts need no pass (lines are
-/// found from any offset) and the pieces are plain byte ranges.
+/// found from any offset) and the pieces are plain byte ranges. With csv_records the pass
+/// looks only for a quote (memchr) up to the line holding the first one: before it every
+/// line break ends a record, and cuts there are found from their offset; records are followed
+/// one by one only from that line on.
 Result<std::vector<sched::FileRange>> CutIntoPieces(const sched::FileRange& range,
                                                     std::uint64_t piece_bytes,
                                                     const ReadOptions& options);

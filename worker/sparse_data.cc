@@ -1,14 +1,12 @@
 #include "worker/sparse_data.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
 #include <unordered_set>
 
 #include <fmt/format.h>
 #include <tbb/parallel_for.h>
 
-#include "util/input_file.h"
 #include "worker/csv.h"
 #include "worker/line_reader.h"
 
@@ -79,8 +77,16 @@ struct Piece {
   std::vector<std::unordered_set<std::string>> categories;
 };
 
+// CSV: records whose quoted fields may span lines; pieces begin at record starts.
+ReadOptions PieceReading(const ExampleParser& parser) {
+  if (!parser.has_header()) return {};
+  ReadOptions o = CsvRecords(parser.options().delimiter);
+  o.begin_is_record = true;
+  return o;
+}
+
 void ParsePiece(const ExampleParser& parser, const LoadOptions& options, Piece* piece) {
-  auto opened = LineReader::Open(piece->shard.range);
+  auto opened = LineReader::Open(piece->shard.range, PieceReading(parser));
   if (!opened.ok()) {
     piece->error = opened.status();
     return;
@@ -147,23 +153,17 @@ void ParsePiece(const ExampleParser& parser, const LoadOptions& options, Piece* 
 Result<SparseData> LoadRows(const std::vector<FileShard>& shards, const ExampleParser& parser,
                             const LoadOptions& options, LoadStats* stats) {
   std::vector<Piece> pieces;
-  const std::uint64_t step = std::max<std::uint64_t>(options.piece_bytes, 1);
+  ReadOptions cutting = PieceReading(parser);
+  cutting.begin_is_record = false;
   for (const auto& s : shards) {
     // Open once up front, so that a missing file is reported even for an empty range.
-    ECPS_ASSIGN_OR_RETURN(auto probe, LineReader::Open(s.range));
+    ECPS_ASSIGN_OR_RETURN(auto probe, LineReader::Open({s.range.path, 0, 0}));
     probe.reset();
-    std::uint64_t end = s.range.end;
-    if (end == UINT64_MAX) {  // "the whole file"
-      std::error_code ec;
-      ECPS_ASSIGN_OR_RETURN(std::string local, util::LocalInputPath(s.range.path));
-      end = std::filesystem::file_size(local, ec);
-      if (ec) return IoError(fmt::format("{}: {}", s.range.path, ec.message()));
-    }
-    for (std::uint64_t b = s.range.begin; b < end; b += step) {
+    ECPS_ASSIGN_OR_RETURN(auto cut, CutIntoPieces(s.range, options.piece_bytes, cutting));
+    for (auto& range : cut) {
       Piece p;
       p.shard = s;
-      p.shard.range.begin = b;
-      p.shard.range.end = std::min(end, b + step);
+      p.shard.range = std::move(range);
       pieces.push_back(std::move(p));
     }
   }

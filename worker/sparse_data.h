@@ -97,7 +97,9 @@ struct LoadStats {
 };
 
 /// Reads every line that starts in the shards' ranges (skipping a CSV header at offset 0 and
-/// blank lines) and parses it. Without skip_bad_rows the first malformed row (in file order)
+/// blank lines) and parses it. CSV rows are records whose quoted fields may span lines
+/// (worker/line_reader.h); pieces are cut at record starts (CutIntoPieces), a row's line is
+/// the line where its record starts. Without skip_bad_rows the first malformed row (in file order)
 /// fails the load with "file:line: message".
 Result<SparseData> LoadRows(const std::vector<FileShard>& shards, const ExampleParser& parser,
                             const LoadOptions& options, LoadStats* stats);

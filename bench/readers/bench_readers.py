@@ -5,7 +5,9 @@ Files (seeded, made once in --work):
   features      1M users x 8 features, 2 decimals (the k-means benchmark's CSV)
   libsvm        bench/lr/lr_gen_ctr's 2M-row CTR set (39 one-hot fields)
   libffm        the same rows as field:idx:value
+  csv           the features file read by LR's CSV reader (label: the last column)
   interactions  bench/cf/make_synthetic.py's 5M `user item` lines (100k users x 20k items)
+  interactions_csv  the same lines as `user,item`
   attributes    200k items x 4 attributes, some quoted fields with commas, quotes and newlines
 Peers, per file: `cat FILE > /dev/null` and `wc -l FILE` (both the page cache's speed, the bar
 of issue 16), and Python's csv module for the CSV files. Median of --runs runs each (then of
@@ -65,6 +67,16 @@ def interactions_file(work):
     if not os.path.exists(path):
         subprocess.run([sys.executable, os.path.join(ROOT, "bench", "cf", "make_synthetic.py"), "--out",
                         path + ".tmp"], check=True)
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def interactions_csv_file(work):
+    path = os.path.join(work, "interactions_5000000.csv")
+    if not os.path.exists(path):
+        with open(interactions_file(work)) as src, open(path + ".tmp", "w") as out:
+            for line in src:
+                out.write(line.replace(" ", ","))
         os.replace(path + ".tmp", path)
     return path
 
@@ -129,8 +141,10 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     svm, ffm = libsvm_files(a.work, a.gen)
-    files = {"features": features_file(a.work), "libsvm": svm, "libffm": ffm,
-             "interactions": interactions_file(a.work), "attributes": attributes_file(a.work)}
+    files = {"features": features_file(a.work), "csv": features_file(a.work), "libsvm": svm, "libffm": ffm,
+             "interactions": interactions_file(a.work), "interactions_csv": interactions_csv_file(a.work),
+             "attributes": attributes_file(a.work)}
+    reader = {"interactions_csv": "interactions"}  # the --kind of a file that is not its own kind
     kinds = [k for k in files if not a.only or k in a.only.split(",")]
     print(f"== readers, {a.runs} runs each (medians) x {a.rounds} round(s), {a.threads} thread(s); "
           f"load average {os.getloadavg()[0]:.2f} at the start; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -140,7 +154,7 @@ def main():
         path = files[kind]
         mb = os.path.getsize(path) / 1e6
         def measure(binary):
-            out = subprocess.run([binary, "--kind", kind, "--file", path, "--runs", str(a.runs), "--threads",
+            out = subprocess.run([binary, "--kind", reader.get(kind, kind), "--file", path, "--runs", str(a.runs), "--threads",
                                   str(a.threads)], capture_output=True, text=True)
             if out.returncode != 0:  # e.g. a reader that refuses quoted line breaks
                 return "-", "-", "refused"

@@ -92,10 +92,8 @@ Result<std::uint64_t> Features(const std::string& path) {
   return c.h;
 }
 
-Result<std::uint64_t> Sparse(const std::string& path, worker::DataFormat format) {
-  worker::ParserOptions po;
-  po.format = format;
-  ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::Make(po));
+// LoadRows with `parser` on the whole file; the checksum of the rows.
+Result<std::uint64_t> LoadAndSum(const std::string& path, const worker::ExampleParser& parser) {
   worker::LoadOptions lo;
   worker::LoadStats stats;
   ECPS_ASSIGN_OR_RETURN(auto data, worker::LoadRows({{sched::FileRange{path, 0, UINT64_MAX}, 0}},
@@ -110,6 +108,27 @@ Result<std::uint64_t> Sparse(const std::string& path, worker::DataFormat format)
     c.AddValue(data.id(r));
   }
   return c.h;
+}
+
+Result<std::uint64_t> Sparse(const std::string& path, worker::DataFormat format) {
+  worker::ParserOptions po;
+  po.format = format;
+  ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::Make(po));
+  return LoadAndSum(path, parser);
+}
+
+// LR's CSV reader (train lr --format csv): the last column is a real label, the others
+// inferred (the first, all distinct, is left out as an identifier).
+Result<std::uint64_t> LrCsv(const std::string& path) {
+  ECPS_ASSIGN_OR_RETURN(std::string first, worker::ReadFirstLine(path));
+  ECPS_ASSIGN_OR_RETURN(auto header, worker::CsvHeader::Parse(first, ',', path));
+  worker::ParserOptions po;
+  po.format = worker::DataFormat::kCsv;
+  po.label_kind = worker::LabelKind::kReal;
+  po.label_column = header.names().back();
+  ECPS_ASSIGN_OR_RETURN(auto columns, worker::ResolveCsvColumns(po, path));
+  ECPS_ASSIGN_OR_RETURN(auto parser, worker::ExampleParser::MakeCsv(po, columns, first, path));
+  return LoadAndSum(path, parser);
 }
 
 Result<std::uint64_t> Interactions(const std::string& path) {
@@ -149,7 +168,7 @@ int main(int argc, char** argv) {
   std::string kind, file;
   int runs = 5, threads = 1;
   CLI::App app{"Times one reader of worker/ on one file"};
-  app.add_option("--kind", kind, "lines, features, libsvm, libffm, interactions or attributes")->required();
+  app.add_option("--kind", kind, "lines, features, csv (LR's CSV), libsvm, libffm, interactions or attributes")->required();
   app.add_option("--file", file, "Input file")->required();
   app.add_option("--runs", runs, "Timed runs (after one warm-up)")->capture_default_str();
   app.add_option("--threads", threads, "oneTBB threads")->capture_default_str();
@@ -158,6 +177,7 @@ int main(int argc, char** argv) {
   auto once = [&]() -> Result<std::uint64_t> {
     if (kind == "lines") return Lines(file);
     if (kind == "features") return Features(file);
+    if (kind == "csv") return LrCsv(file);
     if (kind == "libsvm") return Sparse(file, worker::DataFormat::kLibsvm);
     if (kind == "libffm") return Sparse(file, worker::DataFormat::kLibffm);
     if (kind == "interactions") return Interactions(file);

@@ -343,14 +343,15 @@ Result<std::string> PredictText(const Model& model, const std::string& data,
         id_column));
   }
   std::vector<std::uint64_t> offsets;
+  const bool csv = model.format == static_cast<std::uint8_t>(worker::DataFormat::kCsv);
   if constexpr (std::is_same_v<Model, models::lr::LinRegModel>) {
     ECPS_ASSIGN_OR_RETURN(std::vector<double> y,
                           models::lr::PredictLinRegFile(model, data, &offsets));
-    ECPS_ASSIGN_OR_RETURN(auto ids, models::lr::RowIds(data, offsets, id_column, model.delimiter));
+    ECPS_ASSIGN_OR_RETURN(auto ids, models::lr::RowIds(data, offsets, id_column, model.delimiter, csv));
     return PredictionCsv("prediction", 17, ids, y);
   } else {
     ECPS_ASSIGN_OR_RETURN(std::vector<float> p, models::lr::PredictFile(model, data, &offsets));
-    ECPS_ASSIGN_OR_RETURN(auto ids, models::lr::RowIds(data, offsets, id_column, model.delimiter));
+    ECPS_ASSIGN_OR_RETURN(auto ids, models::lr::RowIds(data, offsets, id_column, model.delimiter, csv));
     return PredictionCsv("probability", 8, ids, p);
   }
 }

@@ -9,6 +9,7 @@
 #include "models/common/csv_field.h"
 #include "models/export/exporters.h"
 #include "models/export/onnx_writer.h"
+#include "models/lr/lr_impute.h"
 #include "util/hash.h"
 
 namespace ecps::models::exporting {
@@ -123,9 +124,34 @@ json HashingJson(const Space& s, const worker::ExampleParser* parser) {
   return h;
 }
 
+// --impute of a CSV model: its method and the fill of each numeric column (null: none).
+json ImputeJson(const Space& s, const lr::Imputation& imp) {
+  json j = {{"method", lr::ImputeModeName(imp.mode)}};
+  switch (imp.mode) {
+    case lr::ImputeMode::kNone:
+      j["rule"] = "an empty numeric field adds no (key, value) pair (its value counts as 0)";
+      break;
+    case lr::ImputeMode::kDrop:
+      j["rule"] = "a row with an empty numeric field is not scored: `ecps predict` gives it NaN";
+      break;
+    default: {
+      j["rule"] =
+          "an empty numeric field takes its column's fill (zero: 0; mean, median: the mean or the "
+          "lower median of the column's present training values) as its float64 value, before "
+          "the float32 rounding and any standardisation";
+      json fills = json::object();
+      for (std::size_t c = 0; c < s.columns->numeric.size() && c < imp.fill.size(); ++c) {
+        fills[s.columns->numeric[c]] = imp.fill[c];
+      }
+      j["fill"] = std::move(fills);
+    }
+  }
+  return j;
+}
+
 // The feature space: key layout, hashing, how a row becomes (key, value) pairs, and (lr) the
-// standardisation of numeric columns.
-json SpaceJson(const Space& s, const lr::NumericScaling* scaling) {
+// standardisation of numeric columns; `imp` (CSV only): what an empty numeric field becomes.
+json SpaceJson(const Space& s, const lr::NumericScaling* scaling, const lr::Imputation& imp) {
   auto parser = SpaceParser(s);
   json j;
   j["format"] = worker::DataFormatName(s.format);
@@ -163,10 +189,14 @@ json SpaceJson(const Space& s, const lr::NumericScaling* scaling) {
           "fields are split RFC 4180 style (double quotes, \"\" inside quotes) on the delimiter; a "
           "field's surrounding spaces and tabs are dropped",
           "features in this order: each categorical column j in order: (category_key, 1)" + bias +
-              "; each numeric column j in order whose field is not empty: (buckets + 1 + j, x)",
-          "numeric x: the field as a decimal number parsed to float64, rounded to float32, then "
-          "(lr) standardised: float32(((log1p(max(x, 0)) if log1p else x) - mean) * scale), "
-          "computed in float64"};
+              (imp.fills() ? "; each numeric column j in order: (buckets + 1 + j, x)"
+                           : "; each numeric column j in order whose field is not empty: "
+                             "(buckets + 1 + j, x)"),
+          std::string("numeric x: the field as a decimal number parsed to float64") +
+              (imp.fills() ? " (an empty field: the column's fill, see impute)" : "") +
+              ", rounded to float32, then (lr) standardised: float32(((log1p(max(x, 0)) if log1p "
+              "else x) - mean) * scale), computed in float64"};
+      j["impute"] = ImputeJson(s, imp);
       json cats = json::array();
       for (const auto& c : s.columns->categorical) {
         cats.push_back({{"column", c}, {"seed", Hex(util::HashFeature(c, 0xca7e6025ULL))}});
@@ -175,6 +205,7 @@ json SpaceJson(const Space& s, const lr::NumericScaling* scaling) {
       json nums = json::array();
       for (std::size_t c = 0; c < s.columns->numeric.size(); ++c) {
         json n = {{"column", s.columns->numeric[c]}, {"key", s.buckets + 1 + c}};
+        if (imp.fills() && c < imp.fill.size()) n["fill"] = imp.fill[c];
         if (scaling != nullptr && !scaling->empty()) {
           n["log1p"] = scaling->log[c] != 0;
           n["mean"] = scaling->mean[c];
@@ -223,7 +254,7 @@ nlohmann::json LrJson(const lr::LrModel& m, const std::string& dir) {
   const Space s = MakeSpace(m.format, m.hash_bits, m.num_features, m.bias, m.delimiter, m.columns);
   json j = Header("lr");
   j["algorithm"] = m.algorithm;
-  j["features"] = SpaceJson(s, &m.scaling);
+  j["features"] = SpaceJson(s, &m.scaling, m.impute);
   const auto names = WeightNames(dir);
   json w = json::array();
   double intercept = 0;
@@ -250,7 +281,7 @@ nlohmann::json LrJson(const lr::LrModel& m, const std::string& dir) {
 nlohmann::json LinRegJson(const lr::LinRegModel& m, const std::string& dir) {
   const Space s = MakeSpace(m.format, m.hash_bits, m.num_features, m.bias, m.delimiter, m.columns);
   json j = Header("linreg");
-  j["features"] = SpaceJson(s, nullptr);
+  j["features"] = SpaceJson(s, nullptr, m.impute);
   const auto names = WeightNames(dir);
   json w = json::array();
   for (std::size_t k = 0; k < m.coef.size(); ++k) {

@@ -14,7 +14,7 @@ Result<worker::ExampleParser> MakeTrainingParser(const worker::ParserOptions& op
                                                  const std::string& first_train_file) {
   if (options.format != worker::DataFormat::kCsv) return worker::ExampleParser::Make(options);
   ECPS_ASSIGN_OR_RETURN(worker::CsvColumns cols, worker::ResolveCsvColumns(options, first_train_file));
-  ECPS_ASSIGN_OR_RETURN(std::string header, worker::ReadFirstLine(first_train_file));
+  ECPS_ASSIGN_OR_RETURN(std::string header, worker::ReadFirstRecord(first_train_file, worker::CsvRecords(options.delimiter)));
   return worker::ExampleParser::MakeCsv(options, cols, header, first_train_file);
 }
 

@@ -98,7 +98,7 @@ Result<worker::ExampleParser> ScoringParser(worker::ParserOptions o, const worke
   o.label_optional = true;
   if (o.format != worker::DataFormat::kCsv) return worker::ExampleParser::Make(o);
   o.label_column = columns.label;
-  ECPS_ASSIGN_OR_RETURN(std::string header, worker::ReadFirstLine(data_path));
+  ECPS_ASSIGN_OR_RETURN(std::string header, worker::ReadFirstRecord(data_path, worker::CsvRecords(o.delimiter)));
   return worker::ExampleParser::MakeCsv(o, columns, header, data_path);
 }
 

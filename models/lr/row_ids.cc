@@ -19,22 +19,23 @@ std::vector<std::uint64_t> RowOffsets(const worker::SparseData& data) {
 
 Result<std::vector<std::string>> RowIds(const std::string& path,
                                         std::span<const std::uint64_t> offsets,
-                                        const std::string& id_column, char delimiter) {
+                                        const std::string& id_column, char delimiter, bool csv) {
   const bool by_line = id_column == worker::kLineId;
-  ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(path));
+  ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(
+                                         path, csv ? worker::CsvRecords(delimiter) : worker::ReadOptions{}));
   std::vector<std::string> ids;
   ids.reserve(offsets.size());
   std::vector<std::string_view> fields;
   std::deque<std::string> scratch;
   std::size_t column = 0;
   std::string_view line;
-  for (std::uint64_t number = 1; ids.size() < offsets.size(); ++number) {
+  for (bool first = true; ids.size() < offsets.size(); first = false) {
     ECPS_ASSIGN_OR_RETURN(bool got, reader->Next(&line));
     if (!got) {
       return DataError(fmt::format("{}: ended before row {} of {} (was the file changed?)", path,
                                    ids.size() + 1, offsets.size()));
     }
-    if (!by_line && number == 1) {
+    if (!by_line && first) {
       auto header = worker::CsvHeader::Parse(line, delimiter, path);
       if (!header.ok()) return DataError(header.status().message());
       auto found = header->Find(id_column);
@@ -43,15 +44,15 @@ Result<std::vector<std::string>> RowIds(const std::string& path,
     }
     if (reader->offset() != offsets[ids.size()]) continue;
     if (by_line) {
-      ids.push_back(fmt::format("{}", number));
+      ids.push_back(fmt::format("{}", reader->LineNumber()));
       continue;
     }
     scratch.clear();
     Status split = worker::SplitCsv(line, delimiter, &fields, &scratch);
-    if (!split.ok()) return DataError(fmt::format("{}:{}: {}", path, number, split.message()));
+    if (!split.ok()) return DataError(fmt::format("{}: {}", reader->Where(), split.message()));
     if (column >= fields.size()) {
-      return DataError(fmt::format("{}:{}: no field for the id column \"{}\" ({} fields)", path,
-                                   number, id_column, fields.size()));
+      return DataError(fmt::format("{}: no field for the id column \"{}\" ({} fields)", reader->Where(),
+                                   id_column, fields.size()));
     }
     ids.emplace_back(fields[column]);
   }

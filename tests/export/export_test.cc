@@ -133,6 +133,55 @@ TEST_F(Export, LinRegJsonReproducesPredict) {
   EXPECT_FALSE(fs::exists(dir_ / "x.onnx"));
 }
 
+// --impute travels with the export: its method and each numeric column's fill (the sessions'
+// amount column has empty fields), and rescore.py, applying them from the JSON alone, matches
+// predict (a drop model's incomplete rows are NaN on both sides).
+TEST_F(Export, ImputationIsInTheJsonAndReproducesPredict) {
+  WriteSessions("s.csv");
+  struct Case {
+    const char* command;
+    const char* label;
+    const char* mode;
+  };
+  for (const Case& c : {Case{"lr", "clicked", "median"}, Case{"linreg", "pages", "mean"},
+                        Case{"lr", "clicked", "drop"}}) {
+    SCOPED_TRACE(fmt::format("{} --impute {}", c.command, c.mode));
+    const std::string name = fmt::format("{}_{}", c.command, c.mode);
+    Ecps(fmt::format("train {} --train {} --format csv --label-column {} --impute {} --local -q --out {}",
+                     c.command, Path("s.csv"), c.label, c.mode, Path(name)));
+    Ecps(fmt::format("predict --model {} --data {} --id-column session --out {}", Path(name),
+                     Path("s.csv"), Path(name + ".csv")));
+    Ecps(fmt::format("export --model {} --out {}", Path(name), Path(name + ".json")));
+    const auto j = nlohmann::json::parse(ReadBytes(dir_ / (name + ".json")));
+    const auto& imp = j["features"]["impute"];
+    EXPECT_EQ(imp["method"], c.mode) << imp.dump();
+    const std::string mode = c.mode;
+    for (const auto& n : j["features"]["numeric_columns"]) {
+      if (mode == "drop") {
+        EXPECT_FALSE(n.contains("fill")) << n.dump();
+        continue;
+      }
+      const std::string column = n["column"];
+      ASSERT_TRUE(n["fill"].is_number()) << n.dump();
+      EXPECT_EQ(imp["fill"][column], n["fill"]) << imp.dump();
+    }
+    if (mode != "drop") {
+      EXPECT_EQ(imp["fill"].size(), j["features"]["numeric_columns"].size());
+    }
+    Rescore(fmt::format("{} {}.json s.csv {}.csv", c.command, name, name));
+  }
+  // The median of amount is one of its values; the mean lies within them.
+  const auto lr = nlohmann::json::parse(ReadBytes(dir_ / "lr_median.json"));
+  const double median = lr["features"]["impute"]["fill"]["amount"];
+  EXPECT_NE(ReadBytes(dir_ / "s.csv").find(fmt::format(",{:.2f},", median)), std::string::npos) << median;
+  // A model without --impute says so.
+  Ecps(fmt::format("train lr --train {} --format csv --label-column clicked --local -q --out {}",
+                   Path("s.csv"), Path("plain")));
+  Ecps(fmt::format("export --model {} --out {}", Path("plain"), Path("plain.json")));
+  const auto plain = nlohmann::json::parse(ReadBytes(dir_ / "plain.json"));
+  EXPECT_EQ(plain["features"]["impute"]["method"], "none");
+}
+
 TEST_F(Export, LibffmAndDirectIndicesReproducePredict) {
   // libffm (field:index:value, values other than 1, a comment) and libsvm with indices used
   // as they are (--num-features): the other two key rules of the specification.

@@ -170,6 +170,21 @@ TEST(CsvRecords, UnterminatedQuoteRunsToTheEndAtItsFirstLine) {
   EXPECT_EQ(s.message(), "field 2: unterminated quote (the quoted field runs to the end of the file)");
 }
 
+// A quote left open after a quoted field with line breaks: the message says how far below the
+// record's first line it opened.
+TEST(CsvRecords, UnterminatedQuoteBelowTheRecordsFirstLine) {
+  TempFile f("id,note,more\n1,\"a\nb, c\",\"open\n2,x,y\n");
+  const auto recs = ReadRecords({f.path(), 0, UINT64_MAX}, Records());
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].line, 2u);
+  std::vector<std::string_view> fields;
+  std::deque<std::string> scratch;
+  Status s = SplitCsv(recs[1].text, ',', &fields, &scratch);
+  EXPECT_EQ(s.message(),
+            "field 3: unterminated quote opened 1 line below the record's first (the quoted field runs to "
+            "the end of the file)");
+}
+
 TEST(CsvRecords, DoubleColonSeparator) {
   TempFile f("1::\"a::b\nc\"::3\n2::x::4\n");
   const auto recs = ReadRecords({f.path(), 0, UINT64_MAX}, Records(kDoubleColon));
@@ -231,6 +246,40 @@ TEST(CsvRecords, ByteRangesAndPiecesGiveEveryRecordToExactlyOneReader) {
     piece.begin_is_record = true;
     check(pieces, piece, fmt::format("pieces of {} workers", workers));
   }
+}
+
+// Quotes only in the second half: the cuts before the first quote are found from byte offsets
+// (no record scan), the rest by following records; every piece starts at a record.
+TEST(CsvRecords, PiecesBeforeAndAfterTheFirstQuote) {
+  std::string content = "id,note\n";
+  std::vector<std::string> expected = {"id,note"};
+  for (int i = 0; i < 3000; ++i) {
+    std::string rec = fmt::format("r{},", i);
+    if (i >= 1700 && i % 7 == 0) rec += "\"x\ny, \"\"z\"\"\"";
+    rec += std::string(static_cast<std::size_t>(i % 23), 'p');
+    expected.push_back(rec);
+    content += rec + "\n";
+  }
+  TempFile f(content);
+  for (std::uint64_t step : {1ull, 97ull, 4000ull, 1ull << 20}) {
+    auto cut = CutIntoPieces({f.path(), 0, UINT64_MAX}, step, Records());
+    ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+    ReadOptions piece = Records();
+    piece.begin_is_record = true;
+    std::vector<std::string> got;
+    std::uint64_t prev_end = 0;
+    for (const auto& r : *cut) {
+      EXPECT_EQ(r.begin, prev_end) << step;
+      prev_end = r.end;
+      for (const auto& rec : ReadRecords(r, piece)) got.push_back(rec.text);
+    }
+    EXPECT_EQ(prev_end, content.size()) << step;
+    EXPECT_EQ(got, expected) << step;
+  }
+  // The same through a reader that skips nothing: quote-free stretches use the fast path.
+  std::vector<std::string> whole;
+  for (const auto& rec : ReadRecords({f.path(), 0, UINT64_MAX}, Records())) whole.push_back(rec.text);
+  EXPECT_EQ(whole, expected);
 }
 
 // The reference: what ParseDouble did before (std::from_chars, which rounds correctly).
