@@ -173,7 +173,7 @@ TEST_F(RecommendBatch, BadLinesAreRefusedWithFileAndLine) {
   EXPECT_EQ(r.exit_code, 2);
   r = RunEcps(fmt::format("recommend --model {}", Path("rec")));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("give --user ID or --users FILE"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("give --user ID, --users FILE or --predict-pairs FILE"), std::string::npos) << r.err;
 }
 
 TEST_F(RecommendBatch, SealedModelsAndPseudonymisedIdsWorkAsForOneUser) {

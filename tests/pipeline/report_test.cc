@@ -132,7 +132,13 @@ TEST_F(Report, DemoReportIsSelfContainedAndEveryChartIsDrawn) {
   EXPECT_NE(svg.find("<title>segments "), std::string::npos);
   std::size_t svgs = 0;
   for (auto p = html.find("<svg"); p != std::string::npos; p = html.find("<svg", p + 1)) ++svgs;
-  EXPECT_EQ(svgs, least.size());
+  // The mf stage draws its own rec-full and rec-sampled charts, as the recommend stage does.
+  EXPECT_EQ(svgs, least.size() + 2);
+  const auto mf = html.find("<section id=\"mf\">");
+  ASSERT_NE(mf, std::string::npos);
+  const std::string mf_section = html.substr(mf, html.find("</section>", mf) - mf);
+  EXPECT_EQ(Count(mf_section, "data-chart=\"rec-full\""), 1u);
+  EXPECT_EQ(Count(mf_section, "data-chart=\"rec-sampled\""), 1u);
   fs::remove_all(out_ / "profile");
 }
 
