@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 
@@ -182,6 +184,32 @@ Status CheckStdinInputs(const std::vector<std::pair<std::string, std::string>>& 
           option));
     }
   }
+  return Status::Ok();
+}
+
+Status ForEachListLine(
+    const std::string& path, const std::string& what,
+    const std::function<Status(std::string_view line, std::size_t number)>& line_fn) {
+  const bool from_stdin = path == kStdinPath;
+  const std::string name = from_stdin ? "stdin" : path;
+  std::ifstream file;
+  if (!from_stdin) {
+    const auto local = LocalInputPath(path);  // a gzip list is read decompressed
+    if (local.ok()) file.open(*local, std::ios::binary);
+    if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
+    if (!file.is_open() || !file) {
+      return NotFound(fmt::format("{}: cannot open the {}", path, what));
+    }
+  }
+  std::istream& in = from_stdin ? std::cin : file;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (Status s = line_fn(line, number); !s.ok()) {
+      return Status(s.code(), fmt::format("{}:{}: {}", name, number, s.message()));
+    }
+  }
+  if (in.bad()) return IoError(fmt::format("{}: read failed", name));
   return Status::Ok();
 }
 

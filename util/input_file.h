@@ -6,7 +6,10 @@
 // file, and messages keep naming the path the user gave.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,6 +26,14 @@ inline constexpr const char* kStdinPath = "-";
 /// file; kDataError naming `path` for a corrupt or truncated gzip stream ("data.csv.gz: not a
 /// valid gzip stream (invalid block type)"); kIoError when the copy cannot be written.
 Result<std::string> LocalInputPath(const std::string& path);
+
+/// Calls `line_fn(line, number)` for every line of the list file `path` ("-": standard input;
+/// gzip read decompressed), numbered from 1, without its line break (CRLF or LF). kNotFound
+/// "PATH: cannot open the WHAT" for a missing file; the first failure of `line_fn` is
+/// returned with its code and "NAME:NUMBER: " before its message (NAME: the path, or stdin).
+Status ForEachListLine(
+    const std::string& path, const std::string& what,
+    const std::function<Status(std::string_view line, std::size_t number)>& line_fn);
 
 /// True when `path` is or will be read through a decompressed copy (gzip, stdin, pipe).
 bool IsSpooledInput(const std::string& path);

@@ -1,8 +1,6 @@
 #include "models/cf/recommender.h"
 
 #include <deque>
-#include <fstream>
-#include <iostream>
 
 #include <fmt/format.h>
 
@@ -63,25 +61,14 @@ Result<std::string> IdOnLine(std::string_view line) {
 }  // namespace
 
 Result<std::vector<std::string>> ReadIdList(const std::string& path) {
-  const bool from_stdin = path == "-";
-  const std::string name = from_stdin ? "stdin" : path;
-  std::ifstream file;
-  if (!from_stdin) {
-    const auto local = util::LocalInputPath(path);  // a gzip list is read decompressed
-    if (local.ok()) file.open(*local, std::ios::binary);
-    if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
-    if (!file.is_open() || !file) return NotFound(fmt::format("{}: cannot open the user list", path));
-  }
-  std::istream& in = from_stdin ? std::cin : file;
   std::vector<std::string> ids;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto id = IdOnLine(line);
-    if (!id.ok()) return DataError(fmt::format("{}:{}: {}", name, number, id.status().message()));
-    ids.push_back(std::move(*id));
-  }
-  if (in.bad()) return IoError(fmt::format("{}: read failed", name));
+  const auto take = [&ids](std::string_view line, std::size_t) -> Status {
+    ECPS_ASSIGN_OR_RETURN(auto id, IdOnLine(line));
+    ids.push_back(std::move(id));
+    return Status::Ok();
+  };
+  const Status read = util::ForEachListLine(path, "user list", take);
+  if (!read.ok()) return read;
   return ids;
 }
 

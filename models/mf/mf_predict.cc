@@ -2,8 +2,6 @@
 
 #include <cstdio>
 #include <deque>
-#include <fstream>
-#include <iostream>
 
 #include <fmt/format.h>
 
@@ -15,36 +13,24 @@
 namespace ecps::models::mf {
 
 Result<std::vector<RatingPair>> ReadRatingPairs(const std::string& path) {
-  const bool from_stdin = path == "-";
-  const std::string name = from_stdin ? "stdin" : path;
-  std::ifstream file;
-  if (!from_stdin) {
-    const auto local = util::LocalInputPath(path);  // a gzip file is read decompressed
-    if (local.ok()) file.open(*local, std::ios::binary);
-    if (!local.ok() && local.status().code() != StatusCode::kNotFound) return local.status();
-    if (!file.is_open() || !file) return NotFound(fmt::format("{}: cannot open the pair list", path));
-  }
-  std::istream& in = from_stdin ? std::cin : file;
   std::vector<RatingPair> pairs;
   std::vector<std::string_view> fields;
   std::deque<std::string> scratch;
-  std::string line;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    auto bad = [&](const std::string& what) {
-      return DataError(fmt::format("{}:{}: {}", name, number, what));
-    };
-    if (Status s = worker::SplitCsv(line, ',', &fields, &scratch); !s.ok()) return bad(s.message());
+  const auto take = [&](std::string_view line, std::size_t number) -> Status {
+    ECPS_RETURN_IF_ERROR(worker::SplitCsv(line, ',', &fields, &scratch));
     if (fields.size() < 2) {
-      return bad(fmt::format("{} field(s); expected user,item (comma-separated)", fields.size()));
+      return DataError(
+          fmt::format("{} field(s); expected user,item (comma-separated)", fields.size()));
     }
     const auto user = worker::Trim(fields[0]), item = worker::Trim(fields[1]);
-    if (number == 1 && user == "user" && item == "item") continue;
-    if (user.empty()) return bad("field 1 (user): empty id");
-    if (item.empty()) return bad("field 2 (item): empty id");
+    if (number == 1 && user == "user" && item == "item") return Status::Ok();
+    if (user.empty()) return DataError("field 1 (user): empty id");
+    if (item.empty()) return DataError("field 2 (item): empty id");
     pairs.push_back({std::string(user), std::string(item)});
-  }
-  if (in.bad()) return IoError(fmt::format("{}: read failed", name));
+    return Status::Ok();
+  };
+  const Status read = util::ForEachListLine(path, "pair list", take);
+  if (!read.ok()) return read;
   return pairs;
 }
 
