@@ -64,11 +64,14 @@ mkdir -p "$base"/{run,log,state,spool,munge,tmp}
 base=$(cd "$base" && pwd)
 host=$(hostname -s)
 # Free ports, so that several clusters (or a leftover one) never collide: random ones that
-# nothing answers on.
+# nothing answers on, below the kernel's ephemeral range (an outgoing connection holds a port
+# of that range, which then cannot be bound although nothing listens on it).
+read -r eph_low _ < /proc/sys/net/ipv4/ip_local_port_range || eph_low=32768
+((eph_low > 12000)) || eph_low=32768
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (eph_low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
 }
@@ -124,9 +127,14 @@ export SLURM_CONF="$base/slurm.conf"
 
 /usr/sbin/slurmctld -f "$SLURM_CONF"
 /usr/sbin/slurmd -f "$SLURM_CONF"
-for _ in $(seq 100); do
-  state=$(sinfo -h -o %T 2>/dev/null || true)
+# At most 30 s; sinfo itself waits for an unreachable controller, so each call is bounded,
+# and a controller that died (its log says why) ends the wait at once.
+state=""
+for ((end = SECONDS + 30; SECONDS < end; )); do
+  state=$(timeout 5 sinfo -h -o %T 2>/dev/null || true)
   [[ "$state" == idle ]] && break
+  pid=$(cat "$base/run/slurmctld.pid" 2>/dev/null || true)
+  if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then state="slurmctld ended"; break; fi
   sleep 0.2
 done
 if [[ "$state" != idle ]]; then

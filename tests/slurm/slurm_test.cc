@@ -108,6 +108,7 @@ class SlurmCluster : public ::testing::Test {
     ASSERT_EQ(start.rc, 0) << start.out;
     started_ = true;
     conf_ = (dir_ / "cluster/slurm.conf").string();
+    Progress("the local cluster is up");
   }
   void TearDown() override {
     if (started_) Sh(fmt::format("{}/launch/slurm/local-cluster.sh stop {}/cluster", ECPS_SOURCE_DIR, dir_.string()));
