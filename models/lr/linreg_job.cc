@@ -15,6 +15,7 @@
 #include "models/common/sealed_output.h"
 #include "models/lr/lr_data.h"
 #include "models/lr/lr_messages.h"
+#include "models/lr/index_names.h"
 #include "models/lr/lr_model.h"
 #include "models/lr/row_ids.h"
 #include "ps/collective.h"

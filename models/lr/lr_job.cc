@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 #include <tbb/info.h>
 
+#include "models/lr/index_names.h"
 #include "models/lr/lr_data.h"
 #include "models/lr/lr_checkpoint.h"
 #include "models/lr/lr_kernels.h"

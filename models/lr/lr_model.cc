@@ -1,7 +1,6 @@
 #include "models/lr/lr_model.h"
 
 #include <algorithm>
-#include <charconv>
 #include <utility>
 #include <cmath>
 #include <limits>
@@ -16,7 +15,6 @@
 #include "models/lr/lr_kernels.h"
 #include "models/lr/row_ids.h"
 #include "util/files.h"
-#include "util/hash.h"
 #include "worker/line_reader.h"
 
 namespace ecps::models::lr {
@@ -273,97 +271,10 @@ Status AddFeatindexNames(const std::string& path, const worker::ExampleParser& p
   return Status::Ok();
 }
 
-namespace {
-// A set of (field, index) pairs: open addressing with linear probing, at most half full
-// (a node-based set spends most of a naming pass walking its chains).
-class PairSet {
- public:
-  /// True when the pair was not in the set.
-  bool Insert(std::uint64_t a, std::uint64_t b) {
-    if ((size_ + 1) * 2 > used_.size()) Grow();
-    const std::size_t mask = used_.size() - 1;
-    for (std::size_t i = Slot(a, b) & mask;; i = (i + 1) & mask) {
-      if (!used_[i]) {
-        used_[i] = 1;
-        pairs_[i] = {a, b};
-        ++size_;
-        return true;
-      }
-      if (pairs_[i].first == a && pairs_[i].second == b) return false;
-    }
-  }
-  std::size_t size() const { return size_; }
-
- private:
-  static std::size_t Slot(std::uint64_t a, std::uint64_t b) {
-    return static_cast<std::size_t>(util::MixId(util::MixId(a) ^ b));
-  }
-  void Grow() {
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> old;
-    for (std::size_t i = 0; i < used_.size(); ++i) {
-      if (used_[i]) old.push_back(pairs_[i]);
-    }
-    const std::size_t n = std::max<std::size_t>(1024, used_.size() * 2);
-    used_.assign(n, 0);
-    pairs_.assign(n, {});
-    size_ = 0;
-    for (const auto& [a, b] : old) Insert(a, b);
-  }
-  std::vector<std::uint8_t> used_;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs_;
-  std::size_t size_ = 0;
-};
-}  // namespace
-
 std::string DirectIndexName(const LrModel& m, std::uint32_t key) {
   const bool direct =
       m.format != static_cast<std::uint8_t>(worker::DataFormat::kCsv) && m.num_features > 0;
   return direct && key < m.num_features ? std::to_string(key) : std::string();
-}
-
-Status AddIndexNames(const std::vector<std::string>& files, const worker::ExampleParser& parser,
-                     std::size_t max_distinct, FeatureNames* names) {
-  const auto& o = parser.options();
-  if (o.format == worker::DataFormat::kCsv) return Status::Ok();
-  const bool ffm = o.format == worker::DataFormat::kLibffm;
-  if (o.num_features > 0 && !ffm) return Status::Ok();  // the key is the index (DirectIndexName)
-  PairSet seen;  // (field, index) pairs met so far
-  std::unordered_map<std::uint32_t, int> per_key;
-  auto number = [](std::string_view s, std::uint64_t* v) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-    return !s.empty() && ec == std::errc() && p == s.data() + s.size();
-  };
-  for (const auto& file : files) {
-    ECPS_ASSIGN_OR_RETURN(auto reader, worker::LineReader::OpenFile(file));
-    std::string_view line;
-    while (seen.size() < max_distinct) {
-      ECPS_ASSIGN_OR_RETURN(bool got, reader->Next(&line));
-      if (!got) break;
-      bool first = true;
-      for (std::size_t pos = 0; pos < line.size() && seen.size() < max_distinct;) {
-        const std::size_t start = line.find_first_not_of(" \t", pos);
-        if (start == std::string_view::npos || line[start] == '#') break;
-        const std::size_t end = std::min(line.find_first_of(" \t", start), line.size());
-        const std::string_view tok = line.substr(start, end - start);
-        pos = end;
-        const std::size_t c1 = tok.find(':');
-        if (std::exchange(first, false) && c1 == std::string_view::npos) continue;  // the label
-        if (c1 == std::string_view::npos) continue;
-        const std::size_t c2 = ffm ? tok.find(':', c1 + 1) : c1;
-        std::uint64_t field = 0, idx = 0;
-        const bool ok = c2 != std::string_view::npos &&
-                        (!ffm || number(tok.substr(0, c1), &field)) &&
-                        number(ffm ? tok.substr(c1 + 1, c2 - c1 - 1) : tok.substr(0, c1), &idx);
-        if (!ok || (o.num_features > 0 && idx >= o.num_features)) continue;
-        if (!seen.Insert(field, idx)) continue;
-        const std::uint32_t key = ffm ? parser.FieldIndexKey(field, idx) : parser.IndexKey(idx);
-        const int n = ++per_key[key];
-        if (n <= 4) names->Add(key, ffm ? fmt::format("{}:{}", field, idx) : std::to_string(idx));
-        if (n == 5) names->Add(key, "...");
-      }
-    }
-  }
-  return Status::Ok();
 }
 
 void AddCsvNames(const worker::ExampleParser& parser, const std::vector<std::vector<std::string>>& categories,

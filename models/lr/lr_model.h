@@ -151,13 +151,6 @@ class FeatureNames {
 /// Names from a featindex file (`name<TAB>index` per line, e.g. "weekday:3\t2"), for
 /// libsvm data whose indices it lists. Errors name the file and line.
 Status AddFeatindexNames(const std::string& path, const worker::ExampleParser& parser, FeatureNames* names);
-/// libsvm/libffm names without a featindex: each key is named by the indices ("7") or
-/// field:index pairs ("2:7") found in `files` that map to it (one pass; at most
-/// `max_distinct` distinct ones, and at most 4 names per key, then "..."); nothing for libsvm
-/// with direct indices, whose keys are named by DirectIndexName. Unparsable tokens are passed
-/// over (training reports them).
-Status AddIndexNames(const std::vector<std::string>& files, const worker::ExampleParser& parser,
-                     std::size_t max_distinct, FeatureNames* names);
 /// The name of `key` when libsvm/libffm indices are used as they are (--num-features): the
 /// index itself; "" otherwise.
 std::string DirectIndexName(const LrModel& model, std::uint32_t key);
