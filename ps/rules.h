@@ -80,6 +80,9 @@ class Finalizer {
       for (std::size_t j = 0; j < w; ++j) acc[j] += p[j];
     });
   }
+  /// True when Accumulate leaves the aggregate rows of a keyed push untouched (it keeps such
+  /// pushes itself): the table then reuses the clock's buffer without clearing it.
+  virtual bool KeepsKeyedPushes() const { return false; }
   /// Values of per-row state the finalizer keeps itself (a rule's state when it applies one),
   /// saved and restored by checkpoints (ps/table_shard.h); 0 = none.
   virtual std::size_t StateWidth() const { return 0; }

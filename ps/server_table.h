@@ -94,9 +94,10 @@ class TypedServerTable final : public ServerTable {
     }
     const T* pushed = m.values.As<T>().data();
     if (spec_.clocked) {
-      auto& buf = aggregates_[m.head.clock];
-      if (buf.empty()) buf.assign(values_.size(), T(0));
-      finalizer_->Accumulate(Rows(m, buf.data(), nullptr, n), pushed);
+      auto& agg = aggregates_[m.head.clock];
+      if (agg.values.empty()) agg.values = TakeClearBuffer();
+      if (m.keys.As<Key>().empty() || !finalizer_->KeepsKeyedPushes()) agg.written = true;
+      finalizer_->Accumulate(Rows(m, agg.values.data(), nullptr, n), pushed);
     } else {
       rule_->Apply(Rows(m, values_.data(), state_.empty() ? nullptr : state_.data(), n), pushed);
     }
@@ -188,17 +189,13 @@ class TypedServerTable final : public ServerTable {
   void FinalizeClock(Clock clock) override {
     if (!spec_.clocked) return;
     auto it = aggregates_.find(clock);
-    std::vector<T> zeros;
-    std::span<const T> agg;
-    if (it != aggregates_.end()) {
-      agg = it->second;
-    } else {
-      zeros.assign(values_.size(), T(0));
-      agg = zeros;
-    }
+    Aggregate none;
+    if (it == aggregates_.end()) none.values = TakeClearBuffer();
+    Aggregate& agg = it != aggregates_.end() ? it->second : none;
     FinalizeContext ctx = ctx_;
     ctx.clock = clock;
-    finalizer_->Finalize(ctx, agg, values_);
+    finalizer_->Finalize(ctx, agg.values, values_);
+    KeepClearBuffer(std::move(agg));
     if (it != aggregates_.end()) aggregates_.erase(it);
   }
 
@@ -214,7 +211,30 @@ class TypedServerTable final : public ServerTable {
   std::vector<T> values_;
   std::vector<T> state_;
   std::size_t state_width_ = 0;
-  std::map<Clock, std::vector<T>> aggregates_;  // per clock, until finalized
+  // A clock's combined pushes; `written`: Accumulate may have made rows non-zero.
+  struct Aggregate {
+    std::vector<T> values;
+    bool written = false;
+  };
+  // An all-zero buffer of the shard's size: a kept one, else a new one. Clocks reuse buffers
+  // instead of allocating (and the kernel zeroing) a shard-sized buffer each.
+  std::vector<T> TakeClearBuffer() {
+    while (!clear_.empty()) {
+      std::vector<T> b = std::move(clear_.back());
+      clear_.pop_back();
+      if (b.size() == values_.size()) return b;
+    }
+    return std::vector<T>(values_.size(), T(0));
+  }
+  void KeepClearBuffer(Aggregate&& a) {
+    constexpr std::size_t kKept = 2;
+    if (clear_.size() >= kKept || a.values.size() != values_.size()) return;
+    if (a.written) std::fill(a.values.begin(), a.values.end(), T(0));
+    clear_.push_back(std::move(a.values));
+  }
+
+  std::map<Clock, Aggregate> aggregates_;  // per clock, until finalized
+  std::vector<std::vector<T>> clear_;      // all-zero buffers for the next clocks
 };
 
 }  // namespace ecps::ps

@@ -61,6 +61,7 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   explicit MiniBatchFinalizer(const UpdateOptions& options);
 
   void Accumulate(const ps::RowSpan<float>& aggregate_rows, const float* pushed) override;
+  bool KeepsKeyedPushes() const override { return true; }  // pending_ holds them
   void Finalize(const ps::FinalizeContext& ctx, std::span<const float> aggregate,
                 std::span<float> values) override;
   /// The rule's state per key (FTRL z and n, AdaGrad's accumulator, none for SGD).
