@@ -170,11 +170,10 @@ class WorkerRun {
     // One pass: the variance's sums (unless zscore needed them first), normalise (nothing
     // under `none`), then snap every coordinate to its grid (a change of at most 2^-50 of the
     // column's range), so that cluster sums are exact whatever the order of addition
-    // (kernel.h); then each user's squared norm, ||x - o||^2 and the screen's copy. The
-    // snapped rows go to 64-byte aligned memory in 2 MiB pages, first touched here: the Lloyd
-    // loop reads the rows of the users whose label changes at random, one cache line per row
-    // where d = 8.
-    state_.x.resize(state_.n * d);
+    // (kernel.h); then each user's squared norm, ||x - o||^2 and the screen's copy. Rows are
+    // rewritten in place: a second copy of the features in fresh memory cost more in the
+    // kernel's zeroing of its pages than the whole Lloyd loop (1M x 8 users), and an aligned
+    // copy in 2 MiB pages did not make the iterations measurably faster.
     state_.norms.resize(state_.n);
     state_.q.resize(state_.n);
     const std::vector<double> var_scale = VarianceScales(mn, mx);
@@ -185,9 +184,9 @@ class WorkerRun {
       if (fused_variance) AddSquares(raw, b, e, mean, var_scale, &squares.local());
       state_.normalizer.Apply(raw + b * d, e - b);
       for (std::size_t i = b; i < e; ++i) {
-        for (std::size_t f = 0; f < d; ++f) state_.x[i * d + f] = SnapToGrid(raw[i * d + f], grid[f]);
+        for (std::size_t f = 0; f < d; ++f) raw[i * d + f] = SnapToGrid(raw[i * d + f], grid[f]);
       }
-      const double* x = state_.x.data();
+      const double* x = raw;
       SquaredNorms(x + b * d, e - b, d, state_.norms.data() + b);
       for (std::size_t i = b; i < e; ++i) {
         state_.q[i] = ToFixed(SquaredDistance(x + i * d, state_.origin.data(), d), state_.q_scale);
@@ -201,13 +200,12 @@ class WorkerRun {
       state_.screen.Reset(state_.n, d, state_.origin, r2 > 0 ? std::ldexp(1.0, -e) : 1.0);
       state_.ForBlocks([&](std::size_t b0, std::size_t b1) {
         pass(b0 * kScreenBlock, std::min(state_.n, b1 * kScreenBlock));
-        state_.screen.Fill(state_.x.data(), b0, b1);
+        state_.screen.Fill(state_.users.features.data(), b0, b1);
       });
     } else {
       state_.ForChunks(pass);
     }
-    std::vector<double>().swap(state_.users.features);
-    state_.x_data = state_.x.data();
+    state_.x_data = state_.users.features.data();
     if (fused_variance) {
       ECPS_ASSIGN_OR_RETURN(const ReduceRow sums, SumAcrossWorkers(squares));
       var = Variances(sums, var_scale);

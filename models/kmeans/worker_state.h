@@ -126,9 +126,8 @@ class WorkerState {
   int worker;  ///< this worker's index
   std::size_t k, d;
 
-  worker::UserTable users;  ///< its features move to x once normalised and snapped
-  std::vector<double, CacheAligned<double>> x;
-  const double* x_data = nullptr;     ///< the features: users's, then x
+  worker::UserTable users;  ///< its features are normalised and snapped in place
+  const double* x_data = nullptr;     ///< users.features
   std::size_t n = 0;                  ///< this worker's users
   std::uint64_t total = 0;            ///< users of all workers
   std::vector<std::uint64_t> hashes;  ///< per user: hash of the id and seed

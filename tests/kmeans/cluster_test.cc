@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -382,7 +383,7 @@ TEST(KMeansCluster, BadInputsFailWithFileLineAndColumn) {
   struct Bad {
     std::string body, message;
   };
-  const std::vector<Bad> cases = {
+  std::vector<Bad> cases = {
       {"u1,1,2\nu2,x,3\n", "users.csv:3: column \"f0\": \"x\" is not a finite number"},
       {"u1,1,2\nu2,1,\n", "users.csv:3: column \"f1\": missing value"},
       {"u1,1,2\nu2,1\n", "users.csv:3: expected 3 fields (as in the header), found 2"},
@@ -393,6 +394,9 @@ TEST(KMeansCluster, BadInputsFailWithFileLineAndColumn) {
       {"u1,1,2\nu2,\"3,4\n", "users.csv:3: field 2: unterminated quote"},
       {"u1,inf,2\n", "users.csv:2: column \"f0\": \"inf\" is not a finite number"},
   };
+  std::string many;  // 3000 users, u1234 again on line 2902: found among the candidates
+  for (int i = 0; i < 3000; ++i) many += fmt::format("u{},{},{}\n", i == 2900 ? 1234 : i, i % 7, i % 11);
+  cases.push_back({many, "user id \"u1234\" appears on more than one row (lines 1236 and 2902)"});
   for (const auto& c : cases) {
     kmtest::WriteFile(dir / "users.csv", header + c.body);
     auto r = RunJob(Options(dir / "users.csv", dir / "out", 2, 1), 1, 2);
