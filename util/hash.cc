@@ -2,15 +2,6 @@
 
 namespace ecps::util {
 
-std::uint64_t MixId(std::uint64_t k) {
-  k ^= k >> 33;
-  k *= 0xff51afd7ed558ccdULL;
-  k ^= k >> 33;
-  k *= 0xc4ceb9fe1a85ec53ULL;
-  k ^= k >> 33;
-  return k;
-}
-
 std::uint64_t HashFeature(std::string_view feature, std::uint64_t seed) {
   std::uint64_t h = 0xcbf29ce484222325ULL ^ MixId(seed + 0x9e3779b97f4a7c15ULL);
   for (unsigned char c : feature) {

@@ -335,6 +335,15 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   if (all.bad_rows > 0) {
     node.log().warn("lr: skipped {} bad row(s); first: {}", all.bad_rows, all.bad_messages.front());
   }
+  if (options_.export_weights != WeightExport::kNone && !parser_->has_header() && options_.featindex.empty() &&
+      !options_.dp.enabled()) {
+    // The scheduler is idle while the workers train (on a cluster, a node of its own).
+    index_names_ = std::async(std::launch::async, [this] {
+      FeatureNames names;
+      Status s = AddIndexNames(options_.train, *parser_, kMaxIndexNames, &names);
+      return std::make_pair(std::move(s), std::move(names));
+    });
+  }
   TrainPlan plan;
   const std::uint64_t batch =
       options_.batch_size > 0
@@ -591,8 +600,10 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
     FeatureNames names = featindex_names_;
     if (parser_->has_header()) {
       AddCsvNames(*parser_, categories_, &names);
-    } else if (options_.featindex.empty() && !options_.dp.enabled()) {
-      ECPS_RETURN_IF_ERROR(AddIndexNames(options_.train, *parser_, kMaxIndexNames, &names));
+    } else if (index_names_.valid()) {
+      auto [status, found] = index_names_.get();
+      ECPS_RETURN_IF_ERROR(status);
+      names = std::move(found);
     }
     if (options_.parser.bias) names.Add(static_cast<std::uint32_t>(parser_->bias_key()), "(bias)");
     const WeightExport e = options_.export_weights;

@@ -19,7 +19,9 @@
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -145,6 +147,9 @@ class LrJob final : public sched::Job {
   std::uint64_t clocks_ = 0;         // scheduler: clocks of this run (epochs x steps)
   Imputation impute_;                // scheduler: --impute with its fills
   ps::Stopwatch since_plan_;  // from MakePlan: the job's total time
+  // Scheduler: the weights' names from the libsvm/libffm indices (AddIndexNames), read while
+  // the workers train; declared last, so that it is waited for before the rest goes.
+  std::future<std::pair<Status, FeatureNames>> index_names_;
 };
 
 }  // namespace ecps::models::lr
