@@ -228,41 +228,60 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
   for (std::size_t i = 0; i < rows.size(); ++i) s.starts[i + 1] = s.starts[i] + rows[i].size;
   s.terms.resize(s.starts.back());
   const std::size_t K = index.keys().size();
-  // Each row's clipped terms, in parallel (each row writes only its own slots).
+  // Each row's clipped terms, in parallel (each row writes only its own slots). A pipeline
+  // over the rows hides their memory latency: the keys of row i + 2·kAhead are prefetched,
+  // the positions of row i + kAhead looked up (into its terms) and their weights prefetched,
+  // and row i's terms computed.
+  constexpr std::size_t kAhead = kPrefetchRows;
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows.size(), 512), [&](const auto& r) {
     // The row's (position, value) pairs, whose repeated positions are merged for the norm.
     static thread_local std::vector<PosValue> sorted;
     static thread_local std::vector<std::uint64_t> seen;
     if (seen.size() < (K + 63) / 64) seen.resize((K + 63) / 64, 0);
-    for (std::size_t i = r.begin(); i < r.end(); ++i) {
-      if (i + kPrefetchRows < r.end()) {  // the row's keys lie far from the last one's
-        const SampledRow& later = rows[i + kPrefetchRows];
+    const std::size_t lo = r.begin(), hi = r.end();
+    auto positions = [&](std::size_t i) {
+      const SampledRow& row = rows[i];
+      ClipTerm* t = s.terms.data() + s.starts[i];
+      for (std::size_t j = 0; j < row.size; ++j) {
+        t[j].pos = index.Position(row.keys[j]);
+        __builtin_prefetch(w + t[j].pos);
+      }
+    };
+    for (std::size_t i = lo; i < std::min(hi, lo + kAhead); ++i) positions(i);
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (i + 2 * kAhead < hi) {  // the row's keys lie far from the last one's
+        const SampledRow& later = rows[i + 2 * kAhead];
         const auto* k = reinterpret_cast<const char*>(later.keys);
         for (std::size_t b = 0; b < later.size * sizeof(std::uint32_t); b += 64) __builtin_prefetch(k + b);
         if (later.values) __builtin_prefetch(later.values);
       }
+      if (i + kAhead < hi) positions(i + kAhead);
       const SampledRow& row = rows[i];
       const float* vs = row.values;
       ClipTerm* t = s.terms.data() + s.starts[i];
       sorted.resize(row.size);
       float m = 0;
       for (std::size_t j = 0; j < row.size; ++j) {
-        const std::uint32_t p = index.Position(row.keys[j]);
+        const std::uint32_t p = t[j].pos;
         const float v = vs ? vs[j] : 1.0f;
         m += w[p] * v;
         sorted[j] = {p, v};
-        t[j] = {p, v};
       }
       const double norm2 = MergedNorm2(sorted, seen);
       const double d = static_cast<double>(Sigmoid(m)) - static_cast<double>(row.label);
       const double f = d * ClipFactor(std::abs(d) * std::sqrt(norm2), clip);
-      for (std::size_t j = 0; j < row.size; ++j) t[j].value = static_cast<float>(f * t[j].value);
+      for (std::size_t j = 0; j < row.size; ++j) t[j].value = static_cast<float>(f * (vs ? vs[j] : 1.0f));
     }
   });
   // Summed in row order, on this thread: one pass over the terms into one array.
   grads->assign(K, 0.0f);
   float* g = grads->data();
-  for (const ClipTerm& t : s.terms) g[t.pos] += t.value;
+  const std::size_t n = s.terms.size();
+  constexpr std::size_t kTermsAhead = 32;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k + kTermsAhead < n) __builtin_prefetch(g + s.terms[k + kTermsAhead].pos, 1);
+    g[s.terms[k].pos] += s.terms[k].value;
+  }
 }
 
 Result<DpStart> StartDp(const DpOptions& o, bool sgd, std::uint64_t rows, std::uint64_t batch, int epochs,
