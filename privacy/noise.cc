@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "privacy/per_x86_level.h"
+
 namespace ecps::privacy {
 namespace {
 
@@ -42,15 +44,8 @@ const Ziggurat& Table() {
 
 // The ziggurat's first try for each of n words: out[j] = ±(position · x[layer]) and
 // rejected[j] = 1 where that falls outside the layer's core (out[j] is then finished later).
-// Branch-free, so it vectorises (with gathers from the table on x86-64-v4); one copy for each
-// x86-64 level, chosen when the program loads, all giving the same values (every operation is
-// an exactly rounded IEEE one: the conversion is of an integer below 2^53, the products are
-// not fused).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ECPS_PER_X86_LEVEL __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#else
-#define ECPS_PER_X86_LEVEL
-#endif
+// Branch-free, so it vectorises (with gathers from the table on x86-64-v4); the same values
+// at every x86-64 level (the conversion is of an integer below 2^53, the products not fused).
 ECPS_PER_X86_LEVEL
 void FirstTries(const std::uint64_t* __restrict w, std::size_t n, const double* __restrict x,
                 double* __restrict out, unsigned char* __restrict rejected) {
@@ -199,8 +194,8 @@ inline double RoundToInteger(double t) {
   return std::abs(t) < 0x1.0p52 ? r : t;
 }
 
-// v[i] = v[i] + stddev · z[i] on the grid, for i < n; a copy for each x86-64 level (the same
-// values: no fused multiply-adds, and RoundToInteger is exact at any width).
+// v[i] = v[i] + stddev · z[i] on the grid, for i < n; the same values at every x86-64 level
+// (no fused multiply-adds, and RoundToInteger is exact at any width).
 template <class T>
 inline __attribute__((always_inline)) void AddOnGridBody(T* v, const double* zs, std::size_t n, double stddev) {
   const double grid = GaussianNoise::SnapGrid(stddev);

@@ -1,14 +1,13 @@
 #include "models/lr/optimizers.h"
 
+#include "privacy/per_x86_level.h"
+
 namespace ecps::models::lr {
 
 // Compiled with -fno-math-errno (CMakeLists.txt): the square roots are of values >= 0, and
-// without errno they become vector instructions; one copy for each x86-64 level, chosen when
-// the program loads. -ffp-contract=off keeps every copy's results the same (no fused
-// multiply-adds): each operation is an IEEE one, exactly rounded at any vector width.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#endif
+// without errno they become vector instructions. The same results at every x86-64 level
+// (-ffp-contract=off: each operation an exactly rounded IEEE one at any vector width).
+ECPS_PER_X86_LEVEL
 void FtrlDense(float* __restrict values, float* __restrict state, const float* __restrict pushed, std::size_t n,
                const FtrlParams& p) {
   const double alpha = p.alpha, beta = p.beta, l1 = p.lambda1, l2 = p.lambda2;
