@@ -197,7 +197,7 @@ inline double RoundToInteger(double t) {
 // v[i] = v[i] + stddev · z[i] on the grid, for i < n; the same values at every x86-64 level
 // (no fused multiply-adds, and RoundToInteger is exact at any width).
 template <class T>
-inline __attribute__((always_inline)) void AddOnGridBody(T* v, const double* zs, std::size_t n, double stddev) {
+[[gnu::always_inline]] inline void AddOnGridBody(T* v, const double* zs, std::size_t n, double stddev) {
   const double grid = GaussianNoise::SnapGrid(stddev);
   const double inverse_grid = 1.0 / grid;  // a power of two: exact
   for (std::size_t i = 0; i < n; ++i) {
