@@ -65,7 +65,8 @@ def main():
         print(f"| {b} | {n[0]:.2f} s / {n[1]:.2f} s / {n[2]:.2f} s | {p[0]:.2f} s / {p[1]:.2f} s / {p[2]:.2f} s "
               f"| {n[3]:.4f}, {p[3]:.4f} | {p[0] / n[0]:.2f} | {p[1] / n[1]:.2f} |")
     for (b, dp), rs in runs.items():
-        print(f"  {b} {'private' if dp else 'non-private'}: wall " + ", ".join(f"{r[0]:.2f}" for r in rs))
+        print(f"  {b} {'private' if dp else 'non-private'}: wall / CPU " +
+              ", ".join(f"{r[0]:.2f} / {r[1]:.2f}" for r in rs))
 
 
 if __name__ == "__main__":
