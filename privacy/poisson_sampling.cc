@@ -9,19 +9,23 @@
 
 #include <fmt/format.h>
 
+#include "privacy/per_x86_level.h"
+
 namespace ecps::privacy {
 namespace {
 
 // Rotations and rounds on one 32-bit word or on lanes of them (GCC/Clang vector extensions).
+// (In place: a 64-byte vector passed by value would change the ABI between the copies of
+// ChaCha20Blocks.)
 template <class W>
-inline W Rotl(W x, int n) { return (x << n) | (x >> (32 - n)); }
+inline void Rotl(W& x, int n) { x = (x << n) | (x >> (32 - n)); }
 
 template <class W>
 inline void QuarterRound(W* s, int a, int b, int c, int d) {
-  s[a] += s[b]; s[d] ^= s[a]; s[d] = Rotl(s[d], 16);
-  s[c] += s[d]; s[b] ^= s[c]; s[b] = Rotl(s[b], 12);
-  s[a] += s[b]; s[d] ^= s[a]; s[d] = Rotl(s[d], 8);
-  s[c] += s[d]; s[b] ^= s[c]; s[b] = Rotl(s[b], 7);
+  s[a] += s[b]; s[d] ^= s[a]; Rotl(s[d], 16);
+  s[c] += s[d]; s[b] ^= s[c]; Rotl(s[b], 12);
+  s[a] += s[b]; s[d] ^= s[a]; Rotl(s[d], 8);
+  s[c] += s[d]; s[b] ^= s[c]; Rotl(s[b], 7);
 }
 
 // The 20 rounds of the block function on state `s`.
@@ -87,11 +91,14 @@ std::array<std::uint32_t, 16> ChaCha20Block(const SamplingKey& key, std::uint32_
 
 namespace {
 
-// Four 32-bit lanes (SSE2 / NEON): the ChaCha20 blocks of four nonces at once.
-using Lanes = std::uint32_t __attribute__((vector_size(16)));
-constexpr int kLanes = 4;
+// Sixteen 32-bit lanes: the ChaCha20 blocks of sixteen nonces at once (one AVX-512 register,
+// two AVX2 or four SSE2 / NEON ones).
+using Lanes = std::uint32_t __attribute__((vector_size(64)));
+constexpr int kLanes = 16;
 
-// ChaCha20Block(key, counter, nonces[l]) for each lane l.
+// ChaCha20Block(key, counter, nonces[l]) for each lane l (integer arithmetic: the same blocks
+// at every x86-64 level).
+ECPS_PER_X86_LEVEL
 void ChaCha20Blocks(const SamplingKey& key, std::uint32_t counter,
                     const std::array<std::array<std::uint32_t, 3>, kLanes>& nonces,
                     std::array<std::array<std::uint32_t, 16>, kLanes>* out) {
@@ -99,7 +106,9 @@ void ChaCha20Blocks(const SamplingKey& key, std::uint32_t counter,
   for (int i = 0; i < 4; ++i) in[i] = Lanes{} + kSigma[i];
   for (int i = 0; i < 8; ++i) in[4 + i] = Lanes{} + key[i];
   in[12] = Lanes{} + counter;
-  for (int i = 0; i < 3; ++i) in[13 + i] = Lanes{nonces[0][i], nonces[1][i], nonces[2][i], nonces[3][i]};
+  for (int i = 0; i < 3; ++i) {
+    for (int l = 0; l < kLanes; ++l) in[13 + i][l] = nonces[l][i];
+  }
   Lanes s[16];
   for (int i = 0; i < 16; ++i) s[i] = in[i];
   Rounds(s);

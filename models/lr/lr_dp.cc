@@ -11,10 +11,6 @@
 namespace ecps::models::lr {
 namespace {
 
-// Rows of a step's gradient are summed in this many fixed chunks (when there are enough): the
-// sum does not depend on the thread count.
-constexpr std::size_t kGradientChunks = 16;
-
 struct PosValue {
   std::uint32_t pos;
   float value;
@@ -214,7 +210,7 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
 }
 
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
-                     const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch) {
+                     const float* w, double clip, std::vector<float>* grads, ClipScratch* scratch) {
   std::vector<SampledRow> meta(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto ks = data.keys(rows[i]);
@@ -224,57 +220,68 @@ void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32
 }
 
 void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, const float* w, double clip,
-                     std::vector<float>* grads, ChunkSums* scratch) {
+                     std::vector<float>* grads, ClipScratch* scratch) {
+  ClipScratch local;
+  ClipScratch& s = scratch ? *scratch : local;
+  s.starts.resize(rows.size() + 1);
+  s.starts[0] = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) s.starts[i + 1] = s.starts[i] + rows[i].size;
+  s.terms.resize(s.starts.back());
   const std::size_t K = index.keys().size();
-  const std::size_t C = rows.size() < 1024 ? 1 : kGradientChunks;
-  ChunkSums local;
-  ChunkSums& acc = scratch ? *scratch : local;
-  acc.resize(C);
-  tbb::parallel_for(std::size_t{0}, C, [&](std::size_t c) {
-    std::vector<float>& a = acc[c];  // all zero between calls (the sum below clears it)
-    if (a.size() < K) a.resize(K, 0.0f);
+  // Each row's clipped terms, in parallel (each row writes only its own slots). A pipeline
+  // over the rows hides their memory latency: the keys of row i + 2·kAhead are prefetched,
+  // the positions of row i + kAhead looked up (into its terms) and their weights prefetched,
+  // and row i's terms computed.
+  constexpr std::size_t kAhead = kPrefetchRows;
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows.size(), 512), [&](const auto& r) {
     // The row's (position, value) pairs, whose repeated positions are merged for the norm.
-    static thread_local std::vector<std::uint32_t> pos;
     static thread_local std::vector<PosValue> sorted;
     static thread_local std::vector<std::uint64_t> seen;
     if (seen.size() < (K + 63) / 64) seen.resize((K + 63) / 64, 0);
-    const std::size_t end = rows.size() * (c + 1) / C;
-    for (std::size_t i = rows.size() * c / C; i < end; ++i) {
-      if (i + kPrefetchRows < end) {  // the row's keys lie far from the last one's
-        const SampledRow& later = rows[i + kPrefetchRows];
+    const std::size_t lo = r.begin(), hi = r.end();
+    auto positions = [&](std::size_t i) {
+      const SampledRow& row = rows[i];
+      ClipTerm* t = s.terms.data() + s.starts[i];
+      for (std::size_t j = 0; j < row.size; ++j) {
+        t[j].pos = index.Position(row.keys[j]);
+        __builtin_prefetch(w + t[j].pos);
+      }
+    };
+    for (std::size_t i = lo; i < std::min(hi, lo + kAhead); ++i) positions(i);
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (i + 2 * kAhead < hi) {  // the row's keys lie far from the last one's
+        const SampledRow& later = rows[i + 2 * kAhead];
         const auto* k = reinterpret_cast<const char*>(later.keys);
         for (std::size_t b = 0; b < later.size * sizeof(std::uint32_t); b += 64) __builtin_prefetch(k + b);
         if (later.values) __builtin_prefetch(later.values);
       }
+      if (i + kAhead < hi) positions(i + kAhead);
       const SampledRow& row = rows[i];
-      const std::span<const std::uint32_t> ks(row.keys, row.size);
       const float* vs = row.values;
-      pos.resize(ks.size());
-      sorted.resize(ks.size());
+      ClipTerm* t = s.terms.data() + s.starts[i];
+      sorted.resize(row.size);
       float m = 0;
-      for (std::size_t j = 0; j < ks.size(); ++j) {
-        pos[j] = index.Position(ks[j]);
+      for (std::size_t j = 0; j < row.size; ++j) {
+        const std::uint32_t p = t[j].pos;
         const float v = vs ? vs[j] : 1.0f;
-        m += w[pos[j]] * v;
-        sorted[j] = {pos[j], v};
+        m += w[p] * v;
+        sorted[j] = {p, v};
       }
       const double norm2 = MergedNorm2(sorted, seen);
       const double d = static_cast<double>(Sigmoid(m)) - static_cast<double>(row.label);
       const double f = d * ClipFactor(std::abs(d) * std::sqrt(norm2), clip);
-      for (std::size_t j = 0; j < ks.size(); ++j) a[pos[j]] += static_cast<float>(f * (vs ? vs[j] : 1.0f));
+      for (std::size_t j = 0; j < row.size; ++j) t[j].value = static_cast<float>(f * (vs ? vs[j] : 1.0f));
     }
   });
+  // Summed in row order, on this thread: one pass over the terms into one array.
   grads->assign(K, 0.0f);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, K, 16384), [&](const auto& r) {
-    float* g = grads->data();
-    for (std::size_t c = 0; c < C; ++c) {  // chunks in order: the sum does not depend on the threads
-      float* a = acc[c].data();
-      for (std::size_t i = r.begin(); i < r.end(); ++i) {
-        g[i] += a[i];
-        a[i] = 0.0f;
-      }
-    }
-  });
+  float* g = grads->data();
+  const std::size_t n = s.terms.size();
+  constexpr std::size_t kTermsAhead = 32;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k + kTermsAhead < n) __builtin_prefetch(g + s.terms[k + kTermsAhead].pos, 1);
+    g[s.terms[k].pos] += s.terms[k].value;
+  }
 }
 
 Result<DpStart> StartDp(const DpOptions& o, bool sgd, std::uint64_t rows, std::uint64_t batch, int epochs,

@@ -129,19 +129,27 @@ inline bool DpFixedKeys(std::size_t all_keys, std::uint64_t nnz, double sample_r
   return static_cast<double>(all_keys) <= sample_rate * static_cast<double>(nnz);
 }
 
-/// ClippedGradient's partial sums, one per fixed chunk of rows, all zero between calls; a
-/// caller that keeps them across steps saves their allocation and clearing.
-using ChunkSums = std::vector<std::vector<float>>;
+/// One clipped term of a step's gradient: f_i · x_ij at the position of key j of row i.
+struct ClipTerm {
+  std::uint32_t pos;
+  float value;
+};
+/// ClippedGradient's buffers; a caller that keeps them across steps saves their allocation.
+struct ClipScratch {
+  std::vector<std::uint64_t> starts;  ///< each row's first term
+  std::vector<ClipTerm> terms;        ///< the step's terms, in row order
+};
 
 /// Sum over `rows` of the log-loss gradients (p − y)·x_i, each scaled to L2 norm <= clip
 /// (repeated keys of a row are merged before the norm is taken), into grads (indexed by
-/// position in `index`, built over `rows`). `w` is indexed like grads. `scratch`: kept by the
-/// caller between calls (one per concurrent caller), or null.
+/// position in `index`, built over `rows`). `w` is indexed like grads. The rows' terms are
+/// computed in parallel and summed in row order, so the sums do not depend on the thread
+/// count. `scratch`: kept by the caller between calls (one per concurrent caller), or null.
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
-                     const float* w, double clip, std::vector<float>* grads, ChunkSums* scratch = nullptr);
+                     const float* w, double clip, std::vector<float>* grads, ClipScratch* scratch = nullptr);
 /// The same over rows gathered by SampleEpoch (EpochSamples::StepRows).
 void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, const float* w, double clip,
-                     std::vector<float>* grads, ChunkSums* scratch = nullptr);
+                     std::vector<float>* grads, ClipScratch* scratch = nullptr);
 
 /// What a server needs: the noise and the step count (clocks past it are not applied).
 struct DpServerParams {

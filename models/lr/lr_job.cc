@@ -195,7 +195,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   test_index.Build(test, nullptr);
   std::vector<ps::Key> keys;
   std::vector<float> weights, test_weights, grads, probs;
-  ChunkSums dp_chunk_sums;  // DP: ClippedGradient's partial sums, kept across steps
+  ClipScratch dp_scratch;  // DP: ClippedGradient's buffers, kept across steps
   auto pull = [&](const std::vector<ps::Key>& ks, std::vector<float>* out) -> Status {
     out->resize(ks.size());
     if (ks.empty()) return Status::Ok();
@@ -249,7 +249,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       msg.wait_s += t_pull.Seconds();
       const ps::Stopwatch t_grad;
       if (plan.dp) {
-        ClippedGradient(samples.StepRows(static_cast<std::uint32_t>(step)), step_index, weights.data(), plan.dp_plan.clip, &grads, &dp_chunk_sums);
+        ClippedGradient(samples.StepRows(static_cast<std::uint32_t>(step)), step_index, weights.data(), plan.dp_plan.clip, &grads, &dp_scratch);
         // Progress counts expected rows: the realised sample sizes stay on the worker.
         msg.examples += static_cast<std::uint64_t>(plan.dp_plan.expected_batch / node.roles().num_workers());
       } else {

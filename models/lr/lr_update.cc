@@ -49,6 +49,10 @@ MiniBatchFinalizer::MiniBatchFinalizer(const UpdateOptions& options) : options_(
 }
 
 void MiniBatchFinalizer::Accumulate(const ps::RowSpan<float>& rows, const float* pushed) {
+  {
+    std::lock_guard lock(dp_mu_);
+    if (dp_) return Finalizer<float>::Accumulate(rows, pushed);  // FinalizeDp reads every key anyway
+  }
   if (rows.keys) {
     pending_[rows.values].push_back({{rows.keys, rows.keys + rows.n}, {pushed, pushed + rows.n}});
   } else {
@@ -61,6 +65,10 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
                                   std::span<float> values) {
   const std::size_t sw = rule_->StateWidth(1);
   if (state_.empty() && sw > 0) state_.assign(ctx.range.size() * sw, 0.0f);
+  {
+    std::lock_guard lock(dp_mu_);
+    if (dp_) return FinalizeDp(ctx, aggregate, values);
+  }
   const ps::Key base = ctx.range.begin;
   keys_.clear();
   grads_.clear();
@@ -115,10 +123,6 @@ void MiniBatchFinalizer::Finalize(const ps::FinalizeContext& ctx, std::span<cons
     }
   }
   if (p != pending_.end()) pending_.erase(p);
-  {
-    std::lock_guard lock(dp_mu_);
-    if (dp_) return FinalizeDp(ctx, values);
-  }
   if (keys_.empty()) return;
 
   const bool decay_l2 = options_.algorithm != Algorithm::kFtrl && options_.l2 > 0;
@@ -144,12 +148,12 @@ Status MiniBatchFinalizer::EnableDp(const DpServerParams& params, int server_ind
   return Status::Ok();
 }
 
-void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<float> values) {
+void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<const float> aggregate,
+                                    std::span<float> values) {
   if (static_cast<std::uint64_t>(ctx.clock) >= dp_->steps) return;  // e.g. SSP's trailing empty clocks
   const std::size_t n = ctx.range.size();
   const ps::Key base = ctx.range.begin;
-  dense_.assign(n, 0.0f);
-  for (std::size_t i = 0; i < keys_.size(); ++i) dense_[keys_[i] - base] = grads_[i];
+  dense_.assign(aggregate.begin(), aggregate.end());  // the pushes' sums (Accumulate), 0 elsewhere
   const auto scale = static_cast<float>(dp_->grad_scale);
   const float l2 = options_.algorithm != Algorithm::kFtrl ? static_cast<float>(options_.l2) : 0.0f;
   const std::size_t sw = rule_->StateWidth(1);

@@ -79,7 +79,7 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   void set_clock_offset(std::uint64_t clocks) { clock_offset_ = clocks; }
 
  private:
-  void FinalizeDp(const ps::FinalizeContext& ctx, std::span<float> values);
+  void FinalizeDp(const ps::FinalizeContext& ctx, std::span<const float> aggregate, std::span<float> values);
 
   UpdateOptions options_;
   std::unique_ptr<ps::Rule<float>> rule_;
@@ -102,7 +102,9 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   std::mutex dp_mu_;
   std::unique_ptr<DpServerParams> dp_;
   std::unique_ptr<DpNoise> noise_;
-  std::vector<float> dense_;  // DP: the summed gradient of every key, then its noise
+  // DP: the summed gradient of every key (the aggregate, to which Accumulate adds each push
+  // directly), then its noise.
+  std::vector<float> dense_;
 };
 
 }  // namespace ecps::models::lr

@@ -1,9 +1,13 @@
 #include "models/lr/optimizers.h"
 
+#include "privacy/per_x86_level.h"
+
 namespace ecps::models::lr {
 
 // Compiled with -fno-math-errno (CMakeLists.txt): the square roots are of values >= 0, and
-// without errno they become vector instructions.
+// without errno they become vector instructions. The same results at every x86-64 level
+// (-ffp-contract=off: each operation an exactly rounded IEEE one at any vector width).
+ECPS_PER_X86_LEVEL
 void FtrlDense(float* __restrict values, float* __restrict state, const float* __restrict pushed, std::size_t n,
                const FtrlParams& p) {
   const double alpha = p.alpha, beta = p.beta, l1 = p.lambda1, l2 = p.lambda2;
