@@ -48,6 +48,11 @@ MiniBatchFinalizer::MiniBatchFinalizer(const UpdateOptions& options) : options_(
   if (options.algorithm == Algorithm::kSgd) sgd_ = static_cast<SgdRule<float>*>(rule_.get());
 }
 
+bool MiniBatchFinalizer::KeepsKeyedPushes() const {
+  std::lock_guard lock(dp_mu_);
+  return !dp_;
+}
+
 void MiniBatchFinalizer::Accumulate(const ps::RowSpan<float>& rows, const float* pushed) {
   {
     std::lock_guard lock(dp_mu_);

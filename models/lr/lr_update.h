@@ -61,7 +61,8 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   explicit MiniBatchFinalizer(const UpdateOptions& options);
 
   void Accumulate(const ps::RowSpan<float>& aggregate_rows, const float* pushed) override;
-  bool KeepsKeyedPushes() const override { return true; }  // pending_ holds them
+  /// Without DP, keyed pushes wait in pending_; under DP they are added to the aggregate.
+  bool KeepsKeyedPushes() const override;
   void Finalize(const ps::FinalizeContext& ctx, std::span<const float> aggregate,
                 std::span<float> values) override;
   /// The rule's state per key (FTRL z and n, AdaGrad's accumulator, none for SGD).
@@ -99,7 +100,7 @@ class MiniBatchFinalizer final : public ps::Finalizer<float> {
   std::vector<ps::Key> keys_;
   std::vector<float> grads_;
   // DP-SGD (EnableDp): set once by another thread before the first clock.
-  std::mutex dp_mu_;
+  mutable std::mutex dp_mu_;
   std::unique_ptr<DpServerParams> dp_;
   std::unique_ptr<DpNoise> noise_;
   // DP: the summed gradient of every key (the aggregate, to which Accumulate adds each push

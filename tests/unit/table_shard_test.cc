@@ -109,3 +109,72 @@ TEST(TableShard, SavedBetweenClocksLoadsBackAndCutsForAnotherSplit) {
 
 }  // namespace
 }  // namespace ecps::ps
+
+namespace ecps::ps {
+namespace {
+
+// Records each clock's aggregate; with `keeps`, keyed pushes are kept aside (the table may then
+// reuse a buffer without clearing it) and only dense ones are added to the aggregate.
+class RecordingFinalizer final : public Finalizer<float> {
+ public:
+  explicit RecordingFinalizer(bool keeps) : keeps_(keeps) {}
+  bool KeepsKeyedPushes() const override { return keeps_; }
+  void Accumulate(const RowSpan<float>& rows, const float* pushed) override {
+    if (keeps_ && rows.keys) return;
+    Finalizer<float>::Accumulate(rows, pushed);
+  }
+  void Finalize(const FinalizeContext&, std::span<const float> agg, std::span<float>) override {
+    seen.emplace_back(agg.begin(), agg.end());
+  }
+  std::vector<std::vector<float>> seen;
+
+ private:
+  bool keeps_;
+};
+
+Status DensePushAt(TypedServerTable<float>& t, Clock clock, Key begin, std::vector<float> values) {
+  Message m;
+  m.head.type = MsgType::kPush;
+  m.head.clock = clock;
+  m.head.range_begin = begin;
+  m.head.range_end = begin + values.size();
+  m.values = Blob::CopyOf(values.data(), values.size() * sizeof(float));
+  m.SyncSizes();
+  return t.Push(m);
+}
+
+TEST(ServerTable, EachClockAggregatesOnlyItsOwnPushesWhateverBuffersAreReused) {
+  for (bool keeps : {false, true}) {
+    TableSpec spec;
+    spec.id = 1;
+    spec.name = "t";
+    spec.num_keys = 6;
+    spec.clocked = true;
+    FinalizeContext ctx;
+    ctx.table = 1;
+    ctx.range = {0, 6};
+    ctx.width = 1;
+    auto owned = std::make_unique<RecordingFinalizer>(keeps);
+    RecordingFinalizer* f = owned.get();
+    TypedServerTable<float> t(spec, ctx, std::make_unique<SumRule<float>>(), std::move(owned));
+    ASSERT_TRUE(PushAt(t, 0, {1, 2}, {1, 2}).ok());
+    ASSERT_TRUE(PushAt(t, 0, {2}, {5}).ok());
+    t.FinalizeClock(0);
+    ASSERT_TRUE(PushAt(t, 1, {2, 3}, {10, 20}).ok());
+    ASSERT_TRUE(DensePushAt(t, 1, 4, {7, 8}).ok());
+    t.FinalizeClock(1);
+    t.FinalizeClock(2);  // nobody pushed
+    ASSERT_TRUE(PushAt(t, 3, {0}, {3}).ok());
+    t.FinalizeClock(3);
+    ASSERT_EQ(f->seen.size(), 4u);
+    const std::vector<float> zero(6, 0.0f);
+    EXPECT_EQ(f->seen[0], keeps ? zero : std::vector<float>({0, 1, 7, 0, 0, 0})) << keeps;
+    EXPECT_EQ(f->seen[1], keeps ? std::vector<float>({0, 0, 0, 0, 7, 8}) : std::vector<float>({0, 0, 10, 20, 7, 8}))
+        << keeps;
+    EXPECT_EQ(f->seen[2], zero) << keeps;
+    EXPECT_EQ(f->seen[3], keeps ? zero : std::vector<float>({3, 0, 0, 0, 0, 0})) << keeps;
+  }
+}
+
+}  // namespace
+}  // namespace ecps::ps
