@@ -20,7 +20,9 @@ namespace ecps::models::cf {
 /// first, by numeric value; then every other id, by bytes.
 bool IdLess(std::string_view a, std::string_view b);
 
-/// Local dictionary: id -> local index in order of first appearance.
+/// Local dictionary: id -> local index in order of first appearance. An open-addressing
+/// table of (hash tag, index) over the ids, the last id found checked first (files often
+/// hold a user's rows together).
 class IdDictionary {
  public:
   std::uint32_t Intern(std::string_view id);
@@ -30,12 +32,14 @@ class IdDictionary {
   std::vector<std::uint32_t> CanonicalOrder() const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  struct Slot {
+    std::uint32_t tag = 0;    ///< the hash's high bits
+    std::uint32_t index = 0;  ///< local index + 1; 0: empty
   };
-  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> index_;
+  void Grow();
+  std::vector<Slot> slots_ = std::vector<Slot>(1024);  ///< a power of two, at most half full
   std::vector<std::string> ids_;
+  std::uint32_t last_ = 0;  ///< local index + 1 of the last id interned or found
 };
 
 /// Scheduler: `lists[w]` is worker w's distinct ids in IdLess order. Returns every distinct
