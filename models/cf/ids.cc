@@ -44,20 +44,24 @@ std::uint64_t HashId(std::string_view s) {
 std::uint32_t IdDictionary::Intern(std::string_view id) {
   if (last_ != 0 && ids_[last_ - 1] == id) return last_ - 1;
   const std::uint64_t h = HashId(id);
-  const auto tag = static_cast<std::uint32_t>(h >> 32);
+  std::uint64_t head = 0;
+  std::memcpy(&head, id.data(), std::min<std::size_t>(8, id.size()));
+  const auto tag = static_cast<std::uint32_t>((h >> 32) & ~0xFFull) |
+                   static_cast<std::uint32_t>(std::min<std::size_t>(id.size(), 255));
+  const bool whole = id.size() <= 8;  // head and size say it all
   const std::size_t mask = slots_.size() - 1;
   std::size_t at = static_cast<std::size_t>(h) & mask;
   for (;; at = (at + 1) & mask) {
-    const Slot slot = slots_[at];
+    const Slot& slot = slots_[at];
     if (slot.index == 0) break;
-    if (slot.tag == tag && ids_[slot.index - 1] == id) {
+    if (slot.tag == tag && slot.head == head && (whole || ids_[slot.index - 1] == id)) {
       last_ = slot.index;
       return slot.index - 1;
     }
   }
   ids_.emplace_back(id);
   last_ = static_cast<std::uint32_t>(ids_.size());
-  slots_[at] = {tag, last_};
+  slots_[at] = {head, tag, last_};
   if (2 * ids_.size() > slots_.size()) Grow();
   return last_ - 1;
 }

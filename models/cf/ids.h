@@ -21,7 +21,8 @@ namespace ecps::models::cf {
 bool IdLess(std::string_view a, std::string_view b);
 
 /// Local dictionary: id -> local index in order of first appearance. An open-addressing
-/// table of (hash tag, index) over the ids, the last id found checked first (files often
+/// table of (id's first bytes, hash tag, index) over the ids (an id of up to 8 bytes is
+/// compared in the table), the last id found checked first (files often
 /// hold a user's rows together).
 class IdDictionary {
  public:
@@ -33,7 +34,8 @@ class IdDictionary {
 
  private:
   struct Slot {
-    std::uint32_t tag = 0;    ///< the hash's high bits
+    std::uint64_t head = 0;   ///< the id's first 8 bytes, zero padded
+    std::uint32_t tag = 0;    ///< the hash's high 24 bits, then the id's size (255: longer)
     std::uint32_t index = 0;  ///< local index + 1; 0: empty
   };
   void Grow();

@@ -117,7 +117,7 @@ Status CheckModelParts(const CfModelParts& m, const std::string& what) {
     return bad(why);
   }
   for (std::uint32_t u = 0; u < users; ++u) {
-    const UserRows r = m.rows(u);
+    const TrainRows r = m.rows(u);
     if (r.values.size() != (m.has_values ? r.items.size() : 0)) return bad("training values");
     if (r.ages.size() != (m.has_ages ? r.items.size() : 0)) return bad("training ages");
     if (std::string why = CheckRows(r.items, r.values, items); !why.empty()) return bad(why);
@@ -141,7 +141,7 @@ CfModelParts PartsOf(const CfModel& m) {
   p.content_blend = m.content_blend;
   p.has_values = !m.train_val.empty();
   p.has_ages = !m.train_age.empty();
-  p.rows = [&m](std::uint32_t u) { return UserRows{m.Items(u), m.Values(u), m.Ages(u)}; };
+  p.rows = [&m](std::uint32_t u) { return TrainRows{m.Items(u), m.Values(u), m.Ages(u)}; };
   return p;
 }
 

@@ -74,7 +74,7 @@ struct CfModel {
 };
 
 /// One user's training rows as a model holds them (values, ages empty when it has none).
-struct UserRows {
+struct TrainRows {
   std::span<const std::uint32_t> items;
   std::span<const float> values;
   std::span<const std::uint32_t> ages;
@@ -95,7 +95,7 @@ struct CfModelParts {
   std::uint32_t cold_threshold = 0;
   double content_blend = 0;
   bool has_values = false, has_ages = false;  ///< the model keeps train_val, train_age
-  std::function<UserRows(std::uint32_t)> rows;  ///< user index -> its training rows
+  std::function<TrainRows(std::uint32_t)> rows;  ///< user index -> its training rows
 
   std::size_t users() const { return user_ids->size(); }
 
@@ -120,9 +120,9 @@ struct CfModelParts {
         if (!part.empty()) ar(cereal::binary_data(part.data(), part.size_bytes()));
       }
     };
-    column(true, [](const UserRows& r) { return r.items; });
-    column(has_values, [](const UserRows& r) { return r.values; });
-    column(has_ages, [](const UserRows& r) { return r.ages; });
+    column(true, [](const TrainRows& r) { return r.items; });
+    column(has_values, [](const TrainRows& r) { return r.values; });
+    column(has_ages, [](const TrainRows& r) { return r.ages; });
     ar(recency_decay, *item_count, content != nullptr ? *content : kNoContent, cold_threshold,
        content_blend);
   }

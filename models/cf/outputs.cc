@@ -174,11 +174,11 @@ CfModelParts ModelParts(const TrainedResults& in, const UserLocator& where) {
     m.has_ages = m.has_ages || !r.train_age.empty();
   }
   m.rows = [&in, &where](std::uint32_t u) {
-    if (!where.Found(u)) return UserRows{};
+    if (!where.Found(u)) return TrainRows{};
     const WorkerReport& r = in.reports[where.report(u)];
     const std::size_t p = where.position(u), b = r.train_ptr[p], n = r.train_ptr[p + 1] - b;
     auto part = [&](auto span) { return span.empty() ? span : span.subspan(b, n); };
-    return UserRows{r.train_item.subspan(b, n), part(r.train_val), part(r.train_age)};
+    return TrainRows{r.train_item.subspan(b, n), part(r.train_val), part(r.train_age)};
   };
   return m;
 }

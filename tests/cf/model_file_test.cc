@@ -147,7 +147,7 @@ TEST(CfModelFile, RowsReadFromScatteredReportsWriteTheGatheredModel) {
   parts.rows = [&](std::uint32_t u) {
     const Report& r = reports[where[u].first];
     const std::size_t p = where[u].second, b = r.ptr[p], n = r.ptr[p + 1] - b;
-    return UserRows{std::span<const std::uint32_t>(r.item).subspan(b, n),
+    return TrainRows{std::span<const std::uint32_t>(r.item).subspan(b, n),
                     std::span<const float>(r.val).subspan(b, n),
                     std::span<const std::uint32_t>(r.age).subspan(b, n)};
   };
@@ -170,13 +170,13 @@ TEST(CfModelFile, PartsThatWouldNotLoadAreRefused) {
   };
   std::vector<float> two{1.0f, 2.0f};
   std::vector<std::uint32_t> good{3, 4};
-  EXPECT_NE(refusal([&] { return UserRows{good, {}, {}}; }).find("training values"),
+  EXPECT_NE(refusal([&] { return TrainRows{good, {}, {}}; }).find("training values"),
             std::string::npos);
-  EXPECT_NE(refusal([&] { return UserRows{bad_items, two, {}}; }).find("index 25 is not below 20"),
+  EXPECT_NE(refusal([&] { return TrainRows{bad_items, two, {}}; }).find("index 25 is not below 20"),
             std::string::npos);
-  EXPECT_NE(refusal([&] { return UserRows{good, bad_vals, {}}; }).find("not finite"),
+  EXPECT_NE(refusal([&] { return TrainRows{good, bad_vals, {}}; }).find("not finite"),
             std::string::npos);
-  EXPECT_EQ(refusal([&] { return UserRows{good, two, {}}; }), "");
+  EXPECT_EQ(refusal([&] { return TrainRows{good, two, {}}; }), "");
 }
 
 TEST(ModelFile, StreamedFileIsTheWholeFileAndAFailedWriteLeavesNothing) {
