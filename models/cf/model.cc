@@ -102,7 +102,9 @@ Status CheckModel(const CfModel& m, const std::string& path) {
 }
 
 Status CheckModelParts(const CfModelParts& m, const std::string& what) {
-  auto bad = [&](const std::string& why) { return DataError(fmt::format("{}: inconsistent model: {}", what, why)); };
+  auto bad = [&](const std::string& why) {
+    return DataError(fmt::format("{}: inconsistent model: {}", what, why));
+  };
   if (m.user_ids == nullptr || m.item_ids == nullptr || m.neighbors == nullptr ||
       m.item_count == nullptr || !m.rows) {
     return bad("a part is missing");

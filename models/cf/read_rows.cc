@@ -115,8 +115,9 @@ Status ReadInteractions(const sched::FileRange& range, const Settings& settings,
     piece.begin = range.begin + bytes * p / pieces;
     piece.end = range.begin + bytes * (p + 1) / pieces;
     // The first piece's rows are reserved for the whole range: the others join them.
-    status[p] = ReadPiece(piece, settings, skip_bad_rows, ids, p == 0 ? bytes : piece.end - piece.begin,
-                          count(p), p == 0 ? local : &parts[p - 1]);
+    const std::uint64_t reserve = p == 0 ? bytes : piece.end - piece.begin;
+    status[p] = ReadPiece(piece, settings, skip_bad_rows, ids, reserve, count(p),
+                          p == 0 ? local : &parts[p - 1]);
   };
   if (pieces == 1) {
     read(0);

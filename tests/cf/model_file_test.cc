@@ -20,7 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path TestDir(const char* name) {
-  fs::path dir = fs::temp_directory_path() / ("ecps_cf_model_file_" + std::to_string(getpid())) / name;
+  fs::path dir =
+      fs::temp_directory_path() / ("ecps_cf_model_file_" + std::to_string(getpid())) / name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -208,7 +209,9 @@ TEST(ModelFile, StreamedFileIsTheWholeFileAndAFailedWriteLeavesNothing) {
   EXPECT_EQ(s.code(), StatusCode::kInternal);
   EXPECT_NE(s.message().find("boom"), std::string::npos);
   std::size_t files = 0;
-  for (const auto& e : fs::directory_iterator(dir)) files += e.path().filename() == "failed" ? 1 : 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    files += e.path().filename() == "failed" ? 1 : 0;
+  }
   EXPECT_EQ(files, 0u);
   fs::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 // A worker reading its range in pieces on several threads (models/cf/read_rows.h) gives what
-// one reader gives: the same outputs, the same skipped-row counts and examples, the same
-// first error. The file is larger than two pieces (8 MiB each) so that two threads split it.
+// one reader gives: the same outputs and evaluation, the same skipped-row counts and
+// examples, the same first error. The file is larger than two pieces (8 MiB each) so that two
+// threads split it.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -55,8 +56,9 @@ TEST(ParallelRead, PiecesOnTwoThreadsGiveWhatOneReaderGives) {
   o.neighbors = 10;
   o.top_n = 5;
   o.skip_bad_rows = true;
+  o.split = models::cf::SplitKind::kLeaveLastOut;
   std::map<int, std::string> neighbors, recs, model;
-  std::map<int, nlohmann::json> data;
+  std::map<int, nlohmann::json> data, evaluation;
   for (int threads : {1, 2}) {
     o.out = (dir / ("t" + std::to_string(threads))).string();
     Status s = Train(o, threads);
@@ -64,19 +66,24 @@ TEST(ParallelRead, PiecesOnTwoThreadsGiveWhatOneReaderGives) {
     neighbors[threads] = Slurp(fs::path(o.out) / "neighbors.csv");
     recs[threads] = Slurp(fs::path(o.out) / "recommendations.csv");
     model[threads] = Slurp(fs::path(o.out) / "model.ecps");
-    data[threads] = nlohmann::json::parse(Slurp(fs::path(o.out) / "metrics.json"))["data"];
+    const auto metrics = nlohmann::json::parse(Slurp(fs::path(o.out) / "metrics.json"));
+    data[threads] = metrics["data"];
+    evaluation[threads] = metrics["evaluation"];
   }
   EXPECT_GT(std::count(recs[1].begin(), recs[1].end(), '\n'), 50000);
   EXPECT_TRUE(neighbors[1] == neighbors[2]);
   EXPECT_TRUE(recs[1] == recs[2]);
   EXPECT_TRUE(model[1] == model[2]);
   EXPECT_EQ(data[1], data[2]);
+  EXPECT_EQ(evaluation[1], evaluation[2]);
+  EXPECT_GT(data[2]["evaluated_users"].get<int>(), 10000);
   EXPECT_EQ(data[2]["bad_rows_skipped"], 2);
   ASSERT_EQ(data[2]["bad_row_examples"].size(), 2u);
-  EXPECT_NE(data[2]["bad_row_examples"][0].get<std::string>().find(":" + std::to_string(bad1) + ":"),
+  const auto& examples = data[2]["bad_row_examples"];
+  EXPECT_NE(examples[0].get<std::string>().find(":" + std::to_string(bad1) + ":"),
             std::string::npos)
-      << data[2]["bad_row_examples"];
-  EXPECT_NE(data[2]["bad_row_examples"][1].get<std::string>().find(":" + std::to_string(bad2) + ":"),
+      << examples;
+  EXPECT_NE(examples[1].get<std::string>().find(":" + std::to_string(bad2) + ":"),
             std::string::npos);
 
   // Without skipping, the first bad row stops the run, whichever thread read it.
