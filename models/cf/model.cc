@@ -147,14 +147,14 @@ CfModelParts PartsOf(const CfModel& m) {
   return p;
 }
 
-Status SaveCfModel(const std::string& path, const CfModelParts& model,
-                   const privacy::EncryptionKey* key) {
+Status SaveCfModelParts(const std::string& path, const CfModelParts& model,
+                        const privacy::EncryptionKey* key) {
   return SaveModelStreamed(path, CfModel::kKind, CfModel::kVersion, model, key);
 }
 
 Status SaveCfModel(const std::string& path, const CfModel& model,
                    const privacy::EncryptionKey* key) {
-  return SaveCfModel(path, PartsOf(model), key);
+  return SaveModelStreamed(path, CfModel::kKind, CfModel::kVersion, model, key);
 }
 
 Result<CfModel> LoadCfModel(const std::string& dir_or_file, const privacy::EncryptionKey* key) {

@@ -140,8 +140,9 @@ Status CheckModel(const CfModel& m, const std::string& path);
 Status CheckModelParts(const CfModelParts& m, const std::string& what);
 /// `key` (may be null): seal the file, or open a sealed one (models/common/model_file.h).
 /// Streamed (models::StreamModelFile): nothing of the model is copied but 1 MiB pieces.
-Status SaveCfModel(const std::string& path, const CfModelParts& model,
-                   const privacy::EncryptionKey* key = nullptr);
+Status SaveCfModelParts(const std::string& path, const CfModelParts& model,
+                        const privacy::EncryptionKey* key = nullptr);
+/// `model`'s members as they are (unchecked), streamed.
 Status SaveCfModel(const std::string& path, const CfModel& model,
                    const privacy::EncryptionKey* key = nullptr);
 /// Loads DIR/model.ecps (or a file path) and checks it.

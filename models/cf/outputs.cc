@@ -368,7 +368,7 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
     if (Status s = CheckModelParts(model, "the trained model"); !s.ok()) {
       return Internal(s.message());
     }
-    ECPS_RETURN_IF_ERROR(SaveCfModel(path("model.ecps"), model, o.encrypt.get()));
+    ECPS_RETURN_IF_ERROR(SaveCfModelParts(path("model.ecps"), model, o.encrypt.get()));
   }
   const MergedReports total = Merge(in);
   nlohmann::json j = MetricsJson(in, total, ctx.plan, ctx.node.roles());

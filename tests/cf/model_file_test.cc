@@ -111,7 +111,7 @@ TEST(CfModelFile, StreamedFromPartsIsTheWholeModelsFileAndLoadsBack) {
         ++variant;
         ASSERT_TRUE(SaveModel(whole.string(), CfModel::kKind, CfModel::kVersion, m).ok());
         ASSERT_TRUE(CheckModelParts(PartsOf(m), "test").ok());
-        ASSERT_TRUE(SaveCfModel(streamed.string(), PartsOf(m)).ok());
+        ASSERT_TRUE(SaveCfModelParts(streamed.string(), PartsOf(m)).ok());
         const std::string a = Bytes(whole), b = Bytes(streamed);
         EXPECT_GT(a.size(), std::size_t{2} << 20);
         EXPECT_TRUE(a == b) << "ratings " << ratings << " ages " << ages << " content " << content;
@@ -154,7 +154,7 @@ TEST(CfModelFile, RowsReadFromScatteredReportsWriteTheGatheredModel) {
   };
   const fs::path dir = TestDir("scattered");
   ASSERT_TRUE(SaveModel((dir / "whole.ecps").string(), CfModel::kKind, CfModel::kVersion, m).ok());
-  ASSERT_TRUE(SaveCfModel((dir / "parts.ecps").string(), parts).ok());
+  ASSERT_TRUE(SaveCfModelParts((dir / "parts.ecps").string(), parts).ok());
   EXPECT_TRUE(Bytes(dir / "whole.ecps") == Bytes(dir / "parts.ecps"));
   fs::remove_all(dir);
 }
