@@ -41,26 +41,63 @@ std::uint64_t HashId(std::string_view s) {
 }
 }  // namespace
 
+namespace {
+// The value of a decimal integer id of at most 9 digits without sign or leading zeros, or -1.
+std::int64_t SmallInteger(std::string_view s) {
+  if (s.empty() || s.size() > 9 || (s.size() > 1 && s[0] == '0')) return -1;
+  std::int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+}  // namespace
+
+std::uint32_t IdDictionary::FindHashed(std::string_view id, std::uint64_t h, std::uint64_t head,
+                                       std::uint32_t tag, std::size_t* at) const {
+  const bool whole = id.size() <= 8;  // head and size say it all
+  const std::size_t mask = slots_.size() - 1;
+  for (*at = static_cast<std::size_t>(h) & mask;; *at = (*at + 1) & mask) {
+    const Slot& slot = slots_[*at];
+    if (slot.index == 0) return 0;
+    if (slot.tag == tag && slot.head == head && (whole || ids_[slot.index - 1] == id)) {
+      return slot.index;
+    }
+  }
+}
+
 std::uint32_t IdDictionary::Intern(std::string_view id) {
   if (last_ != 0 && ids_[last_ - 1] == id) return last_ - 1;
+  // An integer id goes to by_value_ when its value is below the bound at its first sight;
+  // one seen above it stays in the table, so a miss in by_value_ looks there too.
+  const std::int64_t value = SmallInteger(id);
+  const std::size_t bound = std::max<std::size_t>(std::size_t{1} << 16, 4 * (ids_.size() + 1));
+  const bool direct = value >= 0 && static_cast<std::size_t>(value) < bound;
+  if (direct && static_cast<std::size_t>(value) < by_value_.size() && by_value_[value] != 0) {
+    last_ = by_value_[value];
+    return last_ - 1;
+  }
   const std::uint64_t h = HashId(id);
   std::uint64_t head = 0;
   std::memcpy(&head, id.data(), std::min<std::size_t>(8, id.size()));
   const auto tag = static_cast<std::uint32_t>((h >> 32) & ~0xFFull) |
                    static_cast<std::uint32_t>(std::min<std::size_t>(id.size(), 255));
-  const bool whole = id.size() <= 8;  // head and size say it all
-  const std::size_t mask = slots_.size() - 1;
-  std::size_t at = static_cast<std::size_t>(h) & mask;
-  for (;; at = (at + 1) & mask) {
-    const Slot& slot = slots_[at];
-    if (slot.index == 0) break;
-    if (slot.tag == tag && slot.head == head && (whole || ids_[slot.index - 1] == id)) {
-      last_ = slot.index;
-      return slot.index - 1;
-    }
+  std::size_t at = 0;
+  if (const std::uint32_t found = FindHashed(id, h, head, tag, &at); found != 0) {
+    last_ = found;
+    return found - 1;
   }
   ids_.emplace_back(id);
   last_ = static_cast<std::uint32_t>(ids_.size());
+  if (direct) {
+    const auto v = static_cast<std::size_t>(value);
+    if (v >= by_value_.size()) {
+      by_value_.resize(std::min(bound, std::max(v + 1, 2 * by_value_.size())), 0);
+    }
+    by_value_[v] = last_;
+    return last_ - 1;
+  }
   slots_[at] = {head, tag, last_};
   if (2 * ids_.size() > slots_.size()) Grow();
   return last_ - 1;

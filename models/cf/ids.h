@@ -20,10 +20,11 @@ namespace ecps::models::cf {
 /// first, by numeric value; then every other id, by bytes.
 bool IdLess(std::string_view a, std::string_view b);
 
-/// Local dictionary: id -> local index in order of first appearance. An open-addressing
-/// table of (id's first bytes, hash tag, index) over the ids (an id of up to 8 bytes is
-/// compared in the table), the last id found checked first (files often
-/// hold a user's rows together).
+/// Local dictionary: id -> local index in order of first appearance. The last id found is
+/// checked first (files often hold a user's rows together); a decimal integer id (IdLess's
+/// kind) below a bound that grows with the ids (at most 4 slots per id, 64k at first) is
+/// found by its value in an array; every other id in an open-addressing table of (id's first
+/// bytes, hash tag, index) (an id of up to 8 bytes is compared in the table).
 class IdDictionary {
  public:
   std::uint32_t Intern(std::string_view id);
@@ -39,6 +40,9 @@ class IdDictionary {
     std::uint32_t index = 0;  ///< local index + 1; 0: empty
   };
   void Grow();
+  std::uint32_t FindHashed(std::string_view id, std::uint64_t h, std::uint64_t head,
+                           std::uint32_t tag, std::size_t* at) const;
+  std::vector<std::uint32_t> by_value_;  ///< integer id -> local index + 1; 0: not there
   std::vector<Slot> slots_ = std::vector<Slot>(1024);  ///< a power of two, at most half full
   std::vector<std::string> ids_;
   std::uint32_t last_ = 0;  ///< local index + 1 of the last id interned or found
