@@ -20,7 +20,11 @@ namespace ecps::models::cf {
 /// first, by numeric value; then every other id, by bytes.
 bool IdLess(std::string_view a, std::string_view b);
 
-/// Local dictionary: id -> local index in order of first appearance.
+/// Local dictionary: id -> local index in order of first appearance. The last id found is
+/// checked first (files often hold a user's rows together); a decimal integer id (IdLess's
+/// kind) below a bound that grows with the ids (at most 4 slots per id, 64k at first) is
+/// found by its value in an array; every other id in an open-addressing table of (id's first
+/// bytes, hash tag, index) (an id of up to 8 bytes is compared in the table).
 class IdDictionary {
  public:
   std::uint32_t Intern(std::string_view id);
@@ -30,12 +34,18 @@ class IdDictionary {
   std::vector<std::uint32_t> CanonicalOrder() const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  struct Slot {
+    std::uint64_t head = 0;   ///< the id's first 8 bytes, zero padded
+    std::uint32_t tag = 0;    ///< the hash's high 24 bits, then the id's size (255: longer)
+    std::uint32_t index = 0;  ///< local index + 1; 0: empty
   };
-  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> index_;
+  void Grow();
+  std::uint32_t FindHashed(std::string_view id, std::uint64_t h, std::uint64_t head,
+                           std::uint32_t tag, std::size_t* at) const;
+  std::vector<std::uint32_t> by_value_;  ///< integer id -> local index + 1; 0: not there
+  std::vector<Slot> slots_ = std::vector<Slot>(1024);  ///< a power of two, at most half full
   std::vector<std::string> ids_;
+  std::uint32_t last_ = 0;  ///< local index + 1 of the last id interned or found
 };
 
 /// Scheduler: `lists[w]` is worker w's distinct ids in IdLess order. Returns every distinct

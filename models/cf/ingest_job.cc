@@ -15,89 +15,12 @@
 #include "models/cf/model.h"
 #include "models/cf/pack.h"
 #include "models/cf/progress.h"
+#include "models/cf/read_rows.h"
 #include "models/cf/text_features.h"
 #include "ps/collective.h"
 
 namespace ecps::models::cf {
 namespace {
-
-// Interaction rows as parallel arrays (values and timestamps only when the file has them).
-// Their order is the file's: each worker reads its byte range in order, and rows gathered
-// from several workers are concatenated in worker order (= byte-range order).
-struct Rows {
-  std::vector<std::uint32_t> user, item;
-  std::vector<float> value;
-  std::vector<double> ts;
-  std::size_t size() const { return user.size(); }
-  void Reserve(std::size_t n, bool has_v, bool has_t) {
-    user.reserve(n);
-    item.reserve(n);
-    if (has_v) value.reserve(n);
-    if (has_t) ts.reserve(n);
-  }
-  void Append(std::span<const std::uint32_t> u, std::span<const std::uint32_t> i,
-              std::span<const float> v, std::span<const double> t) {
-    user.insert(user.end(), u.begin(), u.end());
-    item.insert(item.end(), i.begin(), i.end());
-    value.insert(value.end(), v.begin(), v.end());
-    ts.insert(ts.end(), t.begin(), t.end());
-  }
-};
-
-// A worker's byte range of the interaction file, with local (first-seen) id indices.
-struct LocalRows {
-  IdDictionary users, items;
-  Rows rows;
-  IdReport report;  // rows, skipped rows and examples; the ids are added later
-};
-
-// `ids` (may be null) replaces each user id as it is read and drops opted-out users' rows;
-// `progress` gets the bytes of the range read.
-Status ReadInteractions(const sched::FileRange& range, const Settings& settings, bool skip_bad_rows,
-                        const privacy::IdFilter* ids, ProgressSender* progress, LocalRows* local) {
-  ECPS_ASSIGN_OR_RETURN(auto reader,
-                        worker::InteractionReader::Open(range, settings.format, skip_bad_rows));
-  Rows& rows = local->rows;
-  // A line has at least 4 bytes ("u i\n"): reserving for that never reallocates, and the
-  // pages never written cost no memory.
-  const std::size_t guess = static_cast<std::size_t>((range.end - range.begin) / 4 + 16);
-  rows.Reserve(rows.size() + guess, settings.explicit_ratings, settings.format.has_timestamp());
-  worker::InteractionRow row;
-  // The last raw user id and what ids made of it: files often hold a user's rows together.
-  std::string last_raw, kept_id;
-  bool have_last = false, keep = true;
-  std::unordered_set<std::string> excluded;
-  for (std::uint64_t n = 1;; ++n) {
-    ECPS_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
-    if (!more) break;
-    if (n % 4096 == 0) ECPS_RETURN_IF_ERROR(progress->Update(reader->offset() - range.begin));
-    if (ids) {
-      if (!have_last || row.user != last_raw) {
-        last_raw.assign(row.user);
-        keep = ids->Map(row.user, &kept_id);
-        have_last = true;
-        if (!keep) excluded.insert(kept_id);
-      }
-      if (!keep) {
-        ++local->report.excluded;
-        continue;
-      }
-      row.user = kept_id;
-    }
-    rows.user.push_back(local->users.Intern(row.user));
-    rows.item.push_back(local->items.Intern(row.item));
-    if (settings.explicit_ratings) rows.value.push_back(static_cast<float>(row.rating));
-    if (settings.format.has_timestamp()) rows.ts.push_back(row.timestamp);
-  }
-  ECPS_RETURN_IF_ERROR(progress->Finish(range.end - range.begin));
-  local->report.excluded_users.assign(excluded.begin(), excluded.end());
-  local->report.skipped += reader->skipped();
-  for (const auto& e : reader->skipped_examples()) {
-    if (local->report.examples.size() < worker::InteractionReader::kMaxExamples)
-      local->report.examples.push_back(e);
-  }
-  return Status::Ok();
-}
 
 // Global indices of a worker's local ids (by local index).
 struct GlobalIndex {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -72,12 +73,76 @@ struct CfModel {
   }
 };
 
+/// One user's training rows as a model holds them (values, ages empty when it has none).
+struct TrainRows {
+  std::span<const std::uint32_t> items;
+  std::span<const float> values;
+  std::span<const std::uint32_t> ages;
+};
+
+/// A model's content where it already is (the trainer's ids, lists and workers' reports),
+/// written without a copy: serialises to the bytes of the CfModel with the same members. The
+/// pointers and `rows` must outlive its use.
+struct CfModelParts {
+  std::string kind, similarity, scoring;
+  bool explicit_ratings = false;
+  const std::vector<std::string>* user_ids = nullptr;
+  const std::vector<std::string>* item_ids = nullptr;
+  const NeighborLists* neighbors = nullptr;
+  const NeighborLists* content = nullptr;  ///< null: no content lists (k = 0)
+  const std::vector<std::uint32_t>* item_count = nullptr;
+  double recency_decay = 1.0;
+  std::uint32_t cold_threshold = 0;
+  double content_blend = 0;
+  bool has_values = false, has_ages = false;  ///< the model keeps train_val, train_age
+  std::function<TrainRows(std::uint32_t)> rows;  ///< user index -> its training rows
+
+  std::size_t users() const { return user_ids->size(); }
+
+  template <class A>
+  void save(A& ar) const {
+    static const NeighborLists kNoContent;
+    const auto n = static_cast<std::uint32_t>(users());
+    std::uint64_t nnz = 0;
+    for (std::uint32_t u = 0; u < n; ++u) nnz += rows(u).items.size();
+    ar(kind, similarity, scoring, explicit_ratings, *user_ids, *item_ids, *neighbors);
+    ar(cereal::make_size_tag(static_cast<cereal::size_type>(n) + 1));  // train_ptr
+    std::uint64_t at = 0;
+    ar(at);
+    for (std::uint32_t u = 0; u < n; ++u) {
+      at += rows(u).items.size();
+      ar(at);
+    }
+    auto column = [&](bool kept, auto pick) {
+      ar(cereal::make_size_tag(static_cast<cereal::size_type>(kept ? nnz : 0)));
+      for (std::uint32_t u = 0; kept && u < n; ++u) {
+        const auto part = pick(rows(u));
+        if (!part.empty()) ar(cereal::binary_data(part.data(), part.size_bytes()));
+      }
+    };
+    column(true, [](const TrainRows& r) { return r.items; });
+    column(has_values, [](const TrainRows& r) { return r.values; });
+    column(has_ages, [](const TrainRows& r) { return r.ages; });
+    ar(recency_decay, *item_count, content != nullptr ? *content : kNoContent, cold_threshold,
+       content_blend);
+  }
+};
+
+/// The parts of `m`, pointing into it.
+CfModelParts PartsOf(const CfModel& m);
+
 /// Checks that the decoded parts fit together before anything indexes with them: sizes,
 /// CSR pointers that start at 0, never decrease and end at their arrays' sizes, every index
 /// in range, finite scores and values, known kind and scoring. A payload with a recomputed
 /// checksum can hold anything.
 Status CheckModel(const CfModel& m, const std::string& path);
+/// CheckModel's checks of parts about to be written; `what` names them in a refusal.
+Status CheckModelParts(const CfModelParts& m, const std::string& what);
 /// `key` (may be null): seal the file, or open a sealed one (models/common/model_file.h).
+/// Streamed (models::StreamModelFile): nothing of the model is copied but 1 MiB pieces.
+Status SaveCfModelParts(const std::string& path, const CfModelParts& model,
+                        const privacy::EncryptionKey* key = nullptr);
+/// `model`'s members as they are (unchecked), streamed.
 Status SaveCfModel(const std::string& path, const CfModel& model,
                    const privacy::EncryptionKey* key = nullptr);
 /// Loads DIR/model.ecps (or a file path) and checks it.

@@ -352,9 +352,13 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
       RecommendAndEvaluate(kv, {options_, settings_, *state_}, deadline(),
                            [&](std::uint64_t users) { return progress.Update(users); }));
   ECPS_RETURN_IF_ERROR(progress.Finish(state_->own.size()));
-  return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicReport,
-                          EncodeWorkerReport(pairs, similarity_s, state_->own, results,
-                                             options_.save_model, recommend_time.Seconds()));
+  ps::Blob report = EncodeWorkerReport(pairs, similarity_s, state_->own, results,
+                                       options_.save_model, recommend_time.Seconds());
+  // The report holds what the scheduler writes of our users: their rows are not needed here
+  // again, so they do not add to the peak while the outputs are written.
+  state_->own = OwnUsers{};
+  ReleaseFreeMemory();
+  return node.SendControl(ps::RoleTable::kSchedulerRank, kTopicReport, std::move(report));
 }
 
 Status ModelJob::RunScheduler(sched::JobContext& ctx) {

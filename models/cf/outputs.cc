@@ -150,44 +150,36 @@ Status WriteNeighborLists(const std::string& path, const NeighborLists& lists,
   return out.Commit(stats);
 }
 
-// The model file's content: options, ids, neighbour lists and every user's training rows.
-CfModel BuildModel(const TrainedResults& in, const UserLocator& where) {
+// The model file's content: options, ids, neighbour lists and every user's training rows,
+// read where they are (the reports), not copied.
+CfModelParts ModelParts(const TrainedResults& in, const UserLocator& where) {
   const CfOptions& options = in.options;
-  const RankState& state = in.state;
-  CfModel m;
+  CfModelParts m;
   m.kind = options.kind_name();
   m.similarity = MeasureName(in.settings.sim.measure);
   m.scoring = ScoringName(in.settings.scoring);
   m.recency_decay = options.recency_decay;
   if (HasContent(options)) {
-    m.content = in.content;
+    m.content = &in.content;
     m.cold_threshold = static_cast<std::uint32_t>(options.cold_threshold);
     m.content_blend = options.content_blend;
   }
   m.explicit_ratings = in.settings.explicit_ratings;
-  m.user_ids = state.user_ids;
-  m.item_ids = state.item_ids;
-  m.neighbors = in.neighbors;
-  m.item_count = state.item_count;
-  m.train_ptr.assign(1, 0);
-  m.train_ptr.reserve(static_cast<std::size_t>(state.n_users) + 1);
-  m.train_item.reserve(state.nnz);
-  if (options.recency_decay < 1.0) m.train_age.reserve(state.nnz);
-  if (in.settings.explicit_ratings) m.train_val.reserve(state.nnz);
-  for (std::uint32_t u = 0; u < state.n_users; ++u) {
-    if (where.Found(u)) {
-      const WorkerReport& r = in.reports[where.report(u)];
-      const std::size_t p = where.position(u);
-      const auto b = static_cast<std::ptrdiff_t>(r.train_ptr[p]),
-                 e = static_cast<std::ptrdiff_t>(r.train_ptr[p + 1]);
-      m.train_item.insert(m.train_item.end(), r.train_item.begin() + b, r.train_item.begin() + e);
-      if (!r.train_age.empty())
-        m.train_age.insert(m.train_age.end(), r.train_age.begin() + b, r.train_age.begin() + e);
-      if (!r.train_val.empty())
-        m.train_val.insert(m.train_val.end(), r.train_val.begin() + b, r.train_val.begin() + e);
-    }
-    m.train_ptr.push_back(m.train_item.size());
+  m.user_ids = &in.state.user_ids;
+  m.item_ids = &in.state.item_ids;
+  m.neighbors = &in.neighbors;
+  m.item_count = &in.state.item_count;
+  for (const WorkerReport& r : in.reports) {
+    m.has_values = m.has_values || !r.train_val.empty();
+    m.has_ages = m.has_ages || !r.train_age.empty();
   }
+  m.rows = [&in, &where](std::uint32_t u) {
+    if (!where.Found(u)) return TrainRows{};
+    const WorkerReport& r = in.reports[where.report(u)];
+    const std::size_t p = where.position(u), b = r.train_ptr[p], n = r.train_ptr[p + 1] - b;
+    auto part = [&](auto span) { return span.empty() ? span : span.subspan(b, n); };
+    return TrainRows{r.train_item.subspan(b, n), part(r.train_val), part(r.train_age)};
+  };
   return m;
 }
 
@@ -370,11 +362,13 @@ Status WriteOutputs(sched::JobContext& ctx, const TrainedResults& in) {
     }
   }
   if (o.save_model) {
-    const CfModel model = BuildModel(in, where);
+    const CfModelParts model = ModelParts(in, where);
     // The checks `recommend` applies when loading (finite scores included): a model that
     // would be refused is not written.
-    if (Status s = CheckModel(model, "the trained model"); !s.ok()) return Internal(s.message());
-    ECPS_RETURN_IF_ERROR(SaveCfModel(path("model.ecps"), model, o.encrypt.get()));
+    if (Status s = CheckModelParts(model, "the trained model"); !s.ok()) {
+      return Internal(s.message());
+    }
+    ECPS_RETURN_IF_ERROR(SaveCfModelParts(path("model.ecps"), model, o.encrypt.get()));
   }
   const MergedReports total = Merge(in);
   nlohmann::json j = MetricsJson(in, total, ctx.plan, ctx.node.roles());

@@ -111,11 +111,23 @@ Status PullNeighborhoods(ps::KVClient& kv, const RecommendInputs& in, ps::Deadli
   const OwnUsers& own = in.state.own;
   const std::size_t k = in.settings.sim.k;
   if (in.options.item_based()) {
-    std::vector<ps::Key> needed(own.train_item.begin(), own.train_item.end());
-    std::sort(needed.begin(), needed.end());
-    needed.erase(std::unique(needed.begin(), needed.end()), needed.end());
-    auto row_of = [](ps::Key key) { return static_cast<std::size_t>(key); };
+    // The distinct items of our users, ascending: marks over the items, not a sort of every
+    // interaction.
     const std::uint32_t n_items = in.state.n_items;
+    std::vector<ps::Key> needed;
+    {
+      std::vector<bool> seen(n_items, false);
+      std::size_t distinct = 0;
+      for (std::uint32_t j : own.train_item) {
+        distinct += seen[j] ? 0 : 1;
+        seen[j] = true;
+      }
+      needed.reserve(distinct);
+      for (std::uint32_t j = 0; j < n_items; ++j) {
+        if (seen[j]) needed.push_back(j);
+      }
+    }
+    auto row_of = [](ps::Key key) { return static_cast<std::size_t>(key); };
     ECPS_RETURN_IF_ERROR(
         PullNeighbors(kv, kNeighbors, needed, k, row_of, n_items, &out->lists, deadline));
     if (HasContent(in.options)) {

@@ -6,10 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <streambuf>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "models/common/sealed_output.h"
 #include "util/crc32.h"
 #include "util/files.h"
 
@@ -30,18 +33,107 @@ T Get(const char* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-}  // namespace
 
-Status SaveModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
-                     const std::string& payload, const privacy::EncryptionKey* key) {
-  if (kind.size() > kKindBytes) return InvalidArgument("model kind too long: " + kind);
+// The header of a payload of `size` bytes with checksum `crc`; kind fits kKindBytes.
+std::string Header(const std::string& kind, std::uint32_t version, std::uint64_t size,
+                   std::uint32_t crc) {
   std::string out(kMagic, sizeof kMagic);
   Put(&out, version);
   std::string k = kind;
   k.resize(kKindBytes, '\0');
   out += k;
-  Put(&out, static_cast<std::uint64_t>(payload.size()));
-  Put(&out, util::Crc32(payload));
+  Put(&out, size);
+  Put(&out, crc);
+  return out;
+}
+
+// A stream buffer that hands what is written to it to a sink in pieces of kPiece bytes (a
+// larger write goes straight through). After the sink's first error nothing more is taken:
+// the writes come back short, which makes cereal throw, and Finish() returns the error.
+class PieceBuf : public std::streambuf {
+ public:
+  using Sink = std::function<Status(std::string_view)>;
+  explicit PieceBuf(Sink sink) : sink_(std::move(sink)), buf_(kPiece) { Reset(); }
+  Status Finish() {
+    Drain();
+    return status_;
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!Drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    if (n < static_cast<std::streamsize>(kPiece)) return std::streambuf::xsputn(s, n);
+    if (!Drain()) return 0;
+    status_ = sink_({s, static_cast<std::size_t>(n)});
+    return status_.ok() ? n : 0;
+  }
+  int sync() override { return Drain() ? 0 : -1; }
+
+ private:
+  static constexpr std::size_t kPiece = std::size_t{1} << 20;
+  void Reset() { setp(buf_.data(), buf_.data() + buf_.size()); }
+  bool Drain() {
+    if (!status_.ok()) return false;
+    const auto n = static_cast<std::size_t>(pptr() - pbase());
+    if (n > 0) status_ = sink_({pbase(), n});
+    Reset();
+    return status_.ok();
+  }
+  Sink sink_;
+  std::vector<char> buf_;
+  Status status_;
+};
+
+// Runs `write` into a PieceBuf over `sink`.
+Status WriteThrough(const std::function<void(std::ostream&)>& write, PieceBuf::Sink sink) {
+  PieceBuf buf(std::move(sink));
+  std::ostream os(&buf);
+  try {
+    write(os);
+  } catch (const std::exception& e) {
+    Status s = buf.Finish();
+    return s.ok() ? Internal(std::string("the model does not serialise: ") + e.what()) : s;
+  }
+  return buf.Finish();
+}
+}  // namespace
+
+Status StreamModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
+                       const std::function<void(std::ostream&)>& write,
+                       const privacy::EncryptionKey* key) {
+  if (kind.size() > kKindBytes) return InvalidArgument("model kind too long: " + kind);
+  std::uint64_t size = 0;
+  std::uint32_t crc = 0;
+  ECPS_RETURN_IF_ERROR(WriteThrough(write, [&](std::string_view piece) {
+    crc = util::Crc32(piece, crc);
+    size += piece.size();
+    return Status::Ok();
+  }));
+  ECPS_ASSIGN_OR_RETURN(auto out, OutputFile::Open(path, key));
+  ECPS_RETURN_IF_ERROR(out->Write(Header(kind, version, size, crc)));
+  std::uint64_t written = 0;
+  ECPS_RETURN_IF_ERROR(WriteThrough(write, [&](std::string_view piece) {
+    written += piece.size();
+    return out->Write(piece);
+  }));
+  if (written != size) {
+    return Internal(fmt::format("{}: the model serialised to {} bytes, then to {}", path, size,
+                                written));
+  }
+  return out->Commit();
+}
+
+Status SaveModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
+                     const std::string& payload, const privacy::EncryptionKey* key) {
+  if (kind.size() > kKindBytes) return InvalidArgument("model kind too long: " + kind);
+  std::string out = Header(kind, version, payload.size(), util::Crc32(payload));
   out += payload;
   if (key == nullptr) return util::WriteFileAtomic(path, out);
   ECPS_ASSIGN_OR_RETURN(std::string sealed,

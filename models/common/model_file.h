@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <ostream>
 #include <sstream>
 #include <string>
 
@@ -25,6 +27,15 @@ namespace ecps::models {
 /// the file's base name as label; without, the bytes are as they always were.
 Status SaveModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
                      const std::string& payload, const privacy::EncryptionKey* key = nullptr);
+
+/// Writes a model file whose payload is what `write` puts into the stream it is given, without
+/// holding the payload: `write` runs twice, once for the header's size and checksum, once into
+/// the file (pieces of 1 MiB), so it must write the same bytes both times. With `key` the file
+/// is sealed whole, so held in memory as SaveModelFile holds it. The bytes are SaveModelFile's
+/// for the same payload; an exception from `write` becomes an Internal error.
+Status StreamModelFile(const std::string& path, const std::string& kind, std::uint32_t version,
+                       const std::function<void(std::ostream&)>& write,
+                       const privacy::EncryptionKey* key = nullptr);
 
 /// The kind ("lr", "linreg", ...) written in a model file's header; an error for a file that
 /// is not an ecps model. LoadModelFile still checks the rest. A sealed file is opened with
@@ -52,6 +63,19 @@ Status SaveModel(const std::string& path, const std::string& kind, std::uint32_t
     ar(model);
   }
   return SaveModelFile(path, kind, version, os.str(), key);
+}
+
+/// SaveModel's file, streamed (StreamModelFile): for a model too large to hold twice.
+template <class T>
+Status SaveModelStreamed(const std::string& path, const std::string& kind, std::uint32_t version,
+                         const T& model, const privacy::EncryptionKey* key = nullptr) {
+  return StreamModelFile(
+      path, kind, version,
+      [&model](std::ostream& os) {
+        cereal::BinaryOutputArchive ar(os);
+        ar(model);
+      },
+      key);
 }
 
 /// Loads a model of `kind` and `version` into `model`. Refusals (DataError, NotFound) name the

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <unordered_map>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +46,36 @@ TEST(Ids, MergeGivesEveryWorkerTheSameIndexForTheSameId) {
   IdIndex index(all);
   for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(index.Find(all[i]), static_cast<std::int64_t>(i));
   EXPECT_EQ(index.Find("nope"), -1);
+}
+
+TEST(Ids, DictionaryGivesFirstAppearanceIndicesWhateverPathAnIdTakes) {
+  // Integer ids small and large (one first seen above the direct array's bound, later below
+  // it), leading zeros ("007" is not "7"), long and short strings; repeated in a random order,
+  // with runs of one id; the table and the array grow many times.
+  std::mt19937 rng(11);
+  std::vector<std::string> pool;
+  for (int i = 0; i < 3000; ++i) pool.push_back(std::to_string(i * 37));
+  for (int i = 0; i < 200; ++i) pool.push_back(std::to_string(100000 + i * 999));
+  pool.push_back("70000");  // first seen above the first bound (64k): in the table
+  for (int i = 0; i < 20000; ++i) pool.push_back("x" + std::to_string(i));  // bound > 80k
+  for (int i = 0; i < 50; ++i) pool.push_back("00" + std::to_string(i));
+  for (int i = 0; i < 2000; ++i) pool.push_back("sku-" + std::to_string(i));
+  for (int i = 0; i < 2000; ++i) pool.push_back("a-much-longer-user-id-" + std::to_string(i));
+  pool.push_back("1234567890");  // ten digits: not a small integer
+  std::unordered_map<std::string, std::uint32_t> reference;
+  IdDictionary d;
+  auto intern = [&](const std::string& id) {
+    auto [it, added] = reference.emplace(id, static_cast<std::uint32_t>(reference.size()));
+    ASSERT_EQ(d.Intern(id), it->second) << id;
+  };
+  intern("70000");
+  for (int round = 0; round < 200000; ++round) {
+    const std::string& id = pool[rng() % pool.size()];
+    for (unsigned r = rng() % 3; r-- > 0;) intern(id);
+  }
+  for (const auto& id : pool) intern(id);  // every id, "70000" again once the bound is past it
+  EXPECT_EQ(d.size(), reference.size());
+  for (std::size_t l = 0; l < d.size(); ++l) EXPECT_EQ(reference.at(d.ids()[l]), l);
 }
 
 TEST(Ids, MappingRoundTripsThroughTheModelFile) {
