@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 #include <tbb/task_group.h>
 
 namespace ecps::models::lr {
@@ -273,15 +274,27 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
       for (std::size_t j = 0; j < row.size; ++j) t[j].value = static_cast<float>(f * (vs ? vs[j] : 1.0f));
     }
   });
-  // Summed in row order, on this thread: one pass over the terms into one array.
-  grads->assign(K, 0.0f);
+  // Summed in row order: each thread owns a slice of the positions, clears it and adds the
+  // terms that fall into it in one pass over all of them, so every key's sum is added in the
+  // same order whatever the thread count.
+  grads->resize(K);
   float* g = grads->data();
   const std::size_t n = s.terms.size();
-  constexpr std::size_t kTermsAhead = 32;
-  for (std::size_t k = 0; k < n; ++k) {
-    if (k + kTermsAhead < n) __builtin_prefetch(g + s.terms[k + kTermsAhead].pos, 1);
-    g[s.terms[k].pos] += s.terms[k].value;
-  }
+  const std::size_t slices = std::clamp<std::size_t>(
+      n / (std::size_t{1} << 16), 1, static_cast<std::size_t>(std::max(1, tbb::this_task_arena::max_concurrency())));
+  tbb::parallel_for(std::size_t{0}, slices, [&](std::size_t sl) {
+    const std::size_t lo = K * sl / slices, hi = K * (sl + 1) / slices;
+    std::fill(g + lo, g + hi, 0.0f);
+    constexpr std::size_t kTermsAhead = 32;
+    for (std::size_t k = 0; k < n; ++k) {
+      if (k + kTermsAhead < n) {
+        const std::size_t ahead = s.terms[k + kTermsAhead].pos;
+        if (ahead >= lo && ahead < hi) __builtin_prefetch(g + ahead, 1);
+      }
+      const std::size_t p = s.terms[k].pos;
+      if (p >= lo && p < hi) g[p] += s.terms[k].value;
+    }
+  }, tbb::simple_partitioner());
 }
 
 Result<DpStart> StartDp(const DpOptions& o, bool sgd, std::uint64_t rows, std::uint64_t batch, int epochs,

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <tbb/global_control.h>
+#include <tbb/task_arena.h>
 
 #include "models/lr/lr_dp.h"
 #include "models/lr/lr_update.h"
@@ -217,6 +218,30 @@ TEST(DpClipping, RepeatedKeysOfARowAreMergedBeforeTheNorm) {
   EXPECT_NEAR(g[0], 0.5, 0.5e-6);
 }
 
+// Each row's gradient merged with a map, clipped in double, summed in double: want[k], and
+// magnitude[k] the sum of the terms' absolute values.
+template <class Weight>
+void ClippedReference(const worker::SparseData& data, const std::vector<std::uint32_t>& rows, Weight weight,
+                      double clip, std::vector<double>* want, std::vector<double>* magnitude) {
+  for (std::uint32_t r : rows) {
+    std::map<std::uint32_t, double> merged;
+    float m = 0;
+    const auto ks = data.keys(r);
+    for (std::size_t j = 0; j < ks.size(); ++j) {
+      merged[ks[j]] += data.values(r)[j];
+      m += weight(ks[j]) * data.values(r)[j];
+    }
+    double norm2 = 0;
+    for (const auto& [k, v] : merged) norm2 += v * v;
+    const double d = static_cast<double>(Sigmoid(m)) - data.label(r);
+    const double f = d * ClipFactor(std::abs(d) * std::sqrt(norm2), clip);
+    for (const auto& [k, v] : merged) {
+      (*want)[k] += f * v;
+      (*magnitude)[k] += std::abs(f * v);
+    }
+  }
+}
+
 TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows) {
   // 3000 rows (the chunked path) of 1 to 80 keys < 512, about one row in three with a
   // repeated key; every other row is in the step. Reference: each row's gradient merged
@@ -241,23 +266,7 @@ TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows
   const double clip = 0.7;
   std::vector<double> want(512, 0.0), magnitude(512, 0.0);  // the sum, and of |terms|
   auto weight = [](std::uint32_t k) { return 0.01f * static_cast<float>(k % 17) - 0.08f; };
-  for (std::uint32_t r : rows) {
-    std::map<std::uint32_t, double> merged;
-    float m = 0;
-    const auto ks = data.keys(r);
-    for (std::size_t j = 0; j < ks.size(); ++j) {
-      merged[ks[j]] += data.values(r)[j];
-      m += weight(ks[j]) * data.values(r)[j];
-    }
-    double norm2 = 0;
-    for (const auto& [k, v] : merged) norm2 += v * v;
-    const double d = static_cast<double>(Sigmoid(m)) - data.label(r);
-    const double f = d * ClipFactor(std::abs(d) * std::sqrt(norm2), clip);
-    for (const auto& [k, v] : merged) {
-      want[k] += f * v;
-      magnitude[k] += std::abs(f * v);
-    }
-  }
+  ClippedReference(data, rows, weight, clip, &want, &magnitude);
   const std::span<const std::uint32_t> step(rows);
   KeyIndex step_index(512), all_index(512);
   step_index.Build(data, &step);
@@ -288,6 +297,46 @@ TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows
   ClippedGradient(data, rows, all_index, w.data(), clip, &g1);
   ClippedGradient(samples.StepRows(0), all_index, w.data(), clip, &g2);
   EXPECT_EQ(g1, g2);
+}
+
+TEST(DpClipping, SumsAreTheSameBitsWithOneThreadAndWithSeveral) {
+  // 8000 rows of 1 to 80 keys < 4096 (about 320,000 terms): summed in key slices by several
+  // threads and by one, each key's terms are added in row order either way.
+  auto b = std::make_shared<worker::RowBlock>();
+  std::uint64_t x = 777;
+  auto next = [&x] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  for (int r = 0; r < 8000; ++r) {
+    const std::size_t len = 1 + next() % 80;
+    for (std::size_t j = 0; j < len; ++j) {
+      b->keys.push_back(static_cast<std::uint32_t>(next() % 4096));
+      b->values.push_back(static_cast<float>(next() % 2000) / 1000.0f - 1.0f);
+    }
+    b->row_ptr.push_back(b->keys.size());
+    b->labels.push_back(static_cast<float>(r % 3 == 0));
+    b->ids.push_back(static_cast<std::uint64_t>(r));
+  }
+  b->all_ones = false;
+  const auto data = worker::SparseData::FromBlocks({b}, true);
+  ASSERT_GT(data.nnz(), 4u << 16) << "enough terms for several slices";
+  std::vector<std::uint32_t> rows(8000);
+  std::iota(rows.begin(), rows.end(), 0u);
+  KeyIndex index(4096);
+  index.Build(data, nullptr);
+  auto weight = [](std::uint32_t k) { return 0.001f * static_cast<float>(k % 37) - 0.018f; };
+  std::vector<float> w;
+  for (ps::Key k : index.keys()) w.push_back(weight(static_cast<std::uint32_t>(k)));
+  std::vector<float> one, several;
+  tbb::task_arena(1).execute([&] { ClippedGradient(data, rows, index, w.data(), 0.5, &one); });
+  tbb::task_arena(4).execute([&] { ClippedGradient(data, rows, index, w.data(), 0.5, &several); });
+  ASSERT_EQ(one.size(), index.keys().size());
+  EXPECT_EQ(one, several);
+  // And right: a key is in at most ~250 rows (tolerance as above).
+  std::vector<double> want(4096, 0.0), magnitude(4096, 0.0);
+  ClippedReference(data, rows, weight, 0.5, &want, &magnitude);
+  for (std::size_t i = 0; i < several.size(); ++i) {
+    const auto k = static_cast<std::uint32_t>(index.keys()[i]);
+    EXPECT_NEAR(several[i], want[k], 2e-5 * magnitude[k] + 1e-7) << k;
+  }
 }
 
 TEST(DpSampling, EpochSamplesGatherEachMembersKeysValuesAndLabel) {
