@@ -218,6 +218,25 @@ TEST(DpClipping, RepeatedKeysOfARowAreMergedBeforeTheNorm) {
   EXPECT_NEAR(g[0], 0.5, 0.5e-6);
 }
 
+// `n` rows of 1 to 80 keys below `keys` with values in [-1, 1), every third labelled 1.
+worker::SparseData RandomRows(int n, std::uint32_t keys, std::uint64_t seed) {
+  auto b = std::make_shared<worker::RowBlock>();
+  std::uint64_t x = seed;
+  auto next = [&x] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
+  for (int r = 0; r < n; ++r) {
+    const std::size_t len = 1 + next() % 80;
+    for (std::size_t j = 0; j < len; ++j) {
+      b->keys.push_back(static_cast<std::uint32_t>(next() % keys));
+      b->values.push_back(static_cast<float>(next() % 2000) / 1000.0f - 1.0f);
+    }
+    b->row_ptr.push_back(b->keys.size());
+    b->labels.push_back(static_cast<float>(r % 3 == 0));
+    b->ids.push_back(static_cast<std::uint64_t>(r));
+  }
+  b->all_ones = false;
+  return worker::SparseData::FromBlocks({b}, true);
+}
+
 // Each row's gradient merged with a map, clipped in double, summed in double: want[k], and
 // magnitude[k] the sum of the terms' absolute values.
 template <class Weight>
@@ -246,21 +265,7 @@ TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows
   // 3000 rows (the chunked path) of 1 to 80 keys < 512, about one row in three with a
   // repeated key; every other row is in the step. Reference: each row's gradient merged
   // with a map, clipped in double, summed in double.
-  auto b = std::make_shared<worker::RowBlock>();
-  std::uint64_t x = 12345;
-  auto next = [&x] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
-  for (int r = 0; r < 3000; ++r) {
-    const std::size_t len = 1 + next() % 80;
-    for (std::size_t j = 0; j < len; ++j) {
-      b->keys.push_back(static_cast<std::uint32_t>(next() % 512));
-      b->values.push_back(static_cast<float>(next() % 2000) / 1000.0f - 1.0f);
-    }
-    b->row_ptr.push_back(b->keys.size());
-    b->labels.push_back(static_cast<float>(r % 3 == 0));
-    b->ids.push_back(static_cast<std::uint64_t>(r));
-  }
-  b->all_ones = false;
-  const auto data = worker::SparseData::FromBlocks({b}, true);
+  const auto data = RandomRows(3000, 512, 12345);
   std::vector<std::uint32_t> rows;
   for (std::uint32_t r = 0; r < 3000; r += 2) rows.push_back(r);
   const double clip = 0.7;
@@ -302,21 +307,7 @@ TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows
 TEST(DpClipping, SumsAreTheSameBitsWithOneThreadAndWithSeveral) {
   // 8000 rows of 1 to 80 keys < 4096 (about 320,000 terms): summed in key slices by several
   // threads and by one, each key's terms are added in row order either way.
-  auto b = std::make_shared<worker::RowBlock>();
-  std::uint64_t x = 777;
-  auto next = [&x] { return (x = x * 6364136223846793005ULL + 1442695040888963407ULL) >> 33; };
-  for (int r = 0; r < 8000; ++r) {
-    const std::size_t len = 1 + next() % 80;
-    for (std::size_t j = 0; j < len; ++j) {
-      b->keys.push_back(static_cast<std::uint32_t>(next() % 4096));
-      b->values.push_back(static_cast<float>(next() % 2000) / 1000.0f - 1.0f);
-    }
-    b->row_ptr.push_back(b->keys.size());
-    b->labels.push_back(static_cast<float>(r % 3 == 0));
-    b->ids.push_back(static_cast<std::uint64_t>(r));
-  }
-  b->all_ones = false;
-  const auto data = worker::SparseData::FromBlocks({b}, true);
+  const auto data = RandomRows(8000, 4096, 777);
   ASSERT_GT(data.nnz(), 4u << 16) << "enough terms for several slices";
   std::vector<std::uint32_t> rows(8000);
   std::iota(rows.begin(), rows.end(), 0u);
