@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <thread>
 
@@ -74,12 +76,24 @@ void Watch() {
     if (g_scopes.load() == 0 || g_signal.load() != 0) DieBy(signo);
     // Through a reference of its own: main may be shutting spdlog down meanwhile. Logged
     // before the signal is recorded, so that a command that ends as soon as it sees the
-    // signal (ecps serve drains in milliseconds) never exits in the middle of this line.
+    // signal (ecps serve drains in milliseconds) never exits in the middle of this line; but
+    // on a thread of its own, waited for at most kLogWait: a write to a full stdout (a
+    // launcher that stops reading while it passes the signal on) must not keep the signal
+    // from being recorded.
     if (const auto logger = spdlog::default_logger()) {
-      logger->warn(
-          "{} received: stopping at the next safe point and removing this run's unfinished "
-          "outputs (send it again to stop at once)",
-          SignalName(signo));
+      auto logged = std::make_shared<std::atomic<bool>>(false);
+      std::thread([logger, logged, signo] {
+        logger->warn(
+            "{} received: stopping at the next safe point and removing this run's unfinished "
+            "outputs (send it again to stop at once)",
+            SignalName(signo));
+        logged->store(true);
+      }).detach();
+      constexpr auto kLogWait = std::chrono::milliseconds(500);
+      const auto until = std::chrono::steady_clock::now() + kLogWait;
+      while (!logged->load() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
     }
     g_signal.store(signo);
   }

@@ -241,7 +241,8 @@ void AddLrTrain(CommandTree& tree) {
                   models::lr::WeightExportName,
                   "Write the non-zero weights as csv, json, both or none",
                   {"csv", "json", "both", "none"});
-  t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker")
+  t->add_option("--progress-interval", lr.progress_interval_s, "Seconds between progress reports of a worker; after the tenth epoch also the least "
+                "time between two epoch lines of the log (metrics.jsonl has every epoch)")
       ->capture_default_str()->check(NonNegative());
   t->add_option("--init-model", lr.init_model,
                 "Warm start: continue training from this earlier `train lr` model (its folder or "

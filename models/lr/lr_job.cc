@@ -186,9 +186,15 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   const privacy::PoissonSampler sampler(plan.dp_plan.key, plan.dp_plan.sample_rate);
   KeyIndex step_index(plan.dp ? K : 0);
   bool fixed_keys = false;  // DP: every step uses the keys of all rows (DpFixedKeys)
+  bool all_keys = false;    // DP: ... and those are most of the key space: pull and push it all
   if (plan.dp) {
     step_index.Build(train, nullptr);
     fixed_keys = DpFixedKeys(step_index.keys().size(), train.nnz(), plan.dp_plan.sample_rate);
+    if (fixed_keys && step_index.keys().size() * 2 >= K) {
+      // Whole ranges travel without their keys, and a key is its own position.
+      all_keys = true;
+      step_index.BuildAll();
+    }
   }
   const float scale = options_.update.algorithm == Algorithm::kSgd ? static_cast<float>(1.0 / plan.nominal_batch) : 1.0f;
   KeyIndex test_index(K);
@@ -196,10 +202,12 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   std::vector<ps::Key> keys;
   std::vector<float> weights, test_weights, grads, probs;
   ClipScratch dp_scratch;  // DP: ClippedGradient's buffers, kept across steps
-  auto pull = [&](const std::vector<ps::Key>& ks, std::vector<float>* out) -> Status {
+  // `whole`: ks is every key, [0, K), pulled as a range (no key list).
+  auto pull = [&](const std::vector<ps::Key>& ks, std::vector<float>* out, bool whole = false) -> Status {
     out->resize(ks.size());
     if (ks.empty()) return Status::Ok();
-    return kv.Wait(kv.Pull<float>(kWeights, ks, *out), deadline()).WithContext("pull lr.weights");
+    const ps::Handle h = whole ? kv.PullRange<float>(kWeights, 0, ks.size(), *out) : kv.Pull<float>(kWeights, ks, *out);
+    return kv.Wait(h, deadline()).WithContext("pull lr.weights");
   };
 
   const int staleness = ctx.consistency.Bound();
@@ -245,7 +253,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
         keys.assign(bkeys.begin(), bkeys.end());
       }
       const ps::Stopwatch t_pull;
-      ECPS_RETURN_IF_ERROR(pull(keys, &weights));
+      ECPS_RETURN_IF_ERROR(pull(keys, &weights, all_keys));
       msg.wait_s += t_pull.Seconds();
       const ps::Stopwatch t_grad;
       if (plan.dp) {
@@ -260,7 +268,11 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       }
       msg.compute_s += t_grad.Seconds();
       ps::Handle push = 0;
-      if (!keys.empty()) push = kv.Push<float>(kWeights, keys, grads);
+      if (all_keys) {
+        push = kv.PushRange<float>(kWeights, 0, K, grads);
+      } else if (!keys.empty()) {
+        push = kv.Push<float>(kWeights, keys, grads);
+      }
       ECPS_RETURN_IF_ERROR(kv.Clock());
       const ps::Stopwatch t_wait;
       if (push) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(push, deadline()), "push lr.weights");
@@ -410,6 +422,7 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
   std::vector<double> nnz_per_s;
   nlohmann::json final_eval = nlohmann::json::parse(done_epochs.final_eval);
   BinaryEval last_eval;  // the last epoch's, for curves.json
+  ps::Stopwatch last_epoch_line;
   ps::Deadline idle_deadline = node.DefaultDeadline();
   while (finished < options_.epochs) {
     auto got = node.RecvControl(kProgressTopic, -1, std::min(idle_deadline, ps::DeadlineIn(0.5)));
@@ -482,7 +495,13 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       ECPS_RETURN_IF_ERROR(jsonl->Append(line));
       done_epochs.lines.push_back(line.dump());
       done_epochs.final_eval = final_eval.dump();
-      node.log().info("lr: epoch {}/{}: {}{}, {:.2f} s", finished + 1, options_.epochs, spent,
+      // Every epoch is in metrics.jsonl; the log gets the first ten, the last, and then one a
+      // progress interval at most (epochs of milliseconds would flood it: a launcher that
+      // stops reading a full stdout then stalls the scheduler in the middle of a line).
+      const bool log_epoch = finished < 10 || finished + 1 == options_.epochs ||
+                             last_epoch_line.Seconds() >= options_.progress_interval_s;
+      if (log_epoch) last_epoch_line.Restart();
+      if (log_epoch) node.log().info("lr: epoch {}/{}: {}{}, {:.2f} s", finished + 1, options_.epochs, spent,
                       evaluating() ? fmt::format(", {} auc {:.5f} logloss {:.5f}",
                                                  options_.test.empty() ? "holdout" : "test",
                                                  final_eval["auc"].is_null() ? NAN : final_eval["auc"].get<double>(),

@@ -1,6 +1,7 @@
 #include "models/lr/lr_kernels.h"
 
 #include <algorithm>
+#include <numeric>
 #include <bit>
 
 #include <tbb/blocked_range.h>
@@ -25,6 +26,16 @@ bool HeldOut(std::uint64_t id, std::uint64_t seed, double fraction) {
 }
 
 KeyIndex::KeyIndex(std::uint64_t num_keys) : num_keys_(num_keys), words_((num_keys + 63) / 64) {}
+
+void KeyIndex::BuildAll() {
+  keys_.resize(num_keys_);
+  std::iota(keys_.begin(), keys_.end(), ps::Key{0});
+  for (std::size_t w = 0; w < words_.size(); ++w) {
+    const std::uint64_t left = num_keys_ - w * 64;
+    words_[w].bits = left >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << left) - 1;
+    words_[w].prefix = w * 64;
+  }
+}
 
 void KeyIndex::Build(const worker::SparseData& data, const std::span<const std::uint32_t>* rows, bool parallel) {
   const std::size_t n = rows ? rows->size() : data.rows();

@@ -50,6 +50,8 @@ class KeyIndex {
   /// Rebuilds the index for `rows` of `data` (all rows when `rows` is null); in parallel
   /// unless `parallel` is false.
   void Build(const worker::SparseData& data, const std::span<const std::uint32_t>* rows, bool parallel = true);
+  /// Every key of [0, num_keys): Position(k) = k.
+  void BuildAll();
   /// Sorted unique keys (the push/pull key list).
   const std::vector<ps::Key>& keys() const { return keys_; }
   /// Position of `k` in keys(); `k` must be one of them.

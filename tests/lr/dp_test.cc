@@ -533,3 +533,21 @@ TEST(DpPlan, EpsilonGivesTheAccountantsNoiseAndRefusalsSuggest) {
 
 }  // namespace
 }  // namespace ecps
+
+namespace ecps {
+namespace {
+
+TEST(KeyIndexAll, EveryKeyIsItsOwnPosition) {
+  for (std::uint64_t n : {1u, 63u, 64u, 65u, 1000u}) {
+    models::lr::KeyIndex index(n);
+    index.BuildAll();
+    ASSERT_EQ(index.keys().size(), n);
+    for (std::uint64_t k = 0; k < n; ++k) {
+      EXPECT_EQ(index.keys()[k], k);
+      EXPECT_EQ(index.Position(static_cast<std::uint32_t>(k)), k) << n;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ecps
