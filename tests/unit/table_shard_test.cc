@@ -32,18 +32,24 @@ class CountingFinalizer final : public Finalizer<float> {
   std::vector<float> state_;
 };
 
-std::unique_ptr<TypedServerTable<float>> MakeTable(KeyRange range) {
+// A clocked table of `num_keys` keys with this server's `range`.
+std::unique_ptr<TypedServerTable<float>> MakeTable(KeyRange range, std::unique_ptr<Finalizer<float>> finalizer,
+                                                   Key num_keys = 100) {
   TableSpec spec;
   spec.id = 7;
   spec.name = "t";
-  spec.num_keys = 100;
+  spec.num_keys = num_keys;
   spec.clocked = true;
   FinalizeContext ctx;
   ctx.table = 7;
   ctx.range = range;
   ctx.width = 1;
   return std::make_unique<TypedServerTable<float>>(spec, ctx, std::make_unique<SumRule<float>>(),
-                                                   std::make_unique<CountingFinalizer>());
+                                                   std::move(finalizer));
+}
+
+std::unique_ptr<TypedServerTable<float>> MakeTable(KeyRange range) {
+  return MakeTable(range, std::make_unique<CountingFinalizer>());
 }
 
 Status PushAt(TypedServerTable<float>& t, Clock clock, std::vector<Key> keys, std::vector<float> values) {
@@ -107,11 +113,6 @@ TEST(TableShard, SavedBetweenClocksLoadsBackAndCutsForAnotherSplit) {
   EXPECT_EQ(SliceShards<float>({cut, *sb}, KeyRange{0, 100}).status().code(), StatusCode::kDataError);
 }
 
-}  // namespace
-}  // namespace ecps::ps
-
-namespace ecps::ps {
-namespace {
 
 // Records each clock's aggregate; with `keeps`, keyed pushes are kept aside (the table may then
 // reuse a buffer without clearing it) and only dense ones are added to the aggregate.
@@ -145,18 +146,10 @@ Status DensePushAt(TypedServerTable<float>& t, Clock clock, Key begin, std::vect
 
 TEST(ServerTable, EachClockAggregatesOnlyItsOwnPushesWhateverBuffersAreReused) {
   for (bool keeps : {false, true}) {
-    TableSpec spec;
-    spec.id = 1;
-    spec.name = "t";
-    spec.num_keys = 6;
-    spec.clocked = true;
-    FinalizeContext ctx;
-    ctx.table = 1;
-    ctx.range = {0, 6};
-    ctx.width = 1;
     auto owned = std::make_unique<RecordingFinalizer>(keeps);
     RecordingFinalizer* f = owned.get();
-    TypedServerTable<float> t(spec, ctx, std::make_unique<SumRule<float>>(), std::move(owned));
+    const auto table = MakeTable({0, 6}, std::move(owned), 6);
+    TypedServerTable<float>& t = *table;
     ASSERT_TRUE(PushAt(t, 0, {1, 2}, {1, 2}).ok());
     ASSERT_TRUE(PushAt(t, 0, {2}, {5}).ok());
     t.FinalizeClock(0);
