@@ -500,14 +500,16 @@ Status LrJob::RunScheduler(sched::JobContext& ctx) {
       // stops reading a full stdout then stalls the scheduler in the middle of a line).
       const bool log_epoch = finished < 10 || finished + 1 == options_.epochs ||
                              last_epoch_line.Seconds() >= options_.progress_interval_s;
-      if (log_epoch) last_epoch_line.Restart();
-      if (log_epoch) node.log().info("lr: epoch {}/{}: {}{}, {:.2f} s", finished + 1, options_.epochs, spent,
-                      evaluating() ? fmt::format(", {} auc {:.5f} logloss {:.5f}",
-                                                 options_.test.empty() ? "holdout" : "test",
-                                                 final_eval["auc"].is_null() ? NAN : final_eval["auc"].get<double>(),
-                                                 final_eval["logloss"].is_null() ? NAN : final_eval["logloss"].get<double>())
-                                   : std::string(),
-                      e.max_s);
+      if (log_epoch) {
+        last_epoch_line.Restart();
+        node.log().info("lr: epoch {}/{}: {}{}, {:.2f} s", finished + 1, options_.epochs, spent,
+                        evaluating() ? fmt::format(", {} auc {:.5f} logloss {:.5f}",
+                                                   options_.test.empty() ? "holdout" : "test",
+                                                   final_eval["auc"].is_null() ? NAN : final_eval["auc"].get<double>(),
+                                                   final_eval["logloss"].is_null() ? NAN : final_eval["logloss"].get<double>())
+                                     : std::string(),
+                        e.max_s);
+      }
       if (!dp) nnz_per_s = e.nnz_per_s;
       epochs.erase(finished);
       ++finished;
