@@ -99,7 +99,7 @@ def main():
     print(f"  ecps / liblinear: time {ew / sw:.3f} (goal <= {GOAL_TIME}: {'met' if ew / sw <= GOAL_TIME else 'NOT met'}); "
           f"median of the rounds' own ratios (paired, same load) {med(e / s for e, s in zip(e_wall, l_wall)):.3f}")
     print("  ecps breakdown (metrics.json, medians): " +
-          ", ".join(f"{k} {med(x[k] for x in e_m):.2f}" for k in ("load_seconds", "train_seconds", "total_seconds")) +
+          ", ".join(f"{k} {med(x[k] for x in e_m):.2f}" for k in ("load_seconds", "train_seconds", "write_seconds", "total_seconds")) +
           f"; non-zeros/s per worker {', '.join(f'{v / 1e6:.0f}M' for v in m['nnz_per_s_per_worker'])}")
 
 

@@ -616,6 +616,7 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
                                  std::count_if(bad, model_.weights.end(), [](float w) { return !std::isfinite(w); }),
                                  model_.weights.size(), kDivergedHint));
   }
+  const ps::Stopwatch t_write;
   ECPS_RETURN_IF_ERROR(SaveLrModel(options_.out + "/model.bin", model_, options_.encrypt.get()));
   if (options_.export_weights != WeightExport::kNone) {
     FeatureNames names = featindex_names_;
@@ -634,6 +635,8 @@ Status LrJob::FinishScheduler(sched::JobContext& ctx) {
   metrics_["nonzero_weights"] = model_.keys.size();
   metrics_["num_keys"] = parser_->num_keys();
   if (parser_->has_header()) metrics_["csv_column_types"] = parser_->csv_columns().notes;
+  // model.bin and the weight files (with any wait for the names still being read)
+  metrics_["write_seconds"] = t_write.Seconds();
   metrics_["total_seconds"] = since_plan_.Seconds();
   if (!options_.dp.enabled()) metrics_["transport"] = sched::TrafficJson(node);  // follows the data
   ECPS_RETURN_IF_ERROR(util::WriteJsonFile(options_.out + "/metrics.json", metrics_));
