@@ -2,6 +2,7 @@
 // child process (gtest death tests), with real signals and real files.
 #include "launch/interrupt.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -70,6 +71,33 @@ TEST_F(Watcher, ASignalOutsideAScopeEndsTheProcessAndRemovesTheFileItWasWriting)
 TEST_F(Watcher, ASignalInsideAScopeIsRecordedForTheNextSafePoint) {
   EXPECT_EXIT(SignalledWhileWriting(dir_ / "scores.txt", SIGTERM, true), ::testing::ExitedWithCode(12),
               "SIGTERM received: stopping at the next safe point");
+}
+
+// Logs to a stderr that nobody reads and that is full (a launcher that stopped draining its
+// ranks' output), then is sent SIGTERM: the watcher's line cannot be written, yet the signal
+// must be recorded (exit 12), not wait for the write forever (exit 11).
+[[noreturn]] void SignalledWithAFullStderr() {
+  int fds[2];
+  if (pipe(fds) != 0) std::_Exit(10);
+  const int flags = fcntl(fds[1], F_GETFL);
+  fcntl(fds[1], F_SETFL, flags | O_NONBLOCK);
+  const char block[4096] = {};
+  while (write(fds[1], block, sizeof block) > 0) {
+  }
+  fcntl(fds[1], F_SETFL, flags);  // full, and writes block again
+  dup2(fds[1], STDERR_FILENO);
+  spdlog::set_default_logger(spdlog::stderr_logger_st("stderr"));
+  StartSignalWatcher();
+  InterruptibleScope scope;
+  kill(getpid(), SIGTERM);
+  for (int i = 0; i < 300 && InterruptStatus().ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::_Exit(InterruptStatus().ok() ? 11 : 12);
+}
+
+TEST_F(Watcher, ASignalIsRecordedEvenWhenItsLogLineCannotBeWritten) {
+  EXPECT_EXIT(SignalledWithAFullStderr(), ::testing::ExitedWithCode(12), "");
 }
 
 // Sends itself SIGHUP twice, in a HangupScope or not; exits 13 once both are counted.
