@@ -19,13 +19,6 @@ bool IdLessKnown(std::string_view a, bool ia, std::string_view b, bool ib) {
   return a < b;
 }
 
-}  // namespace
-
-bool IdLess(std::string_view a, std::string_view b) {
-  return IdLessKnown(a, IsCanonicalInteger(a), b, IsCanonicalInteger(b));
-}
-
-namespace {
 // A 64-bit hash of a short string: 8 bytes at a time, multiplied and shifted.
 std::uint64_t HashId(std::string_view s) {
   std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
@@ -39,20 +32,20 @@ std::uint64_t HashId(std::string_view s) {
   h *= 0x94D049BB133111EBull;
   return h ^ (h >> 29);
 }
-}  // namespace
 
-namespace {
 // The value of a decimal integer id of at most 9 digits without sign or leading zeros, or -1.
 std::int64_t SmallInteger(std::string_view s) {
-  if (s.empty() || s.size() > 9 || (s.size() > 1 && s[0] == '0')) return -1;
+  if (s.size() > 9 || !IsCanonicalInteger(s)) return -1;
   std::int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return -1;
-    v = v * 10 + (c - '0');
-  }
+  for (char c : s) v = v * 10 + (c - '0');
   return v;
 }
+
 }  // namespace
+
+bool IdLess(std::string_view a, std::string_view b) {
+  return IdLessKnown(a, IsCanonicalInteger(a), b, IsCanonicalInteger(b));
+}
 
 std::uint32_t IdDictionary::FindHashed(std::string_view id, std::uint64_t h, std::uint64_t head,
                                        std::uint32_t tag, std::size_t* at) const {
