@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <iostream>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -112,7 +113,16 @@ class SlurmCluster : public ::testing::Test {
   }
   void TearDown() override {
     if (started_) Sh(fmt::format("{}/launch/slurm/local-cluster.sh stop {}/cluster", ECPS_SOURCE_DIR, dir_.string()));
-    if (!HasFailure()) fs::remove_all(dir_);
+    if (!HasFailure()) {
+      fs::remove_all(dir_);
+      return;
+    }
+    // The next Slurm test removes this folder (StopClustersOfDeadTests): the daemons' logs
+    // go to the test's output now.
+    for (const char* log : {"slurmctld.log", "slurmd.log"}) {
+      std::cerr << "---- last lines of " << log << ":\n"
+                << Sh(fmt::format("tail -n 40 {}/cluster/log/{}", dir_.string(), log)).out;
+    }
   }
   std::string Slurm(const std::string& cmd) const { return fmt::format("SLURM_CONF={} {}", conf_, cmd); }
 
@@ -310,6 +320,11 @@ TEST_F(SlurmCheckpoints, Sigusr1CheckpointsStopsWith75RequeuesAndResumesToTheSam
   });
   const fs::path log_path = dir_ / fmt::format("job-{}.out", job);
   ASSERT_EQ(Field(info, "Restarts"), "1") << info << Slurp(log_path);
+  // The first start's step may still be ending on the node: start the job again once the
+  // node is idle (bounded; the job's own wait would be two minutes).
+  for (int i = 0; i < 300 && Sh(Slurm("sinfo -h -o %T")).out.find("idle") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   ASSERT_EQ(Sh(Slurm(fmt::format("scontrol update jobid={} starttime=now", job))).rc, 0);
   info = WaitForJob(job, Ended);
   const std::string log = Slurp(log_path);
