@@ -16,6 +16,8 @@ packages=(
   chromium
   # gzip-compressed input files (util/input_file.cc)
   zlib1g-dev
+  # decimal parsing of the readers (worker/csv.cc), header only
+  libfast-float-dev
   # the Slurm test starts a real single-node cluster
   slurm-wlm slurmctld slurmd slurm-client munge
   # the serve tests and the README's serving example talk HTTP(S) with curl
