@@ -169,45 +169,66 @@ nlohmann::json PrivacyJson(const DpPlan& plan, privacy::Conversion conversion) {
 
 EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
                          std::uint32_t steps) {
+  EpochSamples out;
+  SampleEpoch(data, sampler, epoch, steps, &out);
+  return out;
+}
+
+namespace {
+// Sizes `v` to n, keeping its memory when it is large enough (no copy of the old contents
+// when it is not): an epoch's buffers land in memory the last epoch already faulted in.
+template <class T>
+void Reuse(std::vector<T>* v, std::size_t n) {
+  if (v->capacity() < n) {
+    v->clear();
+    v->reserve(n + n / 16);
+  }
+  v->resize(n);
+}
+}  // namespace
+
+void SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
+                 std::uint32_t steps, EpochSamples* out) {
   constexpr std::size_t kChunks = 64;
   const std::size_t n = data.rows();
   using Join = privacy::PoissonSampler::Join;  // index: the row
-  std::vector<std::vector<Join>> joins(kChunks);
+  auto& joins = out->joins;
+  joins.resize(kChunks);
   tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
     const std::size_t lo = n * c / kChunks, hi = n * (c + 1) / kChunks;
-    std::vector<std::uint64_t> ids(hi - lo);
+    static thread_local std::vector<std::uint64_t> ids;
+    ids.resize(hi - lo);
     for (std::size_t i = lo; i < hi; ++i) ids[i - lo] = data.id(i);
+    joins[c].clear();
     sampler.StepsOfMany(ids, epoch, steps, &joins[c]);
     for (Join& j : joins[c]) j.index += static_cast<std::uint32_t>(lo);
   });
   // Counting sort by step; chunks in order keep each step's rows in row order. Each chunk
   // writes its own slots of each step (in parallel), gathering its rows' keys and labels.
-  EpochSamples out;
   std::vector<std::vector<std::uint64_t>> at(kChunks, std::vector<std::uint64_t>(steps, 0));
   tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
     for (const Join& j : joins[c]) ++at[c][j.step];
   });
-  out.offsets.assign(std::size_t{steps} + 1, 0);
+  out->offsets.assign(std::size_t{steps} + 1, 0);
   for (std::uint32_t s = 0; s < steps; ++s) {  // at[c][s]: chunk c's first slot of step s
-    std::uint64_t next = out.offsets[s];
+    std::uint64_t next = out->offsets[s];
     for (std::size_t c = 0; c < kChunks; ++c) {
       const std::uint64_t count = at[c][s];
       at[c][s] = next;
       next += count;
     }
-    out.offsets[s + 1] = next;
+    out->offsets[s + 1] = next;
   }
-  out.rows.resize(out.offsets[steps]);
-  out.meta.resize(out.rows.size());
+  Reuse(&out->rows, out->offsets[steps]);
+  Reuse(&out->meta, out->rows.size());
   tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
     for (const Join& j : joins[c]) {
       const std::uint64_t slot = at[c][j.step]++;
-      out.rows[slot] = j.index;
+      out->rows[slot] = j.index;
       const auto ks = data.keys(j.index);
-      out.meta[slot] = {ks.data(), data.values(j.index), static_cast<std::uint32_t>(ks.size()), data.label(j.index)};
+      out->meta[slot] = {ks.data(), data.values(j.index), static_cast<std::uint32_t>(ks.size()), data.label(j.index)};
     }
   });
-  return out;
 }
 
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
@@ -229,6 +250,7 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
   for (std::size_t i = 0; i < rows.size(); ++i) s.starts[i + 1] = s.starts[i] + rows[i].size;
   s.terms.resize(s.starts.back());
   const std::size_t K = index.keys().size();
+  const bool identity = index.all();
   // Each row's clipped terms, in parallel (each row writes only its own slots). A pipeline
   // over the rows hides their memory latency: the keys of row i + 2·kAhead are prefetched,
   // the positions of row i + kAhead looked up (into its terms) and their weights prefetched,
@@ -243,6 +265,13 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
     auto positions = [&](std::size_t i) {
       const SampledRow& row = rows[i];
       ClipTerm* t = s.terms.data() + s.starts[i];
+      if (identity) {  // BuildAll: a key is its own position
+        for (std::size_t j = 0; j < row.size; ++j) {
+          t[j].pos = row.keys[j];
+          __builtin_prefetch(w + t[j].pos);
+        }
+        return;
+      }
       for (std::size_t j = 0; j < row.size; ++j) {
         t[j].pos = index.Position(row.keys[j]);
         __builtin_prefetch(w + t[j].pos);
@@ -375,7 +404,7 @@ void DpNoise::DrawAhead(std::size_t n) {
 }
 
 void DpNoise::AddTo(std::span<float> values, double stddev,
-                    const std::function<void(std::size_t, std::size_t)>& then) {
+                    const std::function<void(std::size_t, std::size_t)>& then, const float* from) {
   const std::size_t n = values.size();
   WaitAhead();
   const bool drawn = ahead_->normals.size() == n && n > 0;
@@ -383,6 +412,7 @@ void DpNoise::AddTo(std::span<float> values, double stddev,
     const std::size_t lo = n * s / kSlices, hi = n * (s + 1) / kSlices;
     for (std::size_t c = lo; c < hi; c += kChunk) {
       const std::size_t end = std::min(hi, c + kChunk);
+      if (from) std::copy(from + c, from + end, values.data() + c);
       if (drawn) {
         privacy::GaussianNoise::AddSnapped(values.subspan(c, end - c),
                                            std::span<const double>(ahead_->normals).subspan(c, end - c), stddev);

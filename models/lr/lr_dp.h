@@ -108,6 +108,8 @@ struct EpochSamples {
   std::vector<std::uint64_t> offsets;
   std::vector<std::uint32_t> rows;
   std::vector<SampledRow> meta;
+  /// SampleEpoch's per-chunk scratch, kept (with the buffers above) for the next epoch.
+  std::vector<std::vector<privacy::PoissonSampler::Join>> joins;
   std::span<const std::uint32_t> Step(std::uint32_t s) const {
     return {rows.data() + offsets[s], offsets[s + 1] - offsets[s]};
   }
@@ -119,6 +121,10 @@ struct EpochSamples {
 /// (parallel over fixed row chunks: the result does not depend on the thread count).
 EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
                          std::uint32_t steps);
+/// The same into `out`, reusing its memory (a worker keeps one EpochSamples for all epochs:
+/// fresh memory each epoch costs a page fault per 4 KiB, tens of MB an epoch).
+void SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
+                 std::uint32_t steps, EpochSamples* out);
 
 /// Whether a worker's DP steps should all use one key list, the keys of all its rows
 /// (`all_keys`, built once), instead of each step's own: when a step's expected non-zeros
@@ -190,8 +196,10 @@ class DpNoise {
   /// it is in cache), on the thread that noised it; chunks are disjoint. Uses the normals that
   /// DrawAhead drew for values.size() values (waiting for them), else draws them now; the
   /// values are the same either way (each slice's stream in the same order).
+  /// With `from` (values.size() floats), each chunk of values is first copied from it, on the
+  /// thread that noises the chunk (one pass over memory instead of a copy and then the noise).
   void AddTo(std::span<float> values, double stddev,
-             const std::function<void(std::size_t, std::size_t)>& then = {});
+             const std::function<void(std::size_t, std::size_t)>& then = {}, const float* from = nullptr);
   /// Starts drawing, in the background (TBB tasks), the standard normals of the next AddTo of
   /// `n` values, so that a server draws them while the workers compute the next step and the
   /// clock itself only adds and snaps them. 8 bytes a value until that AddTo.

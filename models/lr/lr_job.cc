@@ -202,6 +202,7 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
   std::vector<ps::Key> keys;
   std::vector<float> weights, test_weights, grads, probs;
   ClipScratch dp_scratch;  // DP: ClippedGradient's buffers, kept across steps
+  EpochSamples samples;    // DP: this epoch's Poisson samples of the rows (memory kept across epochs)
   // `whole`: ks is every key, [0, K), pulled as a range (no key list).
   auto pull = [&](const std::vector<ps::Key>& ks, std::vector<float>* out, bool whole = false) -> Status {
     out->resize(ks.size());
@@ -232,10 +233,9 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
     if (epoch == 0) msg.index_s = group_s;
     ps::Stopwatch last_report = t_epoch;
     const std::size_t num_steps = plan.dp ? plan.dp_plan.steps_per_epoch : order.size();
-    EpochSamples samples;  // DP: this epoch's Poisson samples of the rows
     if (plan.dp) {
       const ps::Stopwatch t_sample;
-      samples = SampleEpoch(train, sampler, static_cast<std::uint32_t>(epoch), plan.dp_plan.steps_per_epoch);
+      SampleEpoch(train, sampler, static_cast<std::uint32_t>(epoch), plan.dp_plan.steps_per_epoch, &samples);
       msg.compute_s += t_sample.Seconds();
     }
     for (std::size_t step = first_step; step < num_steps; ++step) {

@@ -28,6 +28,7 @@ bool HeldOut(std::uint64_t id, std::uint64_t seed, double fraction) {
 KeyIndex::KeyIndex(std::uint64_t num_keys) : num_keys_(num_keys), words_((num_keys + 63) / 64) {}
 
 void KeyIndex::BuildAll() {
+  all_ = true;
   keys_.resize(num_keys_);
   std::iota(keys_.begin(), keys_.end(), ps::Key{0});
   for (std::size_t w = 0; w < words_.size(); ++w) {
@@ -38,6 +39,7 @@ void KeyIndex::BuildAll() {
 }
 
 void KeyIndex::Build(const worker::SparseData& data, const std::span<const std::uint32_t>* rows, bool parallel) {
+  all_ = false;
   const std::size_t n = rows ? rows->size() : data.rows();
   auto row = [&](std::size_t i) { return rows ? (*rows)[i] : static_cast<std::uint32_t>(i); };
   // Small sets in one chunk; larger ones in parallel, one bitmap per chunk, merged below.

@@ -52,6 +52,8 @@ class KeyIndex {
   void Build(const worker::SparseData& data, const std::span<const std::uint32_t>* rows, bool parallel = true);
   /// Every key of [0, num_keys): Position(k) = k.
   void BuildAll();
+  /// Whether the index was last built by BuildAll (every position is its key).
+  bool all() const { return all_; }
   /// Sorted unique keys (the push/pull key list).
   const std::vector<ps::Key>& keys() const { return keys_; }
   /// Position of `k` in keys(); `k` must be one of them.
@@ -66,6 +68,7 @@ class KeyIndex {
     std::uint64_t prefix = 0;
   };
   std::uint64_t num_keys_;
+  bool all_ = false;
   std::vector<Word> words_;
   std::vector<std::vector<std::uint64_t>> part_;  // per chunk of rows, while building
   std::vector<ps::Key> keys_;

@@ -56,7 +56,16 @@ bool MiniBatchFinalizer::KeepsKeyedPushes() const {
 void MiniBatchFinalizer::Accumulate(const ps::RowSpan<float>& rows, const float* pushed) {
   {
     std::lock_guard lock(dp_mu_);
-    if (dp_) return Finalizer<float>::Accumulate(rows, pushed);  // FinalizeDp reads every key anyway
+    if (dp_ && (rows.keys || rows.width != 1)) return Finalizer<float>::Accumulate(rows, pushed);
+    if (dp_) {
+      // A worker's whole range (FinalizeDp reads every key anyway): added in parallel slices,
+      // each key's sum in push order as before.
+      float* acc = rows.values + (rows.range_begin - rows.base);
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, rows.n, std::size_t{1} << 16), [&](const auto& r) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) acc[i] += pushed[i];
+      });
+      return;
+    }
   }
   if (rows.keys) {
     pending_[rows.values].push_back({{rows.keys, rows.keys + rows.n}, {pushed, pushed + rows.n}});
@@ -158,7 +167,7 @@ void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<co
   if (static_cast<std::uint64_t>(ctx.clock) >= dp_->steps) return;  // e.g. SSP's trailing empty clocks
   const std::size_t n = ctx.range.size();
   const ps::Key base = ctx.range.begin;
-  dense_.assign(aggregate.begin(), aggregate.end());  // the pushes' sums (Accumulate), 0 elsewhere
+  dense_.resize(aggregate.size());  // AddTo copies the pushes' sums (Accumulate; 0 elsewhere) chunk by chunk
   const auto scale = static_cast<float>(dp_->grad_scale);
   const float l2 = options_.algorithm != Algorithm::kFtrl ? static_cast<float>(options_.l2) : 0.0f;
   const std::size_t sw = rule_->StateWidth(1);
@@ -169,7 +178,7 @@ void MiniBatchFinalizer::FinalizeDp(const ps::FinalizeContext& ctx, std::span<co
     for (std::size_t i = lo; i < hi; ++i) g[i] = g[i] * scale + l2 * values[i];
     ps::RowSpan<float> rows{values.data(), sw ? state_.data() : nullptr, 1, sw, base, nullptr, base + lo, hi - lo};
     rule_->Apply(rows, g + lo);
-  });
+  }, aggregate.data());
   // The next clock's normals, drawn while the workers compute it.
   if (static_cast<std::uint64_t>(ctx.clock) + 1 < dp_->steps) noise_->DrawAhead(n);
 }

@@ -273,11 +273,12 @@ TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows
   auto weight = [](std::uint32_t k) { return 0.01f * static_cast<float>(k % 17) - 0.08f; };
   ClippedReference(data, rows, weight, clip, &want, &magnitude);
   const std::span<const std::uint32_t> step(rows);
-  KeyIndex step_index(512), all_index(512);
+  KeyIndex step_index(512), all_index(512), whole(512);
   step_index.Build(data, &step);
   all_index.Build(data, nullptr);
+  whole.BuildAll();  // the whole key space: positions are the keys, not looked up
   ASSERT_TRUE(DpFixedKeys(all_index.keys().size(), data.nnz(), 0.5));
-  for (const KeyIndex* index : {&step_index, &all_index}) {
+  for (const KeyIndex* index : {&step_index, &all_index, &whole}) {
     std::vector<float> w;
     for (ps::Key k : index->keys()) w.push_back(weight(static_cast<std::uint32_t>(k)));
     std::vector<float> g;
@@ -358,6 +359,18 @@ TEST(DpSampling, EpochSamplesGatherEachMembersKeysValuesAndLabel) {
       EXPECT_EQ(meta[i].label, data.label(rows[i]));
     }
   }
+  // Sampled into the buffers of earlier epochs (a worker keeps one EpochSamples), later epochs
+  // give what fresh ones give: no row of an earlier epoch is left over or lost.
+  EpochSamples kept;
+  for (std::uint32_t epoch = 0; epoch < 4; ++epoch) {
+    SampleEpoch(data, sampler, epoch, 10, &kept);
+    const EpochSamples fresh = SampleEpoch(data, sampler, epoch, 10);
+    EXPECT_EQ(kept.offsets, fresh.offsets) << epoch;
+    EXPECT_EQ(kept.rows, fresh.rows) << epoch;
+    ASSERT_EQ(kept.meta.size(), fresh.meta.size());
+    for (std::size_t i = 0; i < kept.meta.size(); ++i) EXPECT_EQ(kept.meta[i].keys, fresh.meta[i].keys);
+  }
+  EXPECT_NE(SampleEpoch(data, sampler, 1, 10).rows, s.rows);  // epochs draw different samples
 }
 
 // ---- Server noise --------------------------------------------------------------------------
@@ -433,6 +446,26 @@ TEST(DpNoise, ChunksCoverEveryKeyOnceAndTheNoiseIgnoresTheThreadCount) {
   const std::vector<float> all = run(16, &seen);
   EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), static_cast<std::ptrdiff_t>(kN));
   EXPECT_EQ(run(1, nullptr), all);
+}
+
+TEST(DpNoise, ChunksCopiedFromASourceGetTheSameNoiseAsValuesCopiedFirst) {
+  // AddTo(values, ..., from) copies each chunk from `from` before its noise: the same values
+  // as copying all of `from` first and noising it (the same seed), and `from` is not changed.
+  DpServerParams p;
+  p.has_seed = true;
+  p.seed = 9;
+  constexpr std::size_t kN = 70001;
+  std::vector<float> from(kN);
+  for (std::size_t i = 0; i < kN; ++i) from[i] = static_cast<float>(i % 101) - 50.0f;
+  const std::vector<float> kept = from;
+  auto a = DpNoise::Make(p, 2), b = DpNoise::Make(p, 2);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<float> copied = from, fused(kN, -7.0f);
+  a->AddTo(copied, 2.0);
+  b->AddTo(fused, 2.0, {}, from.data());
+  EXPECT_EQ(fused, copied);
+  EXPECT_EQ(from, kept);
+  EXPECT_NE(copied, from);  // noised
 }
 
 TEST(DpNoise, NormalsDrawnAheadGiveTheSameValuesAndSd) {
@@ -546,7 +579,21 @@ TEST(KeyIndexAll, EveryKeyIsItsOwnPosition) {
       EXPECT_EQ(index.keys()[k], k);
       EXPECT_EQ(index.Position(static_cast<std::uint32_t>(k)), k) << n;
     }
+    EXPECT_TRUE(index.all());
   }
+  // Built over rows afterwards, the index is no longer the identity.
+  auto b = std::make_shared<worker::RowBlock>();
+  b->keys = {5, 9};
+  b->row_ptr = {0, 2};
+  b->labels = {1};
+  b->ids = {0};
+  const auto data = worker::SparseData::FromBlocks({b}, false);
+  models::lr::KeyIndex index(16);
+  index.BuildAll();
+  index.Build(data, nullptr);
+  EXPECT_FALSE(index.all());
+  EXPECT_EQ(index.keys(), (std::vector<ps::Key>{5, 9}));
+  EXPECT_EQ(index.Position(9), 1u);
 }
 
 }  // namespace
