@@ -188,7 +188,7 @@ void Reuse(std::vector<T>* v, std::size_t n) {
 }  // namespace
 
 void SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
-                 std::uint32_t steps, EpochSamples* out) {
+                 std::uint32_t steps, EpochSamples* out, const KeyIndex* positions) {
   constexpr std::size_t kChunks = 64;
   const std::size_t n = data.rows();
   using Join = privacy::PoissonSampler::Join;  // index: the row
@@ -204,29 +204,55 @@ void SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& 
     for (Join& j : joins[c]) j.index += static_cast<std::uint32_t>(lo);
   });
   // Counting sort by step; chunks in order keep each step's rows in row order. Each chunk
-  // writes its own slots of each step (in parallel), gathering its rows' keys and labels.
+  // writes its own slots of each step (in parallel), and copies its rows' keys (or their
+  // positions) and values into the step's stretch of `keys`/`values`: a chunk reads its rows
+  // in ascending order, and a step then reads its rows from consecutive memory rather than
+  // from rows far apart (a TLB miss each).
   std::vector<std::vector<std::uint64_t>> at(kChunks, std::vector<std::uint64_t>(steps, 0));
+  std::vector<std::vector<std::uint64_t>> at_nz(kChunks, std::vector<std::uint64_t>(steps, 0));
   tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
-    for (const Join& j : joins[c]) ++at[c][j.step];
+    for (const Join& j : joins[c]) {
+      ++at[c][j.step];
+      at_nz[c][j.step] += data.keys(j.index).size();
+    }
   });
   out->offsets.assign(std::size_t{steps} + 1, 0);
+  std::uint64_t next = 0, next_nz = 0;
   for (std::uint32_t s = 0; s < steps; ++s) {  // at[c][s]: chunk c's first slot of step s
-    std::uint64_t next = out->offsets[s];
     for (std::size_t c = 0; c < kChunks; ++c) {
-      const std::uint64_t count = at[c][s];
+      const std::uint64_t count = at[c][s], nz = at_nz[c][s];
       at[c][s] = next;
+      at_nz[c][s] = next_nz;
       next += count;
+      next_nz += nz;
     }
     out->offsets[s + 1] = next;
   }
-  Reuse(&out->rows, out->offsets[steps]);
-  Reuse(&out->meta, out->rows.size());
+  Reuse(&out->rows, next);
+  Reuse(&out->meta, next);
+  Reuse(&out->keys, next_nz);
+  const bool binary = data.binary();
+  Reuse(&out->values, binary ? 0 : next_nz);
+  out->positions = positions != nullptr;
   tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
     for (const Join& j : joins[c]) {
       const std::uint64_t slot = at[c][j.step]++;
-      out->rows[slot] = j.index;
+      const std::uint64_t at_key = at_nz[c][j.step];
       const auto ks = data.keys(j.index);
-      out->meta[slot] = {ks.data(), data.values(j.index), static_cast<std::uint32_t>(ks.size()), data.label(j.index)};
+      std::uint32_t* to = out->keys.data() + at_key;
+      if (positions && !positions->all()) {
+        for (std::size_t k = 0; k < ks.size(); ++k) to[k] = positions->Position(ks[k]);
+      } else {
+        std::copy(ks.begin(), ks.end(), to);
+      }
+      float* vs = nullptr;
+      if (!binary) {
+        vs = out->values.data() + at_key;
+        std::copy(data.values(j.index), data.values(j.index) + ks.size(), vs);
+      }
+      at_nz[c][j.step] += ks.size();
+      out->rows[slot] = j.index;
+      out->meta[slot] = {to, vs, static_cast<std::uint32_t>(ks.size()), data.label(j.index)};
     }
   });
 }
@@ -242,7 +268,7 @@ void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32
 }
 
 void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, const float* w, double clip,
-                     std::vector<float>* grads, ClipScratch* scratch) {
+                     std::vector<float>* grads, ClipScratch* scratch, bool rows_hold_positions) {
   ClipScratch local;
   ClipScratch& s = scratch ? *scratch : local;
   s.starts.resize(rows.size() + 1);
@@ -250,7 +276,7 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
   for (std::size_t i = 0; i < rows.size(); ++i) s.starts[i + 1] = s.starts[i] + rows[i].size;
   s.terms.resize(s.starts.back());
   const std::size_t K = index.keys().size();
-  const bool identity = index.all();
+  const bool identity = index.all() || rows_hold_positions;  // no lookup of positions
   // Each row's clipped terms, in parallel (each row writes only its own slots). A pipeline
   // over the rows hides their memory latency: the keys of row i + 2·kAhead are prefetched,
   // the positions of row i + kAhead looked up (into its terms) and their weights prefetched,
@@ -265,7 +291,7 @@ void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, co
     auto positions = [&](std::size_t i) {
       const SampledRow& row = rows[i];
       ClipTerm* t = s.terms.data() + s.starts[i];
-      if (identity) {  // BuildAll: a key is its own position
+      if (identity) {  // the row's keys are positions already
         for (std::size_t j = 0; j < row.size; ++j) {
           t[j].pos = row.keys[j];
           __builtin_prefetch(w + t[j].pos);

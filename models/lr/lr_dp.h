@@ -96,18 +96,24 @@ inline double ClipFactor(double norm, double clip) { return norm > clip ? clip /
 /// What ClippedGradient reads of a row, gathered while the samples are drawn (in row
 /// order), so that a step reads it sequentially rather than from rows far apart.
 struct SampledRow {
-  const std::uint32_t* keys;
-  const float* values;  ///< nullptr for binary data
+  const std::uint32_t* keys;  ///< the row's keys, or their positions (EpochSamples::positions)
+  const float* values;        ///< nullptr for binary data
   std::uint32_t size;
   float label;
 };
 
 /// A worker's Poisson samples of one epoch: the rows of step s (in row order) are
-/// rows[offsets[s] .. offsets[s + 1]), and meta holds what ClippedGradient needs of each.
+/// rows[offsets[s] .. offsets[s + 1]), and meta holds what ClippedGradient needs of each,
+/// pointing into copies of the rows' keys (or positions) and values, laid out step by step
+/// in row order. The copies hold about q·steps (1 with the DP defaults) times the worker's
+/// non-zeros: about what the non-private run's regrouped batches (BatchedRows) hold.
 struct EpochSamples {
   std::vector<std::uint64_t> offsets;
   std::vector<std::uint32_t> rows;
   std::vector<SampledRow> meta;
+  std::vector<std::uint32_t> keys;  ///< the sampled rows' keys, or their positions
+  std::vector<float> values;        ///< their values (empty for binary data)
+  bool positions = false;           ///< keys holds positions in the index given to SampleEpoch
   /// SampleEpoch's per-chunk scratch, kept (with the buffers above) for the next epoch.
   std::vector<std::vector<privacy::PoissonSampler::Join>> joins;
   std::span<const std::uint32_t> Step(std::uint32_t s) const {
@@ -123,8 +129,10 @@ EpochSamples SampleEpoch(const worker::SparseData& data, const privacy::PoissonS
                          std::uint32_t steps);
 /// The same into `out`, reusing its memory (a worker keeps one EpochSamples for all epochs:
 /// fresh memory each epoch costs a page fault per 4 KiB, tens of MB an epoch).
+/// With `positions`, the copies hold each key's position in that index (a step's key list
+/// fixed for the run) instead of the key, so a step looks nothing up.
 void SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& sampler, std::uint32_t epoch,
-                 std::uint32_t steps, EpochSamples* out);
+                 std::uint32_t steps, EpochSamples* out, const KeyIndex* positions = nullptr);
 
 /// Whether a worker's DP steps should all use one key list, the keys of all its rows
 /// (`all_keys`, built once), instead of each step's own: when a step's expected non-zeros
@@ -153,9 +161,10 @@ struct ClipScratch {
 /// count. `scratch`: kept by the caller between calls (one per concurrent caller), or null.
 void ClippedGradient(const worker::SparseData& data, std::span<const std::uint32_t> rows, const KeyIndex& index,
                      const float* w, double clip, std::vector<float>* grads, ClipScratch* scratch = nullptr);
-/// The same over rows gathered by SampleEpoch (EpochSamples::StepRows).
+/// The same over rows gathered by SampleEpoch (EpochSamples::StepRows); `rows_hold_positions`:
+/// their keys are positions in `index` already (EpochSamples::positions).
 void ClippedGradient(std::span<const SampledRow> rows, const KeyIndex& index, const float* w, double clip,
-                     std::vector<float>* grads, ClipScratch* scratch = nullptr);
+                     std::vector<float>* grads, ClipScratch* scratch = nullptr, bool rows_hold_positions = false);
 
 /// What a server needs: the noise and the step count (clocks past it are not applied).
 struct DpServerParams {

@@ -235,7 +235,9 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
     const std::size_t num_steps = plan.dp ? plan.dp_plan.steps_per_epoch : order.size();
     if (plan.dp) {
       const ps::Stopwatch t_sample;
-      SampleEpoch(train, sampler, static_cast<std::uint32_t>(epoch), plan.dp_plan.steps_per_epoch, &samples);
+      // With one key list for the run, the samples hold positions in it.
+      SampleEpoch(train, sampler, static_cast<std::uint32_t>(epoch), plan.dp_plan.steps_per_epoch, &samples,
+                  fixed_keys ? &step_index : nullptr);
       msg.compute_s += t_sample.Seconds();
     }
     for (std::size_t step = first_step; step < num_steps; ++step) {
@@ -257,7 +259,8 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       msg.wait_s += t_pull.Seconds();
       const ps::Stopwatch t_grad;
       if (plan.dp) {
-        ClippedGradient(samples.StepRows(static_cast<std::uint32_t>(step)), step_index, weights.data(), plan.dp_plan.clip, &grads, &dp_scratch);
+        ClippedGradient(samples.StepRows(static_cast<std::uint32_t>(step)), step_index, weights.data(),
+                        plan.dp_plan.clip, &grads, &dp_scratch, samples.positions);
         // Progress counts expected rows: the realised sample sizes stay on the worker.
         msg.examples += static_cast<std::uint64_t>(plan.dp_plan.expected_batch / node.roles().num_workers());
       } else {

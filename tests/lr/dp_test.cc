@@ -305,6 +305,31 @@ TEST(DpClipping, ManyRowsMatchARowByRowReferenceWithEitherKeyListAndGatheredRows
   EXPECT_EQ(g1, g2);
 }
 
+TEST(DpClipping, RowsGatheredAsPositionsGiveTheSameSumsAsRowsOfKeys) {
+  // 300 rows of 1 to 80 keys < 65536: the index holds a few thousand keys, so most positions
+  // differ from their keys. SampleEpoch with the index (positions, no lookup in the step)
+  // gives the sums of SampleEpoch without it (keys looked up), bit for bit.
+  const auto data = RandomRows(300, 65536, 99);
+  KeyIndex index(65536);
+  index.Build(data, nullptr);
+  ASSERT_LT(index.keys().size(), 20000u);
+  const privacy::PoissonSampler sampler(privacy::TestSamplingKey(5), 0.5);
+  EpochSamples keys, positions;
+  SampleEpoch(data, sampler, 0, 2, &keys);
+  SampleEpoch(data, sampler, 0, 2, &positions, &index);
+  ASSERT_TRUE(positions.positions);
+  std::vector<float> w;
+  for (ps::Key k : index.keys()) w.push_back(0.001f * static_cast<float>(k % 97) - 0.05f);
+  for (std::uint32_t step = 0; step < 2; ++step) {
+    ASSERT_GT(keys.Step(step).size(), 100u);
+    std::vector<float> a, b;
+    ClippedGradient(keys.StepRows(step), index, w.data(), 0.8, &a, nullptr, keys.positions);
+    ClippedGradient(positions.StepRows(step), index, w.data(), 0.8, &b, nullptr, positions.positions);
+    EXPECT_EQ(a, b) << step;
+    EXPECT_NE(std::count(a.begin(), a.end(), 0.0f), static_cast<std::ptrdiff_t>(a.size()));
+  }
+}
+
 TEST(DpClipping, SumsAreTheSameBitsWithOneThreadAndWithSeveral) {
   // 8000 rows of 1 to 80 keys < 4096 (about 320,000 terms): summed in key slices by several
   // threads and by one, each key's terms are added in row order either way.
@@ -353,11 +378,28 @@ TEST(DpSampling, EpochSamplesGatherEachMembersKeysValuesAndLabel) {
     const auto meta = s.StepRows(step);
     ASSERT_EQ(rows.size(), meta.size());
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      EXPECT_EQ(meta[i].keys, data.keys(rows[i]).data());
-      EXPECT_EQ(meta[i].size, data.keys(rows[i]).size());
-      EXPECT_EQ(meta[i].values, data.values(rows[i]));
+      const auto ks = data.keys(rows[i]);
+      ASSERT_EQ(meta[i].size, ks.size());
+      EXPECT_TRUE(std::equal(ks.begin(), ks.end(), meta[i].keys));
+      EXPECT_TRUE(std::equal(data.values(rows[i]), data.values(rows[i]) + ks.size(), meta[i].values));
       EXPECT_EQ(meta[i].label, data.label(rows[i]));
+      // Copies laid out step by step in row order: each row's keys follow the last one's.
+      if (i > 0) {
+        EXPECT_EQ(meta[i].keys, meta[i - 1].keys + meta[i - 1].size);
+      }
     }
+  }
+  EXPECT_FALSE(s.positions);
+  // With an index, the copies hold positions in it.
+  KeyIndex index(600);
+  index.Build(data, nullptr);
+  EpochSamples p;
+  SampleEpoch(data, sampler, 0, 10, &p, &index);
+  EXPECT_TRUE(p.positions);
+  ASSERT_EQ(p.rows, s.rows);
+  for (std::size_t i = 0; i < p.rows.size(); ++i) {
+    const auto ks = data.keys(p.rows[i]);
+    for (std::size_t k = 0; k < ks.size(); ++k) EXPECT_EQ(p.meta[i].keys[k], index.Position(ks[k]));
   }
   // Sampled into the buffers of earlier epochs (a worker keeps one EpochSamples), later epochs
   // give what fresh ones give: no row of an earlier epoch is left over or lost.
@@ -368,7 +410,11 @@ TEST(DpSampling, EpochSamplesGatherEachMembersKeysValuesAndLabel) {
     EXPECT_EQ(kept.offsets, fresh.offsets) << epoch;
     EXPECT_EQ(kept.rows, fresh.rows) << epoch;
     ASSERT_EQ(kept.meta.size(), fresh.meta.size());
-    for (std::size_t i = 0; i < kept.meta.size(); ++i) EXPECT_EQ(kept.meta[i].keys, fresh.meta[i].keys);
+    for (std::size_t i = 0; i < kept.meta.size(); ++i) {
+      ASSERT_EQ(kept.meta[i].size, fresh.meta[i].size);
+      EXPECT_TRUE(std::equal(kept.meta[i].keys, kept.meta[i].keys + kept.meta[i].size, fresh.meta[i].keys));
+      EXPECT_EQ(kept.meta[i].label, fresh.meta[i].label);
+    }
   }
   EXPECT_NE(SampleEpoch(data, sampler, 1, 10).rows, s.rows);  // epochs draw different samples
 }
