@@ -176,8 +176,8 @@ Status CfOptions::ValidateDp() const {
                   "cosine or jaccard of the noisy co-occurrence counts");
   }
   if (min_support != 1) {
-    return refuse("--min-support", "co-support is a raw count; the noisy counts' floor of "
-                                   "3 sigma takes its place");
+    return refuse("--min-support", "co-support is a raw count; the noisy counts' floor takes "
+                                   "its place");
   }
   if (!item_attributes.empty() || !item_text.empty()) {
     return refuse(item_attributes.empty() ? "--item-text" : "--item-attributes",

@@ -47,6 +47,16 @@ Status CheckDpMatrixMemory(std::uint64_t items, std::uint64_t memory, const std:
       path, items, TriangleKeys(items), bytes / kGiB, memory / kGiB));
 }
 
+double DpThresholdSigmas(std::uint64_t items) {
+  const double tail = 0.01 / static_cast<double>(std::max<std::uint64_t>(items, 1));
+  double lo = 0, hi = 40;  // P(N(0, 1) > z) = erfc(z / sqrt 2) / 2 falls with z
+  for (int step = 0; step < 100; ++step) {
+    const double mid = (lo + hi) / 2;
+    (0.5 * std::erfc(mid / std::sqrt(2.0)) > tail ? lo : hi) = mid;
+  }
+  return std::max(3.0, hi);
+}
+
 Result<DpCfPlan> PlanDpCf(const DpCfOptions& options, std::uint64_t items) {
   privacy::NoiseRequest request;
   request.epsilon = options.epsilon;
@@ -65,6 +75,7 @@ Result<DpCfPlan> PlanDpCf(const DpCfOptions& options, std::uint64_t items) {
   plan.sigma = *sigma;
   plan.max_items = options.max_items;
   plan.items = items;
+  plan.threshold_sigmas = DpThresholdSigmas(items);
   plan.test_seed = options.test_seed.has_value();
   return plan;
 }
@@ -191,6 +202,7 @@ nlohmann::json DpCfPrivacyJson(const DpCfPlan& plan) {
           {"catalogue_items", plan.items},
           {"noisy_entries", TriangleKeys(plan.items)},
           {"floor", plan.floor()},
+          {"floor_sigmas", plan.threshold_sigmas},
           {"sample_rate", 1.0},
           {"steps", 1},
           {"neighbouring", "add/remove one user"},

@@ -178,6 +178,15 @@ TEST(DpCf, NeighboursComeFromTheNoisyCountsAboveTheFloor) {
   EXPECT_EQ(DpNeighborRows(share, 1, 3, diag, Measure::kCosine, 0, 3, 3, &rows), 2u);
 }
 
+TEST(DpCf, ThresholdLeavesOneNoiseNeighbourPerHundredItems) {
+  for (std::uint64_t items : {500, 23715, 1000000}) {
+    const double z = DpThresholdSigmas(items);
+    EXPECT_NEAR(0.5 * std::erfc(z / std::sqrt(2.0)) * items, 0.01, 1e-9) << items;
+  }
+  EXPECT_NEAR(DpThresholdSigmas(500), 4.107, 1e-3);
+  EXPECT_EQ(DpThresholdSigmas(1), 3.0);  // 0.01 / 1 would ask for z = 2.33: at least 3
+}
+
 TEST(DpCf, PopularityIsTheNoisyDiagonal) {
   EXPECT_EQ(DpPopularity(std::vector<double>{-2.5, 0.0004, 1.2345, 7}),
             (std::vector<std::uint32_t>{0, 0, 1235, 7000}));
