@@ -493,7 +493,7 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
                                                   done == total, n_entities()));
     }
   }
-  progress.Finish(fmt::format("{} candidate pairs", pairs));
+  if (!dp()) progress.Finish(fmt::format("{} candidate pairs", pairs));  // DP: no blocks
   if (checkpoints) ECPS_RETURN_IF_ERROR(checkpoints->EndSimilarity(node));
   const std::string label = fmt::format("{} recommending, users", options_.kind_name());
   ECPS_RETURN_IF_ERROR(
