@@ -96,6 +96,7 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
     models::cf::CfOptions cf;
     IdPrivacyOptions ids;
     std::string encrypt_key;
+    std::uint64_t dp_seed = 0;
   };
   auto o = std::make_shared<Opts>();
   o->cf.kind = kind;
@@ -181,13 +182,50 @@ void AddTrainCf(CommandTree& tree, models::cf::CfKind kind) {
                       "model.ecps, recommendations.csv and neighbors.csv are written sealed "
                       "(metrics.json and logs stay plain); recommend/similar --encrypt-key open "
                       "the model");
+  auto* dp = sub->add_option_group("Differential privacy");
+  dp->add_option("--dp-epsilon", c.dp.epsilon,
+                 item ? "Train privately (itemcf): the ε of the (ε, δ) guarantee for each user's "
+                        "whole data (> 0; needs --dp-items). Each user's items (at most "
+                        "--dp-max-items) add a contribution of L2 norm 1 to the item "
+                        "co-occurrence counts, the servers add Gaussian noise to every entry, "
+                        "and neighbour lists and popularity come from the noisy counts only"
+                      : "Not for usercf (refused): its neighbour lists are per-user data; see "
+                        "train itemcf --dp-epsilon")
+      ->check(Positive());
+  dp->add_option("--dp-delta", c.dp.delta,
+                 "The δ of the (ε, δ) guarantee, in (0, 1); keep it well below 1 / users")
+      ->capture_default_str()->check(Fraction());
+  dp->add_option("--dp-items", c.dp.items,
+                 "The public item catalogue, one item id per line (the shop's product list): "
+                 "the model's items; interactions with other items are dropped");
+  dp->add_option("--dp-max-items", c.dp.max_items,
+                 "Items of a user that count (the rest are dropped by a choice that depends on "
+                 "the user's own items and --seed only); more items per user only add pairs "
+                 "of smaller weight")
+      ->capture_default_str()->check(AtLeast(1));
+  auto* dp_seed = dp->add_option("--dp-seed", o->dp_seed,
+                                 "TESTS ONLY: replayable noise from this seed; the run is NOT private");
   AddCheckpointOptions(*sub, o->cf.checkpoint, "similarity block task");
   AddClusterOptions(*sub, o->cluster);
   AddConfigOption(*sub);
-  sub->callback([o, sub, sel = tree.selected] {
+  sub->callback([o, sub, dp_seed, sel = tree.selected] {
     const Status checkpoint = ResolveCheckpointOptions(*sub, o->cf.checkpoint);
-    *sel = [o, checkpoint]() -> Status {
+    const auto given = [sub](const char* name) { return sub->get_option(name)->count() > 0; };
+    std::string dp_only;
+    for (const char* name : {"--dp-delta", "--dp-items", "--dp-max-items", "--dp-seed"}) {
+      if (given(name) && dp_only.empty()) dp_only = name;
+    }
+    if (dp_seed->count() > 0) o->cf.dp.test_seed = o->dp_seed;
+    *sel = [o, checkpoint, dp_only]() -> Status {
       ECPS_RETURN_IF_ERROR(checkpoint);
+      if (!o->cf.dp.enabled() && !dp_only.empty()) {
+        return InvalidArgument(fmt::format("{}: only with --dp-epsilon", dp_only));
+      }
+      ECPS_RETURN_IF_ERROR(o->cf.ValidateDp());
+      if (o->cf.dp.enabled() && o->cf.dp.test_seed) {
+        std::fprintf(stderr, "warning: --dp-seed makes the noise replayable: this run is NOT "
+                             "differentially private (for tests only)\n");
+      }
       o->cf.quiet = o->cluster.quiet;
       ECPS_RETURN_IF_ERROR(util::CheckStdinInputs(
           {{"--train", o->cf.train},

@@ -70,6 +70,20 @@ Result<Settings> ResolveSettings(CfOptions* options) {
   s.scoring = o.scoring == ScoringChoice::kAverage ? Scoring::kAverage : Scoring::kSum;
   s.evaluate = s.split.kind != SplitKind::kNone;
   s.max_k = *std::max_element(o.metrics_k.begin(), o.metrics_k.end());
+  if (o.dp.enabled()) {
+    if (s.explicit_ratings) {
+      return InvalidArgument(
+          "--feedback explicit: not under --dp-epsilon (a private run counts co-occurrences of "
+          "items: implicit feedback)");
+    }
+    ECPS_ASSIGN_OR_RETURN(s.catalogue, LoadDpCatalogue(o.dp.items));
+    if (s.catalogue->ids.size() >= NeighborLists::kNone) {
+      return InvalidArgument(fmt::format("--dp-items {}: more than 2^32 - 1 items", o.dp.items));
+    }
+    ECPS_RETURN_IF_ERROR(
+        CheckDpMatrixMemory(s.catalogue->ids.size(), PhysicalMemoryBytes(), o.dp.items));
+    ECPS_ASSIGN_OR_RETURN(s.dp, PlanDpCf(o.dp, s.catalogue->ids.size()));
+  }
   return s;
 }
 
@@ -127,12 +141,52 @@ Status CfOptions::Validate() const {
   if (!(recency_decay > 0 && recency_decay <= 1)) {
     return InvalidArgument(fmt::format("--recency-decay must be in (0, 1], got {}", recency_decay));
   }
+  ECPS_RETURN_IF_ERROR(ValidateDp());
   if (encrypt != nullptr && (checkpoint.writes() || checkpoint.resume)) {
     return InvalidArgument(
         "--checkpoint-dir/--resume: not with --encrypt-key (checkpoints hold the interactions "
         "unsealed)");
   }
   return checkpoint.Validate(out);
+}
+
+Status CfOptions::ValidateDp() const {
+  if (!dp.enabled()) return Status::Ok();
+  const auto refuse = [](const std::string& option, const std::string& why) {
+    return InvalidArgument(fmt::format("{}: not under --dp-epsilon ({})", option, why));
+  };
+  if (!item_based()) {
+    return InvalidArgument(
+        "--dp-epsilon: differential privacy is for itemcf only (usercf's model is a neighbour "
+        "list per user, each made of that user's own data)");
+  }
+  if (dp.items.empty()) {
+    return InvalidArgument(
+        "--dp-epsilon needs --dp-items FILE: the public item catalogue, one id per line (the "
+        "items found in the data would otherwise leak into the model)");
+  }
+  if (!(dp.delta > 0 && dp.delta < 1)) {
+    return InvalidArgument(fmt::format("--dp-delta must be in (0, 1), got {}", dp.delta));
+  }
+  if (dp.max_items < 1) {
+    return InvalidArgument(fmt::format("--dp-max-items must be >= 1, got {}", dp.max_items));
+  }
+  if (similarity != Measure::kCosine && similarity != Measure::kJaccard) {
+    return refuse(fmt::format("--similarity {}", SpellingOf(kMeasures, similarity)),
+                  "cosine or jaccard of the noisy co-occurrence counts");
+  }
+  if (min_support != 1) {
+    return refuse("--min-support", "co-support is a raw count; the noisy counts' floor takes "
+                                   "its place");
+  }
+  if (!item_attributes.empty() || !item_text.empty()) {
+    return refuse(item_attributes.empty() ? "--item-text" : "--item-attributes",
+                  "cold items are told apart by their raw interaction counts");
+  }
+  if (checkpoint.writes() || checkpoint.resume) {
+    return refuse("--checkpoint-dir/--resume", "checkpoints hold the raw interactions");
+  }
+  return Status::Ok();
 }
 
 nlohmann::json CfOptions::ToJson() const {

@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/cf/choices.h"
+#include "models/cf/dp.h"
 #include "models/common/checkpoint.h"
 #include "privacy/pseudonym.h"
 #include "privacy/sealed.h"
@@ -137,12 +138,16 @@ struct CfOptions {
   /// --checkpoint-dir, --checkpoint-every (block tasks), --checkpoint-keep, --resume
   /// (checkpoint.h).
   CheckpointOptions checkpoint;
+  /// --dp-epsilon and the other --dp-* options (itemcf only; dp.h).
+  DpCfOptions dp;
 
   bool item_based() const { return kind == CfKind::kItemCf; }
   /// "itemcf" or "usercf".
   std::string kind_name() const { return std::string(SpellingOf(kKinds, kind)); }
   /// The ranges and relations of the values (each enum is valid by its type).
   Status Validate() const;
+  /// The --dp-* options and what a private run does not allow.
+  Status ValidateDp() const;
   /// metrics.json's "config": the options that shape the model and its evaluation, by
   /// their spellings.
   nlohmann::json ToJson() const;

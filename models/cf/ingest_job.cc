@@ -415,6 +415,10 @@ Status IngestJob::RunWorker(sched::JobContext& ctx) {
   ECPS_RETURN_IF_ERROR(ReadInteractions(ranges[0], settings_, options_.skip_bad_rows,
                                         options_.ids.get(), &progress, &local));
   local.report.rows = local.rows.size();
+  // A private run: the catalogue's items are the model's, whether or not anyone read them.
+  if (settings_.catalogue && node.index() == 0) {
+    for (const auto& id : settings_.catalogue->ids) local.items.Intern(id);
+  }
   // Item attributes: their items join the id mapping (an item may have attributes only).
   AttributeRows attrs;
   std::vector<std::uint32_t> attr_local;

@@ -38,11 +38,15 @@ constexpr std::uint32_t kTopicResume = 1313;          // scheduler -> worker: it
 // Progress of a worker's step (progress.h).
 constexpr std::uint32_t kTopicIngestProgress = 1314;     // bytes of the interaction file read
 constexpr std::uint32_t kTopicRecommendProgress = 1315;  // users recommended for
+// Private runs (dp.h): worker 0's noisy popularity, for model.ecps.
+constexpr std::uint32_t kTopicDpPopularity = 1316;
 
 constexpr ps::TableId kMatrix = 1;
 constexpr ps::TableId kNeighbors = 2;
 constexpr ps::TableId kContextStats = 3;
 constexpr ps::TableId kContent = 4;
+/// Private runs: the noisy upper triangle of the catalogue's co-occurrence matrix (dp.h).
+constexpr ps::TableId kDpCooc = 5;
 
 /// Keys per push/pull of the matrix: large enough that per-message costs vanish, small
 /// enough that every worker's staging buffers stay a few MB.

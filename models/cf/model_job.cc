@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "models/cf/checkpoint.h"
+#include "models/cf/dp.h"
+#include "models/kmeans/dp.h"
 #include "models/cf/outputs.h"
 #include "models/cf/pack.h"
 #include "models/cf/progress.h"
@@ -55,16 +57,28 @@ Status SendServerRows(sched::JobContext& ctx, ps::TableId table, std::uint32_t t
 
 std::vector<ps::TableSpec> ModelJob::Tables() const {
   const auto list_width = static_cast<std::uint32_t>(2 * settings_.sim.k);
-  return {
+  std::vector<ps::TableSpec> specs = {
+      // A private run does not use it (one key).
       {kMatrix, "cf.matrix",
        MatrixIsFloat(options_, *state_) ? ps::ValueType::kFloat32 : ps::ValueType::kFloat64,
-       MatrixWidth(settings_), state_->nnz, false},
+       MatrixWidth(settings_), dp() ? 1 : state_->nnz, false},
       {kNeighbors, "cf.neighbors", ps::ValueType::kFloat64, list_width, n_entities(), false},
       {kContextStats, "cf.context_stats", ps::ValueType::kFloat64, 2, n_contexts(), false},
       // Content neighbours of items (one unused key when there are no attributes).
       {kContent, "cf.content", ps::ValueType::kFloat64, list_width,
        HasContent(options_) ? state_->n_items : 1, false},
   };
+  if (dp()) {
+    specs.push_back({kDpCooc, "cf.dp_cooc", ps::ValueType::kFloat64, 1,
+                     TriangleKeys(state_->n_items), true});
+  }
+  return specs;
+}
+
+sched::ConsistencyNeed ModelJob::NeededConsistency() const {
+  if (!dp()) return sched::Job::NeededConsistency();
+  return {{ps::Consistency::Mode::kBsp},
+          "a private run reads the noisy co-occurrence matrix after the servers' one clock"};
 }
 
 Status ModelJob::SetupServer(ps::KVServer& server) {
@@ -81,10 +95,31 @@ Status ModelJob::SetupServer(ps::KVServer& server) {
   content_rule_ = content_rule.get();
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[1], std::move(neighbor_rule)));
   ECPS_RETURN_IF_ERROR(server.AddTable<double>(t[2], std::make_unique<ps::SumRule<double>>()));
+  if (dp()) {
+    // N(0, sigma^2) once on every entry of this server's share of the triangle: from entropy,
+    // or replayed from --dp-seed (mixed with the server's index). The same finalizer as k-means'
+    // noisy histogram.
+    std::optional<privacy::GaussianNoise> noise;
+    if (!options_.dp.test_seed) {
+      ECPS_ASSIGN_OR_RETURN(auto n, privacy::GaussianNoise::FromEntropy());
+      noise.emplace(std::move(n));
+    }
+    ECPS_RETURN_IF_ERROR(server.AddTable<double>(
+        t[4], std::make_unique<ps::SumRule<double>>(),
+        std::make_unique<kmeans::DpCountFinalizer>(settings_.dp.sigma, std::move(noise),
+                                                   options_.dp.test_seed)));
+  }
   return server.AddTable<double>(t[3], std::move(content_rule));
 }
 
 Result<sched::ShardPlan> ModelJob::MakePlan(const ps::RoleTable& roles) {
+  if (dp()) {  // no blocks: each worker takes its rows of the noisy triangle (DpRowShare)
+    sched::ShardPlan p;
+    p.num_workers = roles.num_workers();
+    p.file_ranges.resize(static_cast<std::size_t>(p.num_workers));
+    p.block_tasks.resize(static_cast<std::size_t>(p.num_workers));
+    return p;
+  }
   const std::uint64_t block_size =
       DefaultBlockSize(n_entities(), roles.num_workers(), options_.block_size);
   if (state_->checkpoints) {  // it follows the plan; a resumed run's holds the tasks left
@@ -322,16 +357,71 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
   return pairs;
 }
 
-Status ModelJob::RunWorker(sched::JobContext& ctx) {
+Result<std::uint64_t> ModelJob::DpSimilarities(sched::JobContext& ctx) {
+  ps::Node& node = ctx.node;
+  ps::KVClient& kv = *ctx.client;
+  auto deadline = [&] { return node.DefaultDeadline(); };
+  const OwnUsers& own = state_->own;
+  const std::uint32_t n = state_->n_items;
+  // Each user's bounded contribution (L2 norm 1, dp.h), added up over this worker's users.
+  std::vector<std::pair<std::uint64_t, double>> entries;
+  for (std::size_t p = 0; p < own.size(); ++p) {
+    const auto kept = BoundedItems(own.Train(p), options_.dp.max_items, options_.seed);
+    AddDpContribution(kept, n, &entries);
+  }
+  std::vector<ps::Key> keys;
+  std::vector<double> vals;
+  CombineDpEntries(&entries, &keys, &vals);
+  entries = {};
+  // Every worker pushes (maybe nothing) and ends clock 0; the servers then add the noise to
+  // every key once, and the pulls below (clock 1, BSP) see the noisy values.
+  const ps::Handle push = kv.Push<double>(kDpCooc, keys, vals);
+  ECPS_RETURN_IF_ERROR_CTX(kv.Wait(push, deadline()), "push cf.dp_cooc");
+  ECPS_RETURN_IF_ERROR_CTX(kv.Clock(), "clock cf.dp_cooc");
+  std::vector<ps::Key> diag_keys(n);
+  for (std::uint32_t i = 0; i < n; ++i) diag_keys[i] = TriangleKey(i, i, n);
+  std::vector<double> diag(n);
+  ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.Pull<double>(kDpCooc, diag_keys, diag), deadline()),
+                           "pull cf.dp_cooc diagonal");
+  const auto [first, end] = DpRowShare(n, node.roles().num_workers(), node.index());
+  const std::uint64_t lo = first < n ? TriangleKey(first, first, n) : TriangleKeys(n);
+  const std::uint64_t hi = end < n ? TriangleKey(end, end, n) : TriangleKeys(n);
+  std::vector<double> rows(hi - lo);
+  for (std::uint64_t pos = lo; pos < hi; pos += kChunk) {
+    const std::uint64_t m = std::min<std::uint64_t>(kChunk, hi - pos);
+    ECPS_RETURN_IF_ERROR_CTX(
+        kv.Wait(kv.PullRange<double>(kDpCooc, pos, pos + m,
+                                     std::span<double>(rows.data() + (pos - lo), m)),
+                deadline()),
+        "pull cf.dp_cooc");
+  }
+  if (options_.dp.observe_rows) options_.dp.observe_rows(first, rows);
+  std::vector<double> lists;
+  const std::uint64_t pairs =
+      DpNeighborRows(rows, first, end, diag, settings_.sim.measure, settings_.sim.shrinkage,
+                     settings_.dp.floor(), settings_.sim.k, &lists);
+  rows = {};
+  ECPS_RETURN_IF_ERROR_CTX(kv.Wait(kv.PushRange<double>(kNeighbors, 0, n, lists), deadline()),
+                           "push cf.neighbors");
+  // Popularity (the fallback and the baseline) from the noisy diagonal only.
+  state_->item_count = DpPopularity(diag);
+  if (node.index() == 0) {
+    ECPS_RETURN_IF_ERROR(node.SendControl(ps::RoleTable::kSchedulerRank, kTopicDpPopularity,
+                                          ps::EncodeControl(state_->item_count)));
+  }
+  return pairs;
+}
+
+Result<std::uint64_t> ModelJob::BlockSimilarities(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
   ps::KVClient& kv = *ctx.client;
   auto deadline = [&] { return node.DefaultDeadline(); };
   const bool adjusted = settings_.sim.measure == Measure::kAdjustedCosine;
-  const ps::Stopwatch similarity_time;
+  const ps::Stopwatch push_time;
   ECPS_RETURN_IF_ERROR(MatrixIsFloat(options_, *state_) ? PushMatrix<float>(kv, deadline())
                                                         : PushMatrix<double>(kv, deadline()));
   node.log().debug("pushed {} matrix entries in {:.3f} s", state_->own.train_item.size(),
-                   similarity_time.Seconds());
+                   push_time.Seconds());
   if (adjusted) ECPS_RETURN_IF_ERROR(PushContextStats(kv, deadline()));
   if (options_.checkpoint.resume) {
     ECPS_RETURN_IF_ERROR(PushSavedRows(kv, state_.get(), settings_.sim.k, deadline()));
@@ -341,7 +431,16 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
   if (adjusted) {
     ECPS_ASSIGN_OR_RETURN(context_mean, PullContextMeans(kv, deadline()));
   }
-  ECPS_ASSIGN_OR_RETURN(const std::uint64_t pairs, ComputeSimilarities(ctx, context_mean));
+  return ComputeSimilarities(ctx, context_mean);
+}
+
+Status ModelJob::RunWorker(sched::JobContext& ctx) {
+  ps::Node& node = ctx.node;
+  ps::KVClient& kv = *ctx.client;
+  auto deadline = [&] { return node.DefaultDeadline(); };
+  const ps::Stopwatch similarity_time;
+  ECPS_ASSIGN_OR_RETURN(const std::uint64_t pairs,
+                        dp() ? DpSimilarities(ctx) : BlockSimilarities(ctx));
   ECPS_RETURN_IF_ERROR(node.Barrier(ps::BarrierGroup::kWorkers, deadline()));
   const double similarity_s = similarity_time.Seconds();
 
@@ -363,6 +462,16 @@ Status ModelJob::RunWorker(sched::JobContext& ctx) {
 
 Status ModelJob::RunScheduler(sched::JobContext& ctx) {
   ps::Node& node = ctx.node;
+  if (dp()) {
+    const DpCfPlan& plan = settings_.dp;
+    node.log().info(
+        "{}: DP run: epsilon {} delta {} (one Gaussian mechanism, RDP): noise sigma {:.4g} on "
+        "each of the {} entries of the {} items' co-occurrence triangle, at most {} items per "
+        "user (--dp-max-items), each user's contribution of L2 norm 1{}",
+        options_.kind_name(), plan.epsilon, plan.delta, plan.sigma, TriangleKeys(plan.items),
+        plan.items, plan.max_items,
+        plan.test_seed ? "; --dp-seed: replayable noise, NOT PRIVATE" : "");
+  }
   CfCheckpoints* const checkpoints = state_->checkpoints.get();
   std::uint64_t total = checkpoints ? checkpoints->tasks_done() : 0;  // resumed ones
   for (const auto& t : ctx.plan.block_tasks) total += t.size();
@@ -384,11 +493,17 @@ Status ModelJob::RunScheduler(sched::JobContext& ctx) {
                                                   done == total, n_entities()));
     }
   }
-  progress.Finish(fmt::format("{} candidate pairs", pairs));
+  if (!dp()) progress.Finish(fmt::format("{} candidate pairs", pairs));  // DP: no blocks
   if (checkpoints) ECPS_RETURN_IF_ERROR(checkpoints->EndSimilarity(node));
   const std::string label = fmt::format("{} recommending, users", options_.kind_name());
   ECPS_RETURN_IF_ERROR(
       ShowWorkerProgress(node, kTopicRecommendProgress, label, state_->n_users, options_));
+  if (dp()) {
+    ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicDpPopularity,
+                                                          node.roles().WorkerRank(0),
+                                                          node.DefaultDeadline()));
+    ECPS_RETURN_IF_ERROR(ps::DecodeControl(m.control, &state_->item_count));
+  }
   for (int w = 0; w < node.roles().num_workers(); ++w) {
     ECPS_ASSIGN_OR_RETURN(ps::Message m, node.RecvControl(kTopicReport, node.roles().WorkerRank(w),
                                                           node.DefaultDeadline()));

@@ -31,6 +31,8 @@ class ModelJob final : public sched::Job {
   /// violation a merge rule found.
   Status FinishServer(sched::JobContext& ctx) override;
   Status FinishScheduler(sched::JobContext& ctx) override;
+  /// A private run reads the noisy matrix after its one clock: BSP only.
+  sched::ConsistencyNeed NeededConsistency() const override;
 
  private:
   std::uint32_t n_entities() const { return state_->n_entities(options_.item_based()); }
@@ -48,6 +50,14 @@ class ModelJob final : public sched::Job {
   /// candidate pairs.
   Result<std::uint64_t> ComputeSimilarities(sched::JobContext& ctx,
                                             std::span<const double> context_mean);
+  /// A private run's similarity step (dp.h): this worker's users' bounded contributions into
+  /// cf.dp_cooc, one clock (the servers add the noise), then the neighbour candidates of its
+  /// share of the noisy triangle into cf.neighbors, and the noisy popularity into the state.
+  /// Returns the candidate pairs.
+  Result<std::uint64_t> DpSimilarities(sched::JobContext& ctx);
+  /// The matrix into cf.matrix, then this worker's block tasks (ComputeSimilarities).
+  Result<std::uint64_t> BlockSimilarities(sched::JobContext& ctx);
+  bool dp() const { return options_.dp.enabled(); }
   /// Content neighbours of the block pair (r, c) (the same pair over item attributes).
   Status PushContentBlock(ps::KVClient& kv, const EntityBlock& r, const EntityBlock& c,
                           ps::Deadline deadline);

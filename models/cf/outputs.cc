@@ -158,14 +158,17 @@ CfModelParts ModelParts(const TrainedResults& in, const UserLocator& where) {
   m.kind = options.kind_name();
   m.similarity = MeasureName(in.settings.sim.measure);
   m.scoring = ScoringName(in.settings.scoring);
-  m.recency_decay = options.recency_decay;
+  m.recency_decay = options.dp.enabled() ? 1.0 : options.recency_decay;  // DP: no rows to age
   if (HasContent(options)) {
     m.content = &in.content;
     m.cold_threshold = static_cast<std::uint32_t>(options.cold_threshold);
     m.content_blend = options.content_blend;
   }
   m.explicit_ratings = in.settings.explicit_ratings;
-  m.user_ids = &in.state.user_ids;
+  // A private run's model holds what the noisy matrix gives only: no users, no training rows
+  // (recommendations.csv has each user's list, from the user's own history).
+  static const std::vector<std::string> kNoUsers;
+  m.user_ids = options.dp.enabled() ? &kNoUsers : &in.state.user_ids;
   m.item_ids = &in.state.item_ids;
   m.neighbors = &in.neighbors;
   m.item_count = &in.state.item_count;
@@ -174,7 +177,7 @@ CfModelParts ModelParts(const TrainedResults& in, const UserLocator& where) {
     m.has_ages = m.has_ages || !r.train_age.empty();
   }
   m.rows = [&in, &where](std::uint32_t u) {
-    if (!where.Found(u)) return TrainRows{};
+    if (in.options.dp.enabled() || !where.Found(u)) return TrainRows{};
     const WorkerReport& r = in.reports[where.report(u)];
     const std::size_t p = where.position(u), b = r.train_ptr[p], n = r.train_ptr[p + 1] - b;
     auto part = [&](auto span) { return span.empty() ? span : span.subspan(b, n); };
@@ -242,7 +245,7 @@ nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
     with_neighbors += n > 0 ? 1 : 0;
     neighbor_slots += n;
   }
-  const std::size_t blocks = plan.block_bounds.size() - 1;
+  const std::size_t blocks = plan.block_bounds.empty() ? 0 : plan.block_bounds.size() - 1;
   const std::size_t tasks = blocks * (blocks + 1) / 2;  // a resumed run's plan holds fewer
   const std::size_t n_lists = in.neighbors.size();
   j["similarity"] = {
@@ -266,6 +269,7 @@ nlohmann::json MetricsJson(const TrainedResults& in, const MergedReports& total,
       {kind, static_cast<double>(total.model_coverage.Count()) / n_items},
       {"popularity", static_cast<double>(total.popularity_coverage.Count()) / n_items}};
   j["roles"] = {{"servers", roles.num_servers()}, {"workers", roles.num_workers()}};
+  if (o.dp.enabled()) j["privacy"] = DpCfPrivacyJson(in.settings.dp);
   return j;
 }
 

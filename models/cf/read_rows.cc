@@ -49,7 +49,10 @@ Status ReadPiece(const sched::FileRange& range, const Settings& settings, bool s
       }
       row.user = kept_id;
     }
-    rows.user.push_back(local->users.Intern(row.user));
+    const std::uint32_t user = local->users.Intern(row.user);
+    // A private run: items outside the catalogue are dropped (their users still count).
+    if (settings.catalogue && !settings.catalogue->set.contains(std::string(row.item))) continue;
+    rows.user.push_back(user);
     rows.item.push_back(local->items.Intern(row.item));
     if (settings.explicit_ratings) rows.value.push_back(static_cast<float>(row.rating));
     if (settings.format.has_timestamp()) rows.ts.push_back(row.timestamp);

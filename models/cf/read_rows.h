@@ -49,6 +49,8 @@ struct LocalRows {
 /// worker's threads (oneTBB) and joined in file order, so the rows, ids and reports are those
 /// of one reader over the range; whole with `ids` (which replaces each user id as it is read
 /// and drops opted-out users' rows; used from one thread). `progress` gets the bytes read.
+/// With settings.catalogue (a private run) rows of other items are dropped; their users are
+/// still interned.
 Status ReadInteractions(const sched::FileRange& range, const Settings& settings, bool skip_bad_rows,
                         const privacy::IdFilter* ids, ProgressSender* progress, LocalRows* local);
 

@@ -37,6 +37,10 @@ struct Settings {
   bool evaluate = false;
   /// The largest --metrics-k.
   int max_k = 0;
+  /// A private run (--dp-epsilon): the catalogue whose items are the model's (rows of other
+  /// items are dropped as they are read), and the noise; null / unset otherwise.
+  std::shared_ptr<const DpCatalogue> catalogue;
+  DpCfPlan dp;
 };
 
 /// Validates `*options` and resolves them against the file (its header and columns); sets
