@@ -230,9 +230,9 @@ void SampleEpoch(const worker::SparseData& data, const privacy::PoissonSampler& 
   }
   Reuse(&out->rows, next);
   Reuse(&out->meta, next);
-  Reuse(&out->keys, next_nz);
+  out->keys.Resize(next_nz);  // rewritten below: not zeroed, in huge pages where allowed
   const bool binary = data.binary();
-  Reuse(&out->values, binary ? 0 : next_nz);
+  out->values.Resize(binary ? 0 : next_nz);
   out->positions = positions != nullptr;
   tbb::parallel_for(std::size_t{0}, kChunks, [&](std::size_t c) {
     for (const Join& j : joins[c]) {

@@ -26,6 +26,7 @@
 #include "privacy/noise.h"
 #include "privacy/poisson_sampling.h"
 #include "privacy/rdp_accountant.h"
+#include "util/big_buffer.h"
 #include "worker/sparse_data.h"
 
 namespace ecps::models::lr {
@@ -111,8 +112,8 @@ struct EpochSamples {
   std::vector<std::uint64_t> offsets;
   std::vector<std::uint32_t> rows;
   std::vector<SampledRow> meta;
-  std::vector<std::uint32_t> keys;  ///< the sampled rows' keys, or their positions
-  std::vector<float> values;        ///< their values (empty for binary data)
+  util::BigBuffer<std::uint32_t> keys;  ///< the sampled rows' keys, or their positions
+  util::BigBuffer<float> values;        ///< their values (empty for binary data)
   bool positions = false;           ///< keys holds positions in the index given to SampleEpoch
   /// SampleEpoch's per-chunk scratch, kept (with the buffers above) for the next epoch.
   std::vector<std::vector<privacy::PoissonSampler::Join>> joins;
