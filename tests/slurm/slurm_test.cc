@@ -325,6 +325,12 @@ TEST_F(SlurmCheckpoints, Sigusr1CheckpointsStopsWith75RequeuesAndResumesToTheSam
   for (int i = 0; i < 300 && Sh(Slurm("sinfo -h -o %T")).out.find("idle") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  // slurmd revoked the first start's credential when it ended, and takes a new credential for
+  // a requeued job only when it was issued after the revocation, in whole seconds: a start
+  // within the same second fails at once ("Killing non-startable batch JobId=1: Job credential
+  // revoked" in slurmctld.log, exit code 1). Slurm's own two-minute hold avoids that; here two
+  // seconds do.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   ASSERT_EQ(Sh(Slurm(fmt::format("scontrol update jobid={} starttime=now", job))).rc, 0);
   info = WaitForJob(job, Ended);
   const std::string log = Slurp(log_path);
