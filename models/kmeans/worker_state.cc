@@ -1,6 +1,8 @@
 #include "models/kmeans/worker_state.h"
 
 #include <span>
+#include <utility>
+#include <vector>
 
 namespace ecps::models::kmeans {
 
@@ -32,35 +34,48 @@ struct WorkerState::Round {
   std::vector<double>* pull_top = nullptr;
 };
 
+namespace {
+// Waits for every request, even after one failed (the first failure is returned): each
+// borrows the caller's buffers, which must outlive the request: a server may still read a
+// push, and a late pull reply is written into its buffer (freed memory, if the caller had
+// already returned).
+Status WaitAll(ps::KVClient& kv, const std::vector<std::pair<ps::Handle, const char*>>& requests,
+               ps::Deadline deadline, Status first) {
+  for (const auto& [h, what] : requests) {
+    Status s = kv.Wait(h, deadline);
+    if (first.ok() && !s.ok()) first = s.WithContext(what);
+  }
+  return first;
+}
+}  // namespace
+
 Status WorkerState::RunRound(const Round& round) {
-  std::vector<ps::Handle> pushes;
+  std::vector<std::pair<ps::Handle, const char*>> requests;
   if (round.push_stats) {
-    pushes.push_back(kv_.PushRange<double>(kStatsTable, 0, k, *round.push_stats));
+    requests.emplace_back(kv_.PushRange<double>(kStatsTable, 0, k, *round.push_stats), "push");
   }
   if (round.push_reduce) {
-    pushes.push_back(kv_.PushRange<double>(kReduceTable, 0, 1, *round.push_reduce));
+    requests.emplace_back(kv_.PushRange<double>(kReduceTable, 0, 1, *round.push_reduce), "push");
   }
-  if (round.push_top) pushes.push_back(kv_.PushRange<double>(kTopTable, 0, 1, *round.push_top));
+  if (round.push_top) requests.emplace_back(kv_.PushRange<double>(kTopTable, 0, 1, *round.push_top), "push");
   // Pushes reach a server before this worker's clock and pulls (messages from one sender
   // arrive in order): their acks are awaited with the pulls, one round trip in all.
-  ECPS_RETURN_IF_ERROR_CTX(kv_.Clock(), "clock");
-  std::vector<ps::Handle> pulls;
+  Status clock = kv_.Clock();
+  if (!clock.ok()) return WaitAll(kv_, requests, Deadline(), clock.WithContext("clock"));
   if (round.pull_stats) {
     round.pull_stats->resize(k * layout.stats_width());
-    pulls.push_back(kv_.PullRange<double>(kStatsTable, 0, k, std::span<double>(*round.pull_stats)));
+    requests.emplace_back(kv_.PullRange<double>(kStatsTable, 0, k, std::span<double>(*round.pull_stats)), "pull");
   }
   if (round.pull_reduce) {
     round.pull_reduce->resize(layout.reduce_width());
-    pulls.push_back(
-        kv_.PullRange<double>(kReduceTable, 0, 1, std::span<double>(*round.pull_reduce)));
+    requests.emplace_back(kv_.PullRange<double>(kReduceTable, 0, 1, std::span<double>(*round.pull_reduce)),
+                          "pull");
   }
   if (round.pull_top) {
     round.pull_top->resize(layout.top_width());
-    pulls.push_back(kv_.PullRange<double>(kTopTable, 0, 1, std::span<double>(*round.pull_top)));
+    requests.emplace_back(kv_.PullRange<double>(kTopTable, 0, 1, std::span<double>(*round.pull_top)), "pull");
   }
-  for (auto h : pushes) ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(h, Deadline()), "push");
-  for (auto h : pulls) ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(h, Deadline()), "pull");
-  return Status::Ok();
+  return WaitAll(kv_, requests, Deadline(), Status::Ok());
 }
 
 Result<ReduceRow> WorkerState::ReduceAcrossWorkers(const ReduceRow& mine) {
@@ -88,11 +103,12 @@ Result<ClusterTotals> WorkerState::ClusterSumsAcrossWorkers(const std::vector<do
 Result<std::vector<double>> WorkerState::ColumnAcrossWorkers(ps::TableId table,
                                                              const std::vector<double>& mine) {
   std::vector<double> totals(mine.size());
-  const ps::Handle push = kv_.PushRange<double>(table, 0, mine.size(), mine);
-  ECPS_RETURN_IF_ERROR_CTX(kv_.Clock(), "clock");
-  const ps::Handle pull = kv_.PullRange<double>(table, 0, mine.size(), std::span<double>(totals));
-  ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(push, Deadline()), "push");
-  ECPS_RETURN_IF_ERROR_CTX(kv_.Wait(pull, Deadline()), "pull");
+  std::vector<std::pair<ps::Handle, const char*>> requests;
+  requests.emplace_back(kv_.PushRange<double>(table, 0, mine.size(), mine), "push");
+  Status clock = kv_.Clock();
+  if (!clock.ok()) return WaitAll(kv_, requests, Deadline(), clock.WithContext("clock"));
+  requests.emplace_back(kv_.PullRange<double>(table, 0, mine.size(), std::span<double>(totals)), "pull");
+  ECPS_RETURN_IF_ERROR(WaitAll(kv_, requests, Deadline(), Status::Ok()));
   return totals;
 }
 
