@@ -177,6 +177,16 @@ Status KVClient::Wait(Handle h, Deadline deadline) {
   return s;
 }
 
+Status KVClient::WaitAll(std::span<const std::pair<Handle, const char*>> requests, Deadline deadline,
+                         Status first) {
+  for (const auto& [h, what] : requests) {
+    if (h == 0) continue;
+    Status s = Wait(h, deadline);
+    if (first.ok() && !s.ok()) first = s.WithContext(what);
+  }
+  return first;
+}
+
 Status KVClient::Clock() {
   const ps::Clock now = ++clock_;
   for (int s = 0; s < node_.roles().num_servers(); ++s) {

@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "ps/node.h"
@@ -65,6 +66,14 @@ class KVClient {
   /// the job was aborted sends the abort reason along; when that reply is this rank's first
   /// news of the abort, Wait aborts this node with that reason and returns it.
   Status Wait(Handle h, Deadline deadline);
+
+  /// Waits for every request in `requests` (a handle of 0 is skipped), even after one failed.
+  /// Returns `first` when it is a failure, else the first failed request's status with its
+  /// name as context. Each request borrows its caller's buffers until its Wait returns, so a
+  /// caller that issued several must not return on the first failure: a late reply to another
+  /// would be written into freed memory.
+  Status WaitAll(std::span<const std::pair<Handle, const char*>> requests, Deadline deadline,
+                 Status first = Status::Ok());
 
   /// Ends this worker's current clock on every server and advances it.
   Status Clock();

@@ -337,8 +337,8 @@ Result<std::uint64_t> ModelJob::ComputeSimilarities(sched::JobContext& ctx,
     auto hr = kv.PushRange<double>(kNeighbors, r.begin, r.end, out_r);
     ps::Handle hc = 0;
     if (!diagonal) hc = kv.PushRange<double>(kNeighbors, c.begin, c.end, out_c);
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hr, deadline()), "push cf.neighbors");
-    if (hc) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(hc, deadline()), "push cf.neighbors");
+    const std::pair<ps::Handle, const char*> pushes[] = {{hr, "push cf.neighbors"}, {hc, "push cf.neighbors"}};
+    ECPS_RETURN_IF_ERROR(kv.WaitAll(pushes, deadline()));
     if (HasContent(options_)) ECPS_RETURN_IF_ERROR(PushContentBlock(kv, r, c, deadline()));
     pairs += task_pairs;
     node.log().debug("block ({}, {}): load {:.3f} s, compute and push {:.3f} s, {} pairs",

@@ -34,21 +34,6 @@ struct WorkerState::Round {
   std::vector<double>* pull_top = nullptr;
 };
 
-namespace {
-// Waits for every request, even after one failed (the first failure is returned): each
-// borrows the caller's buffers, which must outlive the request: a server may still read a
-// push, and a late pull reply is written into its buffer (freed memory, if the caller had
-// already returned).
-Status WaitAll(ps::KVClient& kv, const std::vector<std::pair<ps::Handle, const char*>>& requests,
-               ps::Deadline deadline, Status first) {
-  for (const auto& [h, what] : requests) {
-    Status s = kv.Wait(h, deadline);
-    if (first.ok() && !s.ok()) first = s.WithContext(what);
-  }
-  return first;
-}
-}  // namespace
-
 Status WorkerState::RunRound(const Round& round) {
   std::vector<std::pair<ps::Handle, const char*>> requests;
   if (round.push_stats) {
@@ -61,7 +46,7 @@ Status WorkerState::RunRound(const Round& round) {
   // Pushes reach a server before this worker's clock and pulls (messages from one sender
   // arrive in order): their acks are awaited with the pulls, one round trip in all.
   Status clock = kv_.Clock();
-  if (!clock.ok()) return WaitAll(kv_, requests, Deadline(), clock.WithContext("clock"));
+  if (!clock.ok()) return kv_.WaitAll(requests, Deadline(), clock.WithContext("clock"));
   if (round.pull_stats) {
     round.pull_stats->resize(k * layout.stats_width());
     requests.emplace_back(kv_.PullRange<double>(kStatsTable, 0, k, std::span<double>(*round.pull_stats)), "pull");
@@ -75,7 +60,7 @@ Status WorkerState::RunRound(const Round& round) {
     round.pull_top->resize(layout.top_width());
     requests.emplace_back(kv_.PullRange<double>(kTopTable, 0, 1, std::span<double>(*round.pull_top)), "pull");
   }
-  return WaitAll(kv_, requests, Deadline(), Status::Ok());
+  return kv_.WaitAll(requests, Deadline());
 }
 
 Result<ReduceRow> WorkerState::ReduceAcrossWorkers(const ReduceRow& mine) {
@@ -106,9 +91,9 @@ Result<std::vector<double>> WorkerState::ColumnAcrossWorkers(ps::TableId table,
   std::vector<std::pair<ps::Handle, const char*>> requests;
   requests.emplace_back(kv_.PushRange<double>(table, 0, mine.size(), mine), "push");
   Status clock = kv_.Clock();
-  if (!clock.ok()) return WaitAll(kv_, requests, Deadline(), clock.WithContext("clock"));
+  if (!clock.ok()) return kv_.WaitAll(requests, Deadline(), clock.WithContext("clock"));
   requests.emplace_back(kv_.PullRange<double>(table, 0, mine.size(), std::span<double>(totals)), "pull");
-  ECPS_RETURN_IF_ERROR(WaitAll(kv_, requests, Deadline(), Status::Ok()));
+  ECPS_RETURN_IF_ERROR(kv_.WaitAll(requests, Deadline()));
   return totals;
 }
 

@@ -276,9 +276,11 @@ Status LrJob::RunWorker(sched::JobContext& ctx) {
       } else if (!keys.empty()) {
         push = kv.Push<float>(kWeights, keys, grads);
       }
-      ECPS_RETURN_IF_ERROR(kv.Clock());
+      Status clocked = kv.Clock().WithContext("clock");
       const ps::Stopwatch t_wait;
-      if (push) ECPS_RETURN_IF_ERROR_CTX(kv.Wait(push, deadline()), "push lr.weights");
+      // The push borrows `grads` until its Wait returns, also when the clock failed.
+      const std::pair<ps::Handle, const char*> pushed[] = {{push, "push lr.weights"}};
+      ECPS_RETURN_IF_ERROR(kv.WaitAll(pushed, deadline(), std::move(clocked)));
       ECPS_RETURN_IF_ERROR(checkpoints.AfterClock(msg, static_cast<std::uint32_t>(step + 1)));
       msg.wait_s += t_wait.Seconds();
       if (last_report.Seconds() >= options_.progress_interval_s) {

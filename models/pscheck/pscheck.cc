@@ -71,9 +71,9 @@ Status PsCheckJob::RunWorker(sched::JobContext& ctx) {
     auto h1 = kv.Push<float>(kSum, keys, sum_vals);
     auto h2 = kv.PushRange<float>(kDense, lo, hi, dense_vals);
     auto h3 = kv.PushRange<double>(kClocked, 0, kClockedKeys, clocked_vals);
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(h1, deadline()), "push check.sum");
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(h2, deadline()), "push check.dense");
-    ECPS_RETURN_IF_ERROR_CTX(kv.Wait(h3, deadline()), "push check.clocked");
+    const std::pair<ps::Handle, const char*> pushes[] = {
+        {h1, "push check.sum"}, {h2, "push check.dense"}, {h3, "push check.clocked"}};
+    ECPS_RETURN_IF_ERROR(kv.WaitAll(pushes, deadline()));
     report.push_seconds += Seconds(t0);
     if (w == 0 && options_.slow_worker_ms > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(options_.slow_worker_ms));
@@ -113,8 +113,8 @@ Status PsCheckJob::RunWorker(sched::JobContext& ctx) {
   auto t2 = std::chrono::steady_clock::now();
   auto p1 = kv.Pull<float>(kSum, all, got_sum);
   auto p2 = kv.PullRange<float>(kDense, 0, K, got_dense);
-  ECPS_RETURN_IF_ERROR_CTX(kv.Wait(p1, deadline()), "pull check.sum");
-  ECPS_RETURN_IF_ERROR_CTX(kv.Wait(p2, deadline()), "pull check.dense");
+  const std::pair<ps::Handle, const char*> pulls[] = {{p1, "pull check.sum"}, {p2, "pull check.dense"}};
+  ECPS_RETURN_IF_ERROR(kv.WaitAll(pulls, deadline()));
   report.pull_seconds += Seconds(t2);
   const double per_clock_sum = C * (C + 1) / 2.0;
   for (std::uint64_t k = 0; k < K; ++k) {

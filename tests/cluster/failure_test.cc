@@ -79,6 +79,40 @@ TEST(Deadline, PullWithoutServerAnswerTimesOut) {
   for (auto& n : nodes) n->Stop();  // before the services they call go away
 }
 
+TEST(Deadline, WaitAllWaitsForEveryRequestAfterTheFirstFails) {
+  // Both pulls go to a server rank that never answers: the first fails at its deadline, and
+  // WaitAll must still wait for the second (its buffer is borrowed too) before it returns.
+  auto roles = *ps::RoleTable::Make(1, 1);
+  auto hub = ps::InProcHub::Create(roles.size());
+  auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
+  std::vector<std::unique_ptr<ps::Node>> nodes;
+  for (ps::Rank r = 0; r < roles.size(); ++r) {
+    nodes.push_back(std::make_unique<ps::Node>(roles, hub->Endpoint(r), ps::NodeOptions{},
+                                               ps::MakeRankLogger(roles, r, sink, spdlog::level::off)));
+  }
+  sched::SchedulerService service(*nodes[0]);
+  std::vector<ps::TableSpec> tables{{1, "t", ps::ValueType::kFloat32, 1, 10, false}};
+  ps::KVClient client(*nodes[2], tables);
+  for (auto& n : nodes) n->Start();
+  std::vector<float> a(10), b(10);
+  const ps::Handle ha = client.PullRange<float>(1, 0, 10, a);
+  const ps::Handle hb = client.PullRange<float>(1, 0, 10, b);
+  const std::pair<ps::Handle, const char*> requests[] = {{ha, "pull a"}, {0, "skipped"}, {hb, "pull b"}};
+  Status s = client.WaitAll(requests, ps::DeadlineIn(0.3));
+  EXPECT_EQ(s.code(), StatusCode::kTimeout) << s.ToString();
+  EXPECT_NE(s.ToString().find("pull a"), std::string::npos) << s.ToString();
+  // Waited for: the client no longer knows either handle.
+  EXPECT_EQ(client.Wait(ha, ps::DeadlineIn(1)).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(client.Wait(hb, ps::DeadlineIn(1)).code(), StatusCode::kInvalidArgument);
+  // A failure passed in comes first.
+  const ps::Handle hc = client.PullRange<float>(1, 0, 10, a);
+  const std::pair<ps::Handle, const char*> more[] = {{hc, "pull c"}};
+  s = client.WaitAll(more, ps::DeadlineIn(0.3), DataError("clock failed"));
+  EXPECT_EQ(s.code(), StatusCode::kDataError) << s.ToString();
+  EXPECT_EQ(client.Wait(hc, ps::DeadlineIn(1)).code(), StatusCode::kInvalidArgument);
+  for (auto& n : nodes) n->Stop();
+}
+
 TEST(Deadline, AbortWakesEveryWaiter) {
   auto roles = *ps::RoleTable::Make(1, 1);
   auto hub = ps::InProcHub::Create(roles.size());
