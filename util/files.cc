@@ -42,6 +42,12 @@ void RemoveUnfinishedFiles() {
   Unfinished().clear();
 }
 
+void RemoveUnfinishedFilesIfFree() {
+  std::unique_lock lock(g_unfinished_mu, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  for (const auto& tmp : Unfinished()) ::unlink(tmp.c_str());
+}
+
 Result<std::unique_ptr<AtomicWriter>> AtomicWriter::Open(const std::string& path) {
   std::string dest = StagedPath(path);
   fs::path p(dest);

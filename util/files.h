@@ -39,6 +39,9 @@ class AtomicWriter {
 /// process about to die by a signal (launch/interrupt.cc), so that it leaves no
 /// `.NAME.tmpPID` behind; the writers must not be used afterwards.
 void RemoveUnfinishedFiles();
+/// The same, for a signal handler (util/mapped_input.cc): does nothing when another thread
+/// holds the list's lock at that moment, instead of waiting for it.
+void RemoveUnfinishedFilesIfFree();
 
 /// Writes a whole file atomically.
 Status WriteFileAtomic(const std::string& path, std::string_view content);

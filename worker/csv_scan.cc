@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +9,7 @@
 #include <cerrno>
 
 #include "util/input_file.h"
+#include "util/mapped_input.h"
 #include "worker/line_reader.h"
 
 namespace ecps::worker {
@@ -33,16 +33,14 @@ Result<std::unique_ptr<CsvFields>> CsvFields::Open(const sched::FileRange& range
   r->delim_ = delim;
   r->size_ = static_cast<std::size_t>(st.st_size);
   if (r->size_ > 0) {
-    void* m = ::mmap(nullptr, r->size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (m == MAP_FAILED) {
-      const int e = errno;
-      ::close(fd);
-      return IoError(fmt::format("{}: cannot map: {}", range.path, std::strerror(e)));
-    }
-    (void)::madvise(m, r->size_, MADV_SEQUENTIAL);
-    r->map_ = static_cast<const char*>(m);
+    auto mapped = util::MappedInput::Map(fd, r->size_, 0, range.path);
+    ::close(fd);
+    if (!mapped.ok()) return mapped.status();
+    r->mapping_ = std::move(mapped).value();
+    r->map_ = r->mapping_.data();
+  } else {
+    ::close(fd);
   }
-  ::close(fd);
   std::uint64_t start = 0;
   if (range.begin > 0) {  // LineReader finds the first record at or after begin
     ReadOptions records;
@@ -57,10 +55,6 @@ Result<std::unique_ptr<CsvFields>> CsvFields::Open(const sched::FileRange& range
   r->next_ = r->map_ + std::min(start, size);
   r->stop_ = r->map_ + std::min(range.end, size);
   return r;
-}
-
-CsvFields::~CsvFields() {
-  if (map_) ::munmap(const_cast<char*>(map_), size_);
 }
 
 Result<const char*> CsvFields::Quoted(const char* p, std::size_t field,

@@ -21,6 +21,7 @@
 
 #include "ps/status.h"
 #include "scheduler/shard_plan.h"
+#include "util/mapped_input.h"
 
 namespace ecps::worker::scan {
 
@@ -101,7 +102,6 @@ class CsvFields {
  public:
   /// kNotFound / kIoError name the path. `delim` is one character (not kDoubleColon).
   static Result<std::unique_ptr<CsvFields>> Open(const sched::FileRange& range, char delim);
-  ~CsvFields();
   CsvFields(const CsvFields&) = delete;
   CsvFields& operator=(const CsvFields&) = delete;
 
@@ -124,7 +124,8 @@ class CsvFields {
 
   std::string path_;
   char delim_ = ',';
-  const char* map_ = nullptr;  // the whole file
+  util::MappedInput mapping_;  // the whole file (none when it is empty)
+  const char* map_ = nullptr;  // mapping_.data()
   std::size_t size_ = 0;
   const char* next_ = nullptr;  // start of the next record
   const char* stop_ = nullptr;  // records must start before this

@@ -1,7 +1,6 @@
 #include "worker/line_reader.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "util/input_file.h"
+#include "util/mapped_input.h"
 #include "worker/csv.h"
 
 namespace ecps::worker {
@@ -110,10 +110,8 @@ Result<std::uint64_t> QuoteFreeUntil(int fd, std::uint64_t from, std::uint64_t t
     const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     const std::uint64_t base = from / page * page;
     const auto len = static_cast<std::size_t>(to - base);
-    void* m = ::mmap(nullptr, len, PROT_READ, MAP_PRIVATE, fd, static_cast<off_t>(base));
-    if (m != MAP_FAILED) {
-      ::madvise(m, len, MADV_SEQUENTIAL);
-      const char* b = static_cast<const char*>(m) + (from - base);
+    if (auto m = util::MappedInput::Map(fd, len, base, path); m.ok()) {
+      const char* b = m->data() + (from - base);
       const auto n = static_cast<std::size_t>(to - from);
       const auto* q = static_cast<const char*>(std::memchr(b, '"', n));
       std::uint64_t at = to;
@@ -121,7 +119,6 @@ Result<std::uint64_t> QuoteFreeUntil(int fd, std::uint64_t from, std::uint64_t t
         const auto* nl = static_cast<const char*>(memrchr(b, '\n', static_cast<std::size_t>(q - b)));
         at = nl ? from + static_cast<std::uint64_t>(nl - b) + 1 : from;
       }
-      ::munmap(m, len);
       return at;
     }
   }
@@ -157,6 +154,18 @@ Result<std::uint64_t> LineStartAtOrAfter(int fd, std::uint64_t at, std::uint64_t
   return limit;
 }
 
+// The error for a file that ends before `planned_end`, the end of the part of it being read
+// (planned from the file's size): it was cut while the run read it, and reading on would
+// silently drop its last rows.
+Status Shrank(int fd, const std::string& path, std::uint64_t planned_end) {
+  struct stat st {};
+  const std::string now = ::fstat(fd, &st) == 0 ? fmt::format("{} bytes", st.st_size) : "shorter";
+  return IoError(fmt::format(
+      "{}: the file is now {}, and this part of it was planned to end at byte {}: the file shrank "
+      "while ecps was reading it (was it rewritten or truncated during the run?)",
+      path, now, planned_end));
+}
+
 }  // namespace
 
 LineReader::LineReader(std::string path, std::string local, int fd, std::uint64_t begin,
@@ -179,6 +188,10 @@ Result<std::unique_ptr<LineReader>> LineReader::Open(const sched::FileRange& ran
     return IoError(fmt::format("{}: {}", range.path, why));
   }
   auto r = std::unique_ptr<LineReader>(new LineReader(range.path, std::move(local), fd, 0, range.end, options));
+  if (struct stat st {}; range.end != UINT64_MAX && ::fstat(fd, &st) == 0 &&
+                         static_cast<std::uint64_t>(st.st_size) < range.end) {
+    return Shrank(fd, range.path, range.end);
+  }
   std::uint64_t start = range.begin;
   if (start > 0 && !options.begin_is_record) {
     // The record straddling `begin` belongs to the previous range.
@@ -226,6 +239,9 @@ Result<bool> LineReader::Fill() {
   ECPS_ASSIGN_OR_RETURN(std::size_t n, ReadSome(fd_, buf_.data() + tail_, buf_.size() - tail_, path_));
   if (n == 0) {
     eof_ = true;
+    // The range was planned from the file's size: a file that ends before the range does was
+    // cut while the run read it, and reading on would silently drop its last rows.
+    if (end_ != UINT64_MAX && pos_ + tail_ < end_) return Shrank(fd_, path_, end_);
     return false;
   }
   tail_ += n;

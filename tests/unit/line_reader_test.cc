@@ -96,6 +96,46 @@ TEST(LineReader, ByteRangesGiveEveryLineToExactlyOneReader) {
   }
 }
 
+TEST(LineReader, AFileCutWhileItIsReadIsAnErrorNamingIt) {
+  // More lines than one buffer holds, so that the reader reads again after the cut.
+  std::string content;
+  for (int i = 0; i < 200000; ++i) content += fmt::format("{},row\n", i);
+  TempFile f(content);
+  const std::uint64_t size = content.size();
+  auto reader = LineReader::Open({f.path(), 0, size});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::string_view line;
+  ASSERT_TRUE(*(*reader)->Next(&line));
+  EXPECT_EQ(line, "0,row");
+  std::filesystem::resize_file(f.path(), size / 2);
+  Status s;
+  std::uint64_t lines = 1;
+  while (true) {
+    auto got = (*reader)->Next(&line);
+    if (!got.ok()) {
+      s = got.status();
+      break;
+    }
+    if (!*got) break;
+    ++lines;
+  }
+  EXPECT_EQ(s.code(), StatusCode::kIoError) << "read " << lines << " lines without an error";
+  EXPECT_NE(s.message().find(f.path() + ": the file is now " + std::to_string(size / 2) +
+                             " bytes, and this part of it was planned to end at byte " + std::to_string(size)),
+            std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find("shrank while ecps was reading it"), std::string::npos);
+
+  // A range that ends where the file now ends reads to the end without an error; so does the
+  // whole file (no planned end).
+  EXPECT_EQ(ReadAll({f.path(), 0, size / 2}).size(), ReadAll({f.path(), 0, UINT64_MAX}).size());
+  // A reader opened after the cut, on a range planned before it, gets the error too.
+  auto late = LineReader::Open({f.path(), size * 3 / 4, size});
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.status().code(), StatusCode::kIoError);
+  EXPECT_NE(late.status().message().find("shrank"), std::string::npos) << late.status().message();
+}
+
 TEST(LineReader, FirstLine) {
   TempFile f("user,age\r\n1,2\n");
   auto h = ReadFirstLine(f.path());
