@@ -3,6 +3,7 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -50,7 +51,78 @@ class ServedCf final : public ServedModel {
 
   static constexpr long long kMaxN = 1'000'000;
 
+  // {"history": ["item", ...], "n": N}: an itemcf model's top-n for someone known by their
+  // items (models::cf::RecommendFromItems); ids the model does not know are listed back under
+  // "unknown_history" and skipped; with none known, the popular items.
+  Reply RecommendFromHistory(JsonValue history, JsonValue body) const {
+    if (!model_.item_based()) {
+      return ErrorReply(400, fmt::format("\"history\" needs an itemcf model; \"{}\" is {}: give \"user\"",
+                                         name(), kind()));
+    }
+    if (!history.is_array() || history.empty()) {
+      return ErrorReply(400, "\"history\" must be a non-empty array of item ids (strings)");
+    }
+    auto n = IntField(body, "n", 10, 1, kMaxN);
+    if (!n.ok()) return ErrorReply(400, n.status().message());
+    bool fill = true;
+    if (auto it = body.find("fill_popular")) {
+      if (!it->is_boolean()) return ErrorReply(400, "\"fill_popular\" must be true or false");
+      fill = it->boolean();
+    }
+    std::vector<std::uint32_t> known;
+    std::vector<std::string_view> unknown;
+    for (JsonValue x : history.elements()) {
+      if (!x.is_string()) {
+        return ErrorReply(400, fmt::format("\"history\" holds a {}: item ids are strings", x.type_name()));
+      }
+      const std::int64_t i = items_.Find(x.str());
+      if (i < 0) {
+        unknown.push_back(x.str());
+      } else {
+        known.push_back(static_cast<std::uint32_t>(i));
+      }
+    }
+    std::sort(known.begin(), known.end());
+    known.erase(std::unique(known.begin(), known.end()), known.end());
+    std::vector<models::cf::Scored> top;
+    if (known.empty()) {
+      models::cf::PopularTop(static_cast<std::size_t>(*n), {}, pop_, &top);
+    } else {
+      models::cf::ItemScores scores(static_cast<std::uint32_t>(model_.item_ids.size()));
+      models::cf::RecommendFromItems(model_, pop_, known, static_cast<std::size_t>(*n), fill, &scores, &top);
+    }
+    std::string out = "{";
+    if (known.empty()) out += "\"fallback\": \"popularity\", ";
+    if (!unknown.empty()) {
+      out += "\"unknown_history\": [";
+      for (std::size_t i = 0; i < unknown.size(); ++i) {
+        if (i) out += ", ";
+        out += JsonString(unknown[i]);
+      }
+      out += "], ";
+    }
+    AppendItems(top, &out);
+    return Reply{200, std::move(out)};
+  }
+
+  // `"items": [{"item": ID, "score": S}, ...]}` and a line break.
+  void AppendItems(const std::vector<models::cf::Scored>& top, std::string* out) const {
+    *out += "\"items\": [";
+    for (std::size_t i = 0; i < top.size(); ++i) {
+      *out += i ? ", {\"item\": " : "{\"item\": ";
+      *out += JsonString(model_.item_ids[top[i].item]);
+      *out += ", \"score\": ";
+      AppendScore6(top[i].score, out);
+      *out += '}';
+    }
+    *out += "]}\n";
+  }
+
   Reply Recommend(JsonValue body) const {
+    if (auto history = body.find("history")) {
+      if (body.contains("user")) return ErrorReply(400, "give \"user\" or \"history\", not both");
+      return RecommendFromHistory(*history, body);
+    }
     auto user = StringField(body, "user");
     if (!user.ok()) return ErrorReply(400, user.status().message());
     auto n = IntField(body, "n", 10, 1, kMaxN);
@@ -71,15 +143,8 @@ class ServedCf final : public ServedModel {
     }
     std::string out = "{\"user\": " + JsonString(*user);
     if (u < 0) out += ", \"fallback\": \"popularity\"";
-    out += ", \"items\": [";
-    for (std::size_t i = 0; i < top.size(); ++i) {
-      out += i ? ", {\"item\": " : "{\"item\": ";
-      out += JsonString(model_.item_ids[top[i].item]);
-      out += ", \"score\": ";
-      AppendScore6(top[i].score, &out);
-      out += '}';
-    }
-    out += "]}\n";
+    out += ", ";
+    AppendItems(top, &out);
     return Reply{200, std::move(out)};
   }
 

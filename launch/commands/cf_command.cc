@@ -305,12 +305,39 @@ Status PredictPairs(const std::string& model, const std::string& file, const std
   return WriteStdout(models::mf::PredictPairsCsv(m, list, lookup));
 }
 
+// `ecps recommend --history`: an itemcf model's top-n for a list of items (item,score).
+Status RecommendFromHistory(const std::string& model, const std::vector<std::string>& history,
+                            const std::string& encrypt_key, int n, bool fill) {
+  ECPS_ASSIGN_OR_RETURN(const auto encrypt, LoadEncryptKey(encrypt_key));
+  if (auto mf = models::mf::IsMfModel(model, encrypt.get()); mf.ok() && mf.value()) {
+    return InvalidArgument(fmt::format("{}: --history needs an itemcf model; this one is mf", model));
+  }
+  ECPS_ASSIGN_OR_RETURN(const auto m, models::cf::LoadCfModel(model, encrypt.get()));
+  if (!m.item_based()) {
+    return InvalidArgument(
+        fmt::format("{}: --history needs an itemcf model; this one is {} (give --user)", model, m.kind));
+  }
+  models::cf::Recommender r(m);
+  std::vector<models::cf::Scored> top;
+  std::vector<std::string> unknown;
+  const bool fallback = r.RecommendFromHistory(history, static_cast<std::size_t>(n), fill, &top, &unknown);
+  for (const auto& id : unknown) {
+    std::fprintf(stderr, "ecps: item \"%s\" is not in the model: skipped\n", id.c_str());
+  }
+  if (fallback) std::fprintf(stderr, "ecps: no item of --history is in the model: most popular items\n");
+  std::vector<std::pair<std::string, double>> rows;
+  for (const auto& s : top) rows.emplace_back(m.item_ids[s.item], s.score);
+  PrintCsv(rows, "item,score");
+  return Status::Ok();
+}
+
 void AddRecommend(CommandTree& tree) {
   struct Opts {
     std::string model;
     std::string user;
     std::string users;
     std::string pairs;
+    std::vector<std::string> history;
     int n = 10;
     bool fill = true;
     std::string key_file;
@@ -336,8 +363,16 @@ void AddRecommend(CommandTree& tree) {
       "for an mf model trained with --task rating: prints user,item,rating,fallback, the "
       "predicted rating clipped to the training ratings' range; fallback item, user or mean "
       "where the user, the item or both are unknown");
+  auto* history = sub->add_option(
+      "--history", o->history,
+      "Item ids someone interacted with (several, or separated by commas) for an itemcf model: "
+      "prints item,score from those items' neighbours, whether or not the model knows the user "
+      "(a private model keeps no users; a visitor's session); ids the model does not know are "
+      "named on stderr and skipped")
+      ->delimiter(',');
   user->excludes(users);
   pairs->excludes(user)->excludes(users);
+  history->excludes(user)->excludes(users)->excludes(pairs);
   sub->add_option("-n,--top-n", o->n, "Number of items")->capture_default_str()->check(Positive());
   sub->add_option("--fill-popular", o->fill, "Complete the list with popular items")->capture_default_str();
   AddLookupKeyOption(*sub, o->key_file);
@@ -345,12 +380,13 @@ void AddRecommend(CommandTree& tree) {
                       "the key the model was trained with (train itemcf|usercf --encrypt-key), to "
                       "open its sealed model.ecps");
   AddConfigOption(*sub);
-  sub->callback([o, user, users, pairs, sel = tree.selected] {
+  sub->callback([o, user, users, pairs, history, sel = tree.selected] {
     *sel = [o, batch = users->count() > 0, single = user->count() > 0,
-            predict = pairs->count() > 0]() -> Status {
+            predict = pairs->count() > 0, from_history = history->count() > 0]() -> Status {
       if (predict) return PredictPairs(o->model, o->pairs, o->key_file, o->encrypt_key);
+      if (from_history) return RecommendFromHistory(o->model, o->history, o->encrypt_key, o->n, o->fill);
       if (!batch && !single) {
-        return InvalidArgument("give --user ID, --users FILE or --predict-pairs FILE");
+        return InvalidArgument("give --user ID, --users FILE, --history ITEMS or --predict-pairs FILE");
       }
       std::vector<std::string> ids{o->user};
       if (batch) {

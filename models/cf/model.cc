@@ -184,4 +184,13 @@ void RecommendForUser(const CfModel& m, const Popularity& pop, std::uint32_t u, 
   scores->Top(n, m.Items(u), pop, fill, out);
 }
 
+void RecommendFromItems(const CfModel& m, const Popularity& pop, std::span<const std::uint32_t> items,
+                        std::size_t n, bool fill, ItemScores* scores, std::vector<Scored>* out) {
+  scores->Clear();
+  const ContentMix mix = m.Mix();
+  ScoreFromItems(items, {}, m.neighbors, scores, &mix);
+  scores->Finish(m.scoring == "average" ? Scoring::kAverage : Scoring::kSum);
+  scores->Top(n, items, pop, fill, out);
+}
+
 }  // namespace ecps::models::cf

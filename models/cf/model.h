@@ -154,4 +154,12 @@ Result<CfModel> LoadCfModel(const std::string& dir_or_file,
 void RecommendForUser(const CfModel& m, const Popularity& pop, std::uint32_t u, std::size_t n, bool fill,
                       ItemScores* scores, std::vector<Scored>* out);
 
+/// Top-n items of an item-based model for someone known only by the items they interacted
+/// with (`items`: indices, sorted ascending and unique, each of weight 1, as implicit feedback
+/// without recency): those items' neighbour lists (and content lists) summed as for a trained
+/// user, the items themselves excluded, popular items after the scored ones when `fill`. For
+/// a private model, which keeps no users, and for visitors the model never saw.
+void RecommendFromItems(const CfModel& m, const Popularity& pop, std::span<const std::uint32_t> items,
+                        std::size_t n, bool fill, ItemScores* scores, std::vector<Scored>* out);
+
 }  // namespace ecps::models::cf

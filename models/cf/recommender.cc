@@ -1,5 +1,6 @@
 #include "models/cf/recommender.h"
 
+#include <algorithm>
 #include <deque>
 
 #include <fmt/format.h>
@@ -23,6 +24,28 @@ bool Recommender::Recommend(std::string_view user, std::size_t n, bool fill,
     return true;
   }
   RecommendForUser(model_, pop_, static_cast<std::uint32_t>(u), n, fill, &scores_, out);
+  return false;
+}
+
+bool Recommender::RecommendFromHistory(std::span<const std::string> items, std::size_t n, bool fill,
+                                       std::vector<Scored>* out, std::vector<std::string>* unknown) {
+  if (!items_) items_.emplace(model_.item_ids);
+  std::vector<std::uint32_t> known;
+  for (const std::string& id : items) {
+    const std::int64_t i = items_->Find(id);
+    if (i < 0) {
+      unknown->push_back(id);
+    } else {
+      known.push_back(static_cast<std::uint32_t>(i));
+    }
+  }
+  std::sort(known.begin(), known.end());
+  known.erase(std::unique(known.begin(), known.end()), known.end());
+  if (known.empty()) {
+    PopularTop(n, {}, pop_, out);
+    return true;
+  }
+  RecommendFromItems(model_, pop_, known, n, fill, &scores_, out);
   return false;
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,10 +25,18 @@ class Recommender {
   /// gets the n most popular items (scores: their training counts) and the answer true (the
   /// popularity fallback); a known user false.
   bool Recommend(std::string_view user, std::size_t n, bool fill, std::vector<Scored>* out);
+  /// For an item-based model: the top-n items for someone who interacted with `items` (ids as
+  /// in the training file; a repeated id counts once), known to the model or not
+  /// (RecommendFromItems). Ids the model does not know are skipped and appended to *unknown;
+  /// with none known the answer is the n most popular items and true (the popularity
+  /// fallback).
+  bool RecommendFromHistory(std::span<const std::string> items, std::size_t n, bool fill,
+                            std::vector<Scored>* out, std::vector<std::string>* unknown);
 
  private:
   const CfModel& model_;
   IdIndex users_;
+  std::optional<IdIndex> items_;  // built on the first history
   Popularity pop_;
   ItemScores scores_;
 };

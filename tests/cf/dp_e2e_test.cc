@@ -72,6 +72,24 @@ TEST(DpCfE2e, LocalRunReportsTheBudgetAndKeepsToTheCatalogue) {
   for (const auto& item : recommended) EXPECT_TRUE(catalogue.count(item)) << item;
   // model.ecps names no user: no training row leaves the run but through recommendations.csv.
   EXPECT_EQ(Slurp(out / "model.ecps").find("user-1"), std::string::npos);
+
+  // Still, it answers someone's items (recommend --history): one item's answer is its noisy
+  // neighbour list, as `similar` prints it; two items add their lists.
+  const std::string item = neighbours.substr(neighbours.find('\n') + 1, neighbours.find(',', neighbours.find('\n')) -
+                                                                         neighbours.find('\n') - 1);
+  std::string similar, history;
+  ASSERT_EQ(RunEcps(fmt::format("similar --model {} --item {} -n 8", out.string(), item), &similar).exit_code, 0);
+  const auto h = RunEcps(
+      fmt::format("recommend --model {} --history {} -n 8 --fill-popular false", out.string(), item), &history);
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_EQ(h.err, "");
+  ASSERT_GT(similar.size(), std::string("item,score\n").size()) << item << " has neighbours in neighbors.csv";
+  EXPECT_EQ(history, similar) << item;
+  const auto both = RunEcps(
+      fmt::format("recommend --model {} --history {},nobody-knows -n 3", out.string(), item), &history);
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_NE(both.err.find("item \"nobody-knows\" is not in the model: skipped"), std::string::npos) << both.err;
+  EXPECT_EQ(history.substr(0, 10), "item,score");
 }
 
 void ExpectRefused(const std::string& args, const std::vector<std::string>& words) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -142,6 +143,52 @@ TEST_F(RecommendBatch, EveryTrainingUserGivesTrainingsRecommendations) {
   EXPECT_FALSE(std::getline(got, line)) << line;
 }
 
+TEST_F(RecommendBatch, AUsersItemsAsHistoryGiveTheUsersAnswer) {
+  // The training file's items of a user, given as --history (in any order, repeated, split
+  // over arguments or commas), answer as --user does: the same neighbour lists, weights 1
+  // (implicit data, no recency decay by default).
+  std::map<std::string, std::vector<std::string>> items;
+  std::istringstream in(ReadBytes(*dir_ / "shop/interactions.csv"));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    const auto a = line.find(','), b = line.find(',', a + 1);
+    items[line.substr(0, a)].push_back(line.substr(a + 1, b - a - 1));
+  }
+  for (const std::string user : {"u000001", "u000150"}) {
+    auto list = items[user];
+    ASSERT_GE(list.size(), 2u) << user;
+    const std::string want = Ok(fmt::format("recommend --model {} --user {} -n 7", Path("rec"), user));
+    std::string joined;
+    for (const auto& i : list) joined += (joined.empty() ? "" : ",") + i;
+    EXPECT_EQ(Ok(fmt::format("recommend --model {} --history {} -n 7", Path("rec"), joined)), want) << user;
+    std::reverse(list.begin(), list.end());
+    std::string spaced = list[0];  // the first twice
+    for (const auto& i : list) spaced += " " + i;
+    EXPECT_EQ(Ok(fmt::format("recommend --model {} -n 7 --history {}", Path("rec"), spaced)), want) << user;
+  }
+  // Unknown items are named and skipped; with none known, the popular items.
+  std::string out;
+  auto r = RunEcps(fmt::format("recommend --model {} --history {},not-an-item -n 7", Path("rec"),
+                               items["u000001"][0]),
+                   &out);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("item \"not-an-item\" is not in the model: skipped"), std::string::npos) << r.err;
+  EXPECT_EQ(out, Ok(fmt::format("recommend --model {} --history {} -n 7", Path("rec"), items["u000001"][0])));
+  r = RunEcps(fmt::format("recommend --model {} --history x,y -n 7", Path("rec")), &out);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("no item of --history is in the model: most popular items"), std::string::npos) << r.err;
+  EXPECT_EQ(out, Ok(fmt::format("recommend --model {} --user nobody -n 7", Path("rec"))));
+  // Only for itemcf models, and not with --user.
+  Train("usercf", "hist_u", "");
+  r = RunEcps(fmt::format("recommend --model {} --history {}", Path("hist_u"), items["u000001"][0]));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--history needs an itemcf model; this one is usercf"), std::string::npos) << r.err;
+  r = RunEcps(fmt::format("recommend --model {} --history a --user u000001", Path("rec")));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--user excludes --history"), std::string::npos) << r.err;
+}
+
 TEST_F(RecommendBatch, BadLinesAreRefusedWithFileAndLine) {
   const struct {
     const char* text;
@@ -173,7 +220,7 @@ TEST_F(RecommendBatch, BadLinesAreRefusedWithFileAndLine) {
   EXPECT_EQ(r.exit_code, 2);
   r = RunEcps(fmt::format("recommend --model {}", Path("rec")));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("give --user ID, --users FILE or --predict-pairs FILE"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("give --user ID, --users FILE, --history ITEMS or --predict-pairs FILE"), std::string::npos) << r.err;
 }
 
 TEST_F(RecommendBatch, SealedModelsAndPseudonymisedIdsWorkAsForOneUser) {

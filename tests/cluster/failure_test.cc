@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 
+#include <optional>
+
 #include "ps/inproc_transport.h"
 #include "ps/kv_client.h"
 #include "ps/logging.h"
@@ -48,21 +50,35 @@ TEST_P(DeadRank, EveryOtherRankStopsNamingIt) {
 INSTANTIATE_TEST_SUITE_P(Cluster, DeadRank, ::testing::Values(0, 1, 4),
                          [](const ::testing::TestParamInfo<int>& p) { return "rank" + std::to_string(p.param); });
 
-TEST(Deadline, PullWithoutServerAnswerTimesOut) {
-  // A server rank whose node has no KVServer: pulls reach it but are never answered.
-  auto roles = *ps::RoleTable::Make(1, 1);
-  auto hub = ps::InProcHub::Create(roles.size());
-  auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
-  ps::NodeOptions no;
+// A scheduler, a server rank whose node has no KVServer (requests reach it and are never
+// answered) and a worker's KVClient of one table, started; the nodes stop before the services
+// they call go away.
+struct SilentServer {
+  ps::RoleTable roles = *ps::RoleTable::Make(1, 1);
+  std::shared_ptr<ps::InProcHub> hub = ps::InProcHub::Create(roles.size());
   std::vector<std::unique_ptr<ps::Node>> nodes;
-  for (ps::Rank r = 0; r < roles.size(); ++r) {
-    nodes.push_back(std::make_unique<ps::Node>(roles, hub->Endpoint(r), no,
-                                               ps::MakeRankLogger(roles, r, sink, spdlog::level::off)));
+  std::optional<sched::SchedulerService> service;
+  std::optional<ps::KVClient> client;
+
+  SilentServer() {
+    auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
+    for (ps::Rank r = 0; r < roles.size(); ++r) {
+      nodes.push_back(std::make_unique<ps::Node>(roles, hub->Endpoint(r), ps::NodeOptions{},
+                                                 ps::MakeRankLogger(roles, r, sink, spdlog::level::off)));
+    }
+    service.emplace(*nodes[0]);
+    client.emplace(*nodes[2], std::vector<ps::TableSpec>{{1, "t", ps::ValueType::kFloat32, 1, 10, false}});
+    for (auto& n : nodes) n->Start();
   }
-  sched::SchedulerService service(*nodes[0]);
-  std::vector<ps::TableSpec> tables{{1, "t", ps::ValueType::kFloat32, 1, 10, false}};
-  ps::KVClient client(*nodes[2], tables);
-  for (auto& n : nodes) n->Start();
+  ~SilentServer() {
+    for (auto& n : nodes) n->Stop();
+  }
+};
+
+TEST(Deadline, PullWithoutServerAnswerTimesOut) {
+  SilentServer c;
+  auto& nodes = c.nodes;
+  auto& client = *c.client;
   // Barriers and control receives that nobody completes fail at their deadline.
   EXPECT_EQ(nodes[2]->Barrier(ps::BarrierGroup::kAll, ps::DeadlineIn(0.2)).code(), StatusCode::kTimeout);
   auto ctl = nodes[2]->RecvControl(1234, 0, ps::DeadlineIn(0.1));
@@ -76,24 +92,13 @@ TEST(Deadline, PullWithoutServerAnswerTimesOut) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(290));
   EXPECT_TRUE(nodes[2]->aborted());
   EXPECT_TRUE(nodes[0]->WaitForAbort(ps::DeadlineIn(5))) << "the scheduler hears of the abort";
-  for (auto& n : nodes) n->Stop();  // before the services they call go away
 }
 
 TEST(Deadline, WaitAllWaitsForEveryRequestAfterTheFirstFails) {
-  // Both pulls go to a server rank that never answers: the first fails at its deadline, and
+  // Both pulls go to the server rank that never answers: the first fails at its deadline, and
   // WaitAll must still wait for the second (its buffer is borrowed too) before it returns.
-  auto roles = *ps::RoleTable::Make(1, 1);
-  auto hub = ps::InProcHub::Create(roles.size());
-  auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
-  std::vector<std::unique_ptr<ps::Node>> nodes;
-  for (ps::Rank r = 0; r < roles.size(); ++r) {
-    nodes.push_back(std::make_unique<ps::Node>(roles, hub->Endpoint(r), ps::NodeOptions{},
-                                               ps::MakeRankLogger(roles, r, sink, spdlog::level::off)));
-  }
-  sched::SchedulerService service(*nodes[0]);
-  std::vector<ps::TableSpec> tables{{1, "t", ps::ValueType::kFloat32, 1, 10, false}};
-  ps::KVClient client(*nodes[2], tables);
-  for (auto& n : nodes) n->Start();
+  SilentServer c;
+  auto& client = *c.client;
   std::vector<float> a(10), b(10);
   const ps::Handle ha = client.PullRange<float>(1, 0, 10, a);
   const ps::Handle hb = client.PullRange<float>(1, 0, 10, b);
@@ -110,22 +115,12 @@ TEST(Deadline, WaitAllWaitsForEveryRequestAfterTheFirstFails) {
   s = client.WaitAll(more, ps::DeadlineIn(0.3), DataError("clock failed"));
   EXPECT_EQ(s.code(), StatusCode::kDataError) << s.ToString();
   EXPECT_EQ(client.Wait(hc, ps::DeadlineIn(1)).code(), StatusCode::kInvalidArgument);
-  for (auto& n : nodes) n->Stop();
 }
 
 TEST(Deadline, AbortWakesEveryWaiter) {
-  auto roles = *ps::RoleTable::Make(1, 1);
-  auto hub = ps::InProcHub::Create(roles.size());
-  auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
-  std::vector<std::unique_ptr<ps::Node>> nodes;
-  for (ps::Rank r = 0; r < roles.size(); ++r) {
-    nodes.push_back(std::make_unique<ps::Node>(roles, hub->Endpoint(r), ps::NodeOptions{},
-                                               ps::MakeRankLogger(roles, r, sink, spdlog::level::off)));
-  }
-  sched::SchedulerService service(*nodes[0]);
-  std::vector<ps::TableSpec> tables{{1, "t", ps::ValueType::kFloat32, 1, 10, false}};
-  ps::KVClient client(*nodes[2], tables);
-  for (auto& n : nodes) n->Start();
+  SilentServer c;
+  auto& nodes = c.nodes;
+  auto& client = *c.client;
   std::thread aborter([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     (void)nodes[1]->Abort(DataError("users.csv:17: column \"age\": \"abc\" is not a number"));
@@ -136,7 +131,6 @@ TEST(Deadline, AbortWakesEveryWaiter) {
   EXPECT_EQ(s.code(), StatusCode::kDataError);
   EXPECT_NE(s.message().find("users.csv:17"), std::string::npos);
   EXPECT_EQ(nodes[0]->abort_status().code(), StatusCode::kDataError);  // the scheduler heard it
-  for (auto& n : nodes) n->Stop();
 }
 
 }  // namespace

@@ -232,6 +232,24 @@ TEST_F(ServeTest, AnswersEqualTheCommandLineTools) {
             std::string::npos)
       << a.body;
   EXPECT_NE(a.body.find("ecps_serve_models_loaded 6\n"), std::string::npos);
+
+  // An itemcf model answers a list of items ("history") as `ecps recommend --history` does;
+  // unknown ids come back under "unknown_history"; with none known, the popular items.
+  for (const std::vector<std::string>& history :
+       {std::vector<std::string>{"i00001", "i00030"}, {"i00060", "not-an-item", "i00002"}, {"nope"}}) {
+    a = Post(port_, "/v1/models/rec:recommend", json{{"history", history}, {"n", 6}}.dump());
+    ASSERT_EQ(a.status, 200) << a.body;
+    std::string ids;
+    for (const auto& h : history) ids += (ids.empty() ? "" : ",") + h;
+    EXPECT_EQ(Matches(a.body, "\"item\": \"([^\"]+)\", \"score\": ([^}]+)\\}"),
+              csv_rows(Capture(fmt::format("recommend --model {}/rec --history {} -n 6", d, ids))))
+        << ids;
+    const bool none_known = history.size() == 1;
+    EXPECT_EQ(a.body.find("\"fallback\": \"popularity\"") != std::string::npos, none_known) << a.body;
+    EXPECT_EQ(a.body.find("\"unknown_history\": [\"") != std::string::npos, history.size() != 2) << a.body;
+  }
+  a = Post(port_, "/v1/models/rec:recommend", json{{"history", {"i00060", "not-an-item"}}}.dump());
+  EXPECT_NE(a.body.find("\"unknown_history\": [\"not-an-item\"]"), std::string::npos) << a.body;
 }
 
 TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
@@ -264,6 +282,11 @@ TEST_F(ServeTest, BadRequestsGetErrorsAndTheServerKeepsAnswering) {
        "\\\"n\\\" must be in"},
       {"/v1/models/rec:recommend", "{\"user\": \"u000001\", \"n\": \"5\"}", 400,
        "\\\"n\\\" must be an integer"},
+      {"/v1/models/rec:recommend", "{\"history\": []}", 400, "\\\"history\\\" must be a non-empty array"},
+      {"/v1/models/rec:recommend", "{\"history\": \"i00001\"}", 400, "\\\"history\\\" must be a non-empty array"},
+      {"/v1/models/rec:recommend", "{\"history\": [\"i00001\", 3]}", 400, "holds a number: item ids are strings"},
+      {"/v1/models/rec:recommend", "{\"history\": [\"i00001\"], \"user\": \"u\"}", 400, "not both"},
+      {"/v1/models/urec:recommend", "{\"history\": [\"i00001\"]}", 400, "\\\"history\\\" needs an itemcf model"},
       {"/v1/models/rec:similar", "{}", 400, "\\\"item\\\" is missing"},
       {"/v1/models/rec:similar", "{\"item\": \"nope\"}", 404,
        "item \\\"nope\\\" is not in the model"},
