@@ -32,6 +32,10 @@ Result<std::unique_ptr<CsvFields>> CsvFields::Open(const sched::FileRange& range
   r->path_ = range.path;
   r->delim_ = delim;
   r->size_ = static_cast<std::size_t>(st.st_size);
+  if (range.end != UINT64_MAX && r->size_ < range.end) {
+    ::close(fd);
+    return FileShrank(range.path, r->size_, range.end);
+  }
   if (r->size_ > 0) {
     auto mapped = util::MappedInput::Map(fd, r->size_, 0, range.path);
     ::close(fd);

@@ -154,19 +154,20 @@ Result<std::uint64_t> LineStartAtOrAfter(int fd, std::uint64_t at, std::uint64_t
   return limit;
 }
 
-// The error for a file that ends before `planned_end`, the end of the part of it being read
-// (planned from the file's size): it was cut while the run read it, and reading on would
-// silently drop its last rows.
 Status Shrank(int fd, const std::string& path, std::uint64_t planned_end) {
   struct stat st {};
-  const std::string now = ::fstat(fd, &st) == 0 ? fmt::format("{} bytes", st.st_size) : "shorter";
-  return IoError(fmt::format(
-      "{}: the file is now {}, and this part of it was planned to end at byte {}: the file shrank "
-      "while ecps was reading it (was it rewritten or truncated during the run?)",
-      path, now, planned_end));
+  if (::fstat(fd, &st) != 0) st.st_size = 0;
+  return FileShrank(path, static_cast<std::uint64_t>(st.st_size), planned_end);
 }
 
 }  // namespace
+
+Status FileShrank(const std::string& path, std::uint64_t size_now, std::uint64_t planned_end) {
+  return IoError(fmt::format(
+      "{}: the file is now {} bytes, and this part of it was planned to end at byte {}: the file "
+      "shrank while ecps was reading it (was it rewritten or truncated during the run?)",
+      path, size_now, planned_end));
+}
 
 LineReader::LineReader(std::string path, std::string local, int fd, std::uint64_t begin,
                        std::uint64_t end, const ReadOptions& options)

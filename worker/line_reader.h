@@ -110,8 +110,14 @@ inline ReadOptions CsvRecords(char delimiter) {
 
 /// Reads the first line of `path` (e.g. a CSV header), without its line ending.
 Result<std::string> ReadFirstLine(const std::string& path);
+
 /// The first record of `path` (options.csv_records: quoted fields may span lines).
 Result<std::string> ReadFirstRecord(const std::string& path, const ReadOptions& options);
+
+/// kIoError for a file of `size_now` bytes that should reach `planned_end` (the end of the part
+/// being read, planned from the file's size): it was cut while the run read it, and reading on
+/// would silently drop its last rows. LineReader and CsvFields return it.
+Status FileShrank(const std::string& path, std::uint64_t size_now, std::uint64_t planned_end);
 
 /// Cuts `range` into consecutive pieces of about `piece_bytes` that begin at record starts
 /// (options as for LineReader), in one pass: the returned ranges tile the records of `range`

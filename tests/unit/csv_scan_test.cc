@@ -103,6 +103,22 @@ TEST(CsvFields, MissingFileIsNotFound) {
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
 }
 
+TEST(CsvFields, AFileShorterThanItsPlannedRangeIsAnError) {
+  // A range planned from the file's size, opened after the file was cut: an error naming the
+  // file, not fewer records.
+  const auto path = std::filesystem::temp_directory_path() / ("ecps_scan_cut_" + std::to_string(::getpid()) + ".csv");
+  std::ofstream(path) << "id,x\na,1\nb,2\n";
+  auto r = CsvFields::Open({path.string(), 0, 100}, ',');
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+  EXPECT_NE(r.status().message().find(path.string() + ": the file is now 13 bytes, and this part of it was planned "
+                                                      "to end at byte 100"),
+            std::string::npos)
+      << r.status().message();
+  EXPECT_TRUE(CsvFields::Open({path.string(), 0, 13}, ',').ok());
+  std::filesystem::remove(path);
+}
+
 // Rows that the fast path takes and rows it hands to the general path give their values.
 TEST(FeatureFastPath, ValuesOfEveryFormAndTheGeneralPathsErrors) {
   FeatureColumnsOptions o;
