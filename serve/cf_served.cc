@@ -3,7 +3,6 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -12,6 +11,7 @@
 
 #include "models/cf/ids.h"
 #include "models/cf/model.h"
+#include "models/cf/recommender.h"
 #include "serve/instances.h"
 #include "serve/served_model.h"
 
@@ -51,9 +51,23 @@ class ServedCf final : public ServedModel {
 
   static constexpr long long kMaxN = 1'000'000;
 
+  // "n" (10) and "fill_popular" (true, as `ecps recommend --fill-popular`) of a :recommend
+  // body; InvalidArgument naming the field.
+  static Status ListOptions(JsonValue body, std::size_t* n, bool* fill) {
+    auto got = IntField(body, "n", 10, 1, kMaxN);
+    if (!got.ok()) return got.status();
+    *n = static_cast<std::size_t>(*got);
+    *fill = true;
+    if (auto it = body.find("fill_popular")) {
+      if (!it->is_boolean()) return InvalidArgument("\"fill_popular\" must be true or false");
+      *fill = it->boolean();
+    }
+    return Status::Ok();
+  }
+
   // {"history": ["item", ...], "n": N}: an itemcf model's top-n for someone known by their
-  // items (models::cf::RecommendFromItems); ids the model does not know are listed back under
-  // "unknown_history" and skipped; with none known, the popular items.
+  // items (models::cf::RecommendFromItemIds); ids the model does not know are listed back
+  // under "unknown_history" and skipped; with none known, the popular items.
   Reply RecommendFromHistory(JsonValue history, JsonValue body) const {
     if (!model_.item_based()) {
       return ErrorReply(400, fmt::format("\"history\" needs an itemcf model; \"{}\" is {}: give \"user\"",
@@ -62,37 +76,22 @@ class ServedCf final : public ServedModel {
     if (!history.is_array() || history.empty()) {
       return ErrorReply(400, "\"history\" must be a non-empty array of item ids (strings)");
     }
-    auto n = IntField(body, "n", 10, 1, kMaxN);
-    if (!n.ok()) return ErrorReply(400, n.status().message());
+    std::size_t n = 0;
     bool fill = true;
-    if (auto it = body.find("fill_popular")) {
-      if (!it->is_boolean()) return ErrorReply(400, "\"fill_popular\" must be true or false");
-      fill = it->boolean();
-    }
-    std::vector<std::uint32_t> known;
-    std::vector<std::string_view> unknown;
+    if (Status s = ListOptions(body, &n, &fill); !s.ok()) return ErrorReply(400, s.message());
+    std::vector<std::string_view> ids, unknown;
     for (JsonValue x : history.elements()) {
       if (!x.is_string()) {
         return ErrorReply(400, fmt::format("\"history\" holds a {}: item ids are strings", x.type_name()));
       }
-      const std::int64_t i = items_.Find(x.str());
-      if (i < 0) {
-        unknown.push_back(x.str());
-      } else {
-        known.push_back(static_cast<std::uint32_t>(i));
-      }
+      ids.push_back(x.str());
     }
-    std::sort(known.begin(), known.end());
-    known.erase(std::unique(known.begin(), known.end()), known.end());
     std::vector<models::cf::Scored> top;
-    if (known.empty()) {
-      models::cf::PopularTop(static_cast<std::size_t>(*n), {}, pop_, &top);
-    } else {
-      models::cf::ItemScores scores(static_cast<std::uint32_t>(model_.item_ids.size()));
-      models::cf::RecommendFromItems(model_, pop_, known, static_cast<std::size_t>(*n), fill, &scores, &top);
-    }
+    models::cf::ItemScores scores(static_cast<std::uint32_t>(model_.item_ids.size()));
+    const bool fallback =
+        models::cf::RecommendFromItemIds(model_, items_, pop_, ids, n, fill, &scores, &top, &unknown);
     std::string out = "{";
-    if (known.empty()) out += "\"fallback\": \"popularity\", ";
+    if (fallback) out += "\"fallback\": \"popularity\", ";
     if (!unknown.empty()) {
       out += "\"unknown_history\": [";
       for (std::size_t i = 0; i < unknown.size(); ++i) {
@@ -125,21 +124,16 @@ class ServedCf final : public ServedModel {
     }
     auto user = StringField(body, "user");
     if (!user.ok()) return ErrorReply(400, user.status().message());
-    auto n = IntField(body, "n", 10, 1, kMaxN);
-    if (!n.ok()) return ErrorReply(400, n.status().message());
-    bool fill = true;  // `ecps recommend --fill-popular` defaults to true
-    if (auto it = body.find("fill_popular")) {
-      if (!it->is_boolean()) return ErrorReply(400, "\"fill_popular\" must be true or false");
-      fill = it->boolean();
-    }
+    std::size_t n = 0;
+    bool fill = true;
+    if (Status s = ListOptions(body, &n, &fill); !s.ok()) return ErrorReply(400, s.message());
     std::vector<models::cf::Scored> top;
     const std::int64_t u = users_.Find(*user);
     if (u < 0) {
-      models::cf::PopularTop(static_cast<std::size_t>(*n), {}, pop_, &top);
+      models::cf::PopularTop(n, {}, pop_, &top);
     } else {
       models::cf::ItemScores scores(static_cast<std::uint32_t>(model_.item_ids.size()));
-      models::cf::RecommendForUser(model_, pop_, static_cast<std::uint32_t>(u),
-                                   static_cast<std::size_t>(*n), fill, &scores, &top);
+      models::cf::RecommendForUser(model_, pop_, static_cast<std::uint32_t>(u), n, fill, &scores, &top);
     }
     std::string out = "{\"user\": " + JsonString(*user);
     if (u < 0) out += ", \"fallback\": \"popularity\"";

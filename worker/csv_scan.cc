@@ -31,17 +31,16 @@ Result<std::unique_ptr<CsvFields>> CsvFields::Open(const sched::FileRange& range
   std::unique_ptr<CsvFields> r(new CsvFields);
   r->path_ = range.path;
   r->delim_ = delim;
-  r->size_ = static_cast<std::size_t>(st.st_size);
-  if (range.end != UINT64_MAX && r->size_ < range.end) {
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (range.end != UINT64_MAX && size < range.end) {
     ::close(fd);
-    return FileShrank(range.path, r->size_, range.end);
+    return FileShrank(range.path, size, range.end);
   }
-  if (r->size_ > 0) {
-    auto mapped = util::MappedInput::Map(fd, r->size_, 0, range.path);
+  if (size > 0) {
+    auto mapped = util::MappedInput::Map(fd, static_cast<std::size_t>(size), 0, range.path);
     ::close(fd);
     if (!mapped.ok()) return mapped.status();
     r->mapping_ = std::move(mapped).value();
-    r->map_ = r->mapping_.data();
   } else {
     ::close(fd);
   }
@@ -53,17 +52,16 @@ Result<std::unique_ptr<CsvFields>> CsvFields::Open(const sched::FileRange& range
     ECPS_ASSIGN_OR_RETURN(auto lines, LineReader::Open(range, records));
     std::string_view first;
     ECPS_ASSIGN_OR_RETURN(bool any, lines->Next(&first));
-    start = any ? lines->offset() : r->size_;
+    start = any ? lines->offset() : size;
   }
-  const std::uint64_t size = r->size_;
-  r->next_ = r->map_ + std::min(start, size);
-  r->stop_ = r->map_ + std::min(range.end, size);
+  r->next_ = r->map() + std::min(start, size);
+  r->stop_ = r->map() + std::min(range.end, size);
   return r;
 }
 
 Result<const char*> CsvFields::Quoted(const char* p, std::size_t field,
                                       std::vector<std::string_view>* fields) {
-  const char* const end = map_ + size_;
+  const char* const end = map() + mapping_.size();
   const char* q = p + 1;  // after the opening quote, or after the last "" copied
   std::string* unquoted = nullptr;
   while (true) {
@@ -96,9 +94,9 @@ Result<bool> CsvFields::Next(std::vector<std::string_view>* fields) {
   if (next_ >= stop_) return false;
   fields->clear();
   if (!scratch_.empty()) scratch_.clear();
-  const char* const end = map_ + size_;
+  const char* const end = map() + mapping_.size();
   const char* p = next_;
-  offset_ = static_cast<std::uint64_t>(p - map_);
+  offset_ = static_cast<std::uint64_t>(p - map());
   // A record of spaces and tabs only (after dropping its "\r") is blank.
   const char* s = p;
   while (s < end && (*s == ' ' || *s == '\t')) ++s;
@@ -142,7 +140,7 @@ Result<bool> CsvFields::Next(std::vector<std::string_view>* fields) {
 }
 
 std::string CsvFields::Where() const {
-  const auto lines = std::count(map_, map_ + offset_, '\n');
+  const auto lines = std::count(map(), map() + offset_, '\n');
   return fmt::format("{}:{}", path_, lines + 1);
 }
 

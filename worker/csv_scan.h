@@ -122,11 +122,11 @@ class CsvFields {
   Result<const char*> Quoted(const char* p, std::size_t field,
                              std::vector<std::string_view>* fields);
 
+  const char* map() const { return mapping_.data(); }
+
   std::string path_;
   char delim_ = ',';
   util::MappedInput mapping_;  // the whole file (none when it is empty)
-  const char* map_ = nullptr;  // mapping_.data()
-  std::size_t size_ = 0;
   const char* next_ = nullptr;  // start of the next record
   const char* stop_ = nullptr;  // records must start before this
   std::uint64_t offset_ = 0;

@@ -317,12 +317,16 @@ Status RecommendFromHistory(const std::string& model, const std::vector<std::str
     return InvalidArgument(
         fmt::format("{}: --history needs an itemcf model; this one is {} (give --user)", model, m.kind));
   }
-  models::cf::Recommender r(m);
+  const std::vector<std::string_view> ids(history.begin(), history.end());
+  std::vector<std::string_view> unknown;
   std::vector<models::cf::Scored> top;
-  std::vector<std::string> unknown;
-  const bool fallback = r.RecommendFromHistory(history, static_cast<std::size_t>(n), fill, &top, &unknown);
-  for (const auto& id : unknown) {
-    std::fprintf(stderr, "ecps: item \"%s\" is not in the model: skipped\n", id.c_str());
+  models::cf::ItemScores scores(static_cast<std::uint32_t>(m.item_ids.size()));
+  const bool fallback = models::cf::RecommendFromItemIds(
+      m, models::cf::IdIndex(m.item_ids), models::cf::Popularity::From(m.item_count), ids,
+      static_cast<std::size_t>(n), fill, &scores, &top, &unknown);
+  for (const auto id : unknown) {
+    std::fprintf(stderr, "ecps: item \"%.*s\" is not in the model: skipped\n", static_cast<int>(id.size()),
+                 id.data());
   }
   if (fallback) std::fprintf(stderr, "ecps: no item of --history is in the model: most popular items\n");
   std::vector<std::pair<std::string, double>> rows;

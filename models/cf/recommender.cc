@@ -27,12 +27,13 @@ bool Recommender::Recommend(std::string_view user, std::size_t n, bool fill,
   return false;
 }
 
-bool Recommender::RecommendFromHistory(std::span<const std::string> items, std::size_t n, bool fill,
-                                       std::vector<Scored>* out, std::vector<std::string>* unknown) {
-  if (!items_) items_.emplace(model_.item_ids);
+bool RecommendFromItemIds(const CfModel& m, const IdIndex& items, const Popularity& pop,
+                          std::span<const std::string_view> ids, std::size_t n, bool fill,
+                          ItemScores* scores, std::vector<Scored>* out,
+                          std::vector<std::string_view>* unknown) {
   std::vector<std::uint32_t> known;
-  for (const std::string& id : items) {
-    const std::int64_t i = items_->Find(id);
+  for (const std::string_view id : ids) {
+    const std::int64_t i = items.Find(id);
     if (i < 0) {
       unknown->push_back(id);
     } else {
@@ -42,10 +43,10 @@ bool Recommender::RecommendFromHistory(std::span<const std::string> items, std::
   std::sort(known.begin(), known.end());
   known.erase(std::unique(known.begin(), known.end()), known.end());
   if (known.empty()) {
-    PopularTop(n, {}, pop_, out);
+    PopularTop(n, {}, pop, out);
     return true;
   }
-  RecommendFromItems(model_, pop_, known, n, fill, &scores_, out);
+  RecommendFromItems(m, pop, known, n, fill, scores, out);
   return false;
 }
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,21 +24,22 @@ class Recommender {
   /// gets the n most popular items (scores: their training counts) and the answer true (the
   /// popularity fallback); a known user false.
   bool Recommend(std::string_view user, std::size_t n, bool fill, std::vector<Scored>* out);
-  /// For an item-based model: the top-n items for someone who interacted with `items` (ids as
-  /// in the training file; a repeated id counts once), known to the model or not
-  /// (RecommendFromItems). Ids the model does not know are skipped and appended to *unknown;
-  /// with none known the answer is the n most popular items and true (the popularity
-  /// fallback).
-  bool RecommendFromHistory(std::span<const std::string> items, std::size_t n, bool fill,
-                            std::vector<Scored>* out, std::vector<std::string>* unknown);
-
  private:
   const CfModel& model_;
   IdIndex users_;
-  std::optional<IdIndex> items_;  // built on the first history
   Popularity pop_;
   ItemScores scores_;
 };
+
+/// For an item-based model: RecommendFromItems for someone who interacted with the items
+/// `ids` (as in the training file, any order; a repeated id counts once), known to the model
+/// or not. Ids that `items` (the index of m.item_ids) does not know are skipped and appended
+/// to *unknown; with none known the answer is the n most popular items and true (the
+/// popularity fallback). `ecps recommend --history` and serve's "history".
+bool RecommendFromItemIds(const CfModel& m, const IdIndex& items, const Popularity& pop,
+                          std::span<const std::string_view> ids, std::size_t n, bool fill,
+                          ItemScores* scores, std::vector<Scored>* out,
+                          std::vector<std::string_view>* unknown);
 
 /// The first n (at most) neighbours of entity `e` of `model` (items of an itemcf model, users
 /// of a usercf one), best first: its CF neighbours, or its attribute neighbours for a cold
