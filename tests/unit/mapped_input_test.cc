@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "scheduler/shard_plan.h"
+#include "tests/common/files.h"
 #include "util/files.h"
 #include "worker/csv_scan.h"
 
@@ -29,9 +30,7 @@ class MappedInputTest : public ::testing::Test {
  protected:
   void SetUp() override {
     GTEST_FLAG_SET(death_test_style, "fast");  // forked child: it sees the parent's dir_
-    dir_ = fs::temp_directory_path() / ("ecps_mapped_" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = testing::FreshDir("mapped");
     page_ = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   }
   void TearDown() override { fs::remove_all(dir_); }
